@@ -1,0 +1,51 @@
+# Revisit — build, test and benchmark entry points. Every target installs what it lacks.
+#   make test    every test (installs the system libraries and a small Python env if absent)
+#   make bench   release build; benchmarks beside ../shared/bench references, as ratios
+SHELL := /bin/bash
+export PATH := /opt/swift/usr/bin:$(PATH)
+
+SUDO := $(shell [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null && echo sudo)
+SYSTEM_PACKAGES := libxml2-dev libcsv-dev libopenblas-dev pkg-config
+# Python used by tests that check interoperability (Python's `safetensors` reading our files).
+TEST_VENV := .build-py/venv
+TEST_PYTHON := $(CURDIR)/$(TEST_VENV)/bin/python
+BENCH_DATA := .bench-data
+SHARED := ../shared
+
+.PHONY: deps python-env test bench clean
+
+## deps: install the system libraries (libxml2, libcsv, OpenBLAS, pkg-config) when any is absent.
+deps:
+	@command -v swift >/dev/null || { echo "error: swift not found; install Swift 6.1+ (expected at /opt/swift/usr/bin)" >&2; exit 1; }
+	@if ! command -v pkg-config >/dev/null || ! pkg-config --exists openblas libxml-2.0 || [ ! -f /usr/include/csv.h ] \
+	    || ! command -v python3 >/dev/null; then \
+	  echo "make deps: installing $(SYSTEM_PACKAGES)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $(SYSTEM_PACKAGES) \
+	    $$(command -v python3 >/dev/null || echo python3 python3-venv python3-pip); \
+	fi
+
+## python-env: a venv (reusing system numpy when present) with numpy and safetensors.
+python-env: deps
+	@if ! $(TEST_PYTHON) -c "import numpy, safetensors" 2>/dev/null; then \
+	  echo "make python-env: creating $(TEST_VENV) with numpy and safetensors"; \
+	  python3 -m venv --system-site-packages $(TEST_VENV) && \
+	  $(TEST_VENV)/bin/pip install -q --disable-pip-version-check numpy safetensors; \
+	fi
+
+## test: every test, with the Python interop checks required (not optional).
+test: deps python-env
+	REVISIT_PYTHON=$(TEST_PYTHON) REVISIT_REQUIRE_PYTHON=1 swift test
+
+## bench: release build, then Swift / reference / Swift in one run, printed as ratios.
+bench: deps
+	swift build -c release --product revisit-bench
+	@mkdir -p $(BENCH_DATA)
+	@PY=$$($(SHARED)/bench/setup.sh) && \
+	BIN=$$(swift build -c release --show-bin-path)/revisit-bench && \
+	echo "== sgemm: Revisit (1/2), numpy reference, Revisit (2/2)" && \
+	$$BIN gemm --json $(BENCH_DATA)/gemm-swift-1.json && \
+	GEMM_JSON=$(BENCH_DATA)/gemm-numpy.json $$PY $(SHARED)/bench/gemm_reference.py && \
+	$$BIN gemm --pool $(BENCH_DATA)/gemm-swift-1.json --reference $(BENCH_DATA)/gemm-numpy.json
+
+clean:
+	rm -rf .build .build-py $(BENCH_DATA)

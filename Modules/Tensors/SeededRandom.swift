@@ -1,0 +1,184 @@
+import Foundation
+
+/// The one source of randomness in Revisit: a seeded PCG64 (XSL-RR 128/64) generator.
+///
+/// Every random choice the project makes (weight initialisation, dropout masks, shuffles,
+/// simulated data) draws from a `SeededRandom` passed in explicitly. There is no default
+/// initialiser, no global generator and no conformance to the standard library's
+/// `RandomNumberGenerator` (whose `random(in:using:)` algorithms may change between Swift
+/// releases), so an unseeded or hidden source cannot slip in by accident.
+///
+/// **Algorithm.** O'Neill's PCG64, the same bit generator as numpy's `PCG64`: a 128-bit LCG
+/// `s ← s · 0x2360ED051FC65DA44385DF649FCCF645 + inc` (inc odd), and the output
+/// `rotr64(hi(s) ⊕ lo(s), s >> 122)` taken from the *advanced* state. Seeding is Revisit's own:
+/// SplitMix64 expands the 64-bit seed (and the stream number) into the 128-bit state and
+/// increment, then the generator steps once. `Fixtures/random/generate_pcg64_reference.py`
+/// loads that state into numpy's `PCG64` and records its raw stream; the tests require equality.
+///
+/// **Reproducibility.** The integer stream, `uniform()`, `uniformDouble()`, `int(below:)`,
+/// `bernoulli`, `shuffle` and `permutation` are bit-identical on every machine. `normal` uses
+/// `log`, `sqrt` and `cos` in Double and rounds to Float; it is identical wherever the C
+/// library's `log` and `cos` are (glibc on every Linux machine Revisit supports).
+///
+/// Paper: M. E. O'Neill, "PCG: A Family of Simple Fast Space-Efficient Statistically Good
+/// Algorithms for Random Number Generation", 2014. https://www.pcg-random.org/paper.html
+public struct SeededRandom {
+    private var stateHigh: UInt64
+    private var stateLow: UInt64
+    private let incrementHigh: UInt64
+    private let incrementLow: UInt64
+
+    /// The seed this generator was created with (for logs and model metadata).
+    public let seed: UInt64
+    /// The stream number this generator was created with.
+    public let stream: UInt64
+
+    private static let multiplierHigh: UInt64 = 0x2360_ED05_1FC6_5DA4
+    private static let multiplierLow: UInt64 = 0x4385_DF64_9FCC_F645
+
+    /// A generator for `seed` on stream `stream`. Different streams of one seed are independent
+    /// sequences (different LCG increments), for giving each consumer its own generator:
+    /// e.g. stream 0 for initialisation, 1 for dropout, 2 for batch shuffling.
+    public init(seed: UInt64, stream: UInt64 = 0) {
+        self.seed = seed
+        self.stream = stream
+        var mixer = SplitMix64(state: seed)
+        let initialHigh = mixer.next()
+        let initialLow = mixer.next()
+        var streamMixer = SplitMix64(state: stream ^ 0x5851_F42D_4C95_7F2D)
+        incrementHigh = streamMixer.next()
+        incrementLow = streamMixer.next() | 1
+        stateHigh = initialHigh
+        stateLow = initialLow
+        step()
+    }
+
+    /// The 128-bit state and increment as (high, low) halves, for the reference-fixture tests.
+    public var rawState: (stateHigh: UInt64, stateLow: UInt64, incrementHigh: UInt64, incrementLow: UInt64) {
+        (stateHigh, stateLow, incrementHigh, incrementLow)
+    }
+
+    @inline(__always)
+    private mutating func step() {
+        // s = s * M + inc  (mod 2^128), with 64-bit halves.
+        let (productHigh, productLow) = stateLow.multipliedFullWidth(by: SeededRandom.multiplierLow)
+        var high = productHigh
+            &+ stateHigh &* SeededRandom.multiplierLow
+            &+ stateLow &* SeededRandom.multiplierHigh
+        let (low, carry) = productLow.addingReportingOverflow(incrementLow)
+        high = high &+ incrementHigh &+ (carry ? 1 : 0)
+        stateHigh = high
+        stateLow = low
+    }
+
+    /// The next 64 random bits.
+    @inline(__always)
+    public mutating func nextUInt64() -> UInt64 {
+        step()
+        let rotation = stateHigh >> 58
+        let folded = stateHigh ^ stateLow
+        return (folded >> rotation) | (folded << ((64 &- rotation) & 63))
+    }
+
+    /// Uniform on [0, 1) with 24 random bits: every representable multiple of 2⁻²⁴.
+    @inline(__always)
+    public mutating func uniform() -> Float {
+        Float(nextUInt64() >> 40) * 0x1p-24
+    }
+
+    /// Uniform on [0, 1) with 53 random bits.
+    @inline(__always)
+    public mutating func uniformDouble() -> Double {
+        Double(nextUInt64() >> 11) * 0x1p-53
+    }
+
+    /// Uniform on `[range.lowerBound, range.upperBound)`: `lower + (upper − lower) · uniform()`.
+    public mutating func uniform(in range: Range<Float>) -> Float {
+        range.lowerBound + (range.upperBound - range.lowerBound) * uniform()
+    }
+
+    /// A normal deviate by the Box–Muller transform (one deviate per two 64-bit draws;
+    /// nothing is cached, so the stream position depends only on the number of calls).
+    public mutating func normal(mean: Float = 0, standardDeviation: Float = 1) -> Float {
+        let u1 = Double((nextUInt64() >> 11) + 1) * 0x1p-53  // (0, 1]: log is finite
+        let u2 = uniformDouble()
+        let z = (-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * Double.pi * u2)
+        return Float(Double(mean) + Double(standardDeviation) * z)
+    }
+
+    /// `true` with probability `probability` (clamped to [0, 1]).
+    public mutating func bernoulli(probability: Double) -> Bool {
+        uniformDouble() < probability
+    }
+
+    /// A uniform integer in `0..<bound` without modulo bias (Lemire's multiply-and-reject).
+    public mutating func int(below bound: Int) -> Int {
+        precondition(bound > 0, "SeededRandom.int(below:): bound must be positive, got \(bound)")
+        let range = UInt64(bound)
+        var (high, low) = nextUInt64().multipliedFullWidth(by: range)
+        if low < range {
+            let threshold = (0 &- range) % range
+            while low < threshold {
+                (high, low) = nextUInt64().multipliedFullWidth(by: range)
+            }
+        }
+        return Int(high)
+    }
+
+    /// Shuffles `elements` in place (Fisher–Yates from the last position down).
+    public mutating func shuffle<T>(_ elements: inout [T]) {
+        var position = elements.count - 1
+        while position > 0 {
+            let other = int(below: position + 1)
+            if other != position { elements.swapAt(position, other) }
+            position -= 1
+        }
+    }
+
+    /// A uniformly random permutation of `0..<count`.
+    public mutating func permutation(count: Int) -> [Int] {
+        var indices = Array(0..<count)
+        shuffle(&indices)
+        return indices
+    }
+}
+
+/// SplitMix64 (Steele, Lea, Flood 2014), used only to expand seeds into PCG64 state.
+struct SplitMix64 {
+    var state: UInt64
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+extension Tensor {
+    /// Elements drawn uniformly from `range` (see ``SeededRandom/uniform(in:)``), row-major order.
+    public static func uniform(_ shape: [Int], in range: Range<Float>, using random: inout SeededRandom) -> Tensor {
+        let tensor = Tensor(uninitializedShape: shape)
+        for i in 0..<tensor.count { tensor.buffer.base[i] = random.uniform(in: range) }
+        return tensor
+    }
+
+    /// Elements drawn from a normal distribution, row-major order.
+    public static func normal(
+        _ shape: [Int], mean: Float = 0, standardDeviation: Float = 1, using random: inout SeededRandom
+    ) -> Tensor {
+        let tensor = Tensor(uninitializedShape: shape)
+        for i in 0..<tensor.count {
+            tensor.buffer.base[i] = random.normal(mean: mean, standardDeviation: standardDeviation)
+        }
+        return tensor
+    }
+
+    /// Elements that are 1 with probability `probability` and 0 otherwise, row-major order.
+    public static func bernoulli(_ shape: [Int], probability: Double, using random: inout SeededRandom) -> Tensor {
+        let tensor = Tensor(uninitializedShape: shape)
+        for i in 0..<tensor.count { tensor.buffer.base[i] = random.bernoulli(probability: probability) ? 1 : 0 }
+        return tensor
+    }
+}

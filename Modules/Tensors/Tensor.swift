@@ -1,0 +1,170 @@
+/// A dense, row-major, contiguous tensor of Float32 values.
+///
+/// `Tensor` is a value type with copy-on-write storage: assigning it is O(1), and the first
+/// mutation of a shared value copies the elements once. Hot loops avoid allocation with the
+/// `into:` and in-place variants of each operation, which reuse the destination's buffer when
+/// it is uniquely referenced and already has the right element count.
+///
+/// Shapes are `[Int]`, outermost axis first; a rank-0 tensor (shape `[]`) holds one scalar.
+/// Element `(i0, i1, …, ik)` lives at offset `((i0 · d1 + i1) · d2 + …) + ik`.
+///
+/// Operations check shapes before touching data and stop the process with a message that names
+/// the operation and both shapes (`Tensors.add: shapes [2, 3] and [3, 2] differ`): a shape
+/// mismatch is a programming error, not a recoverable condition.
+public struct Tensor {
+    /// Extent of each axis, outermost first.
+    public internal(set) var shape: [Int]
+    @usableFromInline var buffer: TensorBuffer
+
+    /// Number of elements: the product of `shape` (1 for a rank-0 tensor).
+    @inlinable public var count: Int { buffer.count }
+    /// Number of axes.
+    @inlinable public var rank: Int { shape.count }
+
+    /// A tensor of the given shape whose elements are not yet set. Internal: every public
+    /// initialiser defines every element.
+    @usableFromInline
+    init(uninitializedShape shape: [Int]) {
+        self.shape = shape
+        buffer = TensorBuffer(count: Tensor.elementCount(of: shape, operation: "Tensor"))
+    }
+
+    /// A tensor with the given shape and elements in row-major order.
+    ///
+    /// - Precondition: `scalars.count` equals the product of `shape`.
+    public init(shape: [Int], scalars: [Float]) {
+        let count = Tensor.elementCount(of: shape, operation: "Tensor(shape:scalars:)")
+        precondition(
+            scalars.count == count,
+            "Tensor(shape:scalars:): shape \(shape) needs \(count) scalars, got \(scalars.count)")
+        self.init(uninitializedShape: shape)
+        scalars.withUnsafeBufferPointer { source in
+            if count > 0 { buffer.base.update(from: source.baseAddress!, count: count) }
+        }
+    }
+
+    /// A rank-1 tensor holding `scalars`.
+    public init(_ scalars: [Float]) { self.init(shape: [scalars.count], scalars: scalars) }
+
+    /// A rank-0 tensor holding one value.
+    public init(scalar: Float) { self.init(shape: [], scalars: [scalar]) }
+
+    /// A tensor of zeros.
+    public static func zeros(_ shape: [Int]) -> Tensor { filled(shape, with: 0) }
+
+    /// A tensor whose every element is `value`.
+    public static func filled(_ shape: [Int], with value: Float) -> Tensor {
+        let tensor = Tensor(uninitializedShape: shape)
+        tensor.buffer.base.initialize(repeating: value, count: tensor.count)
+        return tensor
+    }
+
+    /// The elements in row-major order.
+    public var scalars: [Float] {
+        Array(UnsafeBufferPointer(start: buffer.base, count: count))
+    }
+
+    /// The single element of a one-element tensor (any rank).
+    public var scalar: Float {
+        precondition(count == 1, "Tensor.scalar: tensor of shape \(shape) has \(count) elements, not 1")
+        return buffer.base[0]
+    }
+
+    /// Reads or writes one element by its full index.
+    public subscript(_ indices: Int...) -> Float {
+        get { buffer.base[offset(of: indices)] }
+        set {
+            let position = offset(of: indices)
+            makeUnique()
+            buffer.base[position] = newValue
+        }
+    }
+
+    /// Calls `body` with the elements, read-only. The pointer must not escape `body`.
+    @inlinable
+    public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+        try body(UnsafeBufferPointer(start: buffer.base, count: count))
+    }
+
+    /// Calls `body` with the elements, writable; copies them first if the storage is shared.
+    @inlinable
+    public mutating func withUnsafeMutableBufferPointer<R>(
+        _ body: (UnsafeMutableBufferPointer<Float>) throws -> R
+    ) rethrows -> R {
+        makeUnique()
+        return try body(UnsafeMutableBufferPointer(start: buffer.base, count: count))
+    }
+
+    /// Copies the storage if another tensor value shares it.
+    @inlinable
+    public mutating func makeUnique() {
+        if !isKnownUniquelyReferenced(&buffer) { buffer = buffer.copy() }
+    }
+
+    /// Makes `self` a uniquely owned tensor of `shape`, keeping the buffer when it already has
+    /// the right element count and nobody else holds it (the allocation-free path of every
+    /// `into:` operation). The element values are unspecified afterwards.
+    public mutating func prepare(shape newShape: [Int]) {
+        let needed = Tensor.elementCount(of: newShape, operation: "Tensor.prepare")
+        if needed != buffer.count || !isKnownUniquelyReferenced(&buffer) {
+            buffer = TensorBuffer(count: needed)
+        }
+        if shape != newShape { shape = newShape }
+    }
+
+    /// Sets every element to `value`, in place.
+    public mutating func fill(with value: Float) {
+        makeUnique()
+        buffer.base.update(repeating: value, count: count)
+    }
+
+    // MARK: Shape arithmetic
+
+    @usableFromInline
+    static func elementCount(of shape: [Int], operation: String) -> Int {
+        var product = 1
+        for extent in shape {
+            precondition(extent >= 0, "\(operation): negative extent in shape \(shape)")
+            let (result, overflow) = product.multipliedReportingOverflow(by: extent)
+            precondition(!overflow, "\(operation): shape \(shape) has too many elements")
+            product = result
+        }
+        return product
+    }
+
+    private func offset(of indices: [Int]) -> Int {
+        precondition(
+            indices.count == shape.count,
+            "Tensor subscript: \(indices.count) indices for a rank-\(shape.count) tensor of shape \(shape)")
+        var position = 0
+        for (axis, index) in indices.enumerated() {
+            precondition(
+                index >= 0 && index < shape[axis],
+                "Tensor subscript: index \(index) out of range 0..<\(shape[axis]) on axis \(axis) of shape \(shape)")
+            position = position * shape[axis] + index
+        }
+        return position
+    }
+}
+
+extension Tensor: Equatable {
+    /// Tensors are equal when their shapes are equal and every element compares equal
+    /// (so a NaN anywhere makes them unequal, as with `Float`).
+    public static func == (lhs: Tensor, rhs: Tensor) -> Bool {
+        guard lhs.shape == rhs.shape else { return false }
+        if lhs.buffer === rhs.buffer { return !lhs.scalars.contains { $0.isNaN } }
+        for i in 0..<lhs.count where lhs.buffer.base[i] != rhs.buffer.base[i] { return false }
+        return true
+    }
+}
+
+extension Tensor: CustomStringConvertible {
+    /// `Tensor([2, 3]: [0.0, 1.0, …])`, eliding the middle of large tensors.
+    public var description: String {
+        let values = scalars
+        let shown = values.count <= 12
+            ? values.map { "\($0)" }
+            : values.prefix(6).map { "\($0)" } + ["…"] + values.suffix(6).map { "\($0)" }
+        return "Tensor(\(shape): [\(shown.joined(separator: ", "))])"
+    }
+}

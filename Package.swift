@@ -1,0 +1,48 @@
+// swift-tools-version: 6.1
+// Revisit: a SwiftPM monorepo of small libraries (Modules/) and thin command-line tools (Tools/).
+// Layout and dependency direction: Docs/Architecture.md. Each dependency and why: Docs/Dependencies.md.
+import PackageDescription
+
+let package = Package(
+    name: "Revisit",
+    products: [
+        .library(name: "Tensors", targets: ["Tensors"]),
+        .library(name: "Formats", targets: ["Formats"]),
+        .executable(name: "revisit-bench", targets: ["RevisitBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // MARK: System libraries (installed by `make deps`; see Docs/Dependencies.md)
+        .systemLibrary(
+            name: "COpenBLAS", path: "Modules/COpenBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CLibCSV", path: "Modules/CLibCSV",
+            providers: [.apt(["libcsv-dev"])]),
+        .systemLibrary(
+            name: "CLibXML2", path: "Modules/CLibXML2", pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"])]),
+
+        // MARK: Modules
+        .target(name: "Formats", path: "Modules/Formats"),
+        .target(name: "Tensors", dependencies: ["COpenBLAS", "Formats"], path: "Modules/Tensors"),
+        .target(name: "Benchmarking", dependencies: ["Tensors", "COpenBLAS"], path: "Modules/Benchmarking"),
+
+        // MARK: Tools
+        .executableTarget(
+            name: "RevisitBench",
+            dependencies: ["Benchmarking", "Tensors", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/revisit-bench"),
+
+        // MARK: Tests
+        .testTarget(name: "FormatsTests", dependencies: ["Formats"], path: "Tests/FormatsTests"),
+        .testTarget(
+            name: "TensorsTests", dependencies: ["Tensors"], path: "Tests/TensorsTests",
+            resources: []),
+        .testTarget(
+            name: "SystemLibrariesTests", dependencies: ["CLibCSV", "CLibXML2", "COpenBLAS"],
+            path: "Tests/SystemLibrariesTests"),
+    ]
+)

@@ -1,0 +1,83 @@
+import ArgumentParser
+import Benchmarking
+import Foundation
+import Tensors
+
+/// `revisit-bench`: release-mode benchmarks, printed beside the references in ../shared/bench.
+/// The measuring code lives in Modules/Benchmarking; `make bench` drives the comparison.
+@main
+struct RevisitBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "revisit-bench",
+        abstract: "Release-mode benchmarks of Revisit, for comparison with ../shared/bench.",
+        subcommands: [GEMM.self, BLASInfo.self])
+
+    init() {}
+
+    static func main() {
+        BLASKernelSelection.reexecuteWithFastestKernelsIfNeeded()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+struct GEMM: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "sgemm GFLOP/s through the Tensors API and direct cblas_sgemm (1 and 2 threads).",
+        discussion: """
+            Run it before and after gemm_reference.py, then once more with --pool and --reference \
+            (`make bench` does this) for the side-by-side table with ratios.
+            """)
+
+    @Option(help: "Repetitions per shape (the median is reported).")
+    var repetitions = 7
+
+    @Option(help: "Approximate seconds per repetition.")
+    var seconds = 0.3
+
+    @Option(help: "Write the measurements as JSON to this file.")
+    var json: String?
+
+    @Option(help: "numpy reference JSON (GEMM_JSON of gemm_reference.py); prints the comparison table.")
+    var reference: String?
+
+    @Option(parsing: .upToNextOption, help: "Earlier `gemm --json` outputs to pool with this run in the table.")
+    var pool: [String] = []
+
+    func validate() throws {
+        guard repetitions >= 1 else { throw ValidationError("--repetitions must be at least 1") }
+        guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
+    }
+
+    func run() throws {
+        FileHandle.standardError.write(Data("OpenBLAS: \(BLAS.configuration) (core \(BLAS.coreName))\n".utf8))
+        let rows = GEMMBenchmark.run(threadCounts: [1, 2], repetitions: repetitions, secondsPerRepetition: seconds) {
+            FileHandle.standardError.write(Data("  \($0)\n".utf8))
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        if let json { try encoder.encode(rows).write(to: URL(fileURLWithPath: json), options: .atomic) }
+        var runs = [rows]
+        for path in pool {
+            runs.append(try JSONDecoder().decode([GEMMBenchmark.Row].self, from: Data(contentsOf: URL(fileURLWithPath: path))))
+        }
+        let medians = try reference.map { try GEMMBenchmark.referenceMedians(fromJSON: Data(contentsOf: URL(fileURLWithPath: $0))) }
+        print("OpenBLAS core: \(BLAS.coreName); Swift runs pooled: \(runs.count)")
+        print(GEMMBenchmark.table(swift: runs, reference: medians))
+    }
+}
+
+struct BLASInfo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "blas-info", abstract: "Print the OpenBLAS build and the kernel family in use.")
+
+    func run() {
+        print("core: \(BLAS.coreName)")
+        print("config: \(BLAS.configuration)")
+        print("OPENBLAS_CORETYPE: \(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(unset)")")
+    }
+}
