@@ -37,10 +37,11 @@ let package = Package(
             path: "Tools/revisit-bench"),
 
         // MARK: Tests
+        .target(name: "AllocationCounter", path: "Tests/Support/AllocationCounter"),
         .testTarget(name: "FormatsTests", dependencies: ["Formats"], path: "Tests/FormatsTests"),
         .testTarget(
-            name: "TensorsTests", dependencies: ["Tensors"], path: "Tests/TensorsTests",
-            resources: []),
+            name: "TensorsTests", dependencies: ["Tensors", "AllocationCounter"], path: "Tests/TensorsTests"),
+        .testTarget(name: "ToolsTests", dependencies: ["RevisitBench"], path: "Tests/ToolsTests"),
         .testTarget(
             name: "SystemLibrariesTests", dependencies: ["CLibCSV", "CLibXML2", "COpenBLAS"],
             path: "Tests/SystemLibrariesTests"),

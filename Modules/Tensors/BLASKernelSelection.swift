@@ -45,9 +45,13 @@ public enum BLASKernelSelection {
 
     /// Re-executes the current program with `OPENBLAS_CORETYPE` set when that selects faster
     /// kernels; otherwise returns. Does not return when it re-executes. Call it before any work.
+    ///
+    /// The CPU flags come from `/proc/cpuinfo`, or from the file named by `REVISIT_CPUINFO`
+    /// (which lets the tests exercise the AVX-512 path on a machine without AVX-512).
     public static func reexecuteWithFastestKernelsIfNeeded() {
         let environment = ProcessInfo.processInfo.environment
-        guard let core = preferredCoreType(cpuFlags: cpuFlags(), loadedCore: BLAS.coreName, environment: environment) else {
+        let flags = cpuFlags(cpuinfo: environment["REVISIT_CPUINFO"] ?? "/proc/cpuinfo")
+        guard let core = preferredCoreType(cpuFlags: flags, loadedCore: BLAS.coreName, environment: environment) else {
             return
         }
         setenv("OPENBLAS_CORETYPE", core, 1)

@@ -25,8 +25,8 @@ extension Tensor {
 
     @usableFromInline
     static func broadcast(_ lhs: [Int], _ rhs: [Int], operation: BinaryOperation) -> Broadcast {
-        if lhs == rhs { return .sameShape }
-        if rhs.count == 1, let last = lhs.last, lhs.count >= 2, rhs[0] == last { return .rowVector }
+        if sameShape(lhs, rhs) { return .sameShape }
+        if rhs.count == 1 && lhs.count >= 2 && rhs[0] == lhs[lhs.count - 1] { return .rowVector }
         preconditionFailure(
             "Tensors.\(operation.symbol): shapes \(lhs) and \(rhs) differ (expected equal shapes, or a row vector [\(lhs.last.map(String.init) ?? "?")] on the right)")
     }

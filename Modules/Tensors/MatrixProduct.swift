@@ -34,10 +34,10 @@ extension Tensor {
     ) {
         let (m, n, k) = productShape(a.shape, transposeA, b.shape, transposeB)
         if beta == 0 {
-            c.prepare(shape: [m, n])
+            c.prepare(rows: m, columns: n)
         } else {
             precondition(
-                c.shape == [m, n],
+                c.shape.count == 2 && c.shape[0] == m && c.shape[1] == n,
                 "Tensors.matmul: accumulating (β = \(beta)) into C of shape \(c.shape), but op(A)·op(B) is [\(m), \(n)]")
             c.makeUnique()
         }

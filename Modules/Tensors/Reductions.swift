@@ -6,13 +6,30 @@
 ///
 /// Empty axes: `sum` is 0, `mean` is NaN (0/0, as numpy), `max` and `argmax` stop with a message.
 extension Tensor {
-    private func reductionGeometry(_ axis: Int, _ operation: String) -> (outer: Int, extent: Int, inner: Int, shape: [Int]) {
+    /// `shape` as `outer × extent × inner` around `axis`.
+    private func reductionGeometry(_ axis: Int, _ operation: StaticString) -> (outer: Int, extent: Int, inner: Int) {
         precondition(
             axis >= 0 && axis < rank,
             "Tensors.\(operation): axis \(axis) out of range for rank \(rank) (shape \(shape))")
-        var reducedShape = shape
-        reducedShape.remove(at: axis)
-        return (shape[..<axis].reduce(1, *), shape[axis], shape[(axis + 1)...].reduce(1, *), reducedShape)
+        return (Tensor.product(of: shape, 0..<axis), shape[axis], Tensor.product(of: shape, (axis + 1)..<rank))
+    }
+
+    /// The shape with `axis` removed.
+    private func reducedShape(removing axis: Int) -> [Int] {
+        var reduced = shape
+        reduced.remove(at: axis)
+        return reduced
+    }
+
+    /// Whether `candidate` is the shape with `axis` removed (checked without building it).
+    private func isReducedShape(_ candidate: [Int], removing axis: Int) -> Bool {
+        guard candidate.count == rank - 1 else { return false }
+        var position = 0
+        while position < candidate.count {
+            if candidate[position] != shape[position < axis ? position : position + 1] { return false }
+            position += 1
+        }
+        return true
     }
 
     /// Sum along `axis`.
@@ -29,11 +46,13 @@ extension Tensor {
         let g = source.reductionGeometry(axis, "sum")
         if accumulate {
             precondition(
-                result.shape == g.shape,
-                "Tensors.sum: accumulating into shape \(result.shape), but the reduced shape is \(g.shape)")
+                source.isReducedShape(result.shape, removing: axis),
+                "Tensors.sum: accumulating into shape \(result.shape), but the reduced shape is \(source.reducedShape(removing: axis))")
             result.makeUnique()
+        } else if source.isReducedShape(result.shape, removing: axis) {
+            result.prepare(shape: result.shape)
         } else {
-            result.prepare(shape: g.shape)
+            result.prepare(shape: source.reducedShape(removing: axis))
         }
         let input = source.buffer.base, out = result.buffer.base
         for o in 0..<g.outer {
@@ -62,7 +81,7 @@ extension Tensor {
     public func max(alongAxis axis: Int) -> Tensor {
         let g = reductionGeometry(axis, "max")
         precondition(g.extent > 0, "Tensors.max: axis \(axis) of shape \(shape) is empty")
-        let result = Tensor(uninitializedShape: g.shape)
+        let result = Tensor(uninitializedShape: reducedShape(removing: axis))
         let input = buffer.base
         for o in 0..<g.outer {
             for i in 0..<g.inner {

@@ -38,7 +38,7 @@ extension Tensor {
     public static func transpose(_ source: Tensor, into result: inout Tensor) {
         precondition(source.rank == 2, "Tensors.transpose: needs a rank-2 tensor, got shape \(source.shape)")
         let rows = source.shape[0], columns = source.shape[1]
-        result.prepare(shape: [columns, rows])
+        result.prepare(rows: columns, columns: rows)
         let from = source.buffer.base, to = result.buffer.base
         let tile = 32
         var rowStart = 0
@@ -83,27 +83,35 @@ extension Tensor {
             axis >= 0 && axis < first.rank,
             "Tensors.concatenate: axis \(axis) out of range for rank \(first.rank) (shape \(first.shape))")
         var joinedExtent = 0
-        for part in parts {
-            var expected = first.shape, actual = part.shape
-            if actual.count == expected.count { expected[axis] = 0; actual[axis] = 0 }
+        var index = 0
+        while index < parts.count {
+            let part = parts[index]
             precondition(
-                expected == actual,
+                Tensor.sameShape(part.shape, first.shape, exceptAxis: axis),
                 "Tensors.concatenate: shapes \(first.shape) and \(part.shape) differ outside axis \(axis)")
             joinedExtent += part.shape[axis]
+            index += 1
         }
-        var resultShape = first.shape
-        resultShape[axis] = joinedExtent
-        result.prepare(shape: resultShape)
-        let outer = first.shape[..<axis].reduce(1, *)
-        let inner = first.shape[(axis + 1)...].reduce(1, *)
+        if Tensor.sameShape(result.shape, first.shape, exceptAxis: axis) && result.shape[axis] == joinedExtent {
+            result.prepare(shape: result.shape)
+        } else {
+            var resultShape = first.shape
+            resultShape[axis] = joinedExtent
+            result.prepare(shape: resultShape)
+        }
+        let outer = Tensor.product(of: first.shape, 0..<axis)
+        let inner = Tensor.product(of: first.shape, (axis + 1)..<first.rank)
         let resultRun = joinedExtent * inner
         var columnOffset = 0
-        for part in parts {
+        index = 0
+        while index < parts.count {
+            let part = parts[index]
             let run = part.shape[axis] * inner
             for o in 0..<outer {
                 (result.buffer.base + o * resultRun + columnOffset).update(from: part.buffer.base + o * run, count: run)
             }
             columnOffset += run
+            index += 1
         }
     }
 
@@ -114,8 +122,8 @@ extension Tensor {
         precondition(
             sizes.allSatisfy { $0 >= 0 } && sizes.reduce(0, +) == shape[axis],
             "Tensors.split: sizes \(sizes) do not add up to extent \(shape[axis]) of axis \(axis) in shape \(shape)")
-        let outer = shape[..<axis].reduce(1, *)
-        let inner = shape[(axis + 1)...].reduce(1, *)
+        let outer = Tensor.product(of: shape, 0..<axis)
+        let inner = Tensor.product(of: shape, (axis + 1)..<rank)
         let sourceRun = shape[axis] * inner
         var columnOffset = 0
         return sizes.map { size in

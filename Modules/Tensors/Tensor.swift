@@ -105,11 +105,25 @@ public struct Tensor {
     /// the right element count and nobody else holds it (the allocation-free path of every
     /// `into:` operation). The element values are unspecified afterwards.
     public mutating func prepare(shape newShape: [Int]) {
+        if Tensor.sameShape(shape, newShape) {
+            if !isKnownUniquelyReferenced(&buffer) { buffer = TensorBuffer(count: buffer.count) }
+            return
+        }
         let needed = Tensor.elementCount(of: newShape, operation: "Tensor.prepare")
         if needed != buffer.count || !isKnownUniquelyReferenced(&buffer) {
             buffer = TensorBuffer(count: needed)
         }
-        if shape != newShape { shape = newShape }
+        shape = newShape
+    }
+
+    /// ``prepare(shape:)`` for a rank-2 destination, without building a shape array when the
+    /// destination already has it (so a steady-state `into:` call does not allocate).
+    public mutating func prepare(rows: Int, columns: Int) {
+        if shape.count == 2 && shape[0] == rows && shape[1] == columns {
+            if !isKnownUniquelyReferenced(&buffer) { buffer = TensorBuffer(count: buffer.count) }
+            return
+        }
+        prepare(shape: [rows, columns])
     }
 
     /// Sets every element to `value`, in place.
@@ -120,16 +134,58 @@ public struct Tensor {
 
     // MARK: Shape arithmetic
 
+    // Shape helpers index the arrays directly: in debug builds, generic iteration
+    // (`for x in shape`, `==`, `reduce`) allocates, and these run on every `into:` call.
+
     @usableFromInline
-    static func elementCount(of shape: [Int], operation: String) -> Int {
+    static func elementCount(of shape: [Int], operation: StaticString) -> Int {
         var product = 1
-        for extent in shape {
+        var axis = 0
+        while axis < shape.count {
+            let extent = shape[axis]
             precondition(extent >= 0, "\(operation): negative extent in shape \(shape)")
             let (result, overflow) = product.multipliedReportingOverflow(by: extent)
             precondition(!overflow, "\(operation): shape \(shape) has too many elements")
             product = result
+            axis += 1
         }
         return product
+    }
+
+    /// Whether two shapes are equal.
+    @usableFromInline
+    static func sameShape(_ a: [Int], _ b: [Int]) -> Bool {
+        guard a.count == b.count else { return false }
+        var axis = 0
+        while axis < a.count {
+            if a[axis] != b[axis] { return false }
+            axis += 1
+        }
+        return true
+    }
+
+    /// Whether two shapes have the same rank and agree on every axis but `axis`.
+    @usableFromInline
+    static func sameShape(_ a: [Int], _ b: [Int], exceptAxis axis: Int) -> Bool {
+        guard a.count == b.count else { return false }
+        var position = 0
+        while position < a.count {
+            if position != axis && a[position] != b[position] { return false }
+            position += 1
+        }
+        return true
+    }
+
+    /// Product of `shape[range]` (1 for an empty range).
+    @usableFromInline
+    static func product(of shape: [Int], _ range: Range<Int>) -> Int {
+        var result = 1
+        var axis = range.lowerBound
+        while axis < range.upperBound {
+            result *= shape[axis]
+            axis += 1
+        }
+        return result
     }
 
     private func offset(of indices: [Int]) -> Int {

@@ -39,6 +39,9 @@ struct GEMM: ParsableCommand {
     @Option(help: "Approximate seconds per repetition.")
     var seconds = 0.3
 
+    @Option(help: "Seconds of sustained 1024² products before measuring each thread count (0: measure from idle).")
+    var warmUp = 3.0
+
     @Option(help: "Write the measurements as JSON to this file.")
     var json: String?
 
@@ -51,11 +54,14 @@ struct GEMM: ParsableCommand {
     func validate() throws {
         guard repetitions >= 1 else { throw ValidationError("--repetitions must be at least 1") }
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
+        guard warmUp >= 0 else { throw ValidationError("--warm-up cannot be negative") }
     }
 
     func run() throws {
         FileHandle.standardError.write(Data("OpenBLAS: \(BLAS.configuration) (core \(BLAS.coreName))\n".utf8))
-        let rows = GEMMBenchmark.run(threadCounts: [1, 2], repetitions: repetitions, secondsPerRepetition: seconds) {
+        let rows = GEMMBenchmark.run(
+            threadCounts: [1, 2], repetitions: repetitions, secondsPerRepetition: seconds, warmUpSeconds: warmUp
+        ) {
             FileHandle.standardError.write(Data("  \($0)\n".utf8))
         }
         let encoder = JSONEncoder()

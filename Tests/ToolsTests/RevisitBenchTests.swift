@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+
+/// End-to-end checks of `revisit-bench`, run as a separate process like a user would.
+@Suite("revisit-bench")
+struct RevisitBenchTests {
+    /// The built executable, next to the test bundle in the build directory.
+    static let executable: String = {
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        if directory.pathExtension == "xctest" { directory = directory.deletingLastPathComponent() }
+        return directory.appendingPathComponent("revisit-bench").path
+    }()
+
+    static func run(_ arguments: [String], environment: [String: String]) throws -> (status: Int32, output: String) {
+        #expect(FileManager.default.isExecutableFile(atPath: executable), "revisit-bench not built at \(executable)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        var base = ProcessInfo.processInfo.environment
+        for key in ["OPENBLAS_CORETYPE", "REVISIT_BLAS_REEXECUTED", "REVISIT_BLAS_KERNELS", "REVISIT_CPUINFO"] { base[key] = nil }
+        process.environment = base.merging(environment) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test func reexecutesWithSkylakeXKernelsOnAnAVX512CPU() throws {
+        // A cpuinfo file that claims AVX-512 stands in for such a CPU; `blas-info` only reports
+        // the kernel family, it runs no AVX-512 code, so this is safe on any x86-64 machine.
+        let cpuinfo = FileManager.default.temporaryDirectory.appendingPathComponent("avx512-cpuinfo-\(getpid())").path
+        try "flags\t\t: fpu sse4_2 avx avx2 fma avx512f avx512cd avx512bw avx512dq avx512vl\n"
+            .write(toFile: cpuinfo, atomically: true, encoding: .utf8)
+        let result = try Self.run(["blas-info"], environment: ["REVISIT_CPUINFO": cpuinfo])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("core: SkylakeX"), "\(result.output)")
+        #expect(result.output.contains("OPENBLAS_CORETYPE: SkylakeX"), "\(result.output)")
+    }
+
+    @Test func respectsAnExplicitCoreTypeAndTheOffSwitch() throws {
+        let explicit = try Self.run(["blas-info"], environment: ["OPENBLAS_CORETYPE": "Haswell"])
+        #expect(explicit.status == 0 && explicit.output.contains("core: Haswell"), "\(explicit.output)")
+        let cpuinfo = FileManager.default.temporaryDirectory.appendingPathComponent("avx512-cpuinfo-off-\(getpid())").path
+        try "flags\t\t: avx2 avx512f avx512cd avx512bw avx512dq avx512vl\n".write(toFile: cpuinfo, atomically: true, encoding: .utf8)
+        let off = try Self.run(["blas-info"], environment: ["REVISIT_CPUINFO": cpuinfo, "REVISIT_BLAS_KERNELS": "off"])
+        #expect(off.status == 0 && off.output.contains("OPENBLAS_CORETYPE: (unset)"), "\(off.output)")
+    }
+
+    @Test func invalidOptionsFailWithAMessage() throws {
+        let result = try Self.run(["gemm", "--repetitions", "0"], environment: [:])
+        #expect(result.status != 0)
+        #expect(result.output.contains("--repetitions must be at least 1"), "\(result.output)")
+    }
+}
