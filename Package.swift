@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "Formats", targets: ["Formats"]),
+        .library(name: "Layers", targets: ["Layers"]),
         .executable(name: "revisit-bench", targets: ["RevisitBench"]),
     ],
     dependencies: [
@@ -28,6 +29,7 @@ let package = Package(
         // MARK: Modules
         .target(name: "Formats", path: "Modules/Formats"),
         .target(name: "Tensors", dependencies: ["COpenBLAS", "Formats"], path: "Modules/Tensors"),
+        .target(name: "Layers", dependencies: ["Tensors"], path: "Modules/Layers"),
         .target(name: "Benchmarking", dependencies: ["Tensors", "COpenBLAS"], path: "Modules/Benchmarking"),
 
         // MARK: Tools
@@ -38,9 +40,11 @@ let package = Package(
 
         // MARK: Tests
         .target(name: "AllocationCounter", path: "Tests/Support/AllocationCounter"),
+        .target(name: "TestSupport", dependencies: ["Tensors"], path: "Tests/Support/TestSupport"),
         .testTarget(name: "FormatsTests", dependencies: ["Formats"], path: "Tests/FormatsTests"),
         .testTarget(
-            name: "TensorsTests", dependencies: ["Tensors", "AllocationCounter"], path: "Tests/TensorsTests"),
+            name: "TensorsTests", dependencies: ["Tensors", "AllocationCounter", "TestSupport"], path: "Tests/TensorsTests"),
+        .testTarget(name: "LayersTests", dependencies: ["Layers", "Tensors", "AllocationCounter", "TestSupport"], path: "Tests/LayersTests"),
         .testTarget(name: "ToolsTests", dependencies: ["RevisitBench"], path: "Tests/ToolsTests"),
         .testTarget(
             name: "SystemLibrariesTests", dependencies: ["CLibCSV", "CLibXML2", "COpenBLAS"],

@@ -126,6 +126,16 @@ public struct Tensor {
         prepare(shape: [rows, columns])
     }
 
+    /// ``prepare(shape:)`` for a rank-3 destination `[depth, rows, columns]`, without building a
+    /// shape array when the destination already has it.
+    public mutating func prepare(depth: Int, rows: Int, columns: Int) {
+        if shape.count == 3 && shape[0] == depth && shape[1] == rows && shape[2] == columns {
+            if !isKnownUniquelyReferenced(&buffer) { buffer = TensorBuffer(count: buffer.count) }
+            return
+        }
+        prepare(shape: [depth, rows, columns])
+    }
+
     /// Sets every element to `value`, in place.
     public mutating func fill(with value: Float) {
         makeUnique()

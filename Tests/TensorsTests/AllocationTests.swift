@@ -1,5 +1,6 @@
 import AllocationCounter
 import Tensors
+import TestSupport
 import Testing
 
 /// The in-place and `into:` forms let a steady-state training step run without touching the
@@ -10,7 +11,7 @@ import Testing
 /// OpenBLAS is held to one thread during the measurement: Debian's OpenBLAS 0.3.21 mallocs a
 /// job array inside every multi-threaded sgemm call (seen in its `sgemm_thread_*` drivers), an
 /// allocation Revisit cannot avoid from outside the library; Docs/PERFORMANCE.md records it.
-@Suite("Hot-loop operations do not allocate", .serialized)
+@Suite("Hot-loop operations do not allocate")
 struct AllocationTests {
     @Test func theCounterSeesAllocations() {
         let a = Tensor.zeros([4, 4])
@@ -53,17 +54,16 @@ struct AllocationTests {
             Tensor.concatenate(parts, alongAxis: 1, into: &joined)
         }
 
-        let threads = BLAS.threadCount
-        BLAS.threadCount = 1
-        defer { BLAS.threadCount = threads }
-        step()  // the first step may size buffers; steady state starts after it
-        revisit_allocation_count_begin()
-        var remaining = 5
-        while remaining > 0 {
-            step()
-            remaining -= 1
+        let counted = BLASThreads.with(1) { () -> Int in
+            step()  // the first step may size buffers; steady state starts after it
+            revisit_allocation_count_begin()
+            var remaining = 5
+            while remaining > 0 {
+                step()
+                remaining -= 1
+            }
+            return revisit_allocation_count_end()
         }
-        let counted = revisit_allocation_count_end()
         #expect(counted == 0)
         #expect(inputGradient.shape == [64, 192] && biasGradient.shape == [512] && joined.shape == [64, 704])
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Tensors
+import TestSupport
 import Testing
 
 @Suite("Elementwise arithmetic and math against a plain-Swift oracle")

@@ -1,4 +1,5 @@
 import Tensors
+import TestSupport
 import Testing
 
 @Suite("Matrix products through cblas_sgemm against the plain-Swift oracle")
@@ -56,10 +57,7 @@ struct MatrixProductTests {
     }
 
     @Test func threadCountAndCoreNameAreReported() {
-        let previous = BLAS.threadCount
-        BLAS.threadCount = 1
-        #expect(BLAS.threadCount == 1)
-        BLAS.threadCount = previous
+        BLASThreads.with(1) { #expect(BLAS.threadCount == 1) }
         #expect(!BLAS.coreName.isEmpty)
         #expect(BLAS.configuration.contains("OpenBLAS"))
     }

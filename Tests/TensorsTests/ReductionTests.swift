@@ -1,4 +1,5 @@
 import Tensors
+import TestSupport
 import Testing
 
 @Suite("Reductions along an axis")

@@ -1,5 +1,6 @@
 import Foundation
 import Tensors
+import TestSupport
 import Testing
 
 @Suite("SeededRandom against numpy's PCG64 and statistical sanity")

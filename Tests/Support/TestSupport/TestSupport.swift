@@ -2,18 +2,22 @@ import Foundation
 import Tensors
 import Testing
 
-/// The repository root, found from this file's path (Tests/TensorsTests/TestSupport.swift).
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
+// Helpers shared by every test target: fixture paths, the Python used for interoperability
+// checks, seeded random shapes, and closeness checks that compare shapes before values.
 
-func fixturePath(_ relative: String) -> String { repositoryRoot.appendingPathComponent("Fixtures/\(relative)").path }
+/// The repository root, found from this file's path (Tests/Support/TestSupport/TestSupport.swift).
+public let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent()
+
+/// The absolute path of a file under `Fixtures/`.
+public func fixturePath(_ relative: String) -> String { repositoryRoot.appendingPathComponent("Fixtures/\(relative)").path }
 
 /// A Python interpreter with numpy and safetensors, for the interop checks: `REVISIT_PYTHON`
 /// (set by `make test`, which provisions it), else the reference-benchmark venv when present.
 /// With `REVISIT_REQUIRE_PYTHON=1` (also set by `make test`) a missing interpreter fails the
 /// run instead of disabling the Python-side checks.
-enum PythonEnvironment {
-    static let interpreter: String? = {
+public enum PythonEnvironment {
+    public static let interpreter: String? = {
         let environment = ProcessInfo.processInfo.environment
         var candidates: [String] = []
         if let explicit = environment["REVISIT_PYTHON"], !explicit.isEmpty { candidates.append(explicit) }
@@ -21,11 +25,11 @@ enum PythonEnvironment {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
     }()
 
-    static var required: Bool { ProcessInfo.processInfo.environment["REVISIT_REQUIRE_PYTHON"] == "1" }
-    static var enabled: Bool { interpreter != nil || required }
+    public static var required: Bool { ProcessInfo.processInfo.environment["REVISIT_REQUIRE_PYTHON"] == "1" }
+    public static var enabled: Bool { interpreter != nil || required }
 
     /// Runs the interpreter with `arguments`; returns the exit status and standard error.
-    static func run(_ arguments: [String]) throws -> (status: Int32, stderr: String) {
+    public static func run(_ arguments: [String]) throws -> (status: Int32, stderr: String) {
         guard let interpreter else {
             Issue.record("REVISIT_REQUIRE_PYTHON=1 but no Python with safetensors: run `make test` or set REVISIT_PYTHON")
             return (-1, "")
@@ -43,12 +47,12 @@ enum PythonEnvironment {
 }
 
 /// A random shape of the given rank with extents in `range` (seeded, so failures reproduce).
-func randomShape(rank: Int, extents range: ClosedRange<Int>, _ random: inout SeededRandom) -> [Int] {
+public func randomShape(rank: Int, extents range: ClosedRange<Int>, _ random: inout SeededRandom) -> [Int] {
     (0..<rank).map { _ in range.lowerBound + random.int(below: range.count) }
 }
 
 /// Expects equal shapes first, then elementwise closeness: |a − b| ≤ absolute + relative·|b|.
-func expectClose(
+public func expectClose(
     _ actual: Tensor, _ expected: Tensor, relative: Float = 0, absolute: Float = 0,
     _ comment: Comment? = nil, sourceLocation: SourceLocation = #_sourceLocation
 ) {
