@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "Formats", targets: ["Formats"]),
         .library(name: "Layers", targets: ["Layers"]),
+        .library(name: "Losses", targets: ["Losses"]),
         .executable(name: "revisit-bench", targets: ["RevisitBench"]),
     ],
     dependencies: [
@@ -30,6 +31,7 @@ let package = Package(
         .target(name: "Formats", path: "Modules/Formats"),
         .target(name: "Tensors", dependencies: ["COpenBLAS", "Formats"], path: "Modules/Tensors"),
         .target(name: "Layers", dependencies: ["Tensors"], path: "Modules/Layers"),
+        .target(name: "Losses", dependencies: ["Tensors"], path: "Modules/Losses"),
         .target(name: "Benchmarking", dependencies: ["Tensors", "COpenBLAS"], path: "Modules/Benchmarking"),
 
         // MARK: Tools
@@ -45,6 +47,7 @@ let package = Package(
         .testTarget(
             name: "TensorsTests", dependencies: ["Tensors", "AllocationCounter", "TestSupport"], path: "Tests/TensorsTests"),
         .testTarget(name: "LayersTests", dependencies: ["Layers", "Tensors", "AllocationCounter", "TestSupport"], path: "Tests/LayersTests"),
+        .testTarget(name: "LossesTests", dependencies: ["Losses", "Tensors", "TestSupport"], path: "Tests/LossesTests"),
         .testTarget(name: "ToolsTests", dependencies: ["RevisitBench"], path: "Tests/ToolsTests"),
         .testTarget(
             name: "SystemLibrariesTests", dependencies: ["CLibCSV", "CLibXML2", "COpenBLAS"],

@@ -185,13 +185,13 @@ public struct LSTM {
                             continue
                         }
                         for j in 0..<h {
-                            let i = LSTM.sigmoid(zr[j])
-                            let f = LSTM.sigmoid(zr[h + j])
-                            let g = Foundation.tanh(zr[2 * h + j])
-                            let o = LSTM.sigmoid(zr[3 * h + j])
+                            let i = UnaryFunction.sigmoid(zr[j])
+                            let f = UnaryFunction.sigmoid(zr[h + j])
+                            let g = UnaryFunction.tanh(zr[2 * h + j])
+                            let o = UnaryFunction.sigmoid(zr[3 * h + j])
                             zr[j] = i; zr[h + j] = f; zr[2 * h + j] = g; zr[3 * h + j] = o
                             let cell = f * cp[j] + i * g
-                            let cellActivation = Foundation.tanh(cell)
+                            let cellActivation = UnaryFunction.tanh(cell)
                             cc[j] = cell
                             tr[j] = cellActivation
                             hc[j] = o * cellActivation
@@ -370,12 +370,5 @@ public struct LSTM {
                 }
             }
         }
-    }
-
-    @inline(__always)
-    static func sigmoid(_ x: Float) -> Float {
-        if x >= 0 { return 1 / (1 + Foundation.exp(-x)) }
-        let e = Foundation.exp(x)
-        return e / (1 + e)
     }
 }

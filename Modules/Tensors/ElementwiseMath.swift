@@ -17,8 +17,9 @@ public enum UnaryFunction: Sendable {
     /// √x; NaN below 0.
     case sqrt
 
+    /// The function's value at `x` (for loops over raw buffers in other modules).
     @inlinable
-    func callAsFunction(_ x: Float) -> Float {
+    public func callAsFunction(_ x: Float) -> Float {
         switch self {
         case .exp: return Foundation.exp(x)
         case .log: return Foundation.log(x)

@@ -234,3 +234,8 @@ extension Tensor: CustomStringConvertible {
         return "Tensor(\(shape): [\(shown.joined(separator: ", "))])"
     }
 }
+
+/// A `Tensor` may cross threads like an `Array`: it is a value, and every mutation first makes
+/// its buffer unique (`makeUnique`, `prepare`), so a buffer that two values share is never
+/// written. The buffer class itself stays non-Sendable and internal.
+extension Tensor: @unchecked Sendable {}

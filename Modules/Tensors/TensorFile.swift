@@ -23,7 +23,7 @@ import Formats
 /// malformed JSON, an unknown dtype, a negative or overflowing shape, offsets whose length does
 /// not match dtype × shape, overlapping or gapped tensors, and data shorter or longer than the
 /// header declares (a truncated copy).
-public struct TensorFile: Equatable {
+public struct TensorFile: Equatable, Sendable {
     /// Float32 tensors by name.
     public var tensors: [String: Tensor]
     /// Int64 tensors by name (counters, indices, optimizer step numbers).
@@ -231,7 +231,7 @@ public struct TensorFile: Equatable {
 }
 
 /// A dense Int64 tensor as stored in a tensor file (no arithmetic: counters and indices).
-public struct Int64Tensor: Equatable {
+public struct Int64Tensor: Equatable, Sendable {
     public var shape: [Int]
     public var scalars: [Int64]
 
