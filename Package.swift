@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Formats", targets: ["Formats"]),
         .library(name: "Layers", targets: ["Layers"]),
         .library(name: "Losses", targets: ["Losses"]),
+        .library(name: "Optimizers", targets: ["Optimizers"]),
         .executable(name: "revisit-bench", targets: ["RevisitBench"]),
     ],
     dependencies: [
@@ -32,6 +33,7 @@ let package = Package(
         .target(name: "Tensors", dependencies: ["COpenBLAS", "Formats"], path: "Modules/Tensors"),
         .target(name: "Layers", dependencies: ["Tensors"], path: "Modules/Layers"),
         .target(name: "Losses", dependencies: ["Tensors"], path: "Modules/Losses"),
+        .target(name: "Optimizers", dependencies: ["Tensors"], path: "Modules/Optimizers"),
         .target(name: "Benchmarking", dependencies: ["Tensors", "COpenBLAS"], path: "Modules/Benchmarking"),
 
         // MARK: Tools
@@ -48,6 +50,7 @@ let package = Package(
             name: "TensorsTests", dependencies: ["Tensors", "AllocationCounter", "TestSupport"], path: "Tests/TensorsTests"),
         .testTarget(name: "LayersTests", dependencies: ["Layers", "Tensors", "AllocationCounter", "TestSupport"], path: "Tests/LayersTests"),
         .testTarget(name: "LossesTests", dependencies: ["Losses", "Tensors", "TestSupport"], path: "Tests/LossesTests"),
+        .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "Tensors", "TestSupport"], path: "Tests/OptimizersTests"),
         .testTarget(name: "ToolsTests", dependencies: ["RevisitBench"], path: "Tests/ToolsTests"),
         .testTarget(
             name: "SystemLibrariesTests", dependencies: ["CLibCSV", "CLibXML2", "COpenBLAS"],
