@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "Layers", targets: ["Layers"]),
         .library(name: "Losses", targets: ["Losses"]),
         .library(name: "Optimizers", targets: ["Optimizers"]),
+        .library(name: "Models", targets: ["Models"]),
         .executable(name: "revisit-bench", targets: ["RevisitBench"]),
     ],
     dependencies: [
@@ -34,6 +35,7 @@ let package = Package(
         .target(name: "Layers", dependencies: ["Tensors"], path: "Modules/Layers"),
         .target(name: "Losses", dependencies: ["Tensors"], path: "Modules/Losses"),
         .target(name: "Optimizers", dependencies: ["Tensors"], path: "Modules/Optimizers"),
+        .target(name: "Models", dependencies: ["Layers", "Tensors"], path: "Modules/Models"),
         .target(name: "Benchmarking", dependencies: ["Tensors", "COpenBLAS"], path: "Modules/Benchmarking"),
 
         // MARK: Tools
@@ -51,6 +53,9 @@ let package = Package(
         .testTarget(name: "LayersTests", dependencies: ["Layers", "Tensors", "AllocationCounter", "TestSupport"], path: "Tests/LayersTests"),
         .testTarget(name: "LossesTests", dependencies: ["Losses", "Tensors", "TestSupport"], path: "Tests/LossesTests"),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "Tensors", "TestSupport"], path: "Tests/OptimizersTests"),
+        .testTarget(
+            name: "ModelsTests", dependencies: ["Models", "Layers", "Losses", "Optimizers", "Tensors", "AllocationCounter", "TestSupport"],
+            path: "Tests/ModelsTests"),
         .testTarget(name: "ToolsTests", dependencies: ["RevisitBench"], path: "Tests/ToolsTests"),
         .testTarget(
             name: "SystemLibrariesTests", dependencies: ["CLibCSV", "CLibXML2", "COpenBLAS"],

@@ -13,6 +13,12 @@ Cases (tensor names in layer_reference.safetensors):
   lstm_masked.*   the same weights, x [3, 6, 3] left-padded by 0, 2 and 5 steps (mask [3, 6]);
                   the reference runs each sample's unpadded suffix alone (what the mask promises),
                   sums the losses, and sets the input gradient of padded steps to 0
+  conv_same.*     nn.Conv1d(3, 5, kernel_size=2, padding='same') on x [2, 6, 3] (channels-last; the
+                  module sees x.transpose(1, 2)), output [2, 6, 5]
+  conv_valid.*    nn.Conv1d(3, 4, kernel_size=3) (no padding) on x [2, 6, 3], output [2, 4, 4]
+  bn_train.*      nn.BatchNorm1d(4) in training mode on x [3, 5, 4] (channels-last); also the
+                  running statistics after the step (bn_train.after.running_mean/var)
+  bn_eval.*       the same module with set running statistics, in eval mode
 Parameters are stored under their state_dict names (linear.weight, lstm.weight_ih_l0, …).
 
 Regenerate:  PY=$(../shared/bench/setup.sh); $PY Fixtures/layers/generate_layer_reference.py
@@ -92,6 +98,42 @@ def main():
     out.update({"lstm_masked.input": x, "lstm_masked.mask": mask, "lstm_masked.output": torch.stack(last_rows),
                 "lstm_masked.upstream": r, "lstm_masked.grad.input": input_grad})
     grads(lstm, "lstm_masked", out)
+
+    for name, module, x in [
+        ("conv_same", torch.nn.Conv1d(3, 5, kernel_size=2, padding="same"), torch.randn(2, 6, 3, generator=g)),
+        ("conv_valid", torch.nn.Conv1d(3, 4, kernel_size=3), torch.randn(2, 6, 3, generator=g)),
+    ]:
+        for p in module.parameters():
+            torch.nn.init.uniform_(p, -0.6, 0.6, generator=g)
+        x = x.requires_grad_(True)
+        y = module(x.transpose(1, 2)).transpose(1, 2)
+        r = torch.randn(*y.shape, generator=g)
+        (y * r).sum().backward()
+        out.update({f"{name}.weight": module.weight.detach(), f"{name}.bias": module.bias.detach(),
+                    f"{name}.input": x.detach(), f"{name}.output": y.detach(), f"{name}.upstream": r,
+                    f"{name}.grad.input": x.grad})
+        grads(module, name, out)
+
+    bn = torch.nn.BatchNorm1d(4)
+    with torch.no_grad():
+        bn.weight.uniform_(0.5, 1.5, generator=g)
+        bn.bias.uniform_(-0.5, 0.5, generator=g)
+        bn.running_mean.uniform_(-0.2, 0.2, generator=g)
+        bn.running_var.uniform_(0.5, 2.0, generator=g)
+    for name, train in [("bn_train", True), ("bn_eval", False)]:
+        for key, value in bn.state_dict().items():
+            if "num_batches" not in key:
+                out[f"{name}.{key}"] = value.detach().clone()
+        bn.train(train)
+        bn.zero_grad()
+        x = (torch.randn(3, 5, 4, generator=g) * 2 + 1).requires_grad_(True)
+        y = bn(x.transpose(1, 2)).transpose(1, 2)
+        r = torch.randn(*y.shape, generator=g)
+        (y * r).sum().backward()
+        out.update({f"{name}.input": x.detach(), f"{name}.output": y.detach(), f"{name}.upstream": r,
+                    f"{name}.grad.input": x.grad, f"{name}.after.running_mean": bn.running_mean.detach().clone(),
+                    f"{name}.after.running_var": bn.running_var.detach().clone()})
+        grads(bn, name, out)
 
     tensors = {k: v.detach().to(torch.float32).contiguous() for k, v in out.items()}
     metadata = {"generator": "Fixtures/layers/generate_layer_reference.py", "torch": torch.__version__,

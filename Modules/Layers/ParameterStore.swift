@@ -8,6 +8,12 @@ public struct ParameterHandle: Sendable, Equatable {
     public let count: Int
 }
 
+/// Where a layer's buffer (non-trainable state) lives in ``ParameterStore/buffers``.
+public struct BufferHandle: Sendable, Equatable {
+    public let offset: Int
+    public let count: Int
+}
+
 /// The list of a model's parameters, built before any memory is allocated: each layer declares
 /// its tensors (a dotted name and a shape) and keeps the handles it gets back.
 ///
@@ -24,12 +30,28 @@ public struct ParameterLayout {
     public private(set) var entries: [Entry] = []
     /// Total number of Float32 parameters.
     public private(set) var count = 0
+    /// Non-trainable state that belongs to the model (batch-norm running statistics): saved
+    /// and loaded with the parameters, never touched by an optimizer or given a gradient.
+    public private(set) var buffers: [Entry] = []
+    /// Total number of Float32 buffer values.
+    public private(set) var bufferCount = 0
 
     public init() {}
 
+    /// Declares a buffer (PyTorch's `register_buffer`). Names share one namespace with parameters.
+    public mutating func declareBuffer(_ name: String, shape: [Int]) -> BufferHandle {
+        precondition(!entries.contains { $0.name == name } && !buffers.contains { $0.name == name },
+                     "ParameterLayout: \"\(name)\" declared twice")
+        let entry = Entry(name: name, shape: shape, offset: bufferCount)
+        buffers.append(entry)
+        bufferCount += entry.count
+        return BufferHandle(offset: entry.offset, count: entry.count)
+    }
+
     /// Declares a parameter. Names must be unique.
     public mutating func declare(_ name: String, shape: [Int]) -> ParameterHandle {
-        precondition(!entries.contains { $0.name == name }, "ParameterLayout: parameter \"\(name)\" declared twice")
+        precondition(!entries.contains { $0.name == name } && !buffers.contains { $0.name == name },
+                     "ParameterLayout: parameter \"\(name)\" declared twice")
         precondition(shape.allSatisfy { $0 > 0 }, "ParameterLayout: parameter \"\(name)\" has shape \(shape)")
         let entry = Entry(name: name, shape: shape, offset: count)
         entries.append(entry)
@@ -51,6 +73,8 @@ public final class ParameterStore {
     public let values: UnsafeMutablePointer<Float>
     /// Gradients, same layout as `values`.
     public let gradients: UnsafeMutablePointer<Float>
+    /// Buffer values (`layout.bufferCount` Float32s).
+    public let buffers: UnsafeMutablePointer<Float>
 
     /// Allocates zeroed arenas for `layout`.
     public init(layout: ParameterLayout) {
@@ -60,12 +84,21 @@ public final class ParameterStore {
         gradients = UnsafeMutableRawPointer.allocate(byteCount: capacity * 4, alignment: 64).bindMemory(to: Float.self, capacity: capacity)
         values.initialize(repeating: 0, count: capacity)
         gradients.initialize(repeating: 0, count: capacity)
+        let bufferCapacity = Swift.max(layout.bufferCount, 1)
+        buffers = UnsafeMutableRawPointer.allocate(byteCount: bufferCapacity * 4, alignment: 64)
+            .bindMemory(to: Float.self, capacity: bufferCapacity)
+        buffers.initialize(repeating: 0, count: bufferCapacity)
     }
 
     deinit {
         UnsafeMutableRawPointer(values).deallocate()
         UnsafeMutableRawPointer(gradients).deallocate()
+        UnsafeMutableRawPointer(buffers).deallocate()
     }
+
+    /// The values of one buffer.
+    @inline(__always)
+    public func buffer(_ handle: BufferHandle) -> UnsafeMutablePointer<Float> { buffers + handle.offset }
 
     /// Total number of parameters.
     public var count: Int { layout.count }
@@ -95,44 +128,49 @@ public final class ParameterStore {
 
     // MARK: Named access (files, tests, fixtures)
 
-    private func entry(named name: String) -> (Int, ParameterLayout.Entry)? {
-        guard let index = layout.entries.firstIndex(where: { $0.name == name }) else { return nil }
-        return (index, layout.entries[index])
+    private func entry(named name: String) -> (entry: ParameterLayout.Entry, base: UnsafeMutablePointer<Float>, isBuffer: Bool)? {
+        if let entry = layout.entries.first(where: { $0.name == name }) { return (entry, values, false) }
+        if let entry = layout.buffers.first(where: { $0.name == name }) { return (entry, buffers, true) }
+        return nil
     }
 
-    /// A copy of a parameter's values, by name.
+    /// A copy of a parameter's or buffer's values, by name.
     public func value(named name: String) -> Tensor? {
-        guard let (_, entry) = entry(named: name) else { return nil }
-        return Tensor(shape: entry.shape, scalars: Array(UnsafeBufferPointer(start: values + entry.offset, count: entry.count)))
+        guard let (entry, base, _) = entry(named: name) else { return nil }
+        return Tensor(shape: entry.shape, scalars: Array(UnsafeBufferPointer(start: base + entry.offset, count: entry.count)))
     }
 
-    /// A copy of a parameter's gradient, by name.
+    /// A copy of a parameter's gradient, by name (nil for buffers, which have none).
     public func gradient(named name: String) -> Tensor? {
-        guard let (_, entry) = entry(named: name) else { return nil }
+        guard let (entry, _, isBuffer) = entry(named: name), !isBuffer else { return nil }
         return Tensor(shape: entry.shape, scalars: Array(UnsafeBufferPointer(start: gradients + entry.offset, count: entry.count)))
     }
 
-    /// Sets a parameter's values by name; the shape must match the declaration.
+    /// Sets a parameter's or buffer's values by name; the shape must match the declaration.
     public func setValue(named name: String, to tensor: Tensor) throws {
-        guard let (_, entry) = entry(named: name) else { throw ParameterError.unknownName(name, known: layout.entries.map(\.name)) }
+        guard let (entry, base, _) = entry(named: name) else { throw ParameterError.unknownName(name, known: allNames) }
         guard entry.shape == tensor.shape else { throw ParameterError.shapeMismatch(name, expected: entry.shape, found: tensor.shape) }
-        tensor.withUnsafeBufferPointer { (values + entry.offset).update(from: $0.baseAddress!, count: entry.count) }
+        tensor.withUnsafeBufferPointer { (base + entry.offset).update(from: $0.baseAddress!, count: entry.count) }
     }
 
-    /// Every parameter as a name → tensor map (a PyTorch `state_dict`).
+    /// Parameter names then buffer names, in declaration order.
+    public var allNames: [String] { layout.entries.map(\.name) + layout.buffers.map(\.name) }
+
+    /// Every parameter and buffer as a name → tensor map (a PyTorch `state_dict`).
     public func stateDictionary() -> [String: Tensor] {
-        Dictionary(uniqueKeysWithValues: layout.entries.map { ($0.name, value(named: $0.name)!) })
+        Dictionary(uniqueKeysWithValues: allNames.map { ($0, value(named: $0)!) })
     }
 
-    /// Loads every parameter from `tensors`, which must hold exactly the declared names and shapes.
+    /// Loads every parameter and buffer from `tensors`, which must hold exactly the declared
+    /// names and shapes.
     public func load(_ tensors: [String: Tensor]) throws {
-        let declared = Set(layout.entries.map(\.name))
+        let declared = Set(allNames)
         if let extra = tensors.keys.sorted().first(where: { !declared.contains($0) }) {
-            throw ParameterError.unknownName(extra, known: layout.entries.map(\.name))
+            throw ParameterError.unknownName(extra, known: allNames)
         }
-        for entry in layout.entries {
-            guard let tensor = tensors[entry.name] else { throw ParameterError.missing(entry.name) }
-            try setValue(named: entry.name, to: tensor)
+        for name in allNames {
+            guard let tensor = tensors[name] else { throw ParameterError.missing(name) }
+            try setValue(named: name, to: tensor)
         }
     }
 }
