@@ -7,7 +7,9 @@ import Tensors
 /// `weight [O, I]`, `bias [O]`, exactly PyTorch's layout, so a `state_dict` maps one to one.
 ///
 /// Backward, given `dy [R, O]`: `dW += dyᵀ · x`, `db += Σ_rows dy`, `dx = dy · W`. The forward
-/// pass keeps a reference to its input (no copy) for the weight gradient.
+/// pass copies its input into a buffer of its own for the weight gradient: keeping a reference
+/// instead would leave the caller's buffer shared, so the caller's next forward pass into that
+/// buffer would have to allocate a new one (R·I floats per step, small next to the product).
 ///
 /// Initialisation (PyTorch's default): `W, b ~ U(−1/√I, 1/√I)`.
 public struct Linear {
@@ -16,8 +18,10 @@ public struct Linear {
     public let weight: ParameterHandle
     public let bias: ParameterHandle?
 
-    /// The input of the last forward pass, as `[R, I]` (saved for backward).
+    /// The input of the last forward pass, as `[R, I]` (a copy, saved for backward), and the
+    /// shape it had.
     private var savedInput = Tensor.zeros([0, 0])
+    private var savedInputShape: [Int] = []
 
     /// Declares `name.weight` and `name.bias` (unless `bias` is false) in `layout`.
     public init(_ name: String, inputFeatures: Int, outputFeatures: Int, bias: Bool = true, layout: inout ParameterLayout) {
@@ -40,7 +44,11 @@ public struct Linear {
             x.rank >= 1 && x.shape[x.rank - 1] == inputFeatures,
             "Linear.forward: input shape \(x.shape) does not end in \(inputFeatures) features")
         let rows = x.count / Swift.max(inputFeatures, 1)
-        savedInput = x
+        if !Tensor.sameShape(savedInputShape, x.shape) { savedInputShape = x.shape }
+        savedInput.prepare(rows: rows, columns: inputFeatures)
+        x.withUnsafeBufferPointer { source in
+            savedInput.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: source.baseAddress!, count: source.count) }
+        }
         y.prepare(rows: rows, columns: outputFeatures)
         x.withUnsafeBufferPointer { input in
             y.withUnsafeMutableBufferPointer { output in
@@ -73,7 +81,7 @@ public struct Linear {
                     beta: 0, c: out.baseAddress!, ldc: inputFeatures)
             }
         }
-        if savedInput.rank != 2 { dx = dx.reshaped(savedInput.shape) }
+        if savedInputShape.count != 2 { dx = dx.reshaped(savedInputShape) }
     }
 
     /// Accumulates `dW += dyᵀ · x` and `db += Σ dy` only: for a first layer whose input needs

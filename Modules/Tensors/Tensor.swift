@@ -162,9 +162,8 @@ public struct Tensor {
         return product
     }
 
-    /// Whether two shapes are equal.
-    @usableFromInline
-    static func sameShape(_ a: [Int], _ b: [Int]) -> Bool {
+    /// Whether two shapes are equal (without the allocation that generic `==` makes in debug builds).
+    public static func sameShape(_ a: [Int], _ b: [Int]) -> Bool {
         guard a.count == b.count else { return false }
         var axis = 0
         while axis < a.count {
