@@ -45,7 +45,11 @@ bench: deps
 	echo "== sgemm: Revisit (1/2), numpy reference, Revisit (2/2)" && \
 	$$BIN gemm --json $(BENCH_DATA)/gemm-swift-1.json && \
 	GEMM_JSON=$(BENCH_DATA)/gemm-numpy.json $$PY $(SHARED)/bench/gemm_reference.py && \
-	$$BIN gemm --pool $(BENCH_DATA)/gemm-swift-1.json --reference $(BENCH_DATA)/gemm-numpy.json
+	$$BIN gemm --pool $(BENCH_DATA)/gemm-swift-1.json --reference $(BENCH_DATA)/gemm-numpy.json && \
+	echo "== CNN-LSTM training and inference: Revisit (1/2), PyTorch --threads 2, Revisit (2/2)" && \
+	$$BIN train --json $(BENCH_DATA)/train-swift-1.json && \
+	$$PY $(SHARED)/bench/torch_reference.py --threads 2 --reps 5 --json $(BENCH_DATA)/torch.json && \
+	$$BIN train --pool $(BENCH_DATA)/train-swift-1.json --reference $(BENCH_DATA)/torch.json
 
 clean:
 	rm -rf .build .build-py $(BENCH_DATA)

@@ -36,7 +36,9 @@ let package = Package(
         .target(name: "Losses", dependencies: ["Tensors"], path: "Modules/Losses"),
         .target(name: "Optimizers", dependencies: ["Tensors"], path: "Modules/Optimizers"),
         .target(name: "Models", dependencies: ["Layers", "Tensors"], path: "Modules/Models"),
-        .target(name: "Benchmarking", dependencies: ["Tensors", "COpenBLAS"], path: "Modules/Benchmarking"),
+        .target(
+            name: "Benchmarking", dependencies: ["Tensors", "Layers", "Losses", "Optimizers", "Models", "COpenBLAS"],
+            path: "Modules/Benchmarking"),
 
         // MARK: Tools
         .executableTarget(

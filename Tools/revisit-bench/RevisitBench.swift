@@ -10,7 +10,7 @@ struct RevisitBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "revisit-bench",
         abstract: "Release-mode benchmarks of Revisit, for comparison with ../shared/bench.",
-        subcommands: [GEMM.self, BLASInfo.self])
+        subcommands: [GEMM.self, Train.self, BLASInfo.self])
 
     init() {}
 
@@ -74,6 +74,48 @@ struct GEMM: ParsableCommand {
         let medians = try reference.map { try GEMMBenchmark.referenceMedians(fromJSON: Data(contentsOf: URL(fileURLWithPath: $0))) }
         print("OpenBLAS core: \(BLAS.coreName); Swift runs pooled: \(runs.count)")
         print(GEMMBenchmark.table(swift: runs, reference: medians))
+    }
+}
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "CNN-LSTM training and inference samples/s, as torch_reference.py measures PyTorch's.",
+        discussion: "`make bench` runs it before and after `torch_reference.py --threads 2` and pools the two runs.")
+
+    @Option(help: "OpenBLAS threads (torch_reference.py is compared at --threads 2).")
+    var threads = 2
+
+    @Option(help: "Repetitions per measure (the median is reported).")
+    var repetitions = 5
+
+    @Option(help: "Write the measurements as JSON to this file.")
+    var json: String?
+
+    @Option(help: "PyTorch reference JSON (torch_reference.py --json); prints the comparison table.")
+    var reference: String?
+
+    @Option(parsing: .upToNextOption, help: "Earlier `train --json` outputs to pool with this run in the table.")
+    var pool: [String] = []
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard repetitions >= 1 else { throw ValidationError("--repetitions must be at least 1") }
+    }
+
+    func run() throws {
+        let result = ModelBenchmark.runCNNLSTM(threads: threads, repetitions: repetitions) {
+            FileHandle.standardError.write(Data("  \($0)\n".utf8))
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        if let json { try encoder.encode(result).write(to: URL(fileURLWithPath: json), options: .atomic) }
+        var runs = [result]
+        for path in pool {
+            runs.append(try JSONDecoder().decode(ModelBenchmark.Result.self, from: Data(contentsOf: URL(fileURLWithPath: path))))
+        }
+        let medians = try reference.map { try ModelBenchmark.referenceMedians(fromJSON: Data(contentsOf: URL(fileURLWithPath: $0))) }
+        print("OpenBLAS core: \(BLAS.coreName), \(threads) threads; Revisit runs pooled: \(runs.count)")
+        print(ModelBenchmark.table(swift: runs, reference: medians))
     }
 }
 

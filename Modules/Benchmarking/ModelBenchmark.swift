@@ -1,0 +1,107 @@
+import Foundation
+import Layers
+import Losses
+import Models
+import Optimizers
+import Tensors
+
+/// Training and inference throughput of the CNN-LSTM, measured the way
+/// `../shared/bench/torch_reference.py` measures PyTorch's: fixed random tensors (no data
+/// loading), batch 64 for training (forward + focal loss + backward + Adam), inference at batch
+/// 64 and 4096, repetitions of about 1.5 s (training) and 1 s (inference), median samples/s.
+public enum ModelBenchmark {
+    public struct Result: Codable {
+        public let model: String
+        public let threads: Int
+        public let parameters: Int
+        public let trainBatch64: Summary
+        public let inferBatch64: Summary
+        public let inferBatch4096: Summary
+    }
+
+    public static func runCNNLSTM(threads: Int, repetitions: Int, progress: (String) -> Void) -> Result {
+        BLAS.threadCount = threads
+        var random = SeededRandom(seed: 0)
+        var layout = ParameterLayout()
+        var model = CNNLSTM(layout: &layout)
+        let parameters = ParameterStore(layout: layout)
+        model.initialize(parameters, using: &random)
+        var adam = Adam(parameterCount: parameters.count)
+        let focal = FocalLoss()
+        let batch = 64
+        let sequence = Tensor.normal([batch, 10, 7], using: &random)   // [B, T, 7]
+        let statics = Tensor.normal([batch, 10, 4], using: &random)    // [B, T, 4]
+        let labels = Tensor.bernoulli([batch], probability: 0.08, using: &random)
+        var logits = Tensor.zeros([]), gradient = Tensor.zeros([])
+        let trainStep = {
+            parameters.zeroGradients()
+            model.forward(sequence: sequence, statics: statics, mode: .training, parameters, into: &logits)
+            _ = focal(logits: logits, labels: labels, gradient: &gradient)
+            model.backward(gradient, parameters)
+            adam.update(values: parameters.values, gradients: parameters.gradients)
+        }
+        let train = measure(samplesPerCall: batch, seconds: 1.5, repetitions: repetitions, trainStep)
+        progress(String(format: "cnn_lstm train b64: %.0f samples/s", train.median))
+
+        var inference: [Summary] = []
+        for size in [64, 4096] {
+            let s = Tensor.normal([size, 10, 7], using: &random), st = Tensor.normal([size, 10, 4], using: &random)
+            var out = Tensor.zeros([])
+            let summary = measure(samplesPerCall: size, seconds: 1, repetitions: repetitions) {
+                model.forward(sequence: s, statics: st, mode: .inference, parameters, into: &out)
+            }
+            progress(String(format: "cnn_lstm infer b%d: %.0f samples/s", size, summary.median))
+            inference.append(summary)
+        }
+        return Result(model: "cnn_lstm", threads: threads, parameters: parameters.count, trainBatch64: train,
+                      inferBatch64: inference[0], inferBatch4096: inference[1])
+    }
+
+    /// Median samples/s over `repetitions` of about `seconds` each, after a warm-up.
+    static func measure(samplesPerCall: Int, seconds: Double, repetitions: Int, _ body: () -> Void) -> Summary {
+        let calls = Measurement.iterations(toFill: seconds, body)
+        _ = Measurement.time(Swift.max(calls / 4, 2), body)
+        let rates = (0..<repetitions).map { _ in Double(samplesPerCall * calls) / Measurement.time(calls, body) }
+        return Summary(rates)
+    }
+
+    /// PyTorch's medians from `torch_reference.py --json`: model → (train64, infer64, infer4096).
+    public static func referenceMedians(fromJSON data: Data) throws -> [String: [String: Double]] {
+        guard let root = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let results = root["results"] as? [[String: Any]] else {
+            throw BenchmarkError("torch reference JSON has no `results` array (was it written by torch_reference.py --json?)")
+        }
+        var medians: [String: [String: Double]] = [:]
+        for result in results {
+            guard let model = result["model"] as? String else { continue }
+            var row: [String: Double] = [:]
+            for key in ["train_b64", "infer_b64", "infer_b4096"] {
+                if let entry = result[key] as? [String: Any], let median = entry["median"] as? Double { row[key] = median }
+            }
+            medians[model] = row
+        }
+        return medians
+    }
+
+    /// The side-by-side table, as Markdown; Revisit's runs are pooled by median.
+    public static func table(swift runs: [Result], reference: [String: [String: Double]]?) -> String {
+        var lines = ["| model | measure | Revisit samples/s | PyTorch samples/s | Revisit / PyTorch |", "|---|---|---:|---:|---:|"]
+        guard let first = runs.first else { return lines.joined(separator: "\n") }
+        let measures: [(String, String, (Result) -> Summary)] = [
+            ("training, batch 64", "train_b64", { $0.trainBatch64 }),
+            ("inference, batch 64", "infer_b64", { $0.inferBatch64 }),
+            ("inference, batch 4096", "infer_b4096", { $0.inferBatch4096 }),
+        ]
+        for (label, key, pick) in measures {
+            let revisit = Summary(runs.map { pick($0).median }).median
+            var line = String(format: "| %@ | %@ | %.0f |", first.model, label, revisit)
+            if let torch = reference?[first.model]?[key] {
+                line += String(format: " %.0f | %.2f |", torch, revisit / torch)
+            } else {
+                line += " – | – |"
+            }
+            lines.append(line)
+        }
+        return lines.joined(separator: "\n")
+    }
+}
