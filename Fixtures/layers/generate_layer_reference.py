@@ -19,6 +19,9 @@ Cases (tensor names in layer_reference.safetensors):
   bn_train.*      nn.BatchNorm1d(4) in training mode on x [3, 5, 4] (channels-last); also the
                   running statistics after the step (bn_train.after.running_mean/var)
   bn_eval.*       the same module with set running statistics, in eval mode
+  gru.*, gru_masked.*   nn.GRU(3, 4, num_layers=2, batch_first=True): every step on x [2, 5, 3], and
+                        the last step of x [3, 6, 3] left-padded by 0, 2 and 5 (as lstm_masked)
+  rnn.*, rnn_masked.*   nn.RNN(3, 4, num_layers=2, batch_first=True) (tanh), the same two cases
 Parameters are stored under their state_dict names (linear.weight, lstm.weight_ih_l0, …).
 
 Regenerate:  PY=$(../shared/bench/setup.sh); $PY Fixtures/layers/generate_layer_reference.py
@@ -134,6 +137,38 @@ def main():
                     f"{name}.grad.input": x.grad, f"{name}.after.running_mean": bn.running_mean.detach().clone(),
                     f"{name}.after.running_var": bn.running_var.detach().clone()})
         grads(bn, name, out)
+
+    for name, module in [("gru", torch.nn.GRU(3, 4, num_layers=2, batch_first=True)),
+                         ("rnn", torch.nn.RNN(3, 4, num_layers=2, batch_first=True))]:
+        for p in module.parameters():
+            torch.nn.init.uniform_(p, -0.7, 0.7, generator=g)
+        for pname, p in module.named_parameters():
+            out[f"{name}.{pname}"] = p.detach().clone()
+        x = torch.randn(2, 5, 3, generator=g, requires_grad=True)
+        y, _ = module(x)
+        r = torch.randn(*y.shape, generator=g)
+        module.zero_grad()
+        (y * r).sum().backward()
+        out.update({f"{name}.input": x.detach(), f"{name}.output": y.detach(), f"{name}.upstream": r, f"{name}.grad.input": x.grad})
+        grads(module, name, out)
+
+        x = torch.randn(3, steps, 3, generator=g)
+        mask = torch.ones(3, steps)
+        for n, k in enumerate(padding):
+            x[n, :k] = 0.0
+            mask[n, :k] = 0.0
+        r = torch.randn(3, 4, generator=g)
+        module.zero_grad()
+        last_rows, input_grad = [], torch.zeros_like(x)
+        for n, k in enumerate(padding):
+            xn = x[n:n + 1, k:].clone().requires_grad_(True)
+            yn, _ = module(xn)
+            (yn[:, -1, :] * r[n:n + 1]).sum().backward()
+            last_rows.append(yn[0, -1, :].detach())
+            input_grad[n, k:] = xn.grad[0]
+        out.update({f"{name}_masked.input": x, f"{name}_masked.mask": mask, f"{name}_masked.output": torch.stack(last_rows),
+                    f"{name}_masked.upstream": r, f"{name}_masked.grad.input": input_grad})
+        grads(module, f"{name}_masked", out)
 
     tensors = {k: v.detach().to(torch.float32).contiguous() for k, v in out.items()}
     metadata = {"generator": "Fixtures/layers/generate_layer_reference.py", "torch": torch.__version__,
