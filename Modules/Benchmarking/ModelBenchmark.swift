@@ -5,7 +5,7 @@ import Models
 import Optimizers
 import Tensors
 
-/// Training and inference throughput of the CNN-LSTM, measured the way
+/// Training and inference throughput of the CNN-LSTM and the 2-layer LSTM, measured the way
 /// `../shared/bench/torch_reference.py` measures PyTorch's: fixed random tensors (no data
 /// loading), batch 64 for training (forward + focal loss + backward + Adam), inference at batch
 /// 64 and 4096, repetitions of about 1.5 s (training) and 1 s (inference), median samples/s.
@@ -57,6 +57,43 @@ public enum ModelBenchmark {
                       inferBatch64: inference[0], inferBatch4096: inference[1])
     }
 
+    /// The 2-layer LSTM (`lstm2` in torch_reference.py): BCE on the logit, Adam, dropout on.
+    public static func runStackedLSTM(threads: Int, repetitions: Int, progress: (String) -> Void) -> Result {
+        BLAS.threadCount = threads
+        var random = SeededRandom(seed: 0)
+        var dropoutRandom = SeededRandom(seed: 0, stream: 1)
+        var layout = ParameterLayout()
+        var model = StackedLSTM(layout: &layout)
+        let parameters = ParameterStore(layout: layout)
+        model.initialize(parameters, using: &random)
+        var adam = Adam(parameterCount: parameters.count)
+        let bce = BinaryCrossEntropy()
+        let batch = 64
+        let sequence = Tensor.normal([batch, 10, 7], using: &random)
+        let labels = Tensor.bernoulli([batch], probability: 0.08, using: &random)
+        var logits = Tensor.zeros([]), gradient = Tensor.zeros([])
+        let train = measure(samplesPerCall: batch, seconds: 1.5, repetitions: repetitions) {
+            parameters.zeroGradients()
+            model.forward(sequence: sequence, mode: .training, random: &dropoutRandom, parameters, into: &logits)
+            _ = bce(logits: logits, labels: labels, gradient: &gradient)
+            model.backward(gradient, parameters)
+            adam.update(values: parameters.values, gradients: parameters.gradients)
+        }
+        progress(String(format: "lstm2 train b64: %.0f samples/s", train.median))
+        var inference: [Summary] = []
+        for size in [64, 4096] {
+            let s = Tensor.normal([size, 10, 7], using: &random)
+            var out = Tensor.zeros([])
+            let summary = measure(samplesPerCall: size, seconds: 1, repetitions: repetitions) {
+                model.forward(sequence: s, mode: .inference, random: &dropoutRandom, parameters, into: &out)
+            }
+            progress(String(format: "lstm2 infer b%d: %.0f samples/s", size, summary.median))
+            inference.append(summary)
+        }
+        return Result(model: "lstm2", threads: threads, parameters: parameters.count, trainBatch64: train,
+                      inferBatch64: inference[0], inferBatch4096: inference[1])
+    }
+
     /// Median samples/s over `repetitions` of about `seconds` each, after a warm-up.
     static func measure(samplesPerCall: Int, seconds: Double, repetitions: Int, _ body: () -> Void) -> Summary {
         let calls = Measurement.iterations(toFill: seconds, body)
@@ -83,8 +120,9 @@ public enum ModelBenchmark {
         return medians
     }
 
-    /// The side-by-side table, as Markdown; Revisit's runs are pooled by median.
-    public static func table(swift runs: [Result], reference: [String: [String: Double]]?) -> String {
+    /// The side-by-side table, as Markdown. `runs` holds one list of results per Revisit run
+    /// (one result per model); each model's runs are pooled by median.
+    public static func table(swift runs: [[Result]], reference: [String: [String: Double]]?) -> String {
         var lines = ["| model | measure | Revisit samples/s | PyTorch samples/s | Revisit / PyTorch |", "|---|---|---:|---:|---:|"]
         guard let first = runs.first else { return lines.joined(separator: "\n") }
         let measures: [(String, String, (Result) -> Summary)] = [
@@ -92,15 +130,17 @@ public enum ModelBenchmark {
             ("inference, batch 64", "infer_b64", { $0.inferBatch64 }),
             ("inference, batch 4096", "infer_b4096", { $0.inferBatch4096 }),
         ]
-        for (label, key, pick) in measures {
-            let revisit = Summary(runs.map { pick($0).median }).median
-            var line = String(format: "| %@ | %@ | %.0f |", first.model, label, revisit)
-            if let torch = reference?[first.model]?[key] {
-                line += String(format: " %.0f | %.2f |", torch, revisit / torch)
-            } else {
-                line += " – | – |"
+        for (index, result) in first.enumerated() {
+            for (label, key, pick) in measures {
+                let revisit = Summary(runs.map { pick($0[index]).median }).median
+                var line = String(format: "| %@ | %@ | %.0f |", result.model, label, revisit)
+                if let torch = reference?[result.model]?[key] {
+                    line += String(format: " %.0f | %.2f |", torch, revisit / torch)
+                } else {
+                    line += " – | – |"
+                }
+                lines.append(line)
             }
-            lines.append(line)
         }
         return lines.joined(separator: "\n")
     }

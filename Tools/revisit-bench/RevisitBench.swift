@@ -79,7 +79,7 @@ struct GEMM: ParsableCommand {
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "CNN-LSTM training and inference samples/s, as torch_reference.py measures PyTorch's.",
+        abstract: "CNN-LSTM and 2-layer LSTM training and inference samples/s, as torch_reference.py measures PyTorch's.",
         discussion: "`make bench` runs it before and after `torch_reference.py --threads 2` and pools the two runs.")
 
     @Option(help: "OpenBLAS threads (torch_reference.py is compared at --threads 2).")
@@ -103,15 +103,17 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
-        let result = ModelBenchmark.runCNNLSTM(threads: threads, repetitions: repetitions) {
-            FileHandle.standardError.write(Data("  \($0)\n".utf8))
-        }
+        let report = { (line: String) in FileHandle.standardError.write(Data("  \(line)\n".utf8)) }
+        let result = [
+            ModelBenchmark.runCNNLSTM(threads: threads, repetitions: repetitions, progress: report),
+            ModelBenchmark.runStackedLSTM(threads: threads, repetitions: repetitions, progress: report),
+        ]
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         if let json { try encoder.encode(result).write(to: URL(fileURLWithPath: json), options: .atomic) }
         var runs = [result]
         for path in pool {
-            runs.append(try JSONDecoder().decode(ModelBenchmark.Result.self, from: Data(contentsOf: URL(fileURLWithPath: path))))
+            runs.append(try JSONDecoder().decode([ModelBenchmark.Result].self, from: Data(contentsOf: URL(fileURLWithPath: path))))
         }
         let medians = try reference.map { try ModelBenchmark.referenceMedians(fromJSON: Data(contentsOf: URL(fileURLWithPath: $0))) }
         print("OpenBLAS core: \(BLAS.coreName), \(threads) threads; Revisit runs pooled: \(runs.count)")
