@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "Losses", targets: ["Losses"]),
         .library(name: "Optimizers", targets: ["Optimizers"]),
         .library(name: "Models", targets: ["Models"]),
+        .library(name: "Dataset", targets: ["Dataset"]),
         .executable(name: "revisit-bench", targets: ["RevisitBench"]),
     ],
     dependencies: [
@@ -36,6 +37,7 @@ let package = Package(
         .target(name: "Losses", dependencies: ["Tensors"], path: "Modules/Losses"),
         .target(name: "Optimizers", dependencies: ["Tensors"], path: "Modules/Optimizers"),
         .target(name: "Models", dependencies: ["Layers", "Tensors"], path: "Modules/Models"),
+        .target(name: "Dataset", dependencies: ["Formats"], path: "Modules/Dataset"),
         .target(
             name: "Benchmarking", dependencies: ["Tensors", "Layers", "Losses", "Optimizers", "Models", "COpenBLAS"],
             path: "Modules/Benchmarking"),
@@ -58,6 +60,7 @@ let package = Package(
         .testTarget(
             name: "ModelsTests", dependencies: ["Models", "Layers", "Losses", "Optimizers", "Tensors", "AllocationCounter", "TestSupport"],
             path: "Tests/ModelsTests"),
+        .testTarget(name: "DatasetTests", dependencies: ["Dataset"], path: "Tests/DatasetTests"),
         .testTarget(name: "ToolsTests", dependencies: ["RevisitBench"], path: "Tests/ToolsTests"),
         .testTarget(
             name: "SystemLibrariesTests", dependencies: ["CLibCSV", "CLibXML2", "COpenBLAS"],

@@ -1,0 +1,215 @@
+import Foundation
+import Formats
+
+/// A data error in a dataset directory, with the file and (where there is one) the line.
+public enum DatasetError: Error, CustomStringConvertible, Equatable {
+    case missingFile(path: String)
+    case unsupportedFormat(path: String, found: String)
+    case malformed(path: String, line: Int, reason: String)
+
+    public var description: String {
+        switch self {
+        case .missingFile(let path):
+            return "\(path): not found; a dataset directory holds manifest.json, visits.csv and customers.csv (run `importer` to make one)"
+        case .unsupportedFormat(let path, let found):
+            return "\(path): \(found); this build reads \(DatasetManifest.formatName) version \(DatasetManifest.currentVersion) — re-import the ERP export with this build's importer"
+        case .malformed(let path, let line, let reason):
+            return "\(path):\(line): \(reason)"
+        }
+    }
+}
+
+/// A dataset directory in memory: the importer's output and every other tool's input.
+///
+/// ```
+/// DIR/manifest.json   DatasetManifest (format version, columns, counts, checksums, mapping)
+/// DIR/visits.csv      visit_id,customer_id,rep_id,visit_date,method,target,purpose,result,order[,extras…]
+///                     sorted by customer_id, visit_date, visit_id; order is 1 or 0
+/// DIR/customers.csv   customer_id,customer_type,industry,tag[,extras…], sorted by customer_id
+/// DIR/rejects.csv     source,line,reason,detail,raw — every refused input row
+/// ```
+/// Extra columns follow the fixed ones: the manifest's categorical names, then its numeric
+/// names (numbers in shortest round-trip form, empty = missing). All files are UTF-8 CSV that
+/// `sort`, `awk`, pandas and DuckDB read as they are. See `Docs/FileFormats.md`.
+public struct Dataset: Sendable {
+    public static let visitsFile = "visits.csv"
+    public static let customersFile = "customers.csv"
+    public static let rejectsFile = "rejects.csv"
+    public static let manifestFile = "manifest.json"
+    public static let visitHeader = ["visit_id", "customer_id", "rep_id", "visit_date", "method", "target", "purpose", "result", "order"]
+    public static let customerHeader = ["customer_id", "customer_type", "industry", "tag"]
+    public static let rejectHeader = ["source", "line", "reason", "detail", "raw"]
+
+    public var manifest: DatasetManifest
+    /// In dataset order (``Visit/datasetOrder(_:_:)``).
+    public var visits: [Visit]
+    /// Sorted by id.
+    public var customers: [Customer]
+
+    public init(manifest: DatasetManifest, visits: [Visit], customers: [Customer]) {
+        self.manifest = manifest
+        self.visits = visits
+        self.customers = customers
+    }
+
+    // MARK: Reading
+
+    /// Reads and checks `manifest.json` alone.
+    public static func readManifest(directory: String) throws -> DatasetManifest {
+        let path = directory + "/" + manifestFile
+        guard let data = FileManager.default.contents(atPath: path) else { throw DatasetError.missingFile(path: path) }
+        struct Probe: Decodable {
+            var format: String?
+            var formatVersion: Int?
+            enum CodingKeys: String, CodingKey { case format, formatVersion = "format_version" }
+        }
+        guard let probe = try? JSONDecoder().decode(Probe.self, from: data) else {
+            throw DatasetError.unsupportedFormat(path: path, found: "not a JSON object")
+        }
+        guard probe.format == DatasetManifest.formatName, probe.formatVersion == DatasetManifest.currentVersion else {
+            throw DatasetError.unsupportedFormat(
+                path: path, found: "format \(probe.format ?? "missing") version \(probe.formatVersion.map(String.init) ?? "missing")")
+        }
+        do {
+            return try JSONDecoder().decode(DatasetManifest.self, from: data)
+        } catch {
+            throw DatasetError.malformed(path: path, line: 1, reason: "manifest does not match format version \(DatasetManifest.currentVersion): \(error)")
+        }
+    }
+
+    /// Reads a whole dataset directory, checking the format version, headers, field counts,
+    /// dates, the `order` flag and the sort order.
+    public static func load(directory: String) throws -> Dataset {
+        let manifest = try readManifest(directory: directory)
+        let visits = try readVisits(path: directory + "/" + visitsFile, columns: manifest.visitColumns)
+        let customers = try readCustomers(path: directory + "/" + customersFile, columns: manifest.customerColumns)
+        return Dataset(manifest: manifest, visits: visits, customers: customers)
+    }
+
+    static func readRecords(path: String, header expected: [String]) throws -> [(line: Int, fields: [String])] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw DatasetError.missingFile(path: path) }
+        var records = try DelimitedText.parse([UInt8](data), path: path)
+        guard let header = records.first else { throw DatasetError.malformed(path: path, line: 1, reason: "empty file: no header") }
+        guard header.fields == expected else {
+            throw DatasetError.malformed(
+                path: path, line: 1,
+                reason: "header is \(header.fields.joined(separator: ",")); expected \(expected.joined(separator: ","))")
+        }
+        records.removeFirst()
+        for record in records where record.fields.count != expected.count {
+            throw DatasetError.malformed(
+                path: path, line: record.line, reason: "\(record.fields.count) fields; the header has \(expected.count)")
+        }
+        return records
+    }
+
+    static func parseNumeric(_ text: String, path: String, line: Int, column: String) throws -> Double? {
+        if text.isEmpty { return nil }
+        guard let value = Double(text), value.isFinite else {
+            throw DatasetError.malformed(path: path, line: line, reason: "\(column) '\(text)' is not a finite number")
+        }
+        return value
+    }
+
+    public static func readVisits(path: String, columns: DatasetManifest.ExtraColumns) throws -> [Visit] {
+        let header = visitHeader + columns.categorical + columns.numeric
+        let records = try readRecords(path: path, header: header)
+        var visits: [Visit] = []
+        visits.reserveCapacity(records.count)
+        let categoricalStart = visitHeader.count
+        let numericStart = categoricalStart + columns.categorical.count
+        for (line, f) in records {
+            guard let date = Day(iso: f[3]) else {
+                throw DatasetError.malformed(path: path, line: line, reason: "visit_date '\(f[3])' is not YYYY-MM-DD")
+            }
+            guard f[8] == "0" || f[8] == "1" else {
+                throw DatasetError.malformed(path: path, line: line, reason: "order '\(f[8])' is not 0 or 1")
+            }
+            var numeric: [Double?] = []
+            for (offset, name) in columns.numeric.enumerated() {
+                numeric.append(try parseNumeric(f[numericStart + offset], path: path, line: line, column: name))
+            }
+            let visit = Visit(
+                visitID: f[0], customerID: f[1], repID: f[2], date: date, method: f[4], target: f[5], purpose: f[6],
+                result: f[7], isOrder: f[8] == "1", categorical: Array(f[categoricalStart..<numericStart]), numeric: numeric)
+            if let previous = visits.last, !Visit.datasetOrder(previous, visit) {
+                throw DatasetError.malformed(
+                    path: path, line: line, reason: "rows are not sorted by customer_id, visit_date, visit_id (or repeat a visit)")
+            }
+            visits.append(visit)
+        }
+        return visits
+    }
+
+    public static func readCustomers(path: String, columns: DatasetManifest.ExtraColumns) throws -> [Customer] {
+        let header = customerHeader + columns.categorical + columns.numeric
+        let records = try readRecords(path: path, header: header)
+        var customers: [Customer] = []
+        customers.reserveCapacity(records.count)
+        let categoricalStart = customerHeader.count
+        let numericStart = categoricalStart + columns.categorical.count
+        for (line, f) in records {
+            var numeric: [Double?] = []
+            for (offset, name) in columns.numeric.enumerated() {
+                numeric.append(try parseNumeric(f[numericStart + offset], path: path, line: line, column: name))
+            }
+            let customer = Customer(
+                customerID: f[0], customerType: f[1], industry: f[2], tag: f[3],
+                categorical: Array(f[categoricalStart..<numericStart]), numeric: numeric)
+            if let previous = customers.last, previous.customerID >= customer.customerID {
+                throw DatasetError.malformed(path: path, line: line, reason: "customer ids are not sorted and unique")
+            }
+            customers.append(customer)
+        }
+        return customers
+    }
+
+    // MARK: Writing
+
+    static func formatNumber(_ value: Double?) -> String {
+        guard let value else { return "" }
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        return "\(value)"
+    }
+
+    /// `visits.csv` bytes for `visits` (which must already be in dataset order).
+    public static func encodeVisits(_ visits: [Visit], columns: DatasetManifest.ExtraColumns) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(visits.count * 80 + 128)
+        DelimitedText.appendRecord(visitHeader + columns.categorical + columns.numeric, to: &output)
+        for visit in visits {
+            let fixed = [visit.visitID, visit.customerID, visit.repID, visit.date.iso, visit.method, visit.target,
+                         visit.purpose, visit.result, visit.isOrder ? "1" : "0"]
+            DelimitedText.appendRecord(fixed + visit.categorical + visit.numeric.map(formatNumber), to: &output)
+        }
+        return output
+    }
+
+    /// `customers.csv` bytes for `customers` (sorted by id).
+    public static func encodeCustomers(_ customers: [Customer], columns: DatasetManifest.ExtraColumns) -> [UInt8] {
+        var output: [UInt8] = []
+        DelimitedText.appendRecord(customerHeader + columns.categorical + columns.numeric, to: &output)
+        for customer in customers {
+            let fixed = [customer.customerID, customer.customerType, customer.industry, customer.tag]
+            DelimitedText.appendRecord(fixed + customer.categorical + customer.numeric.map(formatNumber), to: &output)
+        }
+        return output
+    }
+
+    /// `rejects.csv` bytes.
+    public static func encodeRejects(_ rejects: [Reject]) -> [UInt8] {
+        var output: [UInt8] = []
+        DelimitedText.appendRecord(rejectHeader, to: &output)
+        for reject in rejects {
+            DelimitedText.appendRecord([reject.source, String(reject.line), reject.reason, reject.detail, reject.raw], to: &output)
+        }
+        return output
+    }
+
+    /// The manifest as stable, pretty JSON (sorted keys), so identical content gives identical bytes.
+    public static func encodeManifest(_ manifest: DatasetManifest) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return [UInt8](try encoder.encode(manifest)) + [0x0A]
+    }
+}
