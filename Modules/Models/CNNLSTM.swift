@@ -14,11 +14,15 @@ import Tensors
 /// returns logits; the focal loss in its two-class softmax form takes them directly.
 /// 366,862 parameters at the default sizes.
 ///
+/// With `Configuration.staticBranch = false` it is the study's "CNN+LSTM without the static
+/// branch": the sequence branch alone, `fc_seq`'s two outputs being the logits (parameters
+/// `conv_seq`, `bn_seq`, `lstm`, `fc_seq`; no `conv_stat`, `bn_stat`, `fc_stat`, `head`).
+///
 /// `mask` (`[B, T]`, 1 = real visit) reaches the LSTM, so left-padded histories keep the
 /// recurrent state at zero through the padding; the convolutions and batch norm see the padded
 /// steps as the zero rows they hold.
 public struct CNNLSTM {
-    public struct Configuration: Sendable, Equatable {
+    public struct Configuration: Sendable, Equatable, Codable {
         public var steps = 10
         public var sequenceFeatures = 7
         public var staticFeatures = 4
@@ -26,12 +30,15 @@ public struct CNNLSTM {
         public var kernelSize = 2
         public var hiddenSize = 128
         public var layerCount = 3
+        /// false: the CNN+LSTM without the static branch (statics are ignored).
+        public var staticBranch = true
         public init() {}
     }
 
     public let configuration: Configuration
     var convSequence: Conv1D, normSequence: BatchNorm, lstm: LSTM, denseSequence: Linear
-    var convStatic: Conv1D, normStatic: BatchNorm, denseStatic: Linear, head: Linear
+    // nil without the static branch.
+    var convStatic: Conv1D?, normStatic: BatchNorm?, denseStatic: Linear?, head: Linear?
 
     // Activations, named by the step that produces them; B = batch, T = steps, F = filters.
     private var sequenceConvolved = Tensor.zeros([0]), sequenceNormalized = Tensor.zeros([0])  // [B, T, F]
@@ -41,6 +48,7 @@ public struct CNNLSTM {
     private var staticConvolved = Tensor.zeros([0]), staticNormalized = Tensor.zeros([0])      // [B, T, F]
     private var staticActivated = Tensor.zeros([0])                                             // [B, T, F]
     private var staticFlat = Tensor.zeros([0])                                                  // [B, F·T] channels-first
+    var repeatedStatics = Tensor.zeros([0])                                                     // [B, T, S] (Classifier)
     private var joined = Tensor.zeros([0])                                                      // [B, 4]
     // Gradients.
     private var joinedGradient = Tensor.zeros([0]), sequenceLogitsGradient = Tensor.zeros([0])
@@ -59,6 +67,7 @@ public struct CNNLSTM {
         normSequence = BatchNorm("bn_seq", channels: c.convolutionChannels, layout: &layout)
         lstm = LSTM("lstm", inputSize: c.convolutionChannels, hiddenSize: c.hiddenSize, layerCount: c.layerCount, layout: &layout)
         denseSequence = Linear("fc_seq", inputFeatures: c.hiddenSize, outputFeatures: 2, layout: &layout)
+        guard c.staticBranch else { return }
         convStatic = Conv1D("conv_stat", inputChannels: c.staticFeatures, outputChannels: c.convolutionChannels,
                             kernelSize: c.kernelSize, padding: .same, layout: &layout)
         normStatic = BatchNorm("bn_stat", channels: c.convolutionChannels, layout: &layout)
@@ -73,32 +82,39 @@ public struct CNNLSTM {
         normSequence.initialize(parameters)
         lstm.initialize(parameters, using: &random)
         denseSequence.initialize(parameters, using: &random)
-        convStatic.initialize(parameters, using: &random)
-        normStatic.initialize(parameters)
-        denseStatic.initialize(parameters, using: &random)
-        head.initialize(parameters, using: &random)
+        convStatic?.initialize(parameters, using: &random)
+        normStatic?.initialize(parameters)
+        denseStatic?.initialize(parameters, using: &random)
+        head?.initialize(parameters, using: &random)
     }
 
-    /// Logits `[B, 2]` (column 1 = order) for `sequence [B, T, 7]` and `statics [B, T, 4]`.
+    /// Logits `[B, 2]` (column 1 = order) for `sequence [B, T, 7]` and `statics [B, T, 4]`
+    /// (`statics` is not read without the static branch).
     public mutating func forward(
         sequence: Tensor, statics: Tensor, mask: Tensor? = nil, mode: Mode, _ parameters: ParameterStore, into logits: inout Tensor
     ) {
         let c = configuration
         precondition(sequence.rank == 3 && sequence.shape[1] == c.steps && sequence.shape[2] == c.sequenceFeatures,
                      "CNNLSTM.forward: sequence shape \(sequence.shape) is not [B, \(c.steps), \(c.sequenceFeatures)]")
-        precondition(statics.rank == 3 && statics.shape[0] == sequence.shape[0] && statics.shape[1] == c.steps
-                     && statics.shape[2] == c.staticFeatures,
-                     "CNNLSTM.forward: static shape \(statics.shape) is not [\(sequence.shape[0]), \(c.steps), \(c.staticFeatures)]")
         let b = sequence.shape[0], t = c.steps, f = c.convolutionChannels
 
         convSequence.forward(sequence, parameters, into: &sequenceConvolved)
         normSequence.forward(sequenceConvolved, mode: mode, parameters, into: &sequenceNormalized)
         Activation.relu.forward(sequenceNormalized, into: &sequenceActivated)
         lstm.forward(sequenceActivated, mask: mask, returnSequences: false, parameters, into: &lastHidden)
+        guard c.staticBranch else {
+            denseSequence.forward(lastHidden, parameters, into: &logits)
+            return
+        }
+        // The static-branch layers are mutated in place through `!` (binding them to locals
+        // would share their saved buffers and copy them on the next write).
         denseSequence.forward(lastHidden, parameters, into: &sequenceLogits)
+        precondition(statics.rank == 3 && statics.shape[0] == sequence.shape[0] && statics.shape[1] == c.steps
+                     && statics.shape[2] == c.staticFeatures,
+                     "CNNLSTM.forward: static shape \(statics.shape) is not [\(sequence.shape[0]), \(c.steps), \(c.staticFeatures)]")
 
-        convStatic.forward(statics, parameters, into: &staticConvolved)
-        normStatic.forward(staticConvolved, mode: mode, parameters, into: &staticNormalized)
+        convStatic!.forward(statics, parameters, into: &staticConvolved)
+        normStatic!.forward(staticConvolved, mode: mode, parameters, into: &staticNormalized)
         Activation.relu.forward(staticNormalized, into: &staticActivated)
         // PyTorch flattens [B, F, T]: column f·T + t.
         staticFlat.prepare(rows: b, columns: f * t)
@@ -109,7 +125,7 @@ public struct CNNLSTM {
                 } } }
             }
         }
-        denseStatic.forward(staticFlat, parameters, into: &staticLogits)
+        denseStatic!.forward(staticFlat, parameters, into: &staticLogits)
 
         joined.prepare(rows: b, columns: 4)
         sequenceLogits.withUnsafeBufferPointer { s in
@@ -122,7 +138,7 @@ public struct CNNLSTM {
                 }
             }
         }
-        head.forward(joined, parameters, into: &logits)
+        head!.forward(joined, parameters, into: &logits)
     }
 
     /// Backpropagates `dL/dlogits [B, 2]` through the last forward pass, accumulating every
@@ -130,7 +146,12 @@ public struct CNNLSTM {
     public mutating func backward(_ logitsGradient: Tensor, _ parameters: ParameterStore) {
         let c = configuration
         let b = logitsGradient.shape[0], t = c.steps, f = c.convolutionChannels
-        head.backward(logitsGradient, parameters, inputGradient: &joinedGradient)
+        guard c.staticBranch else {
+            denseSequence.backward(logitsGradient, parameters, inputGradient: &lastHiddenGradient)
+            backwardSequenceBranch(parameters)
+            return
+        }
+        head!.backward(logitsGradient, parameters, inputGradient: &joinedGradient)
         sequenceLogitsGradient.prepare(rows: b, columns: 2)
         staticLogitsGradient.prepare(rows: b, columns: 2)
         joinedGradient.withUnsafeBufferPointer { j in
@@ -144,7 +165,7 @@ public struct CNNLSTM {
             }
         }
 
-        denseStatic.backward(staticLogitsGradient, parameters, inputGradient: &staticFlatGradient)
+        denseStatic!.backward(staticLogitsGradient, parameters, inputGradient: &staticFlatGradient)
         staticActivatedGradient.prepare(depth: b, rows: t, columns: f)
         staticFlatGradient.withUnsafeBufferPointer { flat in
             staticActivatedGradient.withUnsafeMutableBufferPointer { out in
@@ -154,10 +175,15 @@ public struct CNNLSTM {
             }
         }
         Activation.relu.backward(staticActivatedGradient, output: staticActivated, inputGradient: &staticNormalizedGradient)
-        normStatic.backward(staticNormalizedGradient, parameters, inputGradient: &staticConvolvedGradient)
-        convStatic.accumulateParameterGradients(staticConvolvedGradient, parameters)
+        normStatic!.backward(staticNormalizedGradient, parameters, inputGradient: &staticConvolvedGradient)
+        convStatic!.accumulateParameterGradients(staticConvolvedGradient, parameters)
 
         denseSequence.backward(sequenceLogitsGradient, parameters, inputGradient: &lastHiddenGradient)
+        backwardSequenceBranch(parameters)
+    }
+
+    /// From `lastHiddenGradient` down to the sequence convolution's parameters.
+    private mutating func backwardSequenceBranch(_ parameters: ParameterStore) {
         lstm.backward(lastHiddenGradient, parameters, inputGradient: &sequenceActivatedGradient)
         Activation.relu.backward(sequenceActivatedGradient, output: sequenceActivated, inputGradient: &sequenceNormalizedGradient)
         normSequence.backward(sequenceNormalizedGradient, parameters, inputGradient: &sequenceConvolvedGradient)

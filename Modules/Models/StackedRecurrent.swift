@@ -1,26 +1,26 @@
 import Layers
 import Tensors
 
-/// The related work's plain 2-layer LSTM, exactly as `../shared/bench/torch_reference.py`'s
-/// `PlainLSTM` (a Keras-style stack):
+/// The related work's plain two-layer recurrent classifier (a Keras-style stack), generic over
+/// the recurrent cell: ``StackedLSTM`` is exactly `../shared/bench/torch_reference.py`'s
+/// `PlainLSTM`; ``StackedGRU`` and ``StackedRNN`` are the same stack with `nn.GRU` and
+/// `nn.RNN` (tanh) layers, the study's GRU and plain-RNN comparisons.
 /// ```
-/// x [B, T, 7] → l1: LSTM(7→128), every step → Dropout(0.2) → l2: LSTM(128→64), last step
+/// x [B, T, F] → l1: Cell(F→128), every step → Dropout(0.2) → l2: Cell(128→64), last step
 ///             → Dropout(0.2) → fc: Linear(64→1) → logit [B, 1];  P(order) = σ(logit)
 /// ```
 /// Trained with binary cross-entropy on the logit (`BinaryCrossEntropy`, the stable form of
 /// PyTorch's sigmoid + BCE). Parameter names `l1.*`, `l2.*`, `fc.*` as in PyTorch; 119,873
-/// parameters at the default sizes. Dropout draws from the `SeededRandom` passed to `forward`.
-public struct StackedLSTM {
-    public struct Configuration: Sendable, Equatable {
-        public var sequenceFeatures = 7
-        public var firstHidden = 128
-        public var secondHidden = 64
-        public var dropout: Float = 0.2
-        public init() {}
-    }
+/// parameters for the LSTM at the default sizes. Dropout draws from the `SeededRandom` passed
+/// to `forward`.
+///
+/// `mask [B, T]` (1 = real visit) reaches both recurrent layers: a left-padded history keeps
+/// the state at zero through the padding and gives exactly the unpadded result.
+public struct StackedRecurrent<Cell: RecurrentCell> {
+    public typealias Configuration = RecurrentStackConfiguration
 
     public let configuration: Configuration
-    var first: LSTM, second: LSTM, dense: Linear
+    var first: RecurrentNetwork<Cell>, second: RecurrentNetwork<Cell>, dense: Linear
     var firstDropout: Dropout, secondDropout: Dropout
     private var firstOutput = Tensor.zeros([0]), firstDropped = Tensor.zeros([0])    // [B, T, H1]
     private var secondOutput = Tensor.zeros([0]), secondDropped = Tensor.zeros([0])  // [B, H2]
@@ -30,8 +30,8 @@ public struct StackedLSTM {
 
     public init(_ configuration: Configuration = Configuration(), layout: inout ParameterLayout) {
         self.configuration = configuration
-        first = LSTM("l1", inputSize: configuration.sequenceFeatures, hiddenSize: configuration.firstHidden, layout: &layout)
-        second = LSTM("l2", inputSize: configuration.firstHidden, hiddenSize: configuration.secondHidden, layout: &layout)
+        first = RecurrentNetwork<Cell>("l1", inputSize: configuration.sequenceFeatures, hiddenSize: configuration.firstHidden, layout: &layout)
+        second = RecurrentNetwork<Cell>("l2", inputSize: configuration.firstHidden, hiddenSize: configuration.secondHidden, layout: &layout)
         dense = Linear("fc", inputFeatures: configuration.secondHidden, outputFeatures: 1, layout: &layout)
         firstDropout = Dropout(rate: configuration.dropout)
         secondDropout = Dropout(rate: configuration.dropout)
@@ -65,3 +65,19 @@ public struct StackedLSTM {
         first.backward(firstOutputGradient, parameters, inputGradient: &inputGradient)
     }
 }
+
+/// The sizes of a ``StackedRecurrent`` (the same for every cell type).
+public struct RecurrentStackConfiguration: Sendable, Equatable, Codable {
+    public var sequenceFeatures = 7
+    public var firstHidden = 128
+    public var secondHidden = 64
+    public var dropout: Float = 0.2
+    public init() {}
+}
+
+/// `PlainLSTM` of torch_reference.py: LSTM(128) → Dropout → LSTM(64) → Dropout → Linear(1).
+public typealias StackedLSTM = StackedRecurrent<LSTMCell>
+/// The same stack with GRU layers (PyTorch's `nn.GRU`, `b_hn` inside the reset product).
+public typealias StackedGRU = StackedRecurrent<GRUCell>
+/// The same stack with plain tanh RNN layers (PyTorch's `nn.RNN`, `nonlinearity='tanh'`).
+public typealias StackedRNN = StackedRecurrent<TanhRNNCell>
