@@ -30,10 +30,14 @@ let package = Package(
             name: "CLibXML2", path: "Modules/CLibXML2", pkgConfig: "libxml-2.0",
             providers: [.apt(["libxml2-dev"])]),
 
+        // Vectorised transcendentals and recurrent-cell gate loops in C (Docs/PERFORMANCE.md):
+        // -O3 in every build, so debug test runs exercise the same vectorised code as release.
+        .target(name: "CVectorMath", path: "Modules/CVectorMath", cSettings: [.unsafeFlags(["-O3"])]),
+
         // MARK: Modules
         .target(name: "Formats", path: "Modules/Formats"),
         .target(name: "Tensors", dependencies: ["COpenBLAS", "Formats"], path: "Modules/Tensors"),
-        .target(name: "Layers", dependencies: ["Tensors"], path: "Modules/Layers"),
+        .target(name: "Layers", dependencies: ["Tensors", "CVectorMath"], path: "Modules/Layers"),
         .target(name: "Losses", dependencies: ["Tensors"], path: "Modules/Losses"),
         .target(name: "Optimizers", dependencies: ["Tensors"], path: "Modules/Optimizers"),
         .target(name: "Models", dependencies: ["Layers", "Tensors"], path: "Modules/Models"),
@@ -54,7 +58,7 @@ let package = Package(
         .testTarget(name: "FormatsTests", dependencies: ["Formats"], path: "Tests/FormatsTests"),
         .testTarget(
             name: "TensorsTests", dependencies: ["Tensors", "AllocationCounter", "TestSupport"], path: "Tests/TensorsTests"),
-        .testTarget(name: "LayersTests", dependencies: ["Layers", "Tensors", "AllocationCounter", "TestSupport"], path: "Tests/LayersTests"),
+        .testTarget(name: "LayersTests", dependencies: ["Layers", "Tensors", "CVectorMath", "AllocationCounter", "TestSupport"], path: "Tests/LayersTests"),
         .testTarget(name: "LossesTests", dependencies: ["Losses", "Tensors", "TestSupport"], path: "Tests/LossesTests"),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "Tensors", "TestSupport"], path: "Tests/OptimizersTests"),
         .testTarget(

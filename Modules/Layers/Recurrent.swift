@@ -1,3 +1,4 @@
+import CVectorMath
 import Foundation
 import Tensors
 
@@ -49,18 +50,9 @@ public enum LSTMCell: RecurrentCell {
         previousHidden hPrevious: UnsafePointer<Float>, previousCell cPrevious: UnsafePointer<Float>?,
         hidden hOut: UnsafeMutablePointer<Float>, cell cOut: UnsafeMutablePointer<Float>?, saved: UnsafeMutablePointer<Float>
     ) {
-        let cp = cPrevious!, cc = cOut!
-        for j in 0..<h {
-            let i = UnaryFunction.sigmoid(xp[j] + rp[j])
-            let f = UnaryFunction.sigmoid(xp[h + j] + rp[h + j])
-            let g = UnaryFunction.tanh(xp[2 * h + j] + rp[2 * h + j])
-            let o = UnaryFunction.sigmoid(xp[3 * h + j] + rp[3 * h + j])
-            let cell = f * cp[j] + i * g
-            let cellActivation = UnaryFunction.tanh(cell)
-            saved[j] = i; saved[h + j] = f; saved[2 * h + j] = g; saved[3 * h + j] = o; saved[4 * h + j] = cellActivation
-            cc[j] = cell
-            hOut[j] = o * cellActivation
-        }
+        // The vectorised C loop (CVectorMath): one libm call per gate element was half of a
+        // CNN-LSTM training step.
+        revisit_lstm_forward_row(h, xp, rp, cPrevious!, hOut, cOut!, saved)
     }
 
     @inline(__always)
@@ -103,14 +95,7 @@ public enum GRUCell: RecurrentCell {
         previousHidden hPrevious: UnsafePointer<Float>, previousCell cPrevious: UnsafePointer<Float>?,
         hidden hOut: UnsafeMutablePointer<Float>, cell cOut: UnsafeMutablePointer<Float>?, saved: UnsafeMutablePointer<Float>
     ) {
-        for j in 0..<h {
-            let r = UnaryFunction.sigmoid(xp[j] + rp[j])
-            let z = UnaryFunction.sigmoid(xp[h + j] + rp[h + j])
-            let recurrentCandidate = rp[2 * h + j]
-            let n = UnaryFunction.tanh(xp[2 * h + j] + r * recurrentCandidate)
-            saved[j] = r; saved[h + j] = z; saved[2 * h + j] = n; saved[3 * h + j] = recurrentCandidate
-            hOut[j] = (1 - z) * n + z * hPrevious[j]
-        }
+        revisit_gru_forward_row(h, xp, rp, hPrevious, hOut, saved)
     }
 
     @inline(__always)
@@ -144,11 +129,7 @@ public enum TanhRNNCell: RecurrentCell {
         previousHidden hPrevious: UnsafePointer<Float>, previousCell cPrevious: UnsafePointer<Float>?,
         hidden hOut: UnsafeMutablePointer<Float>, cell cOut: UnsafeMutablePointer<Float>?, saved: UnsafeMutablePointer<Float>
     ) {
-        for j in 0..<h {
-            let value = UnaryFunction.tanh(xp[j] + rp[j])
-            saved[j] = value
-            hOut[j] = value
-        }
+        revisit_tanh_rnn_forward_row(h, xp, rp, hOut, saved)
     }
 
     @inline(__always)
