@@ -73,7 +73,7 @@ public struct SynthConfiguration: Sendable, Codable, Equatable {
     /// Conversion multipliers of phone, im, onsite, email.
     public var methodEffect = [1.0, 0.8, 1.4, 0.5]
     /// Base probability that a visit converts while a need is open (times method and skill).
-    public var openConversion = 0.35
+    public var openConversion = 0.55
     /// Base probability that a visit converts when no need is open (a small spot order).
     public var closedConversion = 0.008
     /// Rep skill is uniform on [1 − spread, 1 + spread]; it multiplies the conversion probability.
