@@ -19,6 +19,12 @@ struct CustomerSimulation {
     private var orderDays: [Int] = []
     private var plan: [(day: Int, rep: Int)] = []
     private var lapsed: [Double]
+    /// The current customer's gap hazard by elapsed days (`NeedGap.hazard`), tabulated once per
+    /// customer because the ground truth asks for it about 28 times per Monday.
+    private var hazard: [Double] = []
+    /// Each rep's method-averaged conversion with and without an open need.
+    private let repOpenConversion: [Double]
+    private let repClosedConversion: [Double]
 
     init(configuration: SynthConfiguration, customers: [CustomerProfile], reps: [RepProfile], schedule: PollingSchedule) {
         self.configuration = configuration
@@ -33,6 +39,8 @@ struct CustomerSimulation {
         churnDaily = Simulator.dailyProbability(annual: configuration.annualChurn)
         needEndDaily = 1 / configuration.meanNeedWorkingDays
         lapsed = [Double](repeating: 0, count: configuration.horizonDays)
+        repOpenConversion = reps.map(\.openConversion)
+        repClosedConversion = reps.map(\.closedConversion)
         visits.reserveCapacity(schedule.visitDays.count + schedule.visitDays.count / 8)
     }
 
@@ -50,7 +58,11 @@ struct CustomerSimulation {
 
         // Start mid-cycle: the last need ended up to one mean cycle ago, and the next has not
         // opened before day 0 (G drawn given G ≥ days since then).
-        var lastClose = -random.int(below: max(1, configuration.minNeedGapDays + Int(profile.meanNeedGapDays)))
+        let longestStart = max(1, configuration.minNeedGapDays + Int(profile.meanNeedGapDays))
+        var lastClose = -random.int(below: longestStart)
+        // Elapsed days since a need ended never exceed the start offset plus the export.
+        hazard.removeAll(keepingCapacity: true)
+        for elapsed in 0...(days + longestStart) { hazard.append(gap.hazard(elapsed: elapsed)) }
         var nextOpen = lastClose + gap.draw(atLeast: -lastClose, using: &random)
         var needOpen = false
         var churned = false
@@ -168,48 +180,58 @@ struct CustomerSimulation {
             plan.append(followUp)
             plan.sort { $0.day < $1.day }
         }
+        // Churn has the same daily probability in every state, so it commutes with the other
+        // steps: run the window without churn and weight by survival afterwards. The mass still
+        // alive at the start of window day t (no-churn dynamics) is `alive`; churning that day
+        // takes (1 − s)·s^t of it, for good, without an order.
         var waiting = needOpen ? 0.0 : 1.0
         var open = needOpen ? 1.0 : 0.0
-        var gone = 0.0  // churned without ordering
+        var lapsedTotal = 0.0
+        var gone = 0.0
         let survive = 1 - churnDaily
+        var survival = 1.0  // s^t
         let end = needEndDaily
         let inbound = configuration.inboundShare
+        let minimum = gap.minimum
         var planIndex = 0
         for offset in 0..<horizon {
             let day = monday + offset
             lapsed[offset] = 0
-            gone += (waiting + open) * churnDaily
-            waiting *= survive
-            open *= survive
-            for j in 0..<offset {
-                gone += lapsed[j] * churnDaily
-                lapsed[j] *= survive
-            }
+            gone += (waiting + open + lapsedTotal) * churnDaily * survival
+            survival *= survive
             if waiting > 0 {
-                let opening = waiting * gap.hazard(elapsed: day - lastClose)
+                let opening = waiting * hazard[day - lastClose]
                 waiting -= opening
                 open += opening
             }
-            for j in 0..<offset where lapsed[j] > 0 {
-                let opening = lapsed[j] * gap.hazard(elapsed: offset - j)
-                lapsed[j] -= opening
-                open += opening
+            // A need that lapsed on window day j cannot reopen within the minimum gap.
+            if offset > minimum {
+                for j in 0..<(offset - minimum) where lapsed[j] > 0 {
+                    let opening = lapsed[j] * hazard[offset - j]
+                    lapsed[j] -= opening
+                    lapsedTotal -= opening
+                    open += opening
+                }
             }
             guard day % 7 < 5 else { continue }
             while planIndex < plan.count && plan[planIndex].day == day {
-                let rep = reps[plan[planIndex].rep]
-                open *= 1 - rep.openConversion
-                let closedMiss = 1 - rep.closedConversion
+                let rep = plan[planIndex].rep
+                open *= 1 - repOpenConversion[rep]
+                let closedMiss = 1 - repClosedConversion[rep]
                 waiting *= closedMiss
-                for j in 0..<offset { lapsed[j] *= closedMiss }
+                lapsedTotal = 0
+                for j in 0..<offset {
+                    lapsed[j] *= closedMiss
+                    lapsedTotal += lapsed[j]
+                }
                 planIndex += 1
             }
             let ending = open * end
             open -= ending
             lapsed[offset] = ending * (1 - inbound)
+            lapsedTotal += lapsed[offset]
         }
-        var remaining = waiting + open + gone
-        for j in 0..<horizon { remaining += lapsed[j] }
+        let remaining = (waiting + open + lapsedTotal) * survival + gone
         return min(1, max(0, 1 - remaining))
     }
 

@@ -24,6 +24,11 @@ public enum SynthWriter {
             Array(export.configuration.start.adding(days: $0).description.utf8)
         }
         func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
+        // Vocabulary spellings as bytes, looked up by raw value in the row loops.
+        let methods = VisitMethod.allCases.map { Array($0.code.utf8) }
+        let targets = VisitTarget.allCases.map { Array($0.code.utf8) }
+        let purposes = VisitPurpose.allCases.map { Array($0.code.utf8) }
+        let results = VisitResult.allCases.map { Array($0.code.utf8) }
 
         try stream(to: path("customers.csv")) { out in
             out.append("customer_id,customer_type,industry,tag\n")
@@ -53,10 +58,10 @@ public enum SynthWriter {
                 out.append(ids.customer[Int(visit.customer)]); out.append(",")
                 out.append(ids.rep[Int(visit.rep)]); out.append(",")
                 out.append(dates[Int(visit.day)]); out.append(",")
-                out.append(visit.method.code); out.append(",")
-                out.append(visit.target.code); out.append(",")
-                out.append(visit.purpose.code); out.append(",")
-                out.append(visit.result.code); out.append("\n")
+                out.append(methods[Int(visit.method.rawValue)]); out.append(",")
+                out.append(targets[Int(visit.target.rawValue)]); out.append(",")
+                out.append(purposes[Int(visit.purpose.rawValue)]); out.append(",")
+                out.append(results[Int(visit.result.rawValue)]); out.append("\n")
                 try out.flushIfFull()
             }
         }
@@ -67,10 +72,10 @@ public enum SynthWriter {
                 out.append("\"><CustomerId>"); out.append(ids.customer[Int(visit.customer)])
                 out.append("</CustomerId><RepId>"); out.append(ids.rep[Int(visit.rep)])
                 out.append("</RepId><Date>"); out.append(dates[Int(visit.day)])
-                out.append("</Date><Method>"); out.append(visit.method.code)
-                out.append("</Method><Target>"); out.append(visit.target.code)
-                out.append("</Target><Purpose>"); out.append(visit.purpose.code)
-                out.append("</Purpose><Result>"); out.append(visit.result.code); out.append("</Result></Visit>\n")
+                out.append("</Date><Method>"); out.append(methods[Int(visit.method.rawValue)])
+                out.append("</Method><Target>"); out.append(targets[Int(visit.target.rawValue)])
+                out.append("</Target><Purpose>"); out.append(purposes[Int(visit.purpose.rawValue)])
+                out.append("</Purpose><Result>"); out.append(results[Int(visit.result.rawValue)]); out.append("</Result></Visit>\n")
                 try out.flushIfFull()
             }
             out.append("</VisitExport>\n")
