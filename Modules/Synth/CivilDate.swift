@@ -83,6 +83,7 @@ public struct CivilDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
         try container.encode(description)
     }
 
+    /// Earlier dates order first.
     public static func < (lhs: CivilDate, rhs: CivilDate) -> Bool { lhs.daysSinceEpoch < rhs.daysSinceEpoch }
 
     private static func daysInMonth(year: Int, month: Int) -> Int {

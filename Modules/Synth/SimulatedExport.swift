@@ -1,8 +1,10 @@
 /// A customer as the simulator knows it: the exported profile and the hidden need rhythm.
 public struct CustomerProfile: Sendable, Equatable {
-    /// Exported profile fields.
+    /// Exported: trader, manufacturer or design house.
     public let type: CustomerType
+    /// Exported: the customer's industry.
     public let industry: Industry
+    /// Exported: the sales team's tag (key accounts are polled more often).
     public let tag: CustomerTag
     /// Hidden: `true` when the customer had never ordered before the export starts.
     public let prospect: Bool
@@ -30,12 +32,19 @@ public struct RepProfile: Sendable, Equatable {
 /// One visit in the log. `day` counts from the export's first day; `needOpen` and `followUp`
 /// are hidden (not exported): they let tests check the model.
 public struct SimulatedVisit: Sendable, Equatable {
+    /// Day index from the export's first day (always a working day).
     public var day: Int32
+    /// Customer index (0-based; exported as `C` + index + 1).
     public var customer: Int32
+    /// Rep index (0-based; exported as `R` + index + 1).
     public var rep: Int32
+    /// Contact method, from the rep's habits.
     public var method: VisitMethod
+    /// Customer group from the ERP's order history at the visit date.
     public var target: VisitTarget
+    /// The rep's stated purpose.
     public var purpose: VisitPurpose
+    /// `order` or the failure reason.
     public var result: VisitResult
     /// Hidden: a need was open when the visit took place.
     public var needOpen: Bool
@@ -47,6 +56,7 @@ public struct SimulatedVisit: Sendable, Equatable {
 public struct InboundOrder: Sendable, Equatable {
     /// Day index from the export's first day (always a working day).
     public var day: Int32
+    /// Customer index (0-based).
     public var customer: Int32
     /// The rep who owned the customer that day (the ERP credits the order to the account's rep).
     public var rep: Int32
@@ -70,11 +80,14 @@ public struct GroundTruth: Sendable, Equatable {
 public struct SimulatedExport: Sendable {
     /// The settings that produced it.
     public let configuration: SynthConfiguration
+    /// Customers by index.
     public let customers: [CustomerProfile]
+    /// Reps by index.
     public let reps: [RepProfile]
     /// Sorted by (day, rep, customer); the export numbers visits in this order.
     public let visits: [SimulatedVisit]
     /// Sorted by (day, customer).
     public let inboundOrders: [InboundOrder]
+    /// Probabilities and outcomes per customer and Monday.
     public let groundTruth: GroundTruth
 }
