@@ -1,6 +1,7 @@
 # Revisit — build, test and benchmark entry points. Every target installs what it lacks.
 #   make test    every test (installs the system libraries and a small Python env if absent)
 #   make bench   release build; benchmarks beside ../shared/bench references, as ratios
+#   make sample  regenerate Fixtures/sample (the demo's default data) with the committed seed
 SHELL := /bin/bash
 export PATH := /opt/swift/usr/bin:$(PATH)
 
@@ -12,7 +13,7 @@ TEST_PYTHON := $(CURDIR)/$(TEST_VENV)/bin/python
 BENCH_DATA := .bench-data
 SHARED := ../shared
 
-.PHONY: deps python-env test bench clean
+.PHONY: deps python-env test bench sample clean
 
 ## deps: install the system libraries (libxml2, libcsv, OpenBLAS, pkg-config) when any is absent.
 deps:
@@ -50,6 +51,14 @@ bench: deps
 	$$BIN train --json $(BENCH_DATA)/train-swift-1.json && \
 	$$PY $(SHARED)/bench/torch_reference.py --threads 2 --reps 5 --json $(BENCH_DATA)/torch.json && \
 	$$BIN train --pool $(BENCH_DATA)/train-swift-1.json --reference $(BENCH_DATA)/torch.json
+
+## sample: the bundled simulated export (Docs/Synth.md). Same command, same bytes.
+SAMPLE_SEED := 20180305
+sample: deps
+	swift build --product synth
+	$$(swift build --show-bin-path)/synth --out Fixtures/sample --seed $(SAMPLE_SEED) --customers 1000 --reps 20 \
+	  --start 2018-03-05 --weeks 104
+	@du -sh Fixtures/sample
 
 clean:
 	rm -rf .build .build-py $(BENCH_DATA)

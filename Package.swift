@@ -13,7 +13,9 @@ let package = Package(
         .library(name: "Optimizers", targets: ["Optimizers"]),
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Dataset", targets: ["Dataset"]),
+        .library(name: "Synth", targets: ["Synth"]),
         .executable(name: "revisit-bench", targets: ["RevisitBench"]),
+        .executable(name: "synth", targets: ["SynthTool"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -42,6 +44,7 @@ let package = Package(
         .target(name: "Optimizers", dependencies: ["Tensors"], path: "Modules/Optimizers"),
         .target(name: "Models", dependencies: ["Layers", "Tensors"], path: "Modules/Models"),
         .target(name: "Dataset", dependencies: ["Formats"], path: "Modules/Dataset"),
+        .target(name: "Synth", dependencies: ["Tensors", "Formats"], path: "Modules/Synth"),
         .target(
             name: "Benchmarking", dependencies: ["Tensors", "Layers", "Losses", "Optimizers", "Models", "COpenBLAS"],
             path: "Modules/Benchmarking"),
@@ -51,6 +54,10 @@ let package = Package(
             name: "RevisitBench",
             dependencies: ["Benchmarking", "Tensors", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/revisit-bench"),
+        .executableTarget(
+            name: "SynthTool",
+            dependencies: ["Synth", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/synth"),
 
         // MARK: Tests
         .target(name: "AllocationCounter", path: "Tests/Support/AllocationCounter"),
@@ -65,7 +72,8 @@ let package = Package(
             name: "ModelsTests", dependencies: ["Models", "Layers", "Losses", "Optimizers", "Tensors", "AllocationCounter", "TestSupport"],
             path: "Tests/ModelsTests"),
         .testTarget(name: "DatasetTests", dependencies: ["Dataset"], path: "Tests/DatasetTests"),
-        .testTarget(name: "ToolsTests", dependencies: ["RevisitBench"], path: "Tests/ToolsTests"),
+        .testTarget(name: "SynthTests", dependencies: ["Synth", "Tensors"], path: "Tests/SynthTests"),
+        .testTarget(name: "ToolsTests", dependencies: ["RevisitBench", "SynthTool"], path: "Tests/ToolsTests"),
         .testTarget(
             name: "SystemLibrariesTests", dependencies: ["CLibCSV", "CLibXML2", "COpenBLAS"],
             path: "Tests/SystemLibrariesTests"),
