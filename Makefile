@@ -57,7 +57,7 @@ SAMPLE_SEED := 20180305
 sample: deps
 	swift build --product synth
 	$$(swift build --show-bin-path)/synth --out Fixtures/sample --seed $(SAMPLE_SEED) --customers 1000 --reps 20 \
-	  --start 2018-03-05 --weeks 104
+	  --start 2018-03-05 --weeks 104 --no-xml
 	@du -sh Fixtures/sample
 
 clean:

@@ -15,9 +15,10 @@ public enum SynthWriter {
         "synth.json",
     ]
 
-    /// Writes every file into `directory` (created when missing).
+    /// Writes every file into `directory` (created when missing); `includeXML: false` skips
+    /// `customers.xml` and `visits.xml` (the bundled sample ships CSV only, to stay small).
     /// - Throws: `AtomicWriteError` or a file-system error naming the path.
-    public static func write(_ export: SimulatedExport, to directory: String) throws {
+    public static func write(_ export: SimulatedExport, to directory: String, includeXML: Bool = true) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let ids = Identifiers(export)
         let dates = (0..<export.configuration.days).map {
@@ -40,16 +41,18 @@ public enum SynthWriter {
                 try out.flushIfFull()
             }
         }
-        try stream(to: path("customers.xml")) { out in
-            out.append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CustomerExport>\n")
-            for (index, customer) in export.customers.enumerated() {
-                out.append("<Customer id=\""); out.append(ids.customer[index])
-                out.append("\"><Type>"); out.append(customer.type.code)
-                out.append("</Type><Industry>"); out.append(customer.industry.code)
-                out.append("</Industry><Tag>"); out.append(customer.tag.code); out.append("</Tag></Customer>\n")
-                try out.flushIfFull()
+        if includeXML {
+            try stream(to: path("customers.xml")) { out in
+                out.append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CustomerExport>\n")
+                for (index, customer) in export.customers.enumerated() {
+                    out.append("<Customer id=\""); out.append(ids.customer[index])
+                    out.append("\"><Type>"); out.append(customer.type.code)
+                    out.append("</Type><Industry>"); out.append(customer.industry.code)
+                    out.append("</Industry><Tag>"); out.append(customer.tag.code); out.append("</Tag></Customer>\n")
+                    try out.flushIfFull()
+                }
+                out.append("</CustomerExport>\n")
             }
-            out.append("</CustomerExport>\n")
         }
         try stream(to: path("visits.csv")) { out in
             out.append("visit_id,customer_id,rep_id,visit_date,method,target,purpose,result\n")
@@ -65,20 +68,22 @@ public enum SynthWriter {
                 try out.flushIfFull()
             }
         }
-        try stream(to: path("visits.xml")) { out in
-            out.append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<VisitExport>\n")
-            for (index, visit) in export.visits.enumerated() {
-                out.append("<Visit id=\""); out.append(ids.visit(index))
-                out.append("\"><CustomerId>"); out.append(ids.customer[Int(visit.customer)])
-                out.append("</CustomerId><RepId>"); out.append(ids.rep[Int(visit.rep)])
-                out.append("</RepId><Date>"); out.append(dates[Int(visit.day)])
-                out.append("</Date><Method>"); out.append(methods[Int(visit.method.rawValue)])
-                out.append("</Method><Target>"); out.append(targets[Int(visit.target.rawValue)])
-                out.append("</Target><Purpose>"); out.append(purposes[Int(visit.purpose.rawValue)])
-                out.append("</Purpose><Result>"); out.append(results[Int(visit.result.rawValue)]); out.append("</Result></Visit>\n")
-                try out.flushIfFull()
+        if includeXML {
+            try stream(to: path("visits.xml")) { out in
+                out.append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<VisitExport>\n")
+                for (index, visit) in export.visits.enumerated() {
+                    out.append("<Visit id=\""); out.append(ids.visit(index))
+                    out.append("\"><CustomerId>"); out.append(ids.customer[Int(visit.customer)])
+                    out.append("</CustomerId><RepId>"); out.append(ids.rep[Int(visit.rep)])
+                    out.append("</RepId><Date>"); out.append(dates[Int(visit.day)])
+                    out.append("</Date><Method>"); out.append(methods[Int(visit.method.rawValue)])
+                    out.append("</Method><Target>"); out.append(targets[Int(visit.target.rawValue)])
+                    out.append("</Target><Purpose>"); out.append(purposes[Int(visit.purpose.rawValue)])
+                    out.append("</Purpose><Result>"); out.append(results[Int(visit.result.rawValue)]); out.append("</Result></Visit>\n")
+                    try out.flushIfFull()
+                }
+                out.append("</VisitExport>\n")
             }
-            out.append("</VisitExport>\n")
         }
         try stream(to: path("inbound_orders.csv")) { out in
             out.append("customer_id,order_date,rep_id\n")

@@ -86,6 +86,9 @@ struct SynthCommand: ParsableCommand {
     @Option(help: "Rep skill is uniform on [1 - spread, 1 + spread].")
     var skillSpread = SynthConfiguration().skillSpread
 
+    @Flag(help: "Write only the CSV layouts (no customers.xml, visits.xml).")
+    var noXML = false
+
     @Flag(help: "No progress lines on stderr.")
     var quiet = false
 
@@ -142,7 +145,7 @@ struct SynthCommand: ParsableCommand {
         let log: ((String) -> Void)? = quiet ? nil : { FileHandle.standardError.write(Data("\($0)\n".utf8)) }
         let export = Simulator.run(settings, progress: log)
         log?("synth: writing \(export.visits.count) visits, \(export.inboundOrders.count) inbound orders to \(out)")
-        try SynthWriter.write(export, to: out)
+        try SynthWriter.write(export, to: out, includeXML: !noXML)
         let seconds = (clock.now - began) / .seconds(1)
         let orders = export.visits.lazy.filter { $0.result == .order }.count
         let rate = export.visits.isEmpty ? 0 : Double(orders) / Double(export.visits.count)
