@@ -116,6 +116,16 @@ public struct Tensor {
         shape = newShape
     }
 
+    /// ``prepare(shape:)`` for a rank-1 destination of `length` elements, without building a
+    /// shape array when the destination already has it.
+    public mutating func prepare(length: Int) {
+        if shape.count == 1 && shape[0] == length {
+            if !isKnownUniquelyReferenced(&buffer) { buffer = TensorBuffer(count: buffer.count) }
+            return
+        }
+        prepare(shape: [length])
+    }
+
     /// ``prepare(shape:)`` for a rank-2 destination, without building a shape array when the
     /// destination already has it (so a steady-state `into:` call does not allocate).
     public mutating func prepare(rows: Int, columns: Int) {

@@ -1,0 +1,85 @@
+import Models
+import Tensors
+
+/// A set of examples as the models consume them, N rows. B = batch, T = steps (window length),
+/// F = sequence features, S = static features, A = aggregate features.
+///
+/// The Features module builds these from a dataset; the trainer, scorer and backtest only see
+/// this form, so the training loop knows nothing about customers.
+public struct ExampleTensors: Sendable {
+    public var sequence: Tensor    // [N, T, F]
+    public var mask: Tensor        // [N, T], 1 = real visit, 0 = left padding
+    public var statics: Tensor     // [N, S]
+    public var aggregates: Tensor  // [N, A]
+    public var labels: Tensor      // [N], 0 or 1
+
+    public init(sequence: Tensor, mask: Tensor, statics: Tensor, aggregates: Tensor, labels: Tensor) {
+        let n = labels.count
+        precondition(sequence.rank == 3 && sequence.shape[0] == n, "ExampleTensors: sequence \(sequence.shape) is not [\(n), T, F]")
+        precondition(mask.shape == [n, sequence.shape[1]], "ExampleTensors: mask \(mask.shape) is not [\(n), \(sequence.shape[1])]")
+        precondition(statics.rank == 2 && statics.shape[0] == n, "ExampleTensors: statics \(statics.shape) is not [\(n), S]")
+        precondition(aggregates.rank == 2 && aggregates.shape[0] == n, "ExampleTensors: aggregates \(aggregates.shape) is not [\(n), A]")
+        self.sequence = sequence
+        self.mask = mask
+        self.statics = statics
+        self.aggregates = aggregates
+        self.labels = labels
+    }
+
+    public var count: Int { labels.count }
+    public var shape: ModelShape {
+        ModelShape(steps: sequence.shape[1], sequenceFeatures: sequence.shape[2], staticFeatures: statics.shape[1],
+                   aggregateFeatures: aggregates.shape[1])
+    }
+    /// Share of positive labels.
+    public var positiveRate: Double {
+        count == 0 ? 0 : Double(labels.scalars.reduce(0, +)) / Double(count)
+    }
+
+    /// The rows at `rows`, in that order (a new set; for splits, not for the training loop).
+    public func selecting(_ rows: [Int]) -> ExampleTensors {
+        var batch = ExampleBatch()
+        batch.gather(from: self, rows: rows[...])
+        return ExampleTensors(sequence: batch.input.sequence, mask: batch.input.mask!, statics: batch.input.statics,
+                              aggregates: batch.input.aggregates, labels: batch.labels)
+    }
+}
+
+/// A reusable batch: ``gather(from:rows:)`` copies rows into buffers it keeps, so the training
+/// loop allocates nothing once the batch size is steady.
+public struct ExampleBatch {
+    public var input = ModelInput(sequence: Tensor.zeros([0, 0, 0]), mask: Tensor.zeros([0, 0]), statics: Tensor.zeros([0, 0]),
+                                  aggregates: Tensor.zeros([0, 0]))
+    public var labels = Tensor.zeros([0])
+
+    public init() {}
+
+    /// Copies `rows` of `examples` into this batch.
+    public mutating func gather(from examples: ExampleTensors, rows: ArraySlice<Int>) {
+        let b = rows.count, t = examples.sequence.shape[1], f = examples.sequence.shape[2]
+        let s = examples.statics.shape[1], a = examples.aggregates.shape[1]
+        Self.gatherRows(examples.sequence, width: t * f, rows: rows, into: &input.sequence) { $0.prepare(depth: b, rows: t, columns: f) }
+        var mask = input.mask ?? Tensor.zeros([0, 0])
+        input.mask = nil  // keep the mask buffer uniquely held while it is written
+        Self.gatherRows(examples.mask, width: t, rows: rows, into: &mask) { $0.prepare(rows: b, columns: t) }
+        input.mask = mask
+        Self.gatherRows(examples.statics, width: s, rows: rows, into: &input.statics) { $0.prepare(rows: b, columns: s) }
+        Self.gatherRows(examples.aggregates, width: a, rows: rows, into: &input.aggregates) { $0.prepare(rows: b, columns: a) }
+        Self.gatherRows(examples.labels, width: 1, rows: rows, into: &labels) { $0.prepare(length: b) }
+    }
+
+    private static func gatherRows(_ source: Tensor, width: Int, rows: ArraySlice<Int>, into destination: inout Tensor,
+                                   prepare: (inout Tensor) -> Void) {
+        prepare(&destination)
+        guard width > 0 else { return }
+        source.withUnsafeBufferPointer { from in
+            destination.withUnsafeMutableBufferPointer { to in
+                var offset = 0
+                for row in rows {
+                    (to.baseAddress! + offset).update(from: from.baseAddress! + row * width, count: width)
+                    offset += width
+                }
+            }
+        }
+    }
+}
