@@ -91,7 +91,8 @@ public struct BinaryPredictions: Sendable, Hashable {
     func requireProbabilities(_ operation: String) {
         for (row, score) in scores.enumerated() {
             precondition(
-                score >= 0 && score <= 1, "\(operation): the score of row \(row) is \(score), not a probability in [0, 1]")
+                score >= 0 && score <= 1,
+                "\(operation): the score of row \(row) is \(score), not a probability in [0, 1]")
         }
     }
 }

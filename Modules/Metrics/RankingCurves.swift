@@ -40,7 +40,8 @@ public struct ROCCurve: Sendable, Hashable, Codable {
     public init(thresholds: [Double], falsePositiveRates: [Double], truePositiveRates: [Double]) {
         precondition(
             thresholds.count == falsePositiveRates.count && thresholds.count == truePositiveRates.count,
-            "ROCCurve: \(thresholds.count) thresholds, \(falsePositiveRates.count) FPRs, \(truePositiveRates.count) TPRs")
+            "ROCCurve: \(thresholds.count) thresholds, \(falsePositiveRates.count) FPRs, \(truePositiveRates.count) TPRs"
+        )
         self.thresholds = thresholds
         self.falsePositiveRates = falsePositiveRates
         self.truePositiveRates = truePositiveRates
@@ -86,7 +87,8 @@ public struct PrecisionRecallCurve: Sendable, Hashable, Codable {
     public init(precision: [Double], recall: [Double], thresholds: [Double]) {
         precondition(
             precision.count == recall.count && recall.count == thresholds.count + 1,
-            "PrecisionRecallCurve: \(precision.count) precisions, \(recall.count) recalls, \(thresholds.count) thresholds")
+            "PrecisionRecallCurve: \(precision.count) precisions, \(recall.count) recalls, \(thresholds.count) thresholds"
+        )
         self.precision = precision
         self.recall = recall
         self.thresholds = thresholds

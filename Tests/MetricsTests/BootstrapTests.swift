@@ -39,7 +39,8 @@ struct BootstrapTests {
             }
         var random = SeededRandom(seed: 7)
         let predictions = Self.rows(500, seed: 2)
-        let interval = Bootstrap.interval(predictions, resamples: 400, confidenceLevel: 0.9, random: &random, metric: metric)
+        let interval = Bootstrap.interval(
+            predictions, resamples: 400, confidenceLevel: 0.9, random: &random, metric: metric)
         let estimate = try #require(interval.estimate.value)
         let lower = try #require(interval.lower.value)
         let upper = try #require(interval.upper.value)
@@ -54,7 +55,9 @@ struct BootstrapTests {
         var widths: [Double] = []
         for count in [150, 2400] {
             var random = SeededRandom(seed: 11)
-            let interval = Bootstrap.interval(Self.rows(count, seed: 5), resamples: 300, random: &random) { $0.rocAUC() }
+            let interval = Bootstrap.interval(Self.rows(count, seed: 5), resamples: 300, random: &random) {
+                $0.rocAUC()
+            }
             widths.append(try #require(interval.upper.value) - (try #require(interval.lower.value)))
         }
         #expect(widths[1] < widths[0] / 2, "widths \(widths)")

@@ -86,7 +86,8 @@ struct MetricValueAndInputTests {
         if let curve = predictions.rocCurve(), let auc = expected.value {
             var area = 0.0
             for i in 1..<curve.thresholds.count {
-                area += (curve.falsePositiveRates[i] - curve.falsePositiveRates[i - 1])
+                area +=
+                    (curve.falsePositiveRates[i] - curve.falsePositiveRates[i - 1])
                     * (curve.truePositiveRates[i] + curve.truePositiveRates[i - 1]) / 2
             }
             #expect(abs(area - auc) <= 1e-12)

@@ -75,13 +75,15 @@ struct MetricsReferenceTests {
             return
         }
         let bound = expected == 0 ? 1e-15 : 1e-12 * abs(expected)
-        #expect(abs(value - expected) <= bound, "\(what): \(value) vs sklearn \(expected)", sourceLocation: sourceLocation)
+        #expect(
+            abs(value - expected) <= bound, "\(what): \(value) vs sklearn \(expected)", sourceLocation: sourceLocation)
     }
 
     static func expectAgrees(
         _ actual: [Double], _ expected: [Double], _ what: String, sourceLocation: SourceLocation = #_sourceLocation
     ) {
-        #expect(actual.count == expected.count, "\(what): \(actual.count) points vs sklearn \(expected.count)",
+        #expect(
+            actual.count == expected.count, "\(what): \(actual.count) points vs sklearn \(expected.count)",
             sourceLocation: sourceLocation)
         guard actual.count == expected.count else { return }
         for (i, (a, e)) in zip(actual, expected).enumerated() {
@@ -195,9 +197,10 @@ struct MetricsReferenceTests {
     /// The fixture covers every case the brief names, so the agreement above means something.
     @Test func fixtureCoversTheDegenerateCases() {
         let names = Set(Self.caseNames)
-        for required in ["random_n1000", "heavy_ties_n1000", "all_equal_n60", "perfect_n40", "inverted_n40",
-            "tiny_n4", "no_positives_n20", "no_negatives_n20", "empty"]
-        {
+        for required in [
+            "random_n1000", "heavy_ties_n1000", "all_equal_n60", "perfect_n40", "inverted_n40",
+            "tiny_n4", "no_positives_n20", "no_negatives_n20", "empty",
+        ] {
             #expect(names.contains(required), "missing case \(required)")
         }
         let (_, noPositives) = Self.referenceCase("no_positives_n20")
