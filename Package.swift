@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "Dataset", targets: ["Dataset"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Synth", targets: ["Synth"]),
+        .library(name: "Metrics", targets: ["Metrics"]),
         .executable(name: "revisit-bench", targets: ["RevisitBench"]),
         .executable(name: "synth", targets: ["SynthTool"]),
     ],
@@ -45,6 +46,8 @@ let package = Package(
         .target(name: "Optimizers", dependencies: ["Tensors"], path: "Modules/Optimizers"),
         .target(name: "Models", dependencies: ["Layers", "Tensors"], path: "Modules/Models"),
         .target(name: "Dataset", dependencies: ["Formats"], path: "Modules/Dataset"),
+        // Metrics needs Tensors only for SeededRandom (the bootstrap's resampling).
+        .target(name: "Metrics", dependencies: ["Tensors"], path: "Modules/Metrics"),
         .target(
             name: "Training", dependencies: ["Models", "Layers", "Losses", "Optimizers", "Tensors"], path: "Modules/Training"),
         .target(name: "Synth", dependencies: ["Tensors", "Formats"], path: "Modules/Synth"),
@@ -78,6 +81,7 @@ let package = Package(
             name: "TrainingTests", dependencies: ["Training", "Models", "Tensors", "TestSupport"], path: "Tests/TrainingTests"),
         .testTarget(name: "DatasetTests", dependencies: ["Dataset"], path: "Tests/DatasetTests"),
         .testTarget(name: "SynthTests", dependencies: ["Synth", "Tensors"], path: "Tests/SynthTests"),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Tensors", "TestSupport"], path: "Tests/MetricsTests"),
         .testTarget(name: "ToolsTests", dependencies: ["RevisitBench", "SynthTool"], path: "Tests/ToolsTests"),
         .testTarget(
             name: "SystemLibrariesTests", dependencies: ["CLibCSV", "CLibXML2", "COpenBLAS"],
