@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Optimizers", targets: ["Optimizers"]),
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Dataset", targets: ["Dataset"]),
+        .library(name: "Features", targets: ["Features"]),
         .executable(name: "revisit-bench", targets: ["RevisitBench"]),
     ],
     dependencies: [
@@ -38,6 +39,7 @@ let package = Package(
         .target(name: "Optimizers", dependencies: ["Tensors"], path: "Modules/Optimizers"),
         .target(name: "Models", dependencies: ["Layers", "Tensors"], path: "Modules/Models"),
         .target(name: "Dataset", dependencies: ["Formats"], path: "Modules/Dataset"),
+        .target(name: "Features", dependencies: ["Dataset", "Tensors"], path: "Modules/Features"),
         .target(
             name: "Benchmarking", dependencies: ["Tensors", "Layers", "Losses", "Optimizers", "Models", "COpenBLAS"],
             path: "Modules/Benchmarking"),
@@ -61,6 +63,7 @@ let package = Package(
             name: "ModelsTests", dependencies: ["Models", "Layers", "Losses", "Optimizers", "Tensors", "AllocationCounter", "TestSupport"],
             path: "Tests/ModelsTests"),
         .testTarget(name: "DatasetTests", dependencies: ["Dataset"], path: "Tests/DatasetTests"),
+        .testTarget(name: "FeaturesTests", dependencies: ["Features", "Dataset", "Tensors"], path: "Tests/FeaturesTests"),
         .testTarget(name: "ToolsTests", dependencies: ["RevisitBench"], path: "Tests/ToolsTests"),
         .testTarget(
             name: "SystemLibrariesTests", dependencies: ["CLibCSV", "CLibXML2", "COpenBLAS"],
