@@ -41,7 +41,8 @@ let package = Package(
         .target(name: "Dataset", dependencies: ["Formats"], path: "Modules/Dataset"),
         .target(name: "Features", dependencies: ["Dataset", "Tensors"], path: "Modules/Features"),
         .target(
-            name: "Benchmarking", dependencies: ["Tensors", "Layers", "Losses", "Optimizers", "Models", "COpenBLAS"],
+            name: "Benchmarking",
+            dependencies: ["Tensors", "Layers", "Losses", "Optimizers", "Models", "Dataset", "Features", "COpenBLAS"],
             path: "Modules/Benchmarking"),
 
         // MARK: Tools

@@ -30,57 +30,79 @@ public enum AggregateFeature {
         fixedNames + numericColumns.map { "\($0)_sum_365d_log1p" }
     }
 
-    static let windows: [Int32] = [30, 90, 365]
-
-    /// Appends the raw aggregates of the history `visits` (indices in date order, all dated
-    /// before `t`) to `output`: `fixedNames.count + numericColumns.count` values.
+    /// Appends the raw aggregates of a history to `output`: `fixedNames.count +
+    /// numericColumns.count` values.
+    ///
+    /// - Parameters:
+    ///   - visits: the history's visit indices in date order, all dated before `t`. For an
+    ///     untouched history (`contiguous`) the totals come from the precomputed cumulative
+    ///     features and only the last 365 days are scanned; a shift-augmented history is
+    ///     scanned whole (its cumulative features differ from the stored ones).
+    ///   - numericColumns: per output sum, the visit numeric column it adds (nil = absent).
     static func append(
-        history: VisitHistory, visits: some BidirectionalCollection<Int>, asOf t: Int32, numericColumns: [Int?],
-        to output: inout [Double]
+        history: VisitHistory, visits: some BidirectionalCollection<Int>, contiguous: Bool, asOf t: Int32,
+        numericColumns: [Int?], to output: inout [Double]
     ) {
         let days = history.days
         let orders = history.orders
-        var windowVisits = [0.0, 0.0, 0.0]
-        var windowOrders = [0.0, 0.0, 0.0]
-        var sums = [Double](repeating: 0, count: numericColumns.count)
-        var totalOrders = 0.0
+        let base = output.count
+        output.append(contentsOf: repeatElement(0, count: fixedNames.count + numericColumns.count))
+        guard let firstIndex = visits.first, let lastIndex = visits.last else { return }
+        let first = days[firstIndex]
+        let last = days[lastIndex]
+        let n = visits.count
+        let width = SequentialFeature.count
+        let K = history.dataset.manifest.visitColumns.numeric.count
+        var totalOrders = 0
+        var distinctReps = 0
         var lastOrder: Int32? = nil
-        var seenReps: [Int32] = []
-        for index in visits {
-            let day = days[index]
-            let age = t - day
-            let isOrder = orders[index]
-            if isOrder {
-                totalOrders += 1
-                lastOrder = day
+        if contiguous {
+            totalOrders = Int(history.features[lastIndex * width + SequentialFeature.cumulativeOrders.rawValue])
+            distinctReps = Int(history.features[lastIndex * width + SequentialFeature.distinctReps.rawValue])
+            let index = history.lastOrder[lastIndex]
+            lastOrder = index >= 0 ? days[Int(index)] : nil
+        } else {
+            var seenReps: [Int32] = []
+            for index in visits {
+                if orders[index] {
+                    totalOrders += 1
+                    lastOrder = days[index]
+                }
+                let rep = history.reps[index]
+                if rep >= 0, !seenReps.contains(rep) { seenReps.append(rep) }
             }
-            for (w, window) in windows.enumerated() where age <= window {
-                windowVisits[w] += 1
-                if isOrder { windowOrders[w] += 1 }
+            distinctReps = seenReps.count
+        }
+        // The windows: newest first, stopping at the first visit older than 365 days.
+        for index in visits.reversed() {
+            let age = t - days[index]
+            if age > 365 { break }
+            let isOrder: Double = orders[index] ? 1 : 0
+            output[base + 2] += 1
+            output[base + 5] += isOrder
+            if age <= 90 {
+                output[base + 1] += 1
+                output[base + 4] += isOrder
             }
-            let rep = history.reps[index]
-            if rep >= 0, !seenReps.contains(rep) { seenReps.append(rep) }
-            if age <= 365 {
-                for (c, column) in numericColumns.enumerated() {
-                    if let column, let value = history.dataset.visits[index].numeric[column] { sums[c] += value }
+            if age <= 30 {
+                output[base + 0] += 1
+                output[base + 3] += isOrder
+            }
+            for (c, column) in numericColumns.enumerated() {
+                if let column {
+                    let value = history.numeric[index * K + column]
+                    if !value.isNaN { output[base + 14 + c] += value }
                 }
             }
         }
-        output.append(contentsOf: windowVisits)
-        output.append(contentsOf: windowOrders)
-        let n = visits.count
-        if let first = visits.first.map({ days[$0] }), let last = visits.last.map({ days[$0] }) {
-            output.append(Double(t - last))
-            output.append(Double(t - (lastOrder ?? first)))
-            output.append(Double(n))
-            output.append(totalOrders)
-            output.append(totalOrders / Double(n))
-            output.append(n >= 2 ? Double(last - first) / Double(n - 1) : 0)
-            output.append(Double(seenReps.count))
-            output.append(Double(t - first))
-        } else {
-            output.append(contentsOf: [0, 0, 0, 0, 0, 0, 0, 0])
-        }
-        for sum in sums { output.append(log1p(Swift.max(0, sum))) }
+        output[base + 6] = Double(t - last)
+        output[base + 7] = Double(t - (lastOrder ?? first))
+        output[base + 8] = Double(n)
+        output[base + 9] = Double(totalOrders)
+        output[base + 10] = Double(totalOrders) / Double(n)
+        output[base + 11] = n >= 2 ? Double(last - first) / Double(n - 1) : 0
+        output[base + 12] = Double(distinctReps)
+        output[base + 13] = Double(t - first)
+        for c in numericColumns.indices { output[base + 14 + c] = log1p(Swift.max(0, output[base + 14 + c])) }
     }
 }

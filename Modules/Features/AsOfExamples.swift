@@ -290,8 +290,10 @@ extension VisitHistory {
     /// The rep of the last visit dated before t (the call list is per rep); empty when the
     /// customer has no earlier visit or the log has no reps. Never a visit on or after t.
     public func repID(of example: AsOfExample, in set: ExampleSet) -> String {
-        guard let last = lastVisit(of: example, in: set) else { return "" }
-        return visits(at: last).repID
+        // Through the rep index, not `dataset.visits[last]`: copying a Visit retains all of
+        // its strings, which dominated tensor building.
+        guard let last = lastVisit(of: example, in: set), reps[last] >= 0 else { return "" }
+        return repIDs[Int(reps[last])]
     }
 
     /// Index of the last visit of the example's history (after shift augmentation, if any).
@@ -300,6 +302,4 @@ extension VisitHistory {
         let start = customers[Int(example.customer)].visits.lowerBound
         return Int(example.historyEnd) > start ? Int(example.historyEnd) - 1 : nil
     }
-
-    func visits(at index: Int) -> Visit { dataset.visits[index] }
 }

@@ -65,6 +65,9 @@ public struct FeatureEncoder: Sendable {
     let codeSlot: [Int]
     let customerFieldCount: Int
     let visitFieldCount: Int
+    /// `[V, 7]` every visit's sequential features already scaled (empty while fitting, when
+    /// there are no ranges yet): an unshifted window is then a copy.
+    let scaledFeatures: [Float]
 
     init(pipeline: FeaturePipeline, history: VisitHistory) throws {
         self.pipeline = pipeline
@@ -135,6 +138,12 @@ public struct FeatureEncoder: Sendable {
         }
         self.customerCodes = customerCodes
         self.visitCodes = visitCodes
+        if pipeline.sequenceRanges.count == SequentialFeature.count {
+            let ranges = pipeline.sequenceRanges
+            scaledFeatures = history.features.enumerated().map { ranges[$0.offset % SequentialFeature.count].scale(Double($0.element)) }
+        } else {
+            scaledFeatures = []
+        }
     }
 
     static func value(_ accessor: Accessor, customer: Customer?, visit: Visit?) -> String {
@@ -165,7 +174,10 @@ public struct FeatureEncoder: Sendable {
     func numericValue(_ f: Int, profile: Int?, lastVisit: Int?) -> Double? {
         switch numericAccessors[f] {
         case .customerNumeric(let i): return profile.flatMap { history.dataset.customers[$0].numeric[i] }
-        case .visitNumeric(let i): return lastVisit.flatMap { history.dataset.visits[$0].numeric[i] }
+        case .visitNumeric(let i):
+            guard let lastVisit else { return nil }
+            let value = history.numeric[lastVisit * history.dataset.manifest.visitColumns.numeric.count + i]
+            return value.isNaN ? nil : value
         default: preconditionFailure("FeatureEncoder: a categorical column read as numeric")
         }
     }
@@ -197,24 +209,32 @@ public struct FeatureEncoder: Sendable {
             row.steps = min(L, kept.count)
             row.sequence.append(contentsOf: row.scratch[((kept.count - row.steps) * width)...])
             AggregateFeature.append(
-                history: history, visits: kept.lazy.map { Int($0) }, asOf: t, numericColumns: aggregateNumericColumns,
+                history: history, visits: kept.lazy.map { Int($0) }, contiguous: false, asOf: t, numericColumns: aggregateNumericColumns,
                 to: &row.aggregates)
         } else {
             let start = history.customers[Int(example.customer)].visits.lowerBound
             let end = Int(example.historyEnd)
             row.steps = min(L, end - start)
-            row.sequence.append(contentsOf: history.features[((end - row.steps) * width)..<(end * width)])
+            history.features.withUnsafeBufferPointer { features in
+                row.sequence.append(contentsOf: UnsafeBufferPointer(rebasing: features[((end - row.steps) * width)..<(end * width)]))
+            }
             AggregateFeature.append(
-                history: history, visits: start..<end, asOf: t, numericColumns: aggregateNumericColumns, to: &row.aggregates)
+                history: history, visits: start..<end, contiguous: true, asOf: t, numericColumns: aggregateNumericColumns, to: &row.aggregates)
         }
         let (profile, last) = staticSources(of: example, in: set)
-        for f in pipeline.categorical.indices { row.statics.append(Double(code(f, profile: profile, lastVisit: last))) }
+        appendStatics(profile: profile, lastVisit: last, to: &row.statics)
+    }
+
+    /// Appends the raw static values: categorical codes (as Double), then numeric values after
+    /// their transform (NaN = missing).
+    func appendStatics(profile: Int?, lastVisit: Int?, to statics: inout [Double]) {
+        for f in pipeline.categorical.indices { statics.append(Double(code(f, profile: profile, lastVisit: lastVisit))) }
         for (f, field) in pipeline.numeric.enumerated() {
-            if let value = numericValue(f, profile: profile, lastVisit: last) {
+            if let value = numericValue(f, profile: profile, lastVisit: lastVisit) {
                 // A negative value under log1p (unseen in training) is floored at 0 first.
-                row.statics.append(field.transform == .log1p ? log1p(max(0, value)) : value)
+                statics.append(field.transform == .log1p ? log1p(max(0, value)) : value)
             } else {
-                row.statics.append(.nan)
+                statics.append(.nan)
             }
         }
     }
@@ -250,6 +270,12 @@ public struct FeatureEncoder: Sendable {
         labelComplete.reserveCapacity(n)
         var row = RawRow()
         let categoricalCount = pipeline.categorical.count
+        let numericCount = pipeline.numeric.count
+        // Local copies: the loop below reads them per element.
+        let sequenceRanges = pipeline.sequenceRanges
+        let staticRanges = pipeline.staticRanges
+        let aggregateRanges = pipeline.aggregateRanges
+        let vocabularySizes = pipeline.categorical.map(\.vocabulary.size)
         sequence.withUnsafeMutableBufferPointer { seq in
             mask.withUnsafeMutableBufferPointer { msk in
                 statics.withUnsafeMutableBufferPointer { sta in
@@ -257,35 +283,58 @@ public struct FeatureEncoder: Sendable {
                         labels.withUnsafeMutableBufferPointer { lab in
                             for (i, e) in range.enumerated() {
                                 let example = set.examples[e]
-                                raw(example, in: set, into: &row)
-                                let pad = L - row.steps
-                                for step in 0..<row.steps {
-                                    msk[i * L + pad + step] = 1
-                                    for c in 0..<width {
-                                        seq[(i * L + pad + step) * width + c] = pipeline.sequenceRanges[c].scale(
-                                            Double(row.sequence[step * width + c]))
+                                let steps: Int
+                                let (profile, last) = staticSources(of: example, in: set)
+                                if example.shifted < 0 {
+                                    // The common case: copy the pre-scaled window, aggregate from
+                                    // the cumulative features; no per-example allocation.
+                                    let start = history.customers[Int(example.customer)].visits.lowerBound
+                                    let end = Int(example.historyEnd)
+                                    steps = min(L, end - start)
+                                    scaledFeatures.withUnsafeBufferPointer { source in
+                                        if steps > 0 {
+                                            (seq.baseAddress! + (i * L + L - steps) * width).update(
+                                                from: source.baseAddress! + (end - steps) * width, count: steps * width)
+                                        }
+                                    }
+                                    row.aggregates.removeAll(keepingCapacity: true)
+                                    AggregateFeature.append(
+                                        history: history, visits: start..<end, contiguous: true, asOf: example.asOf,
+                                        numericColumns: aggregateNumericColumns, to: &row.aggregates)
+                                    row.statics.removeAll(keepingCapacity: true)
+                                    appendStatics(profile: profile, lastVisit: last, to: &row.statics)
+                                } else {
+                                    raw(example, in: set, into: &row)
+                                    steps = row.steps
+                                    let pad = L - steps
+                                    for step in 0..<steps {
+                                        for c in 0..<width {
+                                            seq[(i * L + pad + step) * width + c] = sequenceRanges[c].scale(
+                                                Double(row.sequence[step * width + c]))
+                                        }
                                     }
                                 }
+                                for step in (L - steps)..<L { msk[i * L + step] = 1 }
                                 switch pipeline.staticEncoding {
                                 case .integer:
-                                    for c in 0..<S { sta[i * S + c] = pipeline.staticRanges[c].scale(row.statics[c]) }
+                                    for c in 0..<S { sta[i * S + c] = staticRanges[c].scale(row.statics[c]) }
                                 case .oneHot:
                                     var offset = 0
                                     for f in 0..<categoricalCount {
                                         sta[i * S + offset + Int(row.statics[f])] = 1
-                                        offset += pipeline.categorical[f].vocabulary.size
+                                        offset += vocabularySizes[f]
                                     }
-                                    for f in 0..<pipeline.numeric.count {
-                                        sta[i * S + offset + f] = pipeline.staticRanges[categoricalCount + f].scale(
+                                    for f in 0..<numericCount {
+                                        sta[i * S + offset + f] = staticRanges[categoricalCount + f].scale(
                                             row.statics[categoricalCount + f])
                                     }
                                 }
-                                for c in 0..<A { agg[i * A + c] = pipeline.aggregateRanges[c].scale(row.aggregates[c]) }
+                                for c in 0..<A { agg[i * A + c] = aggregateRanges[c].scale(row.aggregates[c]) }
                                 lab[i] = example.label
                                 customerIDs.append(history.customerID(of: example))
                                 repIDs.append(history.repID(of: example, in: set))
                                 asOf.append(Day(ordinal: example.asOf))
-                                padded.append(row.steps < L)
+                                padded.append(steps < L)
                                 labelComplete.append(example.labelComplete)
                             }
                         }

@@ -154,16 +154,28 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
         // The layout comes from this history's manifest, so binding cannot fail.
         let probe = try! FeatureEncoder(pipeline: unresolved, history: history)
 
-        // Pass 1: the raw strings and numbers the training examples see.
-        var seen = [Set<String>](repeating: [], count: layout.categorical.count)
-        var nonNegative = [Bool](repeating: true, count: layout.numeric.count)
+        // Pass 1: the raw strings and numbers the training examples see. Examples share
+        // profiles and last visits, so mark which ones are used (O(N)) and read each once.
+        var profileUsed = [Bool](repeating: false, count: history.dataset.customers.count)
+        var visitUsed = [Bool](repeating: false, count: history.dataset.visits.count)
         for example in training.examples {
             let (profile, last) = probe.staticSources(of: example, in: training)
-            for f in seen.indices { seen[f].insert(probe.categoricalValue(f, profile: profile, lastVisit: last)) }
-            for f in nonNegative.indices {
-                if let value = probe.numericValue(f, profile: profile, lastVisit: last), value < 0 { nonNegative[f] = false }
+            // An absent source reads as "" (unknown) or missing: nothing to add to a vocabulary.
+            if let profile { profileUsed[profile] = true }
+            if let last { visitUsed[last] = true }
+        }
+        var seen = [Set<String>](repeating: [], count: layout.categorical.count)
+        var nonNegative = [Bool](repeating: true, count: layout.numeric.count)
+        func observe(profile: Int?, lastVisit: Int?, source: Source) {
+            for f in seen.indices where layout.categorical[f].1 == source {
+                seen[f].insert(probe.categoricalValue(f, profile: profile, lastVisit: lastVisit))
+            }
+            for f in nonNegative.indices where layout.numeric[f].1 == source {
+                if let value = probe.numericValue(f, profile: profile, lastVisit: lastVisit), value < 0 { nonNegative[f] = false }
             }
         }
+        for (profile, used) in profileUsed.enumerated() where used { observe(profile: profile, lastVisit: nil, source: .customer) }
+        for (visit, used) in visitUsed.enumerated() where used { observe(profile: nil, lastVisit: visit, source: .lastVisit) }
         var pipeline = unresolved
         for f in pipeline.categorical.indices { pipeline.categorical[f].vocabulary = Vocabulary(values: seen[f]) }
         for f in pipeline.numeric.indices { pipeline.numeric[f].transform = nonNegative[f] ? .log1p : .identity }

@@ -35,6 +35,12 @@ public struct VisitHistory: Sendable {
     public let features: [Float]
     /// Index into ``customers`` of each visit's customer, `[V]`.
     public let customerOfVisit: [Int32]
+    /// Index of the customer's last order at or before each visit (`-1` = none yet), `[V]`:
+    /// "days since last order" in O(1).
+    public let lastOrder: [Int32]
+    /// The visits' numeric extra columns, row-major `[V, K]` (K = manifest visit numeric
+    /// columns), NaN = missing: read in hot loops without copying `Visit` values.
+    public let numeric: [Double]
 
     /// Indexes `dataset`. Visits that are not in dataset order are sorted first (a copy), so an
     /// in-memory dataset built in any order gives the same features as the written one.
@@ -85,6 +91,24 @@ public struct VisitHistory: Sendable {
             appendSequentialFeatures(days: days[start..<end], orders: orders[start..<end], reps: reps[start..<end], to: &features)
             start = end
         }
+        var lastOrder = [Int32](repeating: -1, count: count)
+        for customer in customers {
+            var last: Int32 = -1
+            for index in customer.visits {
+                if orders[index] { last = Int32(index) }
+                lastOrder[index] = last
+            }
+        }
+        var numeric: [Double] = []
+        numeric.reserveCapacity(count * dataset.manifest.visitColumns.numeric.count)
+        for visit in visits {
+            for value in visit.numeric { numeric.append(value ?? .nan) }
+        }
+        precondition(
+            numeric.count == count * dataset.manifest.visitColumns.numeric.count,
+            "VisitHistory: visits carry \(numeric.count) numeric values; the manifest names \(dataset.manifest.visitColumns.numeric.count) per visit")
+        self.lastOrder = lastOrder
+        self.numeric = numeric
         self.dataset = dataset
         self.customers = customers
         self.days = days

@@ -77,6 +77,32 @@ struct PipelineTests {
         #expect(first.customerIDs + second.customerIDs == whole.customerIDs)
     }
 
+    @Test("The fast path (pre-scaled windows, cumulative aggregates) equals recomputing each history from its visits")
+    func fastPathEqualsRecomputation() throws {
+        let history = VisitHistory(dataset: Self.dataset)
+        let set = ExampleBuilder(history: history).build(grid: .weekly(covering: history))
+        // The same examples again as "shifted" copies that remove nothing: the encoder then
+        // recomputes the seven features and scans every visit for the aggregates.
+        var both = set
+        for example in set.examples {
+            let start = history.customers[Int(example.customer)].visits.lowerBound
+            var copy = example
+            copy.shifted = Int32(both.shiftedHistories.count)
+            both.shiftedHistories.append((start..<Int(example.historyEnd)).map(Int32.init))
+            both.examples.append(copy)
+        }
+        let pipeline = FeaturePipeline.fit(training: set, history: history)
+        let tensors = try pipeline.encoder(for: history).tensors(for: both)
+        let n = set.count
+        #expect(n > 1000)
+        for (tensor, width) in [(tensors.sequence, 70), (tensors.mask, 10), (tensors.statics, tensors.statics.shape[1]),
+                                (tensors.aggregates, tensors.aggregates.shape[1])] {
+            let scalars = tensor.scalars
+            #expect(Array(scalars[0..<(n * width)]) == Array(scalars[(n * width)...]))
+        }
+        #expect(Array(tensors.repIDs[0..<n]) == Array(tensors.repIDs[n...]))
+    }
+
     @Test("An unsorted in-memory dataset gives the same history as the sorted one")
     func unsortedInput() {
         var shuffled = Self.dataset
