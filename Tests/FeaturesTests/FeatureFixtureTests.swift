@@ -175,6 +175,26 @@ struct FeatureFixtureTests {
         #expect(train.counts.droppedAfterCutoff == 3 + 3 + 3)  // 01-22, 01-29, 02-05: A, B, C each
     }
 
+    @Test("The study's per-visit formulation: every visit date, customers visited that day, 'this visit converted'")
+    func perVisitFormulation() throws {
+        let history = try Self.history()
+        let grid = AsOfGrid.visitDates(from: Self.day("2024-01-01"), through: Self.day("2024-02-05"))
+        #expect(grid.dates(in: history).map(\.iso) == ["2024-01-01", "2024-01-03", "2024-01-08", "2024-01-10", "2024-01-20", "2024-02-05"])
+        let settings = ExampleSettings(sequenceLength: 2, horizonDays: 1, label: .nextVisitConverted)
+        let set = ExampleBuilder(history: history, settings: settings).build(grid: grid, candidates: .visitedOnDay)
+        // 01-01 A (A1 no), 01-03 C (C1 order: first visit of the day by id), 01-08 A (A2 order),
+        // 01-10 B (B1 no), 01-20 A (A4 order), 02-05 C (C3 order).
+        #expect(set.examples.map { history.customerID(of: $0) } == ["A", "C", "A", "B", "A", "C"])
+        #expect(set.examples.map(\.label) == [0, 1, 1, 0, 1, 1])
+        // Histories strictly before the day: none, none, [A1], none, [A1, A2, A3], [C1, C2].
+        #expect(set.examples.map { Int($0.historyEnd) - history.customers[Int($0.customer)].visits.lowerBound } == [0, 0, 1, 0, 3, 2])
+        #expect(set.counts.emptyHistory == 3 && set.counts.padded == 4)
+        var study = settings
+        study.padding = .dropShort
+        let dropped = ExampleBuilder(history: history, settings: study).build(grid: grid, candidates: .visitedOnDay)
+        #expect(dropped.count == 2 && dropped.counts.droppedShort == 4)
+    }
+
     @Test("Shift augmentation removes the latest order and recomputes the features")
     func shiftAugmentation() throws {
         let history = try Self.history()
