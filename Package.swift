@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Synth", targets: ["Synth"]),
         .library(name: "Metrics", targets: ["Metrics"]),
+        .library(name: "Features", targets: ["Features"]),
         .executable(name: "revisit-bench", targets: ["RevisitBench"]),
         .executable(name: "synth", targets: ["SynthTool"]),
     ],
@@ -51,8 +52,10 @@ let package = Package(
         .target(
             name: "Training", dependencies: ["Models", "Layers", "Losses", "Optimizers", "Tensors"], path: "Modules/Training"),
         .target(name: "Synth", dependencies: ["Tensors", "Formats"], path: "Modules/Synth"),
+        .target(name: "Features", dependencies: ["Dataset", "Tensors"], path: "Modules/Features"),
         .target(
-            name: "Benchmarking", dependencies: ["Tensors", "Layers", "Losses", "Optimizers", "Models", "COpenBLAS"],
+            name: "Benchmarking",
+            dependencies: ["Tensors", "Layers", "Losses", "Optimizers", "Models", "Dataset", "Features", "COpenBLAS"],
             path: "Modules/Benchmarking"),
 
         // MARK: Tools
@@ -82,6 +85,7 @@ let package = Package(
         .testTarget(name: "DatasetTests", dependencies: ["Dataset"], path: "Tests/DatasetTests"),
         .testTarget(name: "SynthTests", dependencies: ["Synth", "Tensors"], path: "Tests/SynthTests"),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Tensors", "TestSupport"], path: "Tests/MetricsTests"),
+        .testTarget(name: "FeaturesTests", dependencies: ["Features", "Dataset", "Tensors"], path: "Tests/FeaturesTests"),
         .testTarget(name: "ToolsTests", dependencies: ["RevisitBench", "SynthTool"], path: "Tests/ToolsTests"),
         .testTarget(
             name: "SystemLibrariesTests", dependencies: ["CLibCSV", "CLibXML2", "COpenBLAS"],

@@ -167,7 +167,7 @@ public struct ModelFile: Sendable {
 
 /// P(order) for every example, in inference mode, in batches of `batchSize`.
 public func predictProbabilities(
-    model: inout any Classifier, parameters: ParameterStore, examples: ExampleTensors, batchSize: Int = 4096
+    model: inout any Classifier, parameters: ParameterStore, examples: ModelExamples, batchSize: Int = 4096
 ) -> [Float] {
     var probabilities = [Float](repeating: 0, count: examples.count)
     var batch = ExampleBatch(), logits = Tensor.zeros([0]), part: [Float] = []

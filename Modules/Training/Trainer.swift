@@ -62,7 +62,7 @@ public struct BatchProgress: Sendable {
     public var runningLoss: Double
 }
 
-/// A model, its parameters and its optimizer, trained by explicit epochs over ``ExampleTensors``.
+/// A model, its parameters and its optimizer, trained by explicit epochs over ``ModelExamples``.
 ///
 /// The loop is llm.c's: zero the gradient arena, forward, loss, backward (accumulating into
 /// the arena), optional global-norm clip, one Adam step over the flat arena. Randomness comes
@@ -113,7 +113,7 @@ public final class TrainingRun {
     /// the last completed epoch's *checkpoint* to the caller, when `shouldStop` turns true
     /// between batches (the partial epoch's updates are not recorded in `history`).
     public func runEpoch(
-        train: ExampleTensors, validation: ExampleTensors, progress: (BatchProgress) -> Void = { _ in },
+        train: ModelExamples, validation: ModelExamples, progress: (BatchProgress) -> Void = { _ in },
         shouldStop: () -> Bool = { false }
     ) -> EpochReport? {
         precondition(train.count > 0 && validation.count > 0, "TrainingRun: needs training and validation examples")
@@ -160,7 +160,7 @@ public final class TrainingRun {
     }
 
     /// Mean validation loss and P(order) per row, in inference mode, in batches of 1024.
-    public func evaluate(_ examples: ExampleTensors) -> (loss: Double, probabilities: [Float]) {
+    public func evaluate(_ examples: ModelExamples) -> (loss: Double, probabilities: [Float]) {
         var probabilities = [Float](repeating: 0, count: examples.count)
         var batch = ExampleBatch(), logits = Tensor.zeros([0]), gradient = Tensor.zeros([0]), part: [Float] = []
         var unused = SeededRandom(seed: 0)  // inference mode draws nothing
@@ -183,7 +183,7 @@ public final class TrainingRun {
     /// `checkpoint` runs after every completed epoch. Returns false when `shouldStop` ended it early.
     @discardableResult
     public func fit(
-        train: ExampleTensors, validation: ExampleTensors, progress: (BatchProgress) -> Void = { _ in },
+        train: ModelExamples, validation: ModelExamples, progress: (BatchProgress) -> Void = { _ in },
         epochFinished: (EpochReport) -> Void = { _ in }, checkpoint: (TrainingRun) throws -> Void = { _ in },
         shouldStop: () -> Bool = { false }
     ) throws -> Bool {

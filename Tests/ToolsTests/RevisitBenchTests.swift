@@ -64,4 +64,13 @@ struct RevisitBenchTests {
         #expect(result.status != 0)
         #expect(result.output.contains("--repetitions must be at least 1"), "\(result.output)")
     }
+
+    @Test func featuresBenchmarkRunsOnASmallLogAndRefusesBadSizes() throws {
+        let small = try Self.run(["features", "--customers", "100", "--visits", "1500", "--days", "120"], environment: [:])
+        #expect(small.status == 0, "\(small.output)")
+        #expect(small.output.contains("100 customers") && small.output.contains("| **index + build** |"), "\(small.output)")
+        let bad = try Self.run(["features", "--customers", "10", "--visits", "5"], environment: [:])
+        #expect(bad.status != 0)
+        #expect(bad.output.contains("need at least one visit per customer"), "\(bad.output)")
+    }
 }

@@ -11,7 +11,7 @@ struct TrainingTests {
     /// A learnable task: the label is 1 when recent sequence feature 0 plus static feature 0 is
     /// high (noisy), so every architecture family has a signal in the part it reads (the
     /// aggregates carry the same signal for the feed-forward models).
-    static func examples(count: Int, seed: UInt64) -> ExampleTensors {
+    static func examples(count: Int, seed: UInt64) -> ModelExamples {
         var random = SeededRandom(seed: seed, stream: 9)
         let t = 4, f = 3, s = 2, a = 3
         var sequence = [Float](), mask = [Float](), statics = [Float](), aggregates = [Float](), labels = [Float]()
@@ -32,7 +32,7 @@ struct TrainingTests {
             let score = recent + profile + 0.3 * random.normal()
             labels.append(score > 1.6 ? 1 : 0)
         }
-        return ExampleTensors(
+        return ModelExamples(
             sequence: Tensor(shape: [count, t, f], scalars: sequence), mask: Tensor(shape: [count, t], scalars: mask),
             statics: Tensor(shape: [count, s], scalars: statics), aggregates: Tensor(shape: [count, a], scalars: aggregates),
             labels: Tensor(labels))

@@ -10,7 +10,7 @@ struct RevisitBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "revisit-bench",
         abstract: "Release-mode benchmarks of Revisit, for comparison with ../shared/bench.",
-        subcommands: [GEMM.self, Train.self, BLASInfo.self])
+        subcommands: [GEMM.self, Train.self, FeaturesBench.self, BLASInfo.self])
 
     init() {}
 
@@ -118,6 +118,49 @@ struct Train: ParsableCommand {
         let medians = try reference.map { try ModelBenchmark.referenceMedians(fromJSON: Data(contentsOf: URL(fileURLWithPath: $0))) }
         print("OpenBLAS core: \(BLAS.coreName), \(threads) threads; Revisit runs pooled: \(runs.count)")
         print(ModelBenchmark.table(swift: runs, reference: medians))
+    }
+}
+
+struct FeaturesBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "features",
+        abstract: "Weekly as-of example building on a synthetic 1M-visit log: seconds per stage, examples/s, peak RSS.",
+        discussion: """
+            Generates the log in memory from a seed (no files), so runs are comparable. Measure peak memory \
+            from outside too: `/usr/bin/time -v .build/release/revisit-bench features`.
+            """)
+
+    @Option(help: "Customers in the synthetic log.")
+    var customers = 50_000
+
+    @Option(help: "Approximate visits in the synthetic log.")
+    var visits = 1_000_000
+
+    @Option(help: "Days the log spans.")
+    var days = 730
+
+    @Option(help: "Examples per tensor batch.")
+    var batchSize = 4096
+
+    @Option(help: "Write the measurements as JSON to this file.")
+    var json: String?
+
+    func validate() throws {
+        guard customers >= 1, visits >= customers else { throw ValidationError("need at least one visit per customer") }
+        guard days >= 7 else { throw ValidationError("--days must be at least 7") }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+    }
+
+    func run() throws {
+        let result = FeaturesBenchmark.run(customers: customers, visits: visits, days: days, batchSize: batchSize) {
+            FileHandle.standardError.write(Data("  \($0)\n".utf8))
+        }
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(result).write(to: URL(fileURLWithPath: json), options: .atomic)
+        }
+        print(FeaturesBenchmark.table(result))
     }
 }
 

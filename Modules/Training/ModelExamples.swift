@@ -6,7 +6,7 @@ import Tensors
 ///
 /// The Features module builds these from a dataset; the trainer, scorer and backtest only see
 /// this form, so the training loop knows nothing about customers.
-public struct ExampleTensors: Sendable {
+public struct ModelExamples: Sendable {
     public var sequence: Tensor    // [N, T, F]
     public var mask: Tensor        // [N, T], 1 = real visit, 0 = left padding
     public var statics: Tensor     // [N, S]
@@ -15,10 +15,10 @@ public struct ExampleTensors: Sendable {
 
     public init(sequence: Tensor, mask: Tensor, statics: Tensor, aggregates: Tensor, labels: Tensor) {
         let n = labels.count
-        precondition(sequence.rank == 3 && sequence.shape[0] == n, "ExampleTensors: sequence \(sequence.shape) is not [\(n), T, F]")
-        precondition(mask.shape == [n, sequence.shape[1]], "ExampleTensors: mask \(mask.shape) is not [\(n), \(sequence.shape[1])]")
-        precondition(statics.rank == 2 && statics.shape[0] == n, "ExampleTensors: statics \(statics.shape) is not [\(n), S]")
-        precondition(aggregates.rank == 2 && aggregates.shape[0] == n, "ExampleTensors: aggregates \(aggregates.shape) is not [\(n), A]")
+        precondition(sequence.rank == 3 && sequence.shape[0] == n, "ModelExamples: sequence \(sequence.shape) is not [\(n), T, F]")
+        precondition(mask.shape == [n, sequence.shape[1]], "ModelExamples: mask \(mask.shape) is not [\(n), \(sequence.shape[1])]")
+        precondition(statics.rank == 2 && statics.shape[0] == n, "ModelExamples: statics \(statics.shape) is not [\(n), S]")
+        precondition(aggregates.rank == 2 && aggregates.shape[0] == n, "ModelExamples: aggregates \(aggregates.shape) is not [\(n), A]")
         self.sequence = sequence
         self.mask = mask
         self.statics = statics
@@ -37,10 +37,10 @@ public struct ExampleTensors: Sendable {
     }
 
     /// The rows at `rows`, in that order (a new set; for splits, not for the training loop).
-    public func selecting(_ rows: [Int]) -> ExampleTensors {
+    public func selecting(_ rows: [Int]) -> ModelExamples {
         var batch = ExampleBatch()
         batch.gather(from: self, rows: rows[...])
-        return ExampleTensors(sequence: batch.input.sequence, mask: batch.input.mask!, statics: batch.input.statics,
+        return ModelExamples(sequence: batch.input.sequence, mask: batch.input.mask!, statics: batch.input.statics,
                               aggregates: batch.input.aggregates, labels: batch.labels)
     }
 }
@@ -55,7 +55,7 @@ public struct ExampleBatch {
     public init() {}
 
     /// Copies `rows` of `examples` into this batch.
-    public mutating func gather(from examples: ExampleTensors, rows: ArraySlice<Int>) {
+    public mutating func gather(from examples: ModelExamples, rows: ArraySlice<Int>) {
         let b = rows.count, t = examples.sequence.shape[1], f = examples.sequence.shape[2]
         let s = examples.statics.shape[1], a = examples.aggregates.shape[1]
         Self.gatherRows(examples.sequence, width: t * f, rows: rows, into: &input.sequence) { $0.prepare(depth: b, rows: t, columns: f) }
