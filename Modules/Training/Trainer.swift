@@ -49,9 +49,36 @@ public struct EpochReport: Codable, Sendable, Equatable {
     /// ROC-AUC on the validation split (nil when undefined: one class only).
     public var validationAUC: Double?
     public var batches: Int
+    /// Wall time of the epoch. Not part of the encoded form: model files and checkpoints must
+    /// not depend on how fast the machine was (byte-identical reruns).
     public var seconds: Double
     /// Whether this epoch set a new best validation loss (its weights are kept).
     public var improved: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case epoch, trainingLoss = "training_loss", validationLoss = "validation_loss", validationAUC = "validation_auc", batches, improved
+    }
+
+    public init(epoch: Int, trainingLoss: Double, validationLoss: Double, validationAUC: Double?, batches: Int, seconds: Double, improved: Bool) {
+        self.epoch = epoch
+        self.trainingLoss = trainingLoss
+        self.validationLoss = validationLoss
+        self.validationAUC = validationAUC
+        self.batches = batches
+        self.seconds = seconds
+        self.improved = improved
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        epoch = try c.decode(Int.self, forKey: .epoch)
+        trainingLoss = try c.decode(Double.self, forKey: .trainingLoss)
+        validationLoss = try c.decode(Double.self, forKey: .validationLoss)
+        validationAUC = try c.decodeIfPresent(Double.self, forKey: .validationAUC)
+        batches = try c.decode(Int.self, forKey: .batches)
+        improved = try c.decode(Bool.self, forKey: .improved)
+        seconds = 0
+    }
 }
 
 /// Progress inside an epoch, for progress bars.
