@@ -14,11 +14,13 @@ let package = Package(
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Dataset", targets: ["Dataset"]),
         .library(name: "Training", targets: ["Training"]),
+        .library(name: "Workflow", targets: ["Workflow"]),
         .library(name: "Synth", targets: ["Synth"]),
         .library(name: "Metrics", targets: ["Metrics"]),
         .library(name: "Features", targets: ["Features"]),
         .executable(name: "revisit-bench", targets: ["RevisitBench"]),
         .executable(name: "synth", targets: ["SynthTool"]),
+        .executable(name: "trainer", targets: ["TrainerTool"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -51,6 +53,9 @@ let package = Package(
         .target(name: "Metrics", dependencies: ["Tensors"], path: "Modules/Metrics"),
         .target(
             name: "Training", dependencies: ["Models", "Layers", "Losses", "Optimizers", "Tensors"], path: "Modules/Training"),
+        .target(
+            name: "Workflow", dependencies: ["Training", "Features", "Dataset", "Metrics", "Models", "Tensors", "Formats"],
+            path: "Modules/Workflow"),
         .target(name: "Synth", dependencies: ["Tensors", "Formats"], path: "Modules/Synth"),
         .target(name: "Features", dependencies: ["Dataset", "Tensors"], path: "Modules/Features"),
         .target(
@@ -67,6 +72,12 @@ let package = Package(
             name: "SynthTool",
             dependencies: ["Synth", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/synth"),
+
+        .executableTarget(
+            name: "TrainerTool",
+            dependencies: ["Workflow", "Training", "Features", "Dataset", "Models", "Tensors", "Formats",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/trainer"),
 
         // MARK: Tests
         .target(name: "AllocationCounter", path: "Tests/Support/AllocationCounter"),

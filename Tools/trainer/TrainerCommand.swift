@@ -1,0 +1,260 @@
+import ArgumentParser
+import Dataset
+import Features
+import Formats
+import Foundation
+import Models
+import Synchronization
+import Tensors
+import Training
+import Workflow
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `trainer`: dataset directory → model file. All logic is in `Workflow.TrainingJob`; this
+/// file maps flags to options, reports progress and turns failures into exit codes.
+@main
+struct TrainerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trainer",
+        abstract: "Train a model on a dataset directory and write a PyTorch-loadable model file.",
+        discussion: """
+            Builds weekly as-of examples (label: an order within the horizon), holds out the latest \
+            as-of dates for validation and early stopping, fits the feature pipeline on the training \
+            part only, trains, and writes the model (safetensors: weights under PyTorch's names, the \
+            pipeline and settings in the metadata). A checkpoint (OUT.checkpoint) is written after \
+            every epoch; SIGINT/SIGTERM stop after the current batch and keep it; --resume continues. \
+            Exit codes: 0 trained, 1 bad usage, 2 bad input (dataset, model, checkpoint), 3 cannot write, \
+            130 interrupted (checkpoint kept). Reference: Docs/CLI.md.
+            """)
+
+    @Argument(help: "Dataset directory written by `importer`.")
+    var dataset: String
+
+    @Option(name: .shortAndLong, help: "Model file to write (atomically).")
+    var out: String
+
+    @Option(help: "Model: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var model: String = Architecture.cnnLSTM.rawValue
+
+    @Option(help: "Window length L: the last L visits before each as-of date.")
+    var sequenceLength = 10
+    @Option(help: "Label horizon H in days: an order in [t, t + H).")
+    var horizon = 28
+    @Option(help: "As-of grid: weekly (Mondays) or visit-dates (the study's per-visit formulation).")
+    var grid: String = TrainingJob.GridKind.weekly.rawValue
+    @Flag(help: "Drop customers with fewer than L visits (the study's rule) instead of left-padding with a mask.")
+    var dropShort = false
+    @Option(help: "Static features: integer (the study's, default for the CNN-LSTMs) or one-hot (default for the others).")
+    var staticEncoding: String?
+
+    @Option(help: "Loss: focal or bce.")
+    var loss = "focal"
+    @Option(help: "Focal loss α (weight of the positive class).")
+    var alpha: Float = 0.25
+    @Option(help: "Focal loss γ (focusing exponent).")
+    var gamma: Float = 2
+    @Option(help: "Weight of positive examples for --loss bce.")
+    var positiveWeight: Float = 1
+
+    @Option(help: "Maximum epochs.")
+    var epochs = 20
+    @Option(help: "Batch size.")
+    var batchSize = 64
+    @Option(help: "Adam learning rate.")
+    var learningRate: Float = 0.001
+    @Option(help: "Early stopping: epochs without a lower validation loss before stopping.")
+    var patience = 3
+    @Option(help: "Latest as-of dates held out for validation.")
+    var validationDates = 8
+    @Option(help: "Clip the gradient's global norm to this value.")
+    var clip: Float?
+    @Option(help: "Seed of every random stream.")
+    var seed: UInt64 = 1
+    @Option(help: "OpenBLAS threads (results are reproducible for a given count).")
+    var threads = 1
+
+    @Option(help: "Only examples whose label window closes by this date (YYYY-MM-DD) train. Default: the day after the last record.")
+    var trainUntil: String?
+    @Option(help: "Warm start from this model file (same model and inputs), as the nightly retrain does.")
+    var initFrom: String?
+    @Flag(help: "Continue from OUT.checkpoint, left by an interrupted run with the same flags.")
+    var resume = false
+    @Option(help: "Shift augmentation: add copies with up to this many recent orders removed (0: off).")
+    var shift = 0
+
+    @Flag(help: "Progress as JSON lines on stderr (one per epoch, and a summary).")
+    var logJSON = false
+    @Flag(help: "No progress on stderr.")
+    var quiet = false
+
+    init() {}
+
+    func options() throws -> TrainingJob.Options {
+        var options = TrainingJob.Options()
+        guard let architecture = Architecture(rawValue: model) else {
+            throw ValidationError("--model must be one of \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")); got '\(model)'")
+        }
+        options.training.architecture = architecture
+        switch loss {
+        case "focal": options.training.objective = .focal(alpha: alpha, gamma: gamma)
+        case "bce": options.training.objective = .crossEntropy(positiveWeight: positiveWeight)
+        default: throw ValidationError("--loss must be focal or bce; got '\(loss)'")
+        }
+        options.training.epochs = epochs
+        options.training.batchSize = batchSize
+        options.training.learningRate = learningRate
+        options.training.patience = patience
+        options.training.gradientClip = clip
+        options.training.seed = seed
+        options.training.threads = threads
+        if let problem = options.training.problem { throw ValidationError(problem) }
+        guard sequenceLength >= 1, horizon >= 1 else { throw ValidationError("--sequence-length and --horizon must be at least 1") }
+        options.examples = ExampleSettings(sequenceLength: sequenceLength, horizonDays: horizon,
+                                           padding: dropShort ? .dropShort : .leftPadWithMask)
+        guard let gridKind = TrainingJob.GridKind(rawValue: grid) else { throw ValidationError("--grid must be weekly or visit-dates; got '\(grid)'") }
+        options.grid = gridKind
+        if let staticEncoding {
+            switch staticEncoding {
+            case "integer": options.staticEncoding = .integer
+            case "one-hot": options.staticEncoding = .oneHot
+            default: throw ValidationError("--static-encoding must be integer or one-hot; got '\(staticEncoding)'")
+            }
+        }
+        if let trainUntil {
+            guard let day = Day(iso: trainUntil) else { throw ValidationError("--train-until must be a date YYYY-MM-DD; got '\(trainUntil)'") }
+            options.trainUntil = day
+        }
+        guard validationDates >= 1 else { throw ValidationError("--validation-dates must be at least 1") }
+        options.validationDates = validationDates
+        guard shift >= 0 else { throw ValidationError("--shift must be 0 or more") }
+        if shift > 0 { options.shift = ShiftAugmentation(maxRemovedOrders: shift) }
+        return options
+    }
+
+    func validate() throws {
+        _ = try options()
+        if resume && initFrom != nil { throw ValidationError("--resume and --init-from exclude each other") }
+    }
+
+    func run() throws {
+        BLASKernelSelection.reexecuteWithFastestKernelsIfNeeded()
+        let options = try options()
+        let stop = StopRequest.installed()
+        let report = ProgressReporter(quiet: quiet, json: logJSON)
+        let clock = ContinuousClock(), began = clock.now
+        let summary: TrainingJob.Summary
+        do {
+            summary = try TrainingJob.run(
+                datasetDirectory: dataset, options: options, output: out, initFrom: initFrom, resume: resume,
+                log: report.line, progress: report.batch, epochFinished: report.epoch, shouldStop: stop.requested)
+        } catch let error as AtomicWriteError {
+            Self.fail(error.description, code: 3)
+        } catch {
+            Self.fail(String(describing: error), code: 2)
+        }
+        report.finish()
+        let seconds = (clock.now - began) / .seconds(1)
+        guard summary.completed else {
+            report.line("trainer: interrupted after epoch \(summary.history.count); checkpoint kept at \(out).checkpoint (continue with --resume)")
+            throw ExitCode(130)
+        }
+        let auc = summary.validation["roc_auc"].flatMap { $0 }.map { String(format: "%.4f", $0) } ?? "undefined"
+        let best = summary.history.filter(\.improved).last?.epoch ?? 0
+        report.summary(
+            "trainer: \(out) (\(summary.modelID ?? "")): \(options.training.architecture.rawValue), \(summary.history.count) epochs "
+                + "(best \(best)), validation ROC-AUC \(auc), \(summary.trainingExamples) training examples, "
+                + String(format: "%.1f s", seconds),
+            json: ["model": out, "model_id": summary.modelID ?? "", "epochs": String(summary.history.count), "best_epoch": String(best),
+                   "validation_roc_auc": auc, "seconds": String(format: "%.3f", seconds)])
+    }
+
+    static func fail(_ message: String, code: Int32) -> Never {
+        FileHandle.standardError.write(Data("trainer: \(message)\n".utf8))
+        Foundation.exit(code)
+    }
+}
+
+/// SIGINT/SIGTERM → a flag the training loop polls between batches. The signals are
+/// ignored by default handling and delivered through a dispatch source instead, so nothing
+/// runs in signal-handler context.
+final class StopRequest: Sendable {
+    private let flag = Atomic<Bool>(false)
+    private let sources: Mutex<[DispatchSourceSignal]> = Mutex([])
+
+    static func installed() -> StopRequest {
+        let request = StopRequest()
+        var made: [DispatchSourceSignal] = []
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { request.flag.store(true, ordering: .relaxed) }
+            source.resume()
+            made.append(source)
+        }
+        request.sources.withLock { $0 = made }
+        return request
+    }
+
+    func requested() -> Bool { flag.load(ordering: .relaxed) }
+}
+
+/// Progress on stderr: a redrawn bar on a terminal, plain lines otherwise, JSON lines with --log-json.
+final class ProgressReporter {
+    let quiet: Bool, json: Bool
+    let terminal = isatty(STDERR_FILENO) == 1
+    private var lastDraw = ContinuousClock.now
+    private var epochStarted = ContinuousClock.now
+
+    init(quiet: Bool, json: Bool) {
+        self.quiet = quiet
+        self.json = json
+    }
+
+    func write(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
+
+    func line(_ text: String) {
+        guard !quiet, !json else { return }
+        if terminal { write("\r\u{1B}[K") }
+        write(text + "\n")
+    }
+
+    func batch(_ progress: BatchProgress) {
+        if progress.batch == 1 { epochStarted = .now }
+        guard !quiet, !json, terminal else { return }
+        let now = ContinuousClock.now
+        guard now - lastDraw > .milliseconds(200) || progress.batch == progress.batches else { return }
+        lastDraw = now
+        let elapsed = (now - epochStarted) / .seconds(1)
+        let eta = elapsed / Double(progress.batch) * Double(progress.batches - progress.batch)
+        let width = 30, filled = width * progress.batch / max(progress.batches, 1)
+        let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+        write(String(format: "\r\u{1B}[Kepoch %d %@ %d/%d loss %.4f eta %.0fs", progress.epoch, bar, progress.batch, progress.batches,
+                     progress.runningLoss, eta))
+    }
+
+    func epoch(_ report: EpochReport) {
+        guard !quiet else { return }
+        let auc = report.validationAUC.map { String(format: "%.4f", $0) } ?? "undefined"
+        if json {
+            write("{\"event\":\"epoch\",\"epoch\":\(report.epoch),\"training_loss\":\(report.trainingLoss),\"validation_loss\":\(report.validationLoss),"
+                  + "\"validation_auc\":\(report.validationAUC.map { "\($0)" } ?? "null"),\"improved\":\(report.improved),\"seconds\":\(report.seconds)}\n")
+        } else {
+            line(String(format: "epoch %d: training loss %.5f, validation loss %.5f, validation ROC-AUC %@%@ (%.1f s)", report.epoch,
+                        report.trainingLoss, report.validationLoss, auc, report.improved ? " *" : "", report.seconds))
+        }
+    }
+
+    func finish() { if terminal && !quiet && !json { write("\r\u{1B}[K") } }
+
+    func summary(_ text: String, json fields: [String: String]) {
+        if json {
+            let body = fields.keys.sorted().map { "\"\($0)\":\"\(fields[$0]!)\"" }.joined(separator: ",")
+            write("{\"event\":\"summary\",\(body)}\n")
+        } else if !quiet {
+            write(text + "\n")
+        }
+    }
+}
