@@ -13,7 +13,11 @@ let package = Package(
         .library(name: "Optimizers", targets: ["Optimizers"]),
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Dataset", targets: ["Dataset"]),
+        .library(name: "ERPImport", targets: ["ERPImport"]),
         .executable(name: "revisit-bench", targets: ["RevisitBench"]),
+        .executable(name: "importer", targets: ["Importer"]),
+        .executable(name: "fuzz-csv", targets: ["FuzzCSV"]),
+        .executable(name: "fuzz-xml", targets: ["FuzzXML"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -38,6 +42,7 @@ let package = Package(
         .target(name: "Optimizers", dependencies: ["Tensors"], path: "Modules/Optimizers"),
         .target(name: "Models", dependencies: ["Layers", "Tensors"], path: "Modules/Models"),
         .target(name: "Dataset", dependencies: ["Formats"], path: "Modules/Dataset"),
+        .target(name: "ERPImport", dependencies: ["Dataset", "Formats", "CLibCSV", "CLibXML2"], path: "Modules/ERPImport"),
         .target(
             name: "Benchmarking", dependencies: ["Tensors", "Layers", "Losses", "Optimizers", "Models", "COpenBLAS"],
             path: "Modules/Benchmarking"),
@@ -47,6 +52,14 @@ let package = Package(
             name: "RevisitBench",
             dependencies: ["Benchmarking", "Tensors", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/revisit-bench"),
+        .executableTarget(
+            name: "Importer",
+            dependencies: ["ERPImport", "Dataset", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/importer"),
+        // libFuzzer harnesses: real fuzzers only when built with `-sanitize=fuzzer -DFUZZING`
+        // (CONTRIBUTING.md); in a normal build they are small programs that say so.
+        .executableTarget(name: "FuzzCSV", dependencies: ["ERPImport"], path: "Tools/fuzz-csv"),
+        .executableTarget(name: "FuzzXML", dependencies: ["ERPImport"], path: "Tools/fuzz-xml"),
 
         // MARK: Tests
         .target(name: "AllocationCounter", path: "Tests/Support/AllocationCounter"),
@@ -61,7 +74,8 @@ let package = Package(
             name: "ModelsTests", dependencies: ["Models", "Layers", "Losses", "Optimizers", "Tensors", "AllocationCounter", "TestSupport"],
             path: "Tests/ModelsTests"),
         .testTarget(name: "DatasetTests", dependencies: ["Dataset"], path: "Tests/DatasetTests"),
-        .testTarget(name: "ToolsTests", dependencies: ["RevisitBench"], path: "Tests/ToolsTests"),
+        .testTarget(name: "ERPImportTests", dependencies: ["ERPImport", "Dataset", "Formats"], path: "Tests/ERPImportTests"),
+        .testTarget(name: "ToolsTests", dependencies: ["RevisitBench", "Importer", "Dataset"], path: "Tests/ToolsTests"),
         .testTarget(
             name: "SystemLibrariesTests", dependencies: ["CLibCSV", "CLibXML2", "COpenBLAS"],
             path: "Tests/SystemLibrariesTests"),
