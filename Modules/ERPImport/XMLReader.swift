@@ -172,7 +172,9 @@ public final class XMLReader {
                         } while xmlTextReaderMoveToNextAttribute(reader) == 1
                         xmlTextReaderMoveToElement(reader)
                     }
-                    let current = XMLRecord(line: Int(xmlTextReaderGetParserLineNumber(reader)), parts: parts, problem: nil, recordName: recordName)
+                    // The node's own line: the parser's line is ahead of the reader by up to a chunk.
+                    let line = Int(xmlGetLineNo(xmlTextReaderCurrentNode(reader)))
+                    let current = XMLRecord(line: line, parts: parts, problem: nil, recordName: recordName)
                     if empty { return current }
                     record = current
                     seenChildren.removeAll(keepingCapacity: true)
