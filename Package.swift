@@ -21,6 +21,10 @@ let package = Package(
         .executable(name: "revisit-bench", targets: ["RevisitBench"]),
         .executable(name: "synth", targets: ["SynthTool"]),
         .executable(name: "trainer", targets: ["TrainerTool"]),
+        .library(name: "ERPImport", targets: ["ERPImport"]),
+        .executable(name: "importer", targets: ["Importer"]),
+        .executable(name: "fuzz-csv", targets: ["FuzzCSV"]),
+        .executable(name: "fuzz-xml", targets: ["FuzzXML"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -51,6 +55,7 @@ let package = Package(
         .target(name: "Dataset", dependencies: ["Formats"], path: "Modules/Dataset"),
         // Metrics needs Tensors only for SeededRandom (the bootstrap's resampling).
         .target(name: "Metrics", dependencies: ["Tensors"], path: "Modules/Metrics"),
+        .target(name: "ERPImport", dependencies: ["Dataset", "Formats", "CLibCSV", "CLibXML2"], path: "Modules/ERPImport"),
         .target(
             name: "Training", dependencies: ["Models", "Layers", "Losses", "Optimizers", "Tensors"], path: "Modules/Training"),
         .target(
@@ -72,12 +77,19 @@ let package = Package(
             name: "SynthTool",
             dependencies: ["Synth", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/synth"),
-
         .executableTarget(
             name: "TrainerTool",
             dependencies: ["Workflow", "Training", "Features", "Dataset", "Models", "Tensors", "Formats",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/trainer"),
+        .executableTarget(
+            name: "Importer",
+            dependencies: ["ERPImport", "Dataset", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/importer"),
+        // libFuzzer harnesses: real fuzzers only when built with `-sanitize=fuzzer -DFUZZING`
+        // (CONTRIBUTING.md); in a normal build they are small programs that say so.
+        .executableTarget(name: "FuzzCSV", dependencies: ["ERPImport"], path: "Tools/fuzz-csv"),
+        .executableTarget(name: "FuzzXML", dependencies: ["ERPImport"], path: "Tools/fuzz-xml"),
 
         // MARK: Tests
         .target(name: "AllocationCounter", path: "Tests/Support/AllocationCounter"),
@@ -97,7 +109,8 @@ let package = Package(
         .testTarget(name: "SynthTests", dependencies: ["Synth", "Tensors"], path: "Tests/SynthTests"),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Tensors", "TestSupport"], path: "Tests/MetricsTests"),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "Dataset", "Tensors"], path: "Tests/FeaturesTests"),
-        .testTarget(name: "ToolsTests", dependencies: ["RevisitBench", "SynthTool"], path: "Tests/ToolsTests"),
+        .testTarget(name: "ERPImportTests", dependencies: ["ERPImport", "Dataset", "Formats"], path: "Tests/ERPImportTests"),
+        .testTarget(name: "ToolsTests", dependencies: ["RevisitBench", "SynthTool", "Importer", "Dataset"], path: "Tests/ToolsTests"),
         .testTarget(
             name: "SystemLibrariesTests", dependencies: ["CLibCSV", "CLibXML2", "COpenBLAS"],
             path: "Tests/SystemLibrariesTests"),

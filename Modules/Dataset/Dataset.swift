@@ -164,6 +164,16 @@ public struct Dataset: Sendable {
         return customers
     }
 
+    /// Reads `rejects.csv` (the importer's `--append` keeps earlier rejects).
+    public static func readRejects(path: String) throws -> [Reject] {
+        try readRecords(path: path, header: rejectHeader).map { line, f in
+            guard let sourceLine = Int(f[1]) else {
+                throw DatasetError.malformed(path: path, line: line, reason: "line '\(f[1])' is not a number")
+            }
+            return Reject(source: f[0], line: sourceLine, reason: f[2], detail: f[3], raw: f[4])
+        }
+    }
+
     // MARK: Writing
 
     static func formatNumber(_ value: Double?) -> String {
@@ -178,11 +188,15 @@ public struct Dataset: Sendable {
         output.reserveCapacity(visits.count * 80 + 128)
         DelimitedText.appendRecord(visitHeader + columns.categorical + columns.numeric, to: &output)
         for visit in visits {
-            let fixed = [visit.visitID, visit.customerID, visit.repID, visit.date.iso, visit.method, visit.target,
-                         visit.purpose, visit.result, visit.isOrder ? "1" : "0"]
-            DelimitedText.appendRecord(fixed + visit.categorical + visit.numeric.map(formatNumber), to: &output)
+            DelimitedText.appendRecord(visitRecord(visit), to: &output)
         }
         return output
+    }
+
+    /// The fields of `visit` as a row of `visits.csv` (fixed columns, then extras).
+    public static func visitRecord(_ visit: Visit) -> [String] {
+        [visit.visitID, visit.customerID, visit.repID, visit.date.iso, visit.method, visit.target,
+         visit.purpose, visit.result, visit.isOrder ? "1" : "0"] + visit.categorical + visit.numeric.map(formatNumber)
     }
 
     /// `customers.csv` bytes for `customers` (sorted by id).

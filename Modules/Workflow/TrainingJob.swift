@@ -1,5 +1,6 @@
 import Dataset
 import Features
+import Formats
 import Foundation
 import Metrics
 import Models

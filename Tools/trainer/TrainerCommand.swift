@@ -142,7 +142,8 @@ struct TrainerCommand: ParsableCommand {
     func run() throws {
         BLASKernelSelection.reexecuteWithFastestKernelsIfNeeded()
         let options = try options()
-        let stop = StopRequest.installed()
+        let (stop, signalSources) = StopRequest.installed()
+        defer { signalSources.forEach { $0.cancel() } }
         let report = ProgressReporter(quiet: quiet, json: logJSON)
         let clock = ContinuousClock(), began = clock.now
         let summary: TrainingJob.Summary
@@ -182,20 +183,19 @@ struct TrainerCommand: ParsableCommand {
 /// runs in signal-handler context.
 final class StopRequest: Sendable {
     private let flag = Atomic<Bool>(false)
-    private let sources: Mutex<[DispatchSourceSignal]> = Mutex([])
 
-    static func installed() -> StopRequest {
+    /// The request and the signal sources that feed it (keep them alive while training).
+    static func installed() -> (request: StopRequest, sources: [DispatchSourceSignal]) {
         let request = StopRequest()
-        var made: [DispatchSourceSignal] = []
+        var sources: [DispatchSourceSignal] = []
         for signalNumber in [SIGINT, SIGTERM] {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler { request.flag.store(true, ordering: .relaxed) }
             source.resume()
-            made.append(source)
+            sources.append(source)
         }
-        request.sources.withLock { $0 = made }
-        return request
+        return (request, sources)
     }
 
     func requested() -> Bool { flag.load(ordering: .relaxed) }

@@ -1,0 +1,225 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLibCSV
+
+/// One CSV record as read: where it starts, its fields, its raw text, and any problem the
+/// reader itself found (bad bytes, misplaced quotes, a file cut short).
+public struct CSVRecord: Sendable {
+    /// 1-based physical line where the record starts.
+    public var line: Int
+    /// The fields, decoded to UTF-8 (unquoted fields are trimmed of spaces and tabs by libcsv).
+    public var fields: [String]
+    /// The record's text as read, decoded to UTF-8 (undecodable bytes as `\xNN`), without its
+    /// final line terminator.
+    public var raw: [UInt8]
+    /// A problem found while reading: the record must be rejected for it.
+    public var problem: (reason: RejectReason, detail: String)?
+}
+
+/// A streaming CSV reader on libcsv (`csv_parse` with callbacks, RFC 4180).
+///
+/// The input is read in 1 MiB chunks and split into physical lines; each line is decoded to
+/// UTF-8 (``TextEncoding``) and fed to libcsv on its own. Feeding line by line costs one extra
+/// call per line and buys exact physical line numbers and the raw text of every record (which
+/// libcsv does not report), and a place to resynchronise after a quoting error: the record in
+/// progress is rejected and parsing restarts at the next line. `\n` never occurs inside a
+/// GB18030 multi-byte character, so splitting before decoding is safe in both encodings.
+public final class CSVReader {
+    private let source: InputSource
+    private let delimiter: UInt8
+    private let quote: UInt8
+    private let decoder: LineDecoder
+    private var parser = csv_parser()
+    private let state = ParseState()
+
+    private var buffer: UnsafeMutableRawPointer
+    private var bufferCapacity = 1 << 20
+    private var start = 0  // first unconsumed byte
+    private var end = 0  // one past the last byte read
+    private var atEOF = false
+    private var finished = false
+    private var lineNumber = 0
+    private var firstLine = true
+    /// The longest physical line accepted.
+    static let maximumLineBytes = 64 << 20
+
+    /// Records libcsv completed, waiting for ``next()``; the parse state libcsv's callbacks fill.
+    final class ParseState {
+        var fields: [String] = []
+        var raw: [UInt8] = []
+        var recordLine = 1
+        var problem: (reason: RejectReason, detail: String)?
+        var completed: [CSVRecord] = []
+        var completedHead = 0
+
+        func finishRecord() {
+            var raw = self.raw
+            while let last = raw.last, last == 0x0A || last == 0x0D { raw.removeLast() }
+            completed.append(CSVRecord(line: recordLine, fields: fields, raw: raw, problem: problem))
+            fields = []
+            fields.reserveCapacity(16)
+            self.raw = []
+            problem = nil
+        }
+    }
+
+    /// The input's display name (`-` for stdin), bytes read and SHA-256 so far.
+    var displayName: String { source.displayName }
+    var bytesRead: Int { source.bytesRead }
+    var digest: String { source.digest }
+
+    init(source: InputSource, delimiter: UInt8, quote: UInt8, encoding: TextEncoding) throws {
+        self.source = source
+        self.delimiter = delimiter
+        self.quote = quote
+        decoder = LineDecoder(encoding: encoding)
+        buffer = UnsafeMutableRawPointer.allocate(byteCount: bufferCapacity, alignment: 16)
+        try resetParser(first: true)
+    }
+
+    deinit {
+        csv_free(&parser)
+        buffer.deallocate()
+    }
+
+    private func resetParser(first: Bool) throws {
+        if !first { csv_free(&parser) }
+        // CSV_STRICT: a quote inside an unquoted field or text after a closing quote is an
+        // error (not silently kept); CSV_STRICT_FINI: an unterminated quote at the end of the
+        // input is an error (a truncated file), not a field that runs to EOF.
+        guard csv_init(&parser, UInt8(CSV_STRICT | CSV_STRICT_FINI)) == 0 else {
+            throw ImportFailure.badInput(path: source.displayName, line: nil, reason: "libcsv could not allocate its parser")
+        }
+        csv_set_delim(&parser, delimiter)
+        csv_set_quote(&parser, quote)
+    }
+
+    /// The next record, or `nil` at the end of the input.
+    public func next() throws -> CSVRecord? {
+        while true {
+            if state.completedHead < state.completed.count {
+                let record = state.completed[state.completedHead]
+                state.completedHead += 1
+                if state.completedHead == state.completed.count {
+                    state.completed.removeAll(keepingCapacity: true)
+                    state.completedHead = 0
+                }
+                return record
+            }
+            if finished { return nil }
+            try feedNextLine()
+        }
+    }
+
+    private static let fieldCallback: @convention(c) (UnsafeMutableRawPointer?, Int, UnsafeMutableRawPointer?) -> Void = {
+        pointer, length, context in
+        let state = Unmanaged<ParseState>.fromOpaque(context!).takeUnretainedValue()
+        guard let pointer, length > 0 else { state.fields.append(""); return }
+        state.fields.append(String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self))
+    }
+
+    private static let recordCallback: @convention(c) (Int32, UnsafeMutableRawPointer?) -> Void = { _, context in
+        Unmanaged<ParseState>.fromOpaque(context!).takeUnretainedValue().finishRecord()
+    }
+
+    /// True when libcsv is between records (its `pstate` is ROW_NOT_BEGUN).
+    private var betweenRecords: Bool { parser.pstate == 0 }
+
+    private func feedNextLine() throws {
+        guard let line = try nextPhysicalLine() else {
+            finish()
+            return
+        }
+        lineNumber += 1
+        var bytes = line
+        if firstLine {
+            firstLine = false
+            let mark = decoder.encoding.byteOrderMark
+            if bytes.count >= mark.count && zip(bytes, mark).allSatisfy({ $0 == $1 }) {
+                bytes = UnsafeBufferPointer(rebasing: bytes[mark.count...])
+            }
+        }
+        if betweenRecords {
+            // Blank lines between records are not records (libcsv skips them too).
+            if bytes.allSatisfy({ $0 == 0x0A || $0 == 0x0D }) { return }
+            state.recordLine = lineNumber
+        }
+        let decoded = decoder.decode(bytes)
+        if !decoded.valid && state.problem == nil {
+            state.problem = (.invalidEncoding, "line \(lineNumber): bytes not valid \(decoder.encoding == .utf8 ? "UTF-8" : "GB18030") (shown as \\xNN in raw)")
+        }
+        let context = Unmanaged.passUnretained(state).toOpaque()
+        let parsed: Int
+        if decoded.valid && decoder.encoding == .utf8 {
+            state.raw.append(contentsOf: bytes)
+            parsed = csv_parse(&parser, bytes.baseAddress, bytes.count, Self.fieldCallback, Self.recordCallback, context)
+            if parsed < bytes.count { try recoverFromParseError() }
+        } else {
+            state.raw.append(contentsOf: decoded.bytes)
+            parsed = decoded.bytes.withUnsafeBytes { raw in
+                csv_parse(&parser, raw.baseAddress, raw.count, Self.fieldCallback, Self.recordCallback, context)
+            }
+            if parsed < decoded.bytes.count { try recoverFromParseError() }
+        }
+        // Any record that starts later on this line (after a lone CR) starts on this line.
+        if betweenRecords { state.recordLine = lineNumber + 1 }
+    }
+
+    /// A quote out of place: reject the record in progress (its raw text holds the whole line)
+    /// and restart the parser at the next line.
+    private func recoverFromParseError() throws {
+        if state.problem == nil || state.problem?.reason == .invalidEncoding {
+            state.problem = (.malformedQuotes, "line \(lineNumber): quote in an unquoted field or text after a closing quote")
+        }
+        state.finishRecord()
+        try resetParser(first: false)
+    }
+
+    private func finish() {
+        finished = true
+        let context = Unmanaged.passUnretained(state).toOpaque()
+        if csv_fini(&parser, Self.fieldCallback, Self.recordCallback, context) != 0 {
+            state.problem = (.truncatedRecord, "input ends inside a quoted field that opened on line \(state.recordLine) or later")
+            state.finishRecord()
+        }
+    }
+
+    /// The next physical line including its `\n` (the last line may lack one), or `nil` at EOF.
+    private func nextPhysicalLine() throws -> UnsafeBufferPointer<UInt8>? {
+        while true {
+            if start < end, let newline = memchr(buffer + start, 0x0A, end - start) {
+                let length = buffer.distance(to: newline) - start + 1
+                let line = UnsafeBufferPointer(start: (buffer + start).assumingMemoryBound(to: UInt8.self), count: length)
+                start += length
+                return line
+            }
+            if atEOF {
+                guard start < end else { return nil }
+                let line = UnsafeBufferPointer(start: (buffer + start).assumingMemoryBound(to: UInt8.self), count: end - start)
+                start = end
+                return line
+            }
+            // Move the partial line to the front; grow when one line fills the whole buffer.
+            if start > 0 {
+                memmove(buffer, buffer + start, end - start)
+                end -= start
+                start = 0
+            }
+            if end == bufferCapacity {
+                // A bound on one physical line keeps a file with no newlines from taking all memory.
+                guard bufferCapacity < Self.maximumLineBytes else {
+                    throw ImportFailure.badInput(
+                        path: source.displayName, line: lineNumber + 1, reason: "line longer than \(Self.maximumLineBytes >> 20) MiB")
+                }
+                let grown = UnsafeMutableRawPointer.allocate(byteCount: bufferCapacity * 2, alignment: 16)
+                grown.copyMemory(from: buffer, byteCount: end)
+                buffer.deallocate()
+                buffer = grown
+                bufferCapacity *= 2
+            }
+            let got = try source.read(into: buffer + end, count: bufferCapacity - end)
+            if got == 0 { atEOF = true } else { end += got }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+/// A problem that stops the whole import: nothing is written. Row-level problems are not
+/// failures; they become rows of `rejects.csv` (``RejectReason``).
+public enum ImportFailure: Error, CustomStringConvertible, Equatable {
+    /// The input file (or mapping) cannot be used at all: unreadable, empty, no header, a
+    /// header that lacks a required column, an XML syntax error, a refused DTD or entity.
+    case badInput(path: String, line: Int?, reason: String)
+    /// More rows were refused than `--max-reject-rate` allows.
+    case rejectRateExceeded(rate: Double, limit: Double, summary: String)
+    /// The dataset directory cannot be written.
+    case cannotWrite(path: String, reason: String)
+
+    /// `FILE:LINE: reason`, the form editors and CI logs link to.
+    public var description: String {
+        switch self {
+        case .badInput(let path, let line, let reason):
+            return line.map { "\(path):\($0): \(reason)" } ?? "\(path): \(reason)"
+        case .rejectRateExceeded(let rate, let limit, let summary):
+            return "reject rate \(Self.percent(rate)) exceeds --max-reject-rate \(Self.percent(limit)) (\(summary)); nothing written"
+        case .cannotWrite(let path, let reason):
+            return "\(path): cannot write: \(reason)"
+        }
+    }
+
+    static func percent(_ value: Double) -> String {
+        let scaled = (value * 10000).rounded() / 100
+        return "\(scaled)%"
+    }
+}
+
+/// Stable reason codes of `rejects.csv` and the manifest's `rejected_by_reason`.
+public enum RejectReason: String, CaseIterable, Sendable {
+    /// A CSV record with more or fewer fields than the header.
+    case wrongFieldCount = "wrong_field_count"
+    /// A required field is empty or absent.
+    case missingField = "missing_field"
+    /// A date that none of the mapping's date formats reads, or that does not exist.
+    case unparseableDate = "unparseable_date"
+    /// A numeric extra that is not a finite number.
+    case unparseableNumber = "unparseable_number"
+    /// A categorical value outside the vocabulary under the `reject` policy.
+    case unknownValue = "unknown_value"
+    /// Same id as an earlier row, different content.
+    case conflictingDuplicate = "conflicting_duplicate"
+    /// The last record ends inside a quoted field (the file was cut short).
+    case truncatedRecord = "truncated_record"
+    /// A quote in the wrong place (`ab"c`, `"abc"x`).
+    case malformedQuotes = "malformed_quotes"
+    /// Bytes that are not valid in the file's encoding.
+    case invalidEncoding = "invalid_encoding"
+    /// An XML record with the same child element twice.
+    case repeatedElement = "repeated_element"
+    /// A visit whose customer is not in the customers file (only when one is given).
+    case unknownCustomer = "unknown_customer"
+}

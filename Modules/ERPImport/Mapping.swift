@@ -1,0 +1,265 @@
+import Dataset
+import Foundation
+
+/// What to do with a categorical value that is not in the field's vocabulary after the value map.
+public enum UnknownValuePolicy: String, Codable, Sendable, Equatable {
+    /// Keep the value as it is: the vocabulary grows (the model sees a new category).
+    case accept
+    /// Replace it with `other`, and count the replacement in the manifest's history line.
+    case other
+    /// Refuse the row (`unknown_value`), keeping it in `rejects.csv`.
+    case reject
+}
+
+/// The input syntax.
+public enum InputFormat: String, Codable, Sendable, CaseIterable {
+    case csv, xml
+}
+
+/// An extra column carried through to the dataset as it is (categorical) or as a number.
+public struct ExtraColumn: Codable, Sendable, Equatable {
+    /// The column's name in the dataset (`region`, `amount`).
+    public var name: String
+    /// The source column (CSV header) or child element (XML); defaults to `name`.
+    public var column: String
+    /// Whether an empty value refuses the row (`missing_field`); numeric extras default to
+    /// optional (empty = missing), categorical extras too.
+    public var required: Bool
+
+    public init(name: String, column: String? = nil, required: Bool = false) {
+        self.name = name
+        self.column = column ?? name
+        self.required = required
+    }
+
+    enum CodingKeys: String, CodingKey { case name, column, required }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        column = try container.decodeIfPresent(String.self, forKey: .column) ?? name
+        required = try container.decodeIfPresent(Bool.self, forKey: .required) ?? false
+    }
+}
+
+/// How one table (visits or customers) is read: source names, value maps, vocabularies,
+/// policies for unknown values, and extra columns. Every member is an override of the default
+/// layout (BRIEF §4); an empty `TableMapping` reads the default layout.
+public struct TableMapping: Codable, Sendable, Equatable {
+    /// Standard field (`visit_id`, `visit_date`, `customer_type`…) → source column (CSV header)
+    /// or child element name (XML; `@name` is an attribute of the record element).
+    public var columns: [String: String]
+    /// Field → (source value → normalised value), applied to trimmed values before the
+    /// vocabulary check (`{"result": {"成功拿到订单": "order"}}`).
+    public var values: [String: [String: String]]
+    /// Field → allowed normalised values, replacing the default vocabulary of that field.
+    public var vocabularies: [String: [String]]
+    /// Field → policy for values outside the vocabulary (default `reject`).
+    public var unknown: [String: UnknownValuePolicy]
+    /// Extra categorical columns, in dataset order.
+    public var categorical: [ExtraColumn]
+    /// Extra numeric columns, in dataset order.
+    public var numeric: [ExtraColumn]
+    /// XML only: the record element (`Visit`, `Customer` by default).
+    public var record: String?
+
+    public init(
+        columns: [String: String] = [:], values: [String: [String: String]] = [:], vocabularies: [String: [String]] = [:],
+        unknown: [String: UnknownValuePolicy] = [:], categorical: [ExtraColumn] = [], numeric: [ExtraColumn] = [],
+        record: String? = nil
+    ) {
+        self.columns = columns
+        self.values = values
+        self.vocabularies = vocabularies
+        self.unknown = unknown
+        self.categorical = categorical
+        self.numeric = numeric
+        self.record = record
+    }
+
+    enum CodingKeys: String, CodingKey { case columns, values, vocabularies, unknown, categorical, numeric, record }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        columns = try container.decodeIfPresent([String: String].self, forKey: .columns) ?? [:]
+        values = try container.decodeIfPresent([String: [String: String]].self, forKey: .values) ?? [:]
+        vocabularies = try container.decodeIfPresent([String: [String]].self, forKey: .vocabularies) ?? [:]
+        unknown = try container.decodeIfPresent([String: UnknownValuePolicy].self, forKey: .unknown) ?? [:]
+        categorical = try container.decodeIfPresent([ExtraColumn].self, forKey: .categorical) ?? []
+        numeric = try container.decodeIfPresent([ExtraColumn].self, forKey: .numeric) ?? []
+        record = try container.decodeIfPresent(String.self, forKey: .record)
+    }
+}
+
+/// A mapping file: how an ERP export is read into a dataset directory. Documented, with
+/// examples, in `Docs/FileFormats.md` and `Fixtures/mappings/`.
+public struct Mapping: Codable, Sendable, Equatable {
+    /// `visits` (an ERP visit log) or `transactions` (every row is an order).
+    public var kind: DatasetManifest.Kind
+    /// CSV field delimiter: one ASCII character (`,`, `;`, `\t`, `|`).
+    public var delimiter: String
+    /// CSV quote character.
+    public var quote: String
+    /// CSV text encoding: `utf-8`, `gb18030` or `gbk` (decoded as GB18030, its superset).
+    /// XML files name their own encoding in their declaration.
+    public var encoding: String
+    /// Accepted date formats, tried in order: `yyyy` (4 digits), `MM`/`dd` (2 digits), `M`/`d`
+    /// (1 or 2 digits), other characters literal. A time of day may follow any of them.
+    public var dateFormats: [String]
+    /// Normalised `result` values that count as an order.
+    public var orders: [String]
+    public var visits: TableMapping
+    public var customers: TableMapping
+
+    public static let defaultDateFormats = ["yyyy-MM-dd", "yyyy/M/d", "yyyyMMdd"]
+
+    public init(
+        kind: DatasetManifest.Kind = .visits, delimiter: String = ",", quote: String = "\"", encoding: String = "utf-8",
+        dateFormats: [String] = Mapping.defaultDateFormats, orders: [String] = ["order"],
+        visits: TableMapping = TableMapping(), customers: TableMapping = TableMapping()
+    ) {
+        self.kind = kind
+        self.delimiter = delimiter
+        self.quote = quote
+        self.encoding = encoding
+        self.dateFormats = dateFormats
+        self.orders = orders
+        self.visits = visits
+        self.customers = customers
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case kind, delimiter, quote, encoding, orders, visits, customers
+        case dateFormats = "date_formats"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        kind = try container.decodeIfPresent(DatasetManifest.Kind.self, forKey: .kind) ?? .visits
+        delimiter = try container.decodeIfPresent(String.self, forKey: .delimiter) ?? ","
+        quote = try container.decodeIfPresent(String.self, forKey: .quote) ?? "\""
+        encoding = try container.decodeIfPresent(String.self, forKey: .encoding) ?? "utf-8"
+        dateFormats = try container.decodeIfPresent([String].self, forKey: .dateFormats) ?? Mapping.defaultDateFormats
+        orders = try container.decodeIfPresent([String].self, forKey: .orders) ?? ["order"]
+        visits = try container.decodeIfPresent(TableMapping.self, forKey: .visits) ?? TableMapping()
+        customers = try container.decodeIfPresent(TableMapping.self, forKey: .customers) ?? TableMapping()
+    }
+
+    // MARK: The default layout
+
+    /// Fixed vocabularies of the default layout (what Revisit's simulator writes).
+    public static let defaultVocabularies: [String: [String]] = [
+        "method": ["phone", "im", "onsite", "email"],
+        "target": ["first_order", "dormant_3m", "active", "key_account"],
+        "purpose": ["demand_mining", "follow_up", "quotation", "relationship"],
+        "result": ["order", "no_demand", "no_answer", "not_decision_maker", "price_rejected"],
+        "customer_type": ["trader", "manufacturer", "design_house"],
+        "industry": ["consumer", "automotive", "medical", "industrial", "telecom"],
+        "tag": ["key", "high_potential", "small_medium"],
+    ]
+
+    /// The standard fields a visits table needs, in dataset order.
+    public static let visitFields = ["visit_id", "customer_id", "rep_id", "visit_date", "method", "target", "purpose", "result"]
+    /// The standard fields a transactions table needs (every row is an order).
+    public static let transactionFields = ["customer_id", "visit_date"]
+    /// The standard fields of a customers table.
+    public static let customerFields = ["customer_id", "customer_type", "industry", "tag"]
+
+    static let xmlVisitElements = [
+        "visit_id": "@id", "customer_id": "CustomerId", "rep_id": "RepId", "visit_date": "Date", "method": "Method",
+        "target": "Target", "purpose": "Purpose", "result": "Result",
+    ]
+    static let xmlCustomerElements = ["customer_id": "@id", "customer_type": "Type", "industry": "Industry", "tag": "Tag"]
+
+    /// The standard fields of the visits table for this mapping's kind.
+    public var visitTableFields: [String] { kind == .visits ? Self.visitFields : Self.transactionFields }
+
+    /// The source column or element that holds `field` of the visits table.
+    public func visitSource(_ field: String, format: InputFormat) -> String {
+        if let name = visits.columns[field] { return name }
+        if kind == .transactions && field == "visit_date" { return format == .xml ? "Date" : "order_date" }
+        return format == .xml ? Self.xmlVisitElements[field] ?? field : field
+    }
+
+    /// The source column or element that holds `field` of the customers table.
+    public func customerSource(_ field: String, format: InputFormat) -> String {
+        customers.columns[field] ?? (format == .xml ? Self.xmlCustomerElements[field] ?? field : field)
+    }
+
+    /// The numeric extras of the visits table: the mapping's, or for a transactions log with
+    /// none named, `quantity` and `amount` (optional), the plain log's usual columns.
+    public var visitNumeric: [ExtraColumn] {
+        if kind == .transactions && visits.numeric.isEmpty { return [ExtraColumn(name: "quantity"), ExtraColumn(name: "amount")] }
+        return visits.numeric
+    }
+
+    /// Reads and checks a mapping file. Unknown keys are errors: a misspelt key would otherwise
+    /// be ignored silently and the import would use the default for it.
+    public static func load(path: String) throws -> Mapping {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ImportFailure.badInput(path: path, line: nil, reason: "cannot read mapping file")
+        }
+        return try decode(data, path: path)
+    }
+
+    /// Decodes and checks mapping JSON (`path` names it in errors).
+    public static func decode(_ data: Data, path: String) throws -> Mapping {
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw ImportFailure.badInput(path: path, line: nil, reason: "mapping is not a JSON object")
+        }
+        let topKeys: Set<String> = ["kind", "delimiter", "quote", "encoding", "date_formats", "orders", "visits", "customers", "comment"]
+        let tableKeys: Set<String> = ["columns", "values", "vocabularies", "unknown", "categorical", "numeric", "record", "comment"]
+        if let unknown = object.keys.filter({ !topKeys.contains($0) }).sorted().first {
+            throw ImportFailure.badInput(path: path, line: nil, reason: "unknown mapping key '\(unknown)'")
+        }
+        for table in ["visits", "customers"] {
+            if let inner = object[table] as? [String: Any], let unknown = inner.keys.filter({ !tableKeys.contains($0) }).sorted().first {
+                throw ImportFailure.badInput(path: path, line: nil, reason: "unknown key '\(unknown)' in '\(table)'")
+            }
+        }
+        let mapping: Mapping
+        do {
+            mapping = try JSONDecoder().decode(Mapping.self, from: data)
+        } catch {
+            throw ImportFailure.badInput(path: path, line: nil, reason: "mapping does not match the schema: \(error)")
+        }
+        try mapping.check(path: path)
+        return mapping
+    }
+
+    /// Checks the values a decoder cannot: one-character delimiter and quote, a known encoding,
+    /// date formats with a year, month and day.
+    public func check(path: String) throws {
+        func fail(_ reason: String) -> ImportFailure { .badInput(path: path, line: nil, reason: reason) }
+        guard delimiter.utf8.count == 1, let d = delimiter.utf8.first, d < 0x80, d != 0x0A, d != 0x0D else {
+            throw fail("delimiter must be one ASCII character, not '\(delimiter)'")
+        }
+        guard quote.utf8.count == 1, let q = quote.utf8.first, q < 0x80, q != d else {
+            throw fail("quote must be one ASCII character different from the delimiter")
+        }
+        guard TextEncoding(name: encoding) != nil else {
+            throw fail("encoding '\(encoding)' is not supported (utf-8, gb18030, gbk)")
+        }
+        guard !dateFormats.isEmpty else { throw fail("date_formats is empty") }
+        for format in dateFormats where DateFormat(format) == nil {
+            throw fail("date format '\(format)' needs yyyy, M or MM, and d or dd")
+        }
+        var names = Set<String>()
+        for extra in visits.categorical + visitNumeric where !names.insert(extra.name).inserted || Dataset.visitHeader.contains(extra.name) {
+            throw fail("extra visit column '\(extra.name)' repeats a column name")
+        }
+        names = []
+        for extra in customers.categorical + customers.numeric
+        where !names.insert(extra.name).inserted || Dataset.customerHeader.contains(extra.name) {
+            throw fail("extra customer column '\(extra.name)' repeats a column name")
+        }
+    }
+
+    /// The mapping as stable JSON (sorted keys), as recorded in the manifest.
+    public func canonicalJSON() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding plain value types cannot fail.
+        return String(decoding: (try? encoder.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
+    }
+}

@@ -1,0 +1,102 @@
+import Dataset
+
+/// Turns source rows into normalised values, or a reason to refuse them. One per table.
+struct RowValidator {
+    /// The table's slots: standard fields, then categorical extras, then numeric extras.
+    let fields: [String]
+    let required: [Bool]
+    let categoricalSlots: [Int]
+    let numericSlots: [Int]
+    /// Per categorical slot: value map, vocabulary (nil = any), policy.
+    private let valueMaps: [Int: [String: String]]
+    private let vocabularies: [Int: Set<String>]
+    private let vocabularyText: [Int: String]
+    private let policies: [Int: UnknownValuePolicy]
+    private let dateFormats: [DateFormat]
+    /// Where each value comes from, for messages (`visit_date (column 回访日期)`).
+    let sources: [String]
+
+    enum Outcome {
+        case accepted([String], replacedWithOther: Int)
+        case rejected(RejectReason, String)
+    }
+
+    init(fields: [String], required: [Bool], sources: [String], categoricalFields: Set<String>, extraCategorical: [ExtraColumn],
+         numericCount: Int, table: TableMapping, dateFormats: [DateFormat]) {
+        self.fields = fields
+        self.required = required
+        self.sources = sources
+        self.dateFormats = dateFormats
+        var categoricalSlots: [Int] = []
+        var valueMaps: [Int: [String: String]] = [:]
+        var vocabularies: [Int: Set<String>] = [:]
+        var vocabularyText: [Int: String] = [:]
+        var policies: [Int: UnknownValuePolicy] = [:]
+        let extraNames = Set(extraCategorical.map(\.name))
+        for (slot, field) in fields.enumerated() where categoricalFields.contains(field) || extraNames.contains(field) {
+            categoricalSlots.append(slot)
+            valueMaps[slot] = table.values[field] ?? [:]
+            if let vocabulary = table.vocabularies[field] ?? (categoricalFields.contains(field) ? Mapping.defaultVocabularies[field] : nil) {
+                vocabularies[slot] = Set(vocabulary)
+                vocabularyText[slot] = vocabulary.joined(separator: ", ")
+            }
+            policies[slot] = table.unknown[field] ?? .reject
+        }
+        self.categoricalSlots = categoricalSlots
+        numericSlots = Array(fields.count - numericCount..<fields.count)
+        self.valueMaps = valueMaps
+        self.vocabularies = vocabularies
+        self.vocabularyText = vocabularyText
+        self.policies = policies
+    }
+
+    /// Trimmed, mapped, checked values (dates as `YYYY-MM-DD`, numbers as given), or the
+    /// first reason to refuse the row.
+    func validate(_ row: SourceRow) -> Outcome {
+        if let problem = row.problem { return .rejected(problem.reason, problem.detail) }
+        var output = [String](repeating: "", count: fields.count)
+        var replaced = 0
+        for slot in 0..<fields.count {
+            let value = row.values[slot]?.trimmingSpaces ?? ""
+            if value.isEmpty {
+                if required[slot] { return .rejected(.missingField, "\(describe(slot)) is \(row.values[slot] == nil ? "absent" : "empty")") }
+                continue
+            }
+            output[slot] = value
+        }
+        if let dateSlot = fields.firstIndex(of: "visit_date"), !output[dateSlot].isEmpty {
+            let text = output[dateSlot]
+            guard let day = dateFormats.lazy.compactMap({ $0.parse(Substring(text)) }).first else {
+                let formats = dateFormats.map(\.pattern).joined(separator: ", ")
+                return .rejected(.unparseableDate, "\(describe(dateSlot)) '\(text)' is not a date in format \(formats)")
+            }
+            output[dateSlot] = day.iso
+        }
+        for slot in categoricalSlots where !output[slot].isEmpty {
+            let mapped = valueMaps[slot]?[output[slot]] ?? output[slot]
+            if let vocabulary = vocabularies[slot], !vocabulary.contains(mapped) {
+                switch policies[slot] ?? .reject {
+                case .accept: break
+                case .other:
+                    output[slot] = "other"
+                    replaced += 1
+                    continue
+                case .reject:
+                    return .rejected(.unknownValue, "\(describe(slot)) '\(output[slot])' is not one of \(vocabularyText[slot] ?? "") (and no value map names it)")
+                }
+            }
+            output[slot] = mapped
+        }
+        for slot in numericSlots where !output[slot].isEmpty {
+            guard let number = Double(output[slot]), number.isFinite else {
+                return .rejected(.unparseableNumber, "\(describe(slot)) '\(output[slot])' is not a finite number")
+            }
+            _ = number
+        }
+        return .accepted(output, replacedWithOther: replaced)
+    }
+
+    private func describe(_ slot: Int) -> String {
+        sources[slot] == fields[slot] ? fields[slot] : "\(fields[slot]) (\(sources[slot]))"
+    }
+}

@@ -1,0 +1,148 @@
+/// One input row before validation: where it came from, its values by slot, and what the
+/// reader already knows is wrong with it.
+struct SourceRow {
+    var line: Int
+    /// Values for the table's slots (standard fields, then categorical, then numeric extras);
+    /// `nil` when the column or element is absent.
+    var values: [String?]
+    /// A reader-level problem (encoding, quotes, truncation, field count): the row is rejected.
+    var problem: (reason: RejectReason, detail: String)?
+    private var rawBytes: [UInt8]
+    private var xmlRecord: XMLRecord?
+
+    init(line: Int, values: [String?], problem: (reason: RejectReason, detail: String)?, raw: [UInt8]) {
+        self.line = line
+        self.values = values
+        self.problem = problem
+        rawBytes = raw
+    }
+
+    init(record: XMLRecord, values: [String?]) {
+        line = record.line
+        self.values = values
+        problem = record.problem
+        rawBytes = []
+        xmlRecord = record
+    }
+
+    /// The row's text for `rejects.csv`.
+    var raw: String { xmlRecord?.raw ?? String(decoding: rawBytes, as: UTF8.self) }
+}
+
+/// Rows of one input file, CSV or XML, with the header (or element names) resolved to slots.
+final class TableSource {
+    private enum Reader {
+        case csv(CSVReader, headerCount: Int, indices: [Int?])
+        case xml(XMLReader, slotOf: [String: Int])
+    }
+
+    private var reader: Reader
+    let slotCount: Int
+    let displayName: String
+
+    /// Opens `path` and resolves `sources` (one source name per slot). `required[i]` says
+    /// whether slot i's column must be present in a CSV header.
+    /// - Throws: ``ImportFailure/badInput`` for an unreadable or empty file, or a header that
+    ///   lacks a needed column: header-level problems stop the import.
+    convenience init(path: String, format: InputFormat, mapping: Mapping, recordElement: String, sources: [String]) throws {
+        try self.init(source: try InputSource(path: path), format: format, mapping: mapping, recordElement: recordElement, sources: sources)
+    }
+
+    init(source: InputSource, format: InputFormat, mapping: Mapping, recordElement: String, sources: [String]) throws {
+        let path = source.displayName
+        displayName = path
+        slotCount = sources.count
+        switch format {
+        case .xml:
+            var slotOf: [String: Int] = [:]
+            for (slot, name) in sources.enumerated() { slotOf[name] = slot }
+            reader = .xml(try XMLReader(source: source, recordElement: recordElement), slotOf: slotOf)
+        case .csv:
+            // Mapping.check guarantees single ASCII characters and a supported encoding.
+            let csv = try CSVReader(
+                source: source, delimiter: mapping.delimiter.utf8.first!, quote: mapping.quote.utf8.first!,
+                encoding: TextEncoding(name: mapping.encoding)!)
+            guard let header = try csv.next() else {
+                throw ImportFailure.badInput(path: path, line: nil, reason: "empty file: no header line")
+            }
+            if let problem = header.problem {
+                let hint = problem.reason == .invalidEncoding ? " (is the file's encoding '\(mapping.encoding)'? set \"encoding\" in the mapping)" : ""
+                throw ImportFailure.badInput(path: path, line: header.line, reason: "header: \(problem.detail)\(hint)")
+            }
+            let names = header.fields.map { $0.trimmingSpaces }
+            var indices: [Int?] = []
+            var missing: [String] = []
+            for name in sources {
+                let matches = names.indices.filter { names[$0] == name }
+                if matches.count > 1 {
+                    throw ImportFailure.badInput(path: path, line: header.line, reason: "header names column '\(name)' more than once")
+                }
+                if matches.isEmpty { missing.append(name) }
+                indices.append(matches.first)
+            }
+            if !missing.isEmpty {
+                let shown = String(decoding: header.raw.prefix(120), as: UTF8.self)
+                let hint = missing.count == sources.count ? "; is the header line missing or the delimiter wrong?" : ""
+                throw ImportFailure.badInput(
+                    path: path, line: header.line,
+                    reason: "header lacks column\(missing.count > 1 ? "s" : "") \(missing.map { "'\($0)'" }.joined(separator: ", ")) (header: \(shown))\(hint)")
+            }
+            reader = .csv(csv, headerCount: names.count, indices: indices)
+        }
+    }
+
+    var bytesRead: Int {
+        switch reader {
+        case .csv(let csv, _, _): return csv.bytesRead
+        case .xml(let xml, _): return xml.bytesRead
+        }
+    }
+
+    var digest: String {
+        switch reader {
+        case .csv(let csv, _, _): return csv.digest
+        case .xml(let xml, _): return xml.digest
+        }
+    }
+
+    /// The next row, or `nil` at the end of the file.
+    func next() throws -> SourceRow? {
+        switch reader {
+        case .csv(let csv, let headerCount, let indices):
+            guard let record = try csv.next() else { return nil }
+            var values = [String?](repeating: nil, count: slotCount)
+            for (slot, index) in indices.enumerated() {
+                if let index, index < record.fields.count { values[slot] = record.fields[index] }
+            }
+            var problem = record.problem
+            if problem == nil && record.fields.count != headerCount {
+                problem = (.wrongFieldCount, "\(record.fields.count) fields; the header has \(headerCount)")
+            }
+            return SourceRow(line: record.line, values: values, problem: problem, raw: record.raw)
+        case .xml(let xml, let slotOf):
+            guard let record = try xml.next() else { return nil }
+            var values = [String?](repeating: nil, count: slotCount)
+            for part in record.parts {
+                if let slot = slotOf[part.name] { values[slot] = part.text }
+            }
+            return SourceRow(record: record, values: values)
+        }
+    }
+}
+
+extension String {
+    /// Without leading and trailing spaces, tabs, CR and LF (XML text and quoted CSV fields keep
+    /// them; ids and codes never mean them).
+    var trimmingSpaces: String {
+        let utf8 = self.utf8
+        guard let first = utf8.first, let last = utf8.last,
+              first == 0x20 || first == 0x09 || first == 0x0A || first == 0x0D || last == 0x20 || last == 0x09 || last == 0x0A || last == 0x0D
+        else { return self }
+        var start = utf8.startIndex
+        var end = utf8.endIndex
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
+        while start < end, isSpace(utf8[start]) { start = utf8.index(after: start) }
+        while end > start, isSpace(utf8[utf8.index(before: end)]) { end = utf8.index(before: end) }
+        return String(self[start..<end])
+    }
+}

@@ -1,0 +1,221 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLibXML2
+
+/// One record element as read: its line, its attributes (`@id`) and child elements in order.
+public struct XMLRecord: Sendable {
+    /// The line of the record's start tag.
+    public var line: Int
+    /// `(name, text)` in document order; attributes first, named `@name`.
+    public var parts: [(name: String, text: String)]
+    /// A problem found while reading (a repeated child element).
+    public var problem: (reason: RejectReason, detail: String)?
+
+    /// The record written back as XML, for `rejects.csv` (the reader streams, so the original
+    /// bytes are gone; this is the same content, re-serialised).
+    public var raw: String {
+        var text = ""
+        var attributes = ""
+        var children = ""
+        func escape(_ value: String) -> String {
+            var out = ""
+            for character in value {
+                switch character {
+                case "&": out += "&amp;"
+                case "<": out += "&lt;"
+                case ">": out += "&gt;"
+                case "\"": out += "&quot;"
+                default: out.append(character)
+                }
+            }
+            return out
+        }
+        for (name, value) in parts {
+            if name.hasPrefix("@") {
+                attributes += " \(name.dropFirst())=\"\(escape(value))\""
+            } else {
+                children += "<\(name)>\(escape(value))</\(name)>"
+            }
+        }
+        text = "<\(recordName)\(attributes)>\(children)</\(recordName)>"
+        return text
+    }
+
+    var recordName: String
+}
+
+/// A streaming XML reader on libxml2's `xmlTextReader`: memory stays flat in the file size
+/// (the reader frees each record's nodes as it moves on).
+///
+/// Safety (BRIEF §5): parser options are `XML_PARSE_NONET` only — no `XML_PARSE_NOENT` (entities
+/// are not substituted), no `XML_PARSE_DTDLOAD` (no external DTD is fetched). On top of that,
+/// a DOCTYPE that declares any entity or names an external DTD, and any entity reference node,
+/// stop the import with a file error before a record is produced; libxml2's own amplification
+/// checks stop a billion-laughs document even earlier.
+public final class XMLReader {
+    private let source: InputSource
+    private let recordName: String
+    private var reader: OpaquePointer?
+    private var errorState = ErrorState()
+    private var names: [UnsafePointer<UInt8>: String] = [:]
+    private var finished = false
+
+    /// The first error libxml2 reported (message and line), captured instead of printed.
+    final class ErrorState {
+        var message: String?
+        var line: Int = 0
+    }
+
+    var displayName: String { source.displayName }
+    var bytesRead: Int { source.bytesRead }
+    var digest: String { source.digest }
+
+    private static let readCallback: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutablePointer<CChar>?, Int32) -> Int32 = {
+        context, buffer, length in
+        let source = Unmanaged<InputSource>.fromOpaque(context!).takeUnretainedValue()
+        guard let buffer, length > 0 else { return 0 }
+        do {
+            return Int32(try source.read(into: UnsafeMutableRawPointer(buffer), count: Int(length)))
+        } catch {
+            return -1
+        }
+    }
+
+    private static let errorCallback: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutablePointer<xmlError>?) -> Void = {
+        context, error in
+        let state = Unmanaged<ErrorState>.fromOpaque(context!).takeUnretainedValue()
+        guard let error, state.message == nil else { return }
+        // Warnings (level 1) do not stop parsing; keep the first error or fatal error.
+        guard error.pointee.level.rawValue >= XML_ERR_ERROR.rawValue else { return }
+        var message = error.pointee.message.map { String(cString: $0) } ?? "XML error \(error.pointee.code)"
+        while message.last == "\n" { message.removeLast() }
+        state.message = message
+        state.line = Int(error.pointee.line)
+    }
+
+    init(source: InputSource, recordElement: String) throws {
+        self.source = source
+        recordName = recordElement
+        let options = Int32(XML_PARSE_NONET.rawValue)
+        reader = xmlReaderForIO(
+            Self.readCallback, nil, Unmanaged.passUnretained(source).toOpaque(), source.displayName, nil, options)
+        guard let reader else {
+            throw ImportFailure.badInput(path: source.displayName, line: nil, reason: "libxml2 could not create a reader")
+        }
+        xmlTextReaderSetStructuredErrorHandler(reader, Self.errorCallback, Unmanaged.passUnretained(errorState).toOpaque())
+    }
+
+    deinit {
+        if let reader { xmlFreeTextReader(reader) }
+    }
+
+    private func name(_ pointer: UnsafePointer<UInt8>?) -> String {
+        guard let pointer else { return "" }
+        // libxml2 interns names in its dictionary: the same pointer is the same name.
+        if let known = names[pointer] { return known }
+        let text = String(cString: pointer)
+        names[pointer] = text
+        return text
+    }
+
+    private func fail(_ reason: String, line: Int? = nil) -> ImportFailure {
+        .badInput(path: source.displayName, line: line ?? Int(xmlTextReaderGetParserLineNumber(reader)), reason: reason)
+    }
+
+    private func syntaxError() -> ImportFailure {
+        if let message = errorState.message {
+            return fail("XML error: \(message)", line: errorState.line)
+        }
+        return fail("XML error")
+    }
+
+    /// The next record element, or `nil` after the document ends.
+    /// - Throws: ``ImportFailure/badInput`` on a syntax error, a refused DTD or entity, or an
+    ///   element other than the record element directly under the root.
+    public func next() throws -> XMLRecord? {
+        guard !finished, let reader else { return nil }
+        var record: XMLRecord?
+        var childName: String?
+        var childText = ""
+        var seenChildren = Set<String>()
+        while true {
+            let status = xmlTextReaderRead(reader)
+            if status == 0 {
+                finished = true
+                if errorState.message != nil { throw syntaxError() }
+                if record != nil { throw fail("document ends inside <\(recordName)>") }
+                try source.drain()
+                return nil
+            }
+            guard status == 1 else { throw syntaxError() }
+            let type = xmlTextReaderNodeType(reader)
+            let depth = xmlTextReaderDepth(reader)
+            switch type {
+            case Int32(XML_READER_TYPE_DOCUMENT_TYPE.rawValue):
+                try checkDocumentType()
+            case Int32(XML_READER_TYPE_ENTITY_REFERENCE.rawValue):
+                throw fail("entity reference &\(name(xmlTextReaderConstName(reader))); refused (entities are never expanded)")
+            case Int32(XML_READER_TYPE_ELEMENT.rawValue):
+                let element = name(xmlTextReaderConstLocalName(reader))
+                let empty = xmlTextReaderIsEmptyElement(reader) == 1
+                if depth == 1 {
+                    guard element == recordName else {
+                        throw fail("unexpected element <\(element)> under the root; expected <\(recordName)>")
+                    }
+                    var parts: [(name: String, text: String)] = []
+                    if xmlTextReaderMoveToFirstAttribute(reader) == 1 {
+                        repeat {
+                            let attribute = name(xmlTextReaderConstLocalName(reader))
+                            let value = xmlTextReaderConstValue(reader).map { String(cString: $0) } ?? ""
+                            parts.append(("@" + attribute, value))
+                        } while xmlTextReaderMoveToNextAttribute(reader) == 1
+                        xmlTextReaderMoveToElement(reader)
+                    }
+                    // The node's own line: the parser's line is ahead of the reader by up to a chunk.
+                    let line = Int(xmlGetLineNo(xmlTextReaderCurrentNode(reader)))
+                    let current = XMLRecord(line: line, parts: parts, problem: nil, recordName: recordName)
+                    if empty { return current }
+                    record = current
+                    seenChildren.removeAll(keepingCapacity: true)
+                } else if depth == 2, record != nil {
+                    if !seenChildren.insert(element).inserted && record!.problem == nil {
+                        record!.problem = (.repeatedElement, "element <\(element)> appears more than once")
+                    }
+                    if empty {
+                        record!.parts.append((element, ""))
+                    } else {
+                        childName = element
+                        childText = ""
+                    }
+                }
+            case Int32(XML_READER_TYPE_TEXT.rawValue), Int32(XML_READER_TYPE_CDATA.rawValue):
+                if depth == 3, childName != nil, let value = xmlTextReaderConstValue(reader) {
+                    childText += String(cString: value)
+                }
+            case Int32(XML_READER_TYPE_END_ELEMENT.rawValue):
+                if depth == 2, let child = childName {
+                    record!.parts.append((child, childText))
+                    childName = nil
+                } else if depth == 1, let done = record {
+                    return done
+                }
+            default:
+                break
+            }
+        }
+    }
+
+    /// Refuses a DOCTYPE that declares entities (general or parameter) or points at an external
+    /// DTD: such a document is either an attack (XXE, billion laughs) or not an ERP export.
+    private func checkDocumentType() throws {
+        guard let node = xmlTextReaderCurrentNode(reader), node.pointee.type == XML_DTD_NODE else { return }
+        let dtd = UnsafeMutableRawPointer(node).assumingMemoryBound(to: xmlDtd.self)
+        if dtd.pointee.entities != nil || dtd.pointee.pentities != nil {
+            throw fail("DOCTYPE declares entities; refused (external and internal entities are never processed)")
+        }
+        if dtd.pointee.SystemID != nil || dtd.pointee.ExternalID != nil {
+            throw fail("DOCTYPE names an external DTD; refused (nothing outside the file is ever loaded)")
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import Dataset
+import Foundation
+import Testing
+
+/// End-to-end checks of the `importer` binary: exit codes, stdin, messages, help.
+@Suite("importer")
+struct ImporterToolTests {
+    static let executable: String = {
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        if directory.pathExtension == "xctest" { directory = directory.deletingLastPathComponent() }
+        return directory.appendingPathComponent("importer").path
+    }()
+
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    static func scratch() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("importer-tool-\(getpid())-\(UUID().uuidString.prefix(8))").path
+    }
+
+    static func run(_ arguments: [String], stdin: Data? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+        #expect(FileManager.default.isExecutableFile(atPath: executable), "importer not built at \(executable)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        let input = Pipe()
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(stdin) }
+        try input.fileHandleForWriting.close()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    }
+
+    @Test func importsAndPrintsOneSummaryLine() throws {
+        let out = Self.scratch()
+        let result = try Self.run([Self.root + "/Fixtures/malformed/duplicates.csv", "--out", out])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.hasPrefix("importer: read 5, accepted 3, rejected 1, duplicates 1, "), "\(result.stdout)")
+        #expect(result.stdout.split(separator: "\n").count == 1)
+        let dataset = try Dataset.load(directory: out)
+        #expect(dataset.visits.map(\.visitID) == ["V1", "V2", "V3"])
+    }
+
+    @Test func readsStandardInput() throws {
+        let out = Self.scratch()
+        let bytes = try #require(FileManager.default.contents(atPath: Self.root + "/Fixtures/erp/visits.xml"))
+        let result = try Self.run(["-", "--format", "xml", "--out", out], stdin: bytes)
+        #expect(result.status == 0, "\(result.stderr)")
+        let manifest = try Dataset.readManifest(directory: out)
+        #expect(manifest.visitCounts.accepted == 60)
+        #expect(manifest.files.contains { $0.role == "input" && $0.path == "-" && $0.bytes == bytes.count })
+    }
+
+    @Test func documentedExitCodes() throws {
+        let out = Self.scratch()
+        let usage = try Self.run(["--out", out])
+        #expect(usage.status == 1, "\(usage.stderr)")
+        let badRate = try Self.run(["x.csv", "--out", out, "--max-reject-rate", "2"])
+        #expect(badRate.status == 1 && badRate.stderr.contains("--max-reject-rate must be between 0 and 1"))
+
+        let empty = try Self.run([Self.root + "/Fixtures/malformed/empty.csv", "--out", out])
+        #expect(empty.status == 2)
+        #expect(empty.stderr == "importer: \(Self.root)/Fixtures/malformed/empty.csv: empty file: no header line\n", "\(empty.stderr)")
+        let xml = try Self.run([Self.root + "/Fixtures/malformed/syntax_error.xml", "--out", out])
+        #expect(xml.status == 2 && xml.stderr.hasPrefix("importer: \(Self.root)/Fixtures/malformed/syntax_error.xml:4: XML error"), "\(xml.stderr)")
+        let xxe = try Self.run([Self.root + "/Fixtures/malformed/xxe.xml", "--out", out])
+        #expect(xxe.status == 2 && xxe.stderr.contains("DOCTYPE declares entities"))
+
+        let rate = try Self.run([Self.root + "/Fixtures/malformed/bad_date.csv", "--out", out, "--max-reject-rate", "0.1"])
+        #expect(rate.status == 3 && rate.stderr.contains("exceeds --max-reject-rate"), "\(rate.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+
+        let notADirectory = out + "-file"
+        try "x".write(toFile: notADirectory, atomically: true, encoding: .utf8)
+        let write = try Self.run([Self.root + "/Fixtures/malformed/duplicates.csv", "--out", notADirectory])
+        #expect(write.status == 4 && write.stderr.contains("cannot write"), "\(write.stderr)")
+    }
+
+    @Test func helpNamesEveryOptionAndTheExitCodes() throws {
+        let help = try Self.run(["--help"])
+        #expect(help.status == 0)
+        for fragment in ["--customers", "--mapping", "--format", "--out", "--append", "--max-reject-rate", "--quiet", "Exit codes", "'-' reads standard"] {
+            #expect(help.stdout.contains(fragment), "help lacks \(fragment)")
+        }
+    }
+}

@@ -1,0 +1,102 @@
+import ArgumentParser
+import Dataset
+import ERPImport
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `importer`: ERP visit exports (CSV or XML) → a validated dataset directory. Exit codes are
+/// part of the interface (Docs/CLI.md): 0 ok, 1 usage, 2 bad input, 3 reject rate, 4 cannot write.
+@main
+struct ImporterCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "importer",
+        abstract: "Import an ERP visit export (CSV or XML) into a validated dataset directory.",
+        discussion: """
+            Writes DIR/visits.csv, customers.csv, rejects.csv (every refused row with file, line, \
+            reason, detail and raw text) and manifest.json (counts, date range, mapping, sha256 of \
+            every input and output), atomically: a temporary directory beside DIR, then a rename.
+
+            Exit codes: 0 ok; 1 usage error; 2 bad input file (unreadable, empty, no or wrong \
+            header, XML syntax error, refused DTD/entity, bad mapping); 3 reject rate above \
+            --max-reject-rate (nothing written); 4 cannot write the dataset directory.
+            Errors are printed as `importer: FILE:LINE: reason`. See Docs/CLI.md and Docs/FileFormats.md.
+            """)
+
+    @Argument(help: ArgumentHelp("The visit (or transaction) export; '-' reads standard input.", valueName: "visits"))
+    var visits: String
+
+    @Option(help: ArgumentHelp("The customer export (CSV or XML).", valueName: "file"))
+    var customers: String?
+
+    @Option(help: ArgumentHelp("Mapping file (JSON): column names, value maps, date formats, delimiter, encoding, extras.", valueName: "file"))
+    var mapping: String?
+
+    @Option(help: ArgumentHelp("Input syntax, csv or xml (default: by extension; stdin is csv).", valueName: "csv|xml"))
+    var format: InputFormat?
+
+    @Option(name: .long, help: ArgumentHelp("The dataset directory to write.", valueName: "dir"))
+    var out: String
+
+    @Flag(help: "Merge into the existing dataset at --out (same export twice changes only the manifest's history).")
+    var append = false
+
+    @Option(help: ArgumentHelp("Fail (exit 3, write nothing) when more than this share of rows is rejected, 0…1.", valueName: "R"))
+    var maxRejectRate: Double?
+
+    @Flag(help: "No progress lines on stderr.")
+    var quiet = false
+
+    func validate() throws {
+        if let rate = maxRejectRate, !(0...1).contains(rate) {
+            throw ValidationError("--max-reject-rate must be between 0 and 1, not \(rate)")
+        }
+        if visits == "-" && customers == "-" {
+            throw ValidationError("only one input can be standard input ('-')")
+        }
+    }
+
+    func run() throws {
+        let started = Date()
+        var loaded = Mapping()
+        if let path = mapping { loaded = try Mapping.load(path: path) }
+        let formatter = ISO8601DateFormatter()
+        let options = ImportOptions(
+            visitsPath: visits, customersPath: customers, format: format, mapping: loaded, mappingPath: mapping, outputDirectory: out,
+            append: append, maxRejectRate: maxRejectRate, timestamp: formatter.string(from: started))
+        let report = try DatasetImport.run(options) { line in
+            if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+        }
+        let seconds = Date().timeIntervalSince(started)
+        let note = report.alreadyImported ? " (inputs already imported: only history changed)" : ""
+        print("importer: \(report.countsText), \(String(format: "%.2f", seconds)) s → \(out)\(note)")
+    }
+}
+
+extension InputFormat: ExpressibleByArgument {}
+
+extension ImporterCommand {
+    /// Maps errors to the documented exit codes (ArgumentParser's own usage code is 64).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let failure as ImportFailure {
+            FileHandle.standardError.write(Data("importer: \(failure)\n".utf8))
+            switch failure {
+            case .badInput: Glibc.exit(2)
+            case .rejectRateExceeded: Glibc.exit(3)
+            case .cannotWrite: Glibc.exit(4)
+            }
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                exit(withError: error)  // --help, --version
+            }
+            FileHandle.standardError.write(Data("importer: \(fullMessage(for: error))\n".utf8))
+            Glibc.exit(1)
+        }
+    }
+}
