@@ -21,6 +21,7 @@ let package = Package(
         .executable(name: "revisit-bench", targets: ["RevisitBench"]),
         .executable(name: "synth", targets: ["SynthTool"]),
         .executable(name: "trainer", targets: ["TrainerTool"]),
+        .executable(name: "scorer", targets: ["ScorerTool"]),
         .library(name: "ERPImport", targets: ["ERPImport"]),
         .executable(name: "importer", targets: ["Importer"]),
         .executable(name: "fuzz-csv", targets: ["FuzzCSV"]),
@@ -82,6 +83,11 @@ let package = Package(
             dependencies: ["Workflow", "Training", "Features", "Dataset", "Models", "Tensors", "Formats",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/trainer"),
+        .executableTarget(
+            name: "ScorerTool",
+            dependencies: ["Workflow", "Training", "Features", "Dataset", "Tensors", "Formats",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/scorer"),
         .executableTarget(
             name: "Importer",
             dependencies: ["ERPImport", "Dataset", .product(name: "ArgumentParser", package: "swift-argument-parser")],

@@ -88,7 +88,11 @@ public struct Dataset: Sendable {
 
     static func readRecords(path: String, header expected: [String]) throws -> [(line: Int, fields: [String])] {
         guard let data = FileManager.default.contents(atPath: path) else { throw DatasetError.missingFile(path: path) }
-        var records = try DelimitedText.parse([UInt8](data), path: path)
+        return try parseRecords([UInt8](data), path: path, header: expected)
+    }
+
+    static func parseRecords(_ bytes: [UInt8], path: String, header expected: [String]) throws -> [(line: Int, fields: [String])] {
+        var records = try DelimitedText.parse(bytes, path: path)
         guard let header = records.first else { throw DatasetError.malformed(path: path, line: 1, reason: "empty file: no header") }
         guard header.fields == expected else {
             throw DatasetError.malformed(
@@ -112,8 +116,17 @@ public struct Dataset: Sendable {
     }
 
     public static func readVisits(path: String, columns: DatasetManifest.ExtraColumns) throws -> [Visit] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw DatasetError.missingFile(path: path) }
+        return try parseVisits([UInt8](data), path: path, columns: columns, requireOrder: true)
+    }
+
+    /// Visits from the bytes of a dataset-format `visits.csv` (`path` names it in errors);
+    /// with `requireOrder` false the rows may come in any order (a scorer's stdin).
+    public static func parseVisits(
+        _ bytes: [UInt8], path: String, columns: DatasetManifest.ExtraColumns, requireOrder: Bool = false
+    ) throws -> [Visit] {
         let header = visitHeader + columns.categorical + columns.numeric
-        let records = try readRecords(path: path, header: header)
+        let records = try parseRecords(bytes, path: path, header: header)
         var visits: [Visit] = []
         visits.reserveCapacity(records.count)
         let categoricalStart = visitHeader.count
@@ -132,7 +145,7 @@ public struct Dataset: Sendable {
             let visit = Visit(
                 visitID: f[0], customerID: f[1], repID: f[2], date: date, method: f[4], target: f[5], purpose: f[6],
                 result: f[7], isOrder: f[8] == "1", categorical: Array(f[categoricalStart..<numericStart]), numeric: numeric)
-            if let previous = visits.last, !Visit.datasetOrder(previous, visit) {
+            if requireOrder, let previous = visits.last, !Visit.datasetOrder(previous, visit) {
                 throw DatasetError.malformed(
                     path: path, line: line, reason: "rows are not sorted by customer_id, visit_date, visit_id (or repeat a visit)")
             }

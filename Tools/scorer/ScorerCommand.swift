@@ -1,0 +1,109 @@
+import ArgumentParser
+import Dataset
+import Features
+import Formats
+import Foundation
+import Tensors
+import Training
+import Workflow
+
+/// `scorer`: dataset + model → scores CSV (per-rep call lists). All logic is in
+/// `Workflow.ScoringJob`; this file maps flags to options and failures to exit codes.
+@main
+struct ScorerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scorer",
+        abstract: "Score customers with a trained model and write ranked per-rep call lists.",
+        discussion: """
+            For every candidate customer at the as-of date: P(an order within the model's horizon), \
+            the rank within the rep's list (the rep of the customer's last visit) and overall. Output: \
+            CSV customer_id,rep_id,as_of,probability,rank_in_rep,rank,model_id,format_version (Docs/FileFormats.md). \
+            The dataset is a directory written by `importer`, or with --visits - the rows of a dataset \
+            visits.csv on standard input (plus --customers for profiles). Exit codes: 0 scored, 1 bad usage, \
+            2 bad input (dataset, model, or a model whose features do not fit the dataset), 3 cannot write.
+            """)
+
+    @Option(name: .shortAndLong, help: "Model file written by `trainer`.")
+    var model: String
+    @Option(help: "Dataset directory written by `importer`.")
+    var dataset: String?
+    @Option(help: "Instead of --dataset: a dataset-format visits.csv ('-' = standard input).")
+    var visits: String?
+    @Option(help: "With --visits: a dataset-format customers.csv for the profiles.")
+    var customers: String?
+    @Option(help: "As-of date YYYY-MM-DD (only records before it are used). Default: the day after the last record.")
+    var asOf: String?
+    @Option(help: "Keep each rep's top K customers (the call list). Default: every candidate.")
+    var topPerRep: Int?
+    @Option(help: "Candidates: with-history (every customer with an earlier visit) or visited-in-week (those visited in [as-of, as-of + 7), the study's evaluation set).")
+    var candidates = "with-history"
+    @Option(name: .shortAndLong, help: "Output CSV ('-' = standard output).")
+    var out = "-"
+    @Option(help: "OpenBLAS threads.")
+    var threads = 1
+    @Flag(help: "No summary line on stderr.")
+    var quiet = false
+
+    init() {}
+
+    func validate() throws {
+        if (dataset == nil) == (visits == nil) { throw ValidationError("give exactly one of --dataset DIR and --visits FILE") }
+        if customers != nil && visits == nil { throw ValidationError("--customers goes with --visits") }
+        if let asOf, Day(iso: asOf) == nil { throw ValidationError("--as-of must be a date YYYY-MM-DD; got '\(asOf)'") }
+        if let topPerRep, topPerRep < 1 { throw ValidationError("--top-per-rep must be at least 1") }
+        if !["with-history", "visited-in-week"].contains(candidates) {
+            throw ValidationError("--candidates must be with-history or visited-in-week; got '\(candidates)'")
+        }
+        if threads < 1 || threads > 64 { throw ValidationError("--threads must be in 1...64") }
+    }
+
+    func loadDataset() throws -> Dataset {
+        if let dataset { return try Dataset.load(directory: dataset) }
+        let path = visits!
+        let bytes: [UInt8] = path == "-" ? [UInt8](FileHandle.standardInput.readDataToEndOfFile()) : try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        let source = path == "-" ? "<stdin>" : path
+        var loaded = try Dataset.parseVisits(bytes, path: source, columns: DatasetManifest.ExtraColumns())
+        loaded.sort(by: Visit.datasetOrder)
+        let profiles = try customers.map { try Dataset.readCustomers(path: $0, columns: DatasetManifest.ExtraColumns()) } ?? []
+        return Dataset(manifest: DatasetManifest(kind: .visits), visits: loaded, customers: profiles)
+    }
+
+    func run() throws {
+        BLASKernelSelection.reexecuteWithFastestKernelsIfNeeded()
+        BLAS.threadCount = threads
+        var options = ScoringJob.Options()
+        options.asOf = asOf.flatMap { Day(iso: $0) }
+        options.topPerRep = topPerRep
+        options.candidates = candidates == "visited-in-week" ? .visitedInWeek : .withHistory
+        let clock = ContinuousClock(), began = clock.now
+        let result: (rows: [ScoringJob.ScoredCustomer], modelID: String)
+        do {
+            let history = VisitHistory(dataset: try loadDataset())
+            result = try ScoringJob.run(modelPath: model, history: history, options: options)
+        } catch {
+            Self.fail(String(describing: error), code: 2)
+        }
+        let bytes = ScoringJob.encodeScores(result.rows, modelID: result.modelID)
+        do {
+            if out == "-" {
+                FileHandle.standardOutput.write(Data(bytes))
+            } else {
+                try AtomicFile.write(Data(bytes), to: out)
+            }
+        } catch {
+            Self.fail(String(describing: error), code: 3)
+        }
+        if !quiet {
+            let reps = Set(result.rows.map(\.repID)).count
+            let asOfText = result.rows.first?.asOf.iso ?? options.asOf?.iso ?? "-"
+            FileHandle.standardError.write(Data(
+                ("scorer: \(result.rows.count) customers in \(reps) rep lists as of \(asOfText) with \(result.modelID) → \(out) "
+                 + String(format: "(%.2f s)\n", (clock.now - began) / .seconds(1))).utf8))
+        }
+    }
+
+    static func fail(_ message: String, code: Int32) -> Never {
+        FileHandle.standardError.write(Data("scorer: \(message)\n".utf8))
+        Foundation.exit(code)
+    }
+}
