@@ -116,7 +116,7 @@ let package = Package(
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Tensors", "TestSupport"], path: "Tests/MetricsTests"),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "Dataset", "Tensors"], path: "Tests/FeaturesTests"),
         .testTarget(name: "ERPImportTests", dependencies: ["ERPImport", "Dataset", "Formats"], path: "Tests/ERPImportTests"),
-        .testTarget(name: "ToolsTests", dependencies: ["RevisitBench", "SynthTool", "Importer", "Dataset"], path: "Tests/ToolsTests"),
+        .testTarget(name: "ToolsTests", dependencies: ["RevisitBench", "SynthTool", "Importer", "TrainerTool", "ScorerTool", "Dataset"], path: "Tests/ToolsTests"),
         .testTarget(
             name: "SystemLibrariesTests", dependencies: ["CLibCSV", "CLibXML2", "COpenBLAS"],
             path: "Tests/SystemLibrariesTests"),

@@ -1,0 +1,121 @@
+import Dataset
+import Foundation
+import Testing
+
+/// The nightly pipeline through the real executables on a small simulated export:
+/// synth → importer → trainer → scorer, with the determinism, interruption and refusal
+/// behaviour an operator relies on.
+@Suite("synth → importer → trainer → scorer", .serialized)
+struct PipelineToolTests {
+    /// A small export and its imported dataset, made once for the suite (80 customers, 6 reps,
+    /// 40 weeks: a few thousand weekly examples, seconds of training in a debug build).
+    static let fixture: (directory: String, dataset: String) = {
+        let directory = try! ToolProcess.temporaryDirectory("pipeline")
+        let export = directory + "/export", dataset = directory + "/data"
+        let synth = try! ToolProcess.run("synth", ["--out", export, "--customers", "80", "--reps", "6", "--weeks", "40", "--seed", "11", "--quiet", "--no-xml"])
+        precondition(synth.status == 0, synth.stderr)
+        let imported = try! ToolProcess.run("importer", [export + "/visits.csv", "--customers", export + "/customers.csv", "--out", dataset, "--quiet"])
+        precondition(imported.status == 0, imported.stderr)
+        return (directory, dataset)
+    }()
+
+    static let quickTraining = ["--epochs", "2", "--batch-size", "128", "--validation-dates", "4", "--seed", "3", "--quiet"]
+
+    static func train(_ model: String, _ extra: [String] = []) throws -> (status: Int32, stdout: String, stderr: String) {
+        try ToolProcess.run("trainer", [fixture.dataset, "--out", model] + quickTraining + extra)
+    }
+
+    @Test func trainsAndScoresPerRepCallLists() throws {
+        let model = Self.fixture.directory + "/cnn.safetensors"
+        let trained = try Self.train(model, ["--model", "cnn_lstm"])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let scored = try ToolProcess.run("scorer", ["--model", model, "--dataset", Self.fixture.dataset, "--top-per-rep", "5"])
+        #expect(scored.status == 0, "\(scored.stderr)")
+        let lines = scored.stdout.split(separator: "\n")
+        #expect(lines.first == "customer_id,rep_id,as_of,probability,rank_in_rep,rank,model_id,format_version")
+        let rows = lines.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        #expect(rows.count == 6 * 5, "6 reps × top 5")
+        var byRep: [Substring: [(rank: Int, p: Double)]] = [:]
+        for row in rows {
+            #expect(row.count == 8 && row[7] == "1")
+            let p = Double(row[3])!
+            #expect(p >= 0 && p <= 1)
+            byRep[row[1], default: []].append((Int(row[4])!, p))
+        }
+        for (rep, list) in byRep {
+            #expect(list.map(\.rank) == [1, 2, 3, 4, 5], "\(rep)")
+            #expect(zip(list, list.dropFirst()).allSatisfy { $0.p >= $1.p }, "\(rep): ranks follow probabilities")
+        }
+        // As a filter: dataset-format visit rows on standard input, scores on standard output.
+        let visits = try Data(contentsOf: URL(fileURLWithPath: Self.fixture.dataset + "/visits.csv"))
+        let piped = try ToolProcess.run("scorer", ["--model", model, "--visits", "-", "--customers", Self.fixture.dataset + "/customers.csv"], stdin: visits)
+        #expect(piped.status == 0, "\(piped.stderr)")
+        let full = try ToolProcess.run("scorer", ["--model", model, "--dataset", Self.fixture.dataset])
+        #expect(piped.stdout == full.stdout, "stdin rows and the dataset directory give the same scores")
+    }
+
+    /// Same dataset, flags, seed and threads → the same model file, byte for byte.
+    @Test func retrainingGivesAByteIdenticalModelFile() throws {
+        let first = Self.fixture.directory + "/a.safetensors", second = Self.fixture.directory + "/b.safetensors"
+        #expect(try Self.train(first, ["--model", "gru"]).status == 0)
+        #expect(try Self.train(second, ["--model", "gru"]).status == 0)
+        let a = try Data(contentsOf: URL(fileURLWithPath: first)), b = try Data(contentsOf: URL(fileURLWithPath: second))
+        #expect(a == b)
+        #expect(!FileManager.default.fileExists(atPath: first + ".checkpoint"), "a finished run removes its checkpoint")
+    }
+
+    /// SIGTERM during training leaves the last epoch's checkpoint and exits 130; --resume then
+    /// finishes with exactly the model an uninterrupted run writes.
+    @Test func aSignalLeavesACheckpointAndResumeFinishesTheSameModel() throws {
+        let flags = ["--model", "lstm", "--epochs", "4", "--patience", "10", "--batch-size", "32", "--validation-dates", "4", "--seed", "5", "--quiet"]
+        let reference = Self.fixture.directory + "/uninterrupted.safetensors"
+        let uninterrupted = try ToolProcess.run("trainer", [Self.fixture.dataset, "--out", reference] + flags)
+        #expect(uninterrupted.status == 0, "\(uninterrupted.stderr)")
+
+        let model = Self.fixture.directory + "/interrupted.safetensors"
+        let running = try ToolProcess.start("trainer", [Self.fixture.dataset, "--out", model] + flags)
+        let deadline = Date().addingTimeInterval(120)
+        while !FileManager.default.fileExists(atPath: model + ".checkpoint") && running.process.isRunning && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        try #require(running.process.isRunning, "training finished before it could be interrupted")
+        running.process.terminate()  // SIGTERM
+        running.process.waitUntilExit()
+        let stderr = String(decoding: running.stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(running.process.terminationStatus == 130, "\(stderr)")
+        #expect(FileManager.default.fileExists(atPath: model + ".checkpoint"))
+        #expect(!FileManager.default.fileExists(atPath: model), "no model file from an interrupted run")
+
+        let resumed = try ToolProcess.run("trainer", [Self.fixture.dataset, "--out", model, "--resume"] + flags)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: model)) == Data(contentsOf: URL(fileURLWithPath: reference)))
+    }
+
+    @Test func refusalsHaveReasonsAndExitCodes() throws {
+        let missing = try ToolProcess.run("trainer", [Self.fixture.directory + "/nothing", "--out", Self.fixture.directory + "/x.safetensors"])
+        #expect(missing.status == 2 && missing.stderr.contains("manifest.json"), "\(missing.stderr)")
+        let badModel = try ToolProcess.run("trainer", [Self.fixture.dataset, "--out", "/tmp/x", "--model", "transformer"])
+        #expect(badModel.status == 64 || badModel.status == 1, "\(badModel.stderr)")
+        #expect(badModel.stderr.contains("--model must be one of"))
+        let noResume = try ToolProcess.run("trainer", [Self.fixture.dataset, "--out", Self.fixture.directory + "/never.safetensors", "--resume", "--quiet"])
+        #expect(noResume.status == 2 && noResume.stderr.contains("no checkpoint"), "\(noResume.stderr)")
+        // A file that is not a model.
+        let notModel = try ToolProcess.run("scorer", ["--model", Self.fixture.dataset + "/manifest.json", "--dataset", Self.fixture.dataset])
+        #expect(notModel.status == 2, "\(notModel.stderr)")
+        // A model whose pipeline needs a column this dataset lacks is refused with the reason:
+        // trained on a copy of the dataset with a numeric `amount` column, scored without it.
+        let model = Self.fixture.directory + "/logreg.safetensors"
+        let other = try ToolProcess.temporaryDirectory("pipeline-other")
+        var manifest = try Dataset.readManifest(directory: Self.fixture.dataset)
+        manifest.visitColumns = DatasetManifest.ExtraColumns(numeric: ["amount"])
+        try Data(Dataset.encodeManifest(manifest)).write(to: URL(fileURLWithPath: other + "/manifest.json"))
+        let dataset = try Dataset.load(directory: Self.fixture.dataset)
+        let visits = dataset.visits.map { var v = $0; v.numeric = [1]; return v }
+        try Data(Dataset.encodeVisits(visits, columns: manifest.visitColumns)).write(to: URL(fileURLWithPath: other + "/visits.csv"))
+        try FileManager.default.copyItem(atPath: Self.fixture.dataset + "/customers.csv", toPath: other + "/customers.csv")
+        let trained = try ToolProcess.run("trainer", [other, "--out", model, "--model", "logreg"] + Self.quickTraining)
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let mismatch = try ToolProcess.run("scorer", ["--model", model, "--dataset", Self.fixture.dataset])
+        #expect(mismatch.status == 2 && mismatch.stderr.contains("does not fit"), "\(mismatch.stderr)")
+    }
+}
