@@ -111,6 +111,9 @@ let package = Package(
             path: "Tests/ModelsTests"),
         .testTarget(
             name: "TrainingTests", dependencies: ["Training", "Models", "Tensors", "TestSupport"], path: "Tests/TrainingTests"),
+        .testTarget(
+            name: "WorkflowTests", dependencies: ["Workflow", "Training", "Features", "Dataset", "Models", "Tensors"],
+            path: "Tests/WorkflowTests"),
         .testTarget(name: "DatasetTests", dependencies: ["Dataset"], path: "Tests/DatasetTests"),
         .testTarget(name: "SynthTests", dependencies: ["Synth", "Tensors"], path: "Tests/SynthTests"),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Tensors", "TestSupport"], path: "Tests/MetricsTests"),
