@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "Dataset", targets: ["Dataset"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Workflow", targets: ["Workflow"]),
+        .library(name: "Backtest", targets: ["Backtest"]),
         .library(name: "Synth", targets: ["Synth"]),
         .library(name: "Metrics", targets: ["Metrics"]),
         .library(name: "Features", targets: ["Features"]),
@@ -62,6 +63,9 @@ let package = Package(
         .target(
             name: "Workflow", dependencies: ["Training", "Features", "Dataset", "Metrics", "Models", "Tensors", "Formats"],
             path: "Modules/Workflow"),
+        .target(
+            name: "Backtest", dependencies: ["Workflow", "Training", "Features", "Dataset", "Metrics", "Models", "Tensors"],
+            path: "Modules/Backtest"),
         .target(name: "Synth", dependencies: ["Tensors", "Formats"], path: "Modules/Synth"),
         .target(name: "Features", dependencies: ["Dataset", "Tensors"], path: "Modules/Features"),
         .target(
@@ -114,6 +118,9 @@ let package = Package(
         .testTarget(
             name: "WorkflowTests", dependencies: ["Workflow", "Training", "Features", "Dataset", "Models", "Tensors"],
             path: "Tests/WorkflowTests"),
+        .testTarget(
+            name: "BacktestTests", dependencies: ["Backtest", "Workflow", "Training", "Features", "Dataset", "Models", "Tensors"],
+            path: "Tests/BacktestTests"),
         .testTarget(name: "DatasetTests", dependencies: ["Dataset"], path: "Tests/DatasetTests"),
         .testTarget(name: "SynthTests", dependencies: ["Synth", "Tensors"], path: "Tests/SynthTests"),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Tensors", "TestSupport"], path: "Tests/MetricsTests"),

@@ -74,8 +74,9 @@ public enum TrainingJob {
         public var validationFrom: Day
     }
 
-    /// Builds the training and validation tensors for `history` under `options`.
-    public static func prepare(history: VisitHistory, options: Options) throws -> PreparedData {
+    /// Builds the training and validation tensors for `history` under `options`;
+    /// `earliestAsOf` drops examples cut before that date (a rolling training window).
+    public static func prepare(history: VisitHistory, options: Options, earliestAsOf: Day? = nil) throws -> PreparedData {
         guard let last = history.days.max() else { throw JobError("the dataset has no visits") }
         let trainUntil = options.trainUntil ?? Day(ordinal: last + 1)
         let builder = ExampleBuilder(history: history, settings: options.examples)
@@ -84,7 +85,8 @@ public enum TrainingJob {
         case .weekly: grid = .weekly(covering: history)
         case .visitDates: grid = .visitDates(from: Day(ordinal: history.days.min()! + 1), through: trainUntil)
         }
-        let all = builder.build(grid: grid, candidates: .withHistory, trainingCutoff: trainUntil)
+        var all = builder.build(grid: grid, candidates: .withHistory, trainingCutoff: trainUntil)
+        if let earliestAsOf { all.examples = all.examples.filter { $0.asOf >= earliestAsOf.ordinal } }
         let dates = Array(Set(all.examples.map(\.asOf))).sorted()
         guard dates.count > options.validationDates else {
             throw JobError("only \(dates.count) as-of dates have a label window closing by \(trainUntil) (horizon \(options.examples.horizonDays) days); "
