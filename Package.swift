@@ -66,6 +66,9 @@ let package = Package(
         .target(
             name: "Backtest", dependencies: ["Workflow", "Training", "Features", "Dataset", "Metrics", "Models", "Tensors"],
             path: "Modules/Backtest"),
+        .target(
+            name: "CommandLineSupport", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Modules/CommandLineSupport"),
         .target(name: "Synth", dependencies: ["Tensors", "Formats"], path: "Modules/Synth"),
         .target(name: "Features", dependencies: ["Dataset", "Tensors"], path: "Modules/Features"),
         .target(
@@ -84,12 +87,12 @@ let package = Package(
             path: "Tools/synth"),
         .executableTarget(
             name: "TrainerTool",
-            dependencies: ["Workflow", "Training", "Features", "Dataset", "Models", "Tensors", "Formats",
+            dependencies: ["CommandLineSupport", "Workflow", "Training", "Features", "Dataset", "Models", "Tensors", "Formats",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/trainer"),
         .executableTarget(
             name: "ScorerTool",
-            dependencies: ["Workflow", "Training", "Features", "Dataset", "Tensors", "Formats",
+            dependencies: ["CommandLineSupport", "Workflow", "Training", "Features", "Dataset", "Tensors", "Formats",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/scorer"),
         .executableTarget(

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineSupport
 import Dataset
 import Features
 import Formats
@@ -11,6 +12,8 @@ import Workflow
 /// `Workflow.ScoringJob`; this file maps flags to options and failures to exit codes.
 @main
 struct ScorerCommand: ParsableCommand {
+    static func main() { runTool(ScorerCommand.self, name: "scorer") }
+
     static let configuration = CommandConfiguration(
         commandName: "scorer",
         abstract: "Score customers with a trained model and write ranked per-rep call lists.",
@@ -20,7 +23,7 @@ struct ScorerCommand: ParsableCommand {
             CSV customer_id,rep_id,as_of,probability,rank_in_rep,rank,model_id,format_version (Docs/FileFormats.md). \
             The dataset is a directory written by `importer`, or with --visits - the rows of a dataset \
             visits.csv on standard input (plus --customers for profiles). Exit codes: 0 scored, 1 bad usage, \
-            2 bad input (dataset, model, or a model whose features do not fit the dataset), 3 cannot write.
+            2 bad input (dataset, model, or a model whose features do not fit the dataset), 4 cannot write.
             """)
 
     @Option(name: .shortAndLong, help: "Model file written by `trainer`.")
@@ -77,12 +80,8 @@ struct ScorerCommand: ParsableCommand {
         options.candidates = candidates == "visited-in-week" ? .visitedInWeek : .withHistory
         let clock = ContinuousClock(), began = clock.now
         let result: (rows: [ScoringJob.ScoredCustomer], modelID: String)
-        do {
-            let history = VisitHistory(dataset: try loadDataset())
-            result = try ScoringJob.run(modelPath: model, history: history, options: options)
-        } catch {
-            Self.fail(String(describing: error), code: 2)
-        }
+        let history = VisitHistory(dataset: try loadDataset())
+        result = try ScoringJob.run(modelPath: model, history: history, options: options)
         let bytes = ScoringJob.encodeScores(result.rows, modelID: result.modelID)
         do {
             if out == "-" {
@@ -91,7 +90,7 @@ struct ScorerCommand: ParsableCommand {
                 try AtomicFile.write(Data(bytes), to: out)
             }
         } catch {
-            Self.fail(String(describing: error), code: 3)
+            throw ToolFailure(.cannotWrite, String(describing: error))
         }
         if !quiet {
             let reps = Set(result.rows.map(\.repID)).count
@@ -102,8 +101,4 @@ struct ScorerCommand: ParsableCommand {
         }
     }
 
-    static func fail(_ message: String, code: Int32) -> Never {
-        FileHandle.standardError.write(Data("scorer: \(message)\n".utf8))
-        Foundation.exit(code)
-    }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineSupport
 import Dataset
 import Features
 import Formats
@@ -17,6 +18,8 @@ import Glibc
 /// file maps flags to options, reports progress and turns failures into exit codes.
 @main
 struct TrainerCommand: ParsableCommand {
+    static func main() { runTool(TrainerCommand.self, name: "trainer") }
+
     static let configuration = CommandConfiguration(
         commandName: "trainer",
         abstract: "Train a model on a dataset directory and write a PyTorch-loadable model file.",
@@ -26,7 +29,7 @@ struct TrainerCommand: ParsableCommand {
             part only, trains, and writes the model (safetensors: weights under PyTorch's names, the \
             pipeline and settings in the metadata). A checkpoint (OUT.checkpoint) is written after \
             every epoch; SIGINT/SIGTERM stop after the current batch and keep it; --resume continues. \
-            Exit codes: 0 trained, 1 bad usage, 2 bad input (dataset, model, checkpoint), 3 cannot write, \
+            Exit codes: 0 trained, 1 bad usage, 2 bad input (dataset, model, checkpoint), 4 cannot write, \
             130 interrupted (checkpoint kept). Reference: Docs/CLI.md.
             """)
 
@@ -152,15 +155,13 @@ struct TrainerCommand: ParsableCommand {
                 datasetDirectory: dataset, options: options, output: out, initFrom: initFrom, resume: resume,
                 log: report.line, progress: report.batch, epochFinished: report.epoch, shouldStop: stop.requested)
         } catch let error as AtomicWriteError {
-            Self.fail(error.description, code: 3)
-        } catch {
-            Self.fail(String(describing: error), code: 2)
+            throw ToolFailure(.cannotWrite, error.description)
         }
         report.finish()
         let seconds = (clock.now - began) / .seconds(1)
         guard summary.completed else {
             report.line("trainer: interrupted after epoch \(summary.history.count); checkpoint kept at \(out).checkpoint (continue with --resume)")
-            throw ExitCode(130)
+            throw ExitCode(ToolExitCode.interrupted.rawValue)
         }
         let auc = summary.validation["roc_auc"].flatMap { $0 }.map { String(format: "%.4f", $0) } ?? "undefined"
         let best = summary.history.filter(\.improved).last?.epoch ?? 0
@@ -172,10 +173,6 @@ struct TrainerCommand: ParsableCommand {
                    "validation_roc_auc": auc, "seconds": String(format: "%.3f", seconds)])
     }
 
-    static func fail(_ message: String, code: Int32) -> Never {
-        FileHandle.standardError.write(Data("trainer: \(message)\n".utf8))
-        Foundation.exit(code)
-    }
 }
 
 /// SIGINT/SIGTERM → a flag the training loop polls between batches. The signals are

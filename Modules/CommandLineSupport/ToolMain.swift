@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The exit codes every Revisit tool documents (Docs/CLI.md).
+public enum ToolExitCode: Int32 {
+    case success = 0
+    /// Bad flags or arguments (ArgumentParser's own code would be 64; the tools say 1).
+    case usage = 1
+    /// A bad input file: dataset, model, checkpoint, scores.
+    case badInput = 2
+    /// Cannot write an output.
+    case cannotWrite = 4
+    /// Stopped by SIGINT/SIGTERM (128 + SIGINT, the shell's convention).
+    case interrupted = 130
+}
+
+/// A failure a tool reports with its message and exit code.
+public struct ToolFailure: Error, CustomStringConvertible {
+    public let code: ToolExitCode
+    public let message: String
+    public init(_ code: ToolExitCode, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+    public var description: String { message }
+}
+
+/// Runs a root command, mapping failures to the documented exit codes: parse and
+/// `validate()` errors exit 1 with ArgumentParser's message (`--help` exits 0); from `run()`,
+/// a `ToolFailure` or `ExitCode` keeps its code and anything else is a bad input (2). Messages
+/// go to stderr prefixed with the tool's name.
+public func runTool<Command: ParsableCommand>(_ command: Command.Type, name: String) -> Never {
+    var parsed: Command
+    do {
+        parsed = try Command.parseAsRoot() as! Command
+    } catch {
+        if Command.exitCode(for: error) == .success { Command.exit(withError: error) }  // --help, --version
+        FileHandle.standardError.write(Data("\(name): \(Command.fullMessage(for: error))\n".utf8))
+        exit(ToolExitCode.usage.rawValue)
+    }
+    do {
+        try parsed.run()
+        exit(0)
+    } catch let failure as ToolFailure {
+        FileHandle.standardError.write(Data("\(name): \(failure.message)\n".utf8))
+        exit(failure.code.rawValue)
+    } catch let code as ExitCode {
+        exit(code.rawValue)
+    } catch {
+        FileHandle.standardError.write(Data("\(name): \(error)\n".utf8))
+        exit(ToolExitCode.badInput.rawValue)
+    }
+}
