@@ -17,8 +17,10 @@ let package = Package(
         .library(name: "Synth", targets: ["Synth"]),
         .library(name: "Metrics", targets: ["Metrics"]),
         .library(name: "Features", targets: ["Features"]),
+        .library(name: "Evaluation", targets: ["Evaluation"]),
         .executable(name: "revisit-bench", targets: ["RevisitBench"]),
         .executable(name: "synth", targets: ["SynthTool"]),
+        .executable(name: "evaluator", targets: ["EvaluatorTool"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -53,6 +55,9 @@ let package = Package(
             name: "Training", dependencies: ["Models", "Layers", "Losses", "Optimizers", "Tensors"], path: "Modules/Training"),
         .target(name: "Synth", dependencies: ["Tensors", "Formats"], path: "Modules/Synth"),
         .target(name: "Features", dependencies: ["Dataset", "Tensors"], path: "Modules/Features"),
+        // Evaluation uses Tensors only through Metrics' bootstrap (SeededRandom).
+        .target(
+            name: "Evaluation", dependencies: ["Dataset", "Metrics", "Formats", "Tensors"], path: "Modules/Evaluation"),
         .target(
             name: "Benchmarking",
             dependencies: ["Tensors", "Layers", "Losses", "Optimizers", "Models", "Dataset", "Features", "COpenBLAS"],
@@ -67,6 +72,10 @@ let package = Package(
             name: "SynthTool",
             dependencies: ["Synth", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/synth"),
+        .executableTarget(
+            name: "EvaluatorTool",
+            dependencies: ["Evaluation", "Dataset", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/evaluator"),
 
         // MARK: Tests
         .target(name: "AllocationCounter", path: "Tests/Support/AllocationCounter"),
@@ -86,7 +95,10 @@ let package = Package(
         .testTarget(name: "SynthTests", dependencies: ["Synth", "Tensors"], path: "Tests/SynthTests"),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Tensors", "TestSupport"], path: "Tests/MetricsTests"),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "Dataset", "Tensors"], path: "Tests/FeaturesTests"),
-        .testTarget(name: "ToolsTests", dependencies: ["RevisitBench", "SynthTool"], path: "Tests/ToolsTests"),
+        .testTarget(
+            name: "EvaluationTests", dependencies: ["Evaluation", "Dataset", "Metrics"], path: "Tests/EvaluationTests"),
+        .testTarget(
+            name: "ToolsTests", dependencies: ["RevisitBench", "SynthTool", "EvaluatorTool", "Dataset"], path: "Tests/ToolsTests"),
         .testTarget(
             name: "SystemLibrariesTests", dependencies: ["CLibCSV", "CLibXML2", "COpenBLAS"],
             path: "Tests/SystemLibrariesTests"),
