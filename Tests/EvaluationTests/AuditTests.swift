@@ -119,7 +119,10 @@ struct AuditTests {
         #expect(ceiling.weeks[0].metrics.rocAuc == .defined(1))
         // Day 0 lists by p_order: R1 C1, C2 (both ordered); R2 C5, C6 (1 of 2) → 3/4.
         #expect(ceiling.weeks[0].metrics.listPrecision == .defined(0.75))
-        #expect(ReportMarkdown.render(report).contains("| ceiling (p_order) | 11 | 6 | 1.0000 ["))
+        // Pooled ROC-AUC by hand: positives 0.9, 0.8, 0.7 (day 0), 0.2, 0.5, 0.9 (day 7) against negatives
+        // 0.1, 0.2, 0.3, 0.6, 0.1: 5 + 5 + 5 + (2 + ½) + 4 + 5 = 26.5 of 30 pairs.
+        #expect(ceiling.overall.metrics.rocAuc == .defined(26.5 / 30))
+        #expect(ReportMarkdown.render(report).contains("| ceiling (p_order) | 11 | 6 | 0.8833 ["))
         #expect(WeeklyComparison.table(report.allResults).headers.contains("ceiling (p_order) list precision"))
     }
 
