@@ -96,7 +96,7 @@ let package = Package(
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Tensors", "TestSupport"], path: "Tests/MetricsTests"),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "Dataset", "Tensors"], path: "Tests/FeaturesTests"),
         .testTarget(
-            name: "EvaluationTests", dependencies: ["Evaluation", "Dataset", "Metrics"], path: "Tests/EvaluationTests"),
+            name: "EvaluationTests", dependencies: ["Evaluation", "Dataset", "Metrics", "Tensors"], path: "Tests/EvaluationTests"),
         .testTarget(
             name: "ToolsTests", dependencies: ["RevisitBench", "SynthTool", "EvaluatorTool", "Dataset"], path: "Tests/ToolsTests"),
         .testTarget(

@@ -256,7 +256,6 @@ public struct ModelResult: Sendable, Hashable, Codable {
 
         let predictions = BinaryPredictions(scores: sorted.map(\.probability), labels: sorted.map(\.label))
         let listedLabels = sorted.filter { $0.rankInRep <= settings.topPerRep }.map(\.label)
-        let listed = BinaryPredictions(scores: [Double](repeating: 0, count: listedLabels.count), labels: listedLabels)
         var aucRandom = SeededRandom(seed: settings.seed, stream: 0)
         var listRandom = SeededRandom(seed: settings.seed, stream: 1)
         let reliability = predictions.reliabilityDiagram(binCount: settings.reliabilityBins)
@@ -264,12 +263,12 @@ public struct ModelResult: Sendable, Hashable, Codable {
         let pr = predictions.precisionRecallCurve()
         overall = OverallResult(
             metrics: MetricSummary(sorted, settings: settings),
-            rocAucInterval: Bootstrap.interval(
+            rocAucInterval: ResampledStatistics.rocAUCInterval(
                 predictions, resamples: settings.bootstrapResamples, confidenceLevel: settings.confidenceLevel,
-                random: &aucRandom) { $0.rocAUC() },
-            listPrecisionInterval: Bootstrap.interval(
-                listed, resamples: settings.bootstrapResamples, confidenceLevel: settings.confidenceLevel,
-                random: &listRandom) { $0.baseRate },
+                random: &aucRandom),
+            listPrecisionInterval: ResampledStatistics.proportionInterval(
+                labels: listedLabels, resamples: settings.bootstrapResamples, confidenceLevel: settings.confidenceLevel,
+                random: &listRandom),
             reliability: reliability,
             expectedCalibrationError: reliability?.expectedCalibrationError ?? .undefined,
             rocCurve: roc.map {

@@ -114,7 +114,7 @@ public enum ReportMarkdown {
                 headers: ["bin", "rows", "mean predicted", "observed rate"],
                 rows: diagram.bins.map {
                     [
-                        String(format: "(%.2f, %.2f]", $0.lowerEdge, $0.upperEdge), String($0.count),
+                        String(format: $0.index == 0 ? "[%.2f, %.2f]" : "(%.2f, %.2f]", $0.lowerEdge, $0.upperEdge), String($0.count),
                         ReportText.number($0.meanPredicted), ReportText.number($0.observedRate),
                     ]
                 }

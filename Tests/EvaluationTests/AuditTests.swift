@@ -5,6 +5,7 @@ import Foundation
 import FoundationXML
 #endif
 import Metrics
+import Tensors
 import Testing
 
 @Suite("audit")
@@ -187,5 +188,27 @@ struct ChartTests {
         #expect(lines[1] == "|---|---:|---:|---:|---:|---:|---:|")
         #expect(lines[2] == "| 2024-01-01 | 50.00% | +25.0% | 50.00% | +25.0% | 40.00% | 5 |")
         #expect(lines.last == "| **average** | 62.50% | +37.5% | 62.50% | +37.5% | 45.00% |  |")
+    }
+}
+
+@Suite("resampled statistics")
+struct ResampledStatisticsTests {
+    /// The O(B·N) intervals must be the Metrics bootstrap's, bit for bit: same draws, same statistic.
+    @Test func fastIntervalsEqualTheMetricsBootstrap() {
+        var data = SeededRandom(seed: 11)
+        for n in [1, 2, 7, 60, 300] {
+            // Scores on a coarse grid, so many ties; about a fifth positive.
+            let scores = (0..<n).map { _ in Double(data.int(below: 12)) / 11 }
+            let labels = (0..<n).map { _ in data.int(below: 5) == 0 }
+            let predictions = BinaryPredictions(scores: scores, labels: labels)
+            var a = SeededRandom(seed: 5, stream: 3), b = SeededRandom(seed: 5, stream: 3)
+            let fast = ResampledStatistics.rocAUCInterval(predictions, resamples: 150, confidenceLevel: 0.9, random: &a)
+            let reference = Bootstrap.interval(predictions, resamples: 150, confidenceLevel: 0.9, random: &b) { $0.rocAUC() }
+            #expect(fast == reference, "n = \(n)")
+            var c = SeededRandom(seed: 5, stream: 4), d = SeededRandom(seed: 5, stream: 4)
+            let share = ResampledStatistics.proportionInterval(labels: labels, resamples: 150, confidenceLevel: 0.9, random: &c)
+            let shareReference = Bootstrap.interval(predictions, resamples: 150, confidenceLevel: 0.9, random: &d) { $0.baseRate }
+            #expect(share == shareReference, "n = \(n)")
+        }
     }
 }
