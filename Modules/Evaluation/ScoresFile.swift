@@ -30,6 +30,18 @@ public struct ScoreRow: Sendable, Hashable, Codable {
         self.rank = rank
         self.modelID = modelID
     }
+
+    /// A row from a model's `Float` probability, stored as the `Double` nearest to the Float's
+    /// shortest decimal (`Double("\(p)")`), so the file shows `0.4182`, not the widened
+    /// `0.41820001602172852`, and reading it back gives this row exactly.
+    public init(
+        customerID: String, repID: String, asOf: Day, probability: Float, rankInRep: Int, rank: Int, modelID: String
+    ) {
+        precondition(probability.isFinite, "ScoreRow: probability \(probability) is not finite")
+        self.init(
+            customerID: customerID, repID: repID, asOf: asOf, probability: Double("\(probability)")!, rankInRep: rankInRep,
+            rank: rank, modelID: modelID)
+    }
 }
 
 /// The scores file, format version 1: what the scorer writes and the evaluator reads.
@@ -89,6 +101,13 @@ public enum ScoresFile {
             throw EvaluationError.malformed(path: path, line: 1, reason: "empty file: no header (expected \(header.joined(separator: ",")))")
         }
         guard first.fields == header else {
+            // A file of another version announces it in its format_version column: say so, not "bad header".
+            if let column = first.fields.firstIndex(of: "format_version"), records.count > 1,
+                records[1].fields.count > column, records[1].fields[column] != String(formatVersion)
+            {
+                throw EvaluationError.unsupportedVersion(
+                    path: path, line: records[1].line, found: "'\(records[1].fields[column])'", expected: formatVersion)
+            }
             throw EvaluationError.malformed(
                 path: path, line: first.line,
                 reason: "header is \(first.fields.joined(separator: ",")); expected \(header.joined(separator: ",")) "

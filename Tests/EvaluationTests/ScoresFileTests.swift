@@ -28,6 +28,12 @@ struct ScoresFileTests {
         let awkward = [ScoreRow(customerID: "a,b", repID: "R\"1", asOf: HandMadeCase.day(0), probability: 0.1 + 0.2,
                                 rankInRep: 1, rank: 1, modelID: "m")]
         #expect(try ScoresFile.decode(ScoresFile.encode(rows: awkward), path: "s.csv") == awkward)
+        // A Float probability is written as the Float's shortest decimal.
+        let single = ScoreRow(customerID: "C1", repID: "R1", asOf: HandMadeCase.day(0), probability: Float(0.4182),
+                              rankInRep: 1, rank: 1, modelID: "m")
+        let singleText = String(decoding: ScoresFile.encode(rows: [single]), as: UTF8.self)
+        #expect(singleText.hasSuffix("\nC1,R1,2024-01-01,0.4182,1,1,m,1\n"))
+        #expect(try ScoresFile.decode(ScoresFile.encode(rows: [single]), path: "s.csv") == [single])
     }
 
     @Test func refusesABadHeaderOnLine1() {
@@ -42,6 +48,9 @@ struct ScoresFileTests {
         #expect(error == .unsupportedVersion(path: "s.csv", line: 3, found: "'2'", expected: 1))
         #expect(error?.description.contains("s.csv:3: scores format_version '2'; this build reads version 1") == true)
         #expect(error?.description.contains("rescore") == true)
+        // A version-2 file whose columns changed too is still reported as a version problem.
+        let renamed = Self.error("customer_id,as_of,p,model_id,format_version\nC1,2024-01-01,0.5,m,2\n")
+        #expect(renamed == .unsupportedVersion(path: "s.csv", line: 2, found: "'2'", expected: 1))
     }
 
     @Test func namesTheLineOfABadValue() {

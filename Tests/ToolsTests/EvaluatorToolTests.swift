@@ -124,34 +124,39 @@ struct EvaluatorToolTests {
         let bad = Self.scores.replacingOccurrences(of: "C2,R1,2024-01-01,0.3,", with: "C2,R1,2024-01-01,1.3,")
         try bad.write(toFile: work + "/bad.csv", atomically: true, encoding: .utf8)
         let result = try Self.run(["audit", "--scores", work + "/bad.csv", "--dataset", work + "/data", "--out", work + "/r"])
-        #expect(result.status == 65)
+        #expect(result.status == 2)
         #expect(result.stderr.contains("evaluator: \(work)/bad.csv:3: probability '1.3' is not a number in [0, 1]"), "\(result.stderr)")
         #expect(!FileManager.default.fileExists(atPath: work + "/r/report.json"), "a failed run left a report")
 
         let stdin = try Self.run(
             ["audit", "--scores", "-", "--dataset", work + "/data", "--out", work + "/r"],
             stdin: "customer_id,rep_id,as_of,probability,rank_in_rep,rank,model_id,format_version\nC1,R1,2024-01-01,0.5,1,1,m,2\n")
-        #expect(stdin.status == 65)
+        #expect(stdin.status == 2)
         #expect(stdin.stderr.contains("evaluator: -:2: scores format_version '2'; this build reads version 1"), "\(stdin.stderr)")
 
         let missing = try Self.run(["audit", "--scores", work + "/nope.csv", "--dataset", work + "/data", "--out", work + "/r"])
-        #expect(missing.status == 66)
+        #expect(missing.status == 2)
         #expect(missing.stderr.contains("evaluator: \(work)/nope.csv: cannot read the file"), "\(missing.stderr)")
 
         try Self.scores.write(toFile: work + "/scores.csv", atomically: true, encoding: .utf8)
         let noDataset = try Self.run(["audit", "--scores", work + "/scores.csv", "--dataset", work + "/nodata", "--out", work + "/r"])
-        #expect(noDataset.status == 66)
+        #expect(noDataset.status == 2)
         #expect(noDataset.stderr.contains("evaluator: \(work)/nodata/manifest.json: not found"), "\(noDataset.stderr)")
 
         let usage = try Self.run(["audit", "--scores", work + "/scores.csv", "--dataset", work + "/data", "--out", work + "/r", "--horizon", "0"])
-        #expect(usage.status == 64)
+        #expect(usage.status == 1)
         #expect(usage.stderr.contains("--horizon must be at least 1 day"), "\(usage.stderr)")
+
+        // The report directory cannot be created under a regular file.
+        let blocked = try Self.run(["audit", "--scores", work + "/scores.csv", "--dataset", work + "/data", "--out", work + "/scores.csv/r"])
+        #expect(blocked.status == 4)
+        #expect(blocked.stderr.contains("evaluator: \(work)/scores.csv/r: cannot write the report"), "\(blocked.stderr)")
     }
 
     @Test func helpListsTheAuditSubcommandAndItsFlags() throws {
         let top = try Self.run(["--help"])
         #expect(top.status == 0 && top.stdout.contains("audit"), "\(top.stdout)")
-        #expect(top.stdout.contains("65 malformed input"), "exit codes not documented in --help: \(top.stdout)")
+        #expect(top.stdout.contains("2 bad input"), "exit codes not documented in --help: \(top.stdout)")
         let audit = try Self.run(["audit", "--help"])
         for flag in ["--scores", "--dataset", "--ground-truth", "--horizon", "--top-per-rep", "--bootstrap", "--seed", "--out"] {
             #expect(audit.stdout.contains(flag), "audit --help does not mention \(flag)")

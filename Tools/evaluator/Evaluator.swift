@@ -2,6 +2,9 @@ import ArgumentParser
 import Dataset
 import Evaluation
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `evaluator`: judges scores against outcomes and writes a report (JSON, Markdown, SVG).
 /// Subcommands: `audit` (a scores file against a dataset). The logic lives in Modules/Evaluation;
@@ -12,22 +15,38 @@ struct EvaluatorCommand: ParsableCommand {
         commandName: "evaluator",
         abstract: "Evaluate call-list scores against what customers actually ordered.",
         discussion: """
-            Exit codes: 0 success; 64 bad command line; 65 malformed input (the message names FILE:LINE); \
-            66 an input file is missing; 73 the report cannot be written. Docs/CLI.md, Docs/Evaluation.md.
+            Exit codes: 0 ok; 1 usage error; 2 bad input (a missing or malformed file, another format version; \
+            the message names FILE:LINE); 4 the report cannot be written. Docs/CLI.md, Docs/Evaluation.md.
             """,
         subcommands: [Audit.self])
+
+    /// Maps errors to the documented exit codes, as every Revisit tool does (ArgumentParser's
+    /// own usage code would be 64).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let failure as EvaluatorFailure {
+            FileHandle.standardError.write(Data("evaluator: \(failure.message)\n".utf8))
+            Glibc.exit(failure.code)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                exit(withError: error)  // --help
+            }
+            FileHandle.standardError.write(Data("evaluator: \(fullMessage(for: error))\n".utf8))
+            Glibc.exit(1)
+        }
+    }
 }
 
-/// The documented exit codes (sysexits.h values).
-enum ExitStatus {
-    static let dataError = ExitCode(65)
-    static let noInput = ExitCode(66)
-    static let cannotCreate = ExitCode(73)
-}
+/// A failure with its documented exit code: 2 bad input, 4 cannot write.
+struct EvaluatorFailure: Error {
+    var message: String
+    var code: Int32
 
-/// Prints `evaluator: message` on stderr.
-func complain(_ message: String) {
-    FileHandle.standardError.write(Data("evaluator: \(message)\n".utf8))
+    static func badInput(_ message: String) -> EvaluatorFailure { EvaluatorFailure(message: message, code: 2) }
+    static func cannotWrite(_ message: String) -> EvaluatorFailure { EvaluatorFailure(message: message, code: 4) }
 }
 
 extension EvaluatorCommand {
@@ -102,19 +121,14 @@ extension EvaluatorCommand {
                     scores: rows, outcomes: Outcomes(dataset: data, horizonDays: horizon), groundTruth: truth,
                     settings: settings, inputs: inputs)
             } catch let error as EvaluationError {
-                complain(error.description)
-                if case .missingFile = error { throw ExitStatus.noInput }
-                throw ExitStatus.dataError
+                throw EvaluatorFailure.badInput(error.description)
             } catch let error as DatasetError {
-                complain(error.description)
-                if case .missingFile = error { throw ExitStatus.noInput }
-                throw ExitStatus.dataError
+                throw EvaluatorFailure.badInput(error.description)
             }
             do {
                 try ReportWriter.write(report, to: out)
             } catch {
-                complain("\(out): cannot write the report: \(error)")
-                throw ExitStatus.cannotCreate
+                throw EvaluatorFailure.cannotWrite("\(out): cannot write the report: \(error)")
             }
             for line in WeeklyComparison.lines(report.allResults) { print(line) }
             for note in report.notes { print("note: \(note)") }
