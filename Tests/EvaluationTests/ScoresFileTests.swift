@@ -82,3 +82,42 @@ struct ScoresFileTests {
         #expect(ranks == [3, 2, 1, 1, 1])
     }
 }
+
+@Suite("ground-truth file")
+struct GroundTruthFileTests {
+    @Test func readsTheSynthLayoutAndNamesBadLines() throws {
+        let good = "customer_id,as_of,p_order,ordered\nC1,2024-01-01,0.1946,1\n"
+        #expect(
+            try GroundTruthFile.decode(Array(good.utf8), path: "gt.csv")
+                == [GroundTruthRow(customerID: "C1", asOf: HandMadeCase.day(0), probability: 0.1946, ordered: true)])
+        func message(_ text: String) -> String? {
+            do {
+                _ = try GroundTruthFile.decode(Array(text.utf8), path: "gt.csv")
+                return nil
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(message(good + "C2,2024-01-01,1.2,0\n") == "gt.csv:3: p_order '1.2' is not a number in [0, 1]")
+        #expect(message(good + "C2,2024-01-01,0.2,yes\n") == "gt.csv:3: ordered 'yes' is not 0 or 1")
+        #expect(message("customer_id,as_of,p\n")?.hasPrefix("gt.csv:1: header is customer_id,as_of,p; expected") == true)
+    }
+
+    @Test func checksTheSynthManifestBesideIt() throws {
+        let directory = HandMadeCase.temporaryDirectory("gt")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try "customer_id,as_of,p_order,ordered\nC1,2024-01-01,0.5,0\n".write(
+            toFile: directory + "/ground_truth.csv", atomically: true, encoding: .utf8)
+        try #"{"format": "revisit-synth", "formatVersion": 1}"#.write(
+            toFile: directory + "/synth.json", atomically: true, encoding: .utf8)
+        #expect(try GroundTruthFile.read(path: directory + "/ground_truth.csv").count == 1)
+        try #"{"format": "revisit-synth", "formatVersion": 2}"#.write(
+            toFile: directory + "/synth.json", atomically: true, encoding: .utf8)
+        #expect(throws: EvaluationError.self) { try GroundTruthFile.read(path: directory + "/ground_truth.csv") }
+        do {
+            _ = try GroundTruthFile.read(path: directory + "/ground_truth.csv")
+        } catch {
+            #expect("\(error)".contains("synth.json:1: format revisit-synth version 2; this build reads"), "\(error)")
+        }
+    }
+}
