@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "Synth", targets: ["Synth"]),
         .library(name: "Metrics", targets: ["Metrics"]),
         .library(name: "Features", targets: ["Features"]),
+        .library(name: "Evaluation", targets: ["Evaluation"]),
         .executable(name: "revisit-bench", targets: ["RevisitBench"]),
         .executable(name: "synth", targets: ["SynthTool"]),
         .executable(name: "trainer", targets: ["TrainerTool"]),
@@ -27,6 +28,7 @@ let package = Package(
         .executable(name: "importer", targets: ["Importer"]),
         .executable(name: "fuzz-csv", targets: ["FuzzCSV"]),
         .executable(name: "fuzz-xml", targets: ["FuzzXML"]),
+        .executable(name: "evaluator", targets: ["EvaluatorTool"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -71,6 +73,9 @@ let package = Package(
             path: "Modules/CommandLineSupport"),
         .target(name: "Synth", dependencies: ["Tensors", "Formats"], path: "Modules/Synth"),
         .target(name: "Features", dependencies: ["Dataset", "Tensors"], path: "Modules/Features"),
+        // Evaluation uses Tensors only through Metrics' bootstrap (SeededRandom).
+        .target(
+            name: "Evaluation", dependencies: ["Dataset", "Metrics", "Formats", "Tensors"], path: "Modules/Evaluation"),
         .target(
             name: "Benchmarking",
             dependencies: ["Tensors", "Layers", "Losses", "Optimizers", "Models", "Dataset", "Features", "COpenBLAS"],
@@ -103,6 +108,10 @@ let package = Package(
         // (CONTRIBUTING.md); in a normal build they are small programs that say so.
         .executableTarget(name: "FuzzCSV", dependencies: ["ERPImport"], path: "Tools/fuzz-csv"),
         .executableTarget(name: "FuzzXML", dependencies: ["ERPImport"], path: "Tools/fuzz-xml"),
+        .executableTarget(
+            name: "EvaluatorTool",
+            dependencies: ["Evaluation", "Dataset", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/evaluator"),
 
         // MARK: Tests
         .target(name: "AllocationCounter", path: "Tests/Support/AllocationCounter"),
@@ -129,7 +138,9 @@ let package = Package(
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Tensors", "TestSupport"], path: "Tests/MetricsTests"),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "Dataset", "Tensors"], path: "Tests/FeaturesTests"),
         .testTarget(name: "ERPImportTests", dependencies: ["ERPImport", "Dataset", "Formats"], path: "Tests/ERPImportTests"),
-        .testTarget(name: "ToolsTests", dependencies: ["RevisitBench", "SynthTool", "Importer", "TrainerTool", "ScorerTool", "Dataset"], path: "Tests/ToolsTests"),
+        .testTarget(
+            name: "EvaluationTests", dependencies: ["Evaluation", "Dataset", "Metrics", "Tensors", "Formats"], path: "Tests/EvaluationTests"),
+        .testTarget(name: "ToolsTests", dependencies: ["RevisitBench", "SynthTool", "Importer", "TrainerTool", "ScorerTool", "EvaluatorTool", "Dataset"], path: "Tests/ToolsTests"),
         .testTarget(
             name: "SystemLibrariesTests", dependencies: ["CLibCSV", "CLibXML2", "COpenBLAS"],
             path: "Tests/SystemLibrariesTests"),

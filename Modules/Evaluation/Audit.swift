@@ -1,0 +1,105 @@
+import Dataset
+import Metrics
+
+/// The evaluator's audit mode: a scores file judged against what happened in a dataset.
+///
+/// Each score row (customer c, as-of t) gets the label "c ordered in [t, t + H)" from the
+/// dataset's visits (``Outcomes``); rows whose window runs past the data are excluded and
+/// counted. Rows are grouped by `model_id` (one ``ModelResult`` each). With a synth ground
+/// truth, `p_order` is scored on the same evaluated rows, ranked in each rep's list the way the
+/// scorer ranks, as the report's ceiling.
+public enum Audit {
+    /// The model name of the ground-truth ceiling in reports.
+    public static let ceilingName = "ceiling (p_order)"
+
+    /// Builds the report.
+    ///
+    /// - Parameters:
+    ///   - scores: the rows of the scores file(s).
+    ///   - outcomes: the dataset's index, with H = `settings.horizonDays`.
+    ///   - groundTruth: synth ground truth, or nil.
+    ///   - settings: list length, k values, bootstrap.
+    ///   - inputs: the input files with their checksums, recorded as given.
+    public static func run(
+        scores: [ScoreRow], outcomes: Outcomes, groundTruth: [GroundTruthRow]? = nil, settings: EvaluationSettings,
+        inputs: [InputFile]
+    ) -> EvaluationReport {
+        precondition(
+            outcomes.horizonDays == settings.horizonDays,
+            "Audit.run: outcomes use H = \(outcomes.horizonDays) days, settings say \(settings.horizonDays)")
+        var counts = RowCounts(scoreRows: scores.count, dataEnd: outcomes.end)
+        var byModel: [String: [LabeledScore]] = [:]
+        var asOfDates = Set<Day>()
+        var completeDates = Set<Day>()
+        for row in scores {
+            asOfDates.insert(row.asOf)
+            guard let label = outcomes.label(customer: row.customerID, asOf: row.asOf) else {
+                counts.excludedIncompleteWindow += 1
+                continue
+            }
+            completeDates.insert(row.asOf)
+            counts.evaluatedRows += 1
+            if !outcomes.knows(customer: row.customerID) { counts.unknownCustomers += 1 }
+            byModel[row.modelID, default: []].append(
+                LabeledScore(
+                    customerID: row.customerID, repID: row.repID, asOf: row.asOf, probability: row.probability,
+                    rankInRep: row.rankInRep, label: label))
+        }
+        counts.asOfDates = asOfDates.count
+        counts.completeAsOfDates = completeDates.count
+        let repsWeek = { (day: Day) in outcomes.repsWeek(starting: day) }
+        let models = byModel.keys.sorted().map { ModelResult(model: $0, rows: byModel[$0]!, repsWeek: repsWeek, settings: settings) }
+
+        var notes: [String] = []
+        if counts.excludedIncompleteWindow > 0 {
+            notes.append(
+                "\(counts.excludedIncompleteWindow) of \(counts.scoreRows) score rows excluded: their \(settings.horizonDays)-day "
+                    + "label window runs past the end of the data (\(outcomes.end.map { "last day \($0.advanced(by: -1))" } ?? "no visits")).")
+        }
+        if counts.unknownCustomers > 0 {
+            notes.append(
+                "\(counts.unknownCustomers) evaluated rows name customers the dataset does not know; they count as "
+                    + "\"no order\". Check that the scores and the dataset belong together.")
+        }
+
+        var ceiling: ModelResult? = nil
+        if let groundTruth {
+            var truth: [GroundTruthKey: Double] = [:]
+            truth.reserveCapacity(groundTruth.count)
+            for row in groundTruth { truth[GroundTruthKey(customer: row.customerID, asOf: row.asOf)] = row.probability }
+            // The evaluated (customer, as-of) pairs, each once, with the rep the scores name.
+            var pairs: [GroundTruthKey: LabeledScore] = [:]
+            for rows in byModel.values {
+                for row in rows { pairs[GroundTruthKey(customer: row.customerID, asOf: row.asOf)] = row }
+            }
+            var rows: [LabeledScore] = []
+            var missing = 0
+            for (key, row) in pairs {
+                guard let p = truth[key] else {
+                    missing += 1
+                    continue
+                }
+                var scored = row
+                scored.probability = p
+                rows.append(scored)
+            }
+            rows.sort { ($0.asOf, $0.customerID) < ($1.asOf, $1.customerID) }
+            let ranks = ScoresFile.ranks(
+                asOf: rows.map(\.asOf), probabilities: rows.map(\.probability), customers: rows.map(\.customerID),
+                groups: rows.map(\.repID))
+            for index in rows.indices { rows[index].rankInRep = ranks[index] }
+            counts.missingGroundTruth = missing
+            if missing > 0 {
+                notes.append("\(missing) evaluated (customer, as-of) pairs have no ground-truth row; the ceiling leaves them out.")
+            }
+            ceiling = ModelResult(model: ceilingName, rows: rows, repsWeek: repsWeek, settings: settings)
+        }
+        return EvaluationReport(
+            mode: "audit", settings: settings, inputs: inputs, counts: counts, models: models, ceiling: ceiling, notes: notes)
+    }
+
+    private struct GroundTruthKey: Hashable {
+        var customer: String
+        var asOf: Day
+    }
+}

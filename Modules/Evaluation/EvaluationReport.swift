@@ -1,0 +1,128 @@
+import Dataset
+import Formats
+import Foundation
+import Metrics
+
+/// An input file of a report, identified by its SHA-256 so a reader can check they hold the same file.
+public struct InputFile: Sendable, Hashable, Codable {
+    /// What the file is: `scores`, `dataset-manifest`, `dataset-visits`, `ground-truth`, …
+    public var role: String
+    /// The path as given on the command line (`-` for stdin).
+    public var path: String
+    public var bytes: Int
+    /// Lowercase hex SHA-256 of the bytes.
+    public var sha256: String
+
+    public init(role: String, path: String, bytes: Int, sha256: String) {
+        self.role = role
+        self.path = path
+        self.bytes = bytes
+        self.sha256 = sha256
+    }
+
+    /// The record of `bytes` read from `path`.
+    public init(role: String, path: String, contents: [UInt8]) {
+        self.init(role: role, path: path, bytes: contents.count, sha256: SHA256.hex(contents))
+    }
+
+    /// Reads `path` and records it. Throws ``EvaluationError/missingFile(path:)`` when unreadable.
+    public static func read(role: String, path: String) throws -> InputFile {
+        guard let data = FileManager.default.contents(atPath: path) else { throw EvaluationError.missingFile(path: path) }
+        return InputFile(role: role, path: path, contents: [UInt8](data))
+    }
+}
+
+/// How many rows went in and why some were left out. Every score row is either evaluated or
+/// excluded for exactly one reason: `scoreRows == evaluatedRows + excludedIncompleteWindow`.
+public struct RowCounts: Sendable, Hashable, Codable {
+    /// Rows read from the scores (all models).
+    public var scoreRows: Int
+    /// Rows with a complete label window, used by the metrics.
+    public var evaluatedRows: Int
+    /// Rows whose window [t, t + H) runs past the end of the data: no label, excluded.
+    public var excludedIncompleteWindow: Int
+    /// Distinct as-of dates in the scores, and those with complete windows.
+    public var asOfDates: Int
+    public var completeAsOfDates: Int
+    /// Evaluated rows whose customer the dataset does not know (labelled "no order"; check the inputs match).
+    public var unknownCustomers: Int
+    /// Evaluated (customer, as-of) pairs that the ground truth lacks (left out of the ceiling only); nil without one.
+    public var missingGroundTruth: Int?
+    /// The first day after the data (t + H must not exceed it); nil for a dataset without visits.
+    public var dataEnd: Day?
+
+    public init(
+        scoreRows: Int = 0, evaluatedRows: Int = 0, excludedIncompleteWindow: Int = 0, asOfDates: Int = 0,
+        completeAsOfDates: Int = 0, unknownCustomers: Int = 0, missingGroundTruth: Int? = nil, dataEnd: Day? = nil
+    ) {
+        self.scoreRows = scoreRows
+        self.evaluatedRows = evaluatedRows
+        self.excludedIncompleteWindow = excludedIncompleteWindow
+        self.asOfDates = asOfDates
+        self.completeAsOfDates = completeAsOfDates
+        self.unknownCustomers = unknownCustomers
+        self.missingGroundTruth = missingGroundTruth
+        self.dataEnd = dataEnd
+    }
+}
+
+/// The evaluator's report, `report.json`: format `revisit-evaluation-report`, version 1.
+///
+/// The same type serves the audit (one scores file, possibly several models) and the rolling
+/// backtest (`mode` = `backtest`, one ``ModelResult`` per model built from its weekly rows).
+/// JSON keys are snake_case; undefined metrics are `null`; nothing in it depends on the clock or
+/// the machine, so identical inputs give identical bytes. Docs/Evaluation.md.
+public struct EvaluationReport: Sendable, Hashable, Codable {
+    /// The `format` value of every report.
+    public static let formatName = "revisit-evaluation-report"
+    /// The version this build writes.
+    public static let currentVersion = 1
+
+    public var format: String
+    public var formatVersion: Int
+    /// `audit` or `backtest`.
+    public var mode: String
+    public var settings: EvaluationSettings
+    /// Every input file with its SHA-256.
+    public var inputs: [InputFile]
+    public var counts: RowCounts
+    /// One per model, in the order given (an audit: by model id).
+    public var models: [ModelResult]
+    /// The synth ground truth's `p_order` scored on the same rows (the best any model could do); nil without one.
+    public var ceiling: ModelResult?
+    /// Plain-language remarks for the reader (exclusions, mismatches).
+    public var notes: [String]
+
+    public init(
+        mode: String, settings: EvaluationSettings, inputs: [InputFile], counts: RowCounts, models: [ModelResult],
+        ceiling: ModelResult? = nil, notes: [String] = []
+    ) {
+        format = Self.formatName
+        formatVersion = Self.currentVersion
+        self.mode = mode
+        self.settings = settings
+        self.inputs = inputs
+        self.counts = counts
+        self.models = models
+        self.ceiling = ceiling
+        self.notes = notes
+    }
+
+    /// The models, then the ceiling when there is one: what tables and charts draw.
+    public var allResults: [ModelResult] { models + (ceiling.map { [$0] } ?? []) }
+
+    /// Pretty JSON with sorted snake_case keys and a final newline (stable bytes).
+    public func jsonBytes() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        return [UInt8](try encoder.encode(self)) + [0x0A]
+    }
+
+    /// Reads `report.json` bytes back (the inverse of ``jsonBytes()``).
+    public static func decode(json: [UInt8]) throws -> EvaluationReport {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(EvaluationReport.self, from: Data(json))
+    }
+}

@@ -1,0 +1,153 @@
+import Dataset
+import Foundation
+import Formats
+import Metrics
+
+/// The Markdown report, `report.md`, from an ``EvaluationReport`` of either mode.
+public enum ReportMarkdown {
+    /// The whole document: inputs, counts and exclusions, the per-week comparison with averages,
+    /// the per-model metrics with confidence intervals, calibration, and the charts.
+    public static func render(_ report: EvaluationReport) -> String {
+        let settings = report.settings
+        let results = report.allResults
+        var md = "# Revisit evaluation report (\(report.mode))\n\n"
+        md += "Label: the customer ordered (a visit whose result was an order) in [as-of, as-of + \(settings.horizonDays) days). "
+        md += "List: each rep's top \(settings.topPerRep) by `rank_in_rep`. Reps' rate: the share of all visits in "
+        md += "[as-of, as-of + 7 days) whose result was an order. Lift = list precision / reps' rate − 1. "
+        md += "\(ReportText.undefined) = undefined (nothing to measure), never 0. Definitions: Docs/Evaluation.md.\n\n"
+
+        md += "## Inputs\n\n"
+        md += MarkdownTable(
+            headers: ["role", "path", "bytes", "sha256"], alignments: [.left, .left, .right, .left],
+            rows: report.inputs.map { [$0.role, "`\($0.path)`", String($0.bytes), "`\($0.sha256)`"] }
+        ).render()
+        md += "\n## Rows\n\n"
+        let c = report.counts
+        var countRows: [[String]] = [
+            ["score rows", String(c.scoreRows)],
+            ["evaluated (complete label window)", String(c.evaluatedRows)],
+            ["excluded: window runs past the data", String(c.excludedIncompleteWindow)],
+            ["as-of dates (complete / all)", "\(c.completeAsOfDates) / \(c.asOfDates)"],
+            ["last day of data", c.dataEnd.map { $0.advanced(by: -1).iso } ?? ReportText.undefined],
+            ["evaluated rows with customers unknown to the dataset", String(c.unknownCustomers)],
+        ]
+        if let missing = c.missingGroundTruth { countRows.append(["evaluated pairs without ground truth", String(missing)]) }
+        md += MarkdownTable(headers: ["", "count"], rows: countRows).render()
+        if !report.notes.isEmpty { md += "\n" + report.notes.map { "- \($0)\n" }.joined() }
+
+        md += "\n## Per-week comparison with the reps\n\n"
+        md += WeeklyComparison.table(results).render()
+        md += "\n![weekly list precision vs the reps](weekly_precision.svg)\n\n"
+        md += "Average lift is the mean of the weekly lifts over the weeks where it is defined; "
+        md += "\"lift of averages\" is mean list precision / mean reps' rate − 1.\n\n"
+        md += MarkdownTable(
+            headers: ["model", "weeks", "weeks with lift", "mean list precision", "mean reps' rate", "mean lift", "lift of averages"],
+            rows: results.map {
+                [
+                    $0.model, String($0.averages.weeks), String($0.averages.weeksWithLift),
+                    ReportText.percent($0.averages.listPrecision), ReportText.percent($0.averages.repsRate),
+                    ReportText.signedPercent($0.averages.lift), ReportText.signedPercent($0.averages.liftOfAverages),
+                ]
+            }
+        ).render()
+
+        let level = Int((settings.confidenceLevel * 100).rounded())
+        md += "\n## Metrics over all evaluated rows\n\n"
+        md += "Intervals: \(level)% percentile bootstrap, B = \(settings.bootstrapResamples), seed \(settings.seed) "
+        md += "(ROC-AUC: rows resampled; list precision: listed rows resampled).\n\n"
+        var headers = ["model", "rows", "orders", "ROC-AUC [\(level)% CI]", "PR-AUC", "avg precision"]
+        headers += settings.topK.map { "P@\($0)" }
+        headers += ["list precision [\(level)% CI]", "log loss", "Brier", "ECE"]
+        md += MarkdownTable(
+            headers: headers,
+            rows: results.map { result in
+                let m = result.overall.metrics
+                return [result.model, String(m.rows), String(m.positives), ReportText.interval(result.overall.rocAucInterval)]
+                    + [ReportText.number(m.prAuc), ReportText.number(m.averagePrecision)]
+                    + m.topK.map { ReportText.percent($0.precision) }
+                    + [
+                        ReportText.interval(result.overall.listPrecisionInterval, percent: true), ReportText.number(m.logLoss),
+                        ReportText.number(m.brier), ReportText.number(result.overall.expectedCalibrationError),
+                    ]
+            }
+        ).render()
+        let undefinedResamples = results.filter {
+            $0.overall.rocAucInterval.undefinedResamples > 0 || $0.overall.listPrecisionInterval.undefinedResamples > 0
+        }
+        for result in undefinedResamples {
+            md += "\n- \(result.model): \(result.overall.rocAucInterval.undefinedResamples) ROC-AUC and "
+            md += "\(result.overall.listPrecisionInterval.undefinedResamples) list-precision resamples were undefined and left out.\n"
+        }
+        md += "\n![ROC curves](roc.svg)\n\n![precision-recall curves](pr.svg)\n\n"
+
+        md += "## Per-week metrics\n\n"
+        for result in results {
+            md += "### \(result.model)\n\n"
+            var weekHeaders = ["week", "rows", "orders", "ROC-AUC", "PR-AUC", "avg precision"]
+            weekHeaders += settings.topK.map { "P@\($0)" }
+            weekHeaders += ["R@\(settings.topK.first ?? 0)", "lift@\(settings.topK.first ?? 0)", "listed", "list precision", "log loss", "Brier"]
+            md += MarkdownTable(
+                headers: weekHeaders,
+                rows: result.weeks.map { week in
+                    let m = week.metrics
+                    return [week.asOf.iso, String(m.rows), String(m.positives), ReportText.number(m.rocAuc)]
+                        + [ReportText.number(m.prAuc), ReportText.number(m.averagePrecision)]
+                        + m.topK.map { ReportText.percent($0.precision) }
+                        + [
+                            ReportText.percent(m.topK.first?.recall ?? .undefined),
+                            ReportText.number(m.topK.first?.lift ?? .undefined, digits: 2), String(m.listed),
+                            ReportText.percent(m.listPrecision), ReportText.number(m.logLoss), ReportText.number(m.brier),
+                        ]
+                }
+            ).render()
+            md += "\n"
+        }
+
+        md += "## Calibration\n\n"
+        for result in results {
+            md += "### \(result.model)\n\n"
+            guard let diagram = result.overall.reliability else {
+                md += "No rows: no reliability diagram.\n\n"
+                continue
+            }
+            md += MarkdownTable(
+                headers: ["bin", "rows", "mean predicted", "observed rate"],
+                rows: diagram.bins.map {
+                    [
+                        String(format: $0.index == 0 ? "[%.2f, %.2f]" : "(%.2f, %.2f]", $0.lowerEdge, $0.upperEdge), String($0.count),
+                        ReportText.number($0.meanPredicted), ReportText.number($0.observedRate),
+                    ]
+                }
+            ).render()
+            md += "\nECE \(ReportText.number(result.overall.expectedCalibrationError)).\n\n"
+        }
+        md += "![reliability diagram](reliability.svg)\n"
+        return md
+    }
+}
+
+/// Writes a report directory: `report.json`, `report.md` and the four SVG charts, each atomically.
+public enum ReportWriter {
+    /// The files written, in order (`report.json` last, so its presence means the set is complete).
+    public static let files = ["report.md", "weekly_precision.svg", "roc.svg", "pr.svg", "reliability.svg", "report.json"]
+
+    /// Creates `directory` if needed and writes every file; returns their paths.
+    ///
+    /// - Throws: `AtomicWriteError` or a file-system error naming the path.
+    @discardableResult
+    public static func write(_ report: EvaluationReport, to directory: String) throws -> [String] {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var contents: [(String, [UInt8])] = [("report.md", Array(ReportMarkdown.render(report).utf8))]
+        for chart in ReportCharts.all(report.allResults, topPerRep: report.settings.topPerRep) {
+            contents.append((chart.file, Array(chart.svg.utf8)))
+        }
+        contents.append(("report.json", try report.jsonBytes()))
+        var paths: [String] = []
+        for (name, bytes) in contents {
+            let path = (directory as NSString).appendingPathComponent(name)
+            try AtomicFile.write(Data(bytes), to: path)
+            paths.append(path)
+        }
+        return paths
+    }
+}

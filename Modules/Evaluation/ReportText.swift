@@ -1,0 +1,125 @@
+import Foundation
+import Metrics
+
+/// How reports print numbers: fixed digits (so the bytes never depend on the platform's float
+/// printing), and "—" for an undefined value, never 0.
+public enum ReportText {
+    /// The mark of an undefined value in Markdown and on the terminal.
+    public static let undefined = "—"
+
+    /// `0.8123` (4 decimals by default), or "—".
+    public static func number(_ value: MetricValue, digits: Int = 4) -> String {
+        value.value.map { String(format: "%.\(digits)f", $0) } ?? undefined
+    }
+
+    /// `16.80%`, or "—".
+    public static func percent(_ value: MetricValue, digits: Int = 2) -> String {
+        value.value.map { String(format: "%.\(digits)f%%", $0 * 100) } ?? undefined
+    }
+
+    /// `+162.5%` / `-12.0%` (a relative change), or "—".
+    public static func signedPercent(_ value: MetricValue, digits: Int = 1) -> String {
+        value.value.map { String(format: "%+.\(digits)f%%", $0 * 100) } ?? undefined
+    }
+
+    /// `0.81 [0.78, 0.84]` (estimate and interval), or "—" parts where undefined.
+    public static func interval(_ interval: BootstrapInterval, percent: Bool = false) -> String {
+        let format: (MetricValue) -> String = percent ? { ReportText.percent($0) } : { ReportText.number($0) }
+        return "\(format(interval.estimate)) [\(format(interval.lower)), \(format(interval.upper))]"
+    }
+
+    /// Escapes `|` and newlines so a value stays inside one Markdown table cell.
+    public static func cell(_ text: String) -> String {
+        text.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
+    }
+}
+
+/// A GitHub-flavoured Markdown table from headers and string cells.
+public struct MarkdownTable: Sendable, Hashable {
+    public enum Alignment: Sendable, Hashable { case left, right }
+
+    public var headers: [String]
+    public var alignments: [Alignment]
+    public var rows: [[String]]
+
+    /// A table; `alignments` defaults to the first column left, the others right (numbers).
+    public init(headers: [String], alignments: [Alignment]? = nil, rows: [[String]]) {
+        precondition(
+            alignments == nil || alignments!.count == headers.count,
+            "MarkdownTable: \(headers.count) headers, \(alignments!.count) alignments")
+        for (index, row) in rows.enumerated() {
+            precondition(row.count == headers.count, "MarkdownTable: row \(index) has \(row.count) cells, \(headers.count) headers")
+        }
+        self.headers = headers
+        self.alignments = alignments ?? headers.indices.map { $0 == 0 ? .left : .right }
+        self.rows = rows
+    }
+
+    /// The table's lines, each ending in `\n`.
+    public func render() -> String {
+        func line(_ cells: [String]) -> String { "| " + cells.map(ReportText.cell).joined(separator: " | ") + " |\n" }
+        let rule = "|" + alignments.map { $0 == .left ? "---|" : "---:|" }.joined() + "\n"
+        return line(headers) + rule + rows.map(line).joined()
+    }
+}
+
+/// The study's per-week comparison (BRIEF §1): the list precision of each model beside the reps'
+/// own success rate in the same week, and the relative lift; rendered as a Markdown table and
+/// as the study's one-line form, `2019-06-03 · algorithm 16.80% · reps 6.40% · lift +162.5%`.
+///
+/// Takes any number of ``ModelResult``s (an audit's models, a backtest's models); weeks are the
+/// union of their as-of dates, and a model without a week shows "—".
+public enum WeeklyComparison {
+    /// One row per week, then the averages: `week | <model> precision | <model> lift | … | reps`.
+    public static func table(_ models: [ModelResult]) -> MarkdownTable {
+        let weeks = Set(models.flatMap { $0.weeks.map(\.asOf) }).sorted()
+        var headers = ["week"]
+        for model in models { headers += ["\(model.model) list precision", "\(model.model) lift"] }
+        headers += ["reps' rate", "reps' visits"]
+        var rows: [[String]] = []
+        for week in weeks {
+            var row = [week.iso]
+            var reps: WeekResult? = nil
+            for model in models {
+                let result = model.weeks.first { $0.asOf == week }
+                if reps == nil, let result, result.reps != nil { reps = result }
+                row += [
+                    result.map { ReportText.percent($0.metrics.listPrecision) } ?? ReportText.undefined,
+                    result.map { ReportText.signedPercent($0.lift) } ?? ReportText.undefined,
+                ]
+            }
+            row += [
+                reps.map { ReportText.percent($0.repsRate) } ?? ReportText.undefined,
+                reps?.reps.map { String($0.visits) } ?? ReportText.undefined,
+            ]
+            rows.append(row)
+        }
+        var average = ["**average**"]
+        for model in models {
+            average += [ReportText.percent(model.averages.listPrecision), ReportText.signedPercent(model.averages.lift)]
+        }
+        average += [ReportText.percent(models.first?.averages.repsRate ?? .undefined), ""]
+        rows.append(average)
+        return MarkdownTable(headers: headers, rows: rows)
+    }
+
+    /// The study's lines: one per week and model, then one average line per model.
+    public static func lines(_ models: [ModelResult]) -> [String] {
+        var lines: [String] = []
+        let weeks = Set(models.flatMap { $0.weeks.map(\.asOf) }).sorted()
+        for week in weeks {
+            for model in models {
+                guard let result = model.weeks.first(where: { $0.asOf == week }) else { continue }
+                lines.append(
+                    "\(week.iso) · \(model.model) \(ReportText.percent(result.metrics.listPrecision)) · reps "
+                        + "\(ReportText.percent(result.repsRate)) · lift \(ReportText.signedPercent(result.lift))")
+            }
+        }
+        for model in models {
+            lines.append(
+                "average (\(model.averages.weeks) weeks) · \(model.model) \(ReportText.percent(model.averages.listPrecision)) "
+                    + "· reps \(ReportText.percent(model.averages.repsRate)) · lift \(ReportText.signedPercent(model.averages.lift))")
+        }
+        return lines
+    }
+}

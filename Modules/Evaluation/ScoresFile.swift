@@ -1,0 +1,179 @@
+import Dataset
+import Foundation
+
+/// One row of a scores file: the probability a model gave one customer at one as-of date, and
+/// where that put the customer in the rep's call list.
+public struct ScoreRow: Sendable, Hashable, Codable {
+    /// The customer, as in the dataset.
+    public var customerID: String
+    /// The rep whose list the customer is on at `asOf`.
+    public var repID: String
+    /// The as-of date t: the model saw only records dated before t; the label is "ordered in [t, t + H)".
+    public var asOf: Day
+    /// P(order in [t, t + H)), in [0, 1].
+    public var probability: Double
+    /// 1 = first in this rep's list for this as-of date (ties broken by customer id).
+    public var rankInRep: Int
+    /// Position among all customers scored at this as-of date (1 = highest).
+    public var rank: Int
+    /// The model that produced the score (the model file's id).
+    public var modelID: String
+
+    public init(
+        customerID: String, repID: String, asOf: Day, probability: Double, rankInRep: Int, rank: Int, modelID: String
+    ) {
+        self.customerID = customerID
+        self.repID = repID
+        self.asOf = asOf
+        self.probability = probability
+        self.rankInRep = rankInRep
+        self.rank = rank
+        self.modelID = modelID
+    }
+
+    /// A row from a model's `Float` probability, stored as the `Double` nearest to the Float's
+    /// shortest decimal (`Double("\(p)")`), so the file shows `0.4182`, not the widened
+    /// `0.41820001602172852`, and reading it back gives this row exactly.
+    public init(
+        customerID: String, repID: String, asOf: Day, probability: Float, rankInRep: Int, rank: Int, modelID: String
+    ) {
+        precondition(probability.isFinite, "ScoreRow: probability \(probability) is not finite")
+        self.init(
+            customerID: customerID, repID: repID, asOf: asOf, probability: Double("\(probability)")!, rankInRep: rankInRep,
+            rank: rank, modelID: modelID)
+    }
+}
+
+/// The scores file, format version 1: what the scorer writes and the evaluator reads.
+///
+/// ```
+/// customer_id,rep_id,as_of,probability,rank_in_rep,rank,model_id,format_version
+/// C000017,R003,2019-06-03,0.4182,1,12,3f2a9c0d11ee,1
+/// ```
+/// UTF-8 CSV (Revisit's strict RFC 4180 form, `DelimitedText`), `\n` line ends, one row per
+/// (model, customer, as-of date); `as_of` is `YYYY-MM-DD`; `probability` is in [0, 1], written in
+/// Swift's shortest round-trip form; `rank_in_rep` and `rank` are positive integers; every row
+/// repeats `format_version` = 1 so that `awk` and pandas see the version without a side file.
+/// Several as-of dates (and several models) may share a file. See Docs/FileFormats.md.
+public enum ScoresFile {
+    /// The version this build writes and reads.
+    public static let formatVersion = 1
+    /// The exact header line's fields.
+    public static let header = [
+        "customer_id", "rep_id", "as_of", "probability", "rank_in_rep", "rank", "model_id", "format_version",
+    ]
+
+    /// The file's bytes: the header, then `rows` in the order given.
+    public static func encode(rows: [ScoreRow]) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(rows.count * 56 + 80)
+        DelimitedText.appendRecord(header, to: &output)
+        let version = String(formatVersion)
+        for row in rows {
+            DelimitedText.appendRecord(
+                [
+                    row.customerID, row.repID, row.asOf.iso, "\(row.probability)", String(row.rankInRep),
+                    String(row.rank), row.modelID, version,
+                ], to: &output)
+        }
+        return output
+    }
+
+    /// Reads and checks the scores file at `path`.
+    ///
+    /// - Throws: ``EvaluationError`` naming the file and line: a missing file, a wrong header, a
+    ///   row of another format version, a bad date, probability or rank, an empty id, or a
+    ///   repeated (model, customer, as-of date).
+    public static func read(path: String) throws -> [ScoreRow] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw EvaluationError.missingFile(path: path) }
+        return try decode([UInt8](data), path: path)
+    }
+
+    /// Parses and checks the bytes of a scores file; `path` names it in errors (`-` for stdin).
+    public static func decode(_ bytes: [UInt8], path: String) throws -> [ScoreRow] {
+        let records: [(line: Int, fields: [String])]
+        do {
+            records = try DelimitedText.parse(bytes, path: path)
+        } catch let error as DatasetError {
+            throw EvaluationError.from(error)
+        }
+        guard let first = records.first else {
+            throw EvaluationError.malformed(path: path, line: 1, reason: "empty file: no header (expected \(header.joined(separator: ",")))")
+        }
+        guard first.fields == header else {
+            // A file of another version announces it in its format_version column: say so, not "bad header".
+            if let column = first.fields.firstIndex(of: "format_version"), records.count > 1,
+                records[1].fields.count > column, records[1].fields[column] != String(formatVersion)
+            {
+                throw EvaluationError.unsupportedVersion(
+                    path: path, line: records[1].line, found: "'\(records[1].fields[column])'", expected: formatVersion)
+            }
+            throw EvaluationError.malformed(
+                path: path, line: first.line,
+                reason: "header is \(first.fields.joined(separator: ",")); expected \(header.joined(separator: ",")) "
+                    + "(scores format version \(formatVersion))")
+        }
+        var rows: [ScoreRow] = []
+        rows.reserveCapacity(records.count - 1)
+        var seen = Set<Key>()
+        let version = String(formatVersion)
+        for (line, f) in records.dropFirst() {
+            func bad(_ reason: String) -> EvaluationError { .malformed(path: path, line: line, reason: reason) }
+            guard f.count == header.count else { throw bad("\(f.count) fields; the header has \(header.count)") }
+            guard f[7] == version else {
+                throw EvaluationError.unsupportedVersion(path: path, line: line, found: "'\(f[7])'", expected: formatVersion)
+            }
+            guard !f[0].isEmpty else { throw bad("customer_id is empty") }
+            guard !f[1].isEmpty else { throw bad("rep_id is empty") }
+            guard let asOf = Day(iso: f[2]) else { throw bad("as_of '\(f[2])' is not a date YYYY-MM-DD") }
+            guard let probability = Double(f[3]), probability.isFinite, probability >= 0, probability <= 1 else {
+                throw bad("probability '\(f[3])' is not a number in [0, 1]")
+            }
+            guard let rankInRep = Int(f[4]), rankInRep >= 1 else { throw bad("rank_in_rep '\(f[4])' is not a positive integer") }
+            guard let rank = Int(f[5]), rank >= 1 else { throw bad("rank '\(f[5])' is not a positive integer") }
+            guard !f[6].isEmpty else { throw bad("model_id is empty") }
+            guard seen.insert(Key(model: f[6], customer: f[0], asOf: asOf)).inserted else {
+                throw bad("customer \(f[0]) is scored twice for as_of \(f[2]) by model \(f[6])")
+            }
+            rows.append(
+                ScoreRow(
+                    customerID: f[0], repID: f[1], asOf: asOf, probability: probability, rankInRep: rankInRep, rank: rank,
+                    modelID: f[6]))
+        }
+        return rows
+    }
+
+    private struct Key: Hashable {
+        var model: String
+        var customer: String
+        var asOf: Day
+    }
+
+    /// Ranks rows the way the scorer does: within each (as-of date, group) by probability
+    /// descending, ties by customer id ascending; returns the 1-based positions, in input order.
+    /// With `group` = the rep this is `rank_in_rep`; with a constant group, `rank`.
+    public static func ranks(
+        asOf: [Day], probabilities: [Double], customers: [String], groups: [String]
+    ) -> [Int] {
+        precondition(
+            asOf.count == probabilities.count && asOf.count == customers.count && asOf.count == groups.count,
+            "ScoresFile.ranks: \(asOf.count) dates, \(probabilities.count) probabilities, \(customers.count) customers, \(groups.count) groups")
+        let order = asOf.indices.sorted { a, b in
+            if asOf[a] != asOf[b] { return asOf[a] < asOf[b] }
+            if groups[a] != groups[b] { return groups[a] < groups[b] }
+            if probabilities[a] != probabilities[b] { return probabilities[a] > probabilities[b] }
+            return customers[a] < customers[b]
+        }
+        var result = [Int](repeating: 0, count: asOf.count)  // [N]
+        var position = 0
+        for (k, index) in order.enumerated() {
+            if k > 0, asOf[order[k - 1]] == asOf[index], groups[order[k - 1]] == groups[index] {
+                position += 1
+            } else {
+                position = 1
+            }
+            result[index] = position
+        }
+        return result
+    }
+}

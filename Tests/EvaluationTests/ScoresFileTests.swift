@@ -1,0 +1,123 @@
+import Dataset
+import Evaluation
+import Foundation
+import Testing
+
+@Suite("scores file")
+struct ScoresFileTests {
+    static let header = "customer_id,rep_id,as_of,probability,rank_in_rep,rank,model_id,format_version\n"
+
+    static func error(_ text: String) -> EvaluationError? {
+        do {
+            _ = try ScoresFile.decode(Array(text.utf8), path: "s.csv")
+            return nil
+        } catch let error as EvaluationError {
+            return error
+        } catch {
+            return nil
+        }
+    }
+
+    @Test func roundTripsAndWritesTheDocumentedLayout() throws {
+        let rows = HandMadeCase.scores()
+        let bytes = ScoresFile.encode(rows: rows)
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(text.hasPrefix(Self.header + "C1,R1,2024-01-01,0.9,1,1,M,1\n"))
+        #expect(try ScoresFile.decode(bytes, path: "s.csv") == rows)
+        // Shortest round-trip decimals: every probability reads back bit for bit.
+        let awkward = [ScoreRow(customerID: "a,b", repID: "R\"1", asOf: HandMadeCase.day(0), probability: 0.1 + 0.2,
+                                rankInRep: 1, rank: 1, modelID: "m")]
+        #expect(try ScoresFile.decode(ScoresFile.encode(rows: awkward), path: "s.csv") == awkward)
+        // A Float probability is written as the Float's shortest decimal.
+        let single = ScoreRow(customerID: "C1", repID: "R1", asOf: HandMadeCase.day(0), probability: Float(0.4182),
+                              rankInRep: 1, rank: 1, modelID: "m")
+        let singleText = String(decoding: ScoresFile.encode(rows: [single]), as: UTF8.self)
+        #expect(singleText.hasSuffix("\nC1,R1,2024-01-01,0.4182,1,1,m,1\n"))
+        #expect(try ScoresFile.decode(ScoresFile.encode(rows: [single]), path: "s.csv") == [single])
+    }
+
+    @Test func refusesABadHeaderOnLine1() {
+        let error = Self.error("customer,rep,as_of,probability\nC1,R1,2024-01-01,0.5\n")
+        #expect(error?.description.hasPrefix("s.csv:1: header is customer,rep,as_of,probability; expected customer_id,") == true,
+                "\(String(describing: error))")
+        #expect(Self.error("")?.description.hasPrefix("s.csv:1: empty file") == true)
+    }
+
+    @Test func refusesAnotherFormatVersionWithAnActionableMessage() {
+        let error = Self.error(Self.header + "C1,R1,2024-01-01,0.5,1,1,m,1\nC2,R1,2024-01-01,0.4,2,2,m,2\n")
+        #expect(error == .unsupportedVersion(path: "s.csv", line: 3, found: "'2'", expected: 1))
+        #expect(error?.description.contains("s.csv:3: scores format_version '2'; this build reads version 1") == true)
+        #expect(error?.description.contains("rescore") == true)
+        // A version-2 file whose columns changed too is still reported as a version problem.
+        let renamed = Self.error("customer_id,as_of,p,model_id,format_version\nC1,2024-01-01,0.5,m,2\n")
+        #expect(renamed == .unsupportedVersion(path: "s.csv", line: 2, found: "'2'", expected: 1))
+    }
+
+    @Test func namesTheLineOfABadValue() {
+        let good = "C1,R1,2024-01-01,0.5,1,1,m,1\n"
+        let cases: [(String, String)] = [
+            ("C2,R1,2024-01-01,1.5,2,2,m,1\n", "s.csv:3: probability '1.5' is not a number in [0, 1]"),
+            ("C2,R1,2024-01-01,abc,2,2,m,1\n", "s.csv:3: probability 'abc' is not a number in [0, 1]"),
+            ("C2,R1,2024-01-01,nan,2,2,m,1\n", "s.csv:3: probability 'nan' is not a number in [0, 1]"),
+            ("C2,R1,2024-02-30,0.5,2,2,m,1\n", "s.csv:3: as_of '2024-02-30' is not a date YYYY-MM-DD"),
+            ("C2,R1,01/02/2024,0.5,2,2,m,1\n", "s.csv:3: as_of '01/02/2024' is not a date YYYY-MM-DD"),
+            ("C2,R1,2024-01-01,0.5,0,2,m,1\n", "s.csv:3: rank_in_rep '0' is not a positive integer"),
+            ("C2,R1,2024-01-01,0.5,1,x,m,1\n", "s.csv:3: rank 'x' is not a positive integer"),
+            ("C2,R1,2024-01-01,0.5,1\n", "s.csv:3: 5 fields; the header has 8"),
+            (",R1,2024-01-01,0.5,2,2,m,1\n", "s.csv:3: customer_id is empty"),
+            ("C1,R1,2024-01-01,0.4,2,2,m,1\n", "s.csv:3: customer C1 is scored twice for as_of 2024-01-01 by model m"),
+        ]
+        for (row, message) in cases {
+            #expect(Self.error(Self.header + good + row)?.description == message, "row \(row)")
+        }
+        #expect(Self.error(Self.header + good + "C2,R1,2024-01-01,0.5,1,1,m,1\r\n")?.description.hasPrefix("s.csv:3: carriage return") == true)
+    }
+
+    @Test func ranksWithinRepByProbabilityThenCustomerID() {
+        let d0 = HandMadeCase.day(0), d7 = HandMadeCase.day(7)
+        let ranks = ScoresFile.ranks(
+            asOf: [d0, d0, d0, d0, d7], probabilities: [0.2, 0.5, 0.5, 0.9, 0.1], customers: ["A", "C", "B", "D", "A"],
+            groups: ["R1", "R1", "R1", "R2", "R1"])
+        // R1 at day 0: B (0.5, "B" < "C"), C, A; R2: D; R1 at day 7: A.
+        #expect(ranks == [3, 2, 1, 1, 1])
+    }
+}
+
+@Suite("ground-truth file")
+struct GroundTruthFileTests {
+    @Test func readsTheSynthLayoutAndNamesBadLines() throws {
+        let good = "customer_id,as_of,p_order,ordered\nC1,2024-01-01,0.1946,1\n"
+        #expect(
+            try GroundTruthFile.decode(Array(good.utf8), path: "gt.csv")
+                == [GroundTruthRow(customerID: "C1", asOf: HandMadeCase.day(0), probability: 0.1946, ordered: true)])
+        func message(_ text: String) -> String? {
+            do {
+                _ = try GroundTruthFile.decode(Array(text.utf8), path: "gt.csv")
+                return nil
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(message(good + "C2,2024-01-01,1.2,0\n") == "gt.csv:3: p_order '1.2' is not a number in [0, 1]")
+        #expect(message(good + "C2,2024-01-01,0.2,yes\n") == "gt.csv:3: ordered 'yes' is not 0 or 1")
+        #expect(message("customer_id,as_of,p\n")?.hasPrefix("gt.csv:1: header is customer_id,as_of,p; expected") == true)
+    }
+
+    @Test func checksTheSynthManifestBesideIt() throws {
+        let directory = HandMadeCase.temporaryDirectory("gt")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try "customer_id,as_of,p_order,ordered\nC1,2024-01-01,0.5,0\n".write(
+            toFile: directory + "/ground_truth.csv", atomically: true, encoding: .utf8)
+        try #"{"format": "revisit-synth", "formatVersion": 1}"#.write(
+            toFile: directory + "/synth.json", atomically: true, encoding: .utf8)
+        #expect(try GroundTruthFile.read(path: directory + "/ground_truth.csv").count == 1)
+        try #"{"format": "revisit-synth", "formatVersion": 2}"#.write(
+            toFile: directory + "/synth.json", atomically: true, encoding: .utf8)
+        #expect(throws: EvaluationError.self) { try GroundTruthFile.read(path: directory + "/ground_truth.csv") }
+        do {
+            _ = try GroundTruthFile.read(path: directory + "/ground_truth.csv")
+        } catch {
+            #expect("\(error)".contains("synth.json:1: format revisit-synth version 2; this build reads"), "\(error)")
+        }
+    }
+}

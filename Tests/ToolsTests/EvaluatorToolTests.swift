@@ -1,0 +1,165 @@
+import Dataset
+import Foundation
+import Testing
+
+/// End-to-end checks of `evaluator`, run as a separate process like a user would.
+@Suite("evaluator tool")
+struct EvaluatorToolTests {
+    /// The built executable, next to the test bundle in the build directory.
+    static let executable: String = {
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        if directory.pathExtension == "xctest" { directory = directory.deletingLastPathComponent() }
+        return directory.appendingPathComponent("evaluator").path
+    }()
+
+    static func run(_ arguments: [String], stdin: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+        #expect(FileManager.default.isExecutableFile(atPath: executable), "evaluator not built at \(executable)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try input.fileHandleForWriting.close()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    }
+
+    static func directory(_ name: String) -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("evaluator-\(name)-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: path)
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// Four customers, two reps; data from 2024-01-01 to 2024-02-04 (as in EvaluationTests' hand-made case).
+    /// As of 2024-01-01 (window to 2024-01-28): C1 ordered on 01-04, C2 on 01-11, C3 not (02-04 is
+    /// outside), C4 not. Reps' week [01-01, 01-08): visits on 01-02, 01-03, 01-04, 01-06 — 1 order of 4, 25%.
+    static func writeDataset(to directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try """
+            visit_id,customer_id,rep_id,visit_date,method,target,purpose,result,order
+            V1,C1,R1,2024-01-04,phone,active,follow_up,order,1
+            V2,C2,R1,2024-01-11,phone,active,follow_up,order,1
+            V3,C3,R2,2024-01-03,phone,active,follow_up,no_answer,0
+            V4,C3,R2,2024-02-04,phone,active,follow_up,order,1
+            V5,C4,R2,2024-01-02,phone,active,follow_up,no_demand,0
+            V6,C4,R2,2024-01-06,phone,active,follow_up,no_demand,0
+
+            """.write(toFile: directory + "/visits.csv", atomically: true, encoding: .utf8)
+        try "customer_id,customer_type,industry,tag\nC1,trader,consumer,key\nC2,trader,consumer,key\nC3,trader,consumer,key\nC4,trader,consumer,key\n"
+            .write(toFile: directory + "/customers.csv", atomically: true, encoding: .utf8)
+        let manifest = DatasetManifest(
+            kind: .visits, firstDate: Day(iso: "2024-01-02"), lastDate: Day(iso: "2024-02-04"), customerCount: 4, repCount: 2)
+        try Data(Dataset.encodeManifest(manifest)).write(to: URL(fileURLWithPath: directory + "/manifest.json"))
+    }
+
+    /// Top 1 per rep as of 2024-01-01: R1 lists C1 (ordered), R2 lists C4 (did not) → 50%; reps 25% → lift +100%.
+    /// The 2024-01-22 rows' window runs to 02-19, past the data: excluded.
+    static let scores = """
+        customer_id,rep_id,as_of,probability,rank_in_rep,rank,model_id,format_version
+        C1,R1,2024-01-01,0.8,1,2,m1,1
+        C2,R1,2024-01-01,0.3,2,4,m1,1
+        C4,R2,2024-01-01,0.9,1,1,m1,1
+        C3,R2,2024-01-01,0.4,2,3,m1,1
+        C1,R1,2024-01-22,0.5,1,1,m1,1
+        C3,R2,2024-01-22,0.5,1,2,m1,1
+
+        """
+
+    @Test func auditsAScoresFileAndWritesTheReport() throws {
+        let work = Self.directory("audit")
+        try Self.writeDataset(to: work + "/data")
+        try Self.scores.write(toFile: work + "/scores.csv", atomically: true, encoding: .utf8)
+        let arguments = [
+            "audit", "--scores", work + "/scores.csv", "--dataset", work + "/data", "--top-per-rep", "1", "--bootstrap", "100",
+            "--out", work + "/report",
+        ]
+        let result = try Self.run(arguments)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("2024-01-01 · m1 50.00% · reps 25.00% · lift +100.0%"), "\(result.stdout)")
+        #expect(result.stdout.contains("note: 2 of 6 score rows excluded"), "\(result.stdout)")
+        #expect(result.stdout.contains("report: \(work)/report/report.md"), "\(result.stdout)")
+        #expect(result.stderr.contains("evaluator: 6 score rows read"), "no progress on stderr: \(result.stderr)")
+        for name in ["report.json", "report.md", "weekly_precision.svg", "roc.svg", "pr.svg", "reliability.svg"] {
+            #expect(FileManager.default.fileExists(atPath: "\(work)/report/\(name)"), "\(name) missing")
+        }
+        let json = try JSONSerialization.jsonObject(
+            with: try Data(contentsOf: URL(fileURLWithPath: work + "/report/report.json"))) as! [String: Any]
+        let counts = json["counts"] as! [String: Any]
+        #expect(counts["excluded_incomplete_window"] as? Int == 2 && counts["evaluated_rows"] as? Int == 4)
+        let inputs = json["inputs"] as! [[String: Any]]
+        #expect(inputs.map { $0["role"] as? String } == ["scores", "dataset", "dataset", "dataset"])
+
+        // The same scores on stdin give the same report but for the recorded path of the scores.
+        let piped = try Self.run(
+            ["audit", "--scores", "-", "--dataset", work + "/data", "--top-per-rep", "1", "--bootstrap", "100", "--out", work + "/piped", "--quiet"],
+            stdin: Self.scores)
+        #expect(piped.status == 0, "\(piped.stderr)")
+        #expect(piped.stderr.isEmpty, "--quiet still printed: \(piped.stderr)")
+        for name in ["weekly_precision.svg", "roc.svg", "pr.svg", "reliability.svg"] {
+            #expect(
+                FileManager.default.contents(atPath: "\(work)/report/\(name)") == FileManager.default.contents(atPath: "\(work)/piped/\(name)"),
+                "\(name) differs between a file and stdin")
+        }
+        // A rerun replaces the report with the same bytes.
+        #expect(try Self.run(arguments).status == 0)
+        let again = try Self.run(arguments + ["--out", work + "/again"])
+        #expect(again.status == 0)
+        for name in ["report.json", "report.md"] {
+            let first = try String(contentsOfFile: "\(work)/report/\(name)", encoding: .utf8)
+            let second = try String(contentsOfFile: "\(work)/again/\(name)", encoding: .utf8)
+            #expect(first == second.replacingOccurrences(of: "\(work)/again", with: "\(work)/report"), "\(name) differs")
+        }
+    }
+
+    @Test func reportsBadInputWithFileLineAndExitCode() throws {
+        let work = Self.directory("errors")
+        try Self.writeDataset(to: work + "/data")
+        let bad = Self.scores.replacingOccurrences(of: "C2,R1,2024-01-01,0.3,", with: "C2,R1,2024-01-01,1.3,")
+        try bad.write(toFile: work + "/bad.csv", atomically: true, encoding: .utf8)
+        let result = try Self.run(["audit", "--scores", work + "/bad.csv", "--dataset", work + "/data", "--out", work + "/r"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("evaluator: \(work)/bad.csv:3: probability '1.3' is not a number in [0, 1]"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: work + "/r/report.json"), "a failed run left a report")
+
+        let stdin = try Self.run(
+            ["audit", "--scores", "-", "--dataset", work + "/data", "--out", work + "/r"],
+            stdin: "customer_id,rep_id,as_of,probability,rank_in_rep,rank,model_id,format_version\nC1,R1,2024-01-01,0.5,1,1,m,2\n")
+        #expect(stdin.status == 2)
+        #expect(stdin.stderr.contains("evaluator: -:2: scores format_version '2'; this build reads version 1"), "\(stdin.stderr)")
+
+        let missing = try Self.run(["audit", "--scores", work + "/nope.csv", "--dataset", work + "/data", "--out", work + "/r"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("evaluator: \(work)/nope.csv: cannot read the file"), "\(missing.stderr)")
+
+        try Self.scores.write(toFile: work + "/scores.csv", atomically: true, encoding: .utf8)
+        let noDataset = try Self.run(["audit", "--scores", work + "/scores.csv", "--dataset", work + "/nodata", "--out", work + "/r"])
+        #expect(noDataset.status == 2)
+        #expect(noDataset.stderr.contains("evaluator: \(work)/nodata/manifest.json: not found"), "\(noDataset.stderr)")
+
+        let usage = try Self.run(["audit", "--scores", work + "/scores.csv", "--dataset", work + "/data", "--out", work + "/r", "--horizon", "0"])
+        #expect(usage.status == 1)
+        #expect(usage.stderr.contains("--horizon must be at least 1 day"), "\(usage.stderr)")
+
+        // The report directory cannot be created under a regular file.
+        let blocked = try Self.run(["audit", "--scores", work + "/scores.csv", "--dataset", work + "/data", "--out", work + "/scores.csv/r"])
+        #expect(blocked.status == 4)
+        #expect(blocked.stderr.contains("evaluator: \(work)/scores.csv/r: cannot write the report"), "\(blocked.stderr)")
+    }
+
+    @Test func helpListsTheAuditSubcommandAndItsFlags() throws {
+        let top = try Self.run(["--help"])
+        #expect(top.status == 0 && top.stdout.contains("audit"), "\(top.stdout)")
+        #expect(top.stdout.contains("2 bad input"), "exit codes not documented in --help: \(top.stdout)")
+        let audit = try Self.run(["audit", "--help"])
+        for flag in ["--scores", "--dataset", "--ground-truth", "--horizon", "--top-per-rep", "--bootstrap", "--seed", "--out"] {
+            #expect(audit.stdout.contains(flag), "audit --help does not mention \(flag)")
+        }
+    }
+}

@@ -1,0 +1,138 @@
+import ArgumentParser
+import Dataset
+import Evaluation
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `evaluator`: judges scores against outcomes and writes a report (JSON, Markdown, SVG).
+/// Subcommands: `audit` (a scores file against a dataset). The logic lives in Modules/Evaluation;
+/// this file parses arguments and maps errors to exit codes (Docs/CLI.md).
+@main
+struct EvaluatorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluator",
+        abstract: "Evaluate call-list scores against what customers actually ordered.",
+        discussion: """
+            Exit codes: 0 ok; 1 usage error; 2 bad input (a missing or malformed file, another format version; \
+            the message names FILE:LINE); 4 the report cannot be written. Docs/CLI.md, Docs/Evaluation.md.
+            """,
+        subcommands: [Audit.self])
+
+    /// Maps errors to the documented exit codes, as every Revisit tool does (ArgumentParser's
+    /// own usage code would be 64).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let failure as EvaluatorFailure {
+            FileHandle.standardError.write(Data("evaluator: \(failure.message)\n".utf8))
+            Glibc.exit(failure.code)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                exit(withError: error)  // --help
+            }
+            FileHandle.standardError.write(Data("evaluator: \(fullMessage(for: error))\n".utf8))
+            Glibc.exit(1)
+        }
+    }
+}
+
+/// A failure with its documented exit code: 2 bad input, 4 cannot write.
+struct EvaluatorFailure: Error {
+    var message: String
+    var code: Int32
+
+    static func badInput(_ message: String) -> EvaluatorFailure { EvaluatorFailure(message: message, code: 2) }
+    static func cannotWrite(_ message: String) -> EvaluatorFailure { EvaluatorFailure(message: message, code: 4) }
+}
+
+extension EvaluatorCommand {
+    struct Audit: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Audit a scores file against a dataset directory.",
+            discussion: """
+                Labels each score row (customer c, as-of t) with "c ordered in [t, t+H)" from the dataset's visits, \
+                leaves out rows whose window runs past the data, and writes report.json, report.md and \
+                weekly_precision.svg, roc.svg, pr.svg, reliability.svg into --out. Prints the per-week comparison \
+                with the reps' own success rate on stdout. Same inputs and flags give the same bytes.
+                """)
+
+        @Option(help: "Scores CSV (format version 1), or - for stdin.")
+        var scores: String
+        @Option(help: "Dataset directory (manifest.json, visits.csv, customers.csv).")
+        var dataset: String
+        @Option(help: "Synth ground_truth.csv: also report p_order as a score on the same rows (the ceiling).")
+        var groundTruth: String?
+        @Option(help: "Label window H in days: did the customer order in [as-of, as-of + H)?")
+        var horizon = 28
+        @Option(help: "List length K: each rep's top K by rank_in_rep is the call list.")
+        var topPerRep = 10
+        @Option(help: "Bootstrap resamples B for the confidence intervals.")
+        var bootstrap = 1000
+        @Option(help: "Seed of the bootstrap.")
+        var seed: UInt64 = 1
+        @Option(help: "Output directory (created if missing; files in it are replaced atomically).")
+        var out: String
+        @Flag(help: "No progress lines on stderr.")
+        var quiet = false
+
+        func validate() throws {
+            guard horizon >= 1 else { throw ValidationError("--horizon must be at least 1 day, got \(horizon)") }
+            guard topPerRep >= 1 else { throw ValidationError("--top-per-rep must be at least 1, got \(topPerRep)") }
+            guard bootstrap >= 1 else { throw ValidationError("--bootstrap must be at least 1, got \(bootstrap)") }
+        }
+
+        func progress(_ message: String) {
+            if !quiet { FileHandle.standardError.write(Data("evaluator: \(message)\n".utf8)) }
+        }
+
+        func run() throws {
+            let settings = EvaluationSettings(horizonDays: horizon, topPerRep: topPerRep, bootstrapResamples: bootstrap, seed: seed)
+            let report: EvaluationReport
+            do {
+                let scoreBytes: [UInt8]
+                if scores == "-" {
+                    scoreBytes = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
+                } else {
+                    guard let data = FileManager.default.contents(atPath: scores) else {
+                        throw EvaluationError.missingFile(path: scores)
+                    }
+                    scoreBytes = [UInt8](data)
+                }
+                let rows = try ScoresFile.decode(scoreBytes, path: scores)
+                progress("\(rows.count) score rows read from \(scores)")
+                let data = try Dataset.load(directory: dataset)
+                progress("dataset \(dataset): \(data.visits.count) visits, \(data.customers.count) customers")
+                var inputs = [InputFile(role: "scores", path: scores, contents: scoreBytes)]
+                for name in [Dataset.manifestFile, Dataset.visitsFile, Dataset.customersFile] {
+                    inputs.append(try InputFile.read(role: "dataset", path: (dataset as NSString).appendingPathComponent(name)))
+                }
+                var truth: [GroundTruthRow]? = nil
+                if let groundTruth {
+                    truth = try GroundTruthFile.read(path: groundTruth)
+                    inputs.append(try InputFile.read(role: "ground-truth", path: groundTruth))
+                    progress("\(truth!.count) ground-truth rows read from \(groundTruth)")
+                }
+                progress("evaluating (bootstrap B = \(bootstrap))")
+                report = Evaluation.Audit.run(
+                    scores: rows, outcomes: Outcomes(dataset: data, horizonDays: horizon), groundTruth: truth,
+                    settings: settings, inputs: inputs)
+            } catch let error as EvaluationError {
+                throw EvaluatorFailure.badInput(error.description)
+            } catch let error as DatasetError {
+                throw EvaluatorFailure.badInput(error.description)
+            }
+            do {
+                try ReportWriter.write(report, to: out)
+            } catch {
+                throw EvaluatorFailure.cannotWrite("\(out): cannot write the report: \(error)")
+            }
+            for line in WeeklyComparison.lines(report.allResults) { print(line) }
+            for note in report.notes { print("note: \(note)") }
+            print("report: \((out as NSString).appendingPathComponent("report.md")) (and report.json, *.svg)")
+        }
+    }
+}
