@@ -63,7 +63,7 @@ let package = Package(
         .target(
             name: "Training", dependencies: ["Models", "Layers", "Losses", "Optimizers", "Tensors"], path: "Modules/Training"),
         .target(
-            name: "Workflow", dependencies: ["Training", "Features", "Dataset", "Metrics", "Models", "Tensors", "Formats"],
+            name: "Workflow", dependencies: ["Training", "Features", "Dataset", "Metrics", "Evaluation", "Models", "Tensors", "Formats"],
             path: "Modules/Workflow"),
         .target(
             name: "Backtest", dependencies: ["Workflow", "Training", "Features", "Dataset", "Metrics", "Models", "Tensors"],
