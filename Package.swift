@@ -66,7 +66,7 @@ let package = Package(
             name: "Workflow", dependencies: ["Training", "Features", "Dataset", "Metrics", "Evaluation", "Models", "Tensors", "Formats"],
             path: "Modules/Workflow"),
         .target(
-            name: "Backtest", dependencies: ["Workflow", "Training", "Features", "Dataset", "Metrics", "Models", "Tensors"],
+            name: "Backtest", dependencies: ["Workflow", "Training", "Features", "Dataset", "Metrics", "Evaluation", "Models", "Tensors"],
             path: "Modules/Backtest"),
         .target(
             name: "CommandLineSupport", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -110,7 +110,8 @@ let package = Package(
         .executableTarget(name: "FuzzXML", dependencies: ["ERPImport"], path: "Tools/fuzz-xml"),
         .executableTarget(
             name: "EvaluatorTool",
-            dependencies: ["Evaluation", "Dataset", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Evaluation", "Backtest", "Features", "Models", "Tensors", "Dataset",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/evaluator"),
 
         // MARK: Tests

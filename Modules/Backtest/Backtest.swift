@@ -45,6 +45,8 @@ public enum Contender: Sendable, Equatable, Hashable, CustomStringConvertible {
 
 /// How the call list is formed from a fold's ranked candidates.
 public enum ListRule: Sendable, Equatable, CustomStringConvertible {
+    /// Each rep's K highest-ranked candidates (the per-rep call list; the default).
+    case perRepTop(Int)
     /// The N highest-ranked candidates.
     case top(Int)
     /// The highest-ranked share of the candidates (0…1).
@@ -54,6 +56,7 @@ public enum ListRule: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
+        case .perRepTop(let k): return "top \(k) per rep"
         case .top(let n): return "top \(n)"
         case .topShare(let share): return String(format: "top %.0f%%", share * 100)
         case .threshold(let p): return "p ≥ \(p)"
@@ -63,6 +66,7 @@ public enum ListRule: Sendable, Equatable, CustomStringConvertible {
     /// How many of `scores` (sorted high to low) make the list.
     func length(sortedScores: [Double]) -> Int {
         switch self {
+        case .perRepTop: preconditionFailure("ListRule.length: per-rep lists are cut by rank in rep")
         case .top(let n): return min(n, sortedScores.count)
         case .topShare(let share): return min(sortedScores.count, max(1, Int((share * Double(sortedScores.count)).rounded())))
         case .threshold(let p): return sortedScores.prefix { $0 >= p }.count
@@ -83,7 +87,7 @@ public struct Backtest {
         public var folds = 4
         public var stepDays = 7
         public var candidates: CandidateSet = .visitedInWeek
-        public var list: ListRule = .topShare(0.2)
+        public var list: ListRule = .perRepTop(3)
         public var contenders: [Contender] = [.model(.cnnLSTM), .logisticRegression, .decisionTree, .recency, .roundRobin]
         /// Trainer options for the model contenders (horizon H = the outcome window T2).
         public var training = TrainingJob.Options()
@@ -108,8 +112,11 @@ public struct Backtest {
         public var rocAUC: Double?
         public var averagePrecision: Double?
         public var brier: Double?
-        /// The scores of every candidate (for curves and audits), in candidate order.
+        /// The scores of every candidate (for curves and audits), in candidate order; in [0, 1]
+        /// (heuristics are squashed monotonically, see `heuristicScores`).
         public var scores: [Float]
+        /// Each candidate's rank in its rep's list (1 = first; ties by customer id).
+        public var ranksInRep: [Int]
         /// Training examples and epochs (models and trees), seconds spent.
         public var trainingExamples: Int?
         public var epochs: Int?
@@ -216,8 +223,21 @@ public struct Backtest {
         let order = scores.indices.sorted {
             scores[$0] != scores[$1] ? scores[$0] > scores[$1] : fold.customerIDs[$0] < fold.customerIDs[$1]
         }
-        let length = settings.list.length(sortedScores: order.map { Double(scores[$0]) })
-        let listedOrders = order.prefix(length).reduce(0) { $0 + Int(fold.labels[$1]) }
+        var ranksInRep = [Int](repeating: 0, count: scores.count)
+        var nextRank: [String: Int] = [:]
+        for index in order {
+            let rank = (nextRank[fold.repIDs[index]] ?? 0) + 1
+            nextRank[fold.repIDs[index]] = rank
+            ranksInRep[index] = rank
+        }
+        let listed: [Int]
+        if case .perRepTop(let k) = settings.list {
+            listed = order.filter { ranksInRep[$0] <= k }
+        } else {
+            listed = Array(order.prefix(settings.list.length(sortedScores: order.map { Double(scores[$0]) })))
+        }
+        let length = listed.count
+        let listedOrders = listed.reduce(0) { $0 + Int(fold.labels[$1]) }
         let precision = length == 0 ? nil : Double(listedOrders) / Double(length)
         let predictions = BinaryPredictions(scores: scores, labels: fold.labels.map { Int($0) })
         let lift: Double? = {
@@ -228,7 +248,7 @@ public struct Backtest {
         return Entry(
             contender: contender.description, listed: length, listedOrders: listedOrders, listPrecision: precision, liftOverReps: lift,
             rocAUC: predictions.rocAUC().value, averagePrecision: predictions.averagePrecision().value,
-            brier: isProbability ? predictions.brierScore().value : nil, scores: scores, trainingExamples: nil, epochs: nil, seconds: 0)
+            brier: isProbability ? predictions.brierScore().value : nil, scores: scores, ranksInRep: ranksInRep, trainingExamples: nil, epochs: nil, seconds: 0)
     }
 
     // MARK: Contenders
@@ -272,7 +292,9 @@ public struct Backtest {
         return (candidates.count == 0 ? [] : tree.predict(candidates.aggregates.scalars), data.train.count)
     }
 
-    /// Scores from the visit log alone, in candidate order.
+    /// Scores from the visit log alone, in candidate order, squashed into [0, 1) by s / (1 + s)
+    /// where they are unbounded (an order-preserving map, so every ranking figure is the
+    /// heuristic's own; their Brier scores are not those of calibrated probabilities).
     func heuristicScores(_ contender: Contender, start: Day) -> [Float] {
         let set = candidateSet(start: start)
         return set.examples.map { example in
@@ -287,9 +309,11 @@ public struct Backtest {
             case .frequency:
                 let orders = (first..<end).filter { history.orders[$0] && history.days[$0] >= t - 365 }.count
                 // Ties broken towards the most recent visit: a fraction below one order.
-                return Float(orders) + 1 / Float(2 + t - history.days[end - 1])
+                let value = Float(orders) + 1 / Float(2 + t - history.days[end - 1])
+                return value / (1 + value)
             case .roundRobin:
-                return Float(t - history.days[end - 1])
+                let days = Float(t - history.days[end - 1])
+                return days / (1 + days)
             default:
                 preconditionFailure("heuristicScores: \(contender) is not a heuristic")
             }

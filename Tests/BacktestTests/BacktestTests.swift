@@ -54,11 +54,12 @@ struct BacktestTests {
                 }
             }
         }
-        // Round-robin scores are days since the last visit.
+        // Round-robin scores are days since the last visit d, squashed to d / (1 + d).
         let customer = folds[0].customerIDs[0]
         let last = Self.dataset.visits.filter { $0.customerID == customer && $0.date < folds[0].start }.map(\.date).max()
         let roundRobin = folds[0].entries.first { $0.contender == "round_robin" }!
-        #expect(roundRobin.scores[0] == Float(last.map { $0.distance(to: folds[0].start) } ?? 0))
+        let days = Float(last.map { $0.distance(to: folds[0].start) } ?? 0)
+        #expect(roundRobin.scores[0] == (last == nil ? 0 : days / (1 + days)))
     }
 
     /// A poisoned future: altering every record dated on or after a fold's start (results,

@@ -7,7 +7,7 @@ import Glibc
 #endif
 
 /// `evaluator`: judges scores against outcomes and writes a report (JSON, Markdown, SVG).
-/// Subcommands: `audit` (a scores file against a dataset). The logic lives in Modules/Evaluation;
+/// Subcommands: `audit` (a scores file against a dataset) and `backtest` (the rolling weekly backtest). The logic lives in Modules/Evaluation;
 /// this file parses arguments and maps errors to exit codes (Docs/CLI.md).
 @main
 struct EvaluatorCommand: ParsableCommand {
@@ -18,7 +18,7 @@ struct EvaluatorCommand: ParsableCommand {
             Exit codes: 0 ok; 1 usage error; 2 bad input (a missing or malformed file, another format version; \
             the message names FILE:LINE); 4 the report cannot be written. Docs/CLI.md, Docs/Evaluation.md.
             """,
-        subcommands: [Audit.self])
+        subcommands: [Audit.self, BacktestCommand.self])
 
     /// Maps errors to the documented exit codes, as every Revisit tool does (ArgumentParser's
     /// own usage code would be 64).

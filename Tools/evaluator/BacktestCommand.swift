@@ -1,0 +1,145 @@
+import ArgumentParser
+import Backtest
+import Dataset
+import Evaluation
+import Features
+import Foundation
+import Models
+import Tensors
+
+extension EvaluatorCommand {
+    /// `evaluator backtest`: the study's rolling weekly backtest from the command line. The
+    /// logic is Modules/Backtest (folds, training, baselines) and Modules/Evaluation (report).
+    struct BacktestCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "backtest",
+            abstract: "Run the rolling weekly backtest for models and baselines on a dataset and write a report.",
+            discussion: """
+                For each fold (a Monday t, then every week): every model is trained on labels closing by t \
+                (warm-started from the previous fold), the fold's candidates (by default the customers the reps \
+                visited in [t, t+7), as the study did) are scored at t, each rep's top K form the list, and its \
+                precision against orders in [t, t+H) is compared with the reps' own success rate that week. \
+                Writes report.json, report.md and the SVG charts into --out and prints the per-week table.
+                """)
+
+        @Option(help: "Dataset directory written by `importer`.")
+        var dataset: String
+        @Option(help: "Comma-separated contenders: models (\(Architecture.allCases.map(\.rawValue).joined(separator: ", "))) and baselines (decision_tree, recency, frequency, round_robin).")
+        var models = "cnn_lstm,logreg,decision_tree,recency,round_robin"
+        @Option(help: "First fold's Monday (YYYY-MM-DD). Default: the latest folds whose outcome windows are complete.")
+        var firstFold: String?
+        @Option(help: "Number of weekly folds.")
+        var folds = 4
+        @Option(help: "Candidates: visited-in-week (the study's) or with-history (every customer with an earlier visit).")
+        var candidates = "visited-in-week"
+        @Option(help: "K: each rep's top K candidates form the list.")
+        var topPerRep = 3
+        @Option(help: "Outcome window T2 in days (the label horizon H).")
+        var horizon = 28
+        @Option(help: "Training examples only from the last N weeks before each fold (0: all history).")
+        var trainingWeeks = 26
+        @Option(help: "Epochs of the first fold's training (later folds warm-start with --warm-epochs).")
+        var epochs = 3
+        @Option(help: "Epochs of each later fold, warm-started from the previous fold's weights (0: train every fold from scratch with --epochs).")
+        var warmEpochs = 1
+        @Option(help: "Batch size for the models.")
+        var batchSize = 64
+        @Option(help: "Seed of every random stream (training and bootstrap).")
+        var seed: UInt64 = 1
+        @Option(help: "OpenBLAS threads.")
+        var threads = 1
+        @Option(help: "A synth ground_truth.csv: the report shows the ceiling (p_order on the same rows).")
+        var groundTruth: String?
+        @Option(help: "Bootstrap resamples for the confidence intervals.")
+        var bootstrap = 1000
+        @Option(help: "Output directory for the report.")
+        var out: String
+        @Flag(help: "No progress lines on stderr.")
+        var quiet = false
+
+        func contenders() throws -> [Contender] {
+            let names = models.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let parsed = names.map { Contender(name: $0) }
+            if let bad = zip(names, parsed).first(where: { $0.1 == nil }) {
+                throw ValidationError("--models: unknown contender '\(bad.0)'")
+            }
+            guard !parsed.isEmpty else { throw ValidationError("--models: name at least one contender") }
+            return parsed.map { $0! }
+        }
+
+        func validate() throws {
+            _ = try contenders()
+            if let firstFold, Day(iso: firstFold) == nil { throw ValidationError("--first-fold must be a date YYYY-MM-DD") }
+            guard folds >= 1, topPerRep >= 1, horizon >= 1, epochs >= 1, warmEpochs >= 0, trainingWeeks >= 0, batchSize >= 1, bootstrap >= 1
+            else { throw ValidationError("--folds, --top-per-rep, --horizon, --epochs, --batch-size, --bootstrap must be at least 1") }
+            guard ["visited-in-week", "with-history"].contains(candidates) else {
+                throw ValidationError("--candidates must be visited-in-week or with-history")
+            }
+        }
+
+        func run() throws {
+            BLASKernelSelection.reexecuteWithFastestKernelsIfNeeded()
+            BLAS.threadCount = threads
+            let log: (String) -> Void = { line in if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) } }
+            let data: Dataset
+            var inputs: [InputFile] = []
+            var truth: [GroundTruthRow]? = nil
+            do {
+                data = try Dataset.load(directory: dataset)
+                for name in [Dataset.manifestFile, Dataset.visitsFile, Dataset.customersFile] {
+                    inputs.append(try InputFile.read(role: "dataset", path: (dataset as NSString).appendingPathComponent(name)))
+                }
+                if let groundTruth {
+                    truth = try GroundTruthFile.read(path: groundTruth)
+                    inputs.append(try InputFile.read(role: "ground-truth", path: groundTruth))
+                }
+            } catch let error as EvaluationError {
+                throw EvaluatorFailure.badInput(error.description)
+            } catch let error as DatasetError {
+                throw EvaluatorFailure.badInput(error.description)
+            }
+            guard let last = data.visits.map(\.date).max() else { throw EvaluatorFailure.badInput("\(dataset): the dataset has no visits") }
+            let dataEnd = last.advanced(by: 1)
+            let first: Day
+            if let firstFold {
+                first = Day(iso: firstFold)!
+            } else {
+                // The latest Monday whose outcome window [t, t + H) closes by the end of the data, minus the folds before it.
+                let lastStart = dataEnd.advanced(by: -horizon).mondayOnOrBefore
+                first = lastStart.advanced(by: -7 * (folds - 1))
+            }
+            var settings = Backtest.Settings(firstFold: first)
+            settings.folds = folds
+            settings.candidates = candidates == "with-history" ? .withHistory : .visitedInWeek
+            settings.list = .perRepTop(topPerRep)
+            settings.contenders = try contenders()
+            settings.training.examples = ExampleSettings(horizonDays: horizon)
+            settings.training.training.epochs = epochs
+            settings.training.training.batchSize = batchSize
+            settings.training.training.seed = seed
+            settings.training.training.threads = threads
+            settings.training.validationDates = 4
+            settings.trainingWeeks = trainingWeeks == 0 ? nil : trainingWeeks
+            settings.warmStart = warmEpochs > 0
+            settings.warmEpochs = max(warmEpochs, 1)
+            let backtest = Backtest(settings: settings, history: VisitHistory(dataset: data))
+            log("backtest: \(folds) folds from \(backtest.foldStarts.first!.iso), contenders \(settings.contenders.map(\.description).joined(separator: ", "))")
+            let results: [Backtest.Fold]
+            do {
+                results = try backtest.run(progress: log)
+            } catch {
+                throw EvaluatorFailure.badInput("\(dataset): \(error)")
+            }
+            let evaluation = EvaluationSettings(horizonDays: horizon, topPerRep: topPerRep, bootstrapResamples: bootstrap, seed: seed)
+            let report = backtest.report(folds: results, evaluation: evaluation, groundTruth: truth, inputs: inputs)
+            do {
+                try ReportWriter.write(report, to: out)
+            } catch {
+                throw EvaluatorFailure.cannotWrite("\(out): cannot write the report: \(error)")
+            }
+            for line in WeeklyComparison.lines(report.allResults) { print(line) }
+            for note in report.notes { print("note: \(note)") }
+            print("report: \((out as NSString).appendingPathComponent("report.md")) (and report.json, *.svg)")
+        }
+    }
+}
