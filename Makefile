@@ -13,7 +13,7 @@ TEST_PYTHON := $(CURDIR)/$(TEST_VENV)/bin/python
 BENCH_DATA := .bench-data
 SHARED := ../shared
 
-.PHONY: deps python-env test bench sample clean
+.PHONY: deps python-env test demo demo-reduced bench sample clean
 
 ## deps: install the system libraries (libxml2, libcsv, OpenBLAS, pkg-config) when any is absent.
 deps:
@@ -33,9 +33,22 @@ python-env: deps
 	  $(TEST_VENV)/bin/pip install -q --disable-pip-version-check numpy safetensors; \
 	fi
 
-## test: every test, with the Python interop checks required (not optional).
+## test: every test, with the Python interop checks required (not optional), then the demo in
+## its reduced form (debug build, seconds) so the whole pipeline is known to run.
 test: deps python-env
 	REVISIT_PYTHON=$(TEST_PYTHON) REVISIT_REQUIRE_PYTHON=1 swift test
+	$(MAKE) --no-print-directory demo-reduced
+
+## demo: import → train → score → backtest on Fixtures/sample, release build (a few minutes on 2 cores).
+DEMO_DIR := .build/demo
+demo: deps
+	swift build -c release --product importer --product trainer --product scorer --product evaluator
+	bash Tools/demo/demo.sh "$$(swift build -c release --show-bin-path)" $(DEMO_DIR)
+
+## demo-reduced: the same steps with the debug build and tiny settings (what CI runs).
+demo-reduced: deps
+	swift build --product importer --product trainer --product scorer --product evaluator
+	bash Tools/demo/demo.sh "$$(swift build --show-bin-path)" $(DEMO_DIR)-reduced --reduced
 
 ## bench: release build, then Swift / reference / Swift in one run, printed as ratios.
 bench: deps

@@ -91,7 +91,7 @@ public struct Backtest {
         public var contenders: [Contender] = [.model(.cnnLSTM), .logisticRegression, .decisionTree, .recency, .roundRobin]
         /// Trainer options for the model contenders (horizon H = the outcome window T2).
         public var training = TrainingJob.Options()
-        /// Training examples only from as-of dates in the last N weeks before the fold (nil: all).
+        /// Training examples only from the last N weeks of as-of dates whose labels close by the fold start (nil: all).
         public var trainingWeeks: Int?
         /// Start each fold's model from the previous fold's weights (after the first fold, `warmEpochs` epochs).
         public var warmStart = true
@@ -277,8 +277,9 @@ public struct Backtest {
         return (scores, data.train.count, run.history.count, run.parameters.stateDictionary())
     }
 
+    /// The rolling window: as-of dates whose labels close by the fold start, the last N weeks of them.
     func earliestAsOf(_ start: Day) -> Day? {
-        settings.trainingWeeks.map { start.advanced(by: -7 * $0) }
+        settings.trainingWeeks.map { start.advanced(by: -7 * $0 - settings.training.examples.horizonDays) }
     }
 
     func treeScores(start: Day) throws -> (scores: [Float], examples: Int) {

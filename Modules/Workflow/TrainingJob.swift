@@ -32,6 +32,8 @@ public enum TrainingJob {
         /// The latest as-of dates held out for validation and early stopping.
         public var validationDates = 8
         public var shift: ShiftAugmentation?
+        /// Only as-of dates in the last N weeks before the cut-off (a rolling training window; nil: all history).
+        public var trainingWeeks: Int?
         public init() {}
 
         public var encoding: StaticEncoding {
@@ -146,7 +148,10 @@ public enum TrainingJob {
         let dataset = try Dataset.load(directory: datasetDirectory)
         let manifestBytes = try Data(contentsOf: URL(fileURLWithPath: datasetDirectory + "/" + Dataset.manifestFile))
         let history = VisitHistory(dataset: dataset)
-        let data = try prepare(history: history, options: options)
+        let earliest = options.trainingWeeks.map { weeks in
+            (options.trainUntil ?? Day(ordinal: (history.days.max() ?? 0) + 1)).advanced(by: -7 * weeks - options.examples.horizonDays)
+        }
+        let data = try prepare(history: history, options: options, earliestAsOf: earliest)
         log("trainer: \(data.train.count) training examples (\(String(format: "%.1f", data.train.positiveRate * 100))% positive), "
             + "\(data.validation.count) validation examples from \(data.validationFrom); labels close by \(data.trainUntil)")
         let run = TrainingRun(settings: options.training, shape: data.train.shape, validationScore: rocAUC)

@@ -81,6 +81,8 @@ struct TrainerCommand: ParsableCommand {
 
     @Option(help: "Only examples whose label window closes by this date (YYYY-MM-DD) train. Default: the day after the last record.")
     var trainUntil: String?
+    @Option(help: "Train only on as-of dates of the last N weeks (whose labels close by the cut-off); default: all history.")
+    var trainingWeeks: Int?
     @Option(help: "Warm start from this model file (same model and inputs), as the nightly retrain does.")
     var initFrom: String?
     @Flag(help: "Continue from OUT.checkpoint, left by an interrupted run with the same flags.")
@@ -132,6 +134,10 @@ struct TrainerCommand: ParsableCommand {
         }
         guard validationDates >= 1 else { throw ValidationError("--validation-dates must be at least 1") }
         options.validationDates = validationDates
+        if let trainingWeeks {
+            guard trainingWeeks >= 1 else { throw ValidationError("--training-weeks must be at least 1") }
+            options.trainingWeeks = trainingWeeks
+        }
         guard shift >= 0 else { throw ValidationError("--shift must be 0 or more") }
         if shift > 0 { options.shift = ShiftAugmentation(maxRemovedOrders: shift) }
         return options
