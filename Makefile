@@ -41,13 +41,14 @@ test: deps python-env
 
 ## demo: import → train → score → backtest on Fixtures/sample, release build (a few minutes on 2 cores).
 DEMO_DIR := .build/demo
+DEMO_TOOLS := importer trainer scorer evaluator
 demo: deps
-	swift build -c release --product importer --product trainer --product scorer --product evaluator
+	for tool in $(DEMO_TOOLS); do swift build -c release --product $$tool || exit 1; done
 	bash Tools/demo/demo.sh "$$(swift build -c release --show-bin-path)" $(DEMO_DIR)
 
 ## demo-reduced: the same steps with the debug build and tiny settings (what CI runs).
 demo-reduced: deps
-	swift build --product importer --product trainer --product scorer --product evaluator
+	for tool in $(DEMO_TOOLS); do swift build --product $$tool || exit 1; done
 	bash Tools/demo/demo.sh "$$(swift build --show-bin-path)" $(DEMO_DIR)-reduced --reduced
 
 ## bench: release build, then Swift / reference / Swift in one run, printed as ratios.
