@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// The exit codes every Revisit tool documents (Docs/CLI.md).
-public enum ToolExitCode: Int32 {
+public enum ToolExitCode: Int32, Sendable {
     case success = 0
     /// Bad flags or arguments (ArgumentParser's own code would be 64; the tools say 1).
     case usage = 1
