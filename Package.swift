@@ -71,7 +71,7 @@ let package = Package(
         .target(
             name: "CommandLineSupport", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Modules/CommandLineSupport"),
-        .target(name: "Synth", dependencies: ["Tensors", "Formats"], path: "Modules/Synth"),
+        .target(name: "Synth", dependencies: ["Dataset", "Tensors", "Formats"], path: "Modules/Synth"),
         .target(name: "Features", dependencies: ["Dataset", "Tensors"], path: "Modules/Features"),
         // Evaluation uses Tensors only through Metrics' bootstrap (SeededRandom).
         .target(
@@ -88,7 +88,7 @@ let package = Package(
             path: "Tools/revisit-bench"),
         .executableTarget(
             name: "SynthTool",
-            dependencies: ["Synth", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Synth", "Dataset", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/synth"),
         .executableTarget(
             name: "TrainerTool",
@@ -135,7 +135,7 @@ let package = Package(
             name: "BacktestTests", dependencies: ["Backtest", "Workflow", "Training", "Features", "Dataset", "Models", "Tensors"],
             path: "Tests/BacktestTests"),
         .testTarget(name: "DatasetTests", dependencies: ["Dataset"], path: "Tests/DatasetTests"),
-        .testTarget(name: "SynthTests", dependencies: ["Synth", "Tensors"], path: "Tests/SynthTests"),
+        .testTarget(name: "SynthTests", dependencies: ["Synth", "Dataset", "Tensors"], path: "Tests/SynthTests"),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Tensors", "TestSupport"], path: "Tests/MetricsTests"),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "Dataset", "Tensors"], path: "Tests/FeaturesTests"),
         .testTarget(name: "ERPImportTests", dependencies: ["ERPImport", "Dataset", "Formats"], path: "Tests/ERPImportTests"),

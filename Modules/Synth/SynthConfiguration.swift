@@ -1,3 +1,5 @@
+import Dataset
+
 /// Every parameter of the visit simulator. Defaults generate the bundled sample
 /// (`Fixtures/sample`): about 1,000 customers, 20 reps, two years. `Docs/Synth.md` explains the
 /// model each parameter belongs to; `synth --help` exposes each one as a flag.
@@ -9,7 +11,7 @@ public struct SynthConfiguration: Sendable, Codable, Equatable {
     /// Number of reps.
     public var reps = 20
     /// First simulated day; must be a Monday so that weeks and the ground truth align on Mondays.
-    public var start = CivilDate(year: 2018, month: 3, day: 5)!
+    public var start = Day(year: 2018, month: 3, day: 5)!
     /// Length of the export in weeks.
     public var weeks = 104
     /// Ground-truth horizon H in days: the label window is [Monday, Monday + H).
@@ -96,7 +98,7 @@ public struct SynthConfiguration: Sendable, Codable, Equatable {
         if customers < 1 || customers > 9_999_999 { return "--customers must be in 1...9999999" }
         if reps < 1 || reps > 9999 { return "--reps must be in 1...9999" }
         if weeks < 1 || weeks > 1040 { return "--weeks must be in 1...1040" }
-        if start.weekday != 0 { return "--start must be a Monday (\(start) is not)" }
+        if start.weekday != 1 { return "--start must be a Monday (\(start) is not)" }
         if horizonDays < 1 { return "--horizon must be at least 1 day" }
         if !isDistribution(typeMix, count: 3) { return "--type-mix needs 3 non-negative shares" }
         if !isPositive(typeRates, count: 3) { return "--type-rates needs 3 positive multipliers" }

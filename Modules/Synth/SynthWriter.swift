@@ -1,3 +1,4 @@
+import Dataset
 import Formats
 import Foundation
 
@@ -22,7 +23,7 @@ public enum SynthWriter {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let ids = Identifiers(export)
         let dates = (0..<export.configuration.days).map {
-            Array(export.configuration.start.adding(days: $0).description.utf8)
+            Array(export.configuration.start.advanced(by: $0).description.utf8)
         }
         func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
         // Vocabulary spellings as bytes, looked up by raw value in the row loops.
@@ -129,7 +130,7 @@ public enum SynthWriter {
             groundTruth = [
                 "horizon_days": String(export.configuration.horizonDays),
                 "first_as_of": export.configuration.start.description,
-                "last_as_of": export.configuration.start.adding(days: max(0, truth.mondays - 1) * 7).description,
+                "last_as_of": export.configuration.start.advanced(by: max(0, truth.mondays - 1) * 7).description,
             ]
             settings = export.configuration
             rows = [

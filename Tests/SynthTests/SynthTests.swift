@@ -1,3 +1,4 @@
+import Dataset
 import Foundation
 import Tensors
 import Testing
@@ -207,9 +208,9 @@ struct SynthFileTests {
         #expect(visits.first == "visit_id,customer_id,rep_id,visit_date,method,target,purpose,result")
         #expect(visits.count == export.visits.count + 1)
         let first = configuration.start
-        let last = configuration.start.adding(days: configuration.days - 1)
+        let last = configuration.start.advanced(by: configuration.days - 1)
         var previous: (id: Substring, date: Substring)?
-        var lastOrder: [Substring: CivilDate] = [:]
+        var lastOrder: [Substring: Day] = [:]
         var visitsWithCheckedTarget = 0
         for line in visits.dropFirst() {
             let fields = line.split(separator: ",", omittingEmptySubsequences: false)
@@ -217,8 +218,8 @@ struct SynthFileTests {
             #expect(fields[0].count == 8 && fields[0].hasPrefix("V"))
             #expect(tags[fields[1]] != nil, "unknown customer in \(line)")
             #expect(fields[2].count == 4 && fields[2].hasPrefix("R"))
-            let date = try #require(CivilDate(iso: String(fields[3])), "bad date in \(line)")
-            #expect(date >= first && date <= last && date.weekday < 5, "\(line): not a working day of the export")
+            let date = try #require(Day(iso: String(fields[3])), "bad date in \(line)")
+            #expect(date >= first && date <= last && date.weekday <= 5, "\(line): not a working day of the export")
             for (index, vocabulary) in Self.vocabulary.enumerated() {
                 #expect(vocabulary.contains(String(fields[4 + index])), "\(line): field \(4 + index)")
             }
@@ -229,12 +230,12 @@ struct SynthFileTests {
             // The target follows the ERP's rule once the unknown pre-export history is over
             // (non-prospects start with a last order up to 180 days before the first day).
             for order in ordersByCustomer[fields[1]] ?? [] where order < String(fields[3]) {
-                let orderDate = CivilDate(iso: order)!
+                let orderDate = Day(iso: order)!
                 if lastOrder[fields[1]].map({ $0 < orderDate }) ?? true { lastOrder[fields[1]] = orderDate }
             }
-            if date.daysSinceEpoch - first.daysSinceEpoch > 180, let known = lastOrder[fields[1]] {
+            if first.distance(to: date) > 180, let known = lastOrder[fields[1]] {
                 let expected = VisitTarget.derive(
-                    day: date.daysSinceEpoch, lastOrderDay: known.daysSinceEpoch,
+                    day: Int(date.ordinal), lastOrderDay: Int(known.ordinal),
                     tag: CustomerTag.allCases.first { $0.code == tags[fields[1]]! }!)
                 #expect(String(fields[5]) == expected.code, "\(line): target should be \(expected.code)")
                 visitsWithCheckedTarget += 1
@@ -265,8 +266,8 @@ struct SynthFileTests {
         for line in truth.dropFirst() {
             let fields = line.split(separator: ",")
             try #require(fields.count == 4, "\(line)")
-            let date = try #require(CivilDate(iso: String(fields[1])))
-            #expect(date.weekday == 0 && date.adding(days: configuration.horizonDays - 1) <= last)
+            let date = try #require(Day(iso: String(fields[1])))
+            #expect(date.weekday == 1 && date.advanced(by: configuration.horizonDays - 1) <= last)
             let p = try #require(Double(fields[2]))
             #expect(p >= 0 && p <= 1 && fields[2].count == 6)
             #expect(fields[3] == "0" || fields[3] == "1")
@@ -281,14 +282,14 @@ struct SynthFileTests {
 @Suite("Synth building blocks")
 struct SynthBuildingBlockTests {
     @Test func civilDatesRoundTripAndKnowTheirWeekday() {
-        #expect(CivilDate(iso: "2018-03-05")?.weekday == 0)  // a Monday
-        #expect(CivilDate(iso: "1970-01-01")?.daysSinceEpoch == 0)
-        #expect(CivilDate(iso: "2020-02-29")?.description == "2020-02-29")
-        #expect(CivilDate(iso: "2019-02-29") == nil)
-        #expect(CivilDate(iso: "2018-3-05") == nil)
+        #expect(Day(iso: "2018-03-05")?.weekday == 1)  // a Monday
+        #expect(Day(iso: "1970-01-01")?.ordinal == 0)
+        #expect(Day(iso: "2020-02-29")?.description == "2020-02-29")
+        #expect(Day(iso: "2019-02-29") == nil)
+        #expect(Day(iso: "2018-3-05") == nil)
         for days in stride(from: -800_000, through: 800_000, by: 997) {
-            let date = CivilDate(daysSinceEpoch: days)
-            #expect(CivilDate(iso: date.description) == date || date.components.year > 9999 || date.components.year < 0)
+            let date = Day(ordinal: Int32(days))
+            #expect(Day(iso: date.description) == date || date.civil.year > 9999 || date.civil.year < 1)
         }
     }
 
@@ -315,7 +316,7 @@ struct SynthBuildingBlockTests {
     @Test func badSettingsAreNamed() {
         var configuration = SynthConfiguration()
         #expect(configuration.problem == nil)
-        configuration.start = CivilDate(iso: "2018-03-06")!
+        configuration.start = Day(iso: "2018-03-06")!
         #expect(configuration.problem?.contains("--start must be a Monday") == true)
         configuration = SynthConfiguration()
         configuration.typeMix = [1, 2]

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dataset
 import Foundation
 import Synth
 
@@ -97,7 +98,7 @@ struct SynthCommand: ParsableCommand {
     /// The settings the flags describe, or a message naming the bad flag.
     func settings() throws -> SynthConfiguration {
         var settings = SynthConfiguration()
-        guard let startDate = CivilDate(iso: start) else {
+        guard let startDate = Day(iso: start) else {
             throw ValidationError("--start must be a date YYYY-MM-DD, got '\(start)'")
         }
         settings.seed = seed
