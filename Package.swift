@@ -110,7 +110,7 @@ let package = Package(
         .executableTarget(name: "FuzzXML", dependencies: ["ERPImport"], path: "Tools/fuzz-xml"),
         .executableTarget(
             name: "EvaluatorTool",
-            dependencies: ["Evaluation", "Backtest", "Features", "Models", "Tensors", "Dataset",
+            dependencies: ["CommandLineSupport", "Evaluation", "Backtest", "Features", "Models", "Tensors", "Dataset",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/evaluator"),
 

@@ -34,9 +34,9 @@ public struct ToolFailure: Error, CustomStringConvertible {
 /// a `ToolFailure` or `ExitCode` keeps its code and anything else is a bad input (2). Messages
 /// go to stderr prefixed with the tool's name.
 public func runTool<Command: ParsableCommand>(_ command: Command.Type, name: String) -> Never {
-    var parsed: Command
+    var parsed: any ParsableCommand  // the root or the subcommand that was named
     do {
-        parsed = try Command.parseAsRoot() as! Command
+        parsed = try Command.parseAsRoot()
     } catch {
         if Command.exitCode(for: error) == .success { Command.exit(withError: error) }  // --help, --version
         FileHandle.standardError.write(Data("\(name): \(Command.fullMessage(for: error))\n".utf8))
@@ -51,6 +51,8 @@ public func runTool<Command: ParsableCommand>(_ command: Command.Type, name: Str
     } catch let code as ExitCode {
         exit(code.rawValue)
     } catch {
+        // `--help` parses to ArgumentParser's help command, whose run() throws a clean exit.
+        if Command.exitCode(for: error) == .success { Command.exit(withError: error) }
         FileHandle.standardError.write(Data("\(name): \(error)\n".utf8))
         exit(ToolExitCode.badInput.rawValue)
     }

@@ -91,6 +91,17 @@ struct PipelineToolTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: model)) == Data(contentsOf: URL(fileURLWithPath: reference)))
     }
 
+    @Test func helpDescribesEveryFlagAndExitsZero() throws {
+        for (tool, flags) in [("trainer", ["--model", "--epochs", "--resume", "--init-from", "--train-until", "--log-json", "Exit codes"]),
+                              ("scorer", ["--model", "--dataset", "--visits", "--top-per-rep", "--as-of", "Exit codes"])] {
+            let help = try ToolProcess.run(tool, ["--help"])
+            #expect(help.status == 0, "\(tool) --help: \(help.stderr)")
+            for flag in flags { #expect(help.stdout.contains(flag), "\(tool) --help lacks \(flag)") }
+        }
+        let backtest = try ToolProcess.run("evaluator", ["backtest", "--help"])
+        #expect(backtest.status == 0 && backtest.stdout.contains("--first-fold") && backtest.stdout.contains("--models"), "\(backtest.stderr)")
+    }
+
     @Test func refusalsHaveReasonsAndExitCodes() throws {
         let missing = try ToolProcess.run("trainer", [Self.fixture.directory + "/nothing", "--out", Self.fixture.directory + "/x.safetensors"])
         #expect(missing.status == 2 && missing.stderr.contains("manifest.json"), "\(missing.stderr)")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineSupport
 import Dataset
 import Evaluation
 import Foundation
@@ -20,33 +21,14 @@ struct EvaluatorCommand: ParsableCommand {
             """,
         subcommands: [Audit.self, BacktestCommand.self])
 
-    /// Maps errors to the documented exit codes, as every Revisit tool does (ArgumentParser's
-    /// own usage code would be 64).
-    static func main() {
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch let failure as EvaluatorFailure {
-            FileHandle.standardError.write(Data("evaluator: \(failure.message)\n".utf8))
-            Glibc.exit(failure.code)
-        } catch {
-            let code = exitCode(for: error)
-            if code == .success {
-                exit(withError: error)  // --help
-            }
-            FileHandle.standardError.write(Data("evaluator: \(fullMessage(for: error))\n".utf8))
-            Glibc.exit(1)
-        }
-    }
+    /// Maps errors to the documented exit codes shared by every tool (CommandLineSupport).
+    static func main() { runTool(EvaluatorCommand.self, name: "evaluator") }
 }
 
-/// A failure with its documented exit code: 2 bad input, 4 cannot write.
-struct EvaluatorFailure: Error {
-    var message: String
-    var code: Int32
-
-    static func badInput(_ message: String) -> EvaluatorFailure { EvaluatorFailure(message: message, code: 2) }
-    static func cannotWrite(_ message: String) -> EvaluatorFailure { EvaluatorFailure(message: message, code: 4) }
+/// The evaluator's failures: bad input (exit 2) and an unwritable report (exit 4).
+enum EvaluatorFailure {
+    static func badInput(_ message: String) -> ToolFailure { ToolFailure(.badInput, message) }
+    static func cannotWrite(_ message: String) -> ToolFailure { ToolFailure(.cannotWrite, message) }
 }
 
 extension EvaluatorCommand {
