@@ -5,29 +5,8 @@ import Testing
 /// End-to-end checks of `evaluator`, run as a separate process like a user would.
 @Suite("evaluator tool")
 struct EvaluatorToolTests {
-    /// The built executable, next to the test bundle in the build directory.
-    static let executable: String = {
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        if directory.pathExtension == "xctest" { directory = directory.deletingLastPathComponent() }
-        return directory.appendingPathComponent("evaluator").path
-    }()
-
     static func run(_ arguments: [String], stdin: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
-        #expect(FileManager.default.isExecutableFile(atPath: executable), "evaluator not built at \(executable)")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe(), input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try input.fileHandleForWriting.close()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+        try ToolProcess.run("evaluator", arguments, stdin: stdin.map { Data($0.utf8) })
     }
 
     static func directory(_ name: String) -> String {

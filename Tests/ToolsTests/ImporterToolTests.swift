@@ -5,12 +5,6 @@ import Testing
 /// End-to-end checks of the `importer` binary: exit codes, stdin, messages, help.
 @Suite("importer")
 struct ImporterToolTests {
-    static let executable: String = {
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        if directory.pathExtension == "xctest" { directory = directory.deletingLastPathComponent() }
-        return directory.appendingPathComponent("importer").path
-    }()
-
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
     static func scratch() -> String {
@@ -18,23 +12,7 @@ struct ImporterToolTests {
     }
 
     static func run(_ arguments: [String], stdin: Data? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
-        #expect(FileManager.default.isExecutableFile(atPath: executable), "importer not built at \(executable)")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        let input = Pipe()
-        process.standardInput = input
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(stdin) }
-        try input.fileHandleForWriting.close()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+        try ToolProcess.run("importer", arguments, stdin: stdin)
     }
 
     @Test func importsAndPrintsOneSummaryLine() throws {

@@ -4,28 +4,12 @@ import Testing
 /// End-to-end checks of `revisit-bench`, run as a separate process like a user would.
 @Suite("revisit-bench")
 struct RevisitBenchTests {
-    /// The built executable, next to the test bundle in the build directory.
-    static let executable: String = {
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        if directory.pathExtension == "xctest" { directory = directory.deletingLastPathComponent() }
-        return directory.appendingPathComponent("revisit-bench").path
-    }()
-
+    /// Runs `revisit-bench` without the BLAS-selection variables of this process, plus `environment`.
     static func run(_ arguments: [String], environment: [String: String]) throws -> (status: Int32, output: String) {
-        #expect(FileManager.default.isExecutableFile(atPath: executable), "revisit-bench not built at \(executable)")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
         var base = ProcessInfo.processInfo.environment
         for key in ["OPENBLAS_CORETYPE", "REVISIT_BLAS_REEXECUTED", "REVISIT_BLAS_KERNELS", "REVISIT_CPUINFO"] { base[key] = nil }
-        process.environment = base.merging(environment) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let result = try ToolProcess.run("revisit-bench", arguments, environment: base.merging(environment) { $1 })
+        return (result.status, result.stdout + result.stderr)
     }
 
     @Test func reexecutesWithSkylakeXKernelsOnAnAVX512CPU() throws {

@@ -4,25 +4,9 @@ import Testing
 /// End-to-end checks of `synth`, run as a separate process like a user would.
 @Suite("synth tool")
 struct SynthToolTests {
-    /// The built executable, next to the test bundle in the build directory.
-    static let executable: String = {
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        if directory.pathExtension == "xctest" { directory = directory.deletingLastPathComponent() }
-        return directory.appendingPathComponent("synth").path
-    }()
-
     static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        #expect(FileManager.default.isExecutableFile(atPath: executable), "synth not built at \(executable)")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let result = try ToolProcess.run("synth", arguments)
+        return (result.status, result.stdout + result.stderr)
     }
 
     @Test func helpNamesTheFlagsAndDefaults() throws {

@@ -13,8 +13,10 @@ enum ToolProcess {
     static func path(_ tool: String) -> String { binDirectory.appendingPathComponent(tool).path }
 
     /// Runs `tool` to completion; stdout and stderr are returned separately.
-    static func run(_ tool: String, _ arguments: [String], stdin: Data? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = try start(tool, arguments, stdin: stdin)
+    static func run(
+        _ tool: String, _ arguments: [String], stdin: Data? = nil, environment: [String: String]? = nil
+    ) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = try start(tool, arguments, stdin: stdin, environment: environment)
         let out = process.stdout.fileHandleForReading.readDataToEndOfFile()
         let err = process.stderr.fileHandleForReading.readDataToEndOfFile()
         process.process.waitUntilExit()
@@ -22,12 +24,15 @@ enum ToolProcess {
     }
 
     /// Starts `tool` and returns at once (for signal tests).
-    static func start(_ tool: String, _ arguments: [String], stdin: Data? = nil) throws -> (process: Process, stdout: Pipe, stderr: Pipe) {
+    static func start(
+        _ tool: String, _ arguments: [String], stdin: Data? = nil, environment: [String: String]? = nil
+    ) throws -> (process: Process, stdout: Pipe, stderr: Pipe) {
         let executable = path(tool)
         #expect(FileManager.default.isExecutableFile(atPath: executable), "\(tool) not built at \(executable)")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let environment { process.environment = environment }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
