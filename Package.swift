@@ -132,7 +132,7 @@ let package = Package(
             name: "WorkflowTests", dependencies: ["Workflow", "Training", "Features", "Dataset", "Models", "Tensors"],
             path: "Tests/WorkflowTests"),
         .testTarget(
-            name: "BacktestTests", dependencies: ["Backtest", "Workflow", "Training", "Features", "Dataset", "ERPImport", "Metrics", "Models", "Tensors"],
+            name: "BacktestTests", dependencies: ["Backtest", "Evaluation", "Workflow", "Training", "Features", "Dataset", "ERPImport", "Metrics", "Models", "Tensors"],
             path: "Tests/BacktestTests"),
         .testTarget(name: "DatasetTests", dependencies: ["Dataset"], path: "Tests/DatasetTests"),
         .testTarget(name: "SynthTests", dependencies: ["Synth", "Dataset", "Tensors"], path: "Tests/SynthTests"),

@@ -51,7 +51,8 @@ public enum ListRule: Sendable, Equatable, CustomStringConvertible {
     case top(Int)
     /// The highest-ranked share of the candidates (0…1).
     case topShare(Double)
-    /// Every candidate whose score is at least the threshold (models only; baselines fall back to the top share of the same size as the model's).
+    /// Every candidate whose score is at least the threshold (meaningful for the models'
+    /// probabilities; the heuristics' scores are order-preserving squashes, not probabilities).
     case threshold(Double)
 
     public var description: String {
@@ -117,6 +118,8 @@ public struct Backtest {
         public var scores: [Float]
         /// Each candidate's rank in its rep's list (1 = first; ties by customer id).
         public var ranksInRep: [Int]
+        /// Whether each candidate is on the list (per the backtest's `ListRule`).
+        public var onList: [Bool]
         /// Training examples and epochs (models and trees), seconds spent.
         public var trainingExamples: Int?
         public var epochs: Int?
@@ -238,6 +241,8 @@ public struct Backtest {
         }
         let length = listed.count
         let listedOrders = listed.reduce(0) { $0 + Int(fold.labels[$1]) }
+        var onList = [Bool](repeating: false, count: scores.count)
+        for index in listed { onList[index] = true }
         let precision = length == 0 ? nil : Double(listedOrders) / Double(length)
         let predictions = BinaryPredictions(scores: scores, labels: fold.labels.map { Int($0) })
         let lift: Double? = {
@@ -248,7 +253,7 @@ public struct Backtest {
         return Entry(
             contender: contender.description, listed: length, listedOrders: listedOrders, listPrecision: precision, liftOverReps: lift,
             rocAUC: predictions.rocAUC().value, averagePrecision: predictions.averagePrecision().value,
-            brier: isProbability ? predictions.brierScore().value : nil, scores: scores, ranksInRep: ranksInRep, trainingExamples: nil, epochs: nil, seconds: 0)
+            brier: isProbability ? predictions.brierScore().value : nil, scores: scores, ranksInRep: ranksInRep, onList: onList, trainingExamples: nil, epochs: nil, seconds: 0)
     }
 
     // MARK: Contenders

@@ -3,28 +3,48 @@ import Evaluation
 
 extension Backtest {
     /// The folds as score rows (one "model" per contender), the form the evaluator's audit reads.
-    public static func scoreRows(_ folds: [Fold]) -> [ScoreRow] {
+    ///
+    /// The audit's list is "`rank_in_rep` ≤ K". For a per-rep list that is the true rank with
+    /// K = the list's K. For a top-N, top-share or threshold list, K is the most any rep has on
+    /// the list, and unlisted rows have their rank in rep raised by K, so exactly the listed rows
+    /// satisfy `rank_in_rep` ≤ K while the order within each rep is kept (a list cut by score
+    /// always holds each rep's best-ranked rows). Returns the rows and that K.
+    public static func scoreRows(_ folds: [Fold], list: ListRule) -> (rows: [ScoreRow], listK: Int) {
+        var listK = 1
+        if case .perRepTop(let k) = list { listK = k } else {
+            for fold in folds { for entry in fold.entries { for (i, listed) in entry.onList.enumerated() where listed {
+                listK = max(listK, entry.ranksInRep[i])
+            } } }
+        }
         var rows: [ScoreRow] = []
         for fold in folds {
             for entry in fold.entries {
                 for index in fold.customerIDs.indices {
+                    var rank = entry.ranksInRep[index]
+                    if case .perRepTop = list {} else if !entry.onList[index] { rank += listK }
                     rows.append(ScoreRow(
                         customerID: fold.customerIDs[index], repID: fold.repIDs[index], asOf: fold.start,
-                        probability: entry.scores[index], rankInRep: entry.ranksInRep[index], rank: 0, modelID: entry.contender))
+                        probability: entry.scores[index], rankInRep: rank, rank: 0, modelID: entry.contender))
                 }
             }
         }
-        return rows
+        return (rows, listK)
     }
 
     /// The backtest's report: every contender's weekly rows judged exactly as `evaluator audit`
     /// judges a scores file (same labels, lists, reps' rate, intervals, charts), with the
-    /// backtest's settings recorded in the notes. `settings.topPerRep` should equal the list's K.
+    /// backtest's settings recorded in the notes. The list is the backtest's `ListRule`
+    /// (`evaluation.topPerRep` and `listRule` are set from it). The ground-truth ceiling is
+    /// listed per rep by `rank_in_rep` with that K.
     public func report(
         folds: [Fold], evaluation: EvaluationSettings, groundTruth: [GroundTruthRow]?, inputs: [InputFile]
     ) -> EvaluationReport {
+        let (rows, listK) = Self.scoreRows(folds, list: settings.list)
+        var evaluation = evaluation
+        evaluation.topPerRep = listK
+        if case .perRepTop = settings.list {} else { evaluation.listRule = settings.list.description }
         var report = Audit.run(
-            scores: Self.scoreRows(folds),
+            scores: rows,
             outcomes: Outcomes(dataset: history.dataset, horizonDays: settings.training.examples.horizonDays),
             groundTruth: groundTruth, settings: evaluation, inputs: inputs)
         report.mode = "backtest"

@@ -44,6 +44,13 @@ public struct EvaluationSettings: Sendable, Hashable, Codable {
     public var reliabilityBins: Int
     /// At most this many points of each ROC/PR curve are kept in the report (evenly spaced).
     public var curvePoints: Int
+    /// How the list was formed when it is not simply each rep's top K (a backtest's top N, top
+    /// share or threshold list, encoded in `rank_in_rep` so that exactly the listed rows have
+    /// `rank_in_rep ≤ topPerRep`); nil for the per-rep list. Shown in reports.
+    public var listRule: String?
+
+    /// The list as reports name it.
+    public var listDescription: String { listRule ?? "each rep's top \(topPerRep)" }
 
     public init(
         horizonDays: Int = 28, topPerRep: Int = 10, topK: [Int] = [10, 50, 100], bootstrapResamples: Int = 1000,

@@ -12,7 +12,8 @@ public enum ReportMarkdown {
         let results = report.allResults
         var md = "# Revisit evaluation report (\(report.mode))\n\n"
         md += "Label: the customer ordered (a visit whose result was an order) in [as-of, as-of + \(settings.horizonDays) days). "
-        md += "List: each rep's top \(settings.topPerRep) by `rank_in_rep`. Reps' rate: the share of all visits in "
+        md += "List: \(settings.listDescription)\(settings.listRule == nil ? " by `rank_in_rep`" : "")."
+        md += " Reps' rate: the share of all visits in "
         md += "[as-of, as-of + 7 days) whose result was an order. Lift = list precision / reps' rate − 1. "
         md += "\(ReportText.undefined) = undefined (nothing to measure), never 0. Definitions: Docs/Evaluation.md.\n\n"
 
@@ -138,7 +139,7 @@ public enum ReportWriter {
     public static func write(_ report: EvaluationReport, to directory: String) throws -> [String] {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var contents: [(String, [UInt8])] = [("report.md", Array(ReportMarkdown.render(report).utf8))]
-        for chart in ReportCharts.all(report.allResults, topPerRep: report.settings.topPerRep) {
+        for chart in ReportCharts.all(report.allResults, listLabel: report.settings.listRule ?? "top \(report.settings.topPerRep) per rep") {
             contents.append((chart.file, Array(chart.svg.utf8)))
         }
         contents.append(("report.json", try report.jsonBytes()))

@@ -156,6 +156,11 @@ public enum ReportCharts {
     /// The study's Figure 6: weekly list precision of each model, and the reps' own success rate
     /// (dashed), by week. x is the week's index; ticks show dates.
     public static func weeklyPrecision(_ models: [ModelResult], topPerRep: Int) -> LineChart {
+        weeklyPrecision(models, listLabel: "top \(topPerRep) per rep")
+    }
+
+    /// The same chart with the list named by `listLabel` ("top 3 per rep", "top 20%").
+    public static func weeklyPrecision(_ models: [ModelResult], listLabel: String) -> LineChart {
         let weeks = Set(models.flatMap { $0.weeks.map(\.asOf) }).sorted()
         let position = Dictionary(uniqueKeysWithValues: weeks.enumerated().map { ($1, Double($0)) })
         var series = models.map { model in
@@ -177,7 +182,7 @@ public enum ReportCharts {
         let step = max(1, weeks.count / 6)
         let xTicks = stride(from: 0, to: weeks.count, by: step).map { LineChart.Tick(Double($0), weeks[$0].iso) }
         return LineChart(
-            title: "List precision (top \(topPerRep) per rep) vs the reps' success rate", xLabel: "week (as-of date)",
+            title: "List precision (\(listLabel)) vs the reps' success rate", xLabel: "week (as-of date)",
             yLabel: "share ordered", xRange: 0...Double(max(weeks.count - 1, 1)), yRange: 0...top, xTicks: xTicks,
             yTicks: yTicks, series: series)
     }
@@ -216,8 +221,13 @@ public enum ReportCharts {
 
     /// The four charts by file name: `weekly_precision.svg`, `roc.svg`, `pr.svg`, `reliability.svg`.
     public static func all(_ models: [ModelResult], topPerRep: Int) -> [(file: String, svg: String)] {
+        all(models, listLabel: "top \(topPerRep) per rep")
+    }
+
+    /// The four charts, the list named by `listLabel`.
+    public static func all(_ models: [ModelResult], listLabel: String) -> [(file: String, svg: String)] {
         [
-            ("weekly_precision.svg", weeklyPrecision(models, topPerRep: topPerRep).render()),
+            ("weekly_precision.svg", weeklyPrecision(models, listLabel: listLabel).render()),
             ("roc.svg", roc(models).render()),
             ("pr.svg", precisionRecall(models).render()),
             ("reliability.svg", reliability(models).render()),

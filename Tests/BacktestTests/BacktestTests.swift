@@ -1,4 +1,5 @@
 import Backtest
+import Evaluation
 import Dataset
 import Features
 import Foundation
@@ -112,5 +113,30 @@ struct BacktestTests {
             #expect(Contender(name: name)?.description == name)
         }
         #expect(Contender(name: "oracle") == nil)
+    }
+}
+
+@Suite("Backtest reports")
+struct BacktestReportTests {
+    /// Whatever the list rule, the report's weekly list precision is the backtest's own: the
+    /// rule is carried into the audit through `rank_in_rep` (see `Backtest.scoreRows`).
+    @Test(arguments: [ListRule.perRepTop(2), .top(10), .topShare(0.25), .threshold(0.5)])
+    func reportListPrecisionIsTheBacktests(rule: ListRule) throws {
+        let history = VisitHistory(dataset: BacktestTests.dataset)
+        var settings = BacktestTests.settings([.recency, .roundRobin, .frequency], firstFold: BacktestTests.firstFold)
+        settings.list = rule
+        let backtest = Backtest(settings: settings, history: history)
+        let folds = try backtest.run()
+        let report = backtest.report(folds: folds, evaluation: EvaluationSettings(bootstrapResamples: 20), groundTruth: nil, inputs: [])
+        #expect(report.mode == "backtest")
+        #expect(report.models.map(\.model) == ["recency", "round_robin", "frequency"])
+        for model in report.models {
+            for (fold, week) in zip(folds, model.weeks) {
+                #expect(week.asOf == fold.start)
+                let entry = fold.entries.first { $0.contender == model.model }!
+                #expect(week.metrics.listPrecision.value == entry.listPrecision, "\(model.model) \(rule) week \(fold.start)")
+            }
+        }
+        if case .perRepTop = rule { #expect(report.settings.listRule == nil) } else { #expect(report.settings.listRule == rule.description) }
     }
 }

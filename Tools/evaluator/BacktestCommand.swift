@@ -32,8 +32,12 @@ extension EvaluatorCommand {
         var folds = 4
         @Option(help: "Candidates: visited-in-week (the study's) or with-history (every customer with an earlier visit).")
         var candidates = "visited-in-week"
-        @Option(help: "K: each rep's top K candidates form the list.")
+        @Option(help: "K: each rep's top K candidates form the list (with --list per-rep).")
         var topPerRep = 3
+        @Option(help: "The list: per-rep (each rep's top K, the default), top:N (the N best overall), share:F (the best share F of the candidates) or threshold:P (every candidate with P(order) ≥ P).")
+        var list = "per-rep"
+        @Option(help: "Days between fold starts.")
+        var stepDays = 7
         @Option(help: "Outcome window T2 in days (the label horizon H).")
         var horizon = 28
         @Option(help: "Training examples only from the last N weeks before each fold (0: all history).")
@@ -67,8 +71,29 @@ extension EvaluatorCommand {
             return parsed.map { $0! }
         }
 
+        func listRule() throws -> ListRule {
+            if list == "per-rep" { return .perRepTop(topPerRep) }
+            let parts = list.split(separator: ":", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw ValidationError("--list must be per-rep, top:N, share:F or threshold:P; got '\(list)'") }
+            switch parts[0] {
+            case "top":
+                guard let n = Int(parts[1]), n >= 1 else { throw ValidationError("--list top:N needs N ≥ 1; got '\(parts[1])'") }
+                return .top(n)
+            case "share":
+                guard let f = Double(parts[1]), f > 0, f <= 1 else { throw ValidationError("--list share:F needs 0 < F ≤ 1; got '\(parts[1])'") }
+                return .topShare(f)
+            case "threshold":
+                guard let p = Double(parts[1]), p >= 0, p <= 1 else { throw ValidationError("--list threshold:P needs 0 ≤ P ≤ 1; got '\(parts[1])'") }
+                return .threshold(p)
+            default:
+                throw ValidationError("--list must be per-rep, top:N, share:F or threshold:P; got '\(list)'")
+            }
+        }
+
         func validate() throws {
             _ = try contenders()
+            _ = try listRule()
+            guard stepDays >= 1 else { throw ValidationError("--step-days must be at least 1") }
             if let firstFold, Day(iso: firstFold) == nil { throw ValidationError("--first-fold must be a date YYYY-MM-DD") }
             guard folds >= 1, topPerRep >= 1, horizon >= 1, epochs >= 1, warmEpochs >= 0, trainingWeeks >= 0, batchSize >= 1, bootstrap >= 1
             else { throw ValidationError("--folds, --top-per-rep, --horizon, --epochs, --batch-size, --bootstrap must be at least 1") }
@@ -106,12 +131,13 @@ extension EvaluatorCommand {
             } else {
                 // The latest Monday whose outcome window [t, t + H) closes by the end of the data, minus the folds before it.
                 let lastStart = dataEnd.advanced(by: -horizon).mondayOnOrBefore
-                first = lastStart.advanced(by: -7 * (folds - 1))
+                first = lastStart.advanced(by: -stepDays * (folds - 1))
             }
             var settings = Backtest.Settings(firstFold: first)
             settings.folds = folds
             settings.candidates = candidates == "with-history" ? .withHistory : .visitedInWeek
-            settings.list = .perRepTop(topPerRep)
+            settings.list = try listRule()
+            settings.stepDays = stepDays
             settings.contenders = try contenders()
             settings.training.examples = ExampleSettings(horizonDays: horizon)
             settings.training.training.epochs = epochs
