@@ -91,6 +91,27 @@ struct PipelineToolTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: model)) == Data(contentsOf: URL(fileURLWithPath: reference)))
     }
 
+    /// synth's CSV and XML layouts of one export import into the same dataset, byte for byte.
+    @Test func synthCSVAndXMLImportIdentically() throws {
+        let directory = try ToolProcess.temporaryDirectory("synth-formats")
+        let synth = try ToolProcess.run("synth", ["--out", directory + "/export", "--customers", "60", "--reps", "4", "--weeks", "20", "--seed", "9", "--quiet"])
+        #expect(synth.status == 0, "\(synth.stderr)")
+        for format in ["csv", "xml"] {
+            let imported = try ToolProcess.run("importer", [
+                directory + "/export/visits.\(format)", "--customers", directory + "/export/customers.\(format)",
+                "--out", directory + "/\(format)", "--quiet",
+            ])
+            #expect(imported.status == 0, "\(format): \(imported.stderr)")
+        }
+        for file in ["visits.csv", "customers.csv"] {
+            let fromCSV = try Data(contentsOf: URL(fileURLWithPath: directory + "/csv/" + file))
+            let fromXML = try Data(contentsOf: URL(fileURLWithPath: directory + "/xml/" + file))
+            #expect(!fromCSV.isEmpty && fromCSV == fromXML, "\(file) differs between the CSV and XML imports")
+        }
+        let manifest = try Dataset.readManifest(directory: directory + "/xml")
+        #expect(manifest.visitCounts.rejected == 0 && manifest.visitCounts.reconciles)
+    }
+
     @Test func helpDescribesEveryFlagAndExitsZero() throws {
         for (tool, flags) in [("trainer", ["--model", "--epochs", "--resume", "--init-from", "--train-until", "--log-json", "Exit codes"]),
                               ("scorer", ["--model", "--dataset", "--visits", "--top-per-rep", "--as-of", "Exit codes"])] {
