@@ -14,8 +14,10 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
     public var batchSize = 64
     /// Adam's step size (β1 0.9, β2 0.999, ε 1e-8, bias-corrected: BRIEF §1).
     public var learningRate: Float = 0.001
-    /// Stop after this many epochs without a lower validation loss; the best epoch's weights are kept.
+    /// Stop after this many epochs without a better validation score; the best epoch's weights are kept.
     public var patience = 3
+    /// What "better" means for early stopping and the weights kept.
+    public var monitor: Monitor = .loss
     /// Global gradient-norm clip (nil: none).
     public var gradientClip: Float?
     public var seed: UInt64 = 1
@@ -24,6 +26,15 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
     public var threads = 1
 
     public init() {}
+
+    /// The validation figure early stopping watches.
+    public enum Monitor: String, Codable, Sendable, CaseIterable {
+        /// The validation loss, lower is better (Keras's default `val_loss`; the study's setting).
+        case loss
+        /// The validation ROC-AUC, higher is better: what a ranked call list cares about. An
+        /// epoch whose AUC is undefined (a one-class validation split) is not an improvement.
+        case rocAUC = "roc_auc"
+    }
 
     /// A message naming the first setting that cannot work, or nil.
     public var problem: String? {
@@ -52,7 +63,7 @@ public struct EpochReport: Codable, Sendable, Equatable {
     /// Wall time of the epoch. Not part of the encoded form: model files and checkpoints must
     /// not depend on how fast the machine was (byte-identical reruns).
     public var seconds: Double
-    /// Whether this epoch set a new best validation loss (its weights are kept).
+    /// Whether this epoch set a new best validation score (`TrainingSettings.monitor`; its weights are kept).
     public var improved: Bool
 
     enum CodingKeys: String, CodingKey {
@@ -109,7 +120,8 @@ public final class TrainingRun {
     public var steps: Int { optimizer.step }
     private var bestValues: [Float]?
     private var bestBuffers: [Float]?
-    private var bestLoss = Double.infinity
+    /// The best monitored score so far, as "higher is better" (−loss for `.loss`).
+    private var bestScore = -Double.infinity
     private var epochsWithoutImprovement = 0
     /// Scores the validation split: ROC-AUC from (probabilities, labels), nil when undefined.
     private let validationScore: ([Float], [Float]) -> Double?
@@ -170,9 +182,14 @@ public final class TrainingRun {
         }
         let (validationLoss, probabilities) = evaluate(validation)
         let auc = validationScore(probabilities, validation.labels.scalars)
-        let improved = validationLoss < bestLoss
+        let score: Double
+        switch settings.monitor {
+        case .loss: score = -validationLoss
+        case .rocAUC: score = auc ?? -.infinity
+        }
+        let improved = score > bestScore
         if improved {
-            bestLoss = validationLoss
+            bestScore = score
             epochsWithoutImprovement = 0
             bestValues = Array(UnsafeBufferPointer(start: parameters.values, count: parameters.count))
             bestBuffers = Array(UnsafeBufferPointer(start: parameters.buffers, count: parameters.layout.bufferCount))
@@ -225,7 +242,7 @@ public final class TrainingRun {
         return true
     }
 
-    /// Puts the best epoch's weights (lowest validation loss) back into the parameters.
+    /// Puts the best epoch's weights (by `settings.monitor`) back into the parameters.
     public func restoreBest() {
         guard let bestValues, let bestBuffers else { return }
         bestValues.withUnsafeBufferPointer { parameters.values.update(from: $0.baseAddress!, count: $0.count) }
@@ -256,7 +273,7 @@ public final class TrainingRun {
         file.metadata["settings"] = String(decoding: try encoder.encode(settings), as: UTF8.self)
         file.metadata["shape"] = String(decoding: try encoder.encode(shape), as: UTF8.self)
         file.metadata["history"] = String(decoding: try encoder.encode(history), as: UTF8.self)
-        file.metadata["best_loss"] = String(bestLoss)
+        file.metadata["best_score"] = String(bestScore)
         file.metadata["epochs_without_improvement"] = String(epochsWithoutImprovement)
         return file
     }
@@ -288,7 +305,7 @@ public final class TrainingRun {
         bestValues = file.tensors["best.values"]?.scalars
         bestBuffers = file.tensors["best.buffers"]?.scalars
         history = (try? decoder.decode([EpochReport].self, from: Data((file.metadata["history"] ?? "[]").utf8))) ?? []
-        bestLoss = Double(file.metadata["best_loss"] ?? "inf") ?? .infinity
+        bestScore = Double(file.metadata["best_score"] ?? "-inf") ?? -.infinity
         epochsWithoutImprovement = Int(file.metadata["epochs_without_improvement"] ?? "0") ?? 0
     }
 }

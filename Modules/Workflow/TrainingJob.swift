@@ -154,7 +154,12 @@ public enum TrainingJob {
         let data = try prepare(history: history, options: options, earliestAsOf: earliest)
         log("trainer: \(data.train.count) training examples (\(String(format: "%.1f", data.train.positiveRate * 100))% positive), "
             + "\(data.validation.count) validation examples from \(data.validationFrom); labels close by \(data.trainUntil)")
-        let run = TrainingRun(settings: options.training, shape: data.train.shape, validationScore: rocAUC)
+        var settings = options.training
+        if settings.monitor == .rocAUC, rocAUC(data.validation.labels.scalars, data.validation.labels.scalars) == nil {
+            settings.monitor = .loss
+            log("trainer: the validation split has one class only, so its ROC-AUC is undefined: early stopping watches the validation loss")
+        }
+        let run = TrainingRun(settings: settings, shape: data.train.shape, validationScore: rocAUC)
         let checkpointPath = output + ".checkpoint"
         if resume {
             guard FileManager.default.fileExists(atPath: checkpointPath) else {

@@ -145,6 +145,21 @@ struct TrainingTests {
         #expect(abs(loss - best) <= 1e-9 * max(1, best), "restored weights give \(loss), best epoch \(best)")
     }
 
+    /// Early stopping on the validation ROC-AUC keeps the epoch with the highest AUC.
+    @Test func monitoringROCAUCKeepsTheBestRankingEpoch() throws {
+        let train = Self.examples(count: 256, seed: 7), validation = Self.examples(count: 128, seed: 8)
+        var settings = Self.settings(.mlp, epochs: 12)
+        settings.patience = 4
+        settings.monitor = .rocAUC
+        settings.learningRate = 0.05
+        let run = TrainingRun(settings: settings, shape: train.shape, validationScore: Self.auc)
+        try run.fit(train: train, validation: validation)
+        let aucs = run.history.compactMap(\.validationAUC)
+        let best = try #require(run.bestEpoch)
+        #expect(best.validationAUC == aucs.max(), "kept epoch \(best.epoch) of \(run.history.map { ($0.epoch, $0.validationAUC ?? -1) })")
+        #expect(Self.auc(run.evaluate(validation).probabilities, validation.labels.scalars) == best.validationAUC)
+    }
+
     /// A model file reads back to the same predictions; a wrong version or format is refused with the reason.
     @Test func modelFilesRoundTripAndRefuseOtherVersions() throws {
         let train = Self.examples(count: 96, seed: 1), validation = Self.examples(count: 64, seed: 2)

@@ -68,8 +68,10 @@ struct TrainerCommand: ParsableCommand {
     var batchSize = 64
     @Option(help: "Adam learning rate.")
     var learningRate: Float = 0.001
-    @Option(help: "Early stopping: epochs without a lower validation loss before stopping.")
+    @Option(help: "Early stopping: epochs without a better validation score before stopping.")
     var patience = 3
+    @Option(help: "Early stopping watches: loss (the validation loss, the study's) or roc_auc (the validation ROC-AUC, what a ranked list cares about).")
+    var monitor = "loss"
     @Option(help: "Latest as-of dates held out for validation.")
     var validationDates = 8
     @Option(help: "Clip the gradient's global norm to this value.")
@@ -112,6 +114,10 @@ struct TrainerCommand: ParsableCommand {
         options.training.batchSize = batchSize
         options.training.learningRate = learningRate
         options.training.patience = patience
+        guard let monitored = TrainingSettings.Monitor(rawValue: monitor) else {
+            throw ValidationError("--monitor must be loss or roc_auc; got '\(monitor)'")
+        }
+        options.training.monitor = monitored
         options.training.gradientClip = clip
         options.training.seed = seed
         options.training.threads = threads
