@@ -78,7 +78,7 @@ let package = Package(
             name: "Evaluation", dependencies: ["Dataset", "Metrics", "Formats", "Tensors"], path: "Modules/Evaluation"),
         .target(
             name: "Benchmarking",
-            dependencies: ["Tensors", "Layers", "Losses", "Optimizers", "Models", "Dataset", "Features", "COpenBLAS"],
+            dependencies: ["Tensors", "Layers", "Losses", "Optimizers", "Models", "Training", "Dataset", "Features", "COpenBLAS"],
             path: "Modules/Benchmarking"),
 
         // MARK: Tools
@@ -127,7 +127,7 @@ let package = Package(
             name: "ModelsTests", dependencies: ["Models", "Layers", "Losses", "Optimizers", "Tensors", "AllocationCounter", "TestSupport"],
             path: "Tests/ModelsTests"),
         .testTarget(
-            name: "TrainingTests", dependencies: ["Training", "Models", "Tensors", "TestSupport"], path: "Tests/TrainingTests"),
+            name: "TrainingTests", dependencies: ["Training", "Models", "Layers", "Tensors", "TestSupport"], path: "Tests/TrainingTests"),
         .testTarget(
             name: "WorkflowTests", dependencies: ["Workflow", "Training", "Features", "Dataset", "Models", "Tensors"],
             path: "Tests/WorkflowTests"),

@@ -4,11 +4,14 @@ import Losses
 import Models
 import Optimizers
 import Tensors
+import Training
 
 /// Training and inference throughput of the CNN-LSTM and the 2-layer LSTM, measured the way
 /// `../shared/bench/torch_reference.py` measures PyTorch's: fixed random tensors (no data
 /// loading), batch 64 for training (forward + focal loss + backward + Adam), inference at batch
 /// 64 and 4096, repetitions of about 1.5 s (training) and 1 s (inference), median samples/s.
+/// Inference goes through `ShardedInference` with one shard per thread (what the scorer does):
+/// inputs in, P(order) out.
 public enum ModelBenchmark {
     public struct Result: Codable {
         public let model: String
@@ -43,15 +46,11 @@ public enum ModelBenchmark {
         let train = measure(samplesPerCall: batch, seconds: 1.5, repetitions: repetitions, trainStep)
         progress(String(format: "cnn_lstm train b64: %.0f samples/s", train.median))
 
-        var inference: [Summary] = []
-        for size in [64, 4096] {
-            let s = Tensor.normal([size, 10, 7], using: &random), st = Tensor.normal([size, 10, 4], using: &random)
-            var out = Tensor.zeros([])
-            let summary = measure(samplesPerCall: size, seconds: 1, repetitions: repetitions) {
-                model.forward(sequence: s, statics: st, mode: .inference, parameters, into: &out)
-            }
+        let inference = [64, 4096].map { size in
+            let summary = measureInference(model: model, parameters: parameters, batch: size, statics: 4, threads: threads,
+                                           repetitions: repetitions, random: &random)
             progress(String(format: "cnn_lstm infer b%d: %.0f samples/s", size, summary.median))
-            inference.append(summary)
+            return summary
         }
         return Result(model: "cnn_lstm", threads: threads, parameters: parameters.count, trainBatch64: train,
                       inferBatch64: inference[0], inferBatch4096: inference[1])
@@ -80,18 +79,31 @@ public enum ModelBenchmark {
             adam.update(values: parameters.values, gradients: parameters.gradients)
         }
         progress(String(format: "lstm2 train b64: %.0f samples/s", train.median))
-        var inference: [Summary] = []
-        for size in [64, 4096] {
-            let s = Tensor.normal([size, 10, 7], using: &random)
-            var out = Tensor.zeros([])
-            let summary = measure(samplesPerCall: size, seconds: 1, repetitions: repetitions) {
-                model.forward(sequence: s, mode: .inference, random: &dropoutRandom, parameters, into: &out)
-            }
+        let inference = [64, 4096].map { size in
+            let summary = measureInference(model: model, parameters: parameters, batch: size, statics: 0, threads: threads,
+                                           repetitions: repetitions, random: &random)
             progress(String(format: "lstm2 infer b%d: %.0f samples/s", size, summary.median))
-            inference.append(summary)
+            return summary
         }
         return Result(model: "lstm2", threads: threads, parameters: parameters.count, trainBatch64: train,
                       inferBatch64: inference[0], inferBatch4096: inference[1])
+    }
+
+    /// Inference samples/s on fixed random inputs `[batch, 10, 7]` (and `[batch, statics]`),
+    /// one shard per thread.
+    static func measureInference(
+        model: any Classifier, parameters: ParameterStore, batch: Int, statics: Int, threads: Int, repetitions: Int,
+        random: inout SeededRandom
+    ) -> Summary {
+        let examples = ModelExamples(
+            sequence: Tensor.normal([batch, 10, 7], using: &random), mask: Tensor.filled([batch, 10], with: 1),
+            statics: Tensor.normal([batch, statics], using: &random), aggregates: Tensor.zeros([batch, 0]),
+            labels: Tensor.zeros([batch]))
+        let inference = ShardedInference(model: model, parameters: parameters, shardCount: threads)
+        var probabilities: [Float] = []
+        return measure(samplesPerCall: batch, seconds: 1, repetitions: repetitions) {
+            inference.probabilities(examples, into: &probabilities)
+        }
     }
 
     /// Median samples/s over `repetitions` of about `seconds` each, after a warm-up.

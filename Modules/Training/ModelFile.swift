@@ -165,19 +165,18 @@ public struct ModelFile: Sendable {
     }
 }
 
-/// P(order) for every example, in inference mode, in batches of `batchSize`.
+/// P(order) for every example, in inference mode, in batches of `batchSize`, each batch split
+/// across `BLAS.threadCount` threads (`ShardedInference`; the result does not depend on the split).
 public func predictProbabilities(
     model: inout any Classifier, parameters: ParameterStore, examples: ModelExamples, batchSize: Int = 4096
 ) -> [Float] {
     var probabilities = [Float](repeating: 0, count: examples.count)
-    var batch = ExampleBatch(), logits = Tensor.zeros([0]), part: [Float] = []
-    var unused = SeededRandom(seed: 0)  // inference mode draws nothing
+    let inference = ShardedInference(model: model, parameters: parameters, shardCount: max(1, BLAS.threadCount))
+    var part: [Float] = []
     var start = 0
     while start < examples.count {
         let end = min(examples.count, start + batchSize)
-        batch.gather(from: examples, rows: Array(start..<end)[...])
-        model.forward(batch.input, mode: .inference, random: &unused, parameters, into: &logits)
-        model.positiveProbabilities(logits, into: &part)
+        inference.probabilities(examples, rows: start..<end, into: &part)
         probabilities.replaceSubrange(start..<end, with: part)
         start = end
     }

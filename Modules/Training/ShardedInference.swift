@@ -1,0 +1,105 @@
+import Dispatch
+import Layers
+import Models
+import Tensors
+
+/// Data-parallel inference: a batch split into `shardCount` contiguous row ranges, each run
+/// through its own copy of the model on its own thread, with OpenBLAS single-threaded inside.
+///
+/// Why: at the batch sizes of scoring (64 to a few thousand rows) OpenBLAS's own threading
+/// splits each small recurrent product and spends much of its time synchronising, while the
+/// gate loops between products run on one core. Splitting the *batch* keeps both cores busy on
+/// whole forward passes (Docs/PERFORMANCE.md). In inference mode every layer reads the
+/// parameters and batch-norm running statistics only, so the copies share one
+/// `ParameterStore`; each copy keeps its own activation buffers (the model is a value type).
+/// The result is identical to one forward pass over the whole batch: rows never interact in
+/// inference (batch norm uses its running statistics).
+public final class ShardedInference {
+    /// Per-shard state, one buffer per kind so that a shard's model, batch and outputs are
+    /// separate memory locations (a forward pass takes them as separate `inout` arguments).
+    struct Buffers: @unchecked Sendable {
+        let models: UnsafeMutableBufferPointer<any Classifier>
+        let batches: UnsafeMutableBufferPointer<ExampleBatch>
+        let logits: UnsafeMutableBufferPointer<Tensor>
+        let probabilities: UnsafeMutableBufferPointer<[Float]>
+        let randoms: UnsafeMutableBufferPointer<SeededRandom>
+        let rows: UnsafeMutableBufferPointer<Range<Int>>
+    }
+
+    /// What the worker threads share. Unchecked because the compiler cannot see the discipline
+    /// that makes it safe: iteration `s` touches only index `s` of each buffer, and in inference
+    /// mode the parameter store is only read; the caller's thread waits for every iteration.
+    struct Context: @unchecked Sendable {
+        let buffers: Buffers
+        let parameters: ParameterStore
+        let examples: ModelExamples
+    }
+
+    public let parameters: ParameterStore
+    public let shardCount: Int
+    private let buffers: Buffers
+
+    /// `shardCount` copies of `model` (1 = the plain single forward pass).
+    public init(model: any Classifier, parameters: ParameterStore, shardCount: Int) {
+        precondition(shardCount >= 1, "ShardedInference: needs at least one shard, got \(shardCount)")
+        self.parameters = parameters
+        self.shardCount = shardCount
+        func make<T>(_ value: T) -> UnsafeMutableBufferPointer<T> {
+            let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: shardCount)
+            buffer.initialize(repeating: value)
+            return buffer
+        }
+        buffers = Buffers(
+            models: make(model), batches: make(ExampleBatch()), logits: make(Tensor.zeros([0])), probabilities: make([]),
+            randoms: make(SeededRandom(seed: 0)), rows: make(0..<0))
+    }
+
+    deinit {
+        func free<T>(_ buffer: UnsafeMutableBufferPointer<T>) {
+            buffer.baseAddress!.deinitialize(count: buffer.count)
+            buffer.deallocate()
+        }
+        free(buffers.models)
+        free(buffers.batches)
+        free(buffers.logits)
+        free(buffers.probabilities)
+        free(buffers.randoms)
+        free(buffers.rows)
+    }
+
+    /// P(order) for the rows `rows` (default: all) of `examples`, written into `probabilities`
+    /// (resized to the row count).
+    public func probabilities(_ examples: ModelExamples, rows: Range<Int>? = nil, into probabilities: inout [Float]) {
+        let range = rows ?? 0..<examples.count
+        let n = range.count
+        if probabilities.count != n { probabilities = [Float](repeating: 0, count: n) }
+        guard n > 0 else { return }
+        let used = min(shardCount, n)
+        for s in 0..<used {
+            buffers.rows[s] = (range.lowerBound + n * s / used)..<(range.lowerBound + n * (s + 1) / used)
+        }
+        let context = Context(buffers: buffers, parameters: parameters, examples: examples)
+        let run: @Sendable (Int) -> Void = { s in
+            let b = context.buffers
+            b.batches[s].gather(from: context.examples, rows: Array(b.rows[s])[...])
+            b.models[s].forward(b.batches[s].input, mode: .inference, random: &b.randoms[s], context.parameters, into: &b.logits[s])
+            b.models[s].positiveProbabilities(b.logits[s], into: &b.probabilities[s])
+        }
+        if used == 1 {
+            run(0)
+        } else {
+            let threads = BLAS.threadCount
+            BLAS.threadCount = 1
+            DispatchQueue.concurrentPerform(iterations: used, execute: run)
+            BLAS.threadCount = threads
+        }
+        probabilities.withUnsafeMutableBufferPointer { out in
+            for s in 0..<used {
+                let offset = buffers.rows[s].lowerBound - range.lowerBound
+                buffers.probabilities[s].withUnsafeBufferPointer { part in
+                    (out.baseAddress! + offset).update(from: part.baseAddress!, count: part.count)
+                }
+            }
+        }
+    }
+}
