@@ -155,7 +155,8 @@ public enum TrainingJob {
         log("trainer: \(data.train.count) training examples (\(String(format: "%.1f", data.train.positiveRate * 100))% positive), "
             + "\(data.validation.count) validation examples from \(data.validationFrom); labels close by \(data.trainUntil)")
         var settings = options.training
-        if settings.monitor == .rocAUC, rocAUC(data.validation.labels.scalars, data.validation.labels.scalars) == nil {
+        let validationLabels = Set(data.validation.labels.scalars)
+        if settings.monitor == .rocAUC, validationLabels.count < 2 {
             settings.monitor = .loss
             log("trainer: the validation split has one class only, so its ROC-AUC is undefined: early stopping watches the validation loss")
         }

@@ -139,7 +139,6 @@ struct TrainingTests {
         let run = TrainingRun(settings: settings, shape: train.shape, validationScore: Self.auc)
         try run.fit(train: train, validation: validation)
         let best = run.history.map(\.validationLoss).min()!
-        #expect(run.history.count < 30 || run.history.last!.improved == false || true)
         let tail = run.history.suffix(2)
         if run.history.count < 30 { #expect(tail.allSatisfy { !$0.improved }, "stopped after \(settings.patience) epochs without improvement") }
         let (loss, _) = run.evaluate(validation)
