@@ -1,4 +1,5 @@
 import Dataset
+import Evaluation
 import Features
 import Foundation
 import Metrics
@@ -226,13 +227,9 @@ public struct Backtest {
         let order = scores.indices.sorted {
             scores[$0] != scores[$1] ? scores[$0] > scores[$1] : fold.customerIDs[$0] < fold.customerIDs[$1]
         }
-        var ranksInRep = [Int](repeating: 0, count: scores.count)
-        var nextRank: [String: Int] = [:]
-        for index in order {
-            let rank = (nextRank[fold.repIDs[index]] ?? 0) + 1
-            nextRank[fold.repIDs[index]] = rank
-            ranksInRep[index] = rank
-        }
+        let ranksInRep = ScoresFile.ranks(
+            asOf: [Day](repeating: fold.start, count: scores.count), probabilities: scores.map(Double.init),
+            customers: fold.customerIDs, groups: fold.repIDs)
         let listed: [Int]
         if case .perRepTop(let k) = settings.list {
             listed = order.filter { ranksInRep[$0] <= k }

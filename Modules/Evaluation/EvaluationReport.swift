@@ -30,6 +30,13 @@ public struct InputFile: Sendable, Hashable, Codable {
         guard let data = FileManager.default.contents(atPath: path) else { throw EvaluationError.missingFile(path: path) }
         return InputFile(role: role, path: path, contents: [UInt8](data))
     }
+
+    /// The files of a dataset directory a report rests on: its manifest, visits and customers.
+    public static func dataset(directory: String) throws -> [InputFile] {
+        try [Dataset.manifestFile, Dataset.visitsFile, Dataset.customersFile].map {
+            try read(role: "dataset", path: (directory as NSString).appendingPathComponent($0))
+        }
+    }
 }
 
 /// How many rows went in and why some were left out. Every score row is either evaluated or

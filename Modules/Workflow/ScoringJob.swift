@@ -1,4 +1,5 @@
 import Dataset
+import Evaluation
 import Features
 import Foundation
 import Models
@@ -78,20 +79,15 @@ public enum ScoringJob {
     /// Ranks overall and within each (as-of date, rep), highest probability first, ties by
     /// customer id; keeps each rep's top K when asked. Output order: as-of, rep, rank in rep.
     public static func rank(_ rows: [ScoredCustomer], topPerRep: Int?) -> [ScoredCustomer] {
-        func before(_ a: ScoredCustomer, _ b: ScoredCustomer) -> Bool {
-            a.probability != b.probability ? a.probability > b.probability : a.customerID < b.customerID
-        }
+        // The scores file's own ranking rule (`ScoresFile.ranks`), so scorer and evaluator agree.
+        let asOf = rows.map(\.asOf), probabilities = rows.map { Double($0.probability) }, customers = rows.map(\.customerID)
+        let inRep = ScoresFile.ranks(asOf: asOf, probabilities: probabilities, customers: customers, groups: rows.map(\.repID))
+        let overall = ScoresFile.ranks(
+            asOf: asOf, probabilities: probabilities, customers: customers, groups: [String](repeating: "", count: rows.count))
         var ranked = rows
-        var byDate: [Day: [Int]] = [:]
-        for index in ranked.indices { byDate[ranked[index].asOf, default: []].append(index) }
-        for (_, indices) in byDate {
-            let overall = indices.sorted { before(ranked[$0], ranked[$1]) }
-            for (position, index) in overall.enumerated() { ranked[index].rank = position + 1 }
-            var byRep: [String: [Int]] = [:]
-            for index in overall { byRep[ranked[index].repID, default: []].append(index) }
-            for (_, members) in byRep {
-                for (position, index) in members.enumerated() { ranked[index].rankInRep = position + 1 }
-            }
+        for index in ranked.indices {
+            ranked[index].rankInRep = inRep[index]
+            ranked[index].rank = overall[index]
         }
         if let k = topPerRep { ranked = ranked.filter { $0.rankInRep <= k } }
         ranked.sort {

@@ -111,9 +111,7 @@ extension EvaluatorCommand {
             var truth: [GroundTruthRow]? = nil
             do {
                 data = try Dataset.load(directory: dataset)
-                for name in [Dataset.manifestFile, Dataset.visitsFile, Dataset.customersFile] {
-                    inputs.append(try InputFile.read(role: "dataset", path: (dataset as NSString).appendingPathComponent(name)))
-                }
+                inputs = try InputFile.dataset(directory: dataset)
                 if let groundTruth {
                     truth = try GroundTruthFile.read(path: groundTruth)
                     inputs.append(try InputFile.read(role: "ground-truth", path: groundTruth))

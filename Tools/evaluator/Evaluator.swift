@@ -89,9 +89,7 @@ extension EvaluatorCommand {
                 let data = try Dataset.load(directory: dataset)
                 progress("dataset \(dataset): \(data.visits.count) visits, \(data.customers.count) customers")
                 var inputs = [InputFile(role: "scores", path: scores, contents: scoreBytes)]
-                for name in [Dataset.manifestFile, Dataset.visitsFile, Dataset.customersFile] {
-                    inputs.append(try InputFile.read(role: "dataset", path: (dataset as NSString).appendingPathComponent(name)))
-                }
+                inputs += try InputFile.dataset(directory: dataset)
                 var truth: [GroundTruthRow]? = nil
                 if let groundTruth {
                     truth = try GroundTruthFile.read(path: groundTruth)
