@@ -2,15 +2,25 @@ import Foundation
 
 /// Makes OpenBLAS use its AVX-512 kernels on CPUs that have them.
 ///
-/// Debian's OpenBLAS 0.3.21 does not recognise recent AMD EPYC CPUs with AVX-512 and falls back
-/// to its AVX2 ("Haswell") kernels, about two thirds of the speed it reaches with its
-/// "SkylakeX" kernels on the LSTM's matrix shapes. OpenBLAS reads `OPENBLAS_CORETYPE` only when
-/// the library loads, before `main` runs, so a process cannot switch kernels by itself: the
-/// tools call ``reexecuteWithFastestKernelsIfNeeded()`` first thing, which sets the variable and
+/// Debian's OpenBLAS 0.3.21 runs its AVX2 ("Haswell") kernels on many AVX-512 machines: it does
+/// not recognise some of them, and machine images often pin `OPENBLAS_CORETYPE=Haswell` for
+/// every process. On the LSTM's matrix shapes those kernels reach about two thirds of the speed
+/// of its "SkylakeX" kernels. OpenBLAS reads `OPENBLAS_CORETYPE` only when the library loads,
+/// before `main` runs, so a process cannot switch kernels by itself: the tools call
+/// ``reexecuteWithFastestKernelsIfNeeded()`` first thing, which sets the variable and
 /// re-executes the same program (same arguments, same environment otherwise) when
-/// ``preferredCoreType(cpuFlags:loadedCore:environment:)`` says it helps. Every other CPU, and any
-/// user who set `OPENBLAS_CORETYPE` themselves, is left alone. Docs/PERFORMANCE.md records the
-/// decision; `REVISIT_BLAS_KERNELS=auto|off` turns it off.
+/// ``preferredCoreType(cpuFlags:loadedCore:environment:)`` says it helps.
+///
+/// `REVISIT_BLAS_KERNELS` chooses the policy:
+/// - `auto` (the default): the fastest kernels this CPU runs. An inherited `OPENBLAS_CORETYPE`
+///   that names slower kernels is overridden, and kept in `REVISIT_INHERITED_OPENBLAS_CORETYPE`.
+///   After the re-execution a self-check (``kernelsComputeCorrectly()``) compares a few products
+///   with a Double-accumulated reference; if it fails, the tool warns and goes back to the
+///   inherited kernels.
+/// - `inherit` (or `off`): whatever `OPENBLAS_CORETYPE` and OpenBLAS's own detection chose.
+///
+/// CPUs without the AVX-512 subsets the SkylakeX kernels need are never switched. Docs/PERFORMANCE.md
+/// records the decision and the measurements behind it.
 public enum BLASKernelSelection {
     /// The AVX-512 subsets OpenBLAS's SkylakeX kernels use.
     public static let skylakeXFlags: Set<String> = ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]
@@ -18,17 +28,30 @@ public enum BLASKernelSelection {
     /// Cores OpenBLAS may report that already use AVX-512 kernels.
     static let avx512Cores: Set<String> = ["skylakex", "cooperlake", "sapphirerapids", "zen4", "zen5"]
 
+    /// The policy set by `REVISIT_BLAS_KERNELS`.
+    public enum Policy: String, Sendable {
+        case auto, inherit
+        /// `auto` when unset; `off` is the older spelling of `inherit`; nil for anything else.
+        public init?(environment: [String: String]) {
+            switch environment["REVISIT_BLAS_KERNELS"] ?? "auto" {
+            case "auto", "": self = .auto
+            case "inherit", "off": self = .inherit
+            default: return nil
+            }
+        }
+    }
+
     /// The `OPENBLAS_CORETYPE` to re-execute with, or nil to keep the current kernels.
     ///
     /// - Parameters:
     ///   - cpuFlags: the CPU's feature flags (`/proc/cpuinfo`'s `flags` line).
     ///   - loadedCore: ``BLAS/coreName`` as loaded now.
-    ///   - environment: the process environment; an explicit `OPENBLAS_CORETYPE`, a previous
-    ///     re-execution (`REVISIT_BLAS_REEXECUTED`) or `REVISIT_BLAS_KERNELS=off` keep things as they are.
+    ///   - environment: the process environment: the policy (`REVISIT_BLAS_KERNELS`) and a
+    ///     previous re-execution (`REVISIT_BLAS_REEXECUTED`, which stops a loop). An inherited
+    ///     `OPENBLAS_CORETYPE` does not matter under `auto`: `loadedCore` already shows its effect.
     public static func preferredCoreType(cpuFlags: Set<String>, loadedCore: String, environment: [String: String]) -> String? {
-        if environment["OPENBLAS_CORETYPE"] != nil { return nil }
+        guard Policy(environment: environment) == .auto else { return nil }
         if environment["REVISIT_BLAS_REEXECUTED"] != nil { return nil }
-        if environment["REVISIT_BLAS_KERNELS"] == "off" { return nil }
         if avx512Cores.contains(loadedCore.lowercased()) { return nil }
         return skylakeXFlags.isSubset(of: cpuFlags) ? "SkylakeX" : nil
     }
@@ -46,21 +69,101 @@ public enum BLASKernelSelection {
     /// Re-executes the current program with `OPENBLAS_CORETYPE` set when that selects faster
     /// kernels; otherwise returns. Does not return when it re-executes. Call it before any work.
     ///
-    /// The CPU flags come from `/proc/cpuinfo`, or from the file named by `REVISIT_CPUINFO`
-    /// (which lets the tests exercise the AVX-512 path on a machine without AVX-512).
+    /// In the re-executed process it runs the self-check; a failure prints a warning and
+    /// re-executes once more with the inherited setting and `REVISIT_BLAS_KERNELS=inherit`.
+    ///
+    /// Test hooks: `REVISIT_CPUINFO` names a file that stands in for `/proc/cpuinfo` (so the
+    /// tests exercise the AVX-512 path on any machine; the self-check is then skipped, since
+    /// the CPU may not run the kernels it claims), and `REVISIT_BLAS_SELF_CHECK=fail` makes the
+    /// self-check fail.
     public static func reexecuteWithFastestKernelsIfNeeded() {
         let environment = ProcessInfo.processInfo.environment
+        if environment["REVISIT_BLAS_REEXECUTED"] != nil {
+            verifyAfterReexecution(environment)
+            return
+        }
+        guard Policy(environment: environment) != nil else {
+            FileHandle.standardError.write(Data((
+                "warning: REVISIT_BLAS_KERNELS=\(environment["REVISIT_BLAS_KERNELS"] ?? "") is not one of auto, inherit; "
+                + "keeping OpenBLAS's kernels (\(BLAS.coreName))\n").utf8))
+            return
+        }
         let flags = cpuFlags(cpuinfo: environment["REVISIT_CPUINFO"] ?? "/proc/cpuinfo")
         guard let core = preferredCoreType(cpuFlags: flags, loadedCore: BLAS.coreName, environment: environment) else {
             return
         }
+        setenv("REVISIT_INHERITED_OPENBLAS_CORETYPE", environment["OPENBLAS_CORETYPE"] ?? "", 1)
         setenv("OPENBLAS_CORETYPE", core, 1)
         setenv("REVISIT_BLAS_REEXECUTED", "1", 1)
-        let arguments = CommandLine.arguments
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        execv("/proc/self/exe", &argv)
+        reexecute()
         // execv returned: it failed. Carry on with the kernels we have rather than stop.
-        unsetenv("OPENBLAS_CORETYPE")
+        restoreInheritedCoreType()
+    }
+
+    /// In a re-executed process: checks the new kernels, and returns to the inherited ones when
+    /// they miscompute.
+    static func verifyAfterReexecution(_ environment: [String: String]) {
+        guard environment["REVISIT_BLAS_KERNELS"] != "inherit" else { return }  // already fell back
+        let simulatedCPU = environment["REVISIT_CPUINFO"] != nil
+        let forcedFailure = environment["REVISIT_BLAS_SELF_CHECK"] == "fail"
+        if forcedFailure || (!simulatedCPU && !kernelsComputeCorrectly()) {
+            let inherited = environment["REVISIT_INHERITED_OPENBLAS_CORETYPE"] ?? ""
+            FileHandle.standardError.write(Data((
+                "warning: OpenBLAS's \(BLAS.coreName) kernels failed Revisit's self-check; going back to "
+                + (inherited.isEmpty ? "OpenBLAS's own choice" : "OPENBLAS_CORETYPE=\(inherited)")
+                + " (set REVISIT_BLAS_KERNELS=inherit to skip this step)\n").utf8))
+            restoreInheritedCoreType()
+            setenv("REVISIT_BLAS_KERNELS", "inherit", 1)
+            unsetenv("REVISIT_BLAS_SELF_CHECK")
+            reexecute()
+        }
+    }
+
+    private static func restoreInheritedCoreType() {
+        let inherited = ProcessInfo.processInfo.environment["REVISIT_INHERITED_OPENBLAS_CORETYPE"] ?? ""
+        if inherited.isEmpty { unsetenv("OPENBLAS_CORETYPE") } else { setenv("OPENBLAS_CORETYPE", inherited, 1) }
+        unsetenv("REVISIT_INHERITED_OPENBLAS_CORETYPE")
+    }
+
+    private static func reexecute() {
+        var argv: [UnsafeMutablePointer<CChar>?] = CommandLine.arguments.map { strdup($0) } + [nil]
+        execv("/proc/self/exe", &argv)
         for pointer in argv { free(pointer) }
+    }
+
+    /// Whether the loaded kernels compute single-precision products correctly: every
+    /// transpose combination, on shapes that exercise the kernels' full tiles and their edges
+    /// (the recurrent layers' row blocks and depths), against a Double-accumulated product. The
+    /// bound is 1e-4 relative to the sum of |a|·|b| per element — a float kernel accumulating
+    /// k ≤ 192 products errs by at most about k·2⁻²⁴ ≈ 1.1e-5 of it, while a wrong kernel is off
+    /// by O(1). Runs in about a millisecond.
+    public static func kernelsComputeCorrectly() -> Bool {
+        var random = SeededRandom(seed: 20261125)
+        let shapes: [(m: Int, n: Int, k: Int)] = [(1, 1, 1), (7, 13, 5), (33, 65, 17), (32, 40, 128), (19, 3, 192)]
+        for (m, n, k) in shapes {
+            for transposeA in [false, true] {
+                for transposeB in [false, true] {
+                    let a = (0..<(m * k)).map { _ in random.uniform() * 2 - 1 }
+                    let b = (0..<(k * n)).map { _ in random.uniform() * 2 - 1 }
+                    var c = [Float](repeating: 0.5, count: m * n)
+                    let lda = transposeA ? m : k, ldb = transposeB ? k : n
+                    BLAS.sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1,
+                               a: a, lda: lda, b: b, ldb: ldb, beta: 1, c: &c, ldc: n)
+                    for i in 0..<m {
+                        for j in 0..<n {
+                            var exact = 0.5, magnitude = 0.5
+                            for p in 0..<k {
+                                let x = Double(transposeA ? a[p * m + i] : a[i * k + p])
+                                let y = Double(transposeB ? b[j * k + p] : b[p * n + j])
+                                exact += x * y
+                                magnitude += abs(x * y)
+                            }
+                            if !(abs(Double(c[i * n + j]) - exact) <= 1e-4 * magnitude) { return false }
+                        }
+                    }
+                }
+            }
+        }
+        return true
     }
 }

@@ -10,6 +10,11 @@ struct BLASKernelSelectionTests {
     @Test func avx512CPUsRunningAVX2KernelsGetSkylakeX() {
         #expect(BLASKernelSelection.preferredCoreType(cpuFlags: Self.avx512, loadedCore: "Haswell", environment: [:]) == "SkylakeX")
         #expect(BLASKernelSelection.preferredCoreType(cpuFlags: Self.avx512, loadedCore: "Zen", environment: [:]) == "SkylakeX")
+        // An inherited pin to slower kernels is overridden under the default policy…
+        #expect(BLASKernelSelection.preferredCoreType(cpuFlags: Self.avx512, loadedCore: "Haswell",
+                                                      environment: ["OPENBLAS_CORETYPE": "Haswell"]) == "SkylakeX")
+        #expect(BLASKernelSelection.preferredCoreType(cpuFlags: Self.avx512, loadedCore: "Haswell",
+                                                      environment: ["REVISIT_BLAS_KERNELS": "auto"]) == "SkylakeX")
     }
 
     @Test func everythingElseIsLeftAlone() {
@@ -17,12 +22,22 @@ struct BLASKernelSelectionTests {
         #expect(BLASKernelSelection.preferredCoreType(cpuFlags: Self.avx2Only, loadedCore: "Zen", environment: [:]) == nil)
         // Partial AVX-512 (no BW/VL) cannot run SkylakeX kernels.
         #expect(BLASKernelSelection.preferredCoreType(cpuFlags: Self.avx2Only.union(["avx512f"]), loadedCore: "Haswell", environment: [:]) == nil)
-        // Already on AVX-512 kernels.
+        // Already on AVX-512 kernels (by detection or by the user's choice).
         #expect(BLASKernelSelection.preferredCoreType(cpuFlags: Self.avx512, loadedCore: "SkylakeX", environment: [:]) == nil)
-        // The user's explicit choice, a completed re-execution, and the off switch all win.
-        #expect(BLASKernelSelection.preferredCoreType(cpuFlags: Self.avx512, loadedCore: "Haswell", environment: ["OPENBLAS_CORETYPE": "Haswell"]) == nil)
+        #expect(BLASKernelSelection.preferredCoreType(cpuFlags: Self.avx512, loadedCore: "Cooperlake",
+                                                      environment: ["OPENBLAS_CORETYPE": "Cooperlake"]) == nil)
+        // …but `inherit` (and its old spelling `off`), a completed re-execution and an unknown policy keep it.
+        for policy in ["inherit", "off", "fastest"] {
+            #expect(BLASKernelSelection.preferredCoreType(cpuFlags: Self.avx512, loadedCore: "Haswell",
+                                                          environment: ["OPENBLAS_CORETYPE": "Haswell", "REVISIT_BLAS_KERNELS": policy]) == nil)
+        }
         #expect(BLASKernelSelection.preferredCoreType(cpuFlags: Self.avx512, loadedCore: "Haswell", environment: ["REVISIT_BLAS_REEXECUTED": "1"]) == nil)
-        #expect(BLASKernelSelection.preferredCoreType(cpuFlags: Self.avx512, loadedCore: "Haswell", environment: ["REVISIT_BLAS_KERNELS": "off"]) == nil)
+    }
+
+    @Test func theLoadedKernelsPassTheSelfCheck() {
+        // Whatever kernels this process runs (the workplace's pin, OpenBLAS's detection or the
+        // SkylakeX kernels when `make test` runs under them), they compute correctly.
+        #expect(BLASKernelSelection.kernelsComputeCorrectly(), "OpenBLAS core \(BLAS.coreName)")
     }
 
     @Test func readsFlagsFromCpuinfo() throws {

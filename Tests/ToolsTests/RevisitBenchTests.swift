@@ -7,7 +7,8 @@ struct RevisitBenchTests {
     /// Runs `revisit-bench` without the BLAS-selection variables of this process, plus `environment`.
     static func run(_ arguments: [String], environment: [String: String]) throws -> (status: Int32, output: String) {
         var base = ProcessInfo.processInfo.environment
-        for key in ["OPENBLAS_CORETYPE", "REVISIT_BLAS_REEXECUTED", "REVISIT_BLAS_KERNELS", "REVISIT_CPUINFO"] { base[key] = nil }
+        for key in ["OPENBLAS_CORETYPE", "REVISIT_BLAS_REEXECUTED", "REVISIT_BLAS_KERNELS", "REVISIT_CPUINFO",
+                    "REVISIT_INHERITED_OPENBLAS_CORETYPE", "REVISIT_BLAS_SELF_CHECK"] { base[key] = nil }
         let result = try ToolProcess.run("revisit-bench", arguments, environment: base.merging(environment) { $1 })
         return (result.status, result.stdout + result.stderr)
     }
@@ -34,13 +35,53 @@ struct RevisitBenchTests {
         }
     }
 
-    @Test func respectsAnExplicitCoreTypeAndTheOffSwitch() throws {
-        let explicit = try Self.run(["blas-info"], environment: ["OPENBLAS_CORETYPE": "Haswell"])
-        #expect(explicit.status == 0 && explicit.output.contains("core: Haswell"), "\(explicit.output)")
-        let cpuinfo = FileManager.default.temporaryDirectory.appendingPathComponent("avx512-cpuinfo-off-\(getpid())").path
-        try "flags\t\t: avx2 avx512f avx512cd avx512bw avx512dq avx512vl\n".write(toFile: cpuinfo, atomically: true, encoding: .utf8)
-        let off = try Self.run(["blas-info"], environment: ["REVISIT_CPUINFO": cpuinfo, "REVISIT_BLAS_KERNELS": "off"])
-        #expect(off.status == 0 && off.output.contains("OPENBLAS_CORETYPE: (unset)"), "\(off.output)")
+    /// A cpuinfo file that claims the SkylakeX subsets of AVX-512.
+    static func avx512CPUInfo(_ name: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(getpid())").path
+        try "flags\t\t: avx2 avx512f avx512cd avx512bw avx512dq avx512vl\n".write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func overridesAnInheritedPinToSlowerKernelsAndRemembersIt() throws {
+        let cpuinfo = try Self.avx512CPUInfo("avx512-cpuinfo-pin")
+        let result = try Self.run(["blas-info"], environment: ["REVISIT_CPUINFO": cpuinfo, "OPENBLAS_CORETYPE": "Haswell"])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("core: SkylakeX") && result.output.contains("OPENBLAS_CORETYPE: SkylakeX"), "\(result.output)")
+        #expect(result.output.contains("inherited OPENBLAS_CORETYPE: Haswell"), "\(result.output)")
+    }
+
+    @Test func inheritKeepsTheEnvironmentsChoice() throws {
+        let cpuinfo = try Self.avx512CPUInfo("avx512-cpuinfo-inherit")
+        for policy in ["inherit", "off"] {
+            let pinned = try Self.run(["blas-info"], environment: ["REVISIT_CPUINFO": cpuinfo, "OPENBLAS_CORETYPE": "Haswell",
+                                                                    "REVISIT_BLAS_KERNELS": policy])
+            #expect(pinned.status == 0 && pinned.output.contains("core: Haswell"), "\(pinned.output)")
+            let unset = try Self.run(["blas-info"], environment: ["REVISIT_CPUINFO": cpuinfo, "REVISIT_BLAS_KERNELS": policy])
+            #expect(unset.status == 0 && unset.output.contains("OPENBLAS_CORETYPE: (unset)"), "\(unset.output)")
+        }
+    }
+
+    @Test func aFailedSelfCheckGoesBackToTheInheritedKernels() throws {
+        let cpuinfo = try Self.avx512CPUInfo("avx512-cpuinfo-selfcheck")
+        let result = try Self.run(["blas-info"], environment: ["REVISIT_CPUINFO": cpuinfo, "OPENBLAS_CORETYPE": "Haswell",
+                                                                "REVISIT_BLAS_SELF_CHECK": "fail"])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("failed Revisit's self-check; going back to OPENBLAS_CORETYPE=Haswell"), "\(result.output)")
+        #expect(result.output.contains("core: Haswell") && result.output.contains("REVISIT_BLAS_KERNELS: inherit"), "\(result.output)")
+    }
+
+    @Test func anUnknownPolicyWarnsAndKeepsTheKernels() throws {
+        let result = try Self.run(["blas-info"], environment: ["OPENBLAS_CORETYPE": "Haswell", "REVISIT_BLAS_KERNELS": "fastest"])
+        #expect(result.status == 0 && result.output.contains("core: Haswell"), "\(result.output)")
+        #expect(result.output.contains("REVISIT_BLAS_KERNELS=fastest is not one of auto, inherit"), "\(result.output)")
+    }
+
+    @Test func theRealMachinesKernelsPassTheSelfCheck() throws {
+        // No stand-in cpuinfo: on an AVX-512 machine this runs the re-executed SkylakeX
+        // kernels, on others OpenBLAS's own; either way the self-check must pass.
+        let result = try Self.run(["blas-info"], environment: [:])
+        #expect(result.status == 0 && result.output.contains("self-check: passed"), "\(result.output)")
+        #expect(!result.output.contains("warning"), "\(result.output)")
     }
 
     @Test func invalidOptionsFailWithAMessage() throws {

@@ -171,6 +171,14 @@ struct BLASInfo: ParsableCommand {
     func run() {
         print("core: \(BLAS.coreName)")
         print("config: \(BLAS.configuration)")
-        print("OPENBLAS_CORETYPE: \(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(unset)")")
+        let environment = ProcessInfo.processInfo.environment
+        print("OPENBLAS_CORETYPE: \(environment["OPENBLAS_CORETYPE"] ?? "(unset)")")
+        if let inherited = environment["REVISIT_INHERITED_OPENBLAS_CORETYPE"] {
+            print("inherited OPENBLAS_CORETYPE: \(inherited.isEmpty ? "(unset)" : inherited) (replaced by REVISIT_BLAS_KERNELS=auto)")
+        }
+        print("REVISIT_BLAS_KERNELS: \(environment["REVISIT_BLAS_KERNELS"] ?? "(unset: auto)")")
+        if environment["REVISIT_CPUINFO"] == nil {
+            print("self-check: \(BLASKernelSelection.kernelsComputeCorrectly() ? "passed" : "FAILED")")
+        }
     }
 }
