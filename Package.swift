@@ -48,10 +48,12 @@ let package = Package(
         // Vectorised transcendentals and recurrent-cell gate loops in C (Docs/PERFORMANCE.md):
         // -O3 in every build, so debug test runs exercise the same vectorised code as release.
         .target(name: "CVectorMath", path: "Modules/CVectorMath", cSettings: [.unsafeFlags(["-O3"])]),
+        // The worker threads behind BlockParallelism (Modules/Tensors): no allocation per section.
+        .target(name: "CBlockParallelism", path: "Modules/CBlockParallelism"),
 
         // MARK: Modules
         .target(name: "Formats", path: "Modules/Formats"),
-        .target(name: "Tensors", dependencies: ["COpenBLAS", "Formats"], path: "Modules/Tensors"),
+        .target(name: "Tensors", dependencies: ["COpenBLAS", "CBlockParallelism", "Formats"], path: "Modules/Tensors"),
         .target(name: "Layers", dependencies: ["Tensors", "CVectorMath"], path: "Modules/Layers"),
         .target(name: "Losses", dependencies: ["Tensors"], path: "Modules/Losses"),
         .target(name: "Optimizers", dependencies: ["Tensors"], path: "Modules/Optimizers"),

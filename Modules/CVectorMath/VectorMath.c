@@ -61,13 +61,25 @@ void revisit_tanh(long n, const float *restrict x, float *restrict y) {
 }
 
 REVISIT_MULTIVERSION
-void revisit_lstm_forward_row(long h, const float *restrict xp, const float *restrict rp, const float *restrict c_prev,
+void revisit_lstm_forward_row(long h, const float *restrict a, const float *restrict c_prev,
                               float *restrict h_out, float *restrict c_out, float *restrict saved) {
+    if (saved == NULL) {  // inference: nothing kept for backward
+        for (long j = 0; j < h; j++) {
+            float i = sigmoid_one(a[j]);
+            float f = sigmoid_one(a[h + j]);
+            float g = tanh_one(a[2 * h + j]);
+            float o = sigmoid_one(a[3 * h + j]);
+            float c = f * c_prev[j] + i * g;
+            c_out[j] = c;
+            h_out[j] = o * tanh_one(c);
+        }
+        return;
+    }
     for (long j = 0; j < h; j++) {
-        float i = sigmoid_one(xp[j] + rp[j]);
-        float f = sigmoid_one(xp[h + j] + rp[h + j]);
-        float g = tanh_one(xp[2 * h + j] + rp[2 * h + j]);
-        float o = sigmoid_one(xp[3 * h + j] + rp[3 * h + j]);
+        float i = sigmoid_one(a[j]);
+        float f = sigmoid_one(a[h + j]);
+        float g = tanh_one(a[2 * h + j]);
+        float o = sigmoid_one(a[3 * h + j]);
         float c = f * c_prev[j] + i * g;
         float tc = tanh_one(c);
         saved[j] = i;
@@ -81,8 +93,32 @@ void revisit_lstm_forward_row(long h, const float *restrict xp, const float *res
 }
 
 REVISIT_MULTIVERSION
+void revisit_lstm_backward_row(long h, const float *restrict dy, const float *restrict dh_next, float *restrict dc,
+                               const float *restrict saved, const float *restrict c_prev, float *restrict da) {
+    for (long j = 0; j < h; j++) {
+        float i = saved[j], f = saved[h + j], g = saved[2 * h + j], o = saved[3 * h + j], tc = saved[4 * h + j];
+        float dh = dy[j] + dh_next[j];
+        float dcell = dc[j] + dh * o * (1.0f - tc * tc);
+        da[j] = dcell * g * i * (1.0f - i);
+        da[h + j] = dcell * c_prev[j] * f * (1.0f - f);
+        da[2 * h + j] = dcell * i * (1.0f - g * g);
+        da[3 * h + j] = dh * tc * o * (1.0f - o);
+        dc[j] = dcell * f;
+    }
+}
+
+REVISIT_MULTIVERSION
 void revisit_gru_forward_row(long h, const float *restrict xp, const float *restrict rp, const float *restrict h_prev,
                              float *restrict h_out, float *restrict saved) {
+    if (saved == NULL) {  // inference: nothing kept for backward
+        for (long j = 0; j < h; j++) {
+            float r = sigmoid_one(xp[j] + rp[j]);
+            float z = sigmoid_one(xp[h + j] + rp[h + j]);
+            float n = tanh_one(xp[2 * h + j] + r * rp[2 * h + j]);
+            h_out[j] = (1.0f - z) * n + z * h_prev[j];
+        }
+        return;
+    }
     for (long j = 0; j < h; j++) {
         float r = sigmoid_one(xp[j] + rp[j]);
         float z = sigmoid_one(xp[h + j] + rp[h + j]);
@@ -97,11 +133,7 @@ void revisit_gru_forward_row(long h, const float *restrict xp, const float *rest
 }
 
 REVISIT_MULTIVERSION
-void revisit_tanh_rnn_forward_row(long h, const float *restrict xp, const float *restrict rp,
-                                  float *restrict h_out, float *restrict saved) {
-    for (long j = 0; j < h; j++) {
-        float value = tanh_one(xp[j] + rp[j]);
-        saved[j] = value;
-        h_out[j] = value;
-    }
+void revisit_tanh_rnn_forward_row(long h, const float *restrict a, float *restrict h_out, float *restrict saved) {
+    for (long j = 0; j < h; j++) h_out[j] = tanh_one(a[j]);
+    if (saved != NULL) memcpy(saved, h_out, (size_t)h * sizeof(float));
 }

@@ -149,4 +149,84 @@ struct RecurrentTests {
         #expect(counted == 0)
         #expect(y.shape == [64, 128] && dx.shape == [64, 10, 64])
     }
+
+    /// The same step with two threads: the two row blocks run concurrently, BLAS is
+    /// single-threaded inside them, and the calling thread still allocates nothing (the
+    /// counter sees this thread only; the blocks run the code the one-thread test counts).
+    @Test func concurrentRowBlocksAllocateNothingOnTheCallingThread() {
+        var random = SeededRandom(seed: 4)
+        let (network, initialize) = Self.make(.lstm, name: "net", inputSize: 64, hiddenSize: 128, layerCount: 3)
+        initialize(&random)
+        let x = Tensor.uniform([64, 10, 64], in: -1..<1, using: &random)
+        let upstream = Tensor.uniform([64, 128], in: -1..<1, using: &random)
+        var y = Tensor.zeros([]), dx = Tensor.zeros([])
+        let counted = BLASThreads.with(2) { () -> Int in
+            network.forward(x, nil, false, &y)
+            network.backward(upstream, &dx)
+            revisit_allocation_count_begin()
+            network.parameters.zeroGradients()
+            network.forward(x, nil, false, &y)
+            network.backward(upstream, &dx)
+            return revisit_allocation_count_end()
+        }
+        #expect(counted == 0)
+    }
+
+    /// A batch of 70 rows runs as two row blocks of 35 (`RecurrentNetwork.blockCount`): its
+    /// outputs and input gradients are bit for bit those of two separate 35-row runs (same
+    /// products, same shapes), and its weight gradients their sum.
+    @Test(arguments: Kind.allCases)
+    func rowBlocksGiveTheResultOfSeparateRuns(kind: Kind) {
+        #expect(LSTM.blockCount(rows: 70) == 2 && LSTM.blockCount(rows: 31) == 1 && LSTM.blockCount(rows: 1000) == 8)
+        var random = SeededRandom(seed: 70)
+        let (whole, initialize) = Self.make(kind, name: "net", inputSize: 5, hiddenSize: 6, layerCount: 2)
+        initialize(&random)
+        let (part, _) = Self.make(kind, name: "net", inputSize: 5, hiddenSize: 6, layerCount: 2)
+        part.parameters.values.update(from: whole.parameters.values, count: whole.parameters.count)
+        let x = Tensor.uniform([70, 4, 5], in: -1..<1, using: &random)
+        var maskValues = [Float](repeating: 1, count: 70 * 4)
+        for row in stride(from: 0, to: 70, by: 3) { for step in 0..<(row % 4) { maskValues[row * 4 + step] = 0 } }  // left padding
+        let mask = Tensor(shape: [70, 4], scalars: maskValues)
+        let upstream = Tensor.uniform([70, 4, 6], in: -1..<1, using: &random)
+        var y = Tensor.zeros([]), dx = Tensor.zeros([])
+        whole.forward(x, mask, true, &y)
+        whole.backward(upstream, &dx)
+
+        var partY: [Float] = [], partDX: [Float] = []
+        for rows in [0..<35, 35..<70] {
+            var yPart = Tensor.zeros([]), dxPart = Tensor.zeros([])
+            part.forward(x.slice(rows), mask.slice(rows), true, &yPart)
+            part.backward(upstream.slice(rows), &dxPart)
+            partY += yPart.scalars
+            partDX += dxPart.scalars
+        }
+        #expect(y.scalars == partY, "\(kind) outputs")
+        #expect(dx.scalars == partDX, "\(kind) input gradients")
+        for entry in whole.parameters.layout.entries {
+            // Both sides add the same two Float sums; only the order of one addition may differ.
+            expectAgreement(whole.parameters.gradient(named: entry.name)!, part.parameters.gradient(named: entry.name),
+                            relative: 1e-6, "\(kind) d\(entry.name)")
+        }
+    }
+
+    /// `--threads` changes the speed, never the numbers: the partition into row blocks depends
+    /// on the row count alone.
+    @Test(arguments: Kind.allCases)
+    func theThreadCountDoesNotChangeTheResult(kind: Kind) {
+        var random = SeededRandom(seed: 96)
+        let x = Tensor.uniform([96, 6, 8], in: -1..<1, using: &random)
+        let upstream = Tensor.uniform([96, 16], in: -1..<1, using: &random)
+        func run(threads: Int) -> [Float] {
+            var seeded = SeededRandom(seed: 5)
+            let (network, initialize) = Self.make(kind, name: "net", inputSize: 8, hiddenSize: 16, layerCount: 2)
+            initialize(&seeded)
+            var y = Tensor.zeros([]), dx = Tensor.zeros([])
+            BLASThreads.with(threads) {
+                network.forward(x, nil, false, &y)
+                network.backward(upstream, &dx)
+            }
+            return y.scalars + dx.scalars + Array(UnsafeBufferPointer(start: network.parameters.gradients, count: network.parameters.count))
+        }
+        #expect(run(threads: 1) == run(threads: 2))
+    }
 }

@@ -1,0 +1,88 @@
+#include "CBlockParallelism.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+// At most this many workers besides the calling thread.
+#define MAXIMUM_WORKERS 63
+
+static pthread_mutex_t section_lock = PTHREAD_MUTEX_INITIALIZER;  // one section at a time
+static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;    // guards everything below
+static pthread_cond_t section_started = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t workers_finished = PTHREAD_COND_INITIALIZER;
+static long worker_count;             // workers created so far
+static unsigned long section_number;  // incremented when a section starts
+static long section_threads;          // threads taking part in the current section, caller included
+static long workers_running;          // workers still running blocks of the current section
+static void (*section_function)(void *, long);
+static void *section_context;
+static long section_blocks;
+static atomic_long next_block;
+static unsigned long created_in_section[MAXIMUM_WORKERS + 1];  // section_number when each worker was created
+static _Thread_local int inside_block;
+
+// Runs blocks of the current section until none is left.
+static void run_blocks(void (*function)(void *, long), void *context, long count) {
+    inside_block = 1;
+    for (long block = atomic_fetch_add(&next_block, 1); block < count; block = atomic_fetch_add(&next_block, 1)) {
+        function(context, block);
+    }
+    inside_block = 0;
+}
+
+static void *worker_main(void *argument) {
+    long index = (long)argument;  // 1 … MAXIMUM_WORKERS; the caller is 0
+    pthread_mutex_lock(&state_lock);
+    // The section that created this worker had not started yet: wait for that one first.
+    unsigned long seen = created_in_section[index];
+    for (;;) {
+        while (section_number == seen) pthread_cond_wait(&section_started, &state_lock);
+        seen = section_number;
+        if (index >= section_threads) continue;  // not needed in this section
+        void (*function)(void *, long) = section_function;
+        void *context = section_context;
+        long count = section_blocks;
+        pthread_mutex_unlock(&state_lock);
+        run_blocks(function, context, count);
+        pthread_mutex_lock(&state_lock);
+        if (--workers_running == 0) pthread_cond_signal(&workers_finished);
+    }
+    return 0;
+}
+
+int revisit_in_parallel_block(void) { return inside_block; }
+
+void revisit_parallel_blocks(long count, long threads, void (*function)(void *, long), void *context) {
+    if (threads > count) threads = count;
+    if (threads > MAXIMUM_WORKERS + 1) threads = MAXIMUM_WORKERS + 1;
+    if (threads <= 1 || inside_block) {
+        for (long block = 0; block < count; block++) function(context, block);
+        return;
+    }
+    pthread_mutex_lock(&section_lock);
+    pthread_mutex_lock(&state_lock);
+    while (worker_count < threads - 1) {
+        pthread_t thread;
+        created_in_section[worker_count + 1] = section_number;
+        if (pthread_create(&thread, 0, worker_main, (void *)(worker_count + 1)) != 0) break;
+        pthread_detach(thread);
+        worker_count++;
+    }
+    if (threads - 1 > worker_count) threads = worker_count + 1;  // could not start more: use what exists
+    section_function = function;
+    section_context = context;
+    section_blocks = count;
+    section_threads = threads;
+    workers_running = threads - 1;
+    atomic_store(&next_block, 0);
+    section_number++;
+    pthread_cond_broadcast(&section_started);
+    pthread_mutex_unlock(&state_lock);
+
+    run_blocks(function, context, count);
+
+    pthread_mutex_lock(&state_lock);
+    while (workers_running > 0) pthread_cond_wait(&workers_finished, &state_lock);
+    pthread_mutex_unlock(&state_lock);
+    pthread_mutex_unlock(&section_lock);
+}

@@ -1,0 +1,51 @@
+import CBlockParallelism
+
+/// Work cut into independent blocks (a batch's row blocks, an arena's chunks), for
+/// ``BlockParallelism/forEach(_:_:)``. `run(block:)` must touch only what block `block` owns
+/// (its rows, its buffers) and read what is shared.
+///
+/// A task is a small value that points at its data, not a closure: a closure handed to another
+/// thread must escape, and an escaping closure is a heap allocation on every call (even through
+/// `withoutActuallyEscaping` in debug builds), where a training step must allocate nothing.
+public protocol BlockTask {
+    func run(block: Int)
+}
+
+/// Runs the blocks of a ``BlockTask`` on as many cores as OpenBLAS may use, with OpenBLAS
+/// single-threaded inside each block.
+///
+/// Why: at the sizes Revisit trains on, one multi-threaded OpenBLAS call per small product
+/// spends much of its time synchronising its threads (and mallocs a job array each time), and
+/// the elementwise loops between products run on one core. Splitting the *work* instead keeps
+/// every core busy on whole blocks, with no synchronisation until the blocks are done
+/// (Docs/PERFORMANCE.md measures the difference). The threads are Revisit's own
+/// (`CBlockParallelism`): created once, asleep between sections, no allocation per section.
+///
+/// The thread budget is ``BLAS/threadCount``, which the tools set from `--threads`. With one
+/// thread (or one block) the blocks run in order on the calling thread. A block's result never
+/// depends on the thread count, only on the partition, which callers choose from the data's
+/// size alone. Calls from inside a block run inline.
+public enum BlockParallelism {
+    /// Calls `task.run(block:)` for every block in `0..<count`, concurrently when more than one
+    /// thread is available, and returns when all are done.
+    public static func forEach<Task: BlockTask>(_ count: Int, _ task: Task) {
+        let threads = revisit_in_parallel_block() != 0 ? 1 : BLAS.threadCount
+        if count <= 1 || threads <= 1 {
+            for block in 0..<count { task.run(block: block) }
+            return
+        }
+        BLAS.threadCount = 1
+        // An existential keeps the C callback free of generic parameters; tasks are a pointer
+        // or two, so it fits the existential's inline buffer (no allocation).
+        var erased: any BlockTask = task
+        withUnsafeMutablePointer(to: &erased) { pointer in
+            revisit_parallel_blocks(count, threads, runErasedBlock, UnsafeMutableRawPointer(pointer))
+        }
+        BLAS.threadCount = threads
+    }
+}
+
+/// The C callback: `context` points at an `any BlockTask`.
+private func runErasedBlock(_ context: UnsafeMutableRawPointer?, _ block: Int) {
+    context!.assumingMemoryBound(to: (any BlockTask).self).pointee.run(block: block)
+}
