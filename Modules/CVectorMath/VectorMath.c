@@ -63,18 +63,6 @@ void revisit_tanh(long n, const float *restrict x, float *restrict y) {
 REVISIT_MULTIVERSION
 void revisit_lstm_forward_row(long h, const float *restrict a, const float *restrict c_prev,
                               float *restrict h_out, float *restrict c_out, float *restrict saved) {
-    if (saved == NULL) {  // inference: nothing kept for backward
-        for (long j = 0; j < h; j++) {
-            float i = sigmoid_one(a[j]);
-            float f = sigmoid_one(a[h + j]);
-            float g = tanh_one(a[2 * h + j]);
-            float o = sigmoid_one(a[3 * h + j]);
-            float c = f * c_prev[j] + i * g;
-            c_out[j] = c;
-            h_out[j] = o * tanh_one(c);
-        }
-        return;
-    }
     for (long j = 0; j < h; j++) {
         float i = sigmoid_one(a[j]);
         float f = sigmoid_one(a[h + j]);
@@ -110,15 +98,6 @@ void revisit_lstm_backward_row(long h, const float *restrict dy, const float *re
 REVISIT_MULTIVERSION
 void revisit_gru_forward_row(long h, const float *restrict xp, const float *restrict rp, const float *restrict h_prev,
                              float *restrict h_out, float *restrict saved) {
-    if (saved == NULL) {  // inference: nothing kept for backward
-        for (long j = 0; j < h; j++) {
-            float r = sigmoid_one(xp[j] + rp[j]);
-            float z = sigmoid_one(xp[h + j] + rp[h + j]);
-            float n = tanh_one(xp[2 * h + j] + r * rp[2 * h + j]);
-            h_out[j] = (1.0f - z) * n + z * h_prev[j];
-        }
-        return;
-    }
     for (long j = 0; j < h; j++) {
         float r = sigmoid_one(xp[j] + rp[j]);
         float z = sigmoid_one(xp[h + j] + rp[h + j]);
@@ -134,6 +113,9 @@ void revisit_gru_forward_row(long h, const float *restrict xp, const float *rest
 
 REVISIT_MULTIVERSION
 void revisit_tanh_rnn_forward_row(long h, const float *restrict a, float *restrict h_out, float *restrict saved) {
-    for (long j = 0; j < h; j++) h_out[j] = tanh_one(a[j]);
-    if (saved != NULL) memcpy(saved, h_out, (size_t)h * sizeof(float));
+    for (long j = 0; j < h; j++) {
+        float value = tanh_one(a[j]);
+        saved[j] = value;
+        h_out[j] = value;
+    }
 }

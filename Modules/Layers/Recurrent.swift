@@ -25,13 +25,12 @@ public protocol RecurrentCell {
     /// both projections; there is no direct path from h to h₋₁.
     static var projectionsEnterAsSum: Bool { get }
 
-    /// Computes `h` (and `c`) for one row and, unless `saved` is nil (inference), saves what
-    /// backward needs. `xp` is the pre-activation `xp + rp` and `rp` nil when
-    /// ``projectionsEnterAsSum``.
+    /// Computes `h` (and `c`) for one row and saves what backward needs. `xp` is the
+    /// pre-activation `xp + rp` and `rp` nil when ``projectionsEnterAsSum``.
     static func forward(
         hidden h: Int, inputProjection xp: UnsafePointer<Float>, recurrentProjection rp: UnsafePointer<Float>?,
         previousHidden hPrevious: UnsafePointer<Float>, previousCell cPrevious: UnsafePointer<Float>?,
-        hidden hOut: UnsafeMutablePointer<Float>, cell cOut: UnsafeMutablePointer<Float>?, saved: UnsafeMutablePointer<Float>?)
+        hidden hOut: UnsafeMutablePointer<Float>, cell cOut: UnsafeMutablePointer<Float>?, saved: UnsafeMutablePointer<Float>)
 
     /// Given `dy + dhNext` (the gradient reaching this step's h from the layer above and from
     /// the next step) and `dc` (the cell-state gradient from the next step, replaced by the one
@@ -63,7 +62,7 @@ public enum LSTMCell: RecurrentCell {
     public static func forward(
         hidden h: Int, inputProjection xp: UnsafePointer<Float>, recurrentProjection rp: UnsafePointer<Float>?,
         previousHidden hPrevious: UnsafePointer<Float>, previousCell cPrevious: UnsafePointer<Float>?,
-        hidden hOut: UnsafeMutablePointer<Float>, cell cOut: UnsafeMutablePointer<Float>?, saved: UnsafeMutablePointer<Float>?
+        hidden hOut: UnsafeMutablePointer<Float>, cell cOut: UnsafeMutablePointer<Float>?, saved: UnsafeMutablePointer<Float>
     ) {
         // The vectorised C loops (CVectorMath): one libm call per gate element was half of a
         // CNN-LSTM training step.
@@ -98,7 +97,7 @@ public enum GRUCell: RecurrentCell {
     public static func forward(
         hidden h: Int, inputProjection xp: UnsafePointer<Float>, recurrentProjection rp: UnsafePointer<Float>?,
         previousHidden hPrevious: UnsafePointer<Float>, previousCell cPrevious: UnsafePointer<Float>?,
-        hidden hOut: UnsafeMutablePointer<Float>, cell cOut: UnsafeMutablePointer<Float>?, saved: UnsafeMutablePointer<Float>?
+        hidden hOut: UnsafeMutablePointer<Float>, cell cOut: UnsafeMutablePointer<Float>?, saved: UnsafeMutablePointer<Float>
     ) {
         revisit_gru_forward_row(h, xp, rp!, hPrevious, hOut, saved)
     }
@@ -136,7 +135,7 @@ public enum TanhRNNCell: RecurrentCell {
     public static func forward(
         hidden h: Int, inputProjection xp: UnsafePointer<Float>, recurrentProjection rp: UnsafePointer<Float>?,
         previousHidden hPrevious: UnsafePointer<Float>, previousCell cPrevious: UnsafePointer<Float>?,
-        hidden hOut: UnsafeMutablePointer<Float>, cell cOut: UnsafeMutablePointer<Float>?, saved: UnsafeMutablePointer<Float>?
+        hidden hOut: UnsafeMutablePointer<Float>, cell cOut: UnsafeMutablePointer<Float>?, saved: UnsafeMutablePointer<Float>
     ) {
         revisit_tanh_rnn_forward_row(h, xp, hOut, saved)
     }
@@ -209,7 +208,6 @@ public struct RecurrentNetwork<Cell: RecurrentCell> {
     private var blockRows: [Range<Int>] = []
     private var blocksPrepared = false
     private var returnedSequences = false
-    private var savedForBackward = false
     /// Blocks 1… accumulate their weight gradients here, [blocks − 1, P_net] in the order of
     /// ``gradientOffsets``, and the sum joins the parameter store after backward.
     private var blockGradients = Tensor.zeros([0])
@@ -259,12 +257,11 @@ public struct RecurrentNetwork<Cell: RecurrentCell> {
     ///   - mask: `[N, T]`, 1 for real steps and 0 for padding; nil when every step is real.
     ///   - returnSequences: true writes every step's top-layer `h_t` (`[N, T, H]`), false only
     ///     the last one (`[N, H]`).
-    ///   - keepingForBackward: false keeps nothing for backward (which then may not be called):
-    ///     PyTorch's `no_grad`, for scoring. The train/inference ``Mode`` is a different thing:
-    ///     gradients of an inference-mode pass are legitimate.
+    ///
+    /// Forward always keeps what backward reads: a pass that keeps nothing (PyTorch's
+    /// `no_grad`) scored the CNN-LSTM no faster within the benchmark's noise (Docs/PERFORMANCE.md).
     public mutating func forward(
-        _ x: Tensor, mask: Tensor? = nil, returnSequences: Bool, keepingForBackward: Bool = true, _ parameters: ParameterStore,
-        into output: inout Tensor
+        _ x: Tensor, mask: Tensor? = nil, returnSequences: Bool, _ parameters: ParameterStore, into output: inout Tensor
     ) {
         precondition(x.rank == 3 && x.shape[2] == inputSize, "\(Cell.self) network: input shape \(x.shape) is not [N, T, \(inputSize)]")
         let n = x.shape[0], t = x.shape[1], h = hiddenSize, i = inputSize
@@ -274,7 +271,6 @@ public struct RecurrentNetwork<Cell: RecurrentCell> {
         }
         prepareBlocks(batch: n, steps: t)
         returnedSequences = returnSequences
-        savedForBackward = keepingForBackward
         if returnSequences { output.prepare(depth: n, rows: t, columns: h) } else { output.prepare(rows: n, columns: h) }
         let weights = RecurrentWeights(network: self, parameters: parameters)
         x.withUnsafeBufferPointer { xs in
@@ -283,7 +279,7 @@ public struct RecurrentNetwork<Cell: RecurrentCell> {
                     blocks.withUnsafeMutableBufferPointer { blocks in
                         let job = ForwardJob(
                             blocks: blocks.baseAddress!, rows: blockRows, x: xs.baseAddress!, mask: maskPointer, output: out.baseAddress!,
-                            weights: weights, saving: keepingForBackward, returnSequences: returnSequences, steps: t, inputSize: i, hiddenSize: h)
+                            weights: weights, returnSequences: returnSequences, steps: t, inputSize: i, hiddenSize: h)
                         withUnsafePointer(to: job) { BlockParallelism.forEach(blocks.count, ForwardTask(job: $0)) }
                     }
                 }
@@ -297,7 +293,7 @@ public struct RecurrentNetwork<Cell: RecurrentCell> {
         let rows: [Range<Int>]
         let x: UnsafePointer<Float>, mask: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>  // [N, T, I], [N, T], [N, (T,) H]
         let weights: RecurrentWeights
-        let saving: Bool, returnSequences: Bool
+        let returnSequences: Bool
         let steps: Int, inputSize: Int, hiddenSize: Int
     }
 
@@ -306,7 +302,7 @@ public struct RecurrentNetwork<Cell: RecurrentCell> {
         func run(block b: Int) {
             let j = job.pointee, first = j.rows[b].lowerBound, t = j.steps
             j.blocks[b].forward(
-                x: j.x + first * t * j.inputSize, mask: j.mask.map { $0 + first * t }, weights: j.weights, saving: j.saving,
+                x: j.x + first * t * j.inputSize, mask: j.mask.map { $0 + first * t }, weights: j.weights,
                 output: j.output + first * (j.returnSequences ? t * j.hiddenSize : j.hiddenSize), returnSequences: j.returnSequences)
         }
     }
@@ -315,7 +311,7 @@ public struct RecurrentNetwork<Cell: RecurrentCell> {
     /// (`[N, T, H]` or `[N, H]`). Accumulates every parameter gradient and writes `dx [N, T, I]`.
     public mutating func backward(_ outputGradient: Tensor, _ parameters: ParameterStore, inputGradient dx: inout Tensor) {
         let n = batch, t = steps, h = hiddenSize, i = inputSize
-        precondition(savedForBackward, "\(Cell.self) network: backward needs a forward pass that kept its activations (keepingForBackward: true)")
+        precondition(blocksPrepared, "\(Cell.self) network: backward needs a forward pass first")
         precondition(outputGradient.count == (returnedSequences ? n * t * h : n * h),
                      "\(Cell.self) network: output gradient shape \(outputGradient.shape) does not match the forward output")
         dx.prepare(depth: n, rows: t, columns: i)
@@ -490,7 +486,7 @@ struct RecurrentRowBlock<Cell: RecurrentCell> {
     /// Runs every layer over this block's rows: `x [N, T, I]` and `mask [N, T]` batch-first,
     /// `output` `[N, T, H]` or `[N, H]`.
     mutating func forward(
-        x: UnsafePointer<Float>, mask: UnsafePointer<Float>?, weights: RecurrentWeights, saving: Bool,
+        x: UnsafePointer<Float>, mask: UnsafePointer<Float>?, weights: RecurrentWeights,
         output: UnsafeMutablePointer<Float>, returnSequences: Bool
     ) {
         let n = rows, t = steps, h = hiddenSize
@@ -502,7 +498,7 @@ struct RecurrentRowBlock<Cell: RecurrentCell> {
         } else if !stepMask.isEmpty {
             stepMask = []
         }
-        for layer in 0..<layerCount { forwardLayer(layer, weights, saving: saving) }
+        for layer in 0..<layerCount { forwardLayer(layer, weights) }
         hiddens[layerCount - 1].withUnsafeBufferPointer { hs in
             if returnSequences {
                 swapLeadingAxes(hs.baseAddress! + n * h, rows: t, columns: n, width: h, into: output)
@@ -518,7 +514,7 @@ struct RecurrentRowBlock<Cell: RecurrentCell> {
         return (hiddens[layer - 1].withUnsafeBufferPointer { UnsafePointer($0.baseAddress! + rows * hiddenSize) }, hiddenSize)
     }
 
-    private mutating func forwardLayer(_ layer: Int, _ weights: RecurrentWeights, saving: Bool) {
+    private mutating func forwardLayer(_ layer: Int, _ weights: RecurrentWeights) {
         let n = rows, t = steps, h = hiddenSize, width = Cell.gateCount * hiddenSize, savedWidth = Cell.savedBlocks * hiddenSize
         let (x, xWidth) = layerInput(layer)
         let masked = !stepMask.isEmpty, summed = Cell.projectionsEnterAsSum, hasCell = Cell.hasCellState
@@ -560,13 +556,13 @@ struct RecurrentRowBlock<Cell: RecurrentCell> {
                             if masked && mask![row] == 0 {
                                 (hCurrent + sample * h).update(from: hPrevious + sample * h, count: h)
                                 if hasCell { cCurrent!.update(from: cPrevious!, count: h) }
-                                if saving { (keep + row * savedWidth).update(repeating: 0, count: savedWidth) }
+                                (keep + row * savedWidth).update(repeating: 0, count: savedWidth)
                                 continue
                             }
                             Cell.forward(hidden: h, inputProjection: stepProjection + sample * width,
                                          recurrentProjection: summed ? nil : UnsafePointer(rp! + sample * width),
                                          previousHidden: hPrevious + sample * h, previousCell: cPrevious,
-                                         hidden: hCurrent + sample * h, cell: cCurrent, saved: saving ? keep + row * savedWidth : nil)
+                                         hidden: hCurrent + sample * h, cell: cCurrent, saved: keep + row * savedWidth)
                         }
                     }
                   }

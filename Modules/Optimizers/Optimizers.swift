@@ -54,15 +54,40 @@ public struct Adam {
         let rate = learningRate ?? c.learningRate
         let bias1 = Float(1 - Foundation.pow(Double(c.beta1), Double(step)))
         let bias2Root = Float((1 - Foundation.pow(Double(c.beta2), Double(step))).squareRoot())
+        let count = parameterCount
         firstMoment.withUnsafeMutableBufferPointer { m in
             secondMoment.withUnsafeMutableBufferPointer { v in
-                for i in 0..<parameterCount {
-                    UpdateRule.adam(
-                        parameter: &values[i], gradient: gradients[i], firstMoment: &m[i], secondMoment: &v[i],
-                        learningRate: rate, beta1: c.beta1, beta2: c.beta2, epsilon: c.epsilon,
-                        coupledDecay: c.weightDecay, decoupledDecay: c.decoupledWeightDecay,
-                        biasCorrection1: bias1, biasCorrection2Root: bias2Root)
-                }
+                let job = AdamJob(values: values, gradients: gradients, firstMoment: m.baseAddress!, secondMoment: v.baseAddress!,
+                                  count: count, configuration: c, learningRate: rate,
+                                  biasCorrection1: bias1, biasCorrection2Root: bias2Root)
+                // Elementwise, so the chunks (and the threads running them) change no value.
+                withUnsafePointer(to: job) { BlockParallelism.forEach(AdamJob.chunkCount(count), AdamTask(job: $0)) }
+            }
+        }
+    }
+
+    /// One update's inputs; chunk `b` updates elements `[b·P/K, (b+1)·P/K)`.
+    private struct AdamJob {
+        let values: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>
+        let firstMoment: UnsafeMutablePointer<Float>, secondMoment: UnsafeMutablePointer<Float>
+        let count: Int
+        let configuration: AdamConfiguration
+        let learningRate: Float, biasCorrection1: Float, biasCorrection2Root: Float
+
+        /// 64Ki elements or more per chunk, at most 8 chunks.
+        static func chunkCount(_ count: Int) -> Int { Swift.max(1, Swift.min(count / 65_536, 8)) }
+    }
+
+    private struct AdamTask: BlockTask {
+        let job: UnsafePointer<AdamJob>
+        func run(block: Int) {
+            let j = job.pointee, c = j.configuration, chunks = AdamJob.chunkCount(j.count)
+            for i in (j.count * block / chunks)..<(j.count * (block + 1) / chunks) {
+                UpdateRule.adam(
+                    parameter: &j.values[i], gradient: j.gradients[i], firstMoment: &j.firstMoment[i], secondMoment: &j.secondMoment[i],
+                    learningRate: j.learningRate, beta1: c.beta1, beta2: c.beta2, epsilon: c.epsilon,
+                    coupledDecay: c.weightDecay, decoupledDecay: c.decoupledWeightDecay,
+                    biasCorrection1: j.biasCorrection1, biasCorrection2Root: j.biasCorrection2Root)
             }
         }
     }

@@ -78,10 +78,6 @@ struct VectorMathTests {
         var hOut = [Float](repeating: 0, count: h), cOut = [Float](repeating: 0, count: h), saved = [Float](repeating: 0, count: 5 * h)
         let preactivation = (0..<(4 * h)).map { xp[$0] + rp[$0] }
         revisit_lstm_forward_row(h, preactivation, cPrevious, &hOut, &cOut, &saved)
-        // Inference (no saved values) computes the same state.
-        var hInference = [Float](repeating: 0, count: h), cInference = [Float](repeating: 0, count: h)
-        revisit_lstm_forward_row(h, preactivation, cPrevious, &hInference, &cInference, nil)
-        #expect(hInference == hOut && cInference == cOut)
         for j in 0..<h {
             func sigmoid(_ v: Float) -> Double { 1 / (1 + Foundation.exp(-Double(v))) }
             let i = sigmoid(xp[j] + rp[j]), f = sigmoid(xp[h + j] + rp[h + j])

@@ -21,7 +21,7 @@ void revisit_tanh(long n, const float *restrict x, float *restrict y);
 /// One LSTM step for one row (PyTorch gate order i, f, g, o; h = hidden size): `a` holds the
 /// 4h pre-activations x·W_ihᵀ + b_ih + h₋₁·W_hhᵀ + b_hh; i, f, o = σ(a_i, a_f, a_o);
 /// g = tanh(a_g); c = f·c_prev + i·g; h_out = o·tanh(c). saved receives i, f, g, o, tanh(c)
-/// (5h values) for backward; NULL in inference, where nothing is kept.
+/// (5h values) for backward.
 void revisit_lstm_forward_row(long h, const float *restrict a, const float *restrict c_prev,
                               float *restrict h_out, float *restrict c_out, float *restrict saved);
 
@@ -35,12 +35,12 @@ void revisit_lstm_backward_row(long h, const float *restrict dy, const float *re
 
 /// One GRU step for one row (PyTorch gate order r, z, n; rp includes b_hh, so b_hn sits inside
 /// the reset product): r, z = σ(xp + rp); n = tanh(xp_n + r·rp_n); h_out = (1 − z)·n + z·h_prev.
-/// saved receives r, z, n, rp_n (4h values); NULL in inference.
+/// saved receives r, z, n, rp_n (4h values).
 void revisit_gru_forward_row(long h, const float *restrict xp, const float *restrict rp, const float *restrict h_prev,
                              float *restrict h_out, float *restrict saved);
 
 /// One tanh-RNN step for one row: h_out = tanh(a), `a` the pre-activation x·W_ihᵀ + b_ih +
-/// h₋₁·W_hhᵀ + b_hh; saved (NULL in inference) receives h_out (h values).
+/// h₋₁·W_hhᵀ + b_hh; saved receives h_out (h values).
 void revisit_tanh_rnn_forward_row(long h, const float *restrict a, float *restrict h_out, float *restrict saved);
 
 #endif
