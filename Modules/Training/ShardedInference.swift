@@ -1,10 +1,10 @@
-import Dispatch
 import Layers
 import Models
 import Tensors
 
 /// Data-parallel inference: a batch split into `shardCount` contiguous row ranges, each run
-/// through its own copy of the model on its own thread, with OpenBLAS single-threaded inside.
+/// through its own copy of the model on its own thread (``BlockParallelism``), with OpenBLAS
+/// single-threaded inside.
 ///
 /// Why: at the batch sizes of scoring (64 to a few thousand rows) OpenBLAS's own threading
 /// splits each small recurrent product and spends much of its time synchronising, while the
@@ -33,6 +33,17 @@ public final class ShardedInference {
         let buffers: Buffers
         let parameters: ParameterStore
         let examples: ModelExamples
+    }
+
+    /// Shard `s` gathers its rows, runs its model copy and writes its probabilities.
+    struct ShardTask: BlockTask {
+        let context: UnsafePointer<Context>
+        func run(block s: Int) {
+            let c = context.pointee, b = c.buffers
+            b.batches[s].gather(from: c.examples, rows: Array(b.rows[s])[...])
+            b.models[s].forward(b.batches[s].input, mode: .inference, random: &b.randoms[s], c.parameters, into: &b.logits[s])
+            b.models[s].positiveProbabilities(b.logits[s], into: &b.probabilities[s])
+        }
     }
 
     public let parameters: ParameterStore
@@ -79,20 +90,7 @@ public final class ShardedInference {
             buffers.rows[s] = (range.lowerBound + n * s / used)..<(range.lowerBound + n * (s + 1) / used)
         }
         let context = Context(buffers: buffers, parameters: parameters, examples: examples)
-        let run: @Sendable (Int) -> Void = { s in
-            let b = context.buffers
-            b.batches[s].gather(from: context.examples, rows: Array(b.rows[s])[...])
-            b.models[s].forward(b.batches[s].input, mode: .inference, random: &b.randoms[s], context.parameters, into: &b.logits[s])
-            b.models[s].positiveProbabilities(b.logits[s], into: &b.probabilities[s])
-        }
-        if used == 1 {
-            run(0)
-        } else {
-            let threads = BLAS.threadCount
-            BLAS.threadCount = 1
-            DispatchQueue.concurrentPerform(iterations: used, execute: run)
-            BLAS.threadCount = threads
-        }
+        withUnsafePointer(to: context) { BlockParallelism.forEach(used, ShardTask(context: $0)) }
         probabilities.withUnsafeMutableBufferPointer { out in
             for s in 0..<used {
                 let offset = buffers.rows[s].lowerBound - range.lowerBound
