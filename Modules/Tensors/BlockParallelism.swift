@@ -34,14 +34,14 @@ public enum BlockParallelism {
             for block in 0..<count { task.run(block: block) }
             return
         }
-        BLAS.threadCount = 1
         // An existential keeps the C callback free of generic parameters; tasks are a pointer
         // or two, so it fits the existential's inline buffer (no allocation).
         var erased: any BlockTask = task
-        withUnsafeMutablePointer(to: &erased) { pointer in
-            revisit_parallel_blocks(count, threads, runErasedBlock, UnsafeMutableRawPointer(pointer))
+        BLAS.withThreadCount(1) {
+            withUnsafeMutablePointer(to: &erased) { pointer in
+                revisit_parallel_blocks(count, threads, runErasedBlock, UnsafeMutableRawPointer(pointer))
+            }
         }
-        BLAS.threadCount = threads
     }
 }
 

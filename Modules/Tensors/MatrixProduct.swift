@@ -1,3 +1,4 @@
+import Foundation
 import COpenBLAS
 
 /// Matrix products: `C = α · op(A) · op(B) + β · C`, where `op(X)` is `X` or `Xᵀ`.
@@ -93,6 +94,22 @@ public enum BLAS {
             precondition(newValue >= 1, "BLAS.threadCount: needs at least 1 thread, got \(newValue)")
             openblas_set_num_threads(Int32(newValue))
         }
+    }
+
+    /// Serialises temporary changes of the process-wide thread count (recursive: a section may
+    /// run code that makes its own).
+    private static let threadCountLock = NSRecursiveLock()
+
+    /// Runs `body` with OpenBLAS on `count` threads, then restores the previous count. Callers
+    /// that change the count temporarily (``BlockParallelism``, tests) go through here, so that
+    /// one of them never restores a value over another's while it runs.
+    public static func withThreadCount<R>(_ count: Int, _ body: () throws -> R) rethrows -> R {
+        threadCountLock.lock()
+        defer { threadCountLock.unlock() }
+        let previous = threadCount
+        threadCount = count
+        defer { threadCount = previous }
+        return try body()
     }
 
     /// The kernel family OpenBLAS picked for this CPU at load time (`Haswell`, `SkylakeX`, …).
