@@ -89,11 +89,39 @@ public enum ModelBenchmark {
                       inferBatch64: inference[0], inferBatch4096: inference[1])
     }
 
+    /// Runs one CNN-LSTM measure alone for about `seconds`, for a profiler (`perf record`,
+    /// `valgrind --tool=callgrind`) to attribute: `training` (batch 64, forward + focal loss +
+    /// backward + Adam) or inference at `batch`. Returns samples/s.
+    public static func profileCNNLSTM(training: Bool, batch: Int, threads: Int, seconds: Double) -> Double {
+        BLAS.threadCount = threads
+        var random = SeededRandom(seed: 0)
+        var layout = ParameterLayout()
+        var model = CNNLSTM(layout: &layout)
+        let parameters = ParameterStore(layout: layout)
+        model.initialize(parameters, using: &random)
+        guard training else {
+            return measureInference(model: model, parameters: parameters, batch: batch, statics: 4, threads: threads,
+                                    repetitions: 1, seconds: seconds, random: &random).median
+        }
+        var adam = Adam(parameterCount: parameters.count)
+        let focal = FocalLoss()
+        let sequence = Tensor.normal([batch, 10, 7], using: &random), statics = Tensor.normal([batch, 10, 4], using: &random)
+        let labels = Tensor.bernoulli([batch], probability: 0.08, using: &random)
+        var logits = Tensor.zeros([]), gradient = Tensor.zeros([])
+        return measure(samplesPerCall: batch, seconds: seconds, repetitions: 1) {
+            parameters.zeroGradients()
+            model.forward(sequence: sequence, statics: statics, mode: .training, parameters, into: &logits)
+            _ = focal(logits: logits, labels: labels, gradient: &gradient)
+            model.backward(gradient, parameters)
+            adam.update(values: parameters.values, gradients: parameters.gradients)
+        }.median
+    }
+
     /// Inference samples/s on fixed random inputs `[batch, 10, 7]` (and `[batch, statics]`),
     /// one shard per thread.
     static func measureInference(
         model: any Classifier, parameters: ParameterStore, batch: Int, statics: Int, threads: Int, repetitions: Int,
-        random: inout SeededRandom
+        seconds: Double = 1, random: inout SeededRandom
     ) -> Summary {
         let examples = ModelExamples(
             sequence: Tensor.normal([batch, 10, 7], using: &random), mask: Tensor.filled([batch, 10], with: 1),
@@ -101,7 +129,7 @@ public enum ModelBenchmark {
             labels: Tensor.zeros([batch]))
         let inference = ShardedInference(model: model, parameters: parameters, shardCount: threads)
         var probabilities: [Float] = []
-        return measure(samplesPerCall: batch, seconds: 1, repetitions: repetitions) {
+        return measure(samplesPerCall: batch, seconds: seconds, repetitions: repetitions) {
             inference.probabilities(examples, into: &probabilities)
         }
     }

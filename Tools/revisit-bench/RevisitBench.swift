@@ -10,7 +10,7 @@ struct RevisitBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "revisit-bench",
         abstract: "Release-mode benchmarks of Revisit, for comparison with ../shared/bench.",
-        subcommands: [GEMM.self, Train.self, FeaturesBench.self, BLASInfo.self])
+        subcommands: [GEMM.self, Train.self, Profile.self, FeaturesBench.self, BLASInfo.self])
 
     init() {}
 
@@ -161,6 +161,35 @@ struct FeaturesBench: ParsableCommand {
             try encoder.encode(result).write(to: URL(fileURLWithPath: json), options: .atomic)
         }
         print(FeaturesBenchmark.table(result))
+    }
+}
+
+struct Profile: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run one CNN-LSTM measure alone, for a profiler.",
+        discussion: "e.g. `perf record -g .build/release/revisit-bench profile --inference --batch 64`.")
+
+    @Flag(help: "Inference instead of a training step.")
+    var inference = false
+
+    @Option(help: "Batch size.")
+    var batch = 64
+
+    @Option(help: "Threads.")
+    var threads = 2
+
+    @Option(help: "Approximate seconds to run (after a warm-up of a quarter of that).")
+    var seconds = 10.0
+
+    func validate() throws {
+        guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
+    }
+
+    func run() {
+        let rate = ModelBenchmark.profileCNNLSTM(training: !inference, batch: batch, threads: threads, seconds: seconds)
+        print(String(format: "cnn_lstm %@ batch %d, %d threads: %.0f samples/s", inference ? "inference" : "training", batch, threads, rate))
     }
 }
 
