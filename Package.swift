@@ -56,7 +56,7 @@ let package = Package(
         .target(name: "Tensors", dependencies: ["COpenBLAS", "CBlockParallelism", "Formats"], path: "Modules/Tensors"),
         .target(name: "Layers", dependencies: ["Tensors", "CVectorMath"], path: "Modules/Layers"),
         .target(name: "Losses", dependencies: ["Tensors"], path: "Modules/Losses"),
-        .target(name: "Optimizers", dependencies: ["Tensors"], path: "Modules/Optimizers"),
+        .target(name: "Optimizers", dependencies: ["Tensors", "CVectorMath"], path: "Modules/Optimizers"),
         .target(name: "Models", dependencies: ["Layers", "Tensors"], path: "Modules/Models"),
         .target(name: "Dataset", dependencies: ["Formats"], path: "Modules/Dataset"),
         // Metrics needs Tensors only for SeededRandom (the bootstrap's resampling).

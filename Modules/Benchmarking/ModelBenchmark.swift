@@ -23,7 +23,7 @@ public enum ModelBenchmark {
     }
 
     public static func runCNNLSTM(threads: Int, repetitions: Int, progress: (String) -> Void) -> Result {
-        BLAS.threadCount = threads
+        BlockParallelism.useThreads(threads)
         var random = SeededRandom(seed: 0)
         var layout = ParameterLayout()
         var model = CNNLSTM(layout: &layout)
@@ -58,7 +58,7 @@ public enum ModelBenchmark {
 
     /// The 2-layer LSTM (`lstm2` in torch_reference.py): BCE on the logit, Adam, dropout on.
     public static func runStackedLSTM(threads: Int, repetitions: Int, progress: (String) -> Void) -> Result {
-        BLAS.threadCount = threads
+        BlockParallelism.useThreads(threads)
         var random = SeededRandom(seed: 0)
         var dropoutRandom = SeededRandom(seed: 0, stream: 1)
         var layout = ParameterLayout()
@@ -93,7 +93,7 @@ public enum ModelBenchmark {
     /// `valgrind --tool=callgrind`) to attribute: `training` (batch 64, forward + focal loss +
     /// backward + Adam) or inference at `batch`. Returns samples/s.
     public static func profileCNNLSTM(training: Bool, batch: Int, threads: Int, seconds: Double) -> Double {
-        BLAS.threadCount = threads
+        BlockParallelism.useThreads(threads)
         var random = SeededRandom(seed: 0)
         var layout = ParameterLayout()
         var model = CNNLSTM(layout: &layout)

@@ -60,62 +60,163 @@ void revisit_tanh(long n, const float *restrict x, float *restrict y) {
     for (long i = 0; i < n; i++) y[i] = tanh_one(x[i]);
 }
 
+// The recurrent cells work on one time step of a block of n sequences, feature-major: each
+// quantity is a [features × n] matrix whose row r starts at base + r·stride, so the inner loop
+// runs over the n sequences (contiguous) and vectorises. mask (n values, NULL = all 1): where it
+// is 0 the state is carried over, nothing is saved, and no gradient reaches the parameters.
+
 REVISIT_MULTIVERSION
-void revisit_lstm_forward_row(long h, const float *restrict a, const float *restrict c_prev,
-                              float *restrict h_out, float *restrict c_out, float *restrict saved) {
+void revisit_lstm_forward_step(long h, long n, const float *restrict a, long a_stride,
+                               const float *restrict h_prev, const float *restrict c_prev,
+                               float *restrict h_out, float *restrict c_out, long state_stride,
+                               float *restrict saved, long saved_stride, const float *restrict mask) {
     for (long j = 0; j < h; j++) {
-        float i = sigmoid_one(a[j]);
-        float f = sigmoid_one(a[h + j]);
-        float g = tanh_one(a[2 * h + j]);
-        float o = sigmoid_one(a[3 * h + j]);
-        float c = f * c_prev[j] + i * g;
-        float tc = tanh_one(c);
-        saved[j] = i;
-        saved[h + j] = f;
-        saved[2 * h + j] = g;
-        saved[3 * h + j] = o;
-        saved[4 * h + j] = tc;
-        c_out[j] = c;
-        h_out[j] = o * tc;
+        const float *ai = a + j * a_stride, *af = a + (h + j) * a_stride;
+        const float *ag = a + (2 * h + j) * a_stride, *ao = a + (3 * h + j) * a_stride;
+        const float *hp = h_prev + j * state_stride, *cp = c_prev + j * state_stride;
+        float *ho = h_out + j * state_stride, *co = c_out + j * state_stride;
+        float *si = saved + j * saved_stride, *sf = saved + (h + j) * saved_stride, *sg = saved + (2 * h + j) * saved_stride;
+        float *so = saved + (3 * h + j) * saved_stride, *sc = saved + (4 * h + j) * saved_stride;
+        for (long s = 0; s < n; s++) {
+            float i = sigmoid_one(ai[s]), f = sigmoid_one(af[s]), g = tanh_one(ag[s]), o = sigmoid_one(ao[s]);
+            float c = f * cp[s] + i * g;
+            float tc = tanh_one(c);
+            int real = mask[s] != 0.0f;
+            ho[s] = real ? o * tc : hp[s];
+            co[s] = real ? c : cp[s];
+            si[s] = real ? i : 0.0f;
+            sf[s] = real ? f : 0.0f;
+            sg[s] = real ? g : 0.0f;
+            so[s] = real ? o : 0.0f;
+            sc[s] = real ? tc : 0.0f;
+        }
     }
 }
 
 REVISIT_MULTIVERSION
-void revisit_lstm_backward_row(long h, const float *restrict dy, const float *restrict dh_next, float *restrict dc,
-                               const float *restrict saved, const float *restrict c_prev, float *restrict da) {
+void revisit_lstm_backward_step(long h, long n, const float *restrict dy, long dy_stride, float *restrict dh_next,
+                                float *restrict dc, const float *restrict saved, long saved_stride,
+                                const float *restrict c_prev, long state_stride,
+                                float *restrict da, long da_stride, const float *restrict mask) {
     for (long j = 0; j < h; j++) {
-        float i = saved[j], f = saved[h + j], g = saved[2 * h + j], o = saved[3 * h + j], tc = saved[4 * h + j];
-        float dh = dy[j] + dh_next[j];
-        float dcell = dc[j] + dh * o * (1.0f - tc * tc);
-        da[j] = dcell * g * i * (1.0f - i);
-        da[h + j] = dcell * c_prev[j] * f * (1.0f - f);
-        da[2 * h + j] = dcell * i * (1.0f - g * g);
-        da[3 * h + j] = dh * tc * o * (1.0f - o);
-        dc[j] = dcell * f;
+        const float *si = saved + j * saved_stride, *sf = saved + (h + j) * saved_stride, *sg = saved + (2 * h + j) * saved_stride;
+        const float *so = saved + (3 * h + j) * saved_stride, *sc = saved + (4 * h + j) * saved_stride;
+        const float *cp = c_prev + j * state_stride, *dyj = dy + j * dy_stride;
+        float *dhj = dh_next + j * n, *dcj = dc + j * n;
+        float *di = da + j * da_stride, *df = da + (h + j) * da_stride, *dg = da + (2 * h + j) * da_stride;
+        float *d_o = da + (3 * h + j) * da_stride;
+        for (long s = 0; s < n; s++) {
+            float i = si[s], f = sf[s], g = sg[s], o = so[s], tc = sc[s];
+            float dh = dyj[s] + dhj[s];
+            float dcell = dcj[s] + dh * o * (1.0f - tc * tc);
+            int real = mask[s] != 0.0f;
+            di[s] = real ? dcell * g * i * (1.0f - i) : 0.0f;
+            df[s] = real ? dcell * cp[s] * f * (1.0f - f) : 0.0f;
+            dg[s] = real ? dcell * i * (1.0f - g * g) : 0.0f;
+            d_o[s] = real ? dh * tc * o * (1.0f - o) : 0.0f;
+            dcj[s] = real ? dcell * f : dcj[s];
+            dhj[s] = real ? 0.0f : dh;
+        }
     }
 }
 
 REVISIT_MULTIVERSION
-void revisit_gru_forward_row(long h, const float *restrict xp, const float *restrict rp, const float *restrict h_prev,
-                             float *restrict h_out, float *restrict saved) {
+void revisit_gru_forward_step(long h, long n, const float *restrict xp, long xp_stride, const float *restrict rp,
+                              const float *restrict h_prev, float *restrict h_out, long state_stride,
+                              float *restrict saved, long saved_stride, const float *restrict mask) {
     for (long j = 0; j < h; j++) {
-        float r = sigmoid_one(xp[j] + rp[j]);
-        float z = sigmoid_one(xp[h + j] + rp[h + j]);
-        float recurrent_candidate = rp[2 * h + j];
-        float n = tanh_one(xp[2 * h + j] + r * recurrent_candidate);
-        saved[j] = r;
-        saved[h + j] = z;
-        saved[2 * h + j] = n;
-        saved[3 * h + j] = recurrent_candidate;
-        h_out[j] = (1.0f - z) * n + z * h_prev[j];
+        const float *xr = xp + j * xp_stride, *xz = xp + (h + j) * xp_stride, *xn = xp + (2 * h + j) * xp_stride;
+        const float *rr = rp + j * n, *rz = rp + (h + j) * n, *rn = rp + (2 * h + j) * n;
+        const float *hp = h_prev + j * state_stride;
+        float *ho = h_out + j * state_stride;
+        float *sr = saved + j * saved_stride, *sz = saved + (h + j) * saved_stride;
+        float *sn = saved + (2 * h + j) * saved_stride, *sp = saved + (3 * h + j) * saved_stride;
+        for (long s = 0; s < n; s++) {
+            float r = sigmoid_one(xr[s] + rr[s]), z = sigmoid_one(xz[s] + rz[s]);
+            float candidate = tanh_one(xn[s] + r * rn[s]);
+            int real = mask[s] != 0.0f;
+            ho[s] = real ? (1.0f - z) * candidate + z * hp[s] : hp[s];
+            sr[s] = real ? r : 0.0f;
+            sz[s] = real ? z : 0.0f;
+            sn[s] = real ? candidate : 0.0f;
+            sp[s] = real ? rn[s] : 0.0f;
+        }
     }
 }
 
 REVISIT_MULTIVERSION
-void revisit_tanh_rnn_forward_row(long h, const float *restrict a, float *restrict h_out, float *restrict saved) {
+void revisit_gru_backward_step(long h, long n, const float *restrict dy, long dy_stride, float *restrict dh_next,
+                               const float *restrict saved, long saved_stride, const float *restrict h_prev, long state_stride,
+                               float *restrict dxp, float *restrict drp, long d_stride, const float *restrict mask) {
     for (long j = 0; j < h; j++) {
-        float value = tanh_one(a[j]);
-        saved[j] = value;
-        h_out[j] = value;
+        const float *sr = saved + j * saved_stride, *sz = saved + (h + j) * saved_stride;
+        const float *sn = saved + (2 * h + j) * saved_stride, *sp = saved + (3 * h + j) * saved_stride;
+        const float *hp = h_prev + j * state_stride, *dyj = dy + j * dy_stride;
+        float *dhj = dh_next + j * n;
+        float *dxr = dxp + j * d_stride, *dxz = dxp + (h + j) * d_stride, *dxn = dxp + (2 * h + j) * d_stride;
+        float *drr = drp + j * d_stride, *drz = drp + (h + j) * d_stride, *drn = drp + (2 * h + j) * d_stride;
+        for (long s = 0; s < n; s++) {
+            float r = sr[s], z = sz[s], candidate = sn[s], recurrent_candidate = sp[s];
+            float dh = dyj[s] + dhj[s];
+            float dn = dh * (1.0f - z) * (1.0f - candidate * candidate);
+            float dz = dh * (hp[s] - candidate) * z * (1.0f - z);
+            float dr = dn * recurrent_candidate * r * (1.0f - r);
+            int real = mask[s] != 0.0f;
+            dxr[s] = real ? dr : 0.0f;
+            dxz[s] = real ? dz : 0.0f;
+            dxn[s] = real ? dn : 0.0f;
+            drr[s] = real ? dr : 0.0f;
+            drz[s] = real ? dz : 0.0f;
+            drn[s] = real ? dn * r : 0.0f;
+            dhj[s] = real ? dh * z : dh;
+        }
+    }
+}
+
+REVISIT_MULTIVERSION
+void revisit_tanh_rnn_forward_step(long h, long n, const float *restrict a, long a_stride,
+                                   const float *restrict h_prev, float *restrict h_out, long state_stride,
+                                   float *restrict saved, long saved_stride, const float *restrict mask) {
+    for (long j = 0; j < h; j++) {
+        const float *aj = a + j * a_stride, *hp = h_prev + j * state_stride;
+        float *ho = h_out + j * state_stride, *sj = saved + j * saved_stride;
+        for (long s = 0; s < n; s++) {
+            float value = tanh_one(aj[s]);
+            int real = mask[s] != 0.0f;
+            ho[s] = real ? value : hp[s];
+            sj[s] = real ? value : 0.0f;
+        }
+    }
+}
+
+REVISIT_MULTIVERSION
+void revisit_tanh_rnn_backward_step(long h, long n, const float *restrict dy, long dy_stride, float *restrict dh_next,
+                                    const float *restrict saved, long saved_stride,
+                                    float *restrict da, long da_stride, const float *restrict mask) {
+    for (long j = 0; j < h; j++) {
+        const float *sj = saved + j * saved_stride, *dyj = dy + j * dy_stride;
+        float *dhj = dh_next + j * n, *daj = da + j * da_stride;
+        for (long s = 0; s < n; s++) {
+            float dh = dyj[s] + dhj[s];
+            int real = mask[s] != 0.0f;
+            daj[s] = real ? dh * (1.0f - sj[s] * sj[s]) : 0.0f;
+            dhj[s] = real ? 0.0f : dh;
+        }
+    }
+}
+
+REVISIT_MULTIVERSION
+void revisit_adam_update(long n, float *restrict p, const float *restrict gradient, float *restrict m, float *restrict v,
+                         float learning_rate, float beta1, float beta2, float epsilon, float coupled_decay,
+                         float decoupled_decay, float bias_correction1, float bias_correction2_root) {
+    float step = learning_rate / bias_correction1, shrink = 1.0f - learning_rate * decoupled_decay;
+    for (long i = 0; i < n; i++) {
+        float g = gradient[i] + coupled_decay * p[i];
+        float parameter = p[i] * shrink;
+        float first = beta1 * m[i] + (1.0f - beta1) * g;
+        float second = beta2 * v[i] + (1.0f - beta2) * g * g;
+        m[i] = first;
+        v[i] = second;
+        p[i] = parameter - step * first / (sqrtf(second) / bias_correction2_root + epsilon);
     }
 }

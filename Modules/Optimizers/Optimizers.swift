@@ -1,3 +1,4 @@
+import CVectorMath
 import Foundation
 import Tensors
 
@@ -82,13 +83,12 @@ public struct Adam {
         let job: UnsafePointer<AdamJob>
         func run(block: Int) {
             let j = job.pointee, c = j.configuration, chunks = AdamJob.chunkCount(j.count)
-            for i in (j.count * block / chunks)..<(j.count * (block + 1) / chunks) {
-                UpdateRule.adam(
-                    parameter: &j.values[i], gradient: j.gradients[i], firstMoment: &j.firstMoment[i], secondMoment: &j.secondMoment[i],
-                    learningRate: j.learningRate, beta1: c.beta1, beta2: c.beta2, epsilon: c.epsilon,
-                    coupledDecay: c.weightDecay, decoupledDecay: c.decoupledWeightDecay,
-                    biasCorrection1: j.biasCorrection1, biasCorrection2Root: j.biasCorrection2Root)
-            }
+            let start = j.count * block / chunks, end = j.count * (block + 1) / chunks
+            // The vectorised C loop (CVectorMath): the same formula as UpdateRule.adam, which the
+            // Swift loop computed one value at a time (9% of a training step, measured).
+            revisit_adam_update(end - start, j.values + start, j.gradients + start, j.firstMoment + start, j.secondMoment + start,
+                                j.learningRate, c.beta1, c.beta2, c.epsilon, c.weightDecay, c.decoupledWeightDecay,
+                                j.biasCorrection1, j.biasCorrection2Root)
         }
     }
 

@@ -21,25 +21,55 @@ public protocol BlockTask {
 /// (Docs/PERFORMANCE.md measures the difference). The threads are Revisit's own
 /// (`CBlockParallelism`): created once, asleep between sections, no allocation per section.
 ///
-/// The thread budget is ``BLAS/threadCount``, which the tools set from `--threads`. With one
-/// thread (or one block) the blocks run in order on the calling thread. A block's result never
-/// depends on the thread count, only on the partition, which callers choose from the data's
-/// size alone. Calls from inside a block run inline.
+/// The thread budget is ``threadCount``, which the tools set from `--threads` through
+/// ``useThreads(_:)``, leaving OpenBLAS single-threaded everywhere: every product then runs on
+/// the thread that asks for it, inside a block or not, and OpenBLAS's own workers stay asleep
+/// (measured: once woken by one multi-threaded product, they spin in `sched_yield` for a while
+/// and take CPU from the blocks). With one thread (or one block) the blocks run in order on the
+/// calling thread. A block's result never depends on the thread count, only on the partition,
+/// which callers choose from the data's size alone. Calls from inside a block run inline.
 public enum BlockParallelism {
+    /// Threads that run a section's blocks, the calling thread included. Process-wide, like
+    /// OpenBLAS's own setting; change it through ``useThreads(_:)`` or ``withThreads(_:_:)``.
+    nonisolated(unsafe) public private(set) static var threadCount = 1
+
+    /// Gives the blocks `threads` threads and OpenBLAS one. Tools call it once, from `--threads`.
+    public static func useThreads(_ threads: Int) {
+        precondition(threads >= 1, "BlockParallelism: needs at least 1 thread, got \(threads)")
+        threadCount = threads
+        BLAS.threadCount = 1
+    }
+
+    /// Runs `body` with ``useThreads(_:)``'s configuration for `threads`, then restores the
+    /// previous one, holding the lock of ``BLAS/withThreadCount(_:_:)`` (tests run in parallel).
+    public static func withThreads<R>(_ threads: Int, _ body: () throws -> R) rethrows -> R {
+        try BLAS.withThreadCount(1) {
+            let previous = threadCount
+            threadCount = threads
+            defer { threadCount = previous }
+            return try body()
+        }
+    }
+
     /// Calls `task.run(block:)` for every block in `0..<count`, concurrently when more than one
     /// thread is available, and returns when all are done.
     public static func forEach<Task: BlockTask>(_ count: Int, _ task: Task) {
-        let threads = revisit_in_parallel_block() != 0 ? 1 : BLAS.threadCount
+        let threads = revisit_in_parallel_block() != 0 ? 1 : threadCount
         if count <= 1 || threads <= 1 {
             for block in 0..<count { task.run(block: block) }
             return
         }
         // An existential keeps the C callback free of generic parameters; tasks are a pointer
         // or two, so it fits the existential's inline buffer (no allocation).
+        // (No local closure for the call below: one capturing `erased` would box it on the heap.)
         var erased: any BlockTask = task
-        BLAS.withThreadCount(1) {
-            withUnsafeMutablePointer(to: &erased) { pointer in
-                revisit_parallel_blocks(count, threads, runErasedBlock, UnsafeMutableRawPointer(pointer))
+        // Inside a block OpenBLAS must be single-threaded; it already is unless a caller (the
+        // sgemm benchmark) gave it threads of its own.
+        if BLAS.threadCount == 1 {
+            withUnsafeMutablePointer(to: &erased) { revisit_parallel_blocks(count, threads, runErasedBlock, UnsafeMutableRawPointer($0)) }
+        } else {
+            BLAS.withThreadCount(1) {
+                withUnsafeMutablePointer(to: &erased) { revisit_parallel_blocks(count, threads, runErasedBlock, UnsafeMutableRawPointer($0)) }
             }
         }
     }

@@ -166,12 +166,12 @@ public struct ModelFile: Sendable {
 }
 
 /// P(order) for every example, in inference mode, in batches of `batchSize`, each batch split
-/// across `BLAS.threadCount` threads (`ShardedInference`; the result does not depend on the split).
+/// across `BlockParallelism.threadCount` threads (`ShardedInference`; the result does not depend on the split).
 public func predictProbabilities(
     model: inout any Classifier, parameters: ParameterStore, examples: ModelExamples, batchSize: Int = 4096
 ) -> [Float] {
     var probabilities = [Float](repeating: 0, count: examples.count)
-    let inference = ShardedInference(model: model, parameters: parameters, shardCount: max(1, BLAS.threadCount))
+    let inference = ShardedInference(model: model, parameters: parameters, shardCount: BlockParallelism.threadCount)
     var part: [Float] = []
     var start = 0
     while start < examples.count {

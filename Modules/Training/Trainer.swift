@@ -158,7 +158,7 @@ public final class TrainingRun {
         precondition(train.count > 0 && validation.count > 0, "TrainingRun: needs training and validation examples")
         let epoch = history.count + 1
         let clock = ContinuousClock(), began = clock.now
-        BLAS.threadCount = settings.threads
+        BlockParallelism.useThreads(settings.threads)
         var shuffle = SeededRandom(seed: settings.seed, stream: 1000 + UInt64(epoch))
         var dropout = SeededRandom(seed: settings.seed, stream: 2000 + UInt64(epoch))
         let order = shuffle.permutation(count: train.count)

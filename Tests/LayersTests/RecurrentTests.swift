@@ -160,7 +160,7 @@ struct RecurrentTests {
         let x = Tensor.uniform([64, 10, 64], in: -1..<1, using: &random)
         let upstream = Tensor.uniform([64, 128], in: -1..<1, using: &random)
         var y = Tensor.zeros([]), dx = Tensor.zeros([])
-        let counted = BLASThreads.with(2) { () -> Int in
+        let counted = BlockParallelism.withThreads(2) { () -> Int in
             network.forward(x, nil, false, &y)
             network.backward(upstream, &dx)
             revisit_allocation_count_begin()
@@ -221,7 +221,7 @@ struct RecurrentTests {
             let (network, initialize) = Self.make(kind, name: "net", inputSize: 8, hiddenSize: 16, layerCount: 2)
             initialize(&seeded)
             var y = Tensor.zeros([]), dx = Tensor.zeros([])
-            BLASThreads.with(threads) {
+            BlockParallelism.withThreads(threads) {
                 network.forward(x, nil, false, &y)
                 network.backward(upstream, &dx)
             }

@@ -67,26 +67,44 @@ struct VectorMathTests {
         #expect(worst.ulps <= 3, "tanh: \(worst.ulps) ulp at x = \(worst.x)")
     }
 
-    @Test func fusedLSTMRowMatchesItsFormula() {
-        let h = 37  // not a multiple of any vector width: the loop's remainder is exercised
+    @Test func fusedLSTMStepMatchesItsFormula() {
+        // h = 37 units and n = 19 sequences: neither is a multiple of a vector width, so the
+        // loops' remainders run; strides wider than n check the feature-major addressing.
+        let h = 37, n = 19, aStride = n + 3, stateStride = 2 * n + 1, savedStride = n + 5
         var random: UInt64 = 12345
         func next() -> Float {
             random = random &* 6364136223846793005 &+ 1442695040888963407
             return Float(Int64(bitPattern: random >> 11) % 2_000_000) / 250_000 - 4
         }
-        let xp = (0..<(4 * h)).map { _ in next() }, rp = (0..<(4 * h)).map { _ in next() }, cPrevious = (0..<h).map { _ in next() }
-        var hOut = [Float](repeating: 0, count: h), cOut = [Float](repeating: 0, count: h), saved = [Float](repeating: 0, count: 5 * h)
-        let preactivation = (0..<(4 * h)).map { xp[$0] + rp[$0] }
-        revisit_lstm_forward_row(h, preactivation, cPrevious, &hOut, &cOut, &saved)
+        let a = (0..<(4 * h * aStride)).map { _ in next() }
+        let state = (0..<(h * stateStride)).map { _ in next() }    // h_prev in columns 0..<n
+        let cells = (0..<(h * stateStride)).map { _ in next() }    // c_prev in columns 0..<n
+        var hOut = state, cOut = cells                              // h, c written to columns n..<2n
+        var saved = [Float](repeating: 9, count: 5 * h * savedStride)
+        let mask = (0..<n).map { Float($0 == 4 ? 0 : 1) }            // sequence 4 is padding at this step
+        hOut.withUnsafeMutableBufferPointer { ho in
+            cOut.withUnsafeMutableBufferPointer { co in
+                revisit_lstm_forward_step(h, n, a, aStride, state, cells, ho.baseAddress! + n, co.baseAddress! + n, stateStride,
+                                          &saved, savedStride, mask)
+            }
+        }
         for j in 0..<h {
-            func sigmoid(_ v: Float) -> Double { 1 / (1 + Foundation.exp(-Double(v))) }
-            let i = sigmoid(xp[j] + rp[j]), f = sigmoid(xp[h + j] + rp[h + j])
-            let g = Foundation.tanh(Double(xp[2 * h + j] + rp[2 * h + j])), o = sigmoid(xp[3 * h + j] + rp[3 * h + j])
-            let c = f * Double(cPrevious[j]) + i * g
-            // Each value within a few Float roundings of the exact composition (|c| ≤ 5 here).
-            #expect(abs(Double(cOut[j]) - c) <= 4e-6 * max(1, abs(c)))
-            #expect(abs(Double(hOut[j]) - o * Foundation.tanh(c)) <= 4e-6)
-            #expect(abs(Double(saved[j]) - i) <= 2e-7 && abs(Double(saved[3 * h + j]) - o) <= 2e-7)
+            for s in 0..<n {
+                let hNew = Double(hOut[j * stateStride + n + s]), cNew = Double(cOut[j * stateStride + n + s])
+                if s == 4 {
+                    #expect(hNew == Double(state[j * stateStride + s]) && cNew == Double(cells[j * stateStride + s]), "masked: carried")
+                    #expect((0..<5).allSatisfy { saved[($0 * h + j) * savedStride + s] == 0 }, "masked: nothing saved")
+                    continue
+                }
+                func sigmoid(_ v: Float) -> Double { 1 / (1 + Foundation.exp(-Double(v))) }
+                let i = sigmoid(a[j * aStride + s]), f = sigmoid(a[(h + j) * aStride + s])
+                let g = Foundation.tanh(Double(a[(2 * h + j) * aStride + s])), o = sigmoid(a[(3 * h + j) * aStride + s])
+                let c = f * Double(cells[j * stateStride + s]) + i * g
+                // Each value within a few Float roundings of the exact composition (|c| ≤ 5 here).
+                #expect(abs(cNew - c) <= 4e-6 * max(1, abs(c)))
+                #expect(abs(hNew - o * Foundation.tanh(c)) <= 4e-6)
+                #expect(abs(Double(saved[j * savedStride + s]) - i) <= 2e-7 && abs(Double(saved[(3 * h + j) * savedStride + s]) - o) <= 2e-7)
+            }
         }
     }
 }

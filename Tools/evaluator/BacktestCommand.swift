@@ -104,7 +104,7 @@ extension EvaluatorCommand {
 
         func run() throws {
             BLASKernelSelection.reexecuteWithFastestKernelsIfNeeded()
-            BLAS.threadCount = threads
+            BlockParallelism.useThreads(threads)
             let log: (String) -> Void = { line in if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) } }
             let data: Dataset
             var inputs: [InputFile] = []

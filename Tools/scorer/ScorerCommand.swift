@@ -73,7 +73,7 @@ struct ScorerCommand: ParsableCommand {
 
     func run() throws {
         BLASKernelSelection.reexecuteWithFastestKernelsIfNeeded()
-        BLAS.threadCount = threads
+        BlockParallelism.useThreads(threads)
         var options = ScoringJob.Options()
         options.asOf = asOf.flatMap { Day(iso: $0) }
         options.topPerRep = topPerRep

@@ -18,29 +18,64 @@ void revisit_sigmoid(long n, const float *restrict x, float *restrict y);
 /// y[i] = tanh(x[i]).
 void revisit_tanh(long n, const float *restrict x, float *restrict y);
 
-/// One LSTM step for one row (PyTorch gate order i, f, g, o; h = hidden size): `a` holds the
-/// 4h pre-activations x·W_ihᵀ + b_ih + h₋₁·W_hhᵀ + b_hh; i, f, o = σ(a_i, a_f, a_o);
-/// g = tanh(a_g); c = f·c_prev + i·g; h_out = o·tanh(c). saved receives i, f, g, o, tanh(c)
-/// (5h values) for backward.
-void revisit_lstm_forward_row(long h, const float *restrict a, const float *restrict c_prev,
-                              float *restrict h_out, float *restrict c_out, float *restrict saved);
+// The recurrent cells, one time step of a block of n sequences, feature-major: every quantity
+// is a [features × n] matrix whose row r starts at base + r·stride (the stride named beside
+// it; dh_next, dc and the GRU's rp have stride n), so the inner loop runs over the sequences
+// and vectorises. PyTorch's gate orders. `mask` (n values, required; all 1 when every sequence
+// is real): where it is 0 the state is carried over unchanged, the saved values are 0, and
+// backward sends the whole gradient on to the previous step and none to the parameters.
+//
+// Backward convention: on entry dh_next holds the gradient reaching h_t from step t+1 (through
+// W_hh and any direct path); with dy (the gradient from the layer above) it makes
+// dh = dy + dh_next. On exit dh_next holds the part of dL/dh_{t−1} that does not pass through
+// W_hh (0 for the LSTM and the RNN, dh·z for the GRU, dh where masked); the caller adds
+// W_hhᵀ·(recurrent pre-activation gradient) to it with a β = 1 product.
 
-/// The LSTM step's backward for one row: with dh = dy + dh_next (the gradient reaching h from
-/// above and from the next step) and dc the cell-state gradient from the next step,
-/// dc_total = dc + dh·o·(1 − tanh²c); writes the pre-activation gradients
-/// da = [dc_total·g·i(1−i), dc_total·c_prev·f(1−f), dc_total·i·(1−g²), dh·tanh(c)·o(1−o)]
-/// and replaces dc by dc_total·f, the gradient for the previous step's cell state.
-void revisit_lstm_backward_row(long h, const float *restrict dy, const float *restrict dh_next, float *restrict dc,
-                               const float *restrict saved, const float *restrict c_prev, float *restrict da);
+/// LSTM step: `a` [4h × n] holds x·W_ihᵀ + b_ih + h₋₁·W_hhᵀ + b_hh in gate order i, f, g, o;
+/// i, f, o = σ, g = tanh, c = f·c_prev + i·g, h_out = o·tanh(c). h_prev/c_prev/h_out/c_out
+/// [h × n] share state_stride. saved [5h × n] receives i, f, g, o, tanh(c).
+void revisit_lstm_forward_step(long h, long n, const float *restrict a, long a_stride,
+                               const float *restrict h_prev, const float *restrict c_prev,
+                               float *restrict h_out, float *restrict c_out, long state_stride,
+                               float *restrict saved, long saved_stride, const float *restrict mask);
 
-/// One GRU step for one row (PyTorch gate order r, z, n; rp includes b_hh, so b_hn sits inside
-/// the reset product): r, z = σ(xp + rp); n = tanh(xp_n + r·rp_n); h_out = (1 − z)·n + z·h_prev.
-/// saved receives r, z, n, rp_n (4h values).
-void revisit_gru_forward_row(long h, const float *restrict xp, const float *restrict rp, const float *restrict h_prev,
-                             float *restrict h_out, float *restrict saved);
+/// LSTM step backward: with dh = dy + dh_next and dc (from step t+1, stride n) it writes
+/// da [4h × n] = [dc'·g·i(1−i), dc'·c_prev·f(1−f), dc'·i(1−g²), dh·tanh(c)·o(1−o)] where
+/// dc' = dc + dh·o·(1 − tanh²c), and replaces dc by dc'·f.
+void revisit_lstm_backward_step(long h, long n, const float *restrict dy, long dy_stride, float *restrict dh_next,
+                                float *restrict dc, const float *restrict saved, long saved_stride,
+                                const float *restrict c_prev, long state_stride,
+                                float *restrict da, long da_stride, const float *restrict mask);
 
-/// One tanh-RNN step for one row: h_out = tanh(a), `a` the pre-activation x·W_ihᵀ + b_ih +
-/// h₋₁·W_hhᵀ + b_hh; saved receives h_out (h values).
-void revisit_tanh_rnn_forward_row(long h, const float *restrict a, float *restrict h_out, float *restrict saved);
+/// GRU step (gate order r, z, n; rp [3h × n] = h₋₁·W_hhᵀ + b_hh, so b_hn sits inside the reset
+/// product): r, z = σ(xp + rp); n = tanh(xp_n + r·rp_n); h_out = (1 − z)·n + z·h_prev.
+/// saved [4h × n] receives r, z, n, rp_n.
+void revisit_gru_forward_step(long h, long n, const float *restrict xp, long xp_stride, const float *restrict rp,
+                              const float *restrict h_prev, float *restrict h_out, long state_stride,
+                              float *restrict saved, long saved_stride, const float *restrict mask);
+
+/// GRU step backward: writes dxp and drp [3h × n] (sharing d_stride) and leaves dh·z, the
+/// direct path's gradient, in dh_next.
+void revisit_gru_backward_step(long h, long n, const float *restrict dy, long dy_stride, float *restrict dh_next,
+                               const float *restrict saved, long saved_stride, const float *restrict h_prev, long state_stride,
+                               float *restrict dxp, float *restrict drp, long d_stride, const float *restrict mask);
+
+/// tanh-RNN step: h_out = tanh(a), `a` [h × n] the pre-activation x·W_ihᵀ + b_ih + h₋₁·W_hhᵀ +
+/// b_hh; saved [h × n] receives h_out.
+void revisit_tanh_rnn_forward_step(long h, long n, const float *restrict a, long a_stride,
+                                   const float *restrict h_prev, float *restrict h_out, long state_stride,
+                                   float *restrict saved, long saved_stride, const float *restrict mask);
+
+/// tanh-RNN step backward: da = dh·(1 − h²).
+void revisit_tanh_rnn_backward_step(long h, long n, const float *restrict dy, long dy_stride, float *restrict dh_next,
+                                    const float *restrict saved, long saved_stride,
+                                    float *restrict da, long da_stride, const float *restrict mask);
+
+/// Adam with bias correction (BRIEF §1; Optimizers.UpdateRule.adam is the per-value reference)
+/// over n parameters: g = gradient + coupled_decay·p; p ← p·(1 − lr·decoupled_decay);
+/// m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; p ← p − (lr/bc₁)·m / (√v/√bc₂ + ε).
+void revisit_adam_update(long n, float *restrict p, const float *restrict gradient, float *restrict m, float *restrict v,
+                         float learning_rate, float beta1, float beta2, float epsilon, float coupled_decay,
+                         float decoupled_decay, float bias_correction1, float bias_correction2_root);
 
 #endif
