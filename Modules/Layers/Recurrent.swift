@@ -277,9 +277,9 @@ public struct RecurrentNetwork<Cell: RecurrentCell> {
             output.withUnsafeMutableBufferPointer { out in
                 withOptionalPointer(mask) { maskPointer in
                     blocks.withUnsafeMutableBufferPointer { blocks in
-                        let job = ForwardJob(
-                            blocks: blocks.baseAddress!, rows: blockRows, x: xs.baseAddress!, mask: maskPointer, output: out.baseAddress!,
-                            weights: weights, returnSequences: returnSequences, steps: t, inputSize: i, hiddenSize: h)
+                        let pass = BlockPass(blocks: blocks.baseAddress!, rows: blockRows, weights: weights, steps: t, inputSize: i, hiddenSize: h)
+                        let job = ForwardJob(pass: pass, x: xs.baseAddress!, mask: maskPointer, output: out.baseAddress!,
+                                             returnSequences: returnSequences)
                         withUnsafePointer(to: job) { BlockParallelism.forEach(blocks.count, ForwardTask(job: $0)) }
                     }
                 }
@@ -287,23 +287,31 @@ public struct RecurrentNetwork<Cell: RecurrentCell> {
         }
     }
 
-    /// What every row block of one forward pass reads; block `b` writes only its rows.
-    private struct ForwardJob {
+    /// What the row blocks of one pass share: the blocks, their rows, the weights and the sizes.
+    private struct BlockPass {
         let blocks: UnsafeMutablePointer<RecurrentRowBlock<Cell>>
         let rows: [Range<Int>]
-        let x: UnsafePointer<Float>, mask: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>  // [N, T, I], [N, T], [N, (T,) H]
         let weights: RecurrentWeights
-        let returnSequences: Bool
         let steps: Int, inputSize: Int, hiddenSize: Int
+
+        /// Where block `b`'s first sequence starts in a batch-first buffer of `width` values per sequence.
+        func offset(_ b: Int, width: Int) -> Int { rows[b].lowerBound * width }
+    }
+
+    /// One forward pass; block `b` writes only its rows of `output`.
+    private struct ForwardJob {
+        let pass: BlockPass
+        let x: UnsafePointer<Float>, mask: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>  // [N, T, I], [N, T], [N, (T,) H]
+        let returnSequences: Bool
     }
 
     private struct ForwardTask: BlockTask {
         let job: UnsafePointer<ForwardJob>
         func run(block b: Int) {
-            let j = job.pointee, first = j.rows[b].lowerBound, t = j.steps
-            j.blocks[b].forward(
-                x: j.x + first * t * j.inputSize, mask: j.mask.map { $0 + first * t }, weights: j.weights,
-                output: j.output + first * (j.returnSequences ? t * j.hiddenSize : j.hiddenSize), returnSequences: j.returnSequences)
+            let j = job.pointee, p = j.pass, t = p.steps, h = p.hiddenSize
+            p.blocks[b].forward(
+                x: j.x + p.offset(b, width: t * p.inputSize), mask: j.mask.map { $0 + p.offset(b, width: t) }, weights: p.weights,
+                output: j.output + p.offset(b, width: j.returnSequences ? t * h : h), returnSequences: j.returnSequences)
         }
     }
 
@@ -321,10 +329,11 @@ public struct RecurrentNetwork<Cell: RecurrentCell> {
             outputGradient.withUnsafeBufferPointer { dy in
                 dx.withUnsafeMutableBufferPointer { dxs in
                     blocks.withUnsafeMutableBufferPointer { blocks in
+                        let pass = BlockPass(blocks: blocks.baseAddress!, rows: blockRows, weights: weights, steps: t, inputSize: i, hiddenSize: h)
                         let job = BackwardJob(
-                            blocks: blocks.baseAddress!, rows: blockRows, outputGradient: dy.baseAddress!, inputGradient: dxs.baseAddress!,
-                            weights: weights, privateGradients: privateGradients.baseAddress, gradientsPerBlock: perBlock,
-                            gradientOffsets: gradientOffsets, returnedSequences: returnedSequences, steps: t, inputSize: i, hiddenSize: h)
+                            pass: pass, outputGradient: dy.baseAddress!, inputGradient: dxs.baseAddress!,
+                            privateGradients: privateGradients.baseAddress, gradientsPerBlock: perBlock,
+                            gradientOffsets: gradientOffsets, returnedSequences: returnedSequences)
                         withUnsafePointer(to: job) { BlockParallelism.forEach(blocks.count, BackwardTask(job: $0)) }
                     }
                 }
@@ -347,35 +356,32 @@ public struct RecurrentNetwork<Cell: RecurrentCell> {
         }
     }
 
-    /// What every row block of one backward pass reads; block `b` writes only its rows of `dx`,
-    /// and its weight gradients into the store (block 0) or its private buffer (the others).
+    /// One backward pass; block `b` writes only its rows of `dx`, and its weight gradients
+    /// into the store (block 0) or its private buffer (the others).
     private struct BackwardJob {
-        let blocks: UnsafeMutablePointer<RecurrentRowBlock<Cell>>
-        let rows: [Range<Int>]
+        let pass: BlockPass
         let outputGradient: UnsafePointer<Float>, inputGradient: UnsafeMutablePointer<Float>  // [N, (T,) H], [N, T, I]
-        let weights: RecurrentWeights
         let privateGradients: UnsafeMutablePointer<Float>?  // [blocks − 1, P_net]
         let gradientsPerBlock: Int
         let gradientOffsets: [(inputWeights: Int, recurrentWeights: Int, inputBias: Int, recurrentBias: Int)]
         let returnedSequences: Bool
-        let steps: Int, inputSize: Int, hiddenSize: Int
     }
 
     private struct BackwardTask: BlockTask {
         let job: UnsafePointer<BackwardJob>
         func run(block b: Int) {
-            let j = job.pointee, first = j.rows[b].lowerBound, t = j.steps
+            let j = job.pointee, p = j.pass, t = p.steps, h = p.hiddenSize
             let own = b == 0 ? nil : j.privateGradients! + (b - 1) * j.gradientsPerBlock
-            j.blocks[b].backward(
-                outputGradient: j.outputGradient + first * (j.returnedSequences ? t * j.hiddenSize : j.hiddenSize), weights: j.weights,
+            p.blocks[b].backward(
+                outputGradient: j.outputGradient + p.offset(b, width: j.returnedSequences ? t * h : h), weights: p.weights,
                 gradients: { layer in
-                    guard let own else { return j.weights.gradients(layer, accumulate: true) }
+                    guard let own else { return p.weights.gradients(layer, accumulate: true) }
                     let o = j.gradientOffsets[layer]
                     return RecurrentWeights.Gradients(inputWeights: own + o.inputWeights, recurrentWeights: own + o.recurrentWeights,
                                                       inputBias: own + o.inputBias, recurrentBias: own + o.recurrentBias,
                                                       accumulate: false)
                 },
-                inputGradient: j.inputGradient + first * t * j.inputSize)
+                inputGradient: j.inputGradient + p.offset(b, width: t * p.inputSize))
         }
     }
 
