@@ -181,10 +181,11 @@ public typealias TanhRNN = RecurrentNetwork<TanhRNNCell>
 /// depends on the row count alone, never on the thread count, so results are identical
 /// whatever `--threads` says.
 ///
-/// **Layout.** Internally time-major (`[T, N, ·]`), so each step's rows are contiguous: the
-/// input projections of all steps are one product, each step adds one recurrent product, and
-/// backward forms `dW_ih`, `dW_hh` and the input gradient with one product each over all steps.
-/// After the first call at a batch size, forward and backward allocate nothing.
+/// **Layout.** Batch-first at the interface; inside a row block, feature-major
+/// (``RecurrentRowBlock``): the input projections of all steps are one product, each step adds
+/// one recurrent product `W_hh · H₋₁`, and backward forms `dW_ih`, `dW_hh` and the input gradient
+/// with one product each over all steps. After the first call at a batch size, forward and
+/// backward allocate nothing.
 public struct RecurrentNetwork<Cell: RecurrentCell> {
     public let inputSize: Int
     public let hiddenSize: Int
