@@ -195,8 +195,9 @@ public struct RecurrentNetwork<Cell: RecurrentCell> {
     public let inputBiases: [ParameterHandle]       // bias_ih_lℓ [G·H]
     public let recurrentBiases: [ParameterHandle]   // bias_hh_lℓ [G·H]
 
-    /// The fewest rows a block gets: below about 32 rows a product's packing of `W_hh` costs
-    /// more than the block's arithmetic gains.
+    /// The fewest rows a block gets. Smaller blocks run their products slower: `W_hh · H₋₁` with
+    /// H = 128 reached 172, 199 and 220 GFLOP/s at 16, 32 and 64 rows on one thread (OpenBLAS
+    /// SkylakeX kernels, Docs/PERFORMANCE.md), and `W_hh` is repacked for every product.
     public static var minimumBlockRows: Int { 32 }
     /// The most blocks a batch is cut into.
     public static var maximumBlocks: Int { 8 }
