@@ -1,3 +1,4 @@
+import Formats
 /// `manifest.json` of a dataset directory: what the directory holds and where it came from.
 ///
 /// The importer writes it; every other tool reads it first and refuses a directory whose
@@ -55,22 +56,9 @@ public struct DatasetManifest: Codable, Sendable, Equatable {
         }
     }
 
-    /// A file that went in or came out, with its SHA-256.
-    public struct FileDigest: Codable, Sendable, Equatable {
-        /// `input` or `output`.
-        public var role: String
-        /// For inputs: the path as given; for outputs: the name inside the dataset directory.
-        public var path: String
-        public var bytes: Int
-        /// Lowercase hex SHA-256 of the file's bytes.
-        public var sha256: String
-        public init(role: String, path: String, bytes: Int, sha256: String) {
-            self.role = role
-            self.path = path
-            self.bytes = bytes
-            self.sha256 = sha256
-        }
-    }
+    /// A file that went in (`input`, the path as given) or came out (`output`, the name inside
+    /// the dataset directory), with its SHA-256.
+    public typealias FileDigest = Formats.FileDigest
 
     public var format: String
     public var formatVersion: Int

@@ -211,7 +211,7 @@ public enum DatasetImport {
         }
         inputs.append(.init(role: "input", path: options.visitsPath, bytes: table.bytesRead, sha256: table.digest))
         if let path = options.mappingPath, let data = FileManager.default.contents(atPath: path) {
-            inputs.append(.init(role: "input", path: path, bytes: data.count, sha256: SHA256.hex(data)))
+            inputs.append(.init(role: "input", path: path, contents: [UInt8](data)))
         }
 
         let totalRead = visitCounts.read + customerCounts.read

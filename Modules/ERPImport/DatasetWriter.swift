@@ -47,7 +47,7 @@ public enum DatasetWriter {
             final.files.removeAll { $0.role == "output" }
             for (file, bytes) in outputs {
                 try AtomicFile.write(Data(bytes), to: temporary + "/" + file)
-                final.files.append(.init(role: "output", path: file, bytes: bytes.count, sha256: SHA256.hex(bytes)))
+                final.files.append(.init(role: "output", path: file, contents: bytes))
             }
             try AtomicFile.write(Data(try Dataset.encodeManifest(final)), to: temporary + "/" + Dataset.manifestFile)
         } catch let error as AtomicWriteError {

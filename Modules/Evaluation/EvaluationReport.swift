@@ -3,28 +3,11 @@ import Formats
 import Foundation
 import Metrics
 
-/// An input file of a report, identified by its SHA-256 so a reader can check they hold the same file.
-public struct InputFile: Sendable, Hashable, Codable {
-    /// What the file is: `scores`, `dataset-manifest`, `dataset-visits`, `ground-truth`, …
-    public var role: String
-    /// The path as given on the command line (`-` for stdin).
-    public var path: String
-    public var bytes: Int
-    /// Lowercase hex SHA-256 of the bytes.
-    public var sha256: String
+/// An input file of a report (`scores`, `dataset`, `ground-truth`, …), identified by its SHA-256
+/// so a reader can check they hold the same file. The same record as a dataset manifest's files.
+public typealias InputFile = FileDigest
 
-    public init(role: String, path: String, bytes: Int, sha256: String) {
-        self.role = role
-        self.path = path
-        self.bytes = bytes
-        self.sha256 = sha256
-    }
-
-    /// The record of `bytes` read from `path`.
-    public init(role: String, path: String, contents: [UInt8]) {
-        self.init(role: role, path: path, bytes: contents.count, sha256: SHA256.hex(contents))
-    }
-
+extension FileDigest {
     /// Reads `path` and records it. Throws ``EvaluationError/missingFile(path:)`` when unreadable.
     public static func read(role: String, path: String) throws -> InputFile {
         guard let data = FileManager.default.contents(atPath: path) else { throw EvaluationError.missingFile(path: path) }
