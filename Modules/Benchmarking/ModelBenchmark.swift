@@ -22,37 +22,50 @@ public enum ModelBenchmark {
         public let inferBatch4096: Summary
     }
 
-    public static func runCNNLSTM(threads: Int, repetitions: Int, progress: (String) -> Void) -> Result {
-        BlockParallelism.useThreads(threads)
+    /// The benchmark's CNN-LSTM (initialised from seed 0) and a training step on fixed random
+    /// data: forward, focal loss, backward, Adam.
+    final class CNNLSTMTraining {
+        var model: CNNLSTM
+        let parameters: ParameterStore
         var random = SeededRandom(seed: 0)
-        var layout = ParameterLayout()
-        var model = CNNLSTM(layout: &layout)
-        let parameters = ParameterStore(layout: layout)
-        model.initialize(parameters, using: &random)
-        var adam = Adam(parameterCount: parameters.count)
-        let focal = FocalLoss()
-        let batch = 64
-        let sequence = Tensor.normal([batch, 10, 7], using: &random)   // [B, T, 7]
-        let statics = Tensor.normal([batch, 10, 4], using: &random)    // [B, T, 4]
-        let labels = Tensor.bernoulli([batch], probability: 0.08, using: &random)
-        var logits = Tensor.zeros([]), gradient = Tensor.zeros([])
-        let trainStep = {
+        private var adam: Adam
+        private let focal = FocalLoss()
+        private let sequence: Tensor, statics: Tensor, labels: Tensor  // [B, T, 7], [B, T, 4], [B]
+        private var logits = Tensor.zeros([]), gradient = Tensor.zeros([])
+
+        init(batch: Int) {
+            var layout = ParameterLayout()
+            model = CNNLSTM(layout: &layout)
+            parameters = ParameterStore(layout: layout)
+            model.initialize(parameters, using: &random)
+            adam = Adam(parameterCount: parameters.count)
+            sequence = Tensor.normal([batch, 10, 7], using: &random)
+            statics = Tensor.normal([batch, 10, 4], using: &random)
+            labels = Tensor.bernoulli([batch], probability: 0.08, using: &random)
+        }
+
+        func step() {
             parameters.zeroGradients()
             model.forward(sequence: sequence, statics: statics, mode: .training, parameters, into: &logits)
             _ = focal(logits: logits, labels: labels, gradient: &gradient)
             model.backward(gradient, parameters)
             adam.update(values: parameters.values, gradients: parameters.gradients)
         }
-        let train = measure(samplesPerCall: batch, seconds: 1.5, repetitions: repetitions, trainStep)
+    }
+
+    public static func runCNNLSTM(threads: Int, repetitions: Int, progress: (String) -> Void) -> Result {
+        BlockParallelism.useThreads(threads)
+        let training = CNNLSTMTraining(batch: 64)
+        let train = measure(samplesPerCall: 64, seconds: 1.5, repetitions: repetitions, training.step)
         progress(String(format: "cnn_lstm train b64: %.0f samples/s", train.median))
 
         let inference = [64, 4096].map { size in
-            let summary = measureInference(model: model, parameters: parameters, batch: size, statics: 4, threads: threads,
-                                           repetitions: repetitions, random: &random)
+            let summary = measureInference(model: training.model, parameters: training.parameters, batch: size, statics: 4,
+                                           threads: threads, repetitions: repetitions, random: &training.random)
             progress(String(format: "cnn_lstm infer b%d: %.0f samples/s", size, summary.median))
             return summary
         }
-        return Result(model: "cnn_lstm", threads: threads, parameters: parameters.count, trainBatch64: train,
+        return Result(model: "cnn_lstm", threads: threads, parameters: training.parameters.count, trainBatch64: train,
                       inferBatch64: inference[0], inferBatch4096: inference[1])
     }
 
@@ -94,27 +107,12 @@ public enum ModelBenchmark {
     /// backward + Adam) or inference at `batch`. Returns samples/s.
     public static func profileCNNLSTM(training: Bool, batch: Int, threads: Int, seconds: Double) -> Double {
         BlockParallelism.useThreads(threads)
-        var random = SeededRandom(seed: 0)
-        var layout = ParameterLayout()
-        var model = CNNLSTM(layout: &layout)
-        let parameters = ParameterStore(layout: layout)
-        model.initialize(parameters, using: &random)
+        let bench = CNNLSTMTraining(batch: batch)
         guard training else {
-            return measureInference(model: model, parameters: parameters, batch: batch, statics: 4, threads: threads,
-                                    repetitions: 1, seconds: seconds, random: &random).median
+            return measureInference(model: bench.model, parameters: bench.parameters, batch: batch, statics: 4, threads: threads,
+                                    repetitions: 1, seconds: seconds, random: &bench.random).median
         }
-        var adam = Adam(parameterCount: parameters.count)
-        let focal = FocalLoss()
-        let sequence = Tensor.normal([batch, 10, 7], using: &random), statics = Tensor.normal([batch, 10, 4], using: &random)
-        let labels = Tensor.bernoulli([batch], probability: 0.08, using: &random)
-        var logits = Tensor.zeros([]), gradient = Tensor.zeros([])
-        return measure(samplesPerCall: batch, seconds: seconds, repetitions: 1) {
-            parameters.zeroGradients()
-            model.forward(sequence: sequence, statics: statics, mode: .training, parameters, into: &logits)
-            _ = focal(logits: logits, labels: labels, gradient: &gradient)
-            model.backward(gradient, parameters)
-            adam.update(values: parameters.values, gradients: parameters.gradients)
-        }.median
+        return measure(samplesPerCall: batch, seconds: seconds, repetitions: 1, bench.step).median
     }
 
     /// Inference samples/s on fixed random inputs `[batch, 10, 7]` (and `[batch, statics]`),
