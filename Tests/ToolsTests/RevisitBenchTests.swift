@@ -90,6 +90,17 @@ struct RevisitBenchTests {
         #expect(result.output.contains("--repetitions must be at least 1"), "\(result.output)")
     }
 
+    @Test func profileRunsOneMeasureAndRefusesBadSizes() throws {
+        for inference in [false, true] {
+            let result = try Self.run(["profile", "--batch", "4", "--threads", "2", "--seconds", "0.05"] + (inference ? ["--inference"] : []),
+                                      environment: [:])
+            #expect(result.status == 0, "\(result.output)")
+            #expect(result.output.contains("cnn_lstm \(inference ? "inference" : "training") batch 4, 2 threads:"), "\(result.output)")
+        }
+        let bad = try Self.run(["profile", "--batch", "0"], environment: [:])
+        #expect(bad.status != 0 && bad.output.contains("--batch must be at least 1"), "\(bad.output)")
+    }
+
     @Test func featuresBenchmarkRunsOnASmallLogAndRefusesBadSizes() throws {
         let small = try Self.run(["features", "--customers", "100", "--visits", "1500", "--days", "120"], environment: [:])
         #expect(small.status == 0, "\(small.output)")
