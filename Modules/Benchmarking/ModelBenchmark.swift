@@ -125,7 +125,7 @@ public enum ModelBenchmark {
             sequence: Tensor.normal([batch, 10, 7], using: &random), mask: Tensor.filled([batch, 10], with: 1),
             statics: Tensor.normal([batch, statics], using: &random), aggregates: Tensor.zeros([batch, 0]),
             labels: Tensor.zeros([batch]))
-        let inference = ShardedInference(model: model, parameters: parameters, shardCount: threads)
+        let inference = ShardedInference(model: model, parameters: parameters, shardCount: ShardedInference.defaultShardCount)
         var probabilities: [Float] = []
         return measure(samplesPerCall: batch, seconds: seconds, repetitions: repetitions) {
             inference.probabilities(examples, into: &probabilities)

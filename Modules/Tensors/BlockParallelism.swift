@@ -1,4 +1,5 @@
 import CBlockParallelism
+import Foundation
 
 /// Work cut into independent blocks (a batch's row blocks, an arena's chunks), for
 /// ``BlockParallelism/forEach(_:_:)``. `run(block:)` must touch only what block `block` owns
@@ -32,6 +33,10 @@ public enum BlockParallelism {
     /// Threads that run a section's blocks, the calling thread included. Process-wide, like
     /// OpenBLAS's own setting; change it through ``useThreads(_:)`` or ``withThreads(_:_:)``.
     nonisolated(unsafe) public private(set) static var threadCount = 1
+
+    /// Every core this process may run on (at most 64): the tools' default `--threads`, since
+    /// the thread count changes no result.
+    public static var availableCores: Int { max(1, min(ProcessInfo.processInfo.activeProcessorCount, 64)) }
 
     /// Gives the blocks `threads` threads and OpenBLAS one. Tools call it once, from `--threads`.
     public static func useThreads(_ threads: Int) {

@@ -165,13 +165,14 @@ public struct ModelFile: Sendable {
     }
 }
 
-/// P(order) for every example, in inference mode, in batches of `batchSize`, each batch split
-/// across `BlockParallelism.threadCount` threads (`ShardedInference`; the result does not depend on the split).
+/// P(order) for every example, in inference mode, in batches of `batchSize`, each batch cut into
+/// shards by its size (`ShardedInference.defaultShardCount`) that run on `BlockParallelism`'s
+/// threads: the result does not depend on the thread count.
 public func predictProbabilities(
     model: inout any Classifier, parameters: ParameterStore, examples: ModelExamples, batchSize: Int = 4096
 ) -> [Float] {
     var probabilities = [Float](repeating: 0, count: examples.count)
-    let inference = ShardedInference(model: model, parameters: parameters, shardCount: BlockParallelism.threadCount)
+    let inference = ShardedInference(model: model, parameters: parameters, shardCount: ShardedInference.defaultShardCount)
     var part: [Float] = []
     var start = 0
     while start < examples.count {

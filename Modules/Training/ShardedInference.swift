@@ -47,10 +47,21 @@ public final class ShardedInference {
     }
 
     public let parameters: ParameterStore
+    /// The most shards a batch is cut into.
     public let shardCount: Int
     private let buffers: Buffers
 
-    /// `shardCount` copies of `model` (1 = the plain single forward pass).
+    /// The fewest rows a shard gets (smaller shards run their products slower; see
+    /// `RecurrentNetwork.minimumBlockRows`).
+    public static let minimumShardRows = 32
+    /// The shard count the scorer and the backtest use: with at most 8 shards of ≥ 32 rows, a
+    /// batch is cut by its size alone, so scores do not depend on the thread count.
+    public static let defaultShardCount = 8
+
+    /// Shards for a batch of `rows`: ⌊rows / 32⌋, between 1 and `maximum`.
+    public static func shards(rows: Int, maximum: Int) -> Int { max(1, min(rows / minimumShardRows, maximum)) }
+
+    /// Up to `shardCount` copies of `model` (1 = the plain single forward pass).
     public init(model: any Classifier, parameters: ParameterStore, shardCount: Int) {
         precondition(shardCount >= 1, "ShardedInference: needs at least one shard, got \(shardCount)")
         self.parameters = parameters
@@ -85,7 +96,7 @@ public final class ShardedInference {
         let n = range.count
         if probabilities.count != n { probabilities = [Float](repeating: 0, count: n) }
         guard n > 0 else { return }
-        let used = min(shardCount, n)
+        let used = Self.shards(rows: n, maximum: shardCount)
         for s in 0..<used {
             buffers.rows[s] = (range.lowerBound + n * s / used)..<(range.lowerBound + n * (s + 1) / used)
         }

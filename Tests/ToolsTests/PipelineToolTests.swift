@@ -129,6 +129,11 @@ struct PipelineToolTests {
         let badModel = try ToolProcess.run("trainer", [Self.fixture.dataset, "--out", "/tmp/x", "--model", "transformer"])
         #expect(badModel.status == 1, "usage errors exit 1: \(badModel.stderr)")
         #expect(badModel.stderr.contains("--model must be one of"))
+        for (tool, arguments) in [("trainer", [Self.fixture.dataset, "--out", "/tmp/x"]), ("scorer", ["--model", "/tmp/x", "--dataset", Self.fixture.dataset]),
+                                  ("evaluator", ["backtest", "--dataset", Self.fixture.dataset, "--out", "/tmp/x"])] {
+            let zeroThreads = try ToolProcess.run(tool, arguments + ["--threads", "0"])
+            #expect(zeroThreads.status == 1 && zeroThreads.stderr.contains("threads must be in 1...64"), "\(tool): \(zeroThreads.stderr)")
+        }
         let noResume = try ToolProcess.run("trainer", [Self.fixture.dataset, "--out", Self.fixture.directory + "/never.safetensors", "--resume", "--quiet"])
         #expect(noResume.status == 2 && noResume.stderr.contains("no checkpoint"), "\(noResume.stderr)")
         // A file that is not a model.

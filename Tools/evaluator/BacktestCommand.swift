@@ -50,8 +50,8 @@ extension EvaluatorCommand {
         var batchSize = 64
         @Option(help: "Seed of every random stream (training and bootstrap).")
         var seed: UInt64 = 1
-        @Option(help: "OpenBLAS threads.")
-        var threads = 1
+        @Option(help: "Threads (default: every core this process may use). The results do not depend on the count.")
+        var threads = BlockParallelism.availableCores
         @Option(help: "A synth ground_truth.csv: the report shows the ceiling (p_order on the same rows).")
         var groundTruth: String?
         @Option(help: "Bootstrap resamples for the confidence intervals.")
@@ -94,6 +94,7 @@ extension EvaluatorCommand {
             _ = try contenders()
             _ = try listRule()
             guard stepDays >= 1 else { throw ValidationError("--step-days must be at least 1") }
+            guard (1...64).contains(threads) else { throw ValidationError("--threads must be in 1...64") }
             if let firstFold, Day(iso: firstFold) == nil { throw ValidationError("--first-fold must be a date YYYY-MM-DD") }
             guard folds >= 1, topPerRep >= 1, horizon >= 1, epochs >= 1, warmEpochs >= 0, trainingWeeks >= 0, batchSize >= 1, bootstrap >= 1
             else { throw ValidationError("--folds, --top-per-rep, --horizon, --epochs, --batch-size, --bootstrap must be at least 1") }

@@ -42,8 +42,8 @@ struct ScorerCommand: ParsableCommand {
     var candidates = "with-history"
     @Option(name: .shortAndLong, help: "Output CSV ('-' = standard output).")
     var out = "-"
-    @Option(help: "OpenBLAS threads.")
-    var threads = 1
+    @Option(help: "Threads (default: every core this process may use). The results do not depend on the count.")
+    var threads = BlockParallelism.availableCores
     @Flag(help: "No summary line on stderr.")
     var quiet = false
 

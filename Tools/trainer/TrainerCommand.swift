@@ -78,8 +78,8 @@ struct TrainerCommand: ParsableCommand {
     var clip: Float?
     @Option(help: "Seed of every random stream.")
     var seed: UInt64 = 1
-    @Option(help: "OpenBLAS threads (results are reproducible for a given count).")
-    var threads = 1
+    @Option(help: "Threads (default: every core this process may use). The results do not depend on the count.")
+    var threads = BlockParallelism.availableCores
 
     @Option(help: "Only examples whose label window closes by this date (YYYY-MM-DD) train. Default: the day after the last record.")
     var trainUntil: String?
