@@ -17,14 +17,14 @@ import Tensors
 /// | `architecture` | `cnn_lstm`, `lstm`, … (`Architecture`) |
 /// | `shape` | `ModelShape` JSON: steps, sequence, static and aggregate feature counts |
 /// | `pipeline` | the fitted feature pipeline's JSON (vocabularies, scaler ranges, L, H, …) |
-/// | `training` | `TrainingSettings` JSON (objective, epochs, batch size, lr, seed, threads…) |
+/// | `training` | `TrainingSettings` JSON (objective, epochs, batch size, lr, seed…; not the thread count, which changes no number) |
 /// | `history` | `EpochReport` JSON array; `best_epoch` the epoch whose weights these are |
 /// | `validation` | JSON object of validation metrics of the saved weights |
 /// | `dataset_sha256` | SHA-256 of the dataset's `manifest.json`; `train_until` the cut-off date |
 /// | `model_id` | a short id (first 12 hex digits of the SHA-256 of the weights) for score files |
 ///
 /// The same content gives the same bytes (TensorFile sorts names and metadata keys), which is
-/// what "same data, settings, seed and threads → byte-identical model file" rests on.
+/// what "same data, settings and seed → byte-identical model file, on any thread count" rests on.
 public struct ModelFile: Sendable {
     public static let format = "revisit-model"
     public static let formatVersion = 1

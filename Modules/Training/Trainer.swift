@@ -5,7 +5,7 @@ import Optimizers
 import Tensors
 
 /// Everything that decides a training run's result. Saved in the model file, so a model says
-/// how it was made; the same settings, data, seed and thread count give the same bytes.
+/// how it was made; the same settings, data and seed give the same bytes, on any thread count.
 public struct TrainingSettings: Codable, Sendable, Equatable {
     public var architecture: Architecture = .cnnLSTM
     public var objective: Objective = .study
@@ -21,9 +21,23 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
     /// Global gradient-norm clip (nil: none).
     public var gradientClip: Float?
     public var seed: UInt64 = 1
-    /// OpenBLAS threads. Part of the reproducibility contract: a different count may change
-    /// the order of additions inside the products, so results are identical per thread count.
+    /// Threads for the row blocks and Adam's chunks (`BlockParallelism`). It changes the speed,
+    /// never a number, so it is not part of the encoded settings: model files trained on one
+    /// thread and on sixteen are the same bytes.
     public var threads = 1
+
+    enum CodingKeys: String, CodingKey {
+        case architecture, objective, epochs, batchSize, learningRate, patience, monitor, gradientClip, seed
+    }
+
+    /// Settings are equal when they give the same run: the thread count is not compared (a
+    /// checkpoint made on two threads resumes on four). Every other field is encoded and
+    /// compared; a new field joins both `CodingKeys` and this comparison.
+    public static func == (a: TrainingSettings, b: TrainingSettings) -> Bool {
+        a.architecture == b.architecture && a.objective == b.objective && a.epochs == b.epochs && a.batchSize == b.batchSize
+            && a.learningRate == b.learningRate && a.patience == b.patience && a.monitor == b.monitor
+            && a.gradientClip == b.gradientClip && a.seed == b.seed
+    }
 
     public init() {}
 

@@ -52,9 +52,24 @@ struct PipelineToolTests {
         #expect(piped.status == 0, "\(piped.stderr)")
         let full = try ToolProcess.run("scorer", ["--model", model, "--dataset", Self.fixture.dataset])
         #expect(piped.stdout == full.stdout, "stdin rows and the dataset directory give the same scores")
+        // The thread count changes the speed, not the scores.
+        for threads in ["1", "2", "3"] {
+            let scored = try ToolProcess.run("scorer", ["--model", model, "--dataset", Self.fixture.dataset, "--threads", threads])
+            #expect(scored.status == 0 && scored.stdout == full.stdout, "--threads \(threads): \(scored.stderr)")
+        }
     }
 
-    /// Same dataset, flags, seed and threads → the same model file, byte for byte.
+    /// The thread count changes the speed, not the model: the row blocks depend on the batch
+    /// size alone, and the file does not record the count.
+    @Test func theThreadCountDoesNotChangeTheModelFile() throws {
+        let one = Self.fixture.directory + "/threads-1.safetensors", two = Self.fixture.directory + "/threads-2.safetensors"
+        #expect(try Self.train(one, ["--model", "cnn_lstm", "--threads", "1"]).status == 0)
+        #expect(try Self.train(two, ["--model", "cnn_lstm", "--threads", "2"]).status == 0)
+        let a = try Data(contentsOf: URL(fileURLWithPath: one)), b = try Data(contentsOf: URL(fileURLWithPath: two))
+        #expect(a == b)
+    }
+
+    /// Same dataset, flags and seed → the same model file, byte for byte.
     @Test func retrainingGivesAByteIdenticalModelFile() throws {
         let first = Self.fixture.directory + "/a.safetensors", second = Self.fixture.directory + "/b.safetensors"
         #expect(try Self.train(first, ["--model", "gru"]).status == 0)
