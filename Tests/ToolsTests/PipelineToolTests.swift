@@ -80,7 +80,8 @@ struct PipelineToolTests {
     }
 
     /// SIGTERM during training leaves the last epoch's checkpoint and exits 130; --resume then
-    /// finishes with exactly the model an uninterrupted run writes.
+    /// finishes with exactly the model an uninterrupted run writes, here on another thread count
+    /// than the interrupted run (two, then one).
     @Test func aSignalLeavesACheckpointAndResumeFinishesTheSameModel() throws {
         let flags = ["--model", "lstm", "--epochs", "4", "--patience", "10", "--batch-size", "32", "--validation-dates", "4", "--seed", "5", "--quiet"]
         let reference = Self.fixture.directory + "/uninterrupted.safetensors"
@@ -88,7 +89,7 @@ struct PipelineToolTests {
         #expect(uninterrupted.status == 0, "\(uninterrupted.stderr)")
 
         let model = Self.fixture.directory + "/interrupted.safetensors"
-        let running = try ToolProcess.start("trainer", [Self.fixture.dataset, "--out", model] + flags)
+        let running = try ToolProcess.start("trainer", [Self.fixture.dataset, "--out", model, "--threads", "2"] + flags)
         let deadline = Date().addingTimeInterval(120)
         while !FileManager.default.fileExists(atPath: model + ".checkpoint") && running.process.isRunning && Date() < deadline {
             Thread.sleep(forTimeInterval: 0.05)
@@ -101,7 +102,7 @@ struct PipelineToolTests {
         #expect(FileManager.default.fileExists(atPath: model + ".checkpoint"))
         #expect(!FileManager.default.fileExists(atPath: model), "no model file from an interrupted run")
 
-        let resumed = try ToolProcess.run("trainer", [Self.fixture.dataset, "--out", model, "--resume"] + flags)
+        let resumed = try ToolProcess.run("trainer", [Self.fixture.dataset, "--out", model, "--resume", "--threads", "1"] + flags)
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: model)) == Data(contentsOf: URL(fileURLWithPath: reference)))
     }
