@@ -71,7 +71,7 @@ let package = Package(
             name: "Backtest", dependencies: ["Workflow", "Training", "Features", "Dataset", "Metrics", "Evaluation", "Models", "Tensors"],
             path: "Modules/Backtest"),
         .target(
-            name: "CommandLineSupport", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            name: "CommandLineSupport", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser"), "Tensors"],
             path: "Modules/CommandLineSupport"),
         .target(name: "Synth", dependencies: ["Dataset", "Tensors", "Formats"], path: "Modules/Synth"),
         .target(name: "Features", dependencies: ["Dataset", "Tensors"], path: "Modules/Features"),

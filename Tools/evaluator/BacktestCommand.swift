@@ -1,5 +1,6 @@
 import ArgumentParser
 import Backtest
+import CommandLineSupport
 import Dataset
 import Evaluation
 import Features
@@ -50,8 +51,7 @@ extension EvaluatorCommand {
         var batchSize = 64
         @Option(help: "Seed of every random stream (training and bootstrap).")
         var seed: UInt64 = 1
-        @Option(help: "Threads (default: every core this process may use). The results do not depend on the count.")
-        var threads = BlockParallelism.availableCores
+        @OptionGroup var parallelism: ThreadOptions
         @Option(help: "A synth ground_truth.csv: the report shows the ceiling (p_order on the same rows).")
         var groundTruth: String?
         @Option(help: "Bootstrap resamples for the confidence intervals.")
@@ -94,7 +94,6 @@ extension EvaluatorCommand {
             _ = try contenders()
             _ = try listRule()
             guard stepDays >= 1 else { throw ValidationError("--step-days must be at least 1") }
-            guard (1...64).contains(threads) else { throw ValidationError("--threads must be in 1...64") }
             if let firstFold, Day(iso: firstFold) == nil { throw ValidationError("--first-fold must be a date YYYY-MM-DD") }
             guard folds >= 1, topPerRep >= 1, horizon >= 1, epochs >= 1, warmEpochs >= 0, trainingWeeks >= 0, batchSize >= 1, bootstrap >= 1
             else { throw ValidationError("--folds, --top-per-rep, --horizon, --epochs, --batch-size, --bootstrap must be at least 1") }
@@ -105,7 +104,7 @@ extension EvaluatorCommand {
 
         func run() throws {
             BLASKernelSelection.reexecuteWithFastestKernelsIfNeeded()
-            BlockParallelism.useThreads(threads)
+            BlockParallelism.useThreads(parallelism.threads)
             let log: (String) -> Void = { line in if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) } }
             let data: Dataset
             var inputs: [InputFile] = []
@@ -142,7 +141,7 @@ extension EvaluatorCommand {
             settings.training.training.epochs = epochs
             settings.training.training.batchSize = batchSize
             settings.training.training.seed = seed
-            settings.training.training.threads = threads
+            settings.training.training.threads = parallelism.threads
             settings.training.validationDates = 4
             settings.trainingWeeks = trainingWeeks == 0 ? nil : trainingWeeks
             settings.warmStart = warmEpochs > 0

@@ -42,8 +42,7 @@ struct ScorerCommand: ParsableCommand {
     var candidates = "with-history"
     @Option(name: .shortAndLong, help: "Output CSV ('-' = standard output).")
     var out = "-"
-    @Option(help: "Threads (default: every core this process may use). The results do not depend on the count.")
-    var threads = BlockParallelism.availableCores
+    @OptionGroup var parallelism: ThreadOptions
     @Flag(help: "No summary line on stderr.")
     var quiet = false
 
@@ -57,7 +56,6 @@ struct ScorerCommand: ParsableCommand {
         if !["with-history", "visited-in-week"].contains(candidates) {
             throw ValidationError("--candidates must be with-history or visited-in-week; got '\(candidates)'")
         }
-        if threads < 1 || threads > 64 { throw ValidationError("--threads must be in 1...64") }
     }
 
     func loadDataset() throws -> Dataset {
@@ -73,7 +71,7 @@ struct ScorerCommand: ParsableCommand {
 
     func run() throws {
         BLASKernelSelection.reexecuteWithFastestKernelsIfNeeded()
-        BlockParallelism.useThreads(threads)
+        BlockParallelism.useThreads(parallelism.threads)
         var options = ScoringJob.Options()
         options.asOf = asOf.flatMap { Day(iso: $0) }
         options.topPerRep = topPerRep

@@ -78,8 +78,7 @@ struct TrainerCommand: ParsableCommand {
     var clip: Float?
     @Option(help: "Seed of every random stream.")
     var seed: UInt64 = 1
-    @Option(help: "Threads (default: every core this process may use). The results do not depend on the count.")
-    var threads = BlockParallelism.availableCores
+    @OptionGroup var parallelism: ThreadOptions
 
     @Option(help: "Only examples whose label window closes by this date (YYYY-MM-DD) train. Default: the day after the last record.")
     var trainUntil: String?
@@ -120,7 +119,7 @@ struct TrainerCommand: ParsableCommand {
         options.training.monitor = monitored
         options.training.gradientClip = clip
         options.training.seed = seed
-        options.training.threads = threads
+        options.training.threads = parallelism.threads
         if let problem = options.training.problem { throw ValidationError(problem) }
         guard sequenceLength >= 1, horizon >= 1 else { throw ValidationError("--sequence-length and --horizon must be at least 1") }
         options.examples = ExampleSettings(sequenceLength: sequenceLength, horizonDays: horizon,
