@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+
+@testable import GradientBoosting
+
+/// The XGBoost wrapper: it learns, stops early on the validation loss, keeps the best round,
+/// gives the same bytes for the same data and seed on any thread count, and refuses bad bytes.
+@Suite("Gradient-boosted trees (XGBoost C API)")
+struct GradientBoostedTreesTests {
+    /// A seeded two-feature problem: P(1) = σ(3a − 2b − 1) plus a noise feature.
+    static func data(rows: Int, seed: UInt64) -> (GradientBoostedTrees.Matrix, [Float]) {
+        let (matrix, labels, _) = dataWithTruth(rows: rows, seed: seed)
+        return (matrix, labels)
+    }
+
+    /// The rows, their labels and the true P(1) of each row.
+    static func dataWithTruth(rows: Int, seed: UInt64) -> (GradientBoostedTrees.Matrix, [Float], [Float]) {
+        var state = seed
+        func uniform() -> Float {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(state >> 40) / Float(1 << 24)
+        }
+        var values: [Float] = [], labels: [Float] = [], truth: [Float] = []
+        for _ in 0..<rows {
+            let a = uniform(), b = uniform(), noise = uniform()
+            values += [a, b, noise]
+            let p = 1 / (1 + exp(-(3 * a - 2 * b - 1)))
+            truth.append(p)
+            labels.append(uniform() < p ? 1 : 0)
+        }
+        return (GradientBoostedTrees.Matrix(values: values, rows: rows, columns: 3), labels, truth)
+    }
+
+    static func auc(_ scores: [Float], _ labels: [Float]) -> Double {
+        let positives = zip(scores, labels).filter { $0.1 == 1 }.map(\.0), negatives = zip(scores, labels).filter { $0.1 == 0 }.map(\.0)
+        var wins = 0.0
+        for p in positives { for n in negatives { wins += p > n ? 1 : (p == n ? 0.5 : 0) } }
+        return wins / Double(positives.count * negatives.count)
+    }
+
+    @Test func learnsStopsEarlyAndKeepsTheBestRound() throws {
+        let (train, labels) = Self.data(rows: 3000, seed: 1)
+        let (validation, validationLabels, truth) = Self.dataWithTruth(rows: 1000, seed: 2)
+        var settings = GradientBoostedTrees.Settings()
+        settings.rounds = 400
+        settings.learningRate = 0.3
+        settings.earlyStoppingRounds = 10
+        let trees = try GradientBoostedTrees.train(
+            train: train, labels: labels, validation: validation, validationLabels: validationLabels, settings: settings)
+        #expect(trees.history.count < 400, "early stopping ends before the round budget")
+        let best = trees.history.min { $0.validationLoss < $1.validationLoss }!
+        #expect(trees.bestRound == best.round && trees.history.count == best.round + 10)
+        let scores = try trees.predict(validation)
+        #expect(scores.allSatisfy { $0 > 0 && $0 < 1 })
+        // Within 0.02 of the ROC-AUC of the true probabilities (the best any model can reach here).
+        #expect(Self.auc(scores, validationLabels) > Self.auc(truth, validationLabels) - 0.02)
+        // The kept model predicts the best round's loss (it was sliced to that round).
+        let loss = zip(scores, validationLabels).map { s, y in -Double(y == 1 ? log(s) : log(1 - s)) }.reduce(0, +) / Double(scores.count)
+        #expect(abs(loss - best.validationLoss) < 1e-4)
+    }
+
+    @Test func sameDataSameBytesOnOneAndTwoThreadsAndTheBytesLoadBack() throws {
+        let (train, labels) = Self.data(rows: 2000, seed: 3)
+        let (validation, validationLabels) = Self.data(rows: 500, seed: 4)
+        var settings = GradientBoostedTrees.Settings()
+        settings.rounds = 60
+        let one = try GradientBoostedTrees.train(train: train, labels: labels, validation: validation, validationLabels: validationLabels,
+                                                 settings: settings, threads: 1)
+        let two = try GradientBoostedTrees.train(train: train, labels: labels, validation: validation, validationLabels: validationLabels,
+                                                 settings: settings, threads: 2)
+        let bytes = try one.serialized()
+        #expect(bytes == (try two.serialized()))
+        let loaded = try GradientBoostedTrees.load(bytes, featureCount: 3)
+        #expect(try loaded.predict(validation) == (try one.predict(validation)))
+        #expect(loaded.bestRound == one.bestRound)
+    }
+
+    @Test func refusesBytesThatAreNotAModelAndTheWrongWidth() throws {
+        #expect(throws: GradientBoostingError.self) { try GradientBoostedTrees.load(Array("not a model".utf8), featureCount: 3) }
+        let (train, labels) = Self.data(rows: 500, seed: 5)
+        var settings = GradientBoostedTrees.Settings()
+        settings.rounds = 5
+        let trees = try GradientBoostedTrees.train(train: train, labels: labels, validation: train, validationLabels: labels, settings: settings)
+        #expect(throws: GradientBoostingError.self) { try GradientBoostedTrees.load(try trees.serialized(), featureCount: 4) }
+        var bad = settings
+        bad.learningRate = 0
+        #expect(bad.problem != nil)
+    }
+}
