@@ -4,16 +4,18 @@ import Tensors
 
 /// Model inputs for a run of examples, every row scaled by the fitted pipeline.
 ///
-/// Shapes: N examples, L = sequence length, 7 sequential features, S static columns
-/// (``FeaturePipeline/staticWidth``), A aggregate columns.
+/// Shapes: N examples, L = sequence length, F sequence columns (``FeaturePipeline/sequenceWidth``:
+/// 7 under the study's feature set), S static columns (``FeaturePipeline/staticWidth``), A
+/// aggregate columns.
 public struct ExampleTensors {
-    /// `[N, L, 7]`: the last L visits before t, oldest first, left-padded with zeros.
+    /// `[N, L, F]`: the last L visits before t, oldest first, left-padded with zeros.
     public var sequence: Tensor
     /// `[N, L]`: 1 = a real visit, 0 = left padding.
     public var mask: Tensor
-    /// `[N, S]`: static features (integer-coded and scaled, or one-hot plus scaled numerics).
+    /// `[N, S]`: static features (integer-coded and scaled, or one-hot plus scaled numerics),
+    /// then (time-aware) the window summary.
     public var statics: Tensor
-    /// `[N, A]`: aggregate features (``AggregateFeature``), scaled.
+    /// `[N, A]`: aggregate features (``AggregateFeature``), transformed and scaled.
     public var aggregates: Tensor
     /// `[N]`: 1 = ordered (per the pipeline's label rule), 0 = not.
     public var labels: Tensor
@@ -28,34 +30,37 @@ public struct ExampleTensors {
     public var count: Int { labels.count }
 }
 
-/// The raw (unscaled) inputs of one example, reused across examples to avoid allocation.
+/// The transformed (unscaled) inputs of one example, reused across examples to avoid allocation.
 struct RawRow {
-    /// `[steps, 7]` raw sequential features of the last `steps` ≤ L visits, oldest first.
-    var sequence: [Float] = []
+    /// `[steps, F]` transformed sequence columns of the last `steps` ≤ L visits, oldest first.
+    var sequence: [Double] = []
     var steps = 0
     /// Categorical codes (as Double), then numeric values after their transform (NaN = missing).
     var statics: [Double] = []
+    /// Aggregates after their transform.
     var aggregates: [Double] = []
-    /// Scratch for recomputing a shift-augmented history's features.
+    /// Scratch: recomputed study features of a shift-augmented history, window visit indices.
     var scratch: [Float] = []
+    var window: [Int] = []
 }
 
 /// A ``FeaturePipeline`` bound to one ``VisitHistory``: extra columns resolved by name, every
-/// profile's and visit's categorical codes precomputed (O(C + V) once), so building tensors is
-/// index arithmetic. Make one per (pipeline, history) and call ``tensors(for:range:)`` per batch.
+/// profile's and visit's categorical codes precomputed (O(C + V) once), every visit's
+/// t-independent sequence columns scaled once, so building tensors is index arithmetic. Make
+/// one per (pipeline, history) and call ``tensors(for:range:)`` per batch.
 public struct FeatureEncoder: Sendable {
     public let pipeline: FeaturePipeline
     public let history: VisitHistory
 
-    /// How each static field is read: a fixed profile field, or an index into extras.
+    /// How each field is read: a fixed profile or visit field, or an index into extras.
     enum Accessor: Sendable {
-        case customerType, industry, tag, target
+        case customerType, industry, tag, target, result, method
         case customerCategorical(Int), visitCategorical(Int)
         case customerNumeric(Int), visitNumeric(Int)
     }
     let categoricalAccessors: [Accessor]
     let numericAccessors: [Accessor]
-    /// Per visit numeric column feeding the aggregate sums (nil = absent in this dataset).
+    /// Per numeric block of the aggregates, the visit numeric column it reads.
     let aggregateNumericColumns: [Int?]
     /// `[profiles, k_customer]` codes of the customer-sourced categorical fields.
     let customerCodes: [Int32]
@@ -65,9 +70,17 @@ public struct FeatureEncoder: Sendable {
     let codeSlot: [Int]
     let customerFieldCount: Int
     let visitFieldCount: Int
-    /// `[V, 7]` every visit's sequential features already scaled (empty while fitting, when
-    /// there are no ranges yet): an unshifted window is then a copy.
-    let scaledFeatures: [Float]
+    /// Per-step fields (time-aware): the visit numeric column of each, the accessor of each
+    /// one-hot field, and `[V, fields]` codes of the latter.
+    let sequenceNumericColumns: [Int]
+    let sequenceCategoricalAccessors: [Accessor]
+    let sequenceCodes: [Int32]
+    /// Sequence column indices that are one-hot (0/1, not scaled).
+    let oneHotSequenceColumns: Set<Int>
+    /// `[V, Fv]` every visit's t-independent sequence columns already scaled (empty while
+    /// fitting, when there are no ranges yet): an unshifted window is then a copy, plus the
+    /// days-to-t column under the time-aware set.
+    private(set) var scaledVisitColumns: [Float]
 
     init(pipeline: FeaturePipeline, history: VisitHistory) throws {
         self.pipeline = pipeline
@@ -77,19 +90,21 @@ public struct FeatureEncoder: Sendable {
             guard let found = columns.firstIndex(of: name) else { throw FeatureError.missingColumn(source: source, name: name) }
             return found
         }
-        var categorical: [Accessor] = []
-        for field in pipeline.categorical {
+        func categoricalAccessor(_ field: FeaturePipeline.CategoricalField) throws -> Accessor {
             switch (field.source, field.name) {
-            case (.customer, "customer_type"): categorical.append(.customerType)
-            case (.customer, "industry"): categorical.append(.industry)
-            case (.customer, "tag"): categorical.append(.tag)
-            case (.lastVisit, "target"): categorical.append(.target)
+            case (.customer, "customer_type"): return .customerType
+            case (.customer, "industry"): return .industry
+            case (.customer, "tag"): return .tag
+            case (.lastVisit, "target"): return .target
+            case (.lastVisit, "result"): return .result
+            case (.lastVisit, "method"): return .method
             case (.customer, let name):
-                categorical.append(.customerCategorical(try index(name, in: manifest.customerColumns.categorical, source: "customer")))
+                return .customerCategorical(try index(name, in: manifest.customerColumns.categorical, source: "customer"))
             case (.lastVisit, let name):
-                categorical.append(.visitCategorical(try index(name, in: manifest.visitColumns.categorical, source: "visit")))
+                return .visitCategorical(try index(name, in: manifest.visitColumns.categorical, source: "visit"))
             }
         }
+        let categorical = try pipeline.categorical.map(categoricalAccessor)
         var numeric: [Accessor] = []
         for field in pipeline.numeric {
             switch field.source {
@@ -101,10 +116,18 @@ public struct FeatureEncoder: Sendable {
         }
         categoricalAccessors = categorical
         numericAccessors = numeric
-        let visitNumeric = manifest.visitColumns.numeric
-        aggregateNumericColumns = pipeline.aggregateFeatures.dropFirst(AggregateFeature.fixedNames.count).map { name in
-            visitNumeric.firstIndex { "\($0)_sum_365d_log1p" == name }
+
+        // The aggregates' numeric blocks name their columns: `<column>_sum_365d_log1p`, …
+        let base = AggregateFeature.baseCount(pipeline.featureSet)
+        let sumSuffix = "_sum_365d_log1p"
+        let aggregateColumns = pipeline.aggregateFeatures.count >= base
+            ? pipeline.aggregateFeatures[base...].filter { $0.hasSuffix(sumSuffix) }.map { String($0.dropLast(sumSuffix.count)) } : []
+        guard AggregateFeature.names(featureSet: pipeline.featureSet, numericColumns: aggregateColumns) == pipeline.aggregateFeatures else {
+            throw FeatureError.inconsistent("aggregate_features do not match the \(pipeline.featureSet.rawValue) feature set")
         }
+        aggregateNumericColumns = try aggregateColumns.map { try index($0, in: manifest.visitColumns.numeric, source: "visit") }
+        sequenceNumericColumns = try pipeline.sequenceNumeric.map { try index($0.name, in: manifest.visitColumns.numeric, source: "visit") }
+        sequenceCategoricalAccessors = try pipeline.sequenceCategorical.map(categoricalAccessor)
 
         var slots: [Int] = []
         var customerFields: [Int] = []
@@ -130,19 +153,40 @@ public struct FeatureEncoder: Sendable {
             }
         }
         var visitCodes: [Int32] = []
+        var sequenceCodes: [Int32] = []
         visitCodes.reserveCapacity(history.dataset.visits.count * visitFields.count)
+        sequenceCodes.reserveCapacity(history.dataset.visits.count * pipeline.sequenceCategorical.count)
         for visit in history.dataset.visits {
             for f in visitFields {
                 visitCodes.append(pipeline.categorical[f].vocabulary.code(Self.value(categorical[f], customer: nil, visit: visit)))
             }
+            for (f, field) in pipeline.sequenceCategorical.enumerated() {
+                sequenceCodes.append(field.vocabulary.code(Self.value(sequenceCategoricalAccessors[f], customer: nil, visit: visit)))
+            }
         }
         self.customerCodes = customerCodes
         self.visitCodes = visitCodes
-        if pipeline.sequenceRanges.count == SequentialFeature.count {
-            let ranges = pipeline.sequenceRanges
-            scaledFeatures = history.features.enumerated().map { ranges[$0.offset % SequentialFeature.count].scale(Double($0.element)) }
-        } else {
-            scaledFeatures = []
+        self.sequenceCodes = sequenceCodes
+
+        var oneHot = Set<Int>()
+        var column = SequentialFeature.count + pipeline.sequenceNumeric.count
+        for field in pipeline.sequenceCategorical {
+            oneHot.formUnion(column..<(column + field.vocabulary.size))
+            column += field.vocabulary.size
+        }
+        oneHotSequenceColumns = oneHot
+        scaledVisitColumns = []
+        if pipeline.sequenceRanges.count == pipeline.sequenceWidth && pipeline.sequenceWidth > 0 {
+            let Fv = pipeline.perVisitSequenceWidth
+            var scaled = [Float](repeating: 0, count: history.days.count * Fv)
+            var values: [Double] = []
+            for visit in 0..<history.days.count {
+                values.removeAll(keepingCapacity: true)
+                let width = SequentialFeature.count
+                appendPerVisitColumns(visit: visit, studyFeatures: history.features[(visit * width)..<((visit + 1) * width)], to: &values)
+                for c in 0..<Fv { scaled[visit * Fv + c] = pipeline.sequenceRanges[c].scale(values[c]) }
+            }
+            scaledVisitColumns = scaled
         }
     }
 
@@ -152,6 +196,8 @@ public struct FeatureEncoder: Sendable {
         case .industry: return customer?.industry ?? ""
         case .tag: return customer?.tag ?? ""
         case .target: return visit?.target ?? ""
+        case .result: return visit?.result ?? ""
+        case .method: return visit?.method ?? ""
         case .customerCategorical(let i): return customer?.categorical[i] ?? ""
         case .visitCategorical(let i): return visit?.categorical[i] ?? ""
         case .customerNumeric, .visitNumeric: preconditionFailure("FeatureEncoder: a numeric column read as categorical")
@@ -168,6 +214,11 @@ public struct FeatureEncoder: Sendable {
         Self.value(
             categoricalAccessors[f], customer: profile.map { history.dataset.customers[$0] },
             visit: lastVisit.map { history.dataset.visits[$0] })
+    }
+
+    /// The raw string of per-step field `f` of `visit`.
+    func sequenceCategoricalValue(_ f: Int, visit: Int) -> String {
+        Self.value(sequenceCategoricalAccessors[f], customer: nil, visit: history.dataset.visits[visit])
     }
 
     /// The raw value of numeric field `f`, before its transform; nil when missing.
@@ -191,14 +242,49 @@ public struct FeatureEncoder: Sendable {
         return visitCodes[lastVisit * visitFieldCount + codeSlot[f]]
     }
 
-    /// Fills `row` with the raw inputs of `example`.
+    /// The visit indices of `example`'s window (its last `length` history visits, oldest first).
+    func windowVisits(of example: AsOfExample, in set: ExampleSet, length: Int) -> [Int] {
+        if example.shifted >= 0 {
+            return set.shiftedHistories[Int(example.shifted)].suffix(length).map(Int.init)
+        }
+        let start = history.customers[Int(example.customer)].visits.lowerBound
+        let end = Int(example.historyEnd)
+        return Array(max(start, end - length)..<end)
+    }
+
+    /// Appends a visit's t-independent sequence columns after their transforms: the seven study
+    /// features (from `studyFeatures`, which a shift-augmented history recomputes), then the
+    /// time-aware per-step numeric and one-hot columns.
+    func appendPerVisitColumns(visit: Int, studyFeatures: some Collection<Float>, to values: inout [Double]) {
+        let transforms = pipeline.sequenceTransforms
+        for (c, value) in studyFeatures.enumerated() { values.append(transforms[c].apply(Double(value))) }
+        guard pipeline.featureSet == .timeAware else { return }
+        let K = history.dataset.manifest.visitColumns.numeric.count
+        for (k, column) in sequenceNumericColumns.enumerated() {
+            values.append(pipeline.sequenceNumeric[k].transform.apply(history.numeric[visit * K + column]))
+        }
+        let fields = pipeline.sequenceCategorical.count
+        for (f, field) in pipeline.sequenceCategorical.enumerated() {
+            let code = Int(sequenceCodes[visit * fields + f])
+            for value in 0..<field.vocabulary.size { values.append(value == code ? 1 : 0) }
+        }
+    }
+
+    /// The transformed days-to-t column of a visit (time-aware only).
+    @inline(__always)
+    func daysToAsOf(visit: Int, asOf t: Int32) -> Double {
+        ValueTransform.log1p.apply(Double(t - history.days[visit]))
+    }
+
+    /// Fills `row` with the transformed (unscaled) inputs of `example`.
     func raw(_ example: AsOfExample, in set: ExampleSet, into row: inout RawRow) {
         let L = pipeline.settings.sequenceLength
-        let width = SequentialFeature.count
         row.sequence.removeAll(keepingCapacity: true)
         row.statics.removeAll(keepingCapacity: true)
         row.aggregates.removeAll(keepingCapacity: true)
         let t = example.asOf
+        let featureSet = pipeline.featureSet
+        let width = SequentialFeature.count
         if example.shifted >= 0 {
             // A rewritten history: recompute every feature over the visits that remain.
             let kept = set.shiftedHistories[Int(example.shifted)]
@@ -207,22 +293,34 @@ public struct FeatureEncoder: Sendable {
                 days: kept.lazy.map { self.history.days[Int($0)] }, orders: kept.lazy.map { self.history.orders[Int($0)] },
                 reps: kept.lazy.map { self.history.reps[Int($0)] }, to: &row.scratch)
             row.steps = min(L, kept.count)
-            row.sequence.append(contentsOf: row.scratch[((kept.count - row.steps) * width)...])
+            for position in (kept.count - row.steps)..<kept.count {
+                let visit = Int(kept[position])
+                appendPerVisitColumns(visit: visit, studyFeatures: row.scratch[(position * width)..<((position + 1) * width)], to: &row.sequence)
+                if featureSet == .timeAware { row.sequence.append(daysToAsOf(visit: visit, asOf: t)) }
+            }
             AggregateFeature.append(
-                history: history, visits: kept.lazy.map { Int($0) }, contiguous: false, asOf: t, numericColumns: aggregateNumericColumns,
-                to: &row.aggregates)
+                featureSet: featureSet, history: history, visits: kept.lazy.map { Int($0) }, contiguous: false, asOf: t,
+                numericColumns: aggregateNumericColumns, to: &row.aggregates)
         } else {
             let start = history.customers[Int(example.customer)].visits.lowerBound
             let end = Int(example.historyEnd)
             row.steps = min(L, end - start)
-            history.features.withUnsafeBufferPointer { features in
-                row.sequence.append(contentsOf: UnsafeBufferPointer(rebasing: features[((end - row.steps) * width)..<(end * width)]))
+            for visit in (end - row.steps)..<end {
+                appendPerVisitColumns(visit: visit, studyFeatures: history.features[(visit * width)..<((visit + 1) * width)], to: &row.sequence)
+                if featureSet == .timeAware { row.sequence.append(daysToAsOf(visit: visit, asOf: t)) }
             }
             AggregateFeature.append(
-                history: history, visits: start..<end, contiguous: true, asOf: t, numericColumns: aggregateNumericColumns, to: &row.aggregates)
+                featureSet: featureSet, history: history, visits: start..<end, contiguous: true, asOf: t,
+                numericColumns: aggregateNumericColumns, to: &row.aggregates)
         }
+        transformAggregates(&row.aggregates)
         let (profile, last) = staticSources(of: example, in: set)
         appendStatics(profile: profile, lastVisit: last, to: &row.statics)
+    }
+
+    func transformAggregates(_ values: inout [Double]) {
+        let transforms = pipeline.aggregateTransforms
+        for c in values.indices where transforms[c] != .identity { values[c] = transforms[c].apply(values[c]) }
     }
 
     /// Appends the raw static values: categorical codes (as Double), then numeric values after
@@ -230,12 +328,7 @@ public struct FeatureEncoder: Sendable {
     func appendStatics(profile: Int?, lastVisit: Int?, to statics: inout [Double]) {
         for f in pipeline.categorical.indices { statics.append(Double(code(f, profile: profile, lastVisit: lastVisit))) }
         for (f, field) in pipeline.numeric.enumerated() {
-            if let value = numericValue(f, profile: profile, lastVisit: lastVisit) {
-                // A negative value under log1p (unseen in training) is floored at 0 first.
-                statics.append(field.transform == .log1p ? log1p(max(0, value)) : value)
-            } else {
-                statics.append(.nan)
-            }
+            statics.append(numericValue(f, profile: profile, lastVisit: lastVisit).map(field.transform.apply) ?? .nan)
         }
     }
 
@@ -250,10 +343,13 @@ public struct FeatureEncoder: Sendable {
             "FeatureEncoder.tensors: examples were cut with \(set.settings), the pipeline was fitted with \(pipeline.settings)")
         let n = range.count
         let L = pipeline.settings.sequenceLength
-        let width = SequentialFeature.count
+        let F = pipeline.sequenceWidth
+        let Fv = pipeline.perVisitSequenceWidth
+        let timeAware = pipeline.featureSet == .timeAware
         let S = pipeline.staticWidth
+        let fieldWidth = pipeline.fieldStaticWidth
         let A = pipeline.aggregateFeatures.count
-        var sequence = Tensor.zeros([n, L, width])  // [N, L, 7]
+        var sequence = Tensor.zeros([n, L, F])  // [N, L, F]
         var mask = Tensor.zeros([n, L])  // [N, L]
         var statics = Tensor.zeros([n, S])  // [N, S]
         var aggregates = Tensor.zeros([n, A])  // [N, A]
@@ -276,66 +372,79 @@ public struct FeatureEncoder: Sendable {
         let staticRanges = pipeline.staticRanges
         let aggregateRanges = pipeline.aggregateRanges
         let vocabularySizes = pipeline.categorical.map(\.vocabulary.size)
+        let daysRange = timeAware ? sequenceRanges[F - 1] : MinMaxRange(min: 0, max: 0)
+        let days = history.days
         sequence.withUnsafeMutableBufferPointer { seq in
             mask.withUnsafeMutableBufferPointer { msk in
                 statics.withUnsafeMutableBufferPointer { sta in
                     aggregates.withUnsafeMutableBufferPointer { agg in
                         labels.withUnsafeMutableBufferPointer { lab in
-                            for (i, e) in range.enumerated() {
-                                let example = set.examples[e]
-                                let steps: Int
-                                let (profile, last) = staticSources(of: example, in: set)
-                                if example.shifted < 0 {
-                                    // The common case: copy the pre-scaled window, aggregate from
-                                    // the cumulative features; no per-example allocation.
-                                    let start = history.customers[Int(example.customer)].visits.lowerBound
-                                    let end = Int(example.historyEnd)
-                                    steps = min(L, end - start)
-                                    scaledFeatures.withUnsafeBufferPointer { source in
-                                        if steps > 0 {
-                                            (seq.baseAddress! + (i * L + L - steps) * width).update(
-                                                from: source.baseAddress! + (end - steps) * width, count: steps * width)
+                            scaledVisitColumns.withUnsafeBufferPointer { source in
+                                for (i, e) in range.enumerated() {
+                                    let example = set.examples[e]
+                                    let steps: Int
+                                    let (profile, last) = staticSources(of: example, in: set)
+                                    if example.shifted < 0 {
+                                        // The common case: copy the pre-scaled visit columns, add the
+                                        // days to t, aggregate from the cumulative tables; no
+                                        // per-example allocation.
+                                        let start = history.customers[Int(example.customer)].visits.lowerBound
+                                        let end = Int(example.historyEnd)
+                                        steps = min(L, end - start)
+                                        for step in 0..<steps {
+                                            let visit = end - steps + step
+                                            let out = seq.baseAddress! + (i * L + L - steps + step) * F
+                                            out.update(from: source.baseAddress! + visit * Fv, count: Fv)
+                                            if timeAware {
+                                                out[F - 1] = daysRange.scale(ValueTransform.log1p.apply(Double(example.asOf - days[visit])))
+                                            }
+                                        }
+                                        row.aggregates.removeAll(keepingCapacity: true)
+                                        AggregateFeature.append(
+                                            featureSet: pipeline.featureSet, history: history, visits: start..<end, contiguous: true,
+                                            asOf: example.asOf, numericColumns: aggregateNumericColumns, to: &row.aggregates)
+                                        transformAggregates(&row.aggregates)
+                                        row.statics.removeAll(keepingCapacity: true)
+                                        appendStatics(profile: profile, lastVisit: last, to: &row.statics)
+                                    } else {
+                                        raw(example, in: set, into: &row)
+                                        steps = row.steps
+                                        let pad = L - steps
+                                        for step in 0..<steps {
+                                            for c in 0..<F {
+                                                seq[(i * L + pad + step) * F + c] = sequenceRanges[c].scale(row.sequence[step * F + c])
+                                            }
                                         }
                                     }
-                                    row.aggregates.removeAll(keepingCapacity: true)
-                                    AggregateFeature.append(
-                                        history: history, visits: start..<end, contiguous: true, asOf: example.asOf,
-                                        numericColumns: aggregateNumericColumns, to: &row.aggregates)
-                                    row.statics.removeAll(keepingCapacity: true)
-                                    appendStatics(profile: profile, lastVisit: last, to: &row.statics)
-                                } else {
-                                    raw(example, in: set, into: &row)
-                                    steps = row.steps
-                                    let pad = L - steps
-                                    for step in 0..<steps {
-                                        for c in 0..<width {
-                                            seq[(i * L + pad + step) * width + c] = sequenceRanges[c].scale(
-                                                Double(row.sequence[step * width + c]))
+                                    for step in (L - steps)..<L { msk[i * L + step] = 1 }
+                                    switch pipeline.staticEncoding {
+                                    case .integer:
+                                        for c in 0..<(categoricalCount + numericCount) {
+                                            sta[i * S + c] = staticRanges[c].scale(row.statics[c])
+                                        }
+                                    case .oneHot:
+                                        var offset = 0
+                                        for f in 0..<categoricalCount {
+                                            sta[i * S + offset + Int(row.statics[f])] = 1
+                                            offset += vocabularySizes[f]
+                                        }
+                                        for f in 0..<numericCount {
+                                            sta[i * S + offset + f] = staticRanges[categoricalCount + f].scale(
+                                                row.statics[categoricalCount + f])
                                         }
                                     }
-                                }
-                                for step in (L - steps)..<L { msk[i * L + step] = 1 }
-                                switch pipeline.staticEncoding {
-                                case .integer:
-                                    for c in 0..<S { sta[i * S + c] = staticRanges[c].scale(row.statics[c]) }
-                                case .oneHot:
-                                    var offset = 0
-                                    for f in 0..<categoricalCount {
-                                        sta[i * S + offset + Int(row.statics[f])] = 1
-                                        offset += vocabularySizes[f]
+                                    for c in 0..<A {
+                                        let scaled = aggregateRanges[c].scale(row.aggregates[c])
+                                        agg[i * A + c] = scaled
+                                        if timeAware { sta[i * S + fieldWidth + c] = scaled }
                                     }
-                                    for f in 0..<numericCount {
-                                        sta[i * S + offset + f] = staticRanges[categoricalCount + f].scale(
-                                            row.statics[categoricalCount + f])
-                                    }
+                                    lab[i] = example.label
+                                    customerIDs.append(history.customerID(of: example))
+                                    repIDs.append(history.repID(of: example, in: set))
+                                    asOf.append(Day(ordinal: example.asOf))
+                                    padded.append(steps < L)
+                                    labelComplete.append(example.labelComplete)
                                 }
-                                for c in 0..<A { agg[i * A + c] = aggregateRanges[c].scale(row.aggregates[c]) }
-                                lab[i] = example.label
-                                customerIDs.append(history.customerID(of: example))
-                                repIDs.append(history.repID(of: example, in: set))
-                                asOf.append(Day(ordinal: example.asOf))
-                                padded.append(steps < L)
-                                labelComplete.append(example.labelComplete)
                             }
                         }
                     }

@@ -7,13 +7,17 @@ public enum FeatureError: Error, Equatable, CustomStringConvertible {
     case missingColumn(source: String, name: String)
     /// The JSON document is not a pipeline this build reads.
     case unsupportedFormat(found: String)
+    /// The document has this build's format but its contents do not hold together.
+    case inconsistent(String)
 
     public var description: String {
         switch self {
         case .missingColumn(let source, let name):
             return "the feature pipeline needs the \(source) column '\(name)', which this dataset's manifest does not list"
         case .unsupportedFormat(let found):
-            return "\(found); this build reads \(FeaturePipeline.formatName) version \(FeaturePipeline.currentVersion)"
+            return "\(found); this build reads \(FeaturePipeline.formatName) version \(FeaturePipeline.currentVersion) — retrain the model with this build's trainer"
+        case .inconsistent(let reason):
+            return "the feature pipeline is inconsistent: \(reason)"
         }
     }
 }
@@ -32,39 +36,37 @@ public enum StaticEncoding: String, Codable, Sendable {
 /// exactly as training did. The model file carries it as JSON (``jsonBytes()``), so scoring
 /// reproduces training's tensors bit for bit.
 ///
-/// Fitted on training examples only (``fit(training:history:encoding:)``): vocabularies from
-/// the values those examples see, min–max ranges from their rows.
+/// Fitted on training examples only (``fit(training:history:encoding:featureSet:)``):
+/// vocabularies from the values those examples see, transforms and min–max ranges from their rows.
 ///
-/// JSON schema (format `revisit-feature-pipeline`, version 1; keys sorted): see Docs/Features.md.
+/// JSON schema (format `revisit-feature-pipeline`, version 2; keys sorted): see Docs/Features.md.
 public struct FeaturePipeline: Codable, Sendable, Equatable {
     public static let formatName = "revisit-feature-pipeline"
     /// Bump on any change that alters the tensors a given JSON document produces.
-    public static let currentVersion = 1
+    /// 2: feature sets (time-aware inputs), per-column transforms, per-step visit columns.
+    public static let currentVersion = 2
 
     /// Where a static field comes from.
     public enum Source: String, Codable, Sendable {
         /// The customer profile.
         case customer
-        /// The last visit dated before t.
+        /// The last visit dated before t (for a per-step field: the step's own visit).
         case lastVisit = "last_visit"
     }
 
-    /// A categorical static field and its vocabulary.
+    /// A categorical field and its vocabulary.
     public struct CategoricalField: Codable, Sendable, Equatable {
-        /// `customer_type`, `industry`, `tag`, `target`, or an extra column's name.
+        /// `customer_type`, `industry`, `tag`, `target`, `result`, `method`, or an extra column's name.
         public var name: String
         public var source: Source
         public var vocabulary: Vocabulary
     }
 
-    /// A numeric static field (an extra numeric column).
+    /// A numeric field (an extra numeric column).
     public struct NumericField: Codable, Sendable, Equatable {
-        public enum Transform: String, Codable, Sendable {
-            case identity
-            /// log(1 + x): chosen at fit time when every training value is ≥ 0 (amounts,
-            /// quantities), whose long right tail would otherwise squeeze min–max scaling.
-            case log1p
-        }
+        /// log1p is chosen at fit time when every training value of the field is ≥ 0
+        /// (amounts, quantities), identity otherwise.
+        public typealias Transform = ValueTransform
         public var name: String
         public var source: Source
         public var transform: Transform
@@ -72,97 +74,168 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
 
     public var format: String
     public var formatVersion: Int
+    public var featureSet: FeatureSet
     public var settings: ExampleSettings
     public var staticEncoding: StaticEncoding
-    /// ``SequentialFeature/names``, recorded so a reader can check the column order.
+    /// The sequence columns' names, in order (checked against the layout on decoding).
     public var sequenceFeatures: [String]
-    /// One range per sequential feature, fitted on the real (unpadded) steps of training windows.
+    /// Per sequence column, the transform before scaling.
+    public var sequenceTransforms: [ValueTransform]
+    /// Per-step numeric visit columns (time-aware only), after the seven study features.
+    public var sequenceNumeric: [NumericField]
+    /// Per-step one-hot visit fields (time-aware only; fields with fewer than two known values
+    /// are left out), after the numeric columns.
+    public var sequenceCategorical: [CategoricalField]
+    /// One range per sequence column, fitted on the real (unpadded) steps of training windows;
+    /// one-hot columns keep [0, 1].
     public var sequenceRanges: [MinMaxRange]
     public var categorical: [CategoricalField]
     public var numeric: [NumericField]
     /// Ranges of the integer-coded static columns: the categorical codes, then the numeric
     /// fields (after their transform). Under one-hot only the numeric ones are used.
     public var staticRanges: [MinMaxRange]
-    /// ``AggregateFeature`` names for this dataset's numeric visit columns.
+    /// ``AggregateFeature`` names for this feature set and dataset.
     public var aggregateFeatures: [String]
+    public var aggregateTransforms: [ValueTransform]
     public var aggregateRanges: [MinMaxRange]
 
     enum CodingKeys: String, CodingKey {
         case format
         case formatVersion = "format_version"
+        case featureSet = "feature_set"
         case settings
         case staticEncoding = "static_encoding"
         case sequenceFeatures = "sequence_features"
+        case sequenceTransforms = "sequence_transforms"
+        case sequenceNumeric = "sequence_numeric"
+        case sequenceCategorical = "sequence_categorical"
         case sequenceRanges = "sequence_ranges"
         case categorical, numeric
         case staticRanges = "static_ranges"
         case aggregateFeatures = "aggregate_features"
+        case aggregateTransforms = "aggregate_transforms"
         case aggregateRanges = "aggregate_ranges"
     }
 
-    /// Width S of the static tensor `[N, S]`.
-    public var staticWidth: Int {
+    /// The name of the per-step days-to-t column (time-aware only; the last sequence column).
+    public static let daysToAsOfName = "days_to_as_of"
+
+    /// Width F of the sequence tensor `[N, L, F]`.
+    public var sequenceWidth: Int { sequenceFeatures.count }
+
+    /// Sequence columns that depend on the visit alone (everything but `days_to_as_of`).
+    var perVisitSequenceWidth: Int { featureSet == .timeAware ? sequenceWidth - 1 : sequenceWidth }
+
+    /// The sequence column names this pipeline's fields give, in order.
+    static func sequenceNames(featureSet: FeatureSet, numeric: [NumericField], categorical: [CategoricalField]) -> [String] {
+        guard featureSet == .timeAware else { return SequentialFeature.names }
+        return SequentialFeature.names + numeric.map(\.name)
+            + categorical.flatMap { field in ["\(field.name)=<unknown>"] + field.vocabulary.values.map { "\(field.name)=\($0)" } }
+            + [daysToAsOfName]
+    }
+
+    /// Transforms of the seven study columns under the time-aware set: log1p on the gap and
+    /// the counts, identity on the 0/1 columns.
+    static let studyColumnTransforms: [ValueTransform] = [.log1p, .identity, .identity, .identity, .log1p, .log1p, .log1p]
+
+    static func sequenceTransforms(featureSet: FeatureSet, numeric: [NumericField], categorical: [CategoricalField]) -> [ValueTransform] {
+        guard featureSet == .timeAware else { return SequentialFeature.allCases.map { _ in .identity } }
+        return studyColumnTransforms + numeric.map(\.transform)
+            + categorical.flatMap { field in [ValueTransform](repeating: .identity, count: field.vocabulary.size) } + [.log1p]
+    }
+
+    /// Width of the profile-and-last-visit part of the statics.
+    var fieldStaticWidth: Int {
         switch staticEncoding {
         case .integer: return categorical.count + numeric.count
         case .oneHot: return categorical.reduce(0) { $0 + $1.vocabulary.size } + numeric.count
         }
     }
 
+    /// Width S of the static tensor `[N, S]`: the profile and last-visit fields, then (time-aware)
+    /// the window summary, one column per aggregate feature.
+    public var staticWidth: Int { fieldStaticWidth + (featureSet.windowSummaryInStatics ? aggregateFeatures.count : 0) }
+
     /// Names of the static columns in order (`industry=medical`, `industry=<unknown>` under
-    /// one-hot).
+    /// one-hot; `window.days_since_last_order` for the window summary).
     public var staticNames: [String] {
+        var names: [String]
         switch staticEncoding {
         case .integer:
-            return categorical.map(\.name) + numeric.map(\.name)
+            names = categorical.map(\.name) + numeric.map(\.name)
         case .oneHot:
-            return categorical.flatMap { field in
+            names = categorical.flatMap { field in
                 ["\(field.name)=<unknown>"] + field.vocabulary.values.map { "\(field.name)=\($0)" }
             } + numeric.map(\.name)
         }
+        if featureSet.windowSummaryInStatics { names += aggregateFeatures.map { "window.\($0)" } }
+        return names
     }
 
-    /// The study's static fields plus the dataset's extra columns, in the fixed order:
-    /// customer_type, industry, tag, customer categorical extras, target, visit categorical
-    /// extras; numeric: customer numeric extras, then the last visit's numeric extras.
-    static func fieldLayout(_ manifest: DatasetManifest) -> (categorical: [(String, Source)], numeric: [(String, Source)]) {
+    /// The static fields plus the dataset's extra columns, in the fixed order: customer_type,
+    /// industry, tag, customer categorical extras, target, (time-aware) result, visit
+    /// categorical extras; numeric: customer numeric extras, then the last visit's numeric extras.
+    static func fieldLayout(_ manifest: DatasetManifest, featureSet: FeatureSet)
+        -> (categorical: [(String, Source)], numeric: [(String, Source)])
+    {
+        let lastVisitFields = featureSet == .timeAware ? [("target", Source.lastVisit), ("result", .lastVisit)] : [("target", .lastVisit)]
         let categorical = [("customer_type", Source.customer), ("industry", .customer), ("tag", .customer)]
             + manifest.customerColumns.categorical.map { ($0, Source.customer) }
-            + [("target", .lastVisit)]
+            + lastVisitFields
             + manifest.visitColumns.categorical.map { ($0, Source.lastVisit) }
         let numeric = manifest.customerColumns.numeric.map { ($0, Source.customer) }
             + manifest.visitColumns.numeric.map { ($0, Source.lastVisit) }
         return (categorical, numeric)
     }
 
-    /// Fits vocabularies, numeric transforms and every min–max range on `training` only.
+    /// The per-step one-hot fields the time-aware set considers (kept when training sees at
+    /// least two of their values).
+    static let sequenceCategoricalCandidates = ["result", "method"]
+
+    /// Fits vocabularies, transforms and every min–max range on `training` only.
     ///
     /// - Parameters:
     ///   - training: the training examples (already cut with the training cutoff, augmented
     ///     if wanted); nothing else is looked at, so no test row reaches the scaler.
     ///   - history: the history `training` was built from.
+    ///   - featureSet: the time-aware inputs (default) or the study's.
     public static func fit(
-        training: ExampleSet, history: VisitHistory, encoding: StaticEncoding = .integer
+        training: ExampleSet, history: VisitHistory, encoding: StaticEncoding = .integer, featureSet: FeatureSet = .timeAware
     ) -> FeaturePipeline {
-        let layout = fieldLayout(history.dataset.manifest)
+        let manifest = history.dataset.manifest
+        let layout = fieldLayout(manifest, featureSet: featureSet)
+        let visitNumeric = featureSet == .timeAware ? manifest.visitColumns.numeric : []
         let unresolved = FeaturePipeline(
-            format: formatName, formatVersion: currentVersion, settings: training.settings, staticEncoding: encoding,
-            sequenceFeatures: SequentialFeature.names, sequenceRanges: [],
+            format: formatName, formatVersion: currentVersion, featureSet: featureSet, settings: training.settings,
+            staticEncoding: encoding, sequenceFeatures: [], sequenceTransforms: [],
+            sequenceNumeric: visitNumeric.map { NumericField(name: $0, source: .lastVisit, transform: .identity) },
+            sequenceCategorical: featureSet == .timeAware
+                ? sequenceCategoricalCandidates.map { CategoricalField(name: $0, source: .lastVisit, vocabulary: Vocabulary(values: [])) } : [],
+            sequenceRanges: [],
             categorical: layout.categorical.map { CategoricalField(name: $0.0, source: $0.1, vocabulary: Vocabulary(values: [])) },
             numeric: layout.numeric.map { NumericField(name: $0.0, source: $0.1, transform: .identity) },
-            staticRanges: [], aggregateFeatures: AggregateFeature.names(numericColumns: history.dataset.manifest.visitColumns.numeric),
+            staticRanges: [],
+            aggregateFeatures: AggregateFeature.names(featureSet: featureSet, numericColumns: manifest.visitColumns.numeric),
+            aggregateTransforms: AggregateFeature.transforms(featureSet: featureSet, numericColumns: manifest.visitColumns.numeric),
             aggregateRanges: [])
         // The layout comes from this history's manifest, so binding cannot fail.
-        let probe = try! FeatureEncoder(pipeline: unresolved, history: history)
+        let probe = try! FeatureEncoder(pipeline: unresolved.withDerivedSequenceColumns(), history: history)
 
         // Pass 1: the raw strings and numbers the training examples see. Examples share
-        // profiles and last visits, so mark which ones are used (O(N)) and read each once.
+        // profiles, last visits and window visits, so mark which ones are used (O(N·L)) and
+        // read each once.
+        let L = training.settings.sequenceLength
         var profileUsed = [Bool](repeating: false, count: history.dataset.customers.count)
-        var visitUsed = [Bool](repeating: false, count: history.dataset.visits.count)
+        var lastVisitUsed = [Bool](repeating: false, count: history.dataset.visits.count)
+        var windowVisitUsed = [Bool](repeating: false, count: featureSet == .timeAware ? history.dataset.visits.count : 0)
         for example in training.examples {
             let (profile, last) = probe.staticSources(of: example, in: training)
             // An absent source reads as "" (unknown) or missing: nothing to add to a vocabulary.
             if let profile { profileUsed[profile] = true }
-            if let last { visitUsed[last] = true }
+            if let last { lastVisitUsed[last] = true }
+            if featureSet == .timeAware {
+                for visit in probe.windowVisits(of: example, in: training, length: L) { windowVisitUsed[visit] = true }
+            }
         }
         var seen = [Set<String>](repeating: [], count: layout.categorical.count)
         var nonNegative = [Bool](repeating: true, count: layout.numeric.count)
@@ -175,28 +248,57 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
             }
         }
         for (profile, used) in profileUsed.enumerated() where used { observe(profile: profile, lastVisit: nil, source: .customer) }
-        for (visit, used) in visitUsed.enumerated() where used { observe(profile: nil, lastVisit: visit, source: .lastVisit) }
+        for (visit, used) in lastVisitUsed.enumerated() where used { observe(profile: nil, lastVisit: visit, source: .lastVisit) }
         var pipeline = unresolved
         for f in pipeline.categorical.indices { pipeline.categorical[f].vocabulary = Vocabulary(values: seen[f]) }
         for f in pipeline.numeric.indices { pipeline.numeric[f].transform = nonNegative[f] ? .log1p : .identity }
 
-        // Pass 2: ranges of the raw (unscaled) columns over the training rows.
+        if featureSet == .timeAware {
+            // Per-step fields: values and signs over every visit inside a training window.
+            let K = manifest.visitColumns.numeric.count
+            var stepValues = [Set<String>](repeating: [], count: pipeline.sequenceCategorical.count)
+            var stepNonNegative = [Bool](repeating: true, count: K)
+            for (visit, used) in windowVisitUsed.enumerated() where used {
+                for f in stepValues.indices { stepValues[f].insert(probe.sequenceCategoricalValue(f, visit: visit)) }
+                for k in 0..<K where history.numeric[visit * K + k] < 0 { stepNonNegative[k] = false }
+            }
+            for k in pipeline.sequenceNumeric.indices { pipeline.sequenceNumeric[k].transform = stepNonNegative[k] ? .log1p : .identity }
+            for f in pipeline.sequenceCategorical.indices { pipeline.sequenceCategorical[f].vocabulary = Vocabulary(values: stepValues[f]) }
+            // A field with fewer than two known values (a transaction log's result, a log
+            // without methods) would add only constant columns.
+            pipeline.sequenceCategorical.removeAll { $0.vocabulary.values.count < 2 }
+        }
+        pipeline = pipeline.withDerivedSequenceColumns()
+
+        // Pass 2: ranges of the transformed (unscaled) columns over the training rows.
         let encoder = try! FeatureEncoder(pipeline: pipeline, history: history)
-        var sequence = [MinMaxRange](repeating: .empty, count: SequentialFeature.count)
+        let F = pipeline.sequenceWidth
+        var sequence = [MinMaxRange](repeating: .empty, count: F)
         var statics = [MinMaxRange](repeating: .empty, count: pipeline.categorical.count + pipeline.numeric.count)
         var aggregates = [MinMaxRange](repeating: .empty, count: pipeline.aggregateFeatures.count)
+        let oneHotColumns = encoder.oneHotSequenceColumns
         var row = RawRow()
         for example in training.examples {
             encoder.raw(example, in: training, into: &row)
             for step in 0..<row.steps {
-                for c in 0..<SequentialFeature.count { sequence[c].include(Double(row.sequence[step * SequentialFeature.count + c])) }
+                for c in 0..<F where !oneHotColumns.contains(c) { sequence[c].include(row.sequence[step * F + c]) }
             }
             for c in statics.indices { statics[c].include(row.statics[c]) }
             for c in aggregates.indices { aggregates[c].include(row.aggregates[c]) }
         }
+        for c in oneHotColumns { sequence[c] = MinMaxRange(min: 0, max: 1) }
         pipeline.sequenceRanges = sequence.map(\.finalized)
         pipeline.staticRanges = statics.map(\.finalized)
         pipeline.aggregateRanges = aggregates.map(\.finalized)
+        return pipeline
+    }
+
+    /// The pipeline with `sequenceFeatures` and `sequenceTransforms` derived from its fields.
+    func withDerivedSequenceColumns() -> FeaturePipeline {
+        var pipeline = self
+        pipeline.sequenceFeatures = Self.sequenceNames(featureSet: featureSet, numeric: sequenceNumeric, categorical: sequenceCategorical)
+        pipeline.sequenceTransforms = Self.sequenceTransforms(
+            featureSet: featureSet, numeric: sequenceNumeric, categorical: sequenceCategorical)
         return pipeline
     }
 
@@ -216,7 +318,12 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
         return [UInt8](try encoder.encode(self))
     }
 
-    /// Reads a pipeline document, refusing other formats and versions.
+    /// Bounds a pipeline from a file must respect before anything is allocated from it.
+    public static let maximumSequenceLength = 1000
+    public static let maximumHorizonDays = 3660
+
+    /// Reads a pipeline document, refusing other formats and versions and any document whose
+    /// parts do not fit together (a model file is untrusted input).
     public static func decode(json: [UInt8]) throws -> FeaturePipeline {
         struct Probe: Decodable {
             var format: String?
@@ -231,6 +338,41 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
             throw FeatureError.unsupportedFormat(
                 found: "format \(probe.format ?? "missing") version \(probe.formatVersion.map(String.init) ?? "missing")")
         }
-        return try JSONDecoder().decode(FeaturePipeline.self, from: data)
+        let pipeline: FeaturePipeline
+        do {
+            pipeline = try JSONDecoder().decode(FeaturePipeline.self, from: data)
+        } catch {
+            throw FeatureError.inconsistent("it does not decode: \(error)")
+        }
+        try pipeline.validate()
+        return pipeline
+    }
+
+    /// Checks that every part agrees with the others and that sizes are sane.
+    func validate() throws {
+        func fail(_ reason: String) -> FeatureError { .inconsistent(reason) }
+        guard (1...Self.maximumSequenceLength).contains(settings.sequenceLength) else {
+            throw fail("sequence_length \(settings.sequenceLength) is outside 1...\(Self.maximumSequenceLength)")
+        }
+        guard (1...Self.maximumHorizonDays).contains(settings.horizonDays) else {
+            throw fail("horizon_days \(settings.horizonDays) is outside 1...\(Self.maximumHorizonDays)")
+        }
+        let names = Self.sequenceNames(featureSet: featureSet, numeric: sequenceNumeric, categorical: sequenceCategorical)
+        guard sequenceFeatures == names else { throw fail("sequence_features do not match its sequence fields") }
+        guard sequenceTransforms == Self.sequenceTransforms(featureSet: featureSet, numeric: sequenceNumeric, categorical: sequenceCategorical)
+        else { throw fail("sequence_transforms do not match its sequence fields") }
+        guard sequenceRanges.count == sequenceFeatures.count else {
+            throw fail("\(sequenceRanges.count) sequence ranges for \(sequenceFeatures.count) sequence columns")
+        }
+        guard staticRanges.count == categorical.count + numeric.count else {
+            throw fail("\(staticRanges.count) static ranges for \(categorical.count + numeric.count) static fields")
+        }
+        guard aggregateTransforms.count == aggregateFeatures.count, aggregateRanges.count == aggregateFeatures.count else {
+            throw fail("\(aggregateFeatures.count) aggregate features with \(aggregateTransforms.count) transforms and \(aggregateRanges.count) ranges")
+        }
+        let allRanges = sequenceRanges + staticRanges + aggregateRanges
+        guard allRanges.allSatisfy({ $0.min.isFinite && $0.max.isFinite && $0.min <= $0.max }) else {
+            throw fail("a min–max range is not finite or has min > max")
+        }
     }
 }

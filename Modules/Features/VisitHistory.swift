@@ -41,6 +41,13 @@ public struct VisitHistory: Sendable {
     /// The visits' numeric extra columns, row-major `[V, K]` (K = manifest visit numeric
     /// columns), NaN = missing: read in hot loops without copying `Visit` values.
     public let numeric: [Double]
+    /// The customer's ``OrderStatistics`` through each visit (that visit included), `[V]`: the
+    /// time-aware aggregates and BG/NBD's summary of any as-of date in O(1).
+    public let orderStatistics: [OrderStatistics]
+    /// Per visit and numeric column, the customer's running sum of the present values and their
+    /// count through that visit, row-major `[V, K]`.
+    public let numericSums: [Double]
+    public let numericCounts: [Int32]
 
     /// Indexes `dataset`. Visits that are not in dataset order are sorted first (a copy), so an
     /// in-memory dataset built in any order gives the same features as the written one.
@@ -91,24 +98,45 @@ public struct VisitHistory: Sendable {
             appendSequentialFeatures(days: days[start..<end], orders: orders[start..<end], reps: reps[start..<end], to: &features)
             start = end
         }
-        var lastOrder = [Int32](repeating: -1, count: count)
-        for customer in customers {
-            var last: Int32 = -1
-            for index in customer.visits {
-                if orders[index] { last = Int32(index) }
-                lastOrder[index] = last
-            }
-        }
         var numeric: [Double] = []
-        numeric.reserveCapacity(count * dataset.manifest.visitColumns.numeric.count)
+        let K = dataset.manifest.visitColumns.numeric.count
+        numeric.reserveCapacity(count * K)
         for visit in visits {
             for value in visit.numeric { numeric.append(value ?? .nan) }
         }
         precondition(
-            numeric.count == count * dataset.manifest.visitColumns.numeric.count,
-            "VisitHistory: visits carry \(numeric.count) numeric values; the manifest names \(dataset.manifest.visitColumns.numeric.count) per visit")
+            numeric.count == count * K,
+            "VisitHistory: visits carry \(numeric.count) numeric values; the manifest names \(K) per visit")
+        var lastOrder = [Int32](repeating: -1, count: count)
+        var orderStatistics = [OrderStatistics](repeating: OrderStatistics(), count: count)
+        var numericSums = [Double](repeating: 0, count: count * K)
+        var numericCounts = [Int32](repeating: 0, count: count * K)
+        for customer in customers {
+            var last: Int32 = -1
+            var statistics = OrderStatistics()
+            var sums = [Double](repeating: 0, count: K)
+            var present = [Int32](repeating: 0, count: K)
+            for index in customer.visits {
+                if orders[index] { last = Int32(index) }
+                lastOrder[index] = last
+                statistics.add(day: days[index], isOrder: orders[index])
+                orderStatistics[index] = statistics
+                for k in 0..<K {
+                    let value = numeric[index * K + k]
+                    if !value.isNaN {
+                        sums[k] += value
+                        present[k] += 1
+                    }
+                    numericSums[index * K + k] = sums[k]
+                    numericCounts[index * K + k] = present[k]
+                }
+            }
+        }
         self.lastOrder = lastOrder
         self.numeric = numeric
+        self.orderStatistics = orderStatistics
+        self.numericSums = numericSums
+        self.numericCounts = numericCounts
         self.dataset = dataset
         self.customers = customers
         self.days = days

@@ -64,7 +64,7 @@ struct FeatureFixtureTests {
         // Last data day is 02-05, so a window closing 02-12 is not fully observed.
         #expect(set.examples.allSatisfy { !$0.labelComplete })
 
-        let pipeline = FeaturePipeline.fit(training: set, history: history)
+        let pipeline = FeaturePipeline.fit(training: set, history: history, featureSet: .study)
         let tensors = try pipeline.encoder(for: history).tensors(for: set)
         #expect(tensors.sequence.shape == [3, 3, 7])
         #expect(tensors.mask.shape == [3, 3])
@@ -87,7 +87,7 @@ struct FeatureFixtureTests {
         let history = try Self.history()
         let settings = ExampleSettings(sequenceLength: 3, horizonDays: 28)
         let set = ExampleBuilder(history: history, settings: settings).build(grid: .dates([Self.day("2024-01-15")]))
-        let pipeline = FeaturePipeline.fit(training: set, history: history, encoding: .integer)
+        let pipeline = FeaturePipeline.fit(training: set, history: history, encoding: .integer, featureSet: .study)
         #expect(pipeline.categorical.map(\.name) == ["customer_type", "industry", "tag", "target"])
         // Sorted vocabularies: design_house = 1, manufacturer = 2, trader = 3 (0 = unknown).
         #expect(pipeline.categorical[0].vocabulary.values == ["design_house", "manufacturer", "trader"])
@@ -128,7 +128,7 @@ struct FeatureFixtureTests {
         let history = try Self.history()
         let settings = ExampleSettings(sequenceLength: 3, horizonDays: 28)
         let set = ExampleBuilder(history: history, settings: settings).build(grid: .dates([Self.day("2024-01-15")]))
-        let pipeline = FeaturePipeline.fit(training: set, history: history)
+        let pipeline = FeaturePipeline.fit(training: set, history: history, featureSet: .study)
         let encoder = try pipeline.encoder(for: history)
         #expect(pipeline.aggregateFeatures == AggregateFeature.fixedNames + ["amount_sum_365d_log1p"])
         var row = RawRow()
@@ -207,7 +207,7 @@ struct FeatureFixtureTests {
         let copyA = augmented.examples[3]
         #expect(history.customerID(of: copyA) == "A" && copyA.label == 1 && copyA.asOf == set.examples[0].asOf)
         #expect(augmented.shiftedHistories[0] == [0, 2])  // A1 and A3 remain
-        let pipeline = FeaturePipeline.fit(training: augmented, history: history)
+        let pipeline = FeaturePipeline.fit(training: augmented, history: history, featureSet: .study)
         var row = RawRow()
         try pipeline.encoder(for: history).raw(copyA, in: augmented, into: &row)
         // A1 then A3 recomputed without A2: A3's gap is 7, nothing ordered, 2 visits, only R1.
@@ -236,7 +236,7 @@ struct FeatureFixtureTests {
         let set = ExampleBuilder(history: history, settings: ExampleSettings(sequenceLength: 4, horizonDays: 28))
             .build(grid: .dates([Self.day("2024-03-11")]))
         #expect(set.count == 1 && set.examples[0].label == 1)  // the 03-20 purchase
-        let pipeline = FeaturePipeline.fit(training: set, history: history)
+        let pipeline = FeaturePipeline.fit(training: set, history: history, featureSet: .study)
         var row = RawRow()
         try pipeline.encoder(for: history).raw(set.examples[0], in: set, into: &row)
         // 3 purchases, last 7 days ago, amounts 10 + 20 + 30; no profile → every code unknown.

@@ -68,10 +68,11 @@ struct LeakageTests {
         let L = Self.settings.sequenceLength
         var compared = 0
         for (i, id) in week.customerIDs.enumerated() {
-            let rowWeek = Array(week.sequence.scalars[(i * L * 7)..<((i + 1) * L * 7)])
+            let F = week.sequence.shape[2]
+            let rowWeek = Array(week.sequence.scalars[(i * L * F)..<((i + 1) * L * F)])
             if let j = all.customerIDs.firstIndex(of: id) {
                 // The same customer scored from the truncated log: identical inputs.
-                #expect(rowWeek == Array(all.sequence.scalars[(j * L * 7)..<((j + 1) * L * 7)]), "\(id)")
+                #expect(rowWeek == Array(all.sequence.scalars[(j * L * F)..<((j + 1) * L * F)]), "\(id)")
                 #expect(Array(week.statics.scalars[(i * week.statics.shape[1])..<((i + 1) * week.statics.shape[1])])
                     == Array(all.statics.scalars[(j * all.statics.shape[1])..<((j + 1) * all.statics.shape[1])]), "\(id)")
                 compared += 1
@@ -137,7 +138,7 @@ struct LeakageTests {
         for (i, example) in test.examples.enumerated() {
             encoder.raw(example, in: test, into: &row)
             guard row.steps > 0 else { continue }
-            let last = Double(row.sequence[(row.steps - 1) * 7 + SequentialFeature.cumulativeVisits.rawValue])
+            let last = row.sequence[(row.steps - 1) * pipeline.sequenceWidth + SequentialFeature.cumulativeVisits.rawValue]
             if last > maxVisits {
                 clipped += 1
                 #expect(tensors.sequence[i, Self.settings.sequenceLength - 1, SequentialFeature.cumulativeVisits.rawValue] == 1)

@@ -32,7 +32,7 @@ struct PipelineTests {
             }
             let text = String(decoding: json, as: UTF8.self)
             #expect(text.hasPrefix("{\"aggregate_features\":"))
-            #expect(text.contains("\"format\":\"revisit-feature-pipeline\",\"format_version\":1"))
+            #expect(text.contains("\"format\":\"revisit-feature-pipeline\",\"format_version\":2"))
         }
     }
 
@@ -42,8 +42,8 @@ struct PipelineTests {
         let train = ExampleBuilder(history: history).build(grid: .weekly(covering: history))
         let pipeline = FeaturePipeline.fit(training: train, history: history)
         let text = String(decoding: try pipeline.jsonBytes(), as: UTF8.self)
-            .replacingOccurrences(of: "\"format_version\":1", with: "\"format_version\":2")
-        #expect(throws: FeatureError.unsupportedFormat(found: "format revisit-feature-pipeline version 2")) {
+            .replacingOccurrences(of: "\"format_version\":2", with: "\"format_version\":1")
+        #expect(throws: FeatureError.unsupportedFormat(found: "format revisit-feature-pipeline version 1")) {
             try FeaturePipeline.decode(json: Array(text.utf8))
         }
         var other = Self.dataset
@@ -95,7 +95,7 @@ struct PipelineTests {
         let tensors = try pipeline.encoder(for: history).tensors(for: both)
         let n = set.count
         #expect(n > 1000)
-        for (tensor, width) in [(tensors.sequence, 70), (tensors.mask, 10), (tensors.statics, tensors.statics.shape[1]),
+        for (tensor, width) in [(tensors.sequence, 10 * tensors.sequence.shape[2]), (tensors.mask, 10), (tensors.statics, tensors.statics.shape[1]),
                                 (tensors.aggregates, tensors.aggregates.shape[1])] {
             let scalars = tensor.scalars
             #expect(Array(scalars[0..<(n * width)]) == Array(scalars[(n * width)...]))
