@@ -44,6 +44,12 @@ let package = Package(
         .systemLibrary(
             name: "CLibXML2", path: "Modules/CLibXML2", pkgConfig: "libxml-2.0",
             providers: [.apt(["libxml2-dev"])]),
+        .systemLibrary(
+            name: "CNLopt", path: "Modules/CNLopt", pkgConfig: "nlopt",
+            providers: [.apt(["libnlopt-dev"])]),
+        .systemLibrary(
+            name: "CXGBoost", path: "Modules/CXGBoost", pkgConfig: "xgboost",
+            providers: [.apt(["libxgboost-dev"])]),
 
         // Vectorised transcendentals and recurrent-cell gate loops in C (Docs/PERFORMANCE.md):
         // -O3 in every build, so debug test runs exercise the same vectorised code as release.
@@ -59,16 +65,23 @@ let package = Package(
         .target(name: "Optimizers", dependencies: ["Tensors", "CVectorMath"], path: "Modules/Optimizers"),
         .target(name: "Models", dependencies: ["Layers", "Tensors"], path: "Modules/Models"),
         .target(name: "Dataset", dependencies: ["Formats"], path: "Modules/Dataset"),
+        // The statistical contenders and calibration: they know numbers, not customers.
+        .target(name: "BGNBD", dependencies: ["CNLopt"], path: "Modules/BGNBD"),
+        .target(name: "GradientBoosting", dependencies: ["CXGBoost"], path: "Modules/GradientBoosting"),
+        .target(name: "Calibration", path: "Modules/Calibration"),
         // Metrics needs Tensors only for SeededRandom (the bootstrap's resampling).
         .target(name: "Metrics", dependencies: ["Tensors"], path: "Modules/Metrics"),
         .target(name: "ERPImport", dependencies: ["Dataset", "Formats", "CLibCSV", "CLibXML2"], path: "Modules/ERPImport"),
         .target(
             name: "Training", dependencies: ["Models", "Layers", "Losses", "Optimizers", "Tensors"], path: "Modules/Training"),
         .target(
-            name: "Workflow", dependencies: ["Training", "Features", "Dataset", "Metrics", "Evaluation", "Models", "Tensors", "Formats"],
+            name: "Workflow",
+            dependencies: ["Training", "Features", "Dataset", "Metrics", "Evaluation", "Models", "Layers", "Tensors", "Formats", "BGNBD",
+                           "GradientBoosting", "Calibration"],
             path: "Modules/Workflow"),
         .target(
-            name: "Backtest", dependencies: ["Workflow", "Training", "Features", "Dataset", "Metrics", "Evaluation", "Models", "Tensors"],
+            name: "Backtest",
+            dependencies: ["Workflow", "Training", "Features", "Dataset", "Metrics", "Evaluation", "Models", "Tensors", "Calibration"],
             path: "Modules/Backtest"),
         .target(
             name: "CommandLineSupport", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser"), "Tensors"],
@@ -94,7 +107,7 @@ let package = Package(
             path: "Tools/synth"),
         .executableTarget(
             name: "TrainerTool",
-            dependencies: ["CommandLineSupport", "Workflow", "Training", "Features", "Dataset", "Models", "Tensors", "Formats",
+            dependencies: ["CommandLineSupport", "Workflow", "Training", "Features", "Dataset", "Models", "Tensors", "Formats", "Calibration",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/trainer"),
         .executableTarget(
@@ -112,7 +125,7 @@ let package = Package(
         .executableTarget(name: "FuzzXML", dependencies: ["ERPImport"], path: "Tools/fuzz-xml"),
         .executableTarget(
             name: "EvaluatorTool",
-            dependencies: ["CommandLineSupport", "Evaluation", "Backtest", "Features", "Models", "Tensors", "Dataset",
+            dependencies: ["CommandLineSupport", "Evaluation", "Backtest", "Workflow", "Calibration", "Features", "Models", "Tensors", "Dataset",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/evaluator"),
 
@@ -137,6 +150,9 @@ let package = Package(
             name: "BacktestTests", dependencies: ["Backtest", "Evaluation", "Workflow", "Training", "Features", "Dataset", "ERPImport", "Metrics", "Models", "Tensors"],
             path: "Tests/BacktestTests"),
         .testTarget(name: "DatasetTests", dependencies: ["Dataset"], path: "Tests/DatasetTests"),
+        .testTarget(name: "BGNBDTests", dependencies: ["BGNBD"], path: "Tests/BGNBDTests"),
+        .testTarget(name: "GradientBoostingTests", dependencies: ["GradientBoosting"], path: "Tests/GradientBoostingTests"),
+        .testTarget(name: "CalibrationTests", dependencies: ["Calibration"], path: "Tests/CalibrationTests"),
         .testTarget(name: "SynthTests", dependencies: ["Synth", "Dataset", "Tensors"], path: "Tests/SynthTests"),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Tensors", "TestSupport"], path: "Tests/MetricsTests"),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "Dataset", "Tensors"], path: "Tests/FeaturesTests"),

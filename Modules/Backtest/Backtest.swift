@@ -8,42 +8,6 @@ import Tensors
 import Training
 import Workflow
 
-/// What produces a ranking in the backtest: a trained model, or a baseline.
-public enum Contender: Sendable, Equatable, Hashable, CustomStringConvertible {
-    /// One of Revisit's models, retrained for every fold on what was known before it.
-    case model(Architecture)
-    /// A classification tree on the aggregate features, refitted every fold.
-    case decisionTree
-    /// Most recent order first: 1 / (1 + days since the last order); never ordered → 0.
-    case recency
-    /// Most orders in the last 365 days first (ties: most recent visit).
-    case frequency
-    /// The reps' polling: the most overdue customer (longest since the last visit) first.
-    case roundRobin
-
-    public var description: String {
-        switch self {
-        case .model(let architecture): return architecture.rawValue
-        case .decisionTree: return "decision_tree"
-        case .recency: return "recency"
-        case .frequency: return "frequency"
-        case .roundRobin: return "round_robin"
-        }
-    }
-
-    /// Parses `cnn_lstm`, `lstm`, …, `decision_tree`, `recency`, `frequency`, `round_robin`.
-    public init?(name: String) {
-        if let architecture = Architecture(rawValue: name) { self = .model(architecture); return }
-        switch name {
-        case "decision_tree": self = .decisionTree
-        case "recency": self = .recency
-        case "frequency": self = .frequency
-        case "round_robin": self = .roundRobin
-        default: return nil
-        }
-    }
-}
-
 /// How the call list is formed from a fold's ranked candidates.
 public enum ListRule: Sendable, Equatable, CustomStringConvertible {
     /// Each rep's K highest-ranked candidates (the per-rep call list; the default).
@@ -90,16 +54,20 @@ public struct Backtest {
         public var stepDays = 7
         public var candidates: CandidateSet = .visitedInWeek
         public var list: ListRule = .perRepTop(3)
-        public var contenders: [Contender] = [.model(.cnnLSTM), .logisticRegression, .decisionTree, .recency, .roundRobin]
-        /// Trainer options for the model contenders (horizon H = the outcome window T2).
+        /// Contender names (``Contenders``), in report order.
+        public var contenders = ["cnn_lstm", "logreg", "decision_tree", "recency", "round_robin"]
+        /// Trainer options for the fitted contenders (horizon H = the outcome window T2); the
+        /// rolling window is `training.trainingWeeks`.
         public var training = TrainingJob.Options()
-        /// Training examples only from the last N weeks of as-of dates whose labels close by the fold start (nil: all).
-        public var trainingWeeks: Int?
-        /// Start each fold's model from the previous fold's weights (after the first fold, `warmEpochs` epochs).
+        /// Start each fold's neural model from the previous fold's weights (after the first fold, `warmEpochs` epochs).
         public var warmStart = true
         public var warmEpochs = 1
-        public var tree = DecisionTree.Settings()
+        /// Explicit fold dates (Mondays) instead of `folds` weekly steps from `firstFold`.
+        public var foldDates: [Day]?
         public init(firstFold: Day) { self.firstFold = firstFold }
+
+        /// The first contender name the registry does not know, or nil.
+        public var unknownContender: String? { contenders.first { Contenders.named($0) == nil } }
     }
 
     /// One contender on one fold.
@@ -115,8 +83,12 @@ public struct Backtest {
         public var averagePrecision: Double?
         public var brier: Double?
         /// The scores of every candidate (for curves and audits), in candidate order; in [0, 1]
-        /// (heuristics are squashed monotonically, see `heuristicScores`).
+        /// (heuristics are squashed monotonically, see `HeuristicContender`). Calibrated.
         public var scores: [Float]
+        /// The scores before calibration (equal to `scores` for uncalibrated contenders).
+        public var rawScores: [Float]
+        /// The calibration fitted on this fold's validation split.
+        public var calibration: String
         /// Each candidate's rank in its rep's list (1 = first; ties by customer id).
         public var ranksInRep: [Int]
         /// Whether each candidate is on the list (per the backtest's `ListRule`).
@@ -137,7 +109,9 @@ public struct Backtest {
         public var customerIDs: [String]
         public var repIDs: [String]
         public var labels: [Float]
-        /// Visits dated in [t, t + 7) and the share of them that produced an order.
+        /// Visits dated in [t, t + 7) and the share of them that produced an order (the reps'
+        /// rate); for a transaction log, the candidates' base rate instead (what a random list
+        /// of them would reach).
         public var repVisits: Int
         public var repOrders: Int
         public var repsRate: Double?
@@ -154,43 +128,52 @@ public struct Backtest {
 
     /// The fold start dates (Mondays).
     public var foldStarts: [Day] {
+        if let dates = settings.foldDates { return dates }
         let first = settings.firstFold.weekday == 1 ? settings.firstFold : settings.firstFold.mondayOnOrBefore.advanced(by: 7)
         return (0..<settings.folds).map { first.advanced(by: $0 * settings.stepDays) }
     }
 
     /// Runs every fold; `progress` gets one line per contender and fold.
     public func run(progress: (String) -> Void = { _ in }) throws -> [Fold] {
-        var previousWeights: [Architecture: [String: Tensor]] = [:]
+        if let unknown = settings.unknownContender { throw TrainingJob.JobError("unknown contender '\(unknown)'") }
+        var previous: [String: any FittedModel] = [:]
         var folds: [Fold] = []
         for start in foldStarts {
             var fold = try prepareFold(start: start)
-            for contender in settings.contenders {
+            let candidates = candidateSet(start: start)
+            for name in settings.contenders {
                 let clock = ContinuousClock(), began = clock.now
-                var entry: Entry
-                switch contender {
-                case .model(let architecture):
-                    let (scores, examples, epochs, weights) = try trainAndScore(
-                        architecture: architecture, start: start, warm: settings.warmStart ? previousWeights[architecture] : nil)
-                    previousWeights[architecture] = weights
-                    entry = evaluate(contender, scores: scores, fold: fold)
-                    entry.trainingExamples = examples
-                    entry.epochs = epochs
-                case .decisionTree:
-                    let (scores, examples) = try treeScores(start: start)
-                    entry = evaluate(contender, scores: scores, fold: fold)
-                    entry.trainingExamples = examples
-                case .recency, .frequency, .roundRobin:
-                    entry = evaluate(contender, scores: heuristicScores(contender, start: start), fold: fold)
-                }
+                let contender = Contenders.named(name)!
+                var options = settings.training
+                options.model = name
+                options.trainUntil = start
+                options.warmEpochs = settings.warmEpochs
+                let warm = settings.warmStart && contender.kind == .neural ? previous[name] : nil
+                let job = FitJob(history: history, options: options, earliestAsOf: options.earliestAsOf(trainUntil: start), warmStart: warm)
+                guard let fitted = try TrainingJob.fit(job) else { throw TrainingJob.JobError("the fit of \(name) was interrupted") }
+                previous[name] = fitted.model
+                let input = ScoringInput(history: history, set: candidates, encoder: try fitted.pipeline?.encoder(for: history))
+                let raw = candidates.count == 0 ? [] : try fitted.model.scores(input, range: 0..<candidates.count)
+                let scores = raw.map { Float(fitted.calibration.apply(Double($0))) }
+                var entry = evaluate(name, scores: scores, fold: fold)
+                entry.rawScores = raw
+                entry.calibration = fitted.calibration.method.rawValue
+                entry.trainingExamples = contender.kind == .heuristic ? nil : fitted.result.trainingRows
+                entry.epochs = fitted.result.iterations
                 entry.seconds = (clock.now - began) / .seconds(1)
                 fold.entries.append(entry)
-                progress("backtest: week of \(start.iso): \(contender) list precision \(Self.percent(entry.listPrecision)), "
-                         + "reps \(Self.percent(fold.repsRate)), lift \(Self.signedPercent(entry.liftOverReps)) (\(String(format: "%.1f", entry.seconds)) s)")
+                progress("backtest: week of \(start.iso): \(name) list precision \(Self.percent(entry.listPrecision)), "
+                         + "\(comparisonName) \(Self.percent(fold.repsRate)), ROC-AUC \(entry.rocAUC.map { String(format: "%.4f", $0) } ?? "—") "
+                         + "(\(String(format: "%.1f", entry.seconds)) s)")
             }
             folds.append(fold)
         }
         return folds
     }
+
+    /// What the list is set beside in progress lines: the reps' rate of a visit log, the base
+    /// rate of the candidates for a transaction log (where every row is an order).
+    var comparisonName: String { history.dataset.manifest.kind == .transactions ? "base rate" : "reps" }
 
     // MARK: Folds
 
@@ -214,14 +197,20 @@ public struct Backtest {
         }
         var set = all
         set.examples = complete
+        let positives = complete.filter { $0.label == 1 }.count
+        // A transaction log has no reps and every row is an order: the list is set beside the
+        // expected precision of a random list of the same candidates, their base rate.
+        let comparison: Double? = history.dataset.manifest.kind == .transactions
+            ? (complete.isEmpty ? nil : Double(positives) / Double(complete.count))
+            : (repVisits == 0 ? nil : Double(repOrders) / Double(repVisits))
         return Fold(
             start: start, candidates: complete.count, excludedIncomplete: all.examples.count - complete.count,
-            positives: complete.filter { $0.label == 1 }.count, customerIDs: complete.map { history.customerID(of: $0) },
+            positives: positives, customerIDs: complete.map { history.customerID(of: $0) },
             repIDs: complete.map { history.repID(of: $0, in: set) }, labels: complete.map(\.label), repVisits: repVisits,
-            repOrders: repOrders, repsRate: repVisits == 0 ? nil : Double(repOrders) / Double(repVisits), entries: [])
+            repOrders: repOrders, repsRate: comparison, entries: [])
     }
 
-    func evaluate(_ contender: Contender, scores: [Float], fold: Fold) -> Entry {
+    func evaluate(_ contender: String, scores: [Float], fold: Fold) -> Entry {
         precondition(scores.count == fold.labels.count, "Backtest: \(scores.count) scores for \(fold.labels.count) candidates")
         // Rank: score descending, ties by customer id (the scorer's rule).
         let order = scores.indices.sorted {
@@ -248,79 +237,10 @@ public struct Backtest {
         }()
         let isProbability = scores.allSatisfy { $0 >= 0 && $0 <= 1 }
         return Entry(
-            contender: contender.description, listed: length, listedOrders: listedOrders, listPrecision: precision, liftOverReps: lift,
+            contender: contender, listed: length, listedOrders: listedOrders, listPrecision: precision, liftOverReps: lift,
             rocAUC: predictions.rocAUC().value, averagePrecision: predictions.averagePrecision().value,
-            brier: isProbability ? predictions.brierScore().value : nil, scores: scores, ranksInRep: ranksInRep, onList: onList, trainingExamples: nil, epochs: nil, seconds: 0)
-    }
-
-    // MARK: Contenders
-
-    /// Training options for the fold at `start`: labels close by `start`, optionally only recent as-of dates.
-    func foldOptions(start: Day, architecture: Architecture?) -> TrainingJob.Options {
-        var options = settings.training
-        options.trainUntil = start
-        if let architecture { options.training.architecture = architecture }
-        return options
-    }
-
-    func trainAndScore(architecture: Architecture, start: Day, warm: [String: Tensor]?) throws
-        -> (scores: [Float], examples: Int, epochs: Int, weights: [String: Tensor])
-    {
-        var options = foldOptions(start: start, architecture: architecture)
-        if warm != nil { options.training.epochs = settings.warmEpochs }
-        let data = try TrainingJob.prepare(history: history, options: options, earliestAsOf: earliestAsOf(start))
-        let run = TrainingRun(settings: options.training, shape: data.train.shape, validationScore: TrainingJob.rocAUC)
-        if let warm { try run.loadWeights(warm) }
-        try run.fit(train: data.train, validation: data.validation)
-        let encoder = try data.pipeline.encoder(for: history)
-        let examples = TrainingJob.modelExamples(encoder.tensors(for: candidateSet(start: start)))
-        var model = run.model
-        let scores = examples.count == 0 ? [] : predictProbabilities(model: &model, parameters: run.parameters, examples: examples)
-        return (scores, data.train.count, run.history.count, run.parameters.stateDictionary())
-    }
-
-    /// The rolling window: as-of dates whose labels close by the fold start, the last N weeks of them.
-    func earliestAsOf(_ start: Day) -> Day? {
-        settings.trainingWeeks.map { start.advanced(by: -7 * $0 - settings.training.examples.horizonDays) }
-    }
-
-    func treeScores(start: Day) throws -> (scores: [Float], examples: Int) {
-        let options = foldOptions(start: start, architecture: .logisticRegression)
-        let data = try TrainingJob.prepare(history: history, options: options, earliestAsOf: earliestAsOf(start))
-        let width = data.train.aggregates.shape[1]
-        let tree = DecisionTree(features: data.train.aggregates.scalars, labels: data.train.labels.scalars, featureCount: width,
-                                settings: settings.tree)
-        let encoder = try data.pipeline.encoder(for: history)
-        let candidates = encoder.tensors(for: candidateSet(start: start))
-        return (candidates.count == 0 ? [] : tree.predict(candidates.aggregates.scalars), data.train.count)
-    }
-
-    /// Scores from the visit log alone, in candidate order, squashed into [0, 1) by s / (1 + s)
-    /// where they are unbounded (an order-preserving map, so every ranking figure is the
-    /// heuristic's own; their Brier scores are not those of calibrated probabilities).
-    func heuristicScores(_ contender: Contender, start: Day) -> [Float] {
-        let set = candidateSet(start: start)
-        return set.examples.map { example in
-            let range = history.customers[Int(example.customer)].visits
-            let first = range.lowerBound, end = Int(example.historyEnd)
-            let t = example.asOf
-            guard end > first else { return 0 }
-            switch contender {
-            case .recency:
-                guard let lastOrder = (first..<end).last(where: { history.orders[$0] }) else { return 0 }
-                return 1 / Float(1 + t - history.days[lastOrder])
-            case .frequency:
-                let orders = (first..<end).filter { history.orders[$0] && history.days[$0] >= t - 365 }.count
-                // Ties broken towards the most recent visit: a fraction below one order.
-                let value = Float(orders) + 1 / Float(2 + t - history.days[end - 1])
-                return value / (1 + value)
-            case .roundRobin:
-                let days = Float(t - history.days[end - 1])
-                return days / (1 + days)
-            default:
-                preconditionFailure("heuristicScores: \(contender) is not a heuristic")
-            }
-        }
+            brier: isProbability ? predictions.brierScore().value : nil, scores: scores, rawScores: scores, calibration: "none",
+            ranksInRep: ranksInRep, onList: onList, trainingExamples: nil, epochs: nil, seconds: 0)
     }
 
     // MARK: Formatting
@@ -329,7 +249,3 @@ public struct Backtest {
     static func signedPercent(_ value: Double?) -> String { value.map { String(format: "%+.1f%%", $0 * 100) } ?? "—" }
 }
 
-extension Contender {
-    /// Logistic regression on aggregate features (a model contender).
-    public static let logisticRegression = Contender.model(.logisticRegression)
-}

@@ -1,5 +1,6 @@
 import Dataset
 import Evaluation
+import Workflow
 
 extension Backtest {
     /// The folds as score rows (one "model" per contender), the form the evaluator's audit reads.
@@ -48,7 +49,7 @@ extension Backtest {
             outcomes: Outcomes(dataset: history.dataset, horizonDays: settings.training.examples.horizonDays),
             groundTruth: groundTruth, settings: evaluation, inputs: inputs)
         report.mode = "backtest"
-        let order = self.settings.contenders.map(\.description)
+        let order = self.settings.contenders
         report.models.sort { (order.firstIndex(of: $0.model) ?? .max) < (order.firstIndex(of: $1.model) ?? .max) }
         let candidates = self.settings.candidates == .visitedInWeek ? "the customers the reps visited that week (the study's evaluation set)"
             : "every customer with an earlier visit"
@@ -56,7 +57,16 @@ extension Backtest {
             "Rolling backtest: \(folds.count) weekly folds from \(folds.first?.start.iso ?? "—"); each model retrained per fold on "
                 + "labels closing by the fold's Monday\(self.settings.warmStart ? " (warm-started from the previous fold)" : ""); "
                 + "candidates: \(candidates); list: \(self.settings.list).", at: 0)
-        if self.settings.contenders.contains(where: { [.recency, .frequency, .roundRobin].contains($0) }) {
+        for name in self.settings.contenders {
+            let entries = folds.flatMap { fold in fold.entries.filter { $0.contender == name }.map { (fold, $0) } }
+            let methods = Array(Set(entries.map(\.1.calibration))).sorted()
+            guard !entries.isEmpty, methods != ["none"] else { continue }
+            report.calibration.append(CalibrationComparison(
+                model: name, method: methods.joined(separator: "/"),
+                raw: entries.flatMap { $0.1.rawScores.map(Double.init) }, calibrated: entries.flatMap { $0.1.scores.map(Double.init) },
+                labels: entries.flatMap { $0.0.labels.map { $0 == 1 } }, bins: evaluation.reliabilityBins))
+        }
+        if self.settings.contenders.contains(where: { Contenders.named($0)?.kind == .heuristic }) {
             report.notes.append("Heuristic baselines (recency, frequency, round-robin) are rankings, not probabilities: their "
                 + "scores are squashed into [0, 1) without changing the order, so their Brier score and calibration mean little.")
         }

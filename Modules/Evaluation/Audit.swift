@@ -27,6 +27,8 @@ public enum Audit {
         precondition(
             outcomes.horizonDays == settings.horizonDays,
             "Audit.run: outcomes use H = \(outcomes.horizonDays) days, settings say \(settings.horizonDays)")
+        var settings = settings
+        settings.comparison = outcomes.kind == .transactions ? .randomList : .reps
         var counts = RowCounts(scoreRows: scores.count, dataEnd: outcomes.end)
         var byModel: [String: [LabeledScore]] = [:]
         var asOfDates = Set<Day>()
@@ -47,7 +49,17 @@ public enum Audit {
         }
         counts.asOfDates = asOfDates.count
         counts.completeAsOfDates = completeDates.count
-        let repsWeek = { (day: Day) in outcomes.repsWeek(starting: day) }
+        let repsWeek: (Day) -> RepsWeek?
+        if settings.comparison == .randomList {
+            // The base rate of the evaluated (customer, as-of) pairs of each date: the expected
+            // precision of a random list of them.
+            var pairs: [Day: [String: Bool]] = [:]
+            for rows in byModel.values { for row in rows { pairs[row.asOf, default: [:]][row.customerID] = row.label } }
+            let rates = pairs.mapValues { RepsWeek(visits: $0.count, orders: $0.values.filter { $0 }.count) }
+            repsWeek = { rates[$0] }
+        } else {
+            repsWeek = { outcomes.repsWeek(starting: $0) }
+        }
         let models = byModel.keys.sorted().map { ModelResult(model: $0, rows: byModel[$0]!, repsWeek: repsWeek, settings: settings) }
 
         var notes: [String] = []

@@ -82,6 +82,8 @@ public struct EvaluationReport: Sendable, Hashable, Codable {
     public var ceiling: ModelResult?
     /// Plain-language remarks for the reader (exclusions, mismatches).
     public var notes: [String]
+    /// Per calibrated model, its probabilities before and after calibration (a backtest; empty in an audit of scores).
+    public var calibration: [CalibrationComparison] = []
 
     public init(
         mode: String, settings: EvaluationSettings, inputs: [InputFile], counts: RowCounts, models: [ModelResult],

@@ -26,6 +26,29 @@ public struct LabeledScore: Sendable, Hashable {
     }
 }
 
+/// What each week's list is set beside.
+public enum ComparisonBaseline: String, Sendable, Hashable, Codable {
+    /// The reps' own success that week: orders per visit in [t, t + 7) (a visit log; the study's comparison).
+    case reps
+    /// A random list of the same candidates, whose expected precision is their base rate (a
+    /// transaction log, where every row is an order and there are no reps to compare with).
+    case randomList = "random_list"
+
+    /// The short name in the study's one-line form (`· reps 6.40% ·`).
+    public var shortName: String { self == .reps ? "reps" : "random" }
+    /// The column and legend name.
+    public var columnName: String { self == .reps ? "reps' rate" : "random list (base rate)" }
+    /// A sentence for reports.
+    public var definition: String {
+        switch self {
+        case .reps: return "Reps' rate: the share of all visits in [as-of, as-of + 7 days) whose result was an order."
+        case .randomList:
+            return "Random list: the expected precision of a list drawn at random from the same candidates, i.e. their base rate "
+                + "(a transaction log has no reps and every row is an order, so there is no reps' rate to compare with)."
+        }
+    }
+}
+
 /// The knobs of an evaluation; recorded in the report.
 public struct EvaluationSettings: Sendable, Hashable, Codable {
     /// H: the label window [t, t + H) in days.
@@ -48,6 +71,9 @@ public struct EvaluationSettings: Sendable, Hashable, Codable {
     /// share or threshold list, encoded in `rank_in_rep` so that exactly the listed rows have
     /// `rank_in_rep ≤ topPerRep`); nil for the per-rep list. Shown in reports.
     public var listRule: String?
+    /// What the weekly list is compared with: the reps' rate (visit logs) or a random list
+    /// (transaction logs). ``Audit`` sets it from the dataset's kind.
+    public var comparison: ComparisonBaseline = .reps
 
     /// The list as reports name it.
     public var listDescription: String { listRule ?? "each rep's top \(topPerRep)" }
@@ -128,7 +154,7 @@ public struct WeekResult: Sendable, Hashable, Codable {
     public var metrics: MetricSummary
     /// The reps' visits and orders in [t, t + 7); absent when that week is not wholly in the data.
     public var reps: RepsWeek?
-    /// reps.orders / reps.visits.
+    /// reps.orders / reps.visits (for a transaction log: the candidates' positives / rows).
     public var repsRate: MetricValue
     /// listPrecision / repsRate − 1 (relative lift); undefined when either is undefined or the rate is 0.
     public var lift: MetricValue

@@ -22,6 +22,8 @@ public struct Outcomes: Sendable {
     private let visitsPerDay: [Day: (visits: Int, orders: Int)]
     /// Customers known to the dataset (profiles or visits).
     private let customers: Set<String>
+    /// A visit log or a transaction log (which has no reps' rate).
+    public let kind: DatasetManifest.Kind
 
     /// Indexes `dataset`. The end of the data is the manifest's `lastDate`, or the last visit date.
     public init(dataset: Dataset, horizonDays: Int = 28) {
@@ -44,6 +46,7 @@ public struct Outcomes: Sendable {
         self.orderDays = orders
         self.visitsPerDay = perDay
         self.customers = known
+        self.kind = dataset.manifest.kind
     }
 
     /// Whether the label window of as-of date `asOf` lies inside the data (t + H ≤ D + 1).

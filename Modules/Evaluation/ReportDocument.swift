@@ -13,8 +13,8 @@ public enum ReportMarkdown {
         var md = "# Revisit evaluation report (\(report.mode))\n\n"
         md += "Label: the customer ordered (a visit whose result was an order) in [as-of, as-of + \(settings.horizonDays) days). "
         md += "List: \(settings.listDescription)\(settings.listRule == nil ? " by `rank_in_rep`" : "")."
-        md += " Reps' rate: the share of all visits in "
-        md += "[as-of, as-of + 7 days) whose result was an order. Lift = list precision / reps' rate − 1. "
+        let comparison = settings.comparison
+        md += " \(comparison.definition) Lift = list precision / \(comparison.columnName) − 1. "
         md += "\(ReportText.undefined) = undefined (nothing to measure), never 0. Definitions: Docs/Evaluation.md.\n\n"
 
         md += "## Inputs\n\n"
@@ -36,13 +36,13 @@ public enum ReportMarkdown {
         md += MarkdownTable(headers: ["", "count"], rows: countRows).render()
         if !report.notes.isEmpty { md += "\n" + report.notes.map { "- \($0)\n" }.joined() }
 
-        md += "\n## Per-week comparison with the reps\n\n"
-        md += WeeklyComparison.table(results).render()
-        md += "\n![weekly list precision vs the reps](weekly_precision.svg)\n\n"
+        md += comparison == .reps ? "\n## Per-week comparison with the reps\n\n" : "\n## Per-week comparison with a random list\n\n"
+        md += WeeklyComparison.table(results, comparison: comparison).render()
+        md += "\n![weekly list precision vs the \(comparison.shortName == "reps" ? "reps" : "random list")](weekly_precision.svg)\n\n"
         md += "Average lift is the mean of the weekly lifts over the weeks where it is defined; "
-        md += "\"lift of averages\" is mean list precision / mean reps' rate − 1.\n\n"
+        md += "\"lift of averages\" is mean list precision / mean \(comparison.columnName) − 1.\n\n"
         md += MarkdownTable(
-            headers: ["model", "weeks", "weeks with lift", "mean list precision", "mean reps' rate", "mean lift", "lift of averages"],
+            headers: ["model", "weeks", "weeks with lift", "mean list precision", "mean \(comparison.columnName)", "mean lift", "lift of averages"],
             rows: results.map {
                 [
                     $0.model, String($0.averages.weeks), String($0.averages.weeksWithLift),
@@ -123,13 +123,30 @@ public enum ReportMarkdown {
             md += "\nECE \(ReportText.number(result.overall.expectedCalibrationError)).\n\n"
         }
         md += "![reliability diagram](reliability.svg)\n"
+        if !report.calibration.isEmpty {
+            md += "\n## Calibration before and after\n\n"
+            md += "Each fold's model is calibrated on its own validation split (the latest as-of dates before the fold); "
+            md += "the table judges the raw and the calibrated probabilities on the same evaluated rows. "
+            md += "Calibration changes probabilities, not the ranking (Platt keeps the order; isotonic may tie scores).\n\n"
+            md += MarkdownTable(
+                headers: ["model", "method", "rows", "observed rate", "mean p before", "mean p after", "ECE before", "ECE after",
+                          "Brier before", "Brier after"],
+                rows: report.calibration.map {
+                    [$0.model, $0.method, String($0.rows), ReportText.number($0.observedRate), ReportText.number($0.before.meanPredicted),
+                     ReportText.number($0.after.meanPredicted), ReportText.number($0.before.expectedCalibrationError),
+                     ReportText.number($0.after.expectedCalibrationError), ReportText.number($0.before.brier), ReportText.number($0.after.brier)]
+                }
+            ).render()
+            md += "\n![reliability before (dashed) and after calibration](calibration.svg)\n"
+        }
         return md
     }
 }
 
 /// Writes a report directory: `report.json`, `report.md` and the four SVG charts, each atomically.
 public enum ReportWriter {
-    /// The files written, in order (`report.json` last, so its presence means the set is complete).
+    /// The files written, in order (`report.json` last, so its presence means the set is complete);
+    /// `calibration.svg` comes after `report.md` when the report compares calibrations.
     public static let files = ["report.md", "weekly_precision.svg", "roc.svg", "pr.svg", "reliability.svg", "report.json"]
 
     /// Creates `directory` if needed and writes every file; returns their paths.
@@ -139,7 +156,10 @@ public enum ReportWriter {
     public static func write(_ report: EvaluationReport, to directory: String) throws -> [String] {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var contents: [(String, [UInt8])] = [("report.md", Array(ReportMarkdown.render(report).utf8))]
-        for chart in ReportCharts.all(report.allResults, listLabel: report.settings.listRule ?? "top \(report.settings.topPerRep) per rep") {
+        if !report.calibration.isEmpty {
+            contents.append(("calibration.svg", Array(ReportCharts.calibration(report.calibration).render().utf8)))
+        }
+        for chart in ReportCharts.all(report.allResults, comparison: report.settings.comparison, listLabel: report.settings.listRule ?? "top \(report.settings.topPerRep) per rep") {
             contents.append((chart.file, Array(chart.svg.utf8)))
         }
         contents.append(("report.json", try report.jsonBytes()))

@@ -71,11 +71,11 @@ public struct MarkdownTable: Sendable, Hashable {
 /// union of their as-of dates, and a model without a week shows "—".
 public enum WeeklyComparison {
     /// One row per week, then the averages: `week | <model> precision | <model> lift | … | reps`.
-    public static func table(_ models: [ModelResult]) -> MarkdownTable {
+    public static func table(_ models: [ModelResult], comparison: ComparisonBaseline = .reps) -> MarkdownTable {
         let weeks = Set(models.flatMap { $0.weeks.map(\.asOf) }).sorted()
         var headers = ["week"]
         for model in models { headers += ["\(model.model) list precision", "\(model.model) lift"] }
-        headers += ["reps' rate", "reps' visits"]
+        headers += comparison == .reps ? ["reps' rate", "reps' visits"] : [comparison.columnName, "candidates"]
         var rows: [[String]] = []
         for week in weeks {
             var row = [week.iso]
@@ -104,21 +104,21 @@ public enum WeeklyComparison {
     }
 
     /// The study's lines: one per week and model, then one average line per model.
-    public static func lines(_ models: [ModelResult]) -> [String] {
+    public static func lines(_ models: [ModelResult], comparison: ComparisonBaseline = .reps) -> [String] {
         var lines: [String] = []
         let weeks = Set(models.flatMap { $0.weeks.map(\.asOf) }).sorted()
         for week in weeks {
             for model in models {
                 guard let result = model.weeks.first(where: { $0.asOf == week }) else { continue }
                 lines.append(
-                    "\(week.iso) · \(model.model) \(ReportText.percent(result.metrics.listPrecision)) · reps "
+                    "\(week.iso) · \(model.model) \(ReportText.percent(result.metrics.listPrecision)) · \(comparison.shortName) "
                         + "\(ReportText.percent(result.repsRate)) · lift \(ReportText.signedPercent(result.lift))")
             }
         }
         for model in models {
             lines.append(
                 "average (\(model.averages.weeks) weeks) · \(model.model) \(ReportText.percent(model.averages.listPrecision)) "
-                    + "· reps \(ReportText.percent(model.averages.repsRate)) · lift \(ReportText.signedPercent(model.averages.lift))")
+                    + "· \(comparison.shortName) \(ReportText.percent(model.averages.repsRate)) · lift \(ReportText.signedPercent(model.averages.lift))")
         }
         return lines
     }

@@ -1,3 +1,4 @@
+import Metrics
 import Foundation
 
 /// One line of a chart: a name for the legend and its points in data coordinates. Points with a
@@ -160,7 +161,7 @@ public enum ReportCharts {
     }
 
     /// The same chart with the list named by `listLabel` ("top 3 per rep", "top 20%").
-    public static func weeklyPrecision(_ models: [ModelResult], listLabel: String) -> LineChart {
+    public static func weeklyPrecision(_ models: [ModelResult], comparison: ComparisonBaseline = .reps, listLabel: String) -> LineChart {
         let weeks = Set(models.flatMap { $0.weeks.map(\.asOf) }).sorted()
         let position = Dictionary(uniqueKeysWithValues: weeks.enumerated().map { ($1, Double($0)) })
         var series = models.map { model in
@@ -172,7 +173,7 @@ public enum ReportCharts {
             for week in model.weeks where week.reps != nil { repsByWeek[position[week.asOf]!] = week.repsRate.value }
         }
         series.append(
-            ChartSeries(name: "reps", points: repsByWeek.keys.sorted().map { (x: $0, y: repsByWeek[$0]!) }, dashed: true))
+            ChartSeries(name: comparison == .reps ? "reps" : "random list", points: repsByWeek.keys.sorted().map { (x: $0, y: repsByWeek[$0]!) }, dashed: true))
         let highest = series.flatMap { $0.points.compactMap(\.y) }.max() ?? 0
         let top = max(0.05, (highest * 10).rounded(.up) / 10)
         let yTicks = (0...4).map { i -> LineChart.Tick in
@@ -182,7 +183,8 @@ public enum ReportCharts {
         let step = max(1, weeks.count / 6)
         let xTicks = stride(from: 0, to: weeks.count, by: step).map { LineChart.Tick(Double($0), weeks[$0].iso) }
         return LineChart(
-            title: "List precision (\(listLabel)) vs the reps' success rate", xLabel: "week (as-of date)",
+            title: comparison == .reps ? "List precision (\(listLabel)) vs the reps' success rate"
+                : "List precision (\(listLabel)) vs a random list (base rate)", xLabel: "week (as-of date)",
             yLabel: "share ordered", xRange: 0...Double(max(weeks.count - 1, 1)), yRange: 0...top, xTicks: xTicks,
             yTicks: yTicks, series: series)
     }
@@ -215,6 +217,20 @@ public enum ReportCharts {
             }, diagonal: true)
     }
 
+    /// Reliability before (dashed) and after calibration, one pair of lines per model.
+    public static func calibration(_ comparisons: [CalibrationComparison]) -> LineChart {
+        func points(_ diagram: ReliabilityDiagram?) -> [(x: Double, y: Double?)] {
+            (diagram?.nonEmptyBins ?? []).compactMap { bin in bin.meanPredicted.value.map { (x: $0, y: bin.observedRate.value) } }
+        }
+        return LineChart(
+            title: "Reliability before (dashed) and after calibration", xLabel: "mean predicted probability",
+            yLabel: "observed order rate", xRange: 0...1, yRange: 0...1, xTicks: LineChart.unitTicks(), yTicks: LineChart.unitTicks(),
+            series: comparisons.flatMap { c in
+                [ChartSeries(name: "\(c.model) raw", points: points(c.before.reliability), dashed: true),
+                 ChartSeries(name: "\(c.model) \(c.method)", points: points(c.after.reliability))]
+            }, diagonal: true)
+    }
+
     private static func curve(_ name: String, _ points: CurvePoints?) -> ChartSeries {
         ChartSeries(name: name, points: points.map { p in zip(p.x, p.y).map { (x: $0, y: Optional($1)) } } ?? [])
     }
@@ -225,9 +241,9 @@ public enum ReportCharts {
     }
 
     /// The four charts, the list named by `listLabel`.
-    public static func all(_ models: [ModelResult], listLabel: String) -> [(file: String, svg: String)] {
+    public static func all(_ models: [ModelResult], comparison: ComparisonBaseline = .reps, listLabel: String) -> [(file: String, svg: String)] {
         [
-            ("weekly_precision.svg", weeklyPrecision(models, listLabel: listLabel).render()),
+            ("weekly_precision.svg", weeklyPrecision(models, comparison: comparison, listLabel: listLabel).render()),
             ("roc.svg", roc(models).render()),
             ("pr.svg", precisionRecall(models).render()),
             ("reliability.svg", reliability(models).render()),

@@ -62,6 +62,21 @@ public struct ModelShape: Codable, Sendable, Equatable {
         self.staticFeatures = staticFeatures
         self.aggregateFeatures = aggregateFeatures
     }
+
+    /// Largest extents a shape read from a file may have: far beyond any real pipeline, small
+    /// enough that building the model cannot exhaust memory.
+    public static let maximumSteps = 1000
+    public static let maximumFeatures = 100_000
+
+    /// Why a shape (from a file: untrusted) cannot be built, or nil.
+    public var problem: String? {
+        guard (1...Self.maximumSteps).contains(steps) else { return "steps \(steps) is outside 1...\(Self.maximumSteps)" }
+        for (name, value) in [("sequence", sequenceFeatures), ("static", staticFeatures), ("aggregate", aggregateFeatures)]
+        where !(0...Self.maximumFeatures).contains(value) {
+            return "\(name) feature count \(value) is outside 0...\(Self.maximumFeatures)"
+        }
+        return nil
+    }
 }
 
 /// The common face of every model, so that the trainer, the scorer and the backtest drive

@@ -12,7 +12,8 @@ import Formats
 ///            padded with spaces to a multiple of 8 bytes
 /// [rest]     raw little-endian tensor data; offsets are relative to the start of this region
 /// ```
-/// Supported dtypes: `F32` (as ``Tensor``) and `I64` (as ``Int64Tensor``).
+/// Supported dtypes: `F32` (as ``Tensor``), `I64` (as ``Int64Tensor``) and one-dimensional `U8`
+/// (as a byte string: an embedded model in another library's format, such as XGBoost's).
 ///
 /// **Writing** is deterministic: tensors are laid out by name in byte order, the header JSON
 /// is written with a fixed key order and no whitespace, so the same content gives the same
@@ -28,13 +29,19 @@ public struct TensorFile: Equatable, Sendable {
     public var tensors: [String: Tensor]
     /// Int64 tensors by name (counters, indices, optimizer step numbers).
     public var integerTensors: [String: Int64Tensor]
+    /// One-dimensional U8 tensors by name: byte strings.
+    public var byteTensors: [String: [UInt8]]
     /// The `__metadata__` map: format version, architecture, settings — string values only,
     /// as the safetensors specification requires.
     public var metadata: [String: String]
 
-    public init(tensors: [String: Tensor] = [:], integerTensors: [String: Int64Tensor] = [:], metadata: [String: String] = [:]) {
+    public init(
+        tensors: [String: Tensor] = [:], integerTensors: [String: Int64Tensor] = [:], byteTensors: [String: [UInt8]] = [:],
+        metadata: [String: String] = [:]
+    ) {
         self.tensors = tensors
         self.integerTensors = integerTensors
+        self.byteTensors = byteTensors
         self.metadata = metadata
     }
 
@@ -46,14 +53,16 @@ public struct TensorFile: Equatable, Sendable {
     /// The file's bytes.
     public func encoded() -> Data {
         precondition(
-            Set(tensors.keys).isDisjoint(with: integerTensors.keys),
-            "TensorFile: a name is used by both a Float32 and an Int64 tensor")
+            Set(tensors.keys).isDisjoint(with: integerTensors.keys) && Set(tensors.keys).isDisjoint(with: byteTensors.keys)
+                && Set(integerTensors.keys).isDisjoint(with: byteTensors.keys),
+            "TensorFile: a name is used by two tensors of different dtypes")
         precondition(
-            tensors["__metadata__"] == nil && integerTensors["__metadata__"] == nil,
+            tensors["__metadata__"] == nil && integerTensors["__metadata__"] == nil && byteTensors["__metadata__"] == nil,
             "TensorFile: `__metadata__` is reserved and cannot name a tensor")
-        enum Entry { case float(Tensor), integer(Int64Tensor) }
+        enum Entry { case float(Tensor), integer(Int64Tensor), bytes([UInt8]) }
         var entries: [(name: String, entry: Entry)] = tensors.map { ($0.key, .float($0.value)) }
         entries += integerTensors.map { ($0.key, .integer($0.value)) }
+        entries += byteTensors.map { ($0.key, .bytes($0.value)) }
         entries.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
 
         var header = "{"
@@ -69,6 +78,7 @@ public struct TensorFile: Equatable, Sendable {
             switch entry {
             case .float(let t): (dtype, shape, byteCount) = ("F32", t.shape, t.count * 4)
             case .integer(let t): (dtype, shape, byteCount) = ("I64", t.shape, t.scalars.count * 8)
+            case .bytes(let b): (dtype, shape, byteCount) = ("U8", [b.count], b.count)
             }
             let shapeText = shape.map(String.init).joined(separator: ",")
             fields.append(
@@ -89,6 +99,8 @@ public struct TensorFile: Equatable, Sendable {
                 t.withUnsafeBufferPointer { data.append(UnsafeBufferPointer(start: $0.baseAddress, count: $0.count)) }
             case .integer(let t):
                 for value in t.scalars { withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) } }
+            case .bytes(let b):
+                data.append(contentsOf: b)
             }
         }
         return data
@@ -166,8 +178,11 @@ public struct TensorFile: Equatable, Sendable {
             switch dtype {
             case "F32": elementSize = 4
             case "I64": elementSize = 8
+            case "U8":
+                guard shape.count == 1 else { throw fail("tensor \"\(name)\" is U8 of shape \(shape); Revisit reads U8 byte strings (one dimension) only") }
+                elementSize = 1
             default:
-                throw fail("tensor \"\(name)\" has dtype \(dtype); Revisit reads F32 and I64 (convert with tensor.float() before saving)")
+                throw fail("tensor \"\(name)\" has dtype \(dtype); Revisit reads F32, I64 and U8 (convert with tensor.float() before saving)")
             }
             var elements = 1
             for extent in shape {
@@ -176,15 +191,18 @@ public struct TensorFile: Equatable, Sendable {
                 elements = product
             }
             let (begin, end) = (offsets[0], offsets[1])
-            guard end - begin == elements * elementSize else {
-                throw fail("tensor \"\(name)\": \(dtype) shape \(shape) needs \(elements * elementSize) bytes, data_offsets give \(end - begin)")
+            let (byteCount, overflow) = elements.multipliedReportingOverflow(by: elementSize)
+            guard !overflow, end - begin == byteCount else {
+                throw fail("tensor \"\(name)\": \(dtype) shape \(shape) needs \(overflow ? "more than Int.max" : String(byteCount)) bytes, data_offsets give \(end - begin)")
             }
             guard end <= dataLength else {
                 throw fail("truncated: tensor \"\(name)\" ends at byte \(end) of the data region, which has \(dataLength) bytes")
             }
             spans.append(Span(name: name, begin: begin, end: end))
             let bytes = data[(dataStart + begin)..<(dataStart + end)]
-            if dtype == "F32" {
+            if dtype == "U8" {
+                result.byteTensors[name] = [UInt8](bytes)
+            } else if dtype == "F32" {
                 var tensor = Tensor(uninitializedShape: shape)
                 tensor.withUnsafeMutableBufferPointer { out in
                     bytes.withUnsafeBytes { raw in

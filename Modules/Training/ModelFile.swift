@@ -3,79 +3,46 @@ import Layers
 import Models
 import Tensors
 
-/// A trained model on disk: the safetensors layout (BRIEF §4), so PyTorch loads it with
-/// `safetensors.torch.load_file` and `load_state_dict`.
+/// The neural part of a model file: a trained network's weights under the PyTorch
+/// reference's `state_dict` names and the metadata that rebuilds it. The file itself (format,
+/// pipeline, calibration, provenance) is `Workflow.ModelFile`; this is what a neural contender
+/// puts into it and reads back.
 ///
 /// Tensors: every parameter and buffer under the PyTorch reference's `state_dict` name
 /// (`lstm.weight_ih_l0`, `bn_seq.running_mean`), plus `<bn>.num_batches_tracked` (I64) for
-/// each batch norm, as PyTorch's state_dict has it. `__metadata__` (strings only, as the format
-/// requires; structured values are JSON text):
+/// each batch norm, as PyTorch's state_dict has it, so `safetensors.torch.load_file` and
+/// `load_state_dict(strict=True)` read the file as it is. Metadata keys (strings; structured
+/// values are JSON text):
 ///
 /// | key | value |
 /// |---|---|
-/// | `format`, `format_version` | `revisit-model`, `1` |
 /// | `architecture` | `cnn_lstm`, `lstm`, … (`Architecture`) |
 /// | `shape` | `ModelShape` JSON: steps, sequence, static and aggregate feature counts |
-/// | `pipeline` | the fitted feature pipeline's JSON (vocabularies, scaler ranges, L, H, …) |
 /// | `training` | `TrainingSettings` JSON (objective, epochs, batch size, lr, seed…; not the thread count, which changes no number) |
 /// | `history` | `EpochReport` JSON array; `best_epoch` the epoch whose weights these are |
-/// | `validation` | JSON object of validation metrics of the saved weights |
-/// | `dataset_sha256` | SHA-256 of the dataset's `manifest.json`; `train_until` the cut-off date |
-/// | `model_id` | a short id (first 12 hex digits of the SHA-256 of the weights) for score files |
-///
-/// The same content gives the same bytes (TensorFile sorts names and metadata keys), which is
-/// what "same data, settings and seed → byte-identical model file, on any thread count" rests on.
-public struct ModelFile: Sendable {
-    public static let format = "revisit-model"
-    public static let formatVersion = 1
-
+/// | `steps` | optimizer steps taken |
+public struct NeuralModel: Sendable {
     public var architecture: Architecture
     public var shape: ModelShape
     public var tensors: [String: Tensor]
     public var steps: Int
-    public var pipeline: String
     public var settings: TrainingSettings
     public var history: [EpochReport]
-    public var validation: [String: Double?]
-    public var datasetSHA256: String
-    public var trainUntil: String
-    public var extra: [String: String]
 
-    public init(
-        run: TrainingRun, pipeline: String, validation: [String: Double?], datasetSHA256: String, trainUntil: String,
-        extra: [String: String] = [:]
-    ) {
+    /// The metadata keys this part owns.
+    public static let metadataKeys: Set<String> = ["architecture", "shape", "training", "history", "best_epoch", "steps"]
+
+    public init(run: TrainingRun) {
         architecture = run.settings.architecture
         shape = run.shape
         tensors = run.parameters.stateDictionary()
         steps = run.steps
-        self.pipeline = pipeline
         settings = run.settings
         history = run.history
-        self.validation = validation
-        self.datasetSHA256 = datasetSHA256
-        self.trainUntil = trainUntil
-        self.extra = extra
     }
 
-    /// The short id score files carry: the first 12 hex digits of a hash of the weights.
-    public var modelID: String {
-        // FNV-1a over names and raw bits, in name order: stable and cheap; not a security hash.
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ byte: UInt8) { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        for name in tensors.keys.sorted() {
-            for byte in name.utf8 { mix(byte) }
-            for value in tensors[name]!.scalars {
-                var bits = value.bitPattern
-                for _ in 0..<4 { mix(UInt8(truncatingIfNeeded: bits)); bits >>= 8 }
-            }
-        }
-        let hex = String(hash, radix: 16)
-        return "\(architecture.rawValue)-" + String(repeating: "0", count: 16 - hex.count) + hex.prefix(12 - max(0, 16 - hex.count))
-    }
-
-    /// The tensor file: weights, batch-norm counters and metadata.
-    public func tensorFile() throws -> TensorFile {
+    /// The tensor file entries of this part: weights, batch-norm counters and metadata.
+    public func fileEntries() throws -> TensorFile {
         var file = TensorFile(tensors: tensors)
         for name in tensors.keys where name.hasSuffix(".running_mean") {
             let layer = name.dropLast(".running_mean".count)
@@ -85,31 +52,17 @@ public struct ModelFile: Sendable {
         encoder.outputFormatting = [.sortedKeys]
         func json<T: Encodable>(_ value: T) throws -> String { String(decoding: try encoder.encode(value), as: UTF8.self) }
         file.metadata = [
-            "format": Self.format, "format_version": String(Self.formatVersion), "architecture": architecture.rawValue,
-            "shape": try json(shape), "pipeline": pipeline, "training": try json(settings), "history": try json(history),
-            "best_epoch": String(history.filter(\.improved).last?.epoch ?? 0), "validation": try json(validation),
-            "dataset_sha256": datasetSHA256, "train_until": trainUntil, "model_id": modelID, "steps": String(steps),
+            "architecture": architecture.rawValue, "shape": try json(shape), "training": try json(settings),
+            "history": try json(history), "best_epoch": String(history.filter(\.improved).last?.epoch ?? 0), "steps": String(steps),
         ]
-        for (key, value) in extra { file.metadata[key] = value }
         return file
     }
 
-    /// Writes the model file atomically.
-    public func write(to path: String) throws {
-        try tensorFile().write(to: path)
-    }
-
-    /// Reads and checks a model file: format, version, architecture and every tensor's name and
-    /// shape against the architecture it declares.
-    public static func read(from path: String) throws -> ModelFile {
-        let file = try TensorFile.read(from: path)
+    /// Reads and checks the neural part of a tensor file: architecture, settings, and every
+    /// tensor's name, shape and value against the architecture it declares (a file from outside
+    /// is untrusted: NaN or infinite weights are refused, never run).
+    public static func decode(_ file: TensorFile, source path: String) throws -> NeuralModel {
         func fail(_ reason: String) -> TrainingError { .modelFile(path: path, reason: reason) }
-        guard file.metadata["format"] == format else {
-            throw fail("not a Revisit model file (metadata format is \(file.metadata["format"].map { "'\($0)'" } ?? "missing")); train one with `trainer`")
-        }
-        guard file.metadata["format_version"] == String(formatVersion) else {
-            throw fail("model format version \(file.metadata["format_version"] ?? "missing"); this build reads version \(formatVersion) — retrain the model with this build's trainer")
-        }
         let decoder = JSONDecoder()
         func decode<T: Decodable>(_ type: T.Type, _ key: String) throws -> T {
             guard let text = file.metadata[key], let value = try? decoder.decode(type, from: Data(text.utf8)) else {
@@ -120,39 +73,34 @@ public struct ModelFile: Sendable {
         guard let architecture = Architecture(rawValue: file.metadata["architecture"] ?? "") else {
             throw fail("unknown architecture '\(file.metadata["architecture"] ?? "")'; known: \(Architecture.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        var model = ModelFile(
-            architecture: architecture, shape: try decode(ModelShape.self, "shape"), tensors: file.tensors,
-            steps: Int(file.metadata["steps"] ?? "0") ?? 0, pipeline: file.metadata["pipeline"] ?? "",
-            settings: try decode(TrainingSettings.self, "training"), history: try decode([EpochReport].self, "history"),
-            validation: try decode([String: Double?].self, "validation"), datasetSHA256: file.metadata["dataset_sha256"] ?? "",
-            trainUntil: file.metadata["train_until"] ?? "", extra: [:])
-        let known: Set<String> = ["format", "format_version", "architecture", "shape", "pipeline", "training", "history", "best_epoch",
-                                  "validation", "dataset_sha256", "train_until", "model_id", "steps"]
-        for (key, value) in file.metadata where !known.contains(key) { model.extra[key] = value }
-        do {
-            _ = try model.instantiate()
-        } catch {
-            throw fail("its weights do not fit a \(architecture.rawValue) model of shape \(model.shape): \(error)")
+        let shape = try decode(ModelShape.self, "shape")
+        guard let problem = shape.problem else {
+            let model = NeuralModel(
+                architecture: architecture, shape: shape, tensors: file.tensors, steps: Int(file.metadata["steps"] ?? "0") ?? 0,
+                settings: try decode(TrainingSettings.self, "training"), history: try decode([EpochReport].self, "history"))
+            for (name, tensor) in file.tensors where !tensor.scalars.allSatisfy(\.isFinite) {
+                throw fail("tensor '\(name)' holds NaN or infinite values; the model cannot score (retrain it)")
+            }
+            do {
+                _ = try model.instantiate()
+            } catch {
+                throw fail("its weights do not fit a \(architecture.rawValue) model of shape \(shape): \(error)")
+            }
+            return model
         }
-        return model
+        throw fail("its input shape is not usable: \(problem)")
     }
 
     private init(
-        architecture: Architecture, shape: ModelShape, tensors: [String: Tensor], steps: Int, pipeline: String,
-        settings: TrainingSettings, history: [EpochReport], validation: [String: Double?], datasetSHA256: String,
-        trainUntil: String, extra: [String: String]
+        architecture: Architecture, shape: ModelShape, tensors: [String: Tensor], steps: Int, settings: TrainingSettings,
+        history: [EpochReport]
     ) {
         self.architecture = architecture
         self.shape = shape
         self.tensors = tensors
         self.steps = steps
-        self.pipeline = pipeline
         self.settings = settings
         self.history = history
-        self.validation = validation
-        self.datasetSHA256 = datasetSHA256
-        self.trainUntil = trainUntil
-        self.extra = extra
     }
 
     /// The model with these weights, ready for inference.

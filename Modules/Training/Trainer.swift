@@ -48,6 +48,9 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
         /// The validation ROC-AUC, higher is better: what a ranked call list cares about. An
         /// epoch whose AUC is undefined (a one-class validation split) is not an improvement.
         case rocAUC = "roc_auc"
+        /// The validation average precision, higher is better: the quality of the top of the
+        /// list, where a call list's customers are.
+        case averagePrecision = "average_precision"
     }
 
     /// A message naming the first setting that cannot work, or nil.
@@ -73,6 +76,8 @@ public struct EpochReport: Codable, Sendable, Equatable {
     public var validationLoss: Double
     /// ROC-AUC on the validation split (nil when undefined: one class only).
     public var validationAUC: Double?
+    /// Average precision on the validation split (nil when undefined or not computed).
+    public var validationAveragePrecision: Double?
     public var batches: Int
     /// Wall time of the epoch. Not part of the encoded form: model files and checkpoints must
     /// not depend on how fast the machine was (byte-identical reruns).
@@ -82,13 +87,18 @@ public struct EpochReport: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case epoch, trainingLoss = "training_loss", validationLoss = "validation_loss", validationAUC = "validation_auc", batches, improved
+        case validationAveragePrecision = "validation_average_precision"
     }
 
-    public init(epoch: Int, trainingLoss: Double, validationLoss: Double, validationAUC: Double?, batches: Int, seconds: Double, improved: Bool) {
+    public init(
+        epoch: Int, trainingLoss: Double, validationLoss: Double, validationAUC: Double?, validationAveragePrecision: Double? = nil,
+        batches: Int, seconds: Double, improved: Bool
+    ) {
         self.epoch = epoch
         self.trainingLoss = trainingLoss
         self.validationLoss = validationLoss
         self.validationAUC = validationAUC
+        self.validationAveragePrecision = validationAveragePrecision
         self.batches = batches
         self.seconds = seconds
         self.improved = improved
@@ -100,6 +110,7 @@ public struct EpochReport: Codable, Sendable, Equatable {
         trainingLoss = try c.decode(Double.self, forKey: .trainingLoss)
         validationLoss = try c.decode(Double.self, forKey: .validationLoss)
         validationAUC = try c.decodeIfPresent(Double.self, forKey: .validationAUC)
+        validationAveragePrecision = try c.decodeIfPresent(Double.self, forKey: .validationAveragePrecision)
         batches = try c.decode(Int.self, forKey: .batches)
         improved = try c.decode(Bool.self, forKey: .improved)
         seconds = 0
@@ -139,12 +150,21 @@ public final class TrainingRun {
     private var epochsWithoutImprovement = 0
     /// Scores the validation split: ROC-AUC from (probabilities, labels), nil when undefined.
     private let validationScore: ([Float], [Float]) -> Double?
+    /// Average precision from (probabilities, labels), nil when undefined (needed by the
+    /// `.averagePrecision` monitor).
+    private let averagePrecision: (([Float], [Float]) -> Double?)?
 
-    public init(settings: TrainingSettings, shape: ModelShape, validationScore: @escaping ([Float], [Float]) -> Double?) {
+    public init(
+        settings: TrainingSettings, shape: ModelShape, validationScore: @escaping ([Float], [Float]) -> Double?,
+        averagePrecision: (([Float], [Float]) -> Double?)? = nil
+    ) {
         precondition(settings.problem == nil, "TrainingRun: \(settings.problem!)")
+        precondition(settings.monitor != .averagePrecision || averagePrecision != nil,
+                     "TrainingRun: monitoring average precision needs its function")
         self.settings = settings
         self.shape = shape
         self.validationScore = validationScore
+        self.averagePrecision = averagePrecision
         var layout = ParameterLayout()
         model = makeClassifier(settings.architecture, shape: shape, layout: &layout)
         parameters = ParameterStore(layout: layout)
@@ -196,10 +216,12 @@ public final class TrainingRun {
         }
         let (validationLoss, probabilities) = evaluate(validation)
         let auc = validationScore(probabilities, validation.labels.scalars)
+        let precision = averagePrecision?(probabilities, validation.labels.scalars)
         let score: Double
         switch settings.monitor {
         case .loss: score = -validationLoss
         case .rocAUC: score = auc ?? -.infinity
+        case .averagePrecision: score = precision ?? -.infinity
         }
         let improved = score > bestScore
         if improved {
@@ -212,7 +234,7 @@ public final class TrainingRun {
         }
         let report = EpochReport(
             epoch: epoch, trainingLoss: lossSum / Double(max(seen, 1)), validationLoss: validationLoss, validationAUC: auc,
-            batches: batches, seconds: (clock.now - began) / .seconds(1), improved: improved)
+            validationAveragePrecision: precision, batches: batches, seconds: (clock.now - began) / .seconds(1), improved: improved)
         history.append(report)
         return report
     }

@@ -37,43 +37,62 @@ public enum ScoringJob {
         public let description: String
     }
 
+    /// A loaded model: its file, its fitted contender, and its encoder for a history.
+    public struct LoadedModel {
+        public let file: ModelFile
+        public let fitted: any FittedModel
+        public let modelID: String
+
+        /// Reads and checks the model file through its contender.
+        public init(path: String) throws {
+            file = try ModelFile.read(from: path)
+            fitted = try Contenders.load(file, path: path)
+            modelID = file.modelID
+        }
+
+        /// Calibrated P(order) for `set` (built with `file.examples`), in batches of `batchSize`.
+        public func probabilities(history: VisitHistory, set: ExampleSet, path: String, batchSize: Int = 4096) throws -> [Float] {
+            var encoder: FeatureEncoder? = nil
+            if let pipeline = file.pipeline {
+                do {
+                    encoder = try pipeline.encoder(for: history)
+                } catch {
+                    throw MismatchError(description: "\(path): the model's feature pipeline does not fit this dataset: \(error)")
+                }
+            }
+            let input = ScoringInput(history: history, set: set, encoder: encoder)
+            var result: [Float] = []
+            result.reserveCapacity(set.count)
+            var start = 0
+            while start < set.count {
+                let end = min(set.count, start + batchSize)
+                do {
+                    let raw = try fitted.scores(input, range: start..<end)
+                    result += raw.map { Float(file.calibration.apply(Double($0))) }
+                } catch let error as TrainingJob.JobError {
+                    throw MismatchError(description: "\(path): \(error.description)")
+                }
+                start = end
+            }
+            return result
+        }
+    }
+
     /// Scores `history` with the model at `modelPath`.
     public static func run(modelPath: String, history: VisitHistory, options: Options) throws -> (rows: [ScoredCustomer], modelID: String) {
-        let file = try ModelFile.read(from: modelPath)
-        let pipeline: FeaturePipeline
-        do {
-            pipeline = try FeaturePipeline.decode(json: Array(file.pipeline.utf8))
-        } catch {
-            throw MismatchError(description: "\(modelPath): its feature pipeline cannot be read: \(error)")
-        }
-        let encoder: FeatureEncoder
-        do {
-            encoder = try pipeline.encoder(for: history)
-        } catch {
-            throw MismatchError(description: "\(modelPath): the model's feature pipeline does not fit this dataset: \(error)")
-        }
+        let model = try LoadedModel(path: modelPath)
         guard let last = history.days.max() else { throw MismatchError(description: "the dataset has no visits to score from") }
         let asOf = options.asOf ?? Day(ordinal: last + 1)
-        let set = ExampleBuilder(history: history, settings: pipeline.settings).scoringExamples(asOf: asOf, candidates: options.candidates)
-        var (model, parameters) = try file.instantiate()
+        let set = ExampleBuilder(history: history, settings: model.file.examples).scoringExamples(asOf: asOf, candidates: options.candidates)
+        let probabilities = try model.probabilities(history: history, set: set, path: modelPath, batchSize: options.batchSize)
         var rows: [ScoredCustomer] = []
         rows.reserveCapacity(set.count)
-        var start = 0
-        while start < set.count {
-            let end = min(set.count, start + options.batchSize)
-            let tensors = encoder.tensors(for: set, range: start..<end)
-            let examples = TrainingJob.modelExamples(tensors)
-            guard examples.shape == file.shape else {
-                throw MismatchError(description: "\(modelPath): the model expects inputs \(file.shape), this dataset gives \(examples.shape)")
-            }
-            let probabilities = predictProbabilities(model: &model, parameters: parameters, examples: examples, batchSize: options.batchSize)
-            for i in 0..<tensors.count {
-                rows.append(ScoredCustomer(customerID: tensors.customerIDs[i], repID: tensors.repIDs[i], asOf: tensors.asOf[i],
-                                           probability: probabilities[i], rankInRep: 0, rank: 0))
-            }
-            start = end
+        for (i, example) in set.examples.enumerated() {
+            rows.append(ScoredCustomer(
+                customerID: history.customerID(of: example), repID: history.repID(of: example, in: set), asOf: asOf,
+                probability: probabilities[i], rankInRep: 0, rank: 0))
         }
-        return (rank(rows, topPerRep: options.topPerRep), file.modelID)
+        return (rank(rows, topPerRep: options.topPerRep), model.modelID)
     }
 
     /// Ranks overall and within each (as-of date, rep), highest probability first, ties by

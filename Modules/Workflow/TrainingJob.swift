@@ -1,7 +1,10 @@
+import BGNBD
+import Calibration
 import Dataset
 import Features
 import Formats
 import Foundation
+import GradientBoosting
 import Metrics
 import Models
 import Tensors
@@ -9,35 +12,79 @@ import Training
 
 /// The trainer's work, from a dataset directory to a model file: the nightly job of BRIEF §1
 /// ("retrain on everything up to yesterday"), as a function the `trainer` tool and the
-/// backtest both call.
+/// backtest both call, for any contender of the registry (``Contenders``).
 ///
 /// Steps: index the visits (`VisitHistory`); cut weekly as-of examples whose label window
 /// closes by the cut-off T (`--train-until`, default the day after the last record); split by
-/// time — the latest `validationWeeks` as-of dates validate, and training keeps only examples
+/// time — the latest `validationDates` as-of dates validate, and training keeps only examples
 /// whose label window closes by the first validation date, so no training label overlaps a
 /// validation as-of date; optionally add shift-augmented copies to the training part; fit the
-/// feature pipeline on the training part only; train with early stopping; write the model file
-/// with the pipeline, settings, history, validation metrics and the dataset manifest's SHA-256.
+/// feature pipeline on the training part only; fit the contender (neural models with early
+/// stopping on the validation split); calibrate its scores on the validation split; write the
+/// model file with the pipeline, calibration, settings, validation metrics before and after
+/// calibration, and the dataset manifest's SHA-256.
 public enum TrainingJob {
     /// Everything the trainer's flags decide.
     public struct Options: Sendable, Equatable {
+        /// The contender to fit (``Contenders``): `cnn_lstm` by default.
+        public var model = Architecture.cnnLSTM.rawValue
+        /// The neural models' settings (`architecture` is set from `model`).
         public var training = TrainingSettings()
+        /// Epochs of a warm-started neural fit (the backtest's later folds); nil: `training.epochs`.
+        public var warmEpochs: Int?
+        public var boosting = GradientBoostedTrees.Settings()
+        public var bgnbd = BGNBD.FitSettings()
+        public var tree = DecisionTree.Settings()
         public var examples = ExampleSettings()
         /// Weekly Mondays (default) or every visit date (the study's per-visit formulation).
         public var grid: GridKind = .weekly
-        /// nil: integer coding for the CNN-LSTMs (the study's), one-hot for the others.
+        /// nil: the contender's default (integer coding for the CNN-LSTMs, one-hot for the others).
         public var staticEncoding: StaticEncoding?
+        /// The time-aware inputs (default) or the study's exact seven-feature inputs.
+        public var featureSet: FeatureSet = .timeAware
+        /// How scores are calibrated on the validation split; nil: the contender's default.
+        public var calibration: ProbabilityCalibration.Method?
         /// T: only examples whose label window closes by T train; nil = day after the last record.
         public var trainUntil: Day?
-        /// The latest as-of dates held out for validation and early stopping.
+        /// The latest as-of dates held out for validation, early stopping and calibration.
         public var validationDates = 8
         public var shift: ShiftAugmentation?
         /// Only as-of dates in the last N weeks before the cut-off (a rolling training window; nil: all history).
         public var trainingWeeks: Int?
         public init() {}
 
+        /// The contender `model` names (nil when unknown).
+        public var contender: (any Contender)? { Contenders.named(model) }
+
         public var encoding: StaticEncoding {
-            staticEncoding ?? ([.cnnLSTM, .cnnLSTMSequenceOnly].contains(training.architecture) ? .integer : .oneHot)
+            staticEncoding ?? contender?.defaultStaticEncoding ?? .oneHot
+        }
+
+        public var calibrationMethod: ProbabilityCalibration.Method {
+            calibration ?? contender?.defaultCalibration ?? .none
+        }
+
+        /// The first option that cannot work, or nil.
+        public var problem: String? {
+            guard let contender else { return "unknown model '\(model)'; choose one of \(Contenders.trainableNames.joined(separator: ", "))" }
+            if let problem = training.problem { return problem }
+            if let problem = boosting.problem { return problem }
+            if let warmEpochs, warmEpochs < 1 { return "warm epochs must be at least 1, got \(warmEpochs)" }
+            if validationDates < 1 { return "validation dates must be at least 1, got \(validationDates)" }
+            if let weeks = trainingWeeks, weeks < 1 { return "training weeks must be at least 1, got \(weeks)" }
+            if !(bgnbd.penalizer >= 0) { return "the BG/NBD penalizer must be ≥ 0, got \(bgnbd.penalizer)" }
+            if contender.kind == .heuristic, let calibration, calibration != .none {
+                return "\(model) is a ranking rule, not a probability: it cannot be calibrated (drop --calibration)"
+            }
+            if !contender.usesFeaturePipeline, let calibration, calibration != .none {
+                return "\(model) scores from the visit history with no validation split: it cannot be calibrated (drop --calibration)"
+            }
+            return nil
+        }
+
+        /// The rolling window's first as-of date for a cut-off `trainUntil`.
+        public func earliestAsOf(trainUntil: Day) -> Day? {
+            trainingWeeks.map { trainUntil.advanced(by: -7 * $0 - examples.horizonDays) }
         }
     }
 
@@ -48,14 +95,17 @@ public enum TrainingJob {
 
     /// What a finished (or interrupted) run reports.
     public struct Summary: Sendable {
-        public var trainingExamples: Int
+        public var model: String
+        public var trainingRows: Int
         public var validationExamples: Int
-        public var trainingPositiveRate: Double
-        public var counts: ExampleCounts
+        public var trainingPositiveRate: Double?
+        public var counts: ExampleCounts?
         public var trainUntil: Day
-        public var validationFrom: Day
+        public var validationFrom: Day?
         public var history: [EpochReport]
         public var validation: [String: Double?]
+        public var calibration: ProbabilityCalibration
+        public var notes: [String]
         public var completed: Bool
         public var modelID: String?
     }
@@ -71,6 +121,8 @@ public enum TrainingJob {
         public var pipeline: FeaturePipeline
         public var train: ModelExamples
         public var validation: ModelExamples
+        /// The validation examples themselves (for contenders that score from them).
+        public var validationSet: ExampleSet
         public var counts: ExampleCounts
         public var trainUntil: Day
         public var validationFrom: Day
@@ -106,12 +158,12 @@ public enum TrainingJob {
         guard !trainSet.examples.isEmpty else {
             throw JobError("no training examples end their label window before the validation period starts (\(Day(ordinal: validationFrom))); use more data or fewer --validation-dates")
         }
-        let pipeline = FeaturePipeline.fit(training: trainSet, history: history, encoding: options.encoding)
+        let pipeline = FeaturePipeline.fit(training: trainSet, history: history, encoding: options.encoding, featureSet: options.featureSet)
         let encoder = try pipeline.encoder(for: history)
         return PreparedData(
             pipeline: pipeline, train: modelExamples(encoder.tensors(for: trainSet)),
-            validation: modelExamples(encoder.tensors(for: validationSet)), counts: all.counts, trainUntil: trainUntil,
-            validationFrom: Day(ordinal: validationFrom))
+            validation: modelExamples(encoder.tensors(for: validationSet)), validationSet: validationSet, counts: all.counts,
+            trainUntil: trainUntil, validationFrom: Day(ordinal: validationFrom))
     }
 
     /// The model-facing part of the Features module's tensors.
@@ -125,72 +177,122 @@ public enum TrainingJob {
         BinaryPredictions(scores: probabilities, labels: labels.map { Int($0) }).rocAUC().value
     }
 
-    /// Validation metrics of the current weights.
-    public static func validationMetrics(run: TrainingRun, validation: ModelExamples) -> [String: Double?] {
-        let (loss, probabilities) = run.evaluate(validation)
-        let predictions = BinaryPredictions(scores: probabilities, labels: validation.labels.scalars.map { Int($0) })
+    /// Average precision of probabilities against 0/1 labels (nil when undefined).
+    public static func averagePrecision(_ probabilities: [Float], _ labels: [Float]) -> Double? {
+        BinaryPredictions(scores: probabilities, labels: labels.map { Int($0) }).averagePrecision().value
+    }
+
+    /// Validation metrics of scores against labels, under `prefix` (`raw_` before calibration).
+    public static func validationMetrics(scores: [Float], labels: [Float], prefix: String = "") -> [String: Double?] {
+        let predictions = BinaryPredictions(scores: scores, labels: labels.map { Int($0) })
         return [
-            "loss": loss, "roc_auc": predictions.rocAUC().value, "average_precision": predictions.averagePrecision().value,
-            "brier": predictions.brierScore().value, "log_loss": predictions.logLoss().value,
-            "positive_rate": predictions.baseRate.value, "examples": Double(validation.count),
+            prefix + "roc_auc": predictions.rocAUC().value, prefix + "average_precision": predictions.averagePrecision().value,
+            prefix + "brier": predictions.brierScore().value, prefix + "log_loss": predictions.logLoss().value,
+            prefix + "ece": predictions.reliabilityDiagram(binCount: 10)?.expectedCalibrationError.value,
         ]
     }
 
-    /// Trains and writes the model file at `output` (atomically). A checkpoint goes to
-    /// `output + ".checkpoint"` after every epoch; `resume` continues from it. When
-    /// `shouldStop` turns true the run ends after the current batch, the checkpoint of the last
-    /// completed epoch stays, and no model file is written (`completed` false).
+    /// A fitted and calibrated contender with everything its model file records.
+    public struct Fitted {
+        public var model: any FittedModel
+        public var calibration: ProbabilityCalibration
+        public var validation: [String: Double?]
+        public var pipeline: FeaturePipeline?
+        public var result: FitResult
+        public var prepared: PreparedData?
+        /// Calibrated scores for `input.set.examples[range]`.
+        public func scores(_ input: ScoringInput, range: Range<Int>) throws -> [Float] {
+            try model.scores(input, range: range).map { Float(calibration.apply(Double($0))) }
+        }
+    }
+
+    /// Fits the contender `job.options.model` and calibrates it on the validation split.
+    /// Returns nil when interrupted.
+    public static func fit(_ job: FitJob) throws -> Fitted? {
+        if let problem = job.options.problem { throw JobError(problem) }
+        let contender = job.options.contender!
+        guard let result = try contender.fit(job) else { return nil }
+        let prepared = job.preparedIfBuilt
+        var calibration = ProbabilityCalibration.none
+        var validation: [String: Double?] = [:]
+        if let prepared {
+            let labels = prepared.validation.labels.scalars
+            let raw: [Float]
+            if let computed = result.validationScores {
+                raw = computed
+            } else {
+                let input = ScoringInput(history: job.history, set: prepared.validationSet, encoder: try prepared.pipeline.encoder(for: job.history))
+                raw = try result.model.scores(input, range: 0..<prepared.validationSet.count)
+            }
+            let method = job.options.calibrationMethod
+            calibration = ProbabilityCalibration.fit(method, scores: raw.map(Double.init), labels: labels.map { $0 == 1 })
+            if method != .none && calibration == .none {
+                job.log("trainer: the validation split has one class only: the scores are left uncalibrated")
+            }
+            let calibrated = raw.map { Float(calibration.apply(Double($0))) }
+            validation = validationMetrics(scores: raw, labels: labels, prefix: "raw_")
+            validation.merge(validationMetrics(scores: calibrated, labels: labels)) { $1 }
+            validation["examples"] = Double(labels.count)
+            validation["positive_rate"] = labels.isEmpty ? nil : Double(labels.reduce(0, +)) / Double(labels.count)
+        }
+        return Fitted(
+            model: result.model, calibration: calibration, validation: validation, pipeline: prepared?.pipeline, result: result,
+            prepared: prepared)
+    }
+
+    /// The model file of a fitted contender.
+    public static func modelFile(_ fitted: Fitted, options: Options, trainUntil: Day, datasetSHA256: String) throws -> ModelFile {
+        ModelFile(
+            model: fitted.model.name, examples: options.examples, pipeline: fitted.pipeline, calibration: fitted.calibration,
+            validation: fitted.validation, datasetSHA256: datasetSHA256, trainUntil: trainUntil.iso, contents: try fitted.model.contents())
+    }
+
+    /// Trains and writes the model file at `output` (atomically). A neural model writes a
+    /// checkpoint to `output + ".checkpoint"` after every epoch; `resume` continues from it.
+    /// When `shouldStop` turns true the run ends after the current batch (or boosting round),
+    /// the checkpoint of the last completed epoch stays, and no model file is written
+    /// (`completed` false).
     public static func run(
         datasetDirectory: String, options: Options, output: String, initFrom: String? = nil, resume: Bool = false,
-        log: (String) -> Void = { _ in }, progress: (BatchProgress) -> Void = { _ in }, epochFinished: (EpochReport) -> Void = { _ in },
-        shouldStop: @escaping () -> Bool = { false }
+        log: @escaping (String) -> Void = { _ in }, progress: @escaping (BatchProgress) -> Void = { _ in },
+        epochFinished: @escaping (EpochReport) -> Void = { _ in }, shouldStop: @escaping () -> Bool = { false }
     ) throws -> Summary {
+        if let problem = options.problem { throw JobError(problem) }
         let dataset = try Dataset.load(directory: datasetDirectory)
         let manifestBytes = try Data(contentsOf: URL(fileURLWithPath: datasetDirectory + "/" + Dataset.manifestFile))
         let history = VisitHistory(dataset: dataset)
-        let earliest = options.trainingWeeks.map { weeks in
-            (options.trainUntil ?? Day(ordinal: (history.days.max() ?? 0) + 1)).advanced(by: -7 * weeks - options.examples.horizonDays)
-        }
-        let data = try prepare(history: history, options: options, earliestAsOf: earliest)
-        log("trainer: \(data.train.count) training examples (\(String(format: "%.1f", data.train.positiveRate * 100))% positive), "
-            + "\(data.validation.count) validation examples from \(data.validationFrom); labels close by \(data.trainUntil)")
-        var settings = options.training
-        let validationLabels = Set(data.validation.labels.scalars)
-        if settings.monitor == .rocAUC, validationLabels.count < 2 {
-            settings.monitor = .loss
-            log("trainer: the validation split has one class only, so its ROC-AUC is undefined: early stopping watches the validation loss")
-        }
-        let run = TrainingRun(settings: settings, shape: data.train.shape, validationScore: rocAUC)
-        let checkpointPath = output + ".checkpoint"
-        if resume {
-            guard FileManager.default.fileExists(atPath: checkpointPath) else {
-                throw JobError("\(checkpointPath): no checkpoint to resume from; run without --resume")
+        var warm: (any FittedModel)? = nil
+        if let initFrom, !resume {
+            let file = try ModelFile.read(from: initFrom)
+            guard file.model == options.model else {
+                throw JobError("\(initFrom): a \(file.model) model cannot warm-start a \(options.model) model")
             }
-            try run.restore(TensorFile.read(from: checkpointPath), source: checkpointPath)
-            log("trainer: resumed after epoch \(run.history.count) from \(checkpointPath)")
-        } else if let initFrom {
-            let warm = try ModelFile.read(from: initFrom)
-            guard warm.architecture == options.training.architecture, warm.shape == data.train.shape else {
-                throw JobError("\(initFrom): a \(warm.architecture.rawValue) model for inputs \(warm.shape) cannot warm-start a \(options.training.architecture.rawValue) model for \(data.train.shape)")
-            }
-            try run.loadWeights(warm.tensors)
+            warm = try Contenders.load(file, path: initFrom)
             log("trainer: warm start from \(initFrom)")
         }
-        let completed = try run.fit(
-            train: data.train, validation: data.validation, progress: progress, epochFinished: epochFinished,
-            checkpoint: { try $0.checkpoint().write(to: checkpointPath) }, shouldStop: shouldStop)
+        let job = FitJob(
+            history: history, options: options, earliestAsOf: options.earliestAsOf(trainUntil: options.trainUntil ?? Day(ordinal: (history.days.max() ?? 0) + 1)),
+            warmStart: warm, checkpointPath: output + ".checkpoint", resume: resume, log: log, progress: progress,
+            epochFinished: epochFinished, shouldStop: shouldStop)
+        if options.contender!.usesFeaturePipeline {
+            let data = try job.prepared()
+            log("trainer: \(data.train.count) training examples (\(String(format: "%.1f", data.train.positiveRate * 100))% positive), "
+                + "\(data.validation.count) validation examples from \(data.validationFrom); labels close by \(data.trainUntil)")
+        }
+        let fitted = try fit(job)
+        let prepared = job.preparedIfBuilt
         var summary = Summary(
-            trainingExamples: data.train.count, validationExamples: data.validation.count, trainingPositiveRate: data.train.positiveRate,
-            counts: data.counts, trainUntil: data.trainUntil, validationFrom: data.validationFrom, history: run.history,
-            validation: [:], completed: completed, modelID: nil)
-        guard completed else { return summary }
-        let validation = validationMetrics(run: run, validation: data.validation)
-        let model = ModelFile(
-            run: run, pipeline: String(decoding: try data.pipeline.jsonBytes(), as: UTF8.self), validation: validation,
-            datasetSHA256: SHA256.hex(manifestBytes), trainUntil: data.trainUntil.iso)
+            model: options.model, trainingRows: fitted?.result.trainingRows ?? prepared?.train.count ?? 0,
+            validationExamples: prepared?.validation.count ?? 0, trainingPositiveRate: prepared?.train.positiveRate,
+            counts: prepared?.counts, trainUntil: job.trainUntil, validationFrom: prepared?.validationFrom,
+            history: (fitted?.model as? FittedNeuralModel)?.model.history ?? [], validation: [:], calibration: .none,
+            notes: fitted?.result.notes ?? [], completed: fitted != nil, modelID: nil)
+        guard let fitted else { return summary }
+        let model = try modelFile(fitted, options: options, trainUntil: job.trainUntil, datasetSHA256: SHA256.hex(manifestBytes))
         try model.write(to: output)
-        try? FileManager.default.removeItem(atPath: checkpointPath)
-        summary.validation = validation
+        try? FileManager.default.removeItem(atPath: output + ".checkpoint")
+        summary.validation = fitted.validation
+        summary.calibration = fitted.calibration
         summary.modelID = model.modelID
         return summary
     }

@@ -12,7 +12,7 @@ import Workflow
 struct BacktestTests {
     static let dataset = SyntheticVisitLog.generate(customers: 120, visits: 4000, days: 300, seed: 21)
 
-    static func settings(_ contenders: [Contender], firstFold: Day) -> Backtest.Settings {
+    static func settings(_ contenders: [String], firstFold: Day) -> Backtest.Settings {
         var settings = Backtest.Settings(firstFold: firstFold)
         settings.folds = 2
         settings.contenders = contenders
@@ -28,7 +28,7 @@ struct BacktestTests {
     /// The reps' rate, the list and its precision agree with a direct count on the visit log.
     @Test func foldFiguresMatchADirectCount() throws {
         let history = VisitHistory(dataset: Self.dataset)
-        let backtest = Backtest(settings: Self.settings([.recency, .roundRobin], firstFold: Self.firstFold), history: history)
+        let backtest = Backtest(settings: Self.settings(["recency", "round_robin"], firstFold: Self.firstFold), history: history)
         let folds = try backtest.run()
         #expect(folds.count == 2 && folds[1].start == folds[0].start.advanced(by: 7))
         for fold in folds {
@@ -66,7 +66,7 @@ struct BacktestTests {
     /// A poisoned future: altering every record dated on or after a fold's start (results,
     /// methods, purposes, reps) changes neither the fold's trained model's scores nor its list.
     @Test func aPoisonedFutureChangesNothing() throws {
-        let contenders: [Contender] = [.logisticRegression, .decisionTree, .recency, .frequency]
+        let contenders = ["logreg", "decision_tree", "xgboost", "bgnbd", "recency", "frequency"]
         var settings = Self.settings(contenders, firstFold: Self.firstFold)
         settings.folds = 1
         let clean = try Backtest(settings: settings, history: VisitHistory(dataset: Self.dataset)).run()
@@ -109,10 +109,11 @@ struct BacktestTests {
     }
 
     @Test func contenderNamesRoundTrip() {
-        for name in ["cnn_lstm", "lstm", "gru", "rnn", "mlp", "logreg", "cnn_lstm_seq", "decision_tree", "recency", "frequency", "round_robin"] {
-            #expect(Contender(name: name)?.description == name)
+        for name in ["cnn_lstm", "lstm", "gru", "rnn", "mlp", "logreg", "cnn_lstm_seq", "xgboost", "bgnbd", "decision_tree", "recency", "frequency", "round_robin"] {
+            #expect(Contenders.named(name)?.name == name)
         }
-        #expect(Contender(name: "oracle") == nil)
+        #expect(Contenders.named("oracle") == nil)
+        #expect(Set(Contenders.all.map(\.name)).count == Contenders.all.count, "names are unique")
     }
 }
 
@@ -123,7 +124,7 @@ struct BacktestReportTests {
     @Test(arguments: [ListRule.perRepTop(2), .top(10), .topShare(0.25), .threshold(0.5)])
     func reportListPrecisionIsTheBacktests(rule: ListRule) throws {
         let history = VisitHistory(dataset: BacktestTests.dataset)
-        var settings = BacktestTests.settings([.recency, .roundRobin, .frequency], firstFold: BacktestTests.firstFold)
+        var settings = BacktestTests.settings(["recency", "round_robin", "frequency"], firstFold: BacktestTests.firstFold)
         settings.list = rule
         let backtest = Backtest(settings: settings, history: history)
         let folds = try backtest.run()

@@ -28,8 +28,8 @@ struct SampleEndToEndTests {
         var settings = Backtest.Settings(firstFold: Day(iso: "2020-01-20")!)
         settings.folds = 2
         settings.candidates = .visitedInWeek
-        settings.contenders = [.model(.cnnLSTM), .recency]
-        settings.trainingWeeks = 10
+        settings.contenders = ["cnn_lstm", "recency"]
+        settings.training.trainingWeeks = 10
         settings.training.training.epochs = 2
         settings.training.validationDates = 3
         let folds = try Backtest(settings: settings, history: history).run()

@@ -78,8 +78,7 @@ struct TrainingTests {
 
     static func modelBytes(_ run: TrainingRun) throws -> Data {
         let path = temporaryPath("model.safetensors")
-        try ModelFile(run: run, pipeline: "{}", validation: ["auc": run.bestEpoch?.validationAUC], datasetSHA256: "abc",
-                      trainUntil: "2020-01-01").write(to: path)
+        try NeuralModel(run: run).fileEntries().write(to: path)
         return try Data(contentsOf: URL(fileURLWithPath: path))
     }
 
@@ -160,29 +159,35 @@ struct TrainingTests {
         #expect(Self.auc(run.evaluate(validation).probabilities, validation.labels.scalars) == best.validationAUC)
     }
 
-    /// A model file reads back to the same predictions; a wrong version or format is refused with the reason.
-    @Test func modelFilesRoundTripAndRefuseOtherVersions() throws {
+    /// A network's part of a model file reads back to the same predictions; NaN weights, a
+    /// missing tensor and an absurd shape are refused with the reason (untrusted files).
+    @Test func neuralModelsRoundTripAndRefuseBadFiles() throws {
         let train = Self.examples(count: 96, seed: 1), validation = Self.examples(count: 64, seed: 2)
         let run = TrainingRun(settings: Self.settings(.cnnLSTM, epochs: 1), shape: train.shape, validationScore: Self.auc)
         try run.fit(train: train, validation: validation)
         let path = Self.temporaryPath("model.safetensors")
-        try ModelFile(run: run, pipeline: "{\"steps\":4}", validation: ["auc": 0.5, "brier": nil], datasetSHA256: "abc",
-                      trainUntil: "2020-01-01").write(to: path)
-        let loaded = try ModelFile.read(from: path)
-        #expect(loaded.architecture == .cnnLSTM && loaded.pipeline == "{\"steps\":4}" && loaded.settings == run.settings)
+        try NeuralModel(run: run).fileEntries().write(to: path)
         let raw = try TensorFile.read(from: path)
+        let loaded = try NeuralModel.decode(raw, source: path)
+        // Wall times are not stored (byte-identical reruns): compare everything else.
+        #expect(loaded.architecture == .cnnLSTM && loaded.settings == run.settings)
+        #expect(loaded.history.map(\.validationLoss) == run.history.map(\.validationLoss) && loaded.history.map(\.improved) == run.history.map(\.improved))
         #expect(raw.integerTensors["bn_seq.num_batches_tracked"]?.scalars == [Int64(run.steps)])
         var (model, parameters) = try loaded.instantiate()
         let reloaded = predictProbabilities(model: &model, parameters: parameters, examples: validation)
         #expect(reloaded == run.evaluate(validation).probabilities)
 
-        var wrong = raw
-        wrong.metadata["format_version"] = "2"
-        try wrong.write(to: path)
-        #expect { try ModelFile.read(from: path) } throws: { String(describing: $0).contains("retrain") }
-        wrong.metadata["format"] = "something-else"
-        try wrong.write(to: path)
-        #expect { try ModelFile.read(from: path) } throws: { String(describing: $0).contains("not a Revisit model file") }
+        var poisoned = raw
+        var weights = poisoned.tensors["head.weight"]!
+        weights.withUnsafeMutableBufferPointer { $0[0] = .nan }
+        poisoned.tensors["head.weight"] = weights
+        #expect { try NeuralModel.decode(poisoned, source: path) } throws: { String(describing: $0).contains("NaN or infinite") }
+        var missing = raw
+        missing.tensors["head.weight"] = nil
+        #expect { try NeuralModel.decode(missing, source: path) } throws: { String(describing: $0).contains("do not fit") }
+        var absurd = raw
+        absurd.metadata["shape"] = #"{"aggregateFeatures":1,"sequenceFeatures":7,"staticFeatures":4,"steps":1000000000}"#
+        #expect { try NeuralModel.decode(absurd, source: path) } throws: { String(describing: $0).contains("outside") }
     }
 }
 

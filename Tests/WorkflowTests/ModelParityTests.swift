@@ -38,23 +38,24 @@ struct ModelParityTests {
         let dataset = SyntheticVisitLog.generate(customers: 60, visits: 1500, days: 240, seed: 4)
         let history = VisitHistory(dataset: dataset)
         var options = TrainingJob.Options()
+        options.model = architecture.rawValue
         options.training.architecture = architecture
         options.training.epochs = 1
         options.training.batchSize = 128
         options.validationDates = 3
-        let data = try TrainingJob.prepare(history: history, options: options)
-        let run = TrainingRun(settings: options.training, shape: data.train.shape, validationScore: TrainingJob.rocAUC)
-        try run.fit(train: data.train, validation: data.validation)
+        let job = FitJob(history: history, options: options)
+        let fitted = try #require(try TrainingJob.fit(job))
+        let data = try job.prepared()
 
         let directory = NSTemporaryDirectory() + "revisit-parity-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let modelPath = directory + "/model.safetensors", inputsPath = directory + "/inputs.safetensors"
-        try ModelFile(run: run, pipeline: String(decoding: try data.pipeline.jsonBytes(), as: UTF8.self), validation: [:],
-                      datasetSHA256: "", trainUntil: data.trainUntil.iso).write(to: modelPath)
+        try TrainingJob.modelFile(fitted, options: options, trainUntil: data.trainUntil, datasetSHA256: "").write(to: modelPath)
 
-        // Revisit's probabilities from the model file as the scorer reads it, on the
-        // validation rows (left-padded ones included).
-        var (model, parameters) = try ModelFile.read(from: modelPath).instantiate()
+        // Revisit's probabilities (before calibration: PyTorch reproduces the network) from the
+        // model file as the scorer reads it, on the validation rows (left-padded ones included).
+        let loaded = try #require(try Contenders.load(ModelFile.read(from: modelPath), path: modelPath) as? FittedNeuralModel)
+        var (model, parameters) = try loaded.model.instantiate()
         let rows = Array(0..<min(48, data.validation.count))
         let examples = data.validation.selecting(rows)
         #expect(examples.mask.scalars.contains(0), "the rows include left-padded histories")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Backtest
+import Calibration
 import CommandLineSupport
 import Dataset
 import Evaluation
@@ -7,6 +8,7 @@ import Features
 import Foundation
 import Models
 import Tensors
+import Workflow
 
 extension EvaluatorCommand {
     /// `evaluator backtest`: the study's rolling weekly backtest from the command line. The
@@ -25,10 +27,14 @@ extension EvaluatorCommand {
 
         @Option(help: "Dataset directory written by `importer`.")
         var dataset: String
-        @Option(help: "Comma-separated contenders: models (\(Architecture.allCases.map(\.rawValue).joined(separator: ", "))) and baselines (decision_tree, recency, frequency, round_robin).")
-        var models = "cnn_lstm,logreg,decision_tree,recency,round_robin"
+        @Option(help: ArgumentHelp("Comma-separated contenders.", discussion: Contenders.helpList))
+        var models = "cnn_lstm,xgboost,bgnbd,logreg,decision_tree,recency,round_robin"
         @Option(help: "First fold's Monday (YYYY-MM-DD). Default: the latest folds whose outcome windows are complete.")
         var firstFold: String?
+        @Option(help: "Instead of --first-fold and --folds: the fold dates, comma-separated Mondays (YYYY-MM-DD).")
+        var foldDates: String?
+        @Option(help: "Calibration of each fold's scores on its validation split: platt, isotonic or none. Default: each contender's (platt for learned scores).")
+        var calibration: String?
         @Option(help: "Number of weekly folds.")
         var folds = 4
         @Option(help: "Candidates: visited-in-week (the study's) or with-history (every customer with an earlier visit).")
@@ -47,6 +53,8 @@ extension EvaluatorCommand {
         var epochs = 3
         @Option(help: "Epochs of each later fold, warm-started from the previous fold's weights (0: train every fold from scratch with --epochs).")
         var warmEpochs = 1
+        @Option(help: "Inputs of the models: time-aware (default) or study (the paper's exact seven-feature inputs).")
+        var features = "time-aware"
         @Option(help: "Batch size for the models.")
         var batchSize = 64
         @Option(help: "Seed of every random stream (training and bootstrap).")
@@ -61,14 +69,32 @@ extension EvaluatorCommand {
         @Flag(help: "No progress lines on stderr.")
         var quiet = false
 
-        func contenders() throws -> [Contender] {
+        func contenders() throws -> [String] {
             let names = models.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            let parsed = names.map { Contender(name: $0) }
-            if let bad = zip(names, parsed).first(where: { $0.1 == nil }) {
-                throw ValidationError("--models: unknown contender '\(bad.0)'")
+            if let bad = names.first(where: { Contenders.named($0) == nil }) {
+                throw ValidationError("--models: unknown contender '\(bad)'; known: \(Contenders.trainableNames.joined(separator: ", "))")
             }
-            guard !parsed.isEmpty else { throw ValidationError("--models: name at least one contender") }
-            return parsed.map { $0! }
+            guard !names.isEmpty else { throw ValidationError("--models: name at least one contender") }
+            guard Set(names).count == names.count else { throw ValidationError("--models: a contender is named twice") }
+            return names
+        }
+
+        func explicitFoldDates() throws -> [Day]? {
+            guard let foldDates else { return nil }
+            let parts = foldDates.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let days = parts.map { Day(iso: $0) }
+            guard !days.isEmpty, days.allSatisfy({ $0 != nil }) else { throw ValidationError("--fold-dates must be dates YYYY-MM-DD separated by commas") }
+            let sorted = days.map { $0! }
+            guard zip(sorted, sorted.dropFirst()).allSatisfy({ $0 < $1 }) else { throw ValidationError("--fold-dates must be increasing") }
+            return sorted
+        }
+
+        func calibrationMethod() throws -> ProbabilityCalibration.Method? {
+            guard let calibration else { return nil }
+            guard let method = ProbabilityCalibration.Method(rawValue: calibration) else {
+                throw ValidationError("--calibration must be platt, isotonic or none; got '\(calibration)'")
+            }
+            return method
         }
 
         func listRule() throws -> ListRule {
@@ -93,10 +119,14 @@ extension EvaluatorCommand {
         func validate() throws {
             _ = try contenders()
             _ = try listRule()
+            _ = try explicitFoldDates()
+            _ = try calibrationMethod()
+            if foldDates != nil && firstFold != nil { throw ValidationError("--fold-dates and --first-fold exclude each other") }
             guard stepDays >= 1 else { throw ValidationError("--step-days must be at least 1") }
             if let firstFold, Day(iso: firstFold) == nil { throw ValidationError("--first-fold must be a date YYYY-MM-DD") }
             guard folds >= 1, topPerRep >= 1, horizon >= 1, epochs >= 1, warmEpochs >= 0, trainingWeeks >= 0, batchSize >= 1, bootstrap >= 1
             else { throw ValidationError("--folds, --top-per-rep, --horizon, --epochs, --batch-size, --bootstrap must be at least 1") }
+            guard ["time-aware", "study"].contains(features) else { throw ValidationError("--features must be time-aware or study") }
             guard ["visited-in-week", "with-history"].contains(candidates) else {
                 throw ValidationError("--candidates must be visited-in-week or with-history")
             }
@@ -138,16 +168,19 @@ extension EvaluatorCommand {
             settings.stepDays = stepDays
             settings.contenders = try contenders()
             settings.training.examples = ExampleSettings(horizonDays: horizon)
+            settings.training.featureSet = features == "study" ? .study : .timeAware
             settings.training.training.epochs = epochs
             settings.training.training.batchSize = batchSize
             settings.training.training.seed = seed
             settings.training.training.threads = parallelism.threads
             settings.training.validationDates = 4
-            settings.trainingWeeks = trainingWeeks == 0 ? nil : trainingWeeks
+            settings.training.trainingWeeks = trainingWeeks == 0 ? nil : trainingWeeks
+            settings.training.calibration = try calibrationMethod()
+            if let dates = try explicitFoldDates() { settings.foldDates = dates }
             settings.warmStart = warmEpochs > 0
             settings.warmEpochs = max(warmEpochs, 1)
             let backtest = Backtest(settings: settings, history: VisitHistory(dataset: data))
-            log("backtest: \(folds) folds from \(backtest.foldStarts.first!.iso), contenders \(settings.contenders.map(\.description).joined(separator: ", "))")
+            log("backtest: \(backtest.foldStarts.count) folds from \(backtest.foldStarts.first!.iso), contenders \(settings.contenders.joined(separator: ", "))")
             let results: [Backtest.Fold]
             do {
                 results = try backtest.run(progress: log)
@@ -161,7 +194,7 @@ extension EvaluatorCommand {
             } catch {
                 throw EvaluatorFailure.cannotWrite("\(out): cannot write the report: \(error)")
             }
-            for line in WeeklyComparison.lines(report.allResults) { print(line) }
+            for line in WeeklyComparison.lines(report.allResults, comparison: report.settings.comparison) { print(line) }
             for note in report.notes { print("note: \(note)") }
             print("report: \((out as NSString).appendingPathComponent("report.md")) (and report.json, *.svg)")
         }

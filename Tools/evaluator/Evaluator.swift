@@ -110,7 +110,7 @@ extension EvaluatorCommand {
             } catch {
                 throw EvaluatorFailure.cannotWrite("\(out): cannot write the report: \(error)")
             }
-            for line in WeeklyComparison.lines(report.allResults) { print(line) }
+            for line in WeeklyComparison.lines(report.allResults, comparison: report.settings.comparison) { print(line) }
             for note in report.notes { print("note: \(note)") }
             print("report: \((out as NSString).appendingPathComponent("report.md")) (and report.json, *.svg)")
         }

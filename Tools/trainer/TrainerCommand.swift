@@ -1,4 +1,5 @@
 import ArgumentParser
+import Calibration
 import CommandLineSupport
 import Dataset
 import Features
@@ -39,8 +40,10 @@ struct TrainerCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Model file to write (atomically).")
     var out: String
 
-    @Option(help: "Model: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(help: ArgumentHelp("The contender to train (default cnn_lstm).", discussion: Contenders.helpList))
     var model: String = Architecture.cnnLSTM.rawValue
+    @Option(help: "Calibration of the scores on the validation split: platt, isotonic or none. Default: platt for learned scores, none for bgnbd and the heuristics.")
+    var calibration: String?
 
     @Option(help: "Window length L: the last L visits before each as-of date.")
     var sequenceLength = 10
@@ -52,6 +55,8 @@ struct TrainerCommand: ParsableCommand {
     var dropShort = false
     @Option(help: "Static features: integer (the study's, default for the CNN-LSTMs) or one-hot (default for the others).")
     var staticEncoding: String?
+    @Option(help: "Inputs: time-aware (default: each step also carries the days to the as-of date, the statics the window summary) or study (the paper's exact seven-feature inputs).")
+    var features = "time-aware"
 
     @Option(help: "Loss: focal or bce.")
     var loss = "focal"
@@ -70,7 +75,7 @@ struct TrainerCommand: ParsableCommand {
     var learningRate: Float = 0.001
     @Option(help: "Early stopping: epochs without a better validation score before stopping.")
     var patience = 3
-    @Option(help: "Early stopping watches: loss (the validation loss, the study's) or roc_auc (the validation ROC-AUC, what a ranked list cares about).")
+    @Option(help: "Early stopping watches: loss (the validation loss, the study's and the default), roc_auc or average_precision (the ranking of the validation split).")
     var monitor = "loss"
     @Option(help: "Latest as-of dates held out for validation.")
     var validationDates = 8
@@ -100,10 +105,17 @@ struct TrainerCommand: ParsableCommand {
 
     func options() throws -> TrainingJob.Options {
         var options = TrainingJob.Options()
-        guard let architecture = Architecture(rawValue: model) else {
-            throw ValidationError("--model must be one of \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")); got '\(model)'")
+        guard let contender = Contenders.named(model) else {
+            throw ValidationError("--model must be one of \(Contenders.trainableNames.joined(separator: ", ")); got '\(model)'")
         }
-        options.training.architecture = architecture
+        options.model = contender.name
+        if let neural = contender as? NeuralContender { options.training.architecture = neural.architecture }
+        if let calibration {
+            guard let method = ProbabilityCalibration.Method(rawValue: calibration) else {
+                throw ValidationError("--calibration must be platt, isotonic or none; got '\(calibration)'")
+            }
+            options.calibration = method
+        }
         switch loss {
         case "focal": options.training.objective = .focal(alpha: alpha, gamma: gamma)
         case "bce": options.training.objective = .crossEntropy(positiveWeight: positiveWeight)
@@ -114,7 +126,7 @@ struct TrainerCommand: ParsableCommand {
         options.training.learningRate = learningRate
         options.training.patience = patience
         guard let monitored = TrainingSettings.Monitor(rawValue: monitor) else {
-            throw ValidationError("--monitor must be loss or roc_auc; got '\(monitor)'")
+            throw ValidationError("--monitor must be loss, roc_auc or average_precision; got '\(monitor)'")
         }
         options.training.monitor = monitored
         options.training.gradientClip = clip
@@ -133,6 +145,11 @@ struct TrainerCommand: ParsableCommand {
             default: throw ValidationError("--static-encoding must be integer or one-hot; got '\(staticEncoding)'")
             }
         }
+        switch features {
+        case "time-aware": options.featureSet = .timeAware
+        case "study": options.featureSet = .study
+        default: throw ValidationError("--features must be time-aware or study; got '\(features)'")
+        }
         if let trainUntil {
             guard let day = Day(iso: trainUntil) else { throw ValidationError("--train-until must be a date YYYY-MM-DD; got '\(trainUntil)'") }
             options.trainUntil = day
@@ -145,6 +162,7 @@ struct TrainerCommand: ParsableCommand {
         }
         guard shift >= 0 else { throw ValidationError("--shift must be 0 or more") }
         if shift > 0 { options.shift = ShiftAugmentation(maxRemovedOrders: shift) }
+        if let problem = options.problem { throw ValidationError(problem) }
         return options
     }
 
@@ -171,17 +189,23 @@ struct TrainerCommand: ParsableCommand {
         report.finish()
         let seconds = (clock.now - began) / .seconds(1)
         guard summary.completed else {
-            report.line("trainer: interrupted after epoch \(summary.history.count); checkpoint kept at \(out).checkpoint (continue with --resume)")
+            report.line(summary.history.isEmpty && Contenders.named(options.model)?.kind != .neural
+                ? "trainer: interrupted; no model written"
+                : "trainer: interrupted after epoch \(summary.history.count); checkpoint kept at \(out).checkpoint (continue with --resume)")
             throw ExitCode(ToolExitCode.interrupted.rawValue)
         }
-        let auc = summary.validation["roc_auc"].flatMap { $0 }.map { String(format: "%.4f", $0) } ?? "undefined"
+        for note in summary.notes { report.line("trainer: \(note)") }
+        func figure(_ key: String) -> String { summary.validation[key].flatMap { $0 }.map { String(format: "%.4f", $0) } ?? "undefined" }
         let best = summary.history.filter(\.improved).last?.epoch ?? 0
+        let epochs = summary.history.isEmpty ? "" : "\(summary.history.count) epochs (best \(best)), "
+        let validation = summary.validation.isEmpty ? "" : "validation ROC-AUC \(figure("roc_auc")), average precision \(figure("average_precision")), "
+            + "ECE \(figure("raw_ece")) → \(figure("ece")) (\(summary.calibration.method.rawValue)), "
         report.summary(
-            "trainer: \(out) (\(summary.modelID ?? "")): \(options.training.architecture.rawValue), \(summary.history.count) epochs "
-                + "(best \(best)), validation ROC-AUC \(auc), \(summary.trainingExamples) training examples, "
+            "trainer: \(out) (\(summary.modelID ?? "")): \(options.model), \(epochs)\(validation)\(summary.trainingRows) training rows, "
                 + String(format: "%.1f s", seconds),
             json: ["model": out, "model_id": summary.modelID ?? "", "epochs": String(summary.history.count), "best_epoch": String(best),
-                   "validation_roc_auc": auc, "seconds": String(format: "%.3f", seconds)])
+                   "validation_roc_auc": figure("roc_auc"), "validation_average_precision": figure("average_precision"),
+                   "calibration": summary.calibration.method.rawValue, "seconds": String(format: "%.3f", seconds)])
     }
 
 }

@@ -1,3 +1,5 @@
+import Tensors
+
 /// A classification tree (CART: Breiman et al., *Classification and Regression Trees*, 1984)
 /// on a dense `[N, A]` feature matrix with 0/1 labels: binary splits `x[f] ≤ threshold` chosen
 /// by the largest decrease in Gini impurity, grown depth-first to `maxDepth`, no split leaving
@@ -89,6 +91,54 @@ public struct DecisionTree: Sendable {
                 }
             }
         }
+    }
+
+    /// The tree as tensors: `tree.nodes` (I64 `[n, 3]`: feature, left child, right child; −1 for
+    /// a leaf) and `tree.values` (F32 `[n, 2]`: threshold, leaf probability).
+    public func tensors() -> TensorFile {
+        var structure: [Int64] = [], values: [Float] = []
+        for node in nodes {
+            switch node {
+            case .leaf(let probability):
+                structure += [-1, -1, -1]
+                values += [0, probability]
+            case .split(let feature, let threshold, let left, let right):
+                structure += [Int64(feature), Int64(left), Int64(right)]
+                values += [threshold, 0]
+            }
+        }
+        return TensorFile(
+            tensors: ["tree.values": Tensor(shape: [nodes.count, 2], scalars: values)],
+            integerTensors: ["tree.nodes": Int64Tensor(shape: [nodes.count, 3], scalars: structure)])
+    }
+
+    /// Rebuilds a tree from ``tensors()``, checking it (untrusted): every child comes after its
+    /// parent (so prediction ends), features are below `featureCount`, values are finite and
+    /// probabilities in [0, 1]. Throws the reason when it is not such a tree.
+    public init(tensors file: TensorFile, featureCount: Int, settings: Settings) throws {
+        struct Bad: Error, CustomStringConvertible { let description: String }
+        guard let structure = file.integerTensors["tree.nodes"], let values = file.tensors["tree.values"],
+              structure.shape.count == 2, structure.shape[1] == 3, values.shape == [structure.shape[0], 2], structure.shape[0] >= 1
+        else { throw Bad(description: "the decision tree needs tensors tree.nodes [n, 3] and tree.values [n, 2]") }
+        let n = structure.shape[0]
+        let s = structure.scalars, v = values.scalars
+        var nodes: [Node] = []
+        for i in 0..<n {
+            let feature = s[i * 3], left = s[i * 3 + 1], right = s[i * 3 + 2]
+            guard v[i * 2].isFinite, v[i * 2 + 1].isFinite else { throw Bad(description: "node \(i) holds a value that is not finite") }
+            if feature < 0 {
+                guard (0...1).contains(v[i * 2 + 1]) else { throw Bad(description: "leaf \(i) has probability \(v[i * 2 + 1])") }
+                nodes.append(.leaf(probability: v[i * 2 + 1]))
+            } else {
+                guard feature < Int64(featureCount), left > Int64(i), right > Int64(i), left < Int64(n), right < Int64(n) else {
+                    throw Bad(description: "node \(i) splits on feature \(feature) into \(left) and \(right): not a tree over \(featureCount) features")
+                }
+                nodes.append(.split(feature: Int(feature), threshold: v[i * 2], left: Int(left), right: Int(right)))
+            }
+        }
+        self.nodes = nodes
+        self.settings = settings
+        self.featureCount = featureCount
     }
 
     /// Number of leaves (for reports and tests).

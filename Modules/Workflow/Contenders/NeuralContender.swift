@@ -1,0 +1,116 @@
+import Calibration
+import Features
+import Foundation
+import Layers
+import Models
+import Tensors
+import Training
+
+/// Revisit's deep-learning models (Modules/Models): the study's CNN-LSTM and its relatives,
+/// trained by `TrainingRun` with early stopping on the time-ordered validation split. The model
+/// file carries their weights under PyTorch's names (``NeuralModel``).
+public struct NeuralContender: Contender {
+    public let architecture: Architecture
+
+    public init(architecture: Architecture) { self.architecture = architecture }
+
+    public var name: String { architecture.rawValue }
+    public var kind: ContenderKind { .neural }
+    public var usesFeaturePipeline: Bool { true }
+    public var defaultCalibration: ProbabilityCalibration.Method { .platt }
+
+    public var summary: String {
+        switch architecture {
+        case .cnnLSTM: return "the study's CNN-LSTM with its static branch, the default"
+        case .cnnLSTMSequenceOnly: return "the CNN+LSTM without the static branch"
+        case .lstm: return "the related work's 2-layer LSTM"
+        case .gru: return "the same stack with GRU layers"
+        case .rnn: return "the same stack with tanh RNN layers"
+        case .mlp: return "an MLP on the aggregate features"
+        case .logisticRegression: return "logistic regression on the aggregate features"
+        }
+    }
+
+    /// The study's integer coding for the CNN-LSTMs' static branch, one-hot for the others.
+    public var defaultStaticEncoding: StaticEncoding {
+        [.cnnLSTM, .cnnLSTMSequenceOnly].contains(architecture) ? .integer : .oneHot
+    }
+
+    public func fit(_ job: FitJob) throws -> FitResult? {
+        let data = try job.prepared()
+        var settings = job.options.training
+        settings.architecture = architecture
+        if job.warmStart != nil { settings.epochs = job.options.warmEpochs ?? settings.epochs }
+        let validationLabels = Set(data.validation.labels.scalars)
+        if settings.monitor != .loss, validationLabels.count < 2 {
+            settings.monitor = .loss
+            job.log("trainer: the validation split has one class only, so its ranking scores are undefined: early stopping watches the validation loss")
+        }
+        let run = TrainingRun(
+            settings: settings, shape: data.train.shape, validationScore: TrainingJob.rocAUC, averagePrecision: TrainingJob.averagePrecision)
+        if job.resume, let checkpointPath = job.checkpointPath {
+            guard FileManager.default.fileExists(atPath: checkpointPath) else {
+                throw TrainingJob.JobError("\(checkpointPath): no checkpoint to resume from; run without --resume")
+            }
+            try run.restore(TensorFile.read(from: checkpointPath), source: checkpointPath)
+            job.log("trainer: resumed after epoch \(run.history.count) from \(checkpointPath)")
+        } else if let warm = job.warmStart {
+            guard let warm = warm as? FittedNeuralModel, warm.model.architecture == architecture, warm.model.shape == data.train.shape else {
+                throw TrainingJob.JobError("a \(warm.name) model cannot warm-start a \(name) model for inputs \(data.train.shape)")
+            }
+            try run.loadWeights(warm.model.tensors)
+        }
+        let completed = try run.fit(
+            train: data.train, validation: data.validation, progress: job.progress, epochFinished: job.epochFinished,
+            checkpoint: { run in if let path = job.checkpointPath { try run.checkpoint().write(to: path) } },
+            shouldStop: job.shouldStop)
+        guard completed else { return nil }
+        let (_, validationScores) = run.evaluate(data.validation)
+        return FitResult(
+            model: try FittedNeuralModel(NeuralModel(run: run)), validationScores: validationScores, trainingRows: data.train.count,
+            iterations: run.history.count)
+    }
+
+    public func load(_ file: ModelFile, path: String) throws -> any FittedModel {
+        let model = try NeuralModel.decode(file.contents, source: path)
+        guard model.architecture == architecture else {
+            throw ModelFile.ReadError(path: path, reason: "the file says model \(name) but holds a \(model.architecture.rawValue) network")
+        }
+        if let pipeline = file.pipeline {
+            let expected = ModelShape(
+                steps: pipeline.settings.sequenceLength, sequenceFeatures: pipeline.sequenceWidth, staticFeatures: pipeline.staticWidth,
+                aggregateFeatures: pipeline.aggregateFeatures.count)
+            guard expected == model.shape else {
+                throw ModelFile.ReadError(path: path, reason: "its network expects inputs \(model.shape), its pipeline gives \(expected)")
+            }
+        }
+        return try FittedNeuralModel(model)
+    }
+}
+
+/// A trained network ready to score: the model instantiated once, its weights in one arena.
+public final class FittedNeuralModel: FittedModel {
+    public let model: NeuralModel
+    private var network: any Classifier
+    private let parameters: ParameterStore
+
+    public var name: String { model.architecture.rawValue }
+
+    init(_ model: NeuralModel) throws {
+        self.model = model
+        let (network, parameters) = try model.instantiate()
+        self.network = network
+        self.parameters = parameters
+    }
+
+    public func scores(_ input: ScoringInput, range: Range<Int>) throws -> [Float] {
+        guard !range.isEmpty else { return [] }
+        let examples = input.modelExamples(range)
+        guard examples.shape == model.shape else {
+            throw TrainingJob.JobError("the model expects inputs \(model.shape), this dataset gives \(examples.shape)")
+        }
+        return predictProbabilities(model: &network, parameters: parameters, examples: examples)
+    }
+
+    public func contents() throws -> TensorFile { try model.fileEntries() }
+}
