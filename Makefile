@@ -13,7 +13,7 @@ TEST_PYTHON := $(CURDIR)/$(TEST_VENV)/bin/python
 BENCH_DATA := .bench-data
 SHARED := ../shared
 
-.PHONY: deps python-env test demo demo-reduced bench sample clean
+.PHONY: deps python-env test demo demo-reduced bench quality sample clean
 
 ## deps: install the system libraries (libxml2, libcsv, OpenBLAS, pkg-config) when any is absent.
 deps:
@@ -65,6 +65,13 @@ bench: deps
 	$$BIN train --json $(BENCH_DATA)/train-swift-1.json && \
 	$$PY $(SHARED)/bench/torch_reference.py --threads 2 --reps 5 --json $(BENCH_DATA)/torch.json && \
 	$$BIN train --pool $(BENCH_DATA)/train-swift-1.json --reference $(BENCH_DATA)/torch.json
+
+## quality: Revisit's backtest beside BG/NBD, LightGBM and a PyTorch GRU on the CDNOW sample (a real
+## purchase log), all folds; `make quality QUICK=1` runs the reference's 6 quick folds. Docs/Quality.md.
+QUALITY_TOOLS := importer evaluator revisit-bench
+quality: deps
+	for tool in $(QUALITY_TOOLS); do swift build -c release --product $$tool || exit 1; done
+	bash Tools/quality/quality.sh "$$(swift build -c release --show-bin-path)" $(BENCH_DATA)/quality $(if $(QUICK),--quick,)
 
 ## sample: the bundled simulated export (Docs/Synth.md). Same command, same bytes.
 SAMPLE_SEED := 20180305

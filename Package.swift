@@ -87,19 +87,20 @@ let package = Package(
             name: "CommandLineSupport", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser"), "Tensors"],
             path: "Modules/CommandLineSupport"),
         .target(name: "Synth", dependencies: ["Dataset", "Tensors", "Formats"], path: "Modules/Synth"),
-        .target(name: "Features", dependencies: ["Dataset", "Tensors"], path: "Modules/Features"),
+        // Features uses BGNBD for the purchase-model inputs of the time-aware set (BG/NBD refitted at every as-of date).
+        .target(name: "Features", dependencies: ["Dataset", "Tensors", "BGNBD"], path: "Modules/Features"),
         // Evaluation uses Tensors only through Metrics' bootstrap (SeededRandom).
         .target(
             name: "Evaluation", dependencies: ["Dataset", "Metrics", "Formats", "Tensors"], path: "Modules/Evaluation"),
         .target(
             name: "Benchmarking",
-            dependencies: ["Tensors", "Layers", "Losses", "Optimizers", "Models", "Training", "Dataset", "Features", "COpenBLAS"],
+            dependencies: ["Tensors", "Layers", "Losses", "Optimizers", "Models", "Training", "Dataset", "Features", "Evaluation", "COpenBLAS"],
             path: "Modules/Benchmarking"),
 
         // MARK: Tools
         .executableTarget(
             name: "RevisitBench",
-            dependencies: ["Benchmarking", "Tensors", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Benchmarking", "Evaluation", "Tensors", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/revisit-bench"),
         .executableTarget(
             name: "SynthTool",
@@ -125,7 +126,7 @@ let package = Package(
         .executableTarget(name: "FuzzXML", dependencies: ["ERPImport"], path: "Tools/fuzz-xml"),
         .executableTarget(
             name: "EvaluatorTool",
-            dependencies: ["CommandLineSupport", "Evaluation", "Backtest", "Workflow", "Calibration", "Features", "Models", "Tensors", "Dataset",
+            dependencies: ["CommandLineSupport", "Evaluation", "Backtest", "Workflow", "Training", "Calibration", "Features", "Models", "Tensors", "Dataset", "Formats",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/evaluator"),
 
@@ -159,7 +160,7 @@ let package = Package(
         .testTarget(name: "ERPImportTests", dependencies: ["ERPImport", "Dataset", "Formats"], path: "Tests/ERPImportTests"),
         .testTarget(
             name: "EvaluationTests", dependencies: ["Evaluation", "Dataset", "Metrics", "Tensors", "Formats"], path: "Tests/EvaluationTests"),
-        .testTarget(name: "ToolsTests", dependencies: ["RevisitBench", "SynthTool", "Importer", "TrainerTool", "ScorerTool", "EvaluatorTool", "Dataset"], path: "Tests/ToolsTests"),
+        .testTarget(name: "ToolsTests", dependencies: ["RevisitBench", "SynthTool", "Importer", "TrainerTool", "ScorerTool", "EvaluatorTool", "Dataset", "Evaluation", "Tensors"], path: "Tests/ToolsTests"),
         .testTarget(
             name: "SystemLibrariesTests", dependencies: ["CLibCSV", "CLibXML2", "COpenBLAS"],
             path: "Tests/SystemLibrariesTests"),

@@ -55,7 +55,7 @@ public struct Backtest {
         public var candidates: CandidateSet = .visitedInWeek
         public var list: ListRule = .perRepTop(3)
         /// Contender names (``Contenders``), in report order.
-        public var contenders = ["cnn_lstm", "logreg", "decision_tree", "recency", "round_robin"]
+        public var contenders = [Contenders.defaultModel, "cnn_lstm", "xgboost", "bgnbd", "logreg", "decision_tree", "recency", "round_robin"]
         /// Trainer options for the fitted contenders (horizon H = the outcome window T2); the
         /// rolling window is `training.trainingWeeks`.
         public var training = TrainingJob.Options()
@@ -141,17 +141,25 @@ public struct Backtest {
         for start in foldStarts {
             var fold = try prepareFold(start: start)
             let candidates = candidateSet(start: start)
-            for name in settings.contenders {
+            var fittedThisFold: [String: TrainingJob.Fitted] = [:]
+            var entries: [String: Entry] = [:]
+            // Ensembles last, so that they take their members from this fold's fits.
+            let order = settings.contenders.filter { !(Contenders.named($0) is EnsembleContender) }
+                + settings.contenders.filter { Contenders.named($0) is EnsembleContender }
+            for name in order {
                 let clock = ContinuousClock(), began = clock.now
                 let contender = Contenders.named(name)!
                 var options = settings.training
                 options.model = name
                 options.trainUntil = start
                 options.warmEpochs = settings.warmEpochs
-                let warm = settings.warmStart && contender.kind == .neural ? previous[name] : nil
+                // Neural models (alone or in an ensemble) start from the previous fold's weights; the others ignore it.
+                let warm = settings.warmStart && contender.kind != .heuristic ? previous[name] : nil
                 let job = FitJob(history: history, options: options, earliestAsOf: options.earliestAsOf(trainUntil: start), warmStart: warm)
+                job.alreadyFitted = fittedThisFold
                 guard let fitted = try TrainingJob.fit(job) else { throw TrainingJob.JobError("the fit of \(name) was interrupted") }
                 previous[name] = fitted.model
+                fittedThisFold[name] = fitted
                 let input = ScoringInput(history: history, set: candidates, encoder: try fitted.pipeline?.encoder(for: history))
                 let raw = candidates.count == 0 ? [] : try fitted.model.scores(input, range: 0..<candidates.count)
                 let scores = raw.map { Float(fitted.calibration.apply(Double($0))) }
@@ -161,11 +169,12 @@ public struct Backtest {
                 entry.trainingExamples = contender.kind == .heuristic ? nil : fitted.result.trainingRows
                 entry.epochs = fitted.result.iterations
                 entry.seconds = (clock.now - began) / .seconds(1)
-                fold.entries.append(entry)
+                entries[name] = entry
                 progress("backtest: week of \(start.iso): \(name) list precision \(Self.percent(entry.listPrecision)), "
                          + "\(comparisonName) \(Self.percent(fold.repsRate)), ROC-AUC \(entry.rocAUC.map { String(format: "%.4f", $0) } ?? "—") "
                          + "(\(String(format: "%.1f", entry.seconds)) s)")
             }
+            fold.entries = settings.contenders.map { entries[$0]! }
             folds.append(fold)
         }
         return folds

@@ -20,12 +20,16 @@ extension Backtest {
         var rows: [ScoreRow] = []
         for fold in folds {
             for entry in fold.entries {
+                // The overall rank (the scores file's `rank`), by the scorer's rule.
+                let overall = ScoresFile.ranks(
+                    asOf: [Day](repeating: fold.start, count: entry.scores.count), probabilities: entry.scores.map(Double.init),
+                    customers: fold.customerIDs, groups: [String](repeating: "", count: entry.scores.count))
                 for index in fold.customerIDs.indices {
                     var rank = entry.ranksInRep[index]
                     if case .perRepTop = list {} else if !entry.onList[index] { rank += listK }
                     rows.append(ScoreRow(
                         customerID: fold.customerIDs[index], repID: fold.repIDs[index], asOf: fold.start,
-                        probability: entry.scores[index], rankInRep: rank, rank: 0, modelID: entry.contender))
+                        probability: entry.scores[index], rankInRep: rank, rank: overall[index], modelID: entry.contender))
                 }
             }
         }

@@ -56,7 +56,8 @@ public struct RowCounts: Sendable, Hashable, Codable {
     }
 }
 
-/// The evaluator's report, `report.json`: format `revisit-evaluation-report`, version 1.
+/// The evaluator's report, `report.json`: format `revisit-evaluation-report`, version 2
+/// (2: `settings.comparison`, the random-list baseline of transaction logs, and `calibration`).
 ///
 /// The same type serves the audit (one scores file, possibly several models) and the rolling
 /// backtest (`mode` = `backtest`, one ``ModelResult`` per model built from its weekly rows).
@@ -66,7 +67,7 @@ public struct EvaluationReport: Sendable, Hashable, Codable {
     /// The `format` value of every report.
     public static let formatName = "revisit-evaluation-report"
     /// The version this build writes.
-    public static let currentVersion = 1
+    public static let currentVersion = 2
 
     public var format: String
     public var formatVersion: Int

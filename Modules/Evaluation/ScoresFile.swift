@@ -124,7 +124,6 @@ public enum ScoresFile {
                 throw EvaluationError.unsupportedVersion(path: path, line: line, found: "'\(f[7])'", expected: formatVersion)
             }
             guard !f[0].isEmpty else { throw bad("customer_id is empty") }
-            guard !f[1].isEmpty else { throw bad("rep_id is empty") }
             guard let asOf = Day(iso: f[2]) else { throw bad("as_of '\(f[2])' is not a date YYYY-MM-DD") }
             guard let probability = Double(f[3]), probability.isFinite, probability >= 0, probability <= 1 else {
                 throw bad("probability '\(f[3])' is not a number in [0, 1]")

@@ -33,6 +33,8 @@ import Foundation
 /// | 19 | `days_since_first_order` | t − first order date; 0 when never ordered (BG/NBD's T) |
 /// | 20 | `visits_since_last_order` | visits after the last order; n when never ordered |
 /// | 21 | `ever_ordered` | 1 when an order precedes t |
+/// | 22 | `bgnbd_p_alive` | BG/NBD's P(alive), the model refitted at t on the orders before t (``PurchaseModelCache``) |
+/// | 23 | `bgnbd_p_purchase` | BG/NBD's P(≥ 1 order in [t, t + H)), the same fit |
 ///
 /// Then per numeric visit column c (amount, quantity…): `c_sum_365d_log1p` = log1p(max(0, Σ over
 /// [t − 365, t))), missing = 0; the time-aware set adds `c_total_log1p` (all history) and
@@ -50,7 +52,7 @@ public enum AggregateFeature {
     /// The time-aware additions, columns 14–21.
     public static let timeAwareNames = [
         "orders_180d", "order_days", "mean_order_gap_days", "order_gap_std_days", "overdue_ratio", "days_since_first_order",
-        "visits_since_last_order", "ever_ordered",
+        "visits_since_last_order", "ever_ordered", "bgnbd_p_alive", "bgnbd_p_purchase",
     ]
 
     /// The columns before the per-numeric-column ones.
@@ -76,7 +78,7 @@ public enum AggregateFeature {
     public static func transforms(featureSet: FeatureSet, numericColumns: [String]) -> [ValueTransform] {
         let names = names(featureSet: featureSet, numericColumns: numericColumns)
         guard featureSet == .timeAware else { return names.map { _ in .identity } }
-        let linear: Set<String> = ["order_rate", "ever_ordered"]
+        let linear: Set<String> = ["order_rate", "ever_ordered", "bgnbd_p_alive", "bgnbd_p_purchase"]
         return names.enumerated().map { index, name in
             index < baseCount(featureSet) && !linear.contains(name) ? .log1p : .identity
         }
@@ -90,9 +92,10 @@ public enum AggregateFeature {
     ///     tables and only the last 365 days are scanned; a shift-augmented history is scanned
     ///     whole (its cumulative values differ from the stored ones).
     ///   - numericColumns: per numeric block, the visit numeric column it reads (nil = absent).
+    ///   - purchaseModel: the example's BG/NBD P(alive) and P(purchase) (time-aware only).
     static func append(
         featureSet: FeatureSet, history: VisitHistory, visits: some BidirectionalCollection<Int>, contiguous: Bool, asOf t: Int32,
-        numericColumns: [Int?], to output: inout [Double]
+        numericColumns: [Int?], purchaseModel: (alive: Double, purchase: Double) = (0, 0), to output: inout [Double]
     ) {
         let days = history.days
         let orders = history.orders
@@ -193,6 +196,8 @@ public enum AggregateFeature {
             output[base + 20] = Double(n)
         }
         output[base + 21] = lastOrderIndex == nil ? 0 : 1
+        output[base + 22] = purchaseModel.alive
+        output[base + 23] = purchaseModel.purchase
         for c in 0..<M {
             output[base + fixedCount + M + c] = log1p(Swift.max(0, numericTotals[c]))
             output[base + fixedCount + 2 * M + c] = numericPresent[c] > 0 ? log1p(Swift.max(0, numericTotals[c] / Double(numericPresent[c]))) : 0

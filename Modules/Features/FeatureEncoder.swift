@@ -300,7 +300,7 @@ public struct FeatureEncoder: Sendable {
             }
             AggregateFeature.append(
                 featureSet: featureSet, history: history, visits: kept.lazy.map { Int($0) }, contiguous: false, asOf: t,
-                numericColumns: aggregateNumericColumns, to: &row.aggregates)
+                numericColumns: aggregateNumericColumns, purchaseModel: purchaseModelInputs(example, in: set), to: &row.aggregates)
         } else {
             let start = history.customers[Int(example.customer)].visits.lowerBound
             let end = Int(example.historyEnd)
@@ -311,11 +311,17 @@ public struct FeatureEncoder: Sendable {
             }
             AggregateFeature.append(
                 featureSet: featureSet, history: history, visits: start..<end, contiguous: true, asOf: t,
-                numericColumns: aggregateNumericColumns, to: &row.aggregates)
+                numericColumns: aggregateNumericColumns, purchaseModel: purchaseModelInputs(example, in: set), to: &row.aggregates)
         }
         transformAggregates(&row.aggregates)
         let (profile, last) = staticSources(of: example, in: set)
         appendStatics(profile: profile, lastVisit: last, to: &row.statics)
+    }
+
+    /// The example's BG/NBD inputs under the time-aware set, (0, 0) under the study's.
+    func purchaseModelInputs(_ example: AsOfExample, in set: ExampleSet) -> (alive: Double, purchase: Double) {
+        guard pipeline.featureSet == .timeAware else { return (0, 0) }
+        return history.purchaseModelInputs(of: example, in: set, horizon: pipeline.settings.horizonDays)
     }
 
     func transformAggregates(_ values: inout [Double]) {
@@ -402,7 +408,8 @@ public struct FeatureEncoder: Sendable {
                                         row.aggregates.removeAll(keepingCapacity: true)
                                         AggregateFeature.append(
                                             featureSet: pipeline.featureSet, history: history, visits: start..<end, contiguous: true,
-                                            asOf: example.asOf, numericColumns: aggregateNumericColumns, to: &row.aggregates)
+                                            asOf: example.asOf, numericColumns: aggregateNumericColumns,
+                                            purchaseModel: purchaseModelInputs(example, in: set), to: &row.aggregates)
                                         transformAggregates(&row.aggregates)
                                         row.statics.removeAll(keepingCapacity: true)
                                         appendStatics(profile: profile, lastVisit: last, to: &row.statics)

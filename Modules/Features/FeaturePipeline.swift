@@ -349,7 +349,7 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
     }
 
     /// Checks that every part agrees with the others and that sizes are sane.
-    func validate() throws {
+    public func validate() throws {
         func fail(_ reason: String) -> FeatureError { .inconsistent(reason) }
         guard (1...Self.maximumSequenceLength).contains(settings.sequenceLength) else {
             throw fail("sequence_length \(settings.sequenceLength) is outside 1...\(Self.maximumSequenceLength)")

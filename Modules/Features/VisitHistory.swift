@@ -48,6 +48,9 @@ public struct VisitHistory: Sendable {
     /// count through that visit, row-major `[V, K]`.
     public let numericSums: [Double]
     public let numericCounts: [Int32]
+    /// BG/NBD fits per as-of date, made on first use and shared by everything that reads this
+    /// history (``PurchaseModelCache``).
+    public let purchaseModels = PurchaseModelCache()
 
     /// Indexes `dataset`. Visits that are not in dataset order are sorted first (a copy), so an
     /// in-memory dataset built in any order gives the same features as the written one.

@@ -239,6 +239,24 @@ public final class TrainingRun {
         return report
     }
 
+    /// Makes the current weights (a warm start's) the best so far, scored on `validation`, so
+    /// that an epoch must beat them to be kept: repeated warm-started retraining (every fold of
+    /// a backtest, every night) then cannot drift into overfitting unnoticed, because an epoch
+    /// that does not improve the new validation split is discarded and the warm weights stay.
+    public func acceptCurrentWeightsAsBaseline(validation: ModelExamples) {
+        let (loss, probabilities) = evaluate(validation)
+        let score: Double
+        switch settings.monitor {
+        case .loss: score = -loss
+        case .rocAUC: score = validationScore(probabilities, validation.labels.scalars) ?? -.infinity
+        case .averagePrecision: score = averagePrecision?(probabilities, validation.labels.scalars) ?? -.infinity
+        }
+        bestScore = score.isNaN ? -.infinity : score
+        bestValues = Array(UnsafeBufferPointer(start: parameters.values, count: parameters.count))
+        bestBuffers = Array(UnsafeBufferPointer(start: parameters.buffers, count: parameters.layout.bufferCount))
+        epochsWithoutImprovement = 0
+    }
+
     /// Mean validation loss and P(order) per row, in inference mode, in batches of 1024.
     public func evaluate(_ examples: ModelExamples) -> (loss: Double, probabilities: [Float]) {
         var probabilities = [Float](repeating: 0, count: examples.count)

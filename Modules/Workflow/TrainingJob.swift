@@ -26,8 +26,8 @@ import Training
 public enum TrainingJob {
     /// Everything the trainer's flags decide.
     public struct Options: Sendable, Equatable {
-        /// The contender to fit (``Contenders``): `cnn_lstm` by default.
-        public var model = Architecture.cnnLSTM.rawValue
+        /// The contender to fit (``Contenders``): ``Contenders/defaultModel`` unless named.
+        public var model = Contenders.defaultModel
         /// The neural models' settings (`architecture` is set from `model`).
         public var training = TrainingSettings()
         /// Epochs of a warm-started neural fit (the backtest's later folds); nil: `training.epochs`.
@@ -48,6 +48,10 @@ public enum TrainingJob {
         public var trainUntil: Day?
         /// The latest as-of dates held out for validation, early stopping and calibration.
         public var validationDates = 8
+        /// Who the training and validation examples are at each as-of date: every customer with
+        /// an earlier visit (the call-list population, default), or the customers visited that
+        /// week (the study's evaluation set: a backtest scoring those trains on those).
+        public var trainingCandidates: CandidateSet = .withHistory
         public var shift: ShiftAugmentation?
         /// Only as-of dates in the last N weeks before the cut-off (a rolling training window; nil: all history).
         public var trainingWeeks: Int?
@@ -139,7 +143,7 @@ public enum TrainingJob {
         case .weekly: grid = .weekly(covering: history)
         case .visitDates: grid = .visitDates(from: Day(ordinal: history.days.min()! + 1), through: trainUntil)
         }
-        var all = builder.build(grid: grid, candidates: .withHistory, trainingCutoff: trainUntil)
+        var all = builder.build(grid: grid, candidates: options.trainingCandidates, trainingCutoff: trainUntil)
         if let earliestAsOf { all.examples = all.examples.filter { $0.asOf >= earliestAsOf.ordinal } }
         let dates = Array(Set(all.examples.map(\.asOf))).sorted()
         guard dates.count > options.validationDates else {
@@ -285,7 +289,8 @@ public enum TrainingJob {
             model: options.model, trainingRows: fitted?.result.trainingRows ?? prepared?.train.count ?? 0,
             validationExamples: prepared?.validation.count ?? 0, trainingPositiveRate: prepared?.train.positiveRate,
             counts: prepared?.counts, trainUntil: job.trainUntil, validationFrom: prepared?.validationFrom,
-            history: (fitted?.model as? FittedNeuralModel)?.model.history ?? [], validation: [:], calibration: .none,
+            history: (fitted?.model as? FittedNeuralModel)?.model.history ?? (fitted?.model as? FittedEnsemble)?.neuralHistory ?? [],
+            validation: [:], calibration: .none,
             notes: fitted?.result.notes ?? [], completed: fitted != nil, modelID: nil)
         guard let fitted else { return summary }
         let model = try modelFile(fitted, options: options, trainUntil: job.trainUntil, datasetSHA256: SHA256.hex(manifestBytes))

@@ -15,10 +15,12 @@ struct LeakageTests {
     static let cutoff = Day(iso: "2022-08-01")!
 
     /// A pipeline fitted on the training set for `cutoff`, used to encode every comparison.
-    static func trainingPipeline(_ history: VisitHistory, encoding: StaticEncoding = .integer) -> FeaturePipeline {
+    static func trainingPipeline(
+        _ history: VisitHistory, encoding: StaticEncoding = .integer, featureSet: FeatureSet = .timeAware
+    ) -> FeaturePipeline {
         let train = ExampleBuilder(history: history, settings: settings)
             .build(grid: .weekly(covering: history), trainingCutoff: cutoff)
-        return FeaturePipeline.fit(training: train, history: history, encoding: encoding)
+        return FeaturePipeline.fit(training: train, history: history, encoding: encoding, featureSet: featureSet)
     }
 
     /// Every as-of date of the weekly grid, with the example tensors of `candidates` at it.
@@ -42,8 +44,10 @@ struct LeakageTests {
     @Test("Deleting every record dated on or after t leaves every feature of every as-of-t example unchanged")
     func featuresIgnoreTheFuture() throws {
         let full = VisitHistory(dataset: Self.dataset)
-        for encoding in [StaticEncoding.integer, .oneHot] {
-            let pipeline = Self.trainingPipeline(full, encoding: encoding)
+        // Every input of both feature sets: the time-aware set's days to t, per-step visit
+        // columns, window summary and per-date BG/NBD fits included.
+        for (encoding, featureSet) in [(StaticEncoding.integer, FeatureSet.timeAware), (.oneHot, .timeAware), (.integer, .study)] {
+            let pipeline = Self.trainingPipeline(full, encoding: encoding, featureSet: featureSet)
             let dates = AsOfGrid.weekly(covering: full).dates(in: full)
             #expect(dates.count >= 50)
             for t in dates.enumerated().filter({ $0.offset % 4 == 1 }).map(\.element) {
@@ -51,7 +55,7 @@ struct LeakageTests {
                 let before = try Self.tensors(full, pipeline, at: t)
                 let after = try Self.tensors(truncated, pipeline, at: t)
                 #expect(before.count > 0)
-                Self.expectSameFeatures(before, after, "t = \(t) \(encoding)")
+                Self.expectSameFeatures(before, after, "t = \(t) \(encoding) \(featureSet)")
             }
         }
     }

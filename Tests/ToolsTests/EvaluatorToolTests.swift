@@ -1,4 +1,5 @@
 import Dataset
+import Evaluation
 import Foundation
 import Testing
 
@@ -50,6 +51,44 @@ struct EvaluatorToolTests {
         C3,R2,2024-01-22,0.5,1,2,m1,1
 
         """
+
+    /// A transaction log has no reps: the backtest compares the list with a random list of the
+    /// same candidates (their base rate), picks every customer with history as the candidates,
+    /// and writes the scores beside the report.
+    @Test func aTransactionLogBacktestIsComparedWithARandomList() throws {
+        let root = Self.directory("transactions")
+        var csv = "customer_id,order_date,quantity,amount\n"
+        var state: UInt64 = 7
+        func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state >> 33 }
+        let start = Day(iso: "2023-01-02")!
+        for c in 0..<60 {
+            let cycle = 10 + Int(next() % 50)
+            var day = Int(next() % UInt64(cycle))
+            while day < 300 {
+                csv += "K\(c),\(start.advanced(by: day).iso),\(1 + next() % 3),\(10 + next() % 90).50\n"
+                day += cycle / 2 + Int(next() % UInt64(cycle))
+            }
+        }
+        try csv.write(toFile: root + "/orders.csv", atomically: true, encoding: .utf8)
+        let mapping = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/mappings/transactions.json").path
+        let imported = try ToolProcess.run("importer", [root + "/orders.csv", "--mapping", mapping, "--out", root + "/data", "--quiet"])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let result = try Self.run(["backtest", "--dataset", root + "/data", "--out", root + "/report", "--folds", "2",
+                                   "--models", "bgnbd,recency", "--bootstrap", "20", "--quiet"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let averages = result.stdout.split(separator: "\n").filter { $0.hasPrefix("average") }
+        #expect(averages.count == 2 && averages.allSatisfy { $0.contains(" · random ") && !$0.contains("reps") }, "\(result.stdout)")
+        let markdown = try String(contentsOfFile: root + "/report/report.md", encoding: .utf8)
+        #expect(markdown.contains("random list (base rate)") && !markdown.contains("comparison with the reps"))
+        let scores = try String(contentsOfFile: root + "/report/scores.csv", encoding: .utf8)
+        #expect(scores.hasPrefix("customer_id,rep_id,as_of,probability") && scores.contains(",bgnbd,"))
+        // The audit of the backtest's own scores gives the backtest's list figures.
+        let audit = try Self.run(["audit", "--scores", root + "/report/scores.csv", "--dataset", root + "/data", "--out", root + "/audit",
+                                  "--top-per-rep", String(try EvaluationReport.decode(json: [UInt8](Data(contentsOf: URL(fileURLWithPath: root + "/report/report.json")))).settings.topPerRep), "--bootstrap", "20"])
+        #expect(audit.status == 0, "\(audit.stderr)")
+        #expect(audit.stdout.split(separator: "\n").filter { $0.hasPrefix("average") } == averages)
+    }
 
     @Test func auditsAScoresFileAndWritesTheReport() throws {
         let work = Self.directory("audit")

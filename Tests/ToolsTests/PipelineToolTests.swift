@@ -1,5 +1,6 @@
 import Dataset
 import Foundation
+import Tensors
 import Testing
 
 /// The nightly pipeline through the real executables on a small simulated export:
@@ -173,5 +174,25 @@ struct PipelineToolTests {
         #expect(trained.status == 0, "\(trained.stderr)")
         let mismatch = try ToolProcess.run("scorer", ["--model", model, "--dataset", Self.fixture.dataset])
         #expect(mismatch.status == 2 && mismatch.stderr.contains("does not fit"), "\(mismatch.stderr)")
+    }
+
+    /// The field's contenders through the tools: trained, saved and scored like the CNN-LSTM,
+    /// each with the calibration it asks for (or is given).
+    @Test func statisticalContendersTrainAndScoreThroughTheTools() throws {
+        for (name, extra) in [("xgboost", ["--calibration", "isotonic"]), ("bgnbd", []), ("round_robin", [])] {
+            let model = Self.fixture.directory + "/\(name).safetensors"
+            let trained = try Self.train(model, ["--model", name] + extra)
+            #expect(trained.status == 0, "\(name): \(trained.stderr)")
+            let scored = try ToolProcess.run("scorer", ["--model", model, "--dataset", Self.fixture.dataset, "--top-per-rep", "2", "--quiet"])
+            #expect(scored.status == 0, "\(name): \(scored.stderr)")
+            let rows = scored.stdout.split(separator: "\n").dropFirst()
+            #expect(!rows.isEmpty && rows.allSatisfy { $0.contains(",\(name)-") }, "\(name): the model id names the model")
+            let file = try TensorFile.read(from: model)
+            #expect(file.metadata["model"] == name)
+            let expected = name == "xgboost" ? "isotonic" : "none"
+            #expect(file.metadata["calibration"]?.contains("\"method\":\"\(expected)\"") == true, "\(name): \(file.metadata["calibration"] ?? "")")
+        }
+        let refused = try Self.train(Self.fixture.directory + "/x.safetensors", ["--model", "recency", "--calibration", "platt"])
+        #expect(refused.status == 1 && refused.stderr.contains("cannot be calibrated"), "\(refused.stderr)")
     }
 }

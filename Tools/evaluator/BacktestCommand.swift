@@ -5,9 +5,11 @@ import CommandLineSupport
 import Dataset
 import Evaluation
 import Features
+import Formats
 import Foundation
 import Models
 import Tensors
+import Training
 import Workflow
 
 extension EvaluatorCommand {
@@ -28,7 +30,7 @@ extension EvaluatorCommand {
         @Option(help: "Dataset directory written by `importer`.")
         var dataset: String
         @Option(help: ArgumentHelp("Comma-separated contenders.", discussion: Contenders.helpList))
-        var models = "cnn_lstm,xgboost,bgnbd,logreg,decision_tree,recency,round_robin"
+        var models = "cnn_lstm_bgnbd,cnn_lstm,xgboost,bgnbd,logreg,decision_tree,recency,round_robin"
         @Option(help: "First fold's Monday (YYYY-MM-DD). Default: the latest folds whose outcome windows are complete.")
         var firstFold: String?
         @Option(help: "Instead of --first-fold and --folds: the fold dates, comma-separated Mondays (YYYY-MM-DD).")
@@ -37,24 +39,28 @@ extension EvaluatorCommand {
         var calibration: String?
         @Option(help: "Number of weekly folds.")
         var folds = 4
-        @Option(help: "Candidates: visited-in-week (the study's) or with-history (every customer with an earlier visit).")
-        var candidates = "visited-in-week"
+        @Option(help: "Candidates: visited-in-week (the study's) or with-history (every customer with an earlier visit). Default: visited-in-week for a visit log, with-history for a transaction log (whose week's buyers would all be positive).")
+        var candidates: String?
         @Option(help: "K: each rep's top K candidates form the list (with --list per-rep).")
         var topPerRep = 3
-        @Option(help: "The list: per-rep (each rep's top K, the default), top:N (the N best overall), share:F (the best share F of the candidates) or threshold:P (every candidate with P(order) ≥ P).")
-        var list = "per-rep"
+        @Option(help: "The list: per-rep (each rep's top K), top:N (the N best overall), share:F (the best share F of the candidates) or threshold:P (every candidate with P(order) ≥ P). Default: per-rep for a visit log, share:0.1 for a transaction log (no reps).")
+        var list: String?
         @Option(help: "Days between fold starts.")
         var stepDays = 7
         @Option(help: "Outcome window T2 in days (the label horizon H).")
         var horizon = 28
-        @Option(help: "Training examples only from the last N weeks before each fold (0: all history).")
-        var trainingWeeks = 26
+        @Option(help: "Training examples only from the last N weeks before each fold (0, the default: all history, as the trainer and the nightly job).")
+        var trainingWeeks = 0
         @Option(help: "Epochs of the first fold's training (later folds warm-start with --warm-epochs).")
         var epochs = 3
         @Option(help: "Epochs of each later fold, warm-started from the previous fold's weights (0: train every fold from scratch with --epochs).")
         var warmEpochs = 1
         @Option(help: "Inputs of the models: time-aware (default) or study (the paper's exact seven-feature inputs).")
         var features = "time-aware"
+        @Option(help: "Early stopping of the neural models watches: loss (default), roc_auc or average_precision on each fold's validation split.")
+        var monitor = "loss"
+        @Option(help: "Training examples: the same candidates as the folds score (default: same), or with-history (every customer with an earlier visit at every as-of date).")
+        var trainOn = "same"
         @Option(help: "Batch size for the models.")
         var batchSize = 64
         @Option(help: "Seed of every random stream (training and bootstrap).")
@@ -97,7 +103,8 @@ extension EvaluatorCommand {
             return method
         }
 
-        func listRule() throws -> ListRule {
+        func listRule(transactions: Bool = false) throws -> ListRule {
+            let list = self.list ?? (transactions ? "share:0.1" : "per-rep")
             if list == "per-rep" { return .perRepTop(topPerRep) }
             let parts = list.split(separator: ":", maxSplits: 1).map(String.init)
             guard parts.count == 2 else { throw ValidationError("--list must be per-rep, top:N, share:F or threshold:P; got '\(list)'") }
@@ -121,13 +128,17 @@ extension EvaluatorCommand {
             _ = try listRule()
             _ = try explicitFoldDates()
             _ = try calibrationMethod()
+            guard TrainingSettings.Monitor(rawValue: monitor) != nil else {
+                throw ValidationError("--monitor must be loss, roc_auc or average_precision; got '\(monitor)'")
+            }
             if foldDates != nil && firstFold != nil { throw ValidationError("--fold-dates and --first-fold exclude each other") }
             guard stepDays >= 1 else { throw ValidationError("--step-days must be at least 1") }
             if let firstFold, Day(iso: firstFold) == nil { throw ValidationError("--first-fold must be a date YYYY-MM-DD") }
             guard folds >= 1, topPerRep >= 1, horizon >= 1, epochs >= 1, warmEpochs >= 0, trainingWeeks >= 0, batchSize >= 1, bootstrap >= 1
             else { throw ValidationError("--folds, --top-per-rep, --horizon, --epochs, --batch-size, --bootstrap must be at least 1") }
             guard ["time-aware", "study"].contains(features) else { throw ValidationError("--features must be time-aware or study") }
-            guard ["visited-in-week", "with-history"].contains(candidates) else {
+            guard ["same", "with-history"].contains(trainOn) else { throw ValidationError("--train-on must be same or with-history") }
+            if let candidates, !["visited-in-week", "with-history"].contains(candidates) {
                 throw ValidationError("--candidates must be visited-in-week or with-history")
             }
         }
@@ -163,12 +174,15 @@ extension EvaluatorCommand {
             }
             var settings = Backtest.Settings(firstFold: first)
             settings.folds = folds
-            settings.candidates = candidates == "with-history" ? .withHistory : .visitedInWeek
-            settings.list = try listRule()
+            let transactions = data.manifest.kind == .transactions
+            settings.candidates = (candidates ?? (transactions ? "with-history" : "visited-in-week")) == "with-history" ? .withHistory : .visitedInWeek
+            settings.list = try listRule(transactions: transactions)
+            settings.training.trainingCandidates = trainOn == "with-history" ? .withHistory : settings.candidates
             settings.stepDays = stepDays
             settings.contenders = try contenders()
             settings.training.examples = ExampleSettings(horizonDays: horizon)
             settings.training.featureSet = features == "study" ? .study : .timeAware
+            settings.training.training.monitor = TrainingSettings.Monitor(rawValue: monitor)!
             settings.training.training.epochs = epochs
             settings.training.training.batchSize = batchSize
             settings.training.training.seed = seed
@@ -190,13 +204,19 @@ extension EvaluatorCommand {
             let evaluation = EvaluationSettings(horizonDays: horizon, topPerRep: topPerRep, bootstrapResamples: bootstrap, seed: seed)
             let report = backtest.report(folds: results, evaluation: evaluation, groundTruth: truth, inputs: inputs)
             do {
+                // Every fold's scores, as a scores file an auditor can re-judge with `evaluator audit`
+                // (rank_in_rep encodes the list: its rows are those with rank_in_rep ≤ the report's K).
+                try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+                try AtomicFile.write(
+                    Data(ScoresFile.encode(rows: Backtest.scoreRows(results, list: settings.list).rows)),
+                    to: (out as NSString).appendingPathComponent("scores.csv"))
                 try ReportWriter.write(report, to: out)
             } catch {
                 throw EvaluatorFailure.cannotWrite("\(out): cannot write the report: \(error)")
             }
             for line in WeeklyComparison.lines(report.allResults, comparison: report.settings.comparison) { print(line) }
             for note in report.notes { print("note: \(note)") }
-            print("report: \((out as NSString).appendingPathComponent("report.md")) (and report.json, *.svg)")
+            print("report: \((out as NSString).appendingPathComponent("report.md")) (and report.json, scores.csv, *.svg)")
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Benchmarking
+import Evaluation
 import Foundation
 import Tensors
 
@@ -10,7 +11,7 @@ struct RevisitBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "revisit-bench",
         abstract: "Release-mode benchmarks of Revisit, for comparison with ../shared/bench.",
-        subcommands: [GEMM.self, Train.self, Profile.self, FeaturesBench.self, BLASInfo.self])
+        subcommands: [GEMM.self, Train.self, Profile.self, FeaturesBench.self, BLASInfo.self, Quality.self])
 
     init() {}
 
@@ -21,6 +22,39 @@ struct RevisitBench: ParsableCommand {
             try command.run()
         } catch {
             exit(withError: error)
+        }
+    }
+}
+
+struct Quality: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The quality table: a backtest report beside quality_reference.py's results on the same folds.",
+        discussion: "`make quality` runs both and then this. Prints Markdown: one row per model, then the bars checked.")
+
+    @Option(help: "report.json of `evaluator backtest` on the log.")
+    var report: String
+    @Option(help: "The JSON written by ../shared/bench/quality_reference.py --out.")
+    var reference: String
+    @Option(help: "Optional: report.json of the backtest on Fixtures/sample (printed beside its ceiling).")
+    var sample: String?
+
+    func run() throws {
+        let comparison = try QualityComparison(revisitReport: report, reference: reference)
+        print(comparison.table())
+        print("")
+        if let mismatch = comparison.foldMismatch { print("warning: \(mismatch)") }
+        for line in comparison.verdict() { print("- \(line)") }
+        if let sample {
+            let report = try EvaluationReport.decode(json: [UInt8](Data(contentsOf: URL(fileURLWithPath: sample))))
+            let rows = QualityComparison.rows(of: report, source: "Fixtures/sample")
+            print("\n| Fixtures/sample | folds | mean ROC-AUC | mean AP | mean Brier |\n|---|---:|---:|---:|---:|")
+            for row in rows {
+                print("| \(row.model) | \(row.folds) | \(QualityComparison.number(row.rocAUC)) | \(QualityComparison.number(row.averagePrecision)) | \(QualityComparison.number(row.brier, 5)) |")
+            }
+            if let ceiling = rows.first(where: { $0.model == Audit.ceilingName }), let best = rows.first(where: { $0.model == "cnn_lstm" }),
+               let a = best.rocAUC, let c = ceiling.rocAUC {
+                print("\n- cnn_lstm mean ROC-AUC \(QualityComparison.number(a)) vs the ceiling \(QualityComparison.number(c)): \(String(format: "%.4f", c - a)) below it")
+            }
         }
     }
 }

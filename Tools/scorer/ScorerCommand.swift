@@ -79,6 +79,13 @@ struct ScorerCommand: ParsableCommand {
         let clock = ContinuousClock(), began = clock.now
         let result: (rows: [ScoringJob.ScoredCustomer], modelID: String)
         let history = VisitHistory(dataset: try loadDataset())
+        if !quiet, let asOf = options.asOf, let last = history.days.max(), asOf.ordinal > last + 1 + 365 {
+            // The time-aware inputs (days since the last visit and order) are clipped to the
+            // training range: scoring far past the data still works, but every customer looks
+            // equally long gone.
+            FileHandle.standardError.write(Data(
+                "scorer: warning: --as-of \(asOf.iso) is \(asOf.ordinal - last) days after the last record; the days since each customer's last visit and order exceed what the model was trained on and are clipped to its range\n".utf8))
+        }
         result = try ScoringJob.run(modelPath: model, history: history, options: options)
         let bytes = ScoringJob.encodeScores(result.rows, modelID: result.modelID)
         do {

@@ -40,8 +40,8 @@ struct TrainerCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Model file to write (atomically).")
     var out: String
 
-    @Option(help: ArgumentHelp("The contender to train (default cnn_lstm).", discussion: Contenders.helpList))
-    var model: String = Architecture.cnnLSTM.rawValue
+    @Option(help: ArgumentHelp("The contender to train (default \(Contenders.defaultModel): the CNN-LSTM with BG/NBD beside it; cnn_lstm is the study's model alone).", discussion: Contenders.helpList))
+    var model: String = Contenders.defaultModel
     @Option(help: "Calibration of the scores on the validation split: platt, isotonic or none. Default: platt for learned scores, none for bgnbd and the heuristics.")
     var calibration: String?
 

@@ -110,6 +110,9 @@ public final class FitJob {
     public let progress: (BatchProgress) -> Void
     public let epochFinished: (EpochReport) -> Void
     public let shouldStop: () -> Bool
+    /// Contenders already fitted on the same data and options (a backtest fold): an ensemble
+    /// takes its members from here instead of fitting them again (same inputs, same result).
+    public var alreadyFitted: [String: TrainingJob.Fitted] = [:]
     private var preparedData: TrainingJob.PreparedData?
 
     public init(
@@ -151,9 +154,16 @@ public final class FitJob {
 public enum Contenders {
     /// Every contender. To add one, append it here (and nowhere else).
     public static let all: [any Contender] = Architecture.allCases.map { NeuralContender(architecture: $0) } + [
+        EnsembleContender(name: "cnn_lstm_bgnbd", members: ["cnn_lstm", "bgnbd"]),
         GradientBoostingContender(), BGNBDContender(), DecisionTreeContender(),
         HeuristicContender(rule: .recency), HeuristicContender(rule: .frequency), HeuristicContender(rule: .roundRobin),
     ]
+
+    /// The product's default model: the CNN-LSTM at its core with BG/NBD beside it (the mean of
+    /// their calibrated probabilities), which beats every reference model of `make quality` on
+    /// the CDNOW log and every baseline on `Fixtures/sample` (Docs/Quality.md). `cnn_lstm` alone
+    /// is the study's model.
+    public static let defaultModel = "cnn_lstm_bgnbd"
 
     /// The contender called `name`, if any.
     public static func named(_ name: String) -> (any Contender)? { all.first { $0.name == name } }

@@ -59,6 +59,8 @@ public struct NeuralContender: Contender {
                 throw TrainingJob.JobError("a \(warm.name) model cannot warm-start a \(name) model for inputs \(data.train.shape)")
             }
             try run.loadWeights(warm.model.tensors)
+            // The warm weights are the baseline an epoch must beat on this run's validation split.
+            run.acceptCurrentWeightsAsBaseline(validation: data.validation)
         }
         let completed = try run.fit(
             train: data.train, validation: data.validation, progress: job.progress, epochFinished: job.epochFinished,
