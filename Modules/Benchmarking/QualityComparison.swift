@@ -62,6 +62,21 @@ public struct QualityComparison {
             : "the folds differ: Revisit \(ours.count) as-of dates, reference \(theirs.count) (\(ours.symmetricDifference(theirs).sorted().prefix(5).joined(separator: ", "))…)"
     }
 
+    /// On a report with a ground-truth ceiling: `model` against every tabular baseline
+    /// (`xgboost`, `logreg`, `decision_tree`, `bgnbd`) and the ceiling, by mean ROC-AUC.
+    public static func sampleVerdict(_ rows: [Row], model: String = "cnn_lstm_bgnbd") -> [String] {
+        guard let ours = rows.first(where: { $0.model == model }), let a = ours.rocAUC else { return [] }
+        var lines: [String] = []
+        for baseline in ["xgboost", "logreg", "decision_tree", "bgnbd"] {
+            guard let row = rows.first(where: { $0.model == baseline }), let b = row.rocAUC else { continue }
+            lines.append("\(model) mean ROC-AUC \(number(a)) vs \(baseline) \(number(b)): \(a >= b ? "at or above" : "BELOW") by \(String(format: "%+.4f", a - b))")
+        }
+        if let ceiling = rows.first(where: { $0.model == Audit.ceilingName }), let c = ceiling.rocAUC {
+            lines.append("\(model) mean ROC-AUC \(number(a)) vs the ceiling \(number(c)): \(String(format: "%.4f", c - a)) below it (the bar: within 0.02)")
+        }
+        return lines
+    }
+
     public static func number(_ value: Double?, _ digits: Int = 4) -> String { value.map { String(format: "%.\(digits)f", $0) } ?? "—" }
 
     /// The side-by-side table, best mean ROC-AUC first.
@@ -73,17 +88,23 @@ public struct QualityComparison {
         return lines.joined(separator: "\n")
     }
 
-    /// The bars: `model` at or above the best reference model on ROC-AUC and AP, and `boosting`
-    /// at or above LightGBM; one line each with the margin.
-    public func verdict(model: String = "cnn_lstm", boosting: String = "xgboost") -> [String] {
+    /// The bars: each of `models` (the default model, then the CNN-LSTM alone) at or above the
+    /// best reference model on ROC-AUC, AP and Brier, and `boosting` at or above LightGBM; one
+    /// line each with the margin.
+    public func verdict(models: [String] = ["cnn_lstm_bgnbd", "cnn_lstm"], boosting: String = "xgboost") -> [String] {
         let references = rows.filter { $0.source == "reference" && ["bgnbd", "lightgbm", "gru"].contains($0.model) }
         var lines: [String] = []
-        if let ours = rows.first(where: { $0.source == "Revisit" && $0.model == model }) {
+        for model in models {
+            guard let ours = rows.first(where: { $0.source == "Revisit" && $0.model == model }) else { continue }
             for (name, key) in [("ROC-AUC", \Row.rocAUC), ("average precision", \Row.averagePrecision)] {
                 guard let best = references.max(by: { ($0[keyPath: key] ?? -1) < ($1[keyPath: key] ?? -1) }),
                       let a = ours[keyPath: key], let b = best[keyPath: key] else { continue }
                 lines.append("\(model) mean \(name) \(Self.number(a)) vs the best reference (\(best.model)) \(Self.number(b)): "
                     + "\(a >= b ? "at or above" : "BELOW") by \(String(format: "%+.4f", a - b))")
+            }
+            if let a = ours.brier, let best = references.filter({ $0.brier != nil }).min(by: { $0.brier! < $1.brier! }), let b = best.brier {
+                lines.append("\(model) mean Brier \(Self.number(a, 5)) vs the best reference (\(best.model)) \(Self.number(b, 5)): "
+                    + "\(a <= b ? "at or below (better)" : "ABOVE (worse)") by \(String(format: "%+.5f", a - b))")
             }
         }
         if let ours = rows.first(where: { $0.source == "Revisit" && $0.model == boosting }),

@@ -51,10 +51,8 @@ struct Quality: ParsableCommand {
             for row in rows {
                 print("| \(row.model) | \(row.folds) | \(QualityComparison.number(row.rocAUC)) | \(QualityComparison.number(row.averagePrecision)) | \(QualityComparison.number(row.brier, 5)) |")
             }
-            if let ceiling = rows.first(where: { $0.model == Audit.ceilingName }), let best = rows.first(where: { $0.model == "cnn_lstm" }),
-               let a = best.rocAUC, let c = ceiling.rocAUC {
-                print("\n- cnn_lstm mean ROC-AUC \(QualityComparison.number(a)) vs the ceiling \(QualityComparison.number(c)): \(String(format: "%.4f", c - a)) below it")
-            }
+            print("")
+            for line in QualityComparison.sampleVerdict(rows) { print("- \(line)") }
         }
     }
 }
