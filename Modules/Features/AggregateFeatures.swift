@@ -1,3 +1,4 @@
+import BGNBD
 import Foundation
 
 /// Aggregate features of one as-of example: a fixed-width summary of the history instead of a
@@ -208,22 +209,23 @@ public enum AggregateFeature {
 extension VisitHistory {
     /// BG/NBD's summary of `example`'s history (distinct order days before t); nil when the
     /// history holds no order (the customer has not made a first purchase yet).
-    public func purchaseSummary(of example: AsOfExample, in set: ExampleSet) -> PurchaseSummary? {
-        let statistics: OrderStatistics
+    public func purchaseSummary(of example: AsOfExample, in set: ExampleSet) -> BGNBD.Observation? {
         if example.shifted >= 0 {
             var scanned = OrderStatistics()
             for index in set.shiftedHistories[Int(example.shifted)] { scanned.add(day: days[Int(index)], isOrder: orders[Int(index)]) }
-            statistics = scanned
-        } else {
-            let start = customers[Int(example.customer)].visits.lowerBound
-            let end = Int(example.historyEnd)
-            guard end > start else { return nil }
-            statistics = orderStatistics[end - 1]
+            return scanned.observation(asOf: example.asOf)
         }
-        guard statistics.orderDays > 0 else { return nil }
-        return PurchaseSummary(
-            x: Double(statistics.orderDays - 1), tx: Double(statistics.lastOrderDay - statistics.firstOrderDay),
-            T: Double(example.asOf - statistics.firstOrderDay))
+        let start = customers[Int(example.customer)].visits.lowerBound
+        let end = Int(example.historyEnd)
+        guard end > start else { return nil }
+        return orderStatistics[end - 1].observation(asOf: example.asOf)
+    }
+
+    /// The observation BG/NBD scores `example` with: its purchase summary, or, for a customer
+    /// that has not ordered yet, alive with x = 0 and T = the days since its first visit (the
+    /// model's view of someone who has not bought yet).
+    public func bgnbdObservation(of example: AsOfExample, in set: ExampleSet) -> BGNBD.Observation {
+        purchaseSummary(of: example, in: set) ?? BGNBD.Observation(x: 0, tx: 0, T: daysSinceFirstVisit(of: example, in: set) ?? 0)
     }
 
     /// Days from the customer's first visit to t (the age a customer without an order has).

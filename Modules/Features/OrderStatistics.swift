@@ -1,3 +1,5 @@
+import BGNBD
+
 /// Running statistics of a customer's orders, in date order: what the time-aware aggregates and
 /// BG/NBD's (x, tₓ, T) summary need. One definition, used both for the per-visit table of
 /// ``VisitHistory`` (cumulative through each visit) and for histories that shift augmentation
@@ -43,17 +45,12 @@ public struct OrderStatistics: Sendable, Equatable {
     }
 }
 
-/// BG/NBD's summary of a purchase history at an as-of date t (Fader, Hardie & Lee 2005), in days,
-/// from distinct order days before t: `x` repeat purchases (order days − 1), `tx` the time of the
-/// last purchase since the first, `T` the time from the first purchase to t.
-public struct PurchaseSummary: Sendable, Equatable, Hashable {
-    public var x: Double
-    public var tx: Double
-    public var T: Double
-
-    public init(x: Double, tx: Double, T: Double) {
-        self.x = x
-        self.tx = tx
-        self.T = T
+extension OrderStatistics {
+    /// BG/NBD's summary at as-of date `t` (Fader, Hardie & Lee 2005), in days, from these order
+    /// days: x repeat purchases (order days − 1), tₓ the last purchase's time since the first,
+    /// T the time from the first purchase to t. Nil before the first order.
+    public func observation(asOf t: Int32) -> BGNBD.Observation? {
+        guard orderDays > 0 else { return nil }
+        return BGNBD.Observation(x: Double(orderDays - 1), tx: Double(lastOrderDay - firstOrderDay), T: Double(t - firstOrderDay))
     }
 }

@@ -43,11 +43,7 @@ public final class PurchaseModelCache: @unchecked Sendable {
             if sampled && Self.hash(customer.customerID) % UInt64(history.customers.count) >= UInt64(maximumCustomers) { continue }
             let end = history.firstVisit(in: customer.visits, onOrAfter: t)
             guard end > customer.visits.lowerBound else { continue }
-            let statistics = history.orderStatistics[end - 1]
-            guard statistics.orderDays > 0 else { continue }
-            observations.append(BGNBD.Observation(
-                x: Double(statistics.orderDays - 1), tx: Double(statistics.lastOrderDay - statistics.firstOrderDay),
-                T: Double(t - statistics.firstOrderDay)))
+            if let observation = history.orderStatistics[end - 1].observation(asOf: t) { observations.append(observation) }
         }
         let (patterns, weights) = BGNBD.patterns(observations)
         return try? BGNBD.fit(patterns, weights: weights, settings: settings).parameters
@@ -67,12 +63,7 @@ extension VisitHistory {
     /// yet is taken as alive with x = 0 and T = the days since its first visit.
     func purchaseModelInputs(of example: AsOfExample, in set: ExampleSet, horizon: Int) -> (alive: Double, purchase: Double) {
         guard let parameters = purchaseModels.parameters(at: example.asOf, history: self) else { return (0, 0) }
-        let observation: BGNBD.Observation
-        if let summary = purchaseSummary(of: example, in: set) {
-            observation = BGNBD.Observation(x: summary.x, tx: summary.tx, T: summary.T)
-        } else {
-            observation = BGNBD.Observation(x: 0, tx: 0, T: daysSinceFirstVisit(of: example, in: set) ?? 0)
-        }
+        let observation = bgnbdObservation(of: example, in: set)
         return (BGNBD.probabilityAlive(parameters, observation),
                 BGNBD.probabilityOfPurchase(parameters, observation, horizon: Double(horizon)))
     }

@@ -88,6 +88,18 @@ struct EvaluatorToolTests {
                                   "--top-per-rep", String(try EvaluationReport.decode(json: [UInt8](Data(contentsOf: URL(fileURLWithPath: root + "/report/report.json")))).settings.topPerRep), "--bootstrap", "20"])
         #expect(audit.status == 0, "\(audit.stderr)")
         #expect(audit.stdout.split(separator: "\n").filter { $0.hasPrefix("average") } == averages)
+
+        // `revisit-bench quality` sets the report beside a reference file of the same folds.
+        let report = try EvaluationReport.decode(json: [UInt8](Data(contentsOf: URL(fileURLWithPath: root + "/report/report.json"))))
+        let folds = report.models[0].weeks.map { "\"\($0.asOf.iso)\"" }.joined(separator: ",")
+        try """
+            {"folds_evaluated": [\(folds)], "summary": {"bgnbd": {"mean_auc": 0.5, "mean_ap": 0.2, "mean_brier": 0.3},
+             "lightgbm": {"mean_auc": 0.99, "mean_ap": 0.99, "mean_brier": 0.01}}}
+            """.write(toFile: root + "/reference.json", atomically: true, encoding: .utf8)
+        let quality = try ToolProcess.run("revisit-bench", ["quality", "--report", root + "/report/report.json", "--reference", root + "/reference.json"])
+        #expect(quality.status == 0, "\(quality.stderr)")
+        #expect(quality.stdout.contains("| Revisit | bgnbd | 2 |") && quality.stdout.contains("| reference | lightgbm | 2 | 0.9900 |"), "\(quality.stdout)")
+        #expect(!quality.stdout.contains("warning: the folds differ"), "\(quality.stdout)")
     }
 
     @Test func auditsAScoresFileAndWritesTheReport() throws {

@@ -138,7 +138,6 @@ public struct BGNBDContender: Contender {
         let cutoff = job.trainUntil
         let set = ExampleBuilder(history: job.history, settings: job.options.examples).scoringExamples(asOf: cutoff)
         let observations = set.examples.compactMap { job.history.purchaseSummary(of: $0, in: set) }
-            .map { BGNBD.Observation(x: $0.x, tx: $0.tx, T: $0.T) }
         let (patterns, weights) = BGNBD.patterns(observations)
         let fit: BGNBD.Fit
         do {
@@ -176,13 +175,8 @@ final class FittedBGNBD: FittedModel {
     func scores(_ input: ScoringInput, range: Range<Int>) throws -> [Float] {
         let horizon = Double(input.set.settings.horizonDays)
         return input.set.examples[range].map { example in
-            let observation: BGNBD.Observation
-            if let summary = input.history.purchaseSummary(of: example, in: input.set) {
-                observation = BGNBD.Observation(x: summary.x, tx: summary.tx, T: summary.T)
-            } else {
-                observation = BGNBD.Observation(x: 0, tx: 0, T: input.history.daysSinceFirstVisit(of: example, in: input.set) ?? 0)
-            }
-            return Float(BGNBD.probabilityOfPurchase(document.parameters, observation, horizon: horizon))
+            Float(BGNBD.probabilityOfPurchase(
+                document.parameters, input.history.bgnbdObservation(of: example, in: input.set), horizon: horizon))
         }
     }
 
