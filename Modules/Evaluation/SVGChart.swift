@@ -180,7 +180,8 @@ public enum ReportCharts {
             let v = top * Double(i) / 4
             return LineChart.Tick(v, String(format: "%.1f%%", v * 100))
         }
-        let step = max(1, weeks.count / 6)
+        // At most five date labels: a 10-character date needs about a sixth of the plot width.
+        let step = max(1, (weeks.count + 4) / 5)
         let xTicks = stride(from: 0, to: weeks.count, by: step).map { LineChart.Tick(Double($0), weeks[$0].iso) }
         return LineChart(
             title: comparison == .reps ? "List precision (\(listLabel)) vs the reps' success rate"

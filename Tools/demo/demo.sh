@@ -36,4 +36,4 @@ echo "== 4/4 rolling weekly backtest: list precision vs the reps' own success ra
   "${BACKTEST[@]}" --quiet | tee "$WORK/backtest.txt"
 echo
 echo "Mean lift over the reps (default model, cnn_lstm_bgnbd): $(grep '^average' "$WORK/backtest.txt" | grep ' cnn_lstm_bgnbd ' | sed 's/.*lift //')"
-echo "Report: $WORK/report/report.md (report.json, weekly_precision.svg, roc.svg, pr.svg, reliability.svg)"
+echo "Report: $WORK/report/report.md (report.json, scores.csv, weekly_precision.svg, roc.svg, pr.svg, reliability.svg, calibration.svg)"
