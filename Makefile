@@ -13,7 +13,7 @@ TEST_PYTHON := $(CURDIR)/$(TEST_VENV)/bin/python
 BENCH_DATA := .bench-data
 SHARED := ../shared
 
-.PHONY: deps python-env test demo demo-reduced bench quality sample clean
+.PHONY: deps python-env test demo demo-reduced bench quality fuzz sample clean
 
 ## deps: install the system libraries (libxml2, libcsv, OpenBLAS, pkg-config) when any is absent.
 deps:
@@ -73,6 +73,16 @@ quality: deps
 	for tool in $(QUALITY_TOOLS); do swift build -c release --product $$tool || exit 1; done
 	bash Tools/quality/quality.sh "$$(swift build -c release --show-bin-path)" $(BENCH_DATA)/quality $(if $(QUICK),--quick,)
 
+## fuzz: the CSV and XML readers under libFuzzer + AddressSanitizer with the invariant oracle,
+## FUZZ_SECONDS each (default 600), side by side; any finding fails. CONTRIBUTING.md has the figures.
+FUZZ_SECONDS ?= 600
+FUZZ_BUILD := .build-fuzz
+fuzz: deps
+	for tool in fuzz-csv fuzz-xml; do \
+	  swift build -c debug --scratch-path $(FUZZ_BUILD) -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING --product $$tool || exit 1; \
+	done
+	bash Tools/fuzz/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 ## sample: the bundled simulated export (Docs/Synth.md). Same command, same bytes.
 SAMPLE_SEED := 20180305
 sample: deps
@@ -82,4 +92,4 @@ sample: deps
 	@du -sh Fixtures/sample
 
 clean:
-	rm -rf .build .build-py $(BENCH_DATA)
+	rm -rf .build .build-py .build-fuzz $(BENCH_DATA)

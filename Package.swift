@@ -56,9 +56,11 @@ let package = Package(
         .target(name: "CVectorMath", path: "Modules/CVectorMath", cSettings: [.unsafeFlags(["-O3"])]),
         // The worker threads behind BlockParallelism (Modules/Tensors): no allocation per section.
         .target(name: "CBlockParallelism", path: "Modules/CBlockParallelism"),
+        // renameat2 (RENAME_EXCHANGE / RENAME_NOREPLACE): the one-step commit of a directory.
+        .target(name: "CFileSystem", path: "Modules/CFileSystem"),
 
         // MARK: Modules
-        .target(name: "Formats", path: "Modules/Formats"),
+        .target(name: "Formats", dependencies: ["CFileSystem"], path: "Modules/Formats"),
         .target(name: "Tensors", dependencies: ["COpenBLAS", "CBlockParallelism", "Formats"], path: "Modules/Tensors"),
         .target(name: "Layers", dependencies: ["Tensors", "CVectorMath"], path: "Modules/Layers"),
         .target(name: "Losses", dependencies: ["Tensors"], path: "Modules/Losses"),
@@ -104,7 +106,7 @@ let package = Package(
             path: "Tools/revisit-bench"),
         .executableTarget(
             name: "SynthTool",
-            dependencies: ["Synth", "Dataset", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Synth", "Dataset", "CommandLineSupport", "Formats", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/synth"),
         .executableTarget(
             name: "TrainerTool",
@@ -132,7 +134,7 @@ let package = Package(
 
         // MARK: Tests
         .target(name: "AllocationCounter", path: "Tests/Support/AllocationCounter"),
-        .target(name: "TestSupport", dependencies: ["Tensors"], path: "Tests/Support/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Tensors", "Dataset", "Formats"], path: "Tests/Support/TestSupport"),
         .testTarget(name: "FormatsTests", dependencies: ["Formats"], path: "Tests/FormatsTests"),
         .testTarget(
             name: "TensorsTests", dependencies: ["Tensors", "AllocationCounter", "TestSupport"], path: "Tests/TensorsTests"),
@@ -150,7 +152,7 @@ let package = Package(
         .testTarget(
             name: "BacktestTests", dependencies: ["Backtest", "Evaluation", "Workflow", "Training", "Features", "Dataset", "ERPImport", "Metrics", "Models", "Tensors"],
             path: "Tests/BacktestTests"),
-        .testTarget(name: "DatasetTests", dependencies: ["Dataset"], path: "Tests/DatasetTests"),
+        .testTarget(name: "DatasetTests", dependencies: ["Dataset", "TestSupport"], path: "Tests/DatasetTests"),
         .testTarget(name: "BGNBDTests", dependencies: ["BGNBD"], path: "Tests/BGNBDTests"),
         .testTarget(name: "GradientBoostingTests", dependencies: ["GradientBoosting"], path: "Tests/GradientBoostingTests"),
         .testTarget(name: "CalibrationTests", dependencies: ["Calibration"], path: "Tests/CalibrationTests"),
@@ -159,8 +161,8 @@ let package = Package(
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "Dataset", "Tensors"], path: "Tests/FeaturesTests"),
         .testTarget(name: "ERPImportTests", dependencies: ["ERPImport", "Dataset", "Formats"], path: "Tests/ERPImportTests"),
         .testTarget(
-            name: "EvaluationTests", dependencies: ["Evaluation", "Dataset", "Metrics", "Tensors", "Formats"], path: "Tests/EvaluationTests"),
-        .testTarget(name: "ToolsTests", dependencies: ["RevisitBench", "SynthTool", "Importer", "TrainerTool", "ScorerTool", "EvaluatorTool", "Dataset", "Evaluation", "Tensors"], path: "Tests/ToolsTests"),
+            name: "EvaluationTests", dependencies: ["Evaluation", "Dataset", "Metrics", "Tensors", "Formats", "TestSupport"], path: "Tests/EvaluationTests"),
+        .testTarget(name: "ToolsTests", dependencies: ["RevisitBench", "SynthTool", "Importer", "TrainerTool", "ScorerTool", "EvaluatorTool", "Dataset", "Evaluation", "Tensors", "Formats", "TestSupport"], path: "Tests/ToolsTests"),
         .testTarget(
             name: "SystemLibrariesTests", dependencies: ["CLibCSV", "CLibXML2", "COpenBLAS"],
             path: "Tests/SystemLibrariesTests"),

@@ -53,7 +53,23 @@ public func runTool<Command: ParsableCommand>(_ command: Command.Type, name: Str
     } catch {
         // `--help` parses to ArgumentParser's help command, whose run() throws a clean exit.
         if Command.exitCode(for: error) == .success { Command.exit(withError: error) }
-        FileHandle.standardError.write(Data("\(name): \(error)\n".utf8))
+        FileHandle.standardError.write(Data("\(name): \(oneLineDescription(error))\n".utf8))
         exit(ToolExitCode.badInput.rawValue)
     }
+}
+
+/// One line for any error a tool prints: a Revisit error's own description; for a Foundation
+/// (Cocoa) error, its file path and the operating system's reason rather than the raw
+/// `NSCocoaErrorDomain Code=… UserInfo={…}` dump; newlines folded so the message stays one line.
+public func oneLineDescription(_ error: any Error) -> String {
+    let nsError = error as NSError
+    if nsError.domain == NSCocoaErrorDomain {
+        let path = (nsError.userInfo[NSFilePathErrorKey] as? String) ?? (nsError.userInfo[NSURLErrorKey] as? URL)?.path
+        var reason = nsError.localizedDescription
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            reason = String(cString: strerror(Int32(underlying.code)))
+        }
+        return [path, reason].compactMap { $0 }.joined(separator: ": ").replacingOccurrences(of: "\n", with: " ")
+    }
+    return "\(error)".replacingOccurrences(of: "\n", with: " ")
 }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import Formats
 
@@ -6,6 +9,8 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
     case missingFile(path: String)
     case unsupportedFormat(path: String, found: String)
     case malformed(path: String, line: Int, reason: String)
+    /// A file whose bytes are not the ones the manifest recorded, or counts that do not reconcile.
+    case integrity(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -15,6 +20,8 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
             return "\(path): \(found); this build reads \(DatasetManifest.formatName) version \(DatasetManifest.currentVersion) — re-import the ERP export with this build's importer"
         case .malformed(let path, let line, let reason):
             return "\(path):\(line): \(reason)"
+        case .integrity(let path, let reason):
+            return "\(path): \(reason); the dataset was changed after the importer wrote it — re-import the export, or restore the directory from a backup"
         }
     }
 }
@@ -45,6 +52,11 @@ public struct Dataset: Sendable {
     public var visits: [Visit]
     /// Sorted by id.
     public var customers: [Customer]
+    /// SHA-256 of the `manifest.json` bytes read (empty for a dataset built in memory). The
+    /// manifest lists every data file's size and SHA-256, and ``load(directory:)`` refuses a
+    /// file that does not match, so this one digest names the data itself: it is the
+    /// provenance a model file records (`dataset_sha256`).
+    public var manifestSHA256 = ""
 
     public init(manifest: DatasetManifest, visits: [Visit], customers: [Customer]) {
         self.manifest = manifest
@@ -56,8 +68,11 @@ public struct Dataset: Sendable {
 
     /// Reads and checks `manifest.json` alone.
     public static func readManifest(directory: String) throws -> DatasetManifest {
-        let path = directory + "/" + manifestFile
-        guard let data = FileManager.default.contents(atPath: path) else { throw DatasetError.missingFile(path: path) }
+        try decodeManifest(try readDatasetFile(directory + "/" + manifestFile), path: directory + "/" + manifestFile)
+    }
+
+    static func decodeManifest(_ bytes: [UInt8], path: String) throws -> DatasetManifest {
+        let data = Data(bytes)
         struct Probe: Decodable {
             var format: String?
             var formatVersion: Int?
@@ -77,18 +92,95 @@ public struct Dataset: Sendable {
         }
     }
 
-    /// Reads a whole dataset directory, checking the format version, headers, field counts,
-    /// dates, the `order` flag and the sort order.
-    public static func load(directory: String) throws -> Dataset {
-        let manifest = try readManifest(directory: directory)
-        let visits = try readVisits(path: directory + "/" + visitsFile, columns: manifest.visitColumns)
-        let customers = try readCustomers(path: directory + "/" + customersFile, columns: manifest.customerColumns)
-        return Dataset(manifest: manifest, visits: visits, customers: customers)
+    /// The bytes of a file inside a dataset directory. A symbolic link is refused (a dataset's
+    /// files are its own: a link could make a tool read, and echo in its errors, any file the
+    /// user can read), and so is anything that is not a regular file.
+    static func readDatasetFile(_ path: String) throws -> [UInt8] {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { throw DatasetError.missingFile(path: path) }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFLNK: throw DatasetError.integrity(path: path, reason: "is a symbolic link; a dataset's files must be regular files inside its directory")
+        default: throw DatasetError.integrity(path: path, reason: "is not a regular file")
+        }
+        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw DatasetError.integrity(path: path, reason: "cannot be read: \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        guard fstat(descriptor, &info) == 0 else { throw DatasetError.integrity(path: path, reason: "cannot be read") }
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        var offset = 0
+        while offset < bytes.count {
+            let got = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+            if got < 0 && errno == EINTR { continue }
+            guard got > 0 else { throw DatasetError.integrity(path: path, reason: "ends before its size \(bytes.count) (changed while being read?)") }
+            offset += got
+        }
+        return bytes
     }
 
-    static func readRecords(path: String, header expected: [String]) throws -> [(line: Int, fields: [String])] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw DatasetError.missingFile(path: path) }
-        return try parseRecords([UInt8](data), path: path, header: expected)
+    /// The bytes of the data file `name`, checked against the size and SHA-256 the manifest
+    /// recorded for it when the importer wrote it.
+    static func readVerified(directory: String, name: String, manifest: DatasetManifest) throws -> [UInt8] {
+        let path = directory + "/" + name
+        let bytes = try readDatasetFile(path)
+        guard let recorded = manifest.files.first(where: { $0.role == "output" && $0.path == name }) else {
+            throw DatasetError.integrity(path: path, reason: "manifest.json records no size and SHA-256 for it")
+        }
+        guard bytes.count == recorded.bytes else {
+            throw DatasetError.integrity(path: path, reason: "has \(bytes.count) bytes; manifest.json recorded \(recorded.bytes)")
+        }
+        let digest = SHA256.hex(bytes)
+        guard digest == recorded.sha256 else {
+            throw DatasetError.integrity(path: path, reason: "SHA-256 \(digest.prefix(12))… differs from the \(recorded.sha256.prefix(12))… manifest.json recorded")
+        }
+        return bytes
+    }
+
+    /// Reads a whole dataset directory, checking the format version, every data file's size
+    /// and SHA-256 against the manifest, headers, field counts, dates, the `order` flag, the
+    /// sort order and the count invariant (`read = accepted + rejected + duplicates`, and as
+    /// many visit rows as were accepted). While it reads, it holds the dataset's shared
+    /// ``FileLock`` when one exists, so an importer's commit is never seen half done.
+    ///
+    /// - Parameters:
+    ///   - writerHoldsLock: true when the caller is the writer and holds the exclusive lock
+    ///     already (an importer reading the dataset it appends to): a shared lock on top would
+    ///     wait for the caller itself.
+    ///   - waiting: told, with a line for stderr, when a writer holds the lock.
+    /// - Throws: ``DatasetError`` naming the file.
+    public static func load(directory: String, writerHoldsLock: Bool = false, waiting: (String) -> Void = { _ in }) throws -> Dataset {
+        let lock = writerHoldsLock ? nil : try? FileLock.sharedIfPresent(for: directory, waiting: waiting)
+        defer { withExtendedLifetime(lock) {} }
+        let manifestPath = directory + "/" + manifestFile
+        let manifestBytes = try readDatasetFile(manifestPath)
+        let manifest = try decodeManifest(manifestBytes, path: manifestPath)
+        for (name, counts) in [("visit_counts", manifest.visitCounts), ("customer_counts", manifest.customerCounts)] where !counts.reconciles {
+            throw DatasetError.integrity(
+                path: manifestPath,
+                reason: "\(name) do not reconcile: read \(counts.read) ≠ accepted \(counts.accepted) + rejected \(counts.rejected) + duplicates \(counts.duplicates), or the rejected reasons do not add up")
+        }
+        let visitsPath = directory + "/" + visitsFile
+        let visits = try parseVisits(
+            try readVerified(directory: directory, name: visitsFile, manifest: manifest), path: visitsPath,
+            columns: manifest.visitColumns, requireOrder: true)
+        guard visits.count == manifest.visitCounts.accepted else {
+            throw DatasetError.integrity(
+                path: visitsPath, reason: "has \(visits.count) visits; manifest.json counts \(manifest.visitCounts.accepted) accepted")
+        }
+        let customers = try parseCustomers(
+            try readVerified(directory: directory, name: customersFile, manifest: manifest), path: directory + "/" + customersFile,
+            columns: manifest.customerColumns)
+        var dataset = Dataset(manifest: manifest, visits: visits, customers: customers)
+        dataset.manifestSHA256 = SHA256.hex(manifestBytes)
+        return dataset
+    }
+
+    /// `rejects.csv` of a dataset directory, checked against the manifest like the data files.
+    public static func loadRejects(directory: String, manifest: DatasetManifest) throws -> [Reject] {
+        let path = directory + "/" + rejectsFile
+        return try parseRejects(try readVerified(directory: directory, name: rejectsFile, manifest: manifest), path: path)
     }
 
     static func parseRecords(_ bytes: [UInt8], path: String, header expected: [String]) throws -> [(line: Int, fields: [String])] {
@@ -97,7 +189,7 @@ public struct Dataset: Sendable {
         guard header.fields == expected else {
             throw DatasetError.malformed(
                 path: path, line: 1,
-                reason: "header is \(header.fields.joined(separator: ",")); expected \(expected.joined(separator: ","))")
+                reason: "header is \(Snippet.bounded(header.fields.joined(separator: ","))); expected \(expected.joined(separator: ","))")
         }
         records.removeFirst()
         for record in records where record.fields.count != expected.count {
@@ -110,7 +202,7 @@ public struct Dataset: Sendable {
     static func parseNumeric(_ text: String, path: String, line: Int, column: String) throws -> Double? {
         if text.isEmpty { return nil }
         guard let value = Double(text), value.isFinite else {
-            throw DatasetError.malformed(path: path, line: line, reason: "\(column) '\(text)' is not a finite number")
+            throw DatasetError.malformed(path: path, line: line, reason: "\(column) '\(Snippet.bounded(text))' is not a finite number")
         }
         return value
     }
@@ -133,10 +225,15 @@ public struct Dataset: Sendable {
         let numericStart = categoricalStart + columns.categorical.count
         for (line, f) in records {
             guard let date = Day(iso: f[3]) else {
-                throw DatasetError.malformed(path: path, line: line, reason: "visit_date '\(f[3])' is not YYYY-MM-DD")
+                throw DatasetError.malformed(path: path, line: line, reason: "visit_date '\(Snippet.bounded(f[3]))' is not YYYY-MM-DD")
+            }
+            guard Day.supportedRange.contains(date) else {
+                throw DatasetError.malformed(
+                    path: path, line: line,
+                    reason: "visit_date \(date.iso) is outside \(Day.supportedRange.lowerBound.iso)…\(Day.supportedRange.upperBound.iso)")
             }
             guard f[8] == "0" || f[8] == "1" else {
-                throw DatasetError.malformed(path: path, line: line, reason: "order '\(f[8])' is not 0 or 1")
+                throw DatasetError.malformed(path: path, line: line, reason: "order '\(Snippet.bounded(f[8]))' is not 0 or 1")
             }
             var numeric: [Double?] = []
             for (offset, name) in columns.numeric.enumerated() {
@@ -155,8 +252,13 @@ public struct Dataset: Sendable {
     }
 
     public static func readCustomers(path: String, columns: DatasetManifest.ExtraColumns) throws -> [Customer] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw DatasetError.missingFile(path: path) }
+        return try parseCustomers([UInt8](data), path: path, columns: columns)
+    }
+
+    static func parseCustomers(_ bytes: [UInt8], path: String, columns: DatasetManifest.ExtraColumns) throws -> [Customer] {
         let header = customerHeader + columns.categorical + columns.numeric
-        let records = try readRecords(path: path, header: header)
+        let records = try parseRecords(bytes, path: path, header: header)
         var customers: [Customer] = []
         customers.reserveCapacity(records.count)
         let categoricalStart = customerHeader.count
@@ -179,9 +281,14 @@ public struct Dataset: Sendable {
 
     /// Reads `rejects.csv` (the importer's `--append` keeps earlier rejects).
     public static func readRejects(path: String) throws -> [Reject] {
-        try readRecords(path: path, header: rejectHeader).map { line, f in
+        guard let data = FileManager.default.contents(atPath: path) else { throw DatasetError.missingFile(path: path) }
+        return try parseRejects([UInt8](data), path: path)
+    }
+
+    static func parseRejects(_ bytes: [UInt8], path: String) throws -> [Reject] {
+        try parseRecords(bytes, path: path, header: rejectHeader).map { line, f in
             guard let sourceLine = Int(f[1]) else {
-                throw DatasetError.malformed(path: path, line: line, reason: "line '\(f[1])' is not a number")
+                throw DatasetError.malformed(path: path, line: line, reason: "line '\(Snippet.bounded(f[1]))' is not a number")
             }
             return Reject(source: f[0], line: sourceLine, reason: f[2], detail: f[3], raw: f[4])
         }

@@ -11,6 +11,12 @@ public struct Day: Sendable, Hashable, Comparable, Strideable, CustomStringConve
 
     public init(ordinal: Int32) { self.ordinal = ordinal }
 
+    /// The dates a dataset may hold: 1900-01-01 through 2999-12-31. Every tool adds horizons,
+    /// as-of steps and cut-offs (days to a few years) to dataset dates and writes the result
+    /// as `YYYY-MM-DD`; the bound keeps every such date a four-digit year that every tool
+    /// reads back (a visit on 9999-12-31 would make a scorer write an `as_of` of 10000-01-01).
+    public static let supportedRange = Day(year: 1900, month: 1, day: 1)!...Day(year: 2999, month: 12, day: 31)!
+
     /// The day for a valid (year, month, day); `nil` when the date does not exist (2019-02-29).
     public init?(year: Int, month: Int, day: Int) {
         guard (1...12).contains(month), day >= 1, day <= Day.daysIn(month: month, year: year), (1...9999).contains(year)

@@ -19,7 +19,8 @@ public struct CSVRecord: Sendable {
 
 /// A streaming CSV reader on libcsv (`csv_parse` with callbacks, RFC 4180).
 ///
-/// The input is read in 1 MiB chunks and split into physical lines; each line is decoded to
+/// The input is read in 1 MiB chunks and split into physical lines (ended by `\n`, `\r\n` or a
+/// lone `\r`, so CR-only and mixed files keep true line numbers); each line is decoded to
 /// UTF-8 (``TextEncoding``) and fed to libcsv on its own. Feeding line by line costs one extra
 /// call per line and buys exact physical line numbers and the raw text of every record (which
 /// libcsv does not report), and a place to resynchronise after a quoting error: the record in
@@ -41,8 +42,19 @@ public final class CSVReader {
     private var finished = false
     private var lineNumber = 0
     private var firstLine = true
-    /// The longest physical line accepted.
+    /// The longest physical line accepted (a longer one is a file error).
     static let maximumLineBytes = 64 << 20
+    /// The longest record accepted, over all its lines: a quoted field that never closes
+    /// would otherwise gather the rest of the file into one record. A longer record is
+    /// rejected as a row (`record_too_large`, with the start of its text) and skipped to the
+    /// line where its quoted field closes; the bound keeps memory flat. 16 MiB is far above any
+    /// ERP row (a few kilobytes).
+    static let maximumRecordBytes = 16 << 20
+    /// How much of an over-long record `rejects.csv` keeps.
+    static let rejectedRecordPrefix = 4096
+    /// Skipping an over-long record: still inside its quoted field.
+    private var skippingQuotedField = false
+    private var skippedBytes = 0
 
     /// Records libcsv completed, waiting for ``next()``; the parse state libcsv's callbacks fill.
     final class ParseState {
@@ -132,6 +144,10 @@ public final class CSVReader {
             return
         }
         lineNumber += 1
+        if skippingQuotedField {
+            skipOverLongRecord(line)
+            return
+        }
         var bytes = line
         if firstLine {
             firstLine = false
@@ -162,8 +178,51 @@ public final class CSVReader {
             }
             if parsed < decoded.bytes.count { try recoverFromParseError() }
         }
-        // Any record that starts later on this line (after a lone CR) starts on this line.
-        if betweenRecords { state.recordLine = lineNumber + 1 }
+        if betweenRecords {
+            state.recordLine = lineNumber + 1
+        } else if state.raw.count > Self.maximumRecordBytes {
+            rejectOverLongRecord()
+        }
+    }
+
+    /// Rejects the record in progress as too large, keeping the start of its text, and skips
+    /// the rest of it: inside a quoted field, to the line where the field closes.
+    private func rejectOverLongRecord() {
+        let total = state.raw.count
+        let insideQuotes = parser.quoted != 0
+        state.raw.removeSubrange(Self.rejectedRecordPrefix...)
+        state.raw.append(contentsOf: Array("…".utf8))
+        state.fields = []
+        state.problem = (
+            .recordTooLarge,
+            "the record starting on line \(state.recordLine) is longer than \(Self.maximumRecordBytes >> 20) MiB (\(total) bytes by line \(lineNumber)); raw keeps its first \(Self.rejectedRecordPrefix) bytes")
+        state.finishRecord()
+        try? resetParser(first: false)
+        skippingQuotedField = insideQuotes
+        skippedBytes = 0
+        state.recordLine = lineNumber + 1
+    }
+
+    /// Consumes one line of an over-long record's open quoted field: the field (and the
+    /// record) ends on the line where a quote closes it (`""` is an escaped quote).
+    private func skipOverLongRecord(_ line: UnsafeBufferPointer<UInt8>) {
+        var index = 0
+        var inside = true
+        while index < line.count {
+            if line[index] == quote {
+                if inside, index + 1 < line.count, line[index + 1] == quote {
+                    index += 2
+                    continue
+                }
+                inside.toggle()
+            }
+            index += 1
+        }
+        skippedBytes += line.count
+        if !inside {
+            skippingQuotedField = false
+            state.recordLine = lineNumber + 1
+        }
     }
 
     /// A quote out of place: reject the record in progress (its raw text holds the whole line)
@@ -178,6 +237,7 @@ public final class CSVReader {
 
     private func finish() {
         finished = true
+        if skippingQuotedField { return }  // already rejected as record_too_large
         let context = Unmanaged.passUnretained(state).toOpaque()
         if csv_fini(&parser, Self.fieldCallback, Self.recordCallback, context) != 0 {
             state.problem = (.truncatedRecord, "input ends inside a quoted field that opened on line \(state.recordLine) or later")
@@ -185,14 +245,27 @@ public final class CSVReader {
         }
     }
 
-    /// The next physical line including its `\n` (the last line may lack one), or `nil` at EOF.
+    /// The next physical line including its terminator (`\n`, `\r\n` or a lone `\r`; the last
+    /// line may lack one), or `nil` at EOF.
     private func nextPhysicalLine() throws -> UnsafeBufferPointer<UInt8>? {
         while true {
-            if start < end, let newline = memchr(buffer + start, 0x0A, end - start) {
-                let length = buffer.distance(to: newline) - start + 1
-                let line = UnsafeBufferPointer(start: (buffer + start).assumingMemoryBound(to: UInt8.self), count: length)
-                start += length
-                return line
+            if start < end {
+                let base = (buffer + start).assumingMemoryBound(to: UInt8.self)
+                let available = end - start
+                let newline = memchr(base, 0x0A, available).map { UnsafeRawPointer($0) - UnsafeRawPointer(base) }
+                // A CR before the first LF ends the line there, unless it is the CR of a CRLF.
+                let searchCR = newline ?? available
+                if let cr = memchr(base, 0x0D, searchCR).map({ UnsafeRawPointer($0) - UnsafeRawPointer(base) }) {
+                    if cr + 1 < available || atEOF {
+                        let length = (cr + 1 < available && base[cr + 1] == 0x0A) ? cr + 2 : cr + 1
+                        start += length
+                        return UnsafeBufferPointer(start: base, count: length)
+                    }
+                    // A CR at the end of what is buffered: read on to see whether an LF follows.
+                } else if let newline {
+                    start += newline + 1
+                    return UnsafeBufferPointer(start: base, count: newline + 1)
+                }
             }
             if atEOF {
                 guard start < end else { return nil }

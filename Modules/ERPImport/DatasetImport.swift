@@ -21,6 +21,8 @@ public struct ImportOptions: Sendable {
     public var maxRejectRate: Double?
     /// The time recorded in the manifest's history line (passed in: no clock inside).
     public var timestamp: String
+    /// When another import holds the dataset's lock: wait for it (true) or fail at once.
+    public var waitForLock: Bool = true
 
     public init(
         visitsPath: String, customersPath: String? = nil, format: InputFormat? = nil, mapping: Mapping = Mapping(),
@@ -73,12 +75,29 @@ public enum DatasetImport {
         var rejects: [Reject] = []
         var inputs: [DatasetManifest.FileDigest] = []
 
+        // One writer at a time: the lock covers the whole read-merge-commit, so two appends
+        // into one dataset run one after the other and neither import is lost.
+        let lock: FileLock
+        do {
+            lock = try FileLock.exclusive(for: options.outputDirectory, wait: options.waitForLock) { progress?("importer: \($0)") }
+        } catch let error as FileLockError {
+            throw ImportFailure.cannotWrite(path: options.outputDirectory, reason: error.reason)
+        }
+        defer { withExtendedLifetime(lock) {} }
+        for note in AtomicDirectory.recoverLeftovers(of: options.outputDirectory) { progress?("importer: \(note)") }
+
         var existing: Dataset?
         var existingRejects: [Reject] = []
-        if options.append, FileManager.default.fileExists(atPath: options.outputDirectory + "/" + Dataset.manifestFile) {
+        if options.append {
+            guard FileManager.default.fileExists(atPath: options.outputDirectory) else {
+                throw ImportFailure.badInput(
+                    path: options.outputDirectory, line: nil,
+                    reason: "cannot append: no dataset here; import without --append to create it")
+            }
             do {
-                existing = try Dataset.load(directory: options.outputDirectory)
-                existingRejects = try Dataset.readRejects(path: options.outputDirectory + "/" + Dataset.rejectsFile)
+                let loaded = try Dataset.load(directory: options.outputDirectory, writerHoldsLock: true)
+                existing = loaded
+                existingRejects = try Dataset.loadRejects(directory: options.outputDirectory, manifest: loaded.manifest)
             } catch let error as DatasetError {
                 throw ImportFailure.badInput(path: options.outputDirectory, line: nil, reason: "cannot append: \(error)")
             }
@@ -146,11 +165,11 @@ public enum DatasetImport {
             extraCategorical: mapping.visits.categorical, numericCount: numeric.count, table: mapping.visits, dateFormats: dateFormats)
         let table = try TableSource(
             path: options.visitsPath, format: format, mapping: mapping, recordElement: mapping.visits.record ?? "Visit", sources: sources)
-        let knownCustomers: Set<String>? = {
-            if options.customersPath != nil { return Set(customers.keys) }
-            if let existing, !existing.customers.isEmpty { return Set(existing.customers.map(\.customerID)) }
-            return nil
-        }()
+        // Visits are checked against a customers file only when one is given in this run: an
+        // `--append` of visits alone may bring customers the master has not listed yet (as an
+        // import without a customers file does).
+        let knownCustomers: Set<String>? = options.customersPath != nil
+            ? Set(customers.keys).union(existing?.customers.map(\.customerID) ?? []) : nil
         var visitCounts = DatasetManifest.Counts()
         var visits: [Visit] = []
         var visitLine: [Int] = []

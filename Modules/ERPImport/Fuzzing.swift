@@ -1,3 +1,6 @@
+import Dataset
+import Foundation
+
 /// Entry points for the libFuzzer harnesses (`Tools/fuzz-csv`, `Tools/fuzz-xml`): run the whole
 /// reading and validation path of one table on arbitrary bytes. Any thrown ``ImportFailure``
 /// is an expected outcome; a crash, a hang or a sanitizer report is a bug.
@@ -24,14 +27,61 @@ public enum Fuzzing {
             fields: Mapping.visitFields, required: Mapping.visitFields.map { _ in true }, sources: sources,
             categoricalFields: ["method", "target", "purpose", "result"], extraCategorical: [], numericCount: 0,
             table: mapping.visits, dateFormats: mapping.dateFormats.compactMap(DateFormat.init))
+        // The oracle, beyond "no crash": every row read is accepted or rejected (the counts
+        // reconcile), every rejected row has a line inside the input and its raw text, and the
+        // accepted rows survive a round trip through the dataset's own visits.csv (the dataset
+        // reloads to the same visits).
+        let physicalLines = Self.physicalLineCount(bytes)
+        var read = 0, accepted: [Visit] = [], rejected = 0
         do {
             let table = try TableSource(
                 source: InputSource(bytes: bytes, name: "fuzz"), format: format, mapping: mapping, recordElement: "Visit", sources: sources)
             while let row = try table.next() {
-                if case .rejected = validator.validate(row) { _ = row.raw }
+                read += 1
+                switch validator.validate(row) {
+                case .rejected(let reason, _):
+                    rejected += 1
+                    let raw = row.raw
+                    check(row.line >= 1 && row.line <= physicalLines, "rejected row (\(reason)) names line \(row.line) of \(physicalLines)")
+                    check(!raw.isEmpty, "rejected row (\(reason)) on line \(row.line) has no raw text")
+                case .accepted(let values, _):
+                    guard let day = Day(iso: values[3]) else { check(false, "accepted date \(values[3]) is not ISO"); continue }
+                    accepted.append(Visit(
+                        visitID: values[0], customerID: values[1], repID: values[2], date: day, method: values[4], target: values[5],
+                        purpose: values[6], result: values[7], isOrder: values[7] == "order"))
+                }
             }
         } catch {
             // File-level refusals are the reader working as designed.
+            return
         }
+        check(read == accepted.count + rejected, "read \(read) ≠ accepted \(accepted.count) + rejected \(rejected)")
+        do {
+            let reloaded = try Dataset.parseVisits(Dataset.encodeVisits(accepted, columns: .init()), path: "fuzz", columns: .init())
+            check(reloaded == accepted, "accepted visits do not read back from visits.csv unchanged")
+        } catch {
+            check(false, "accepted visits do not reload: \(error)")
+        }
+    }
+
+    /// Lines as the readers count them: ended by `\n`, `\r\n` or a lone `\r`.
+    static func physicalLineCount(_ bytes: [UInt8]) -> Int {
+        var lines = 1
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] == 0x0A {
+                lines += 1
+            } else if bytes[index] == 0x0D {
+                lines += 1
+                if index + 1 < bytes.count, bytes[index + 1] == 0x0A { index += 1 }
+            }
+            index += 1
+        }
+        return lines
+    }
+
+    /// A broken invariant is a finding: trap, so that libFuzzer saves the input.
+    static func check(_ condition: Bool, _ message: @autoclosure () -> String) {
+        if !condition { fatalError("fuzz oracle: \(message())") }
     }
 }

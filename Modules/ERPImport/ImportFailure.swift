@@ -51,4 +51,11 @@ public enum RejectReason: String, CaseIterable, Sendable {
     case repeatedElement = "repeated_element"
     /// A visit whose customer is not in the customers file (only when one is given).
     case unknownCustomer = "unknown_customer"
+    /// A CSV record (over all its lines) longer than the reader's bound, or an XML record with
+    /// more attributes or child elements than it allows.
+    case recordTooLarge = "record_too_large"
+    /// An XML record whose structure would lose data if read as fields: markup inside a field
+    /// (`<CustomerId>C0<b>X</b>01</CustomerId>`), a record nested in a record, text directly in
+    /// the record, or an attribute given twice under namespaces (`id` and `x:id`).
+    case unexpectedMarkup = "unexpected_markup"
 }

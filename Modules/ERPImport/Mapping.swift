@@ -1,4 +1,5 @@
 import Dataset
+import Formats
 import Foundation
 
 /// What to do with a categorical value that is not in the field's vocabulary after the value map.
@@ -207,14 +208,27 @@ public struct Mapping: Codable, Sendable, Equatable {
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw ImportFailure.badInput(path: path, line: nil, reason: "mapping is not a JSON object")
         }
+        if let repeated = JSONDuplicateKeys.first(in: [UInt8](data)) {
+            throw ImportFailure.badInput(path: path, line: nil, reason: "key '\(repeated)' appears twice; give each key once")
+        }
         let topKeys: Set<String> = ["kind", "delimiter", "quote", "encoding", "date_formats", "orders", "visits", "customers", "comment"]
         let tableKeys: Set<String> = ["columns", "values", "vocabularies", "unknown", "categorical", "numeric", "record", "comment"]
         if let unknown = object.keys.filter({ !topKeys.contains($0) }).sorted().first {
             throw ImportFailure.badInput(path: path, line: nil, reason: "unknown mapping key '\(unknown)'")
         }
+        let extraKeys: Set<String> = ["name", "column", "required", "comment"]
         for table in ["visits", "customers"] {
-            if let inner = object[table] as? [String: Any], let unknown = inner.keys.filter({ !tableKeys.contains($0) }).sorted().first {
+            guard let inner = object[table] as? [String: Any] else { continue }
+            if let unknown = inner.keys.filter({ !tableKeys.contains($0) }).sorted().first {
                 throw ImportFailure.badInput(path: path, line: nil, reason: "unknown key '\(unknown)' in '\(table)'")
+            }
+            for group in ["categorical", "numeric"] {
+                for (position, extra) in ((inner[group] as? [Any]) ?? []).enumerated() {
+                    if let extra = extra as? [String: Any], let unknown = extra.keys.filter({ !extraKeys.contains($0) }).sorted().first {
+                        throw ImportFailure.badInput(
+                            path: path, line: nil, reason: "unknown key '\(unknown)' in '\(table).\(group)[\(position)]' (keys: name, column, required)")
+                    }
+                }
             }
         }
         let mapping: Mapping
@@ -224,7 +238,34 @@ public struct Mapping: Codable, Sendable, Equatable {
             throw ImportFailure.badInput(path: path, line: nil, reason: "mapping does not match the schema: \(error)")
         }
         try mapping.check(path: path)
+        try mapping.checkFieldNames(path: path)
         return mapping
+    }
+
+    /// Every field named as a key of `columns`, `values`, `vocabularies` and `unknown` must be
+    /// one the table has (the docs' promise: a misspelt name is an error, not a silent default).
+    /// `columns` names the table's standard fields; the other three its categorical fields,
+    /// standard and extra.
+    func checkFieldNames(path: String) throws {
+        let visitStandard = visitTableFields
+        let visitCategorical = (kind == .visits ? ["method", "target", "purpose", "result"] : []) + visits.categorical.map(\.name)
+        let customerCategorical = ["customer_type", "industry", "tag"] + customers.categorical.map(\.name)
+        let tables: [(String, TableMapping, [String], [String])] = [
+            ("visits", visits, visitStandard, visitCategorical), ("customers", customers, Self.customerFields, customerCategorical),
+        ]
+        for (table, mapping, standard, categorical) in tables {
+            let groups: [(String, [String], [String])] = [
+                ("columns", Array(mapping.columns.keys), standard), ("values", Array(mapping.values.keys), categorical),
+                ("vocabularies", Array(mapping.vocabularies.keys), categorical), ("unknown", Array(mapping.unknown.keys), categorical),
+            ]
+            for (group, keys, allowed) in groups {
+                if let unknown = keys.filter({ !allowed.contains($0) }).sorted().first {
+                    throw ImportFailure.badInput(
+                        path: path, line: nil,
+                        reason: "unknown field '\(unknown)' in '\(table).\(group)'; \(group == "columns" ? "this table's fields are" : "its categorical fields are") \(allowed.joined(separator: ", "))")
+                }
+            }
+        }
     }
 
     /// Checks the values a decoder cannot: one-character delimiter and quote, a known encoding,

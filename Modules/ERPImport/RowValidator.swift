@@ -1,4 +1,5 @@
 import Dataset
+import Formats
 
 /// Turns source rows into normalised values, or a reason to refuse them. One per table.
 struct RowValidator {
@@ -68,7 +69,12 @@ struct RowValidator {
             let text = output[dateSlot]
             guard let day = dateFormats.lazy.compactMap({ $0.parse(Substring(text)) }).first else {
                 let formats = dateFormats.map(\.pattern).joined(separator: ", ")
-                return .rejected(.unparseableDate, "\(describe(dateSlot)) '\(text)' is not a date in format \(formats)")
+                return .rejected(.unparseableDate, "\(describe(dateSlot)) '\(Snippet.bounded(text))' is not a date in format \(formats)")
+            }
+            guard Day.supportedRange.contains(day) else {
+                return .rejected(
+                    .unparseableDate,
+                    "\(describe(dateSlot)) '\(Snippet.bounded(text))' is outside \(Day.supportedRange.lowerBound.iso)…\(Day.supportedRange.upperBound.iso), the dates every Revisit tool accepts")
             }
             output[dateSlot] = day.iso
         }
@@ -82,14 +88,14 @@ struct RowValidator {
                     replaced += 1
                     continue
                 case .reject:
-                    return .rejected(.unknownValue, "\(describe(slot)) '\(output[slot])' is not one of \(vocabularyText[slot] ?? "") (and no value map names it)")
+                    return .rejected(.unknownValue, "\(describe(slot)) '\(Snippet.bounded(output[slot]))' is not one of \(vocabularyText[slot] ?? "") (and no value map names it)")
                 }
             }
             output[slot] = mapped
         }
         for slot in numericSlots where !output[slot].isEmpty {
             guard let number = Double(output[slot]), number.isFinite else {
-                return .rejected(.unparseableNumber, "\(describe(slot)) '\(output[slot])' is not a finite number")
+                return .rejected(.unparseableNumber, "\(describe(slot)) '\(Snippet.bounded(output[slot]))' is not a finite number")
             }
             _ = number
         }

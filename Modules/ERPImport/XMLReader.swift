@@ -60,6 +60,16 @@ public final class XMLReader {
     private var errorState = ErrorState()
     private var names: [UnsafePointer<UInt8>: String] = [:]
     private var finished = false
+    private let input: ReadContext
+    /// The most child elements one record may have.
+    static let maximumChildren = 10_000
+
+    /// What the read callback needs: the source, and the guard that scans the bytes first.
+    final class ReadContext {
+        let source: InputSource
+        var markupGuard = XMLMarkupGuard()
+        init(source: InputSource) { self.source = source }
+    }
 
     /// The first error libxml2 reported (message and line), captured instead of printed.
     final class ErrorState {
@@ -73,10 +83,12 @@ public final class XMLReader {
 
     private static let readCallback: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutablePointer<CChar>?, Int32) -> Int32 = {
         context, buffer, length in
-        let source = Unmanaged<InputSource>.fromOpaque(context!).takeUnretainedValue()
+        let input = Unmanaged<ReadContext>.fromOpaque(context!).takeUnretainedValue()
         guard let buffer, length > 0 else { return 0 }
         do {
-            return Int32(try source.read(into: UnsafeMutableRawPointer(buffer), count: Int(length)))
+            let count = try input.source.read(into: UnsafeMutableRawPointer(buffer), count: Int(length))
+            guard input.markupGuard.scan(UnsafeRawBufferPointer(start: buffer, count: count)) else { return -1 }
+            return Int32(count)
         } catch {
             return -1
         }
@@ -96,10 +108,11 @@ public final class XMLReader {
 
     init(source: InputSource, recordElement: String) throws {
         self.source = source
+        input = ReadContext(source: source)
         recordName = recordElement
         let options = Int32(XML_PARSE_NONET.rawValue)
         reader = xmlReaderForIO(
-            Self.readCallback, nil, Unmanaged.passUnretained(source).toOpaque(), source.displayName, nil, options)
+            Self.readCallback, nil, Unmanaged.passUnretained(input).toOpaque(), source.displayName, nil, options)
         guard let reader else {
             throw ImportFailure.badInput(path: source.displayName, line: nil, reason: "libxml2 could not create a reader")
         }
@@ -124,6 +137,10 @@ public final class XMLReader {
     }
 
     private func syntaxError() -> ImportFailure {
+        if let line = input.markupGuard.tooManyAttributesLine {
+            return fail(
+                "an element with more than \(XMLMarkupGuard.maximumAttributes) attributes; refused (an export's records carry a few)", line: line)
+        }
         if let message = errorState.message {
             return fail("XML error: \(message)", line: errorState.line)
         }
@@ -164,9 +181,17 @@ public final class XMLReader {
                         throw fail("unexpected element <\(element)> under the root; expected <\(recordName)>")
                     }
                     var parts: [(name: String, text: String)] = []
+                    var problem: (reason: RejectReason, detail: String)?
                     if xmlTextReaderMoveToFirstAttribute(reader) == 1 {
+                        var seenAttributes: [String: String] = [:]
                         repeat {
+                            if xmlTextReaderIsNamespaceDecl(reader) == 1 { continue }  // xmlns, xmlns:x
                             let attribute = name(xmlTextReaderConstLocalName(reader))
+                            let qualified = name(xmlTextReaderConstName(reader))
+                            // `x:id` and `id` are one local name: which one is the id would be a guess.
+                            if let earlier = seenAttributes.updateValue(qualified, forKey: attribute), problem == nil {
+                                problem = (.unexpectedMarkup, "attribute \(attribute) given twice (\(earlier) and \(qualified))")
+                            }
                             let value = xmlTextReaderConstValue(reader).map { String(cString: $0) } ?? ""
                             parts.append(("@" + attribute, value))
                         } while xmlTextReaderMoveToNextAttribute(reader) == 1
@@ -174,28 +199,37 @@ public final class XMLReader {
                     }
                     // The node's own line: the parser's line is ahead of the reader by up to a chunk.
                     let line = Int(xmlGetLineNo(xmlTextReaderCurrentNode(reader)))
-                    let current = XMLRecord(line: line, parts: parts, problem: nil, recordName: recordName)
+                    let current = XMLRecord(line: line, parts: parts, problem: problem, recordName: recordName)
                     if empty { return current }
                     record = current
                     seenChildren.removeAll(keepingCapacity: true)
                 } else if depth == 2, record != nil {
-                    if !seenChildren.insert(element).inserted && record!.problem == nil {
-                        record!.problem = (.repeatedElement, "element <\(element)> appears more than once")
+                    if element == recordName {
+                        flag(&record!, .unexpectedMarkup, "a <\(element)> nested inside <\(recordName)>")
+                    } else if !seenChildren.insert(element).inserted {
+                        flag(&record!, .repeatedElement, "element <\(element)> appears more than once")
                     }
-                    if empty {
+                    if record!.parts.count >= Self.maximumChildren {
+                        flag(&record!, .recordTooLarge, "more than \(Self.maximumChildren) child elements")
+                    } else if empty {
                         record!.parts.append((element, ""))
                     } else {
                         childName = element
                         childText = ""
                     }
+                } else if depth >= 3, record != nil {
+                    // Markup inside a field: reading only its text would change the value.
+                    flag(&record!, .unexpectedMarkup, "element <\(element)> inside <\(childName ?? recordName)>; a field holds text only")
                 }
             case Int32(XML_READER_TYPE_TEXT.rawValue), Int32(XML_READER_TYPE_CDATA.rawValue):
                 if depth == 3, childName != nil, let value = xmlTextReaderConstValue(reader) {
                     childText += String(cString: value)
+                } else if depth == 2, record != nil {
+                    flag(&record!, .unexpectedMarkup, "text directly inside <\(recordName)>, outside any field")
                 }
             case Int32(XML_READER_TYPE_END_ELEMENT.rawValue):
                 if depth == 2, let child = childName {
-                    record!.parts.append((child, childText))
+                    if record!.parts.count < Self.maximumChildren { record!.parts.append((child, childText)) }
                     childName = nil
                 } else if depth == 1, let done = record {
                     return done
@@ -206,16 +240,22 @@ public final class XMLReader {
         }
     }
 
+    /// Sets the record's problem unless it already has one (the first reason is reported).
+    private func flag(_ record: inout XMLRecord, _ reason: RejectReason, _ detail: String) {
+        if record.problem == nil { record.problem = (reason, detail) }
+    }
+
     /// Refuses a DOCTYPE that declares entities (general or parameter) or points at an external
     /// DTD: such a document is either an attack (XXE, billion laughs) or not an ERP export.
     private func checkDocumentType() throws {
         guard let node = xmlTextReaderCurrentNode(reader), node.pointee.type == XML_DTD_NODE else { return }
         let dtd = UnsafeMutableRawPointer(node).assumingMemoryBound(to: xmlDtd.self)
+        let line = input.markupGuard.doctypeLine
         if dtd.pointee.entities != nil || dtd.pointee.pentities != nil {
-            throw fail("DOCTYPE declares entities; refused (external and internal entities are never processed)")
+            throw fail("DOCTYPE declares entities; refused (external and internal entities are never processed)", line: line)
         }
         if dtd.pointee.SystemID != nil || dtd.pointee.ExternalID != nil {
-            throw fail("DOCTYPE names an external DTD; refused (nothing outside the file is ever loaded)")
+            throw fail("DOCTYPE names an external DTD; refused (nothing outside the file is ever loaded)", line: line)
         }
     }
 }

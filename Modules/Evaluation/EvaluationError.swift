@@ -28,6 +28,7 @@ public enum EvaluationError: Error, CustomStringConvertible, Equatable {
         case .missingFile(let path): .missingFile(path: path)
         case .malformed(let path, let line, let reason): .malformed(path: path, line: line, reason: reason)
         case .unsupportedFormat(let path, let found): .malformed(path: path, line: 1, reason: found)
+        case .integrity(let path, let reason): .malformed(path: path, line: 1, reason: reason)
         }
     }
 }

@@ -20,7 +20,7 @@ public enum ReportMarkdown {
         md += "## Inputs\n\n"
         md += MarkdownTable(
             headers: ["role", "path", "bytes", "sha256"], alignments: [.left, .left, .right, .left],
-            rows: report.inputs.map { [$0.role, "`\($0.path)`", String($0.bytes), "`\($0.sha256)`"] }
+            rows: report.inputs.map { [$0.role, ReportText.literal($0.path), String($0.bytes), "`\($0.sha256)`"] }
         ).render()
         md += "\n## Rows\n\n"
         let c = report.counts
@@ -34,7 +34,7 @@ public enum ReportMarkdown {
         ]
         if let missing = c.missingGroundTruth { countRows.append(["evaluated pairs without ground truth", String(missing)]) }
         md += MarkdownTable(headers: ["", "count"], rows: countRows).render()
-        if !report.notes.isEmpty { md += "\n" + report.notes.map { "- \($0)\n" }.joined() }
+        if !report.notes.isEmpty { md += "\n" + report.notes.map { "- \(ReportText.literal($0))\n" }.joined() }
 
         md += comparison == .reps ? "\n## Per-week comparison with the reps\n\n" : "\n## Per-week comparison with a random list\n\n"
         md += WeeklyComparison.table(results, comparison: comparison).render()
@@ -45,7 +45,7 @@ public enum ReportMarkdown {
             headers: ["model", "weeks", "weeks with lift", "mean list precision", "mean \(comparison.columnName)", "mean lift", "lift of averages"],
             rows: results.map {
                 [
-                    $0.model, String($0.averages.weeks), String($0.averages.weeksWithLift),
+                    ReportText.literal($0.model), String($0.averages.weeks), String($0.averages.weeksWithLift),
                     ReportText.percent($0.averages.listPrecision), ReportText.percent($0.averages.repsRate),
                     ReportText.signedPercent($0.averages.lift), ReportText.signedPercent($0.averages.liftOfAverages),
                 ]
@@ -63,7 +63,7 @@ public enum ReportMarkdown {
             headers: headers,
             rows: results.map { result in
                 let m = result.overall.metrics
-                return [result.model, String(m.rows), String(m.positives), ReportText.interval(result.overall.rocAucInterval)]
+                return [ReportText.literal(result.model), String(m.rows), String(m.positives), ReportText.interval(result.overall.rocAucInterval)]
                     + [ReportText.number(m.prAuc), ReportText.number(m.averagePrecision)]
                     + m.topK.map { ReportText.percent($0.precision) }
                     + [
@@ -76,14 +76,14 @@ public enum ReportMarkdown {
             $0.overall.rocAucInterval.undefinedResamples > 0 || $0.overall.listPrecisionInterval.undefinedResamples > 0
         }
         for result in undefinedResamples {
-            md += "\n- \(result.model): \(result.overall.rocAucInterval.undefinedResamples) ROC-AUC and "
+            md += "\n- \(ReportText.literal(result.model)): \(result.overall.rocAucInterval.undefinedResamples) ROC-AUC and "
             md += "\(result.overall.listPrecisionInterval.undefinedResamples) list-precision resamples were undefined and left out.\n"
         }
         md += "\n![ROC curves](roc.svg)\n\n![precision-recall curves](pr.svg)\n\n"
 
         md += "## Per-week metrics\n\n"
         for result in results {
-            md += "### \(result.model)\n\n"
+            md += "### \(ReportText.literal(result.model))\n\n"
             var weekHeaders = ["week", "rows", "orders", "ROC-AUC", "PR-AUC", "avg precision"]
             weekHeaders += settings.topK.map { "P@\($0)" }
             weekHeaders += ["R@\(settings.topK.first ?? 0)", "lift@\(settings.topK.first ?? 0)", "listed", "list precision", "log loss", "Brier"]
@@ -106,7 +106,7 @@ public enum ReportMarkdown {
 
         md += "## Calibration\n\n"
         for result in results {
-            md += "### \(result.model)\n\n"
+            md += "### \(ReportText.literal(result.model))\n\n"
             guard let diagram = result.overall.reliability else {
                 md += "No rows: no reliability diagram.\n\n"
                 continue
@@ -132,7 +132,7 @@ public enum ReportMarkdown {
                 headers: ["model", "method", "rows", "observed rate", "mean p before", "mean p after", "ECE before", "ECE after",
                           "Brier before", "Brier after"],
                 rows: report.calibration.map {
-                    [$0.model, $0.method, String($0.rows), ReportText.number($0.observedRate), ReportText.number($0.before.meanPredicted),
+                    [ReportText.literal($0.model), $0.method, String($0.rows), ReportText.number($0.observedRate), ReportText.number($0.before.meanPredicted),
                      ReportText.number($0.after.meanPredicted), ReportText.number($0.before.expectedCalibrationError),
                      ReportText.number($0.after.expectedCalibrationError), ReportText.number($0.before.brier), ReportText.number($0.after.brier)]
                 }
@@ -143,18 +143,32 @@ public enum ReportMarkdown {
     }
 }
 
-/// Writes a report directory: `report.json`, `report.md` and the four SVG charts, each atomically.
+/// Writes a report directory: `report.json`, `report.md` and the SVG charts (and any extra
+/// files, such as a backtest's `scores.csv`), as one commit: the files go into a temporary
+/// directory beside the target and ``AtomicDirectory`` swaps it in, so a full disk or a kill
+/// leaves the old report whole, never a mix of old and new files. A second writer of the same
+/// directory waits for the first (``FileLock``).
 public enum ReportWriter {
-    /// The files written, in order (`report.json` last, so its presence means the set is complete);
-    /// `calibration.svg` comes after `report.md` when the report compares calibrations.
+    /// The files written, in order; `calibration.svg` comes after `report.md` when the report
+    /// compares calibrations.
     public static let files = ["report.md", "weekly_precision.svg", "roc.svg", "pr.svg", "reliability.svg", "report.json"]
 
-    /// Creates `directory` if needed and writes every file; returns their paths.
+    /// Whether a directory's entries are a report's own (the only directory a report replaces).
+    static func isReportDirectory(_ entries: [String]) -> Bool {
+        entries.contains("report.json")
+            || entries.allSatisfy { files.contains($0) || $0 == "calibration.svg" || $0 == "scores.csv" }
+    }
+
+    /// Writes every file of `report`, and `extra` (name, bytes) beside them, as `directory`;
+    /// returns their paths.
     ///
-    /// - Throws: `AtomicWriteError` or a file-system error naming the path.
+    /// - Throws: `AtomicWriteError` or `FileLockError` naming the path; the old directory is
+    ///   unchanged when it throws.
     @discardableResult
-    public static func write(_ report: EvaluationReport, to directory: String) throws -> [String] {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    public static func write(
+        _ report: EvaluationReport, to directory: String, extra: [(name: String, bytes: [UInt8])] = [],
+        waiting: (String) -> Void = { _ in }
+    ) throws -> [String] {
         var contents: [(String, [UInt8])] = [("report.md", Array(ReportMarkdown.render(report).utf8))]
         if !report.calibration.isEmpty {
             contents.append(("calibration.svg", Array(ReportCharts.calibration(report.calibration).render().utf8)))
@@ -163,12 +177,15 @@ public enum ReportWriter {
             contents.append((chart.file, Array(chart.svg.utf8)))
         }
         contents.append(("report.json", try report.jsonBytes()))
-        var paths: [String] = []
-        for (name, bytes) in contents {
-            let path = (directory as NSString).appendingPathComponent(name)
-            try AtomicFile.write(Data(bytes), to: path)
-            paths.append(path)
+        contents += extra.map { ($0.name, $0.bytes) }
+        let lock = try FileLock.exclusive(for: directory, wait: true, waiting: waiting)
+        defer { withExtendedLifetime(lock) {} }
+        AtomicDirectory.recoverLeftovers(of: directory)
+        try AtomicDirectory.write(to: directory, replacing: isReportDirectory) { temporary in
+            for (name, bytes) in contents {
+                try AtomicFile.write(Data(bytes), to: (temporary as NSString).appendingPathComponent(name))
+            }
         }
-        return paths
+        return contents.map { (directory as NSString).appendingPathComponent($0.0) }
     }
 }

@@ -28,6 +28,30 @@ public enum ReportText {
         return "\(format(interval.estimate)) [\(format(interval.lower)), \(format(interval.upper))]"
     }
 
+    /// `text` as literal Markdown: every character Markdown or HTML would read as markup
+    /// (`<`, `*`, `_`, `#`, backticks, brackets…; `-`, `+`, `.` and `=` only mark up at the
+    /// start of a line, where a value never stands) backslash-escaped, `&` as `&amp;`, and line
+    /// breaks and other control characters folded to spaces, so a value from an input file
+    /// (a model id, a path) can neither inject HTML nor start a new heading.
+    public static func literal(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\\", "`", "*", "_", "{", "}", "[", "]", "<", ">", "#", "!", "~":
+                out += "\\"
+                out.unicodeScalars.append(scalar)
+            case "&": out += "&amp;"
+            default:
+                if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar == "\u{2028}" || scalar == "\u{2029}" {
+                    out += " "
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out
+    }
+
     /// Escapes `|` and newlines so a value stays inside one Markdown table cell.
     public static func cell(_ text: String) -> String {
         text.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
@@ -74,7 +98,7 @@ public enum WeeklyComparison {
     public static func table(_ models: [ModelResult], comparison: ComparisonBaseline = .reps) -> MarkdownTable {
         let weeks = Set(models.flatMap { $0.weeks.map(\.asOf) }).sorted()
         var headers = ["week"]
-        for model in models { headers += ["\(model.model) list precision", "\(model.model) lift"] }
+        for model in models { headers += ["\(ReportText.literal(model.model)) list precision", "\(ReportText.literal(model.model)) lift"] }
         headers += comparison == .reps ? ["reps' rate", "reps' visits"] : [comparison.columnName, "candidates"]
         var rows: [[String]] = []
         for week in weeks {

@@ -1,4 +1,5 @@
 import Dataset
+import Formats
 import Foundation
 
 /// One row of a scores file: the probability a model gave one customer at one as-of date, and
@@ -116,6 +117,7 @@ public enum ScoresFile {
         var rows: [ScoreRow] = []
         rows.reserveCapacity(records.count - 1)
         var seen = Set<Key>()
+        var models = Set<String>()
         let version = String(formatVersion)
         for (line, f) in records.dropFirst() {
             func bad(_ reason: String) -> EvaluationError { .malformed(path: path, line: line, reason: reason) }
@@ -131,6 +133,13 @@ public enum ScoresFile {
             guard let rankInRep = Int(f[4]), rankInRep >= 1 else { throw bad("rank_in_rep '\(f[4])' is not a positive integer") }
             guard let rank = Int(f[5]), rank >= 1 else { throw bad("rank '\(f[5])' is not a positive integer") }
             guard !f[6].isEmpty else { throw bad("model_id is empty") }
+            // Ids travel into report headings, tables and the terminal: printable and short.
+            for (column, value) in [("customer_id", f[0]), ("rep_id", f[1]), ("model_id", f[6])] {
+                if let problem = ScoresFile.identifierProblem(value) { throw bad("\(column) '\(Snippet.bounded(value, limit: 40))' \(problem)") }
+            }
+            if models.insert(f[6]).inserted, models.count > maximumModels {
+                throw bad("more than \(maximumModels) distinct model_id values; a report compares a few models (split the file per model)")
+            }
             guard seen.insert(Key(model: f[6], customer: f[0], asOf: asOf)).inserted else {
                 throw bad("customer \(f[0]) is scored twice for as_of \(f[2]) by model \(f[6])")
             }
@@ -140,6 +149,21 @@ public enum ScoresFile {
                     modelID: f[6]))
         }
         return rows
+    }
+
+    /// The most distinct `model_id`s one file may hold: a report has a section, a table row and
+    /// a chart series per model, so its size grows with them.
+    public static let maximumModels = 100
+    /// The longest id (customer, rep, model) a scores file may carry, in characters.
+    public static let maximumIdentifierLength = 200
+
+    /// Why `value` cannot be an id in a report (control characters, a line break, too long), or `nil`.
+    static func identifierProblem(_ value: String) -> String? {
+        if value.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0 == "\u{2028}" || $0 == "\u{2029}" }) {
+            return "contains control characters or a line break"
+        }
+        if value.count > maximumIdentifierLength { return "is longer than \(maximumIdentifierLength) characters" }
+        return nil
     }
 
     private struct Key: Hashable {

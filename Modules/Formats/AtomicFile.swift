@@ -80,6 +80,26 @@ public enum AtomicFile {
         }
     }
 
+    /// Checks, without changing anything, that ``write(_:to:)`` could write `path`: it is not
+    /// a directory, and a temporary file can be created beside it.
+    ///
+    /// - Throws: ``AtomicWriteError`` with the reason.
+    public static func checkWritable(_ path: String) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw AtomicWriteError(path: path, reason: "is a directory; give a file path")
+        }
+        let url = URL(fileURLWithPath: path)
+        let directory = url.deletingLastPathComponent().path
+        var template = Array("\(directory)/.\(url.lastPathComponent).tmp-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else {
+            throw AtomicWriteError(path: path, reason: "cannot create a file in \(directory): \(errnoText())")
+        }
+        close(fd)
+        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+    }
+
     /// Writes every byte of `bytes` to `fd`, retrying short writes and `EINTR`.
     public static func writeAll(fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
         var offset = 0

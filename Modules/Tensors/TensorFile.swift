@@ -146,6 +146,11 @@ public struct TensorFile: Equatable, Sendable {
             throw fail("header is not valid JSON: \(error.localizedDescription)")
         }
         guard let header = json as? [String: Any] else { throw fail("header is not a JSON object") }
+        // JSONSerialization keeps one of two equal keys silently: two tensors or two metadata
+        // values under one name would show one reader one value and the next another.
+        if let repeated = JSONDuplicateKeys.first(in: [UInt8](headerData)) {
+            throw fail("header key '\(repeated)' appears twice")
+        }
 
         var metadata: [String: String] = [:]
         if let raw = header["__metadata__"] {

@@ -57,14 +57,16 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
     public var problem: String? {
         if epochs < 1 { return "epochs must be at least 1, got \(epochs)" }
         if batchSize < 1 { return "batch size must be at least 1, got \(batchSize)" }
-        if !(learningRate > 0 && learningRate.isFinite) { return "learning rate must be positive, got \(learningRate)" }
+        if !(learningRate > 0 && learningRate.isFinite) { return "learning rate must be a positive finite number, got \(learningRate)" }
         if patience < 1 { return "patience must be at least 1, got \(patience)" }
-        if let clip = gradientClip, !(clip > 0) { return "gradient clip must be positive, got \(clip)" }
+        if let clip = gradientClip, !(clip > 0 && clip.isFinite) { return "gradient clip must be a positive finite number, got \(clip)" }
         if threads < 1 || threads > 64 { return "threads must be in 1...64, got \(threads)" }
-        if case .focal(let alpha, let gamma) = objective, !(0...1).contains(alpha) || gamma < 0 {
+        if case .focal(let alpha, let gamma) = objective, !(0...1).contains(alpha) || !(gamma >= 0 && gamma.isFinite) {
             return "focal loss needs 0 ≤ alpha ≤ 1 and gamma ≥ 0, got alpha \(alpha), gamma \(gamma)"
         }
-        if case .crossEntropy(let weight) = objective, !(weight > 0) { return "positive class weight must be positive, got \(weight)" }
+        if case .crossEntropy(let weight) = objective, !(weight > 0 && weight.isFinite) {
+            return "positive class weight must be a positive finite number, got \(weight)"
+        }
         return nil
     }
 }

@@ -112,6 +112,9 @@ public enum TrainingJob {
         public var notes: [String]
         public var completed: Bool
         public var modelID: String?
+        /// Whether `OUT.checkpoint` exists after an interrupted run (nothing to resume before
+        /// the first epoch ends).
+        public var checkpointKept = false
     }
 
     /// Failures the caller reports as data errors (exit code 2), with the reason.
@@ -262,8 +265,15 @@ public enum TrainingJob {
         epochFinished: @escaping (EpochReport) -> Void = { _ in }, shouldStop: @escaping () -> Bool = { false }
     ) throws -> Summary {
         if let problem = options.problem { throw JobError(problem) }
-        let dataset = try Dataset.load(directory: datasetDirectory)
-        let manifestBytes = try Data(contentsOf: URL(fileURLWithPath: datasetDirectory + "/" + Dataset.manifestFile))
+        // One trainer per model file: two would overwrite each other's checkpoint.
+        let lock = try FileLock.exclusive(for: output, wait: false)
+        defer { withExtendedLifetime(lock) {} }
+        for target in [output, output + ".checkpoint"] {
+            for note in AtomicDirectory.recoverLeftovers(of: target) { log("trainer: \(note)") }
+        }
+        // Find an unwritable --out now, not after the first epoch.
+        try AtomicFile.checkWritable(output)
+        let dataset = try Dataset.load(directory: datasetDirectory) { log("trainer: \($0)") }
         let history = VisitHistory(dataset: dataset)
         var warm: (any FittedModel)? = nil
         if let initFrom, !resume {
@@ -292,8 +302,11 @@ public enum TrainingJob {
             history: (fitted?.model as? FittedNeuralModel)?.model.history ?? (fitted?.model as? FittedEnsemble)?.neuralHistory ?? [],
             validation: [:], calibration: .none,
             notes: fitted?.result.notes ?? [], completed: fitted != nil, modelID: nil)
-        guard let fitted else { return summary }
-        let model = try modelFile(fitted, options: options, trainUntil: job.trainUntil, datasetSHA256: SHA256.hex(manifestBytes))
+        guard let fitted else {
+            summary.checkpointKept = FileManager.default.fileExists(atPath: output + ".checkpoint") && (resume || !summary.history.isEmpty)
+            return summary
+        }
+        let model = try modelFile(fitted, options: options, trainUntil: job.trainUntil, datasetSHA256: dataset.manifestSHA256)
         try model.write(to: output)
         try? FileManager.default.removeItem(atPath: output + ".checkpoint")
         summary.validation = fitted.validation

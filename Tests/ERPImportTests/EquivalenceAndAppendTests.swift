@@ -106,7 +106,7 @@ struct DatasetImportTests {
         let second = try Fixture.importDataset(visits: Fixture.malformed("bad_date.csv"), out: first.directory)
         #expect(second.dataset.visits.map(\.visitID) == ["V1", "V4"])
         let parent = URL(fileURLWithPath: first.directory).deletingLastPathComponent().path
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: parent).filter { $0.hasPrefix(".") }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: parent).filter { $0.hasPrefix(".") && !$0.hasSuffix(".lock") }
         #expect(leftovers.isEmpty, "temporary or backup directories left: \(leftovers)")
 
         let precious = Fixture.scratch("precious")

@@ -124,8 +124,8 @@ struct AuditTests {
         // Pooled ROC-AUC by hand: positives 0.9, 0.8, 0.7 (day 0), 0.2, 0.5, 0.9 (day 7) against negatives
         // 0.1, 0.2, 0.3, 0.6, 0.1: 5 + 5 + 5 + (2 + ½) + 4 + 5 = 26.5 of 30 pairs.
         #expect(ceiling.overall.metrics.rocAuc == .defined(26.5 / 30))
-        #expect(ReportMarkdown.render(report).contains("| ceiling (p_order) | 11 | 6 | 0.8833 ["))
-        #expect(WeeklyComparison.table(report.allResults).headers.contains("ceiling (p_order) list precision"))
+        #expect(ReportMarkdown.render(report).contains("| ceiling (p\\_order) | 11 | 6 | 0.8833 ["), "model names are Markdown-escaped")
+        #expect(WeeklyComparison.table(report.allResults).headers.contains("ceiling (p\\_order) list precision"))
     }
 
     @Test func identicalInputsGiveIdenticalReportBytes() throws {

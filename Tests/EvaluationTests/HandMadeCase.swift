@@ -1,6 +1,7 @@
 import Dataset
 import Evaluation
 import Foundation
+import TestSupport
 
 /// A six-customer, two-rep dataset and a scores file whose labels, lists, reps' rates and lifts
 /// are computed by hand in the comments (H = 28 days, K = 2 per rep).
@@ -44,12 +45,7 @@ enum HandMadeCase {
 
     /// Writes the dataset as a directory (manifest, visits, customers) and returns its path.
     static func writeDataset(to directory: String) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let data = dataset()
-        try Data(Dataset.encodeManifest(data.manifest)).write(to: URL(fileURLWithPath: directory + "/manifest.json"))
-        try Data(Dataset.encodeVisits(data.visits, columns: .init())).write(to: URL(fileURLWithPath: directory + "/visits.csv"))
-        try Data(Dataset.encodeCustomers(data.customers, columns: .init()))
-            .write(to: URL(fileURLWithPath: directory + "/customers.csv"))
+        try DatasetFiles.write(dataset(), to: directory)
     }
 
     /// Model M's scores.

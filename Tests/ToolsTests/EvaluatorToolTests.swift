@@ -1,6 +1,7 @@
 import Dataset
 import Evaluation
 import Foundation
+import TestSupport
 import Testing
 
 /// End-to-end checks of `evaluator`, run as a separate process like a user would.
@@ -35,8 +36,9 @@ struct EvaluatorToolTests {
         try "customer_id,customer_type,industry,tag\nC1,trader,consumer,key\nC2,trader,consumer,key\nC3,trader,consumer,key\nC4,trader,consumer,key\n"
             .write(toFile: directory + "/customers.csv", atomically: true, encoding: .utf8)
         let manifest = DatasetManifest(
-            kind: .visits, firstDate: Day(iso: "2024-01-02"), lastDate: Day(iso: "2024-02-04"), customerCount: 4, repCount: 2)
-        try Data(Dataset.encodeManifest(manifest)).write(to: URL(fileURLWithPath: directory + "/manifest.json"))
+            kind: .visits, visitCounts: .init(read: 6, accepted: 6), customerCounts: .init(read: 4, accepted: 4),
+            firstDate: Day(iso: "2024-01-02"), lastDate: Day(iso: "2024-02-04"), customerCount: 4, repCount: 2)
+        try DatasetFiles.writeManifest(manifest, to: directory)
     }
 
     /// Top 1 per rep as of 2024-01-01: R1 lists C1 (ordered), R2 lists C4 (did not) → 50%; reps 25% → lift +100%.

@@ -1,6 +1,7 @@
 import Dataset
 import Foundation
 import Tensors
+import TestSupport
 import Testing
 
 /// The nightly pipeline through the real executables on a small simulated export:
@@ -165,11 +166,12 @@ struct PipelineToolTests {
         let other = try ToolProcess.temporaryDirectory("pipeline-other")
         var manifest = try Dataset.readManifest(directory: Self.fixture.dataset)
         manifest.visitColumns = DatasetManifest.ExtraColumns(numeric: ["amount"])
-        try Data(Dataset.encodeManifest(manifest)).write(to: URL(fileURLWithPath: other + "/manifest.json"))
         let dataset = try Dataset.load(directory: Self.fixture.dataset)
         let visits = dataset.visits.map { var v = $0; v.numeric = [1]; return v }
         try Data(Dataset.encodeVisits(visits, columns: manifest.visitColumns)).write(to: URL(fileURLWithPath: other + "/visits.csv"))
         try FileManager.default.copyItem(atPath: Self.fixture.dataset + "/customers.csv", toPath: other + "/customers.csv")
+        try FileManager.default.copyItem(atPath: Self.fixture.dataset + "/rejects.csv", toPath: other + "/rejects.csv")
+        try DatasetFiles.writeManifest(manifest, to: other)
         let trained = try ToolProcess.run("trainer", [other, "--out", model, "--model", "logreg"] + Self.quickTraining)
         #expect(trained.status == 0, "\(trained.stderr)")
         let mismatch = try ToolProcess.run("scorer", ["--model", model, "--dataset", Self.fixture.dataset])

@@ -37,23 +37,23 @@ extension EvaluatorCommand {
         var foldDates: String?
         @Option(help: "Calibration of each fold's scores on its validation split: platt, isotonic or none. Default: each contender's (platt for learned scores).")
         var calibration: String?
-        @Option(help: "Number of weekly folds.")
+        @Option(parsing: .unconditional, help: "Number of weekly folds.")
         var folds = 4
         @Option(help: "Candidates: visited-in-week (the study's) or with-history (every customer with an earlier visit). Default: visited-in-week for a visit log, with-history for a transaction log (whose week's buyers would all be positive).")
         var candidates: String?
-        @Option(help: "K: each rep's top K candidates form the list (with --list per-rep).")
+        @Option(parsing: .unconditional, help: "K: each rep's top K candidates form the list (with --list per-rep).")
         var topPerRep = 3
         @Option(help: "The list: per-rep (each rep's top K), top:N (the N best overall), share:F (the best share F of the candidates) or threshold:P (every candidate with P(order) ≥ P). Default: per-rep for a visit log, share:0.1 for a transaction log (no reps).")
         var list: String?
-        @Option(help: "Days between fold starts.")
+        @Option(parsing: .unconditional, help: "Days between fold starts.")
         var stepDays = 7
-        @Option(help: "Outcome window T2 in days (the label horizon H).")
+        @Option(parsing: .unconditional, help: "Outcome window T2 in days (the label horizon H).")
         var horizon = 28
-        @Option(help: "Training examples only from the last N weeks before each fold (0, the default: all history, as the trainer and the nightly job).")
+        @Option(parsing: .unconditional, help: "Training examples only from the last N weeks before each fold (0, the default: all history, as the trainer and the nightly job).")
         var trainingWeeks = 0
-        @Option(help: "Epochs of the first fold's training (later folds warm-start with --warm-epochs).")
+        @Option(parsing: .unconditional, help: "Epochs of the first fold's training (later folds warm-start with --warm-epochs).")
         var epochs = 3
-        @Option(help: "Epochs of each later fold, warm-started from the previous fold's weights (0: train every fold from scratch with --epochs).")
+        @Option(parsing: .unconditional, help: "Epochs of each later fold, warm-started from the previous fold's weights (0: train every fold from scratch with --epochs).")
         var warmEpochs = 1
         @Option(help: "Inputs of the models: time-aware (default) or study (the paper's exact seven-feature inputs).")
         var features = "time-aware"
@@ -61,14 +61,14 @@ extension EvaluatorCommand {
         var monitor = "loss"
         @Option(help: "Training examples: the same candidates as the folds score (default: same), or with-history (every customer with an earlier visit at every as-of date).")
         var trainOn = "same"
-        @Option(help: "Batch size for the models.")
+        @Option(parsing: .unconditional, help: "Batch size for the models.")
         var batchSize = 64
-        @Option(help: "Seed of every random stream (training and bootstrap).")
+        @Option(parsing: .unconditional, help: "Seed of every random stream (training and bootstrap).")
         var seed: UInt64 = 1
         @OptionGroup var parallelism: ThreadOptions
         @Option(help: "A synth ground_truth.csv: the report shows the ceiling (p_order on the same rows).")
         var groundTruth: String?
-        @Option(help: "Bootstrap resamples for the confidence intervals.")
+        @Option(parsing: .unconditional, help: "Bootstrap resamples for the confidence intervals.")
         var bootstrap = 1000
         @Option(help: "Output directory for the report.")
         var out: String
@@ -206,13 +206,15 @@ extension EvaluatorCommand {
             do {
                 // Every fold's scores, as a scores file an auditor can re-judge with `evaluator audit`
                 // (rank_in_rep encodes the list: its rows are those with rank_in_rep ≤ the report's K).
-                try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-                try AtomicFile.write(
-                    Data(ScoresFile.encode(rows: Backtest.scoreRows(results, list: settings.list).rows)),
-                    to: (out as NSString).appendingPathComponent("scores.csv"))
-                try ReportWriter.write(report, to: out)
+                try ReportWriter.write(
+                    report, to: out, extra: [("scores.csv", ScoresFile.encode(rows: Backtest.scoreRows(results, list: settings.list).rows))],
+                    waiting: log)
+            } catch let error as AtomicWriteError {
+                throw EvaluatorFailure.cannotWrite("\(out): cannot write the report: \(error.reason)")
+            } catch let error as FileLockError {
+                throw EvaluatorFailure.cannotWrite("\(out): cannot write the report: \(error.reason)")
             } catch {
-                throw EvaluatorFailure.cannotWrite("\(out): cannot write the report: \(error)")
+                throw EvaluatorFailure.cannotWrite("\(out): cannot write the report: \(oneLineDescription(error))")
             }
             for line in WeeklyComparison.lines(report.allResults, comparison: report.settings.comparison) { print(line) }
             for note in report.notes { print("note: \(note)") }

@@ -2,6 +2,7 @@ import ArgumentParser
 import CommandLineSupport
 import Dataset
 import Evaluation
+import Formats
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -48,13 +49,13 @@ extension EvaluatorCommand {
         var dataset: String
         @Option(help: "Synth ground_truth.csv: also report p_order as a score on the same rows (the ceiling).")
         var groundTruth: String?
-        @Option(help: "Label window H in days: did the customer order in [as-of, as-of + H)?")
+        @Option(parsing: .unconditional, help: "Label window H in days: did the customer order in [as-of, as-of + H)?")
         var horizon = 28
-        @Option(help: "List length K: each rep's top K by rank_in_rep is the call list.")
+        @Option(parsing: .unconditional, help: "List length K: each rep's top K by rank_in_rep is the call list.")
         var topPerRep = 10
-        @Option(help: "Bootstrap resamples B for the confidence intervals.")
+        @Option(parsing: .unconditional, help: "Bootstrap resamples B for the confidence intervals.")
         var bootstrap = 1000
-        @Option(help: "Seed of the bootstrap.")
+        @Option(parsing: .unconditional, help: "Seed of the bootstrap.")
         var seed: UInt64 = 1
         @Option(help: "Output directory (created if missing; files in it are replaced atomically).")
         var out: String
@@ -107,8 +108,12 @@ extension EvaluatorCommand {
             }
             do {
                 try ReportWriter.write(report, to: out)
+            } catch let error as AtomicWriteError {
+                throw EvaluatorFailure.cannotWrite("\(out): cannot write the report: \(error.reason)")
+            } catch let error as FileLockError {
+                throw EvaluatorFailure.cannotWrite("\(out): cannot write the report: \(error.reason)")
             } catch {
-                throw EvaluatorFailure.cannotWrite("\(out): cannot write the report: \(error)")
+                throw EvaluatorFailure.cannotWrite("\(out): cannot write the report: \(oneLineDescription(error))")
             }
             for line in WeeklyComparison.lines(report.allResults, comparison: report.settings.comparison) { print(line) }
             for note in report.notes { print("note: \(note)") }

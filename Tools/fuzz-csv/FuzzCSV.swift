@@ -30,7 +30,7 @@ import Glibc
 @main
 struct FuzzCSVUsage {
     static func main() {
-        let message = "fuzz-csv is a libFuzzer harness; build it with\n"
+        let message = "fuzz-csv is a libFuzzer harness; run `make fuzz` (both readers, with the invariant oracle), or build it with\n"
             + "  swift build -c debug --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING --product fuzz-csv\n"
             + "(see CONTRIBUTING.md)\n"
         _ = message.withCString { write(2, $0, strlen($0)) }

@@ -30,7 +30,7 @@ import Glibc
 @main
 struct FuzzXMLUsage {
     static func main() {
-        let message = "fuzz-xml is a libFuzzer harness; build it with\n"
+        let message = "fuzz-xml is a libFuzzer harness; run `make fuzz` (both readers, with the invariant oracle), or build it with\n"
             + "  swift build -c debug --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING --product fuzz-xml\n"
             + "(see CONTRIBUTING.md)\n"
         _ = message.withCString { write(2, $0, strlen($0)) }

@@ -17,11 +17,14 @@ struct ImporterCommand: ParsableCommand {
         discussion: """
             Writes DIR/visits.csv, customers.csv, rejects.csv (every refused row with file, line, \
             reason, detail and raw text) and manifest.json (counts, date range, mapping, sha256 of \
-            every input and output), atomically: a temporary directory beside DIR, then a rename.
+            every input and output), atomically: a temporary directory beside DIR, then one atomic \
+            exchange. One import writes DIR at a time (a lock file .DIR.lock beside it); another waits, \
+            or fails with --no-wait. Leftovers of an interrupted import are cleaned by the next one.
 
             Exit codes: 0 ok; 1 usage error; 2 bad input file (unreadable, empty, no or wrong \
             header, XML syntax error, refused DTD/entity, bad mapping); 3 reject rate above \
-            --max-reject-rate (nothing written); 4 cannot write the dataset directory.
+            --max-reject-rate (nothing written); 4 cannot write the dataset directory (or, with \
+            --no-wait, another import is writing it).
             Errors are printed as `importer: FILE:LINE: reason`. See Docs/CLI.md and Docs/FileFormats.md.
             """)
 
@@ -40,10 +43,13 @@ struct ImporterCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The dataset directory to write.", valueName: "dir"))
     var out: String
 
-    @Flag(help: "Merge into the existing dataset at --out (same export twice changes only the manifest's history).")
+    @Flag(help: "Merge into the existing dataset at --out (same export twice changes only the manifest's history); refused when --out holds no dataset.")
     var append = false
 
-    @Option(help: ArgumentHelp("Fail (exit 3, write nothing) when more than this share of rows is rejected, 0…1.", valueName: "R"))
+    @Flag(help: "When another import is writing --out, fail at once (exit 4) instead of waiting for it.")
+    var noWait = false
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Fail (exit 3, write nothing) when more than this share of rows is rejected, 0…1.", valueName: "R"))
     var maxRejectRate: Double?
 
     @Flag(help: "No progress lines on stderr.")
@@ -63,9 +69,10 @@ struct ImporterCommand: ParsableCommand {
         var loaded = Mapping()
         if let path = mapping { loaded = try Mapping.load(path: path) }
         let formatter = ISO8601DateFormatter()
-        let options = ImportOptions(
+        var options = ImportOptions(
             visitsPath: visits, customersPath: customers, format: format, mapping: loaded, mappingPath: mapping, outputDirectory: out,
             append: append, maxRejectRate: maxRejectRate, timestamp: formatter.string(from: started))
+        options.waitForLock = !noWait
         let report = try DatasetImport.run(options) { line in
             if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) }
         }

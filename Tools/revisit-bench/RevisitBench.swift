@@ -65,13 +65,13 @@ struct GEMM: ParsableCommand {
             (`make bench` does this) for the side-by-side table with ratios.
             """)
 
-    @Option(help: "Repetitions per shape (the median is reported).")
+    @Option(parsing: .unconditional, help: "Repetitions per shape (the median is reported).")
     var repetitions = 7
 
-    @Option(help: "Approximate seconds per repetition.")
+    @Option(parsing: .unconditional, help: "Approximate seconds per repetition.")
     var seconds = 0.3
 
-    @Option(help: "Seconds of sustained 1024² products before measuring each thread count (0: measure from idle).")
+    @Option(parsing: .unconditional, help: "Seconds of sustained 1024² products before measuring each thread count (0: measure from idle).")
     var warmUp = 3.0
 
     @Option(help: "Write the measurements as JSON to this file.")
@@ -114,10 +114,10 @@ struct Train: ParsableCommand {
         abstract: "CNN-LSTM and 2-layer LSTM training and inference samples/s, as torch_reference.py measures PyTorch's.",
         discussion: "`make bench` runs it before and after `torch_reference.py --threads 2` and pools the two runs.")
 
-    @Option(help: "OpenBLAS threads (torch_reference.py is compared at --threads 2).")
+    @Option(parsing: .unconditional, help: "OpenBLAS threads (torch_reference.py is compared at --threads 2).")
     var threads = 2
 
-    @Option(help: "Repetitions per measure (the median is reported).")
+    @Option(parsing: .unconditional, help: "Repetitions per measure (the median is reported).")
     var repetitions = 5
 
     @Option(help: "Write the measurements as JSON to this file.")
@@ -162,16 +162,16 @@ struct FeaturesBench: ParsableCommand {
             from outside too: `/usr/bin/time -v .build/release/revisit-bench features`.
             """)
 
-    @Option(help: "Customers in the synthetic log.")
+    @Option(parsing: .unconditional, help: "Customers in the synthetic log.")
     var customers = 50_000
 
-    @Option(help: "Approximate visits in the synthetic log.")
+    @Option(parsing: .unconditional, help: "Approximate visits in the synthetic log.")
     var visits = 1_000_000
 
-    @Option(help: "Days the log spans.")
+    @Option(parsing: .unconditional, help: "Days the log spans.")
     var days = 730
 
-    @Option(help: "Examples per tensor batch.")
+    @Option(parsing: .unconditional, help: "Examples per tensor batch.")
     var batchSize = 4096
 
     @Option(help: "Write the measurements as JSON to this file.")
@@ -204,13 +204,13 @@ struct Profile: ParsableCommand {
     @Flag(help: "Inference instead of a training step.")
     var inference = false
 
-    @Option(help: "Batch size.")
+    @Option(parsing: .unconditional, help: "Batch size.")
     var batch = 64
 
-    @Option(help: "Threads.")
+    @Option(parsing: .unconditional, help: "Threads.")
     var threads = 2
 
-    @Option(help: "Approximate seconds to run (after a warm-up of a quarter of that).")
+    @Option(parsing: .unconditional, help: "Approximate seconds to run (after a warm-up of a quarter of that).")
     var seconds = 10.0
 
     func validate() throws {

@@ -36,7 +36,7 @@ struct ScorerCommand: ParsableCommand {
     var customers: String?
     @Option(help: "As-of date YYYY-MM-DD (only records before it are used). Default: the day after the last record.")
     var asOf: String?
-    @Option(help: "Keep each rep's top K customers (the call list). Default: every candidate.")
+    @Option(parsing: .unconditional, help: "Keep each rep's top K customers (the call list). Default: every candidate.")
     var topPerRep: Int?
     @Option(help: "Candidates: with-history (every customer with an earlier visit) or visited-in-week (those visited in [as-of, as-of + 7), the study's evaluation set).")
     var candidates = "with-history"

@@ -1,5 +1,7 @@
 import ArgumentParser
+import CommandLineSupport
 import Dataset
+import Formats
 import Foundation
 import Synth
 
@@ -7,6 +9,9 @@ import Synth
 /// truth into a directory. The model and every flag: Docs/Synth.md; the logic: Modules/Synth.
 @main
 struct SynthCommand: ParsableCommand {
+    /// Failures as one line `synth: …` with the documented exit codes (CommandLineSupport).
+    static func main() { runTool(SynthCommand.self, name: "synth") }
+
     static let configuration = CommandConfiguration(
         commandName: "synth",
         abstract: "Simulate an ERP visit log with ground truth (customers, reps, needs, visits, orders).",
@@ -20,71 +25,71 @@ struct SynthCommand: ParsableCommand {
     @Option(help: "Output directory (created if missing; files in it are replaced atomically).")
     var out: String
 
-    @Option(help: "Seed of every random stream.")
+    @Option(parsing: .unconditional, help: "Seed of every random stream.")
     var seed: UInt64 = SynthConfiguration().seed
-    @Option(help: "Number of customers.")
+    @Option(parsing: .unconditional, help: "Number of customers.")
     var customers = SynthConfiguration().customers
-    @Option(help: "Number of reps.")
+    @Option(parsing: .unconditional, help: "Number of reps.")
     var reps = SynthConfiguration().reps
-    @Option(help: "First day, YYYY-MM-DD, a Monday.")
+    @Option(parsing: .unconditional, help: "First day, YYYY-MM-DD, a Monday.")
     var start = SynthConfiguration().start.description
-    @Option(help: "Weeks to simulate.")
+    @Option(parsing: .unconditional, help: "Weeks to simulate.")
     var weeks = SynthConfiguration().weeks
-    @Option(help: "Ground-truth window H in days: p(order in [Monday, Monday + H)).")
+    @Option(parsing: .unconditional, help: "Ground-truth window H in days: p(order in [Monday, Monday + H)).")
     var horizon = SynthConfiguration().horizonDays
 
-    @Option(help: "Customer-type shares: trader,manufacturer,design_house.")
+    @Option(parsing: .unconditional, help: "Customer-type shares: trader,manufacturer,design_house.")
     var typeMix = NumberList(SynthConfiguration().typeMix)
-    @Option(help: "Need-frequency multipliers by type: trader,manufacturer,design_house.")
+    @Option(parsing: .unconditional, help: "Need-frequency multipliers by type: trader,manufacturer,design_house.")
     var typeRates = NumberList(SynthConfiguration().typeRates)
-    @Option(help: "Industry shares: consumer,automotive,medical,industrial,telecom.")
+    @Option(parsing: .unconditional, help: "Industry shares: consumer,automotive,medical,industrial,telecom.")
     var industryMix = NumberList(SynthConfiguration().industryMix)
-    @Option(help: "Need-frequency multipliers by industry (same order).")
+    @Option(parsing: .unconditional, help: "Need-frequency multipliers by industry (same order).")
     var industryRates = NumberList(SynthConfiguration().industryRates)
-    @Option(help: "Tag shares: key,high_potential,small_medium.")
+    @Option(parsing: .unconditional, help: "Tag shares: key,high_potential,small_medium.")
     var tagMix = NumberList(SynthConfiguration().tagMix)
-    @Option(help: "Need-frequency multipliers by tag (same order).")
+    @Option(parsing: .unconditional, help: "Need-frequency multipliers by tag (same order).")
     var tagRates = NumberList(SynthConfiguration().tagRates)
-    @Option(help: "Mean days from the end of a need to the next opening, before multipliers.")
+    @Option(parsing: .unconditional, help: "Mean days from the end of a need to the next opening, before multipliers.")
     var meanNeedGap = SynthConfiguration().meanNeedGapDays
-    @Option(help: "Minimum days from the end of a need to the next opening.")
+    @Option(parsing: .unconditional, help: "Minimum days from the end of a need to the next opening.")
     var minNeedGap = SynthConfiguration().minNeedGapDays
-    @Option(help: "Erlang shape of the need gap (1: Poisson needs; larger: more regular cycles).")
+    @Option(parsing: .unconditional, help: "Erlang shape of the need gap (1: Poisson needs; larger: more regular cycles).")
     var needRegularity = SynthConfiguration().needRegularity
-    @Option(help: "Std. dev. of the log of each customer's hidden need-rate factor.")
+    @Option(parsing: .unconditional, help: "Std. dev. of the log of each customer's hidden need-rate factor.")
     var needHeterogeneity = SynthConfiguration().needHeterogeneity
-    @Option(help: "Mean working days a need stays open when no visit converts it.")
+    @Option(parsing: .unconditional, help: "Mean working days a need stays open when no visit converts it.")
     var meanNeedDays = SynthConfiguration().meanNeedWorkingDays
-    @Option(help: "Share of unconverted needs that end in an unprompted inbound order.")
+    @Option(parsing: .unconditional, help: "Share of unconverted needs that end in an unprompted inbound order.")
     var inboundShare = SynthConfiguration().inboundShare
-    @Option(help: "Share of customers who have never ordered at the start.")
+    @Option(parsing: .unconditional, help: "Share of customers who have never ordered at the start.")
     var prospectShare = SynthConfiguration().prospectShare
-    @Option(help: "Probability that a customer churns within a year.")
+    @Option(parsing: .unconditional, help: "Probability that a customer churns within a year.")
     var annualChurn = SynthConfiguration().annualChurn
-    @Option(help: "Days after churning until the customer leaves the rep's book.")
+    @Option(parsing: .unconditional, help: "Days after churning until the customer leaves the rep's book.")
     var churnRemovalDays = SynthConfiguration().churnRemovalDays
-    @Option(help: "Probability that a customer moves to another rep within a year.")
+    @Option(parsing: .unconditional, help: "Probability that a customer moves to another rep within a year.")
     var annualReassignment = SynthConfiguration().annualReassignment
 
-    @Option(help: "Polling visits per rep per working day.")
+    @Option(parsing: .unconditional, help: "Polling visits per rep per working day.")
     var visitsPerDay = SynthConfiguration().visitsPerDay
-    @Option(help: "Share of working days a rep is away.")
+    @Option(parsing: .unconditional, help: "Share of working days a rep is away.")
     var absenceRate = SynthConfiguration().absenceRate
-    @Option(help: "Share of polling slots spent on a random customer of the book instead of the most overdue.")
+    @Option(parsing: .unconditional, help: "Share of polling slots spent on a random customer of the book instead of the most overdue.")
     var randomVisitShare = SynthConfiguration().randomVisitShare
-    @Option(help: "How much faster a key account's overdue clock runs in the round-robin.")
+    @Option(parsing: .unconditional, help: "How much faster a key account's overdue clock runs in the round-robin.")
     var keyAccountWeight = SynthConfiguration().keyAccountWeight
-    @Option(help: "Days after an order until the rep's follow-up call.")
+    @Option(parsing: .unconditional, help: "Days after an order until the rep's follow-up call.")
     var followUpDays = SynthConfiguration().followUpDays
-    @Option(help: "Reps' method shares: phone,im,onsite,email.")
+    @Option(parsing: .unconditional, help: "Reps' method shares: phone,im,onsite,email.")
     var methodMix = NumberList(SynthConfiguration().methodMix)
-    @Option(help: "Conversion multipliers by method: phone,im,onsite,email.")
+    @Option(parsing: .unconditional, help: "Conversion multipliers by method: phone,im,onsite,email.")
     var methodEffect = NumberList(SynthConfiguration().methodEffect)
-    @Option(help: "Base conversion of a visit while a need is open.")
+    @Option(parsing: .unconditional, help: "Base conversion of a visit while a need is open.")
     var openConversion = SynthConfiguration().openConversion
-    @Option(help: "Base conversion of a visit when no need is open.")
+    @Option(parsing: .unconditional, help: "Base conversion of a visit when no need is open.")
     var closedConversion = SynthConfiguration().closedConversion
-    @Option(help: "Rep skill is uniform on [1 - spread, 1 + spread].")
+    @Option(parsing: .unconditional, help: "Rep skill is uniform on [1 - spread, 1 + spread].")
     var skillSpread = SynthConfiguration().skillSpread
 
     @Flag(help: "Write only the CSV layouts (no customers.xml, visits.xml).")
@@ -146,7 +151,13 @@ struct SynthCommand: ParsableCommand {
         let log: ((String) -> Void)? = quiet ? nil : { FileHandle.standardError.write(Data("\($0)\n".utf8)) }
         let export = Simulator.run(settings, progress: log)
         log?("synth: writing \(export.visits.count) visits, \(export.inboundOrders.count) inbound orders to \(out)")
-        try SynthWriter.write(export, to: out, includeXML: !noXML)
+        do {
+            try SynthWriter.write(export, to: out, includeXML: !noXML)
+        } catch let error as AtomicWriteError {
+            throw ToolFailure(.cannotWrite, error.description)
+        } catch {
+            throw ToolFailure(.cannotWrite, "\(out): cannot write the export: \(oneLineDescription(error))")
+        }
         let seconds = (clock.now - began) / .seconds(1)
         let orders = export.visits.lazy.filter { $0.result == .order }.count
         let rate = export.visits.isEmpty ? 0 : Double(orders) / Double(export.visits.count)

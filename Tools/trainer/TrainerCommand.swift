@@ -45,9 +45,9 @@ struct TrainerCommand: ParsableCommand {
     @Option(help: "Calibration of the scores on the validation split: platt, isotonic or none. Default: platt for learned scores, none for bgnbd and the heuristics.")
     var calibration: String?
 
-    @Option(help: "Window length L: the last L visits before each as-of date.")
+    @Option(parsing: .unconditional, help: "Window length L: the last L visits before each as-of date.")
     var sequenceLength = 10
-    @Option(help: "Label horizon H in days: an order in [t, t + H).")
+    @Option(parsing: .unconditional, help: "Label horizon H in days: an order in [t, t + H).")
     var horizon = 28
     @Option(help: "As-of grid: weekly (Mondays) or visit-dates (the study's per-visit formulation).")
     var grid: String = TrainingJob.GridKind.weekly.rawValue
@@ -60,40 +60,40 @@ struct TrainerCommand: ParsableCommand {
 
     @Option(help: "Loss: focal or bce.")
     var loss = "focal"
-    @Option(help: "Focal loss α (weight of the positive class).")
+    @Option(parsing: .unconditional, help: "Focal loss α (weight of the positive class).")
     var alpha: Float = 0.25
-    @Option(help: "Focal loss γ (focusing exponent).")
+    @Option(parsing: .unconditional, help: "Focal loss γ (focusing exponent).")
     var gamma: Float = 2
-    @Option(help: "Weight of positive examples for --loss bce.")
+    @Option(parsing: .unconditional, help: "Weight of positive examples for --loss bce.")
     var positiveWeight: Float = 1
 
-    @Option(help: "Maximum epochs.")
+    @Option(parsing: .unconditional, help: "Maximum epochs.")
     var epochs = 20
-    @Option(help: "Batch size.")
+    @Option(parsing: .unconditional, help: "Batch size.")
     var batchSize = 64
-    @Option(help: "Adam learning rate.")
+    @Option(parsing: .unconditional, help: "Adam learning rate.")
     var learningRate: Float = 0.001
-    @Option(help: "Early stopping: epochs without a better validation score before stopping.")
+    @Option(parsing: .unconditional, help: "Early stopping: epochs without a better validation score before stopping.")
     var patience = 3
     @Option(help: "Early stopping watches: loss (the validation loss, the study's and the default), roc_auc or average_precision (the ranking of the validation split).")
     var monitor = "loss"
-    @Option(help: "Latest as-of dates held out for validation.")
+    @Option(parsing: .unconditional, help: "Latest as-of dates held out for validation.")
     var validationDates = 8
-    @Option(help: "Clip the gradient's global norm to this value.")
+    @Option(parsing: .unconditional, help: "Clip the gradient's global norm to this value.")
     var clip: Float?
-    @Option(help: "Seed of every random stream.")
+    @Option(parsing: .unconditional, help: "Seed of every random stream.")
     var seed: UInt64 = 1
     @OptionGroup var parallelism: ThreadOptions
 
     @Option(help: "Only examples whose label window closes by this date (YYYY-MM-DD) train. Default: the day after the last record.")
     var trainUntil: String?
-    @Option(help: "Train only on as-of dates of the last N weeks (whose labels close by the cut-off); default: all history.")
+    @Option(parsing: .unconditional, help: "Train only on as-of dates of the last N weeks (whose labels close by the cut-off); default: all history.")
     var trainingWeeks: Int?
     @Option(help: "Warm start from this model file (same model and inputs), as the nightly retrain does.")
     var initFrom: String?
     @Flag(help: "Continue from OUT.checkpoint, left by an interrupted run with the same flags.")
     var resume = false
-    @Option(help: "Shift augmentation: add copies with up to this many recent orders removed (0: off).")
+    @Option(parsing: .unconditional, help: "Shift augmentation: add copies with up to this many recent orders removed (0: off).")
     var shift = 0
 
     @Flag(help: "Progress as JSON lines on stderr (one per epoch, and a summary).")
@@ -185,13 +185,15 @@ struct TrainerCommand: ParsableCommand {
                 log: report.line, progress: report.batch, epochFinished: report.epoch, shouldStop: stop.requested)
         } catch let error as AtomicWriteError {
             throw ToolFailure(.cannotWrite, error.description)
+        } catch let error as FileLockError {
+            throw ToolFailure(.cannotWrite, error.description)
         }
         report.finish()
         let seconds = (clock.now - began) / .seconds(1)
         guard summary.completed else {
-            report.line(summary.history.isEmpty && Contenders.named(options.model)?.kind != .neural
-                ? "trainer: interrupted; no model written"
-                : "trainer: interrupted after epoch \(summary.history.count); checkpoint kept at \(out).checkpoint (continue with --resume)")
+            report.line(summary.checkpointKept
+                ? "trainer: interrupted after epoch \(summary.history.count); checkpoint kept at \(out).checkpoint (continue with --resume)"
+                : "trainer: interrupted before a checkpoint was written; no model written, nothing to resume")
             throw ExitCode(ToolExitCode.interrupted.rawValue)
         }
         for note in summary.notes { report.line("trainer: \(note)") }

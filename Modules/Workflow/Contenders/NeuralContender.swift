@@ -1,5 +1,6 @@
 import Calibration
 import Features
+import Formats
 import Foundation
 import Layers
 import Models
@@ -48,11 +49,24 @@ public struct NeuralContender: Contender {
         }
         let run = TrainingRun(
             settings: settings, shape: data.train.shape, validationScore: TrainingJob.rocAUC, averagePrecision: TrainingJob.averagePrecision)
+        // What the checkpoint was made from: resuming on another dataset or pipeline would
+        // silently continue a different training run.
+        let provenance = [
+            "dataset_sha256": job.history.dataset.manifestSHA256, "pipeline_sha256": SHA256.hex(try data.pipeline.jsonBytes()),
+            "train_until": data.trainUntil.iso,
+        ]
         if job.resume, let checkpointPath = job.checkpointPath {
             guard FileManager.default.fileExists(atPath: checkpointPath) else {
                 throw TrainingJob.JobError("\(checkpointPath): no checkpoint to resume from; run without --resume")
             }
-            try run.restore(TensorFile.read(from: checkpointPath), source: checkpointPath)
+            let file = try TensorFile.read(from: checkpointPath)
+            for (key, value) in provenance.sorted(by: { $0.key < $1.key }) where file.metadata[key] != value {
+                let what = key == "dataset_sha256" ? "another dataset" : key == "pipeline_sha256" ? "another feature pipeline" : "another cut-off"
+                throw TrainingError.checkpoint(
+                    path: checkpointPath,
+                    reason: "it was made from \(what) (\(key) \(file.metadata[key].map { String($0.prefix(16)) } ?? "missing"), this run \(value.prefix(16))); start afresh without --resume")
+            }
+            try run.restore(file, source: checkpointPath)
             job.log("trainer: resumed after epoch \(run.history.count) from \(checkpointPath)")
         } else if let warm = job.warmStart {
             guard let warm = warm as? FittedNeuralModel, warm.model.architecture == architecture, warm.model.shape == data.train.shape else {
@@ -64,7 +78,12 @@ public struct NeuralContender: Contender {
         }
         let completed = try run.fit(
             train: data.train, validation: data.validation, progress: job.progress, epochFinished: job.epochFinished,
-            checkpoint: { run in if let path = job.checkpointPath { try run.checkpoint().write(to: path) } },
+            checkpoint: { run in
+                guard let path = job.checkpointPath else { return }
+                var file = try run.checkpoint()
+                file.metadata.merge(provenance) { _, recorded in recorded }
+                try file.write(to: path)
+            },
             shouldStop: job.shouldStop)
         guard completed else { return nil }
         let (_, validationScores) = run.evaluate(data.validation)
