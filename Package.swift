@@ -147,7 +147,7 @@ let package = Package(
         .testTarget(
             name: "TrainingTests", dependencies: ["Training", "Models", "Layers", "Tensors", "TestSupport"], path: "Tests/TrainingTests"),
         .testTarget(
-            name: "WorkflowTests", dependencies: ["Workflow", "Training", "Features", "Dataset", "Models", "Tensors"],
+            name: "WorkflowTests", dependencies: ["Workflow", "Training", "Features", "Dataset", "Models", "Tensors", "TestSupport"],
             path: "Tests/WorkflowTests"),
         .testTarget(
             name: "BacktestTests", dependencies: ["Backtest", "Evaluation", "Workflow", "Training", "Features", "Dataset", "ERPImport", "Metrics", "Models", "Tensors"],

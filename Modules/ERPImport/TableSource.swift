@@ -1,3 +1,4 @@
+import Formats
 /// One input row before validation: where it came from, its values by slot, and what the
 /// reader already knows is wrong with it.
 struct SourceRow {
@@ -75,13 +76,13 @@ final class TableSource {
             for name in sources {
                 let matches = names.indices.filter { names[$0] == name }
                 if matches.count > 1 {
-                    throw ImportFailure.badInput(path: path, line: header.line, reason: "header names column '\(name)' more than once")
+                    throw ImportFailure.badInput(path: path, line: header.line, reason: "header names column '\(Snippet.bounded(name))' more than once")
                 }
                 if matches.isEmpty { missing.append(name) }
                 indices.append(matches.first)
             }
             if !missing.isEmpty {
-                let shown = String(decoding: header.raw.prefix(120), as: UTF8.self)
+                let shown = Snippet.bounded(String(decoding: header.raw, as: UTF8.self))
                 let hint = missing.count == sources.count ? "; is the header line missing or the delimiter wrong?" : ""
                 throw ImportFailure.badInput(
                     path: path, line: header.line,

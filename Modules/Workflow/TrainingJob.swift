@@ -112,9 +112,9 @@ public enum TrainingJob {
         public var notes: [String]
         public var completed: Bool
         public var modelID: String?
-        /// Whether `OUT.checkpoint` exists after an interrupted run (nothing to resume before
-        /// the first epoch ends).
-        public var checkpointKept = false
+        /// After an interrupted run: the completed epochs the checkpoint `OUT.checkpoint` holds,
+        /// or `nil` when there is none to resume (stopped before the first epoch ended).
+        public var checkpointEpochs: Int?
     }
 
     /// Failures the caller reports as data errors (exit code 2), with the reason.
@@ -284,10 +284,11 @@ public enum TrainingJob {
             warm = try Contenders.load(file, path: initFrom)
             log("trainer: warm start from \(initFrom)")
         }
+        var epochsThisRun = 0
         let job = FitJob(
             history: history, options: options, earliestAsOf: options.earliestAsOf(trainUntil: options.trainUntil ?? Day(ordinal: (history.days.max() ?? 0) + 1)),
             warmStart: warm, checkpointPath: output + ".checkpoint", resume: resume, log: log, progress: progress,
-            epochFinished: epochFinished, shouldStop: shouldStop)
+            epochFinished: { epochsThisRun += 1; epochFinished($0) }, shouldStop: shouldStop)
         if options.contender!.usesFeaturePipeline {
             let data = try job.prepared()
             log("trainer: \(data.train.count) training examples (\(String(format: "%.1f", data.train.positiveRate * 100))% positive), "
@@ -303,7 +304,12 @@ public enum TrainingJob {
             validation: [:], calibration: .none,
             notes: fitted?.result.notes ?? [], completed: fitted != nil, modelID: nil)
         guard let fitted else {
-            summary.checkpointKept = FileManager.default.fileExists(atPath: output + ".checkpoint") && (resume || !summary.history.isEmpty)
+            // Only a checkpoint this run wrote or resumed from counts: an older one left beside
+            // a fresh run is not what --resume would continue.
+            if epochsThisRun > 0 || resume, let file = try? TensorFile.read(from: output + ".checkpoint"),
+               let history = try? JSONDecoder().decode([EpochReport].self, from: Data((file.metadata["history"] ?? "").utf8)) {
+                summary.checkpointEpochs = history.count
+            }
             return summary
         }
         let model = try modelFile(fitted, options: options, trainUntil: job.trainUntil, datasetSHA256: dataset.manifestSHA256)

@@ -3,6 +3,7 @@ import Dataset
 import Features
 import Foundation
 import Tensors
+import TestSupport
 import Testing
 import Training
 import Workflow
@@ -126,5 +127,26 @@ struct ContenderTests {
         #expect(options.problem?.contains("cannot be calibrated") == true)
         options.model = "transformer"
         #expect(options.problem?.contains("unknown model") == true)
+    }
+
+    @Test("A run stopped before its first epoch ends says no checkpoint was kept; a checkpoint names its dataset")
+    func interruptedRunsReportTheirCheckpointTruthfully() throws {
+        let directory = Self.temporaryPath("stopped")
+        try DatasetFiles.write(Self.dataset, to: directory)
+        let output = directory + "/model.safetensors"
+        let stopped = try TrainingJob.run(datasetDirectory: directory, options: Self.options("cnn_lstm"), output: output, shouldStop: { true })
+        #expect(!stopped.completed && stopped.checkpointEpochs == nil, "no epoch finished: nothing to resume")
+        #expect(!FileManager.default.fileExists(atPath: output + ".checkpoint"))
+        // One epoch, then stop: the checkpoint exists and records the dataset it came from.
+        var epochs = 0
+        var options = Self.options("cnn_lstm")
+        options.training.epochs = 5
+        options.training.patience = 5
+        let afterOne = try TrainingJob.run(
+            datasetDirectory: directory, options: options, output: output, epochFinished: { _ in epochs += 1 }, shouldStop: { epochs >= 1 })
+        #expect(!afterOne.completed && afterOne.checkpointEpochs == 1)
+        let checkpoint = try TensorFile.read(from: output + ".checkpoint")
+        #expect(checkpoint.metadata["dataset_sha256"] == (try Dataset.load(directory: directory)).manifestSHA256)
+        #expect(checkpoint.metadata["pipeline_sha256"]?.count == 64)
     }
 }

@@ -6,7 +6,7 @@
 # is any crash, leak, sanitizer report or oracle trap; libFuzzer saves the input as crash-*.
 # Usage: fuzz.sh BUILD_DIR SECONDS
 set -euo pipefail
-build=$1 seconds=$2
+build=$(cd "$1" && pwd) seconds=$2
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bin=$build/debug
 status=0

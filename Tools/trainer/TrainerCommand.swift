@@ -191,9 +191,9 @@ struct TrainerCommand: ParsableCommand {
         report.finish()
         let seconds = (clock.now - began) / .seconds(1)
         guard summary.completed else {
-            report.line(summary.checkpointKept
-                ? "trainer: interrupted after epoch \(summary.history.count); checkpoint kept at \(out).checkpoint (continue with --resume)"
-                : "trainer: interrupted before a checkpoint was written; no model written, nothing to resume")
+            report.line(summary.checkpointEpochs.map {
+                "trainer: interrupted after epoch \($0); checkpoint kept at \(out).checkpoint (continue with --resume)"
+            } ?? "trainer: interrupted before a checkpoint was written; no model written, nothing to resume")
             throw ExitCode(ToolExitCode.interrupted.rawValue)
         }
         for note in summary.notes { report.line("trainer: \(note)") }
