@@ -19,6 +19,10 @@ public struct ImportOptions: Sendable {
     public var append: Bool
     /// Refuse (write nothing) when more than this share of rows is rejected.
     public var maxRejectRate: Double?
+    /// The cap applies only from this many rejected rows on: the importer's default cap uses
+    /// 10, so that one bad row in a small file still imports the rest (rows are refused one
+    /// by one, as promised); an explicit `--max-reject-rate` uses 0.
+    public var minimumRejectsForRate: Int = 0
     /// The time recorded in the manifest's history line (passed in: no clock inside).
     public var timestamp: String
     /// When another import holds the dataset's lock: wait for it (true) or fail at once.
@@ -71,7 +75,7 @@ public enum DatasetImport {
     public static func run(_ options: ImportOptions, progress: ((String) -> Void)? = nil) throws -> ImportReport {
         let mapping = options.mapping
         try mapping.check(path: options.mappingPath ?? "mapping")
-        let dateFormats = mapping.dateFormats.compactMap(DateFormat.init)
+        let dateFormats = mapping.dialect(of: mapping.visits).dateFormats.compactMap(DateFormat.init)
         var rejects: [Reject] = []
         var inputs: [DatasetManifest.FileDigest] = []
 
@@ -106,6 +110,7 @@ public enum DatasetImport {
         // Customers first, so that visits can be checked against them.
         var customerCounts = DatasetManifest.Counts()
         var customers: [String: Customer] = [:]
+        var causes = RejectSummary()
         var replaced = 0
         if let path = options.customersPath {
             let format = options.format ?? formatFor(path)
@@ -118,37 +123,58 @@ public enum DatasetImport {
                 extraCategorical: mapping.customers.categorical, numericCount: mapping.customers.numeric.count,
                 table: mapping.customers, dateFormats: dateFormats)
             let table = try TableSource(
-                path: path, format: format, mapping: mapping, recordElement: mapping.customers.record ?? "Customer", sources: sources)
+                path: path, format: format, mapping: mapping.dialect(of: mapping.customers), recordElement: mapping.customers.record ?? "Customer", sources: sources)
             var firstLine: [String: Int] = [:]
+            var customerRaw: [String: String] = [:]
+            var conflictingCustomers: [String: String] = [:]
+            let firstReject = rejects.count
             while let row = try table.next() {
                 customerCounts.read += 1
-                func reject(_ reason: RejectReason, _ detail: String) {
+                func reject(_ reason: RejectReason, _ detail: String, cause: RejectCause? = nil) {
                     customerCounts.rejected += 1
                     customerCounts.rejectedByReason[reason.rawValue, default: 0] += 1
                     rejects.append(Reject(source: path, line: row.line, reason: reason.rawValue, detail: detail, raw: row.raw))
+                    causes.add(cause ?? RejectCause(reason: reason), table: "customers", line: row.line)
                 }
-                switch validator.validate(row) {
+                let outcome = validator.validate(row)
+                switch outcome {
                 case .rejected(let reason, let detail):
-                    reject(reason, detail)
+                    reject(reason, detail, cause: validator.cause(of: outcome, row: row))
                 case .accepted(let values, let others):
                     replaced += others
                     let customer = Customer(
                         customerID: values[0], customerType: values[1], industry: values[2], tag: values[3],
                         categorical: Array(values[4..<4 + mapping.customers.categorical.count]),
                         numeric: values[(4 + mapping.customers.categorical.count)...].map { $0.isEmpty ? nil : Double($0) })
-                    if let earlier = customers[customer.customerID] {
+                    let id = customer.customerID
+                    if let lines = conflictingCustomers[id] {
+                        reject(.conflictingDuplicate, "customer_id \(id) is on lines \(lines) with different content; none of them is kept")
+                    } else if let earlier = customers[id] {
                         if earlier == customer {
                             customerCounts.duplicates += 1
                         } else {
-                            reject(.conflictingDuplicate, "customer_id \(customer.customerID) also on line \(firstLine[customer.customerID]!) with different content")
+                            // Neither version is kept: nothing says the first one is right.
+                            let earlierLine = firstLine[id]!
+                            customers.removeValue(forKey: id)
+                            customerCounts.accepted -= 1
+                            customerCounts.rejected += 1
+                            customerCounts.rejectedByReason[RejectReason.conflictingDuplicate.rawValue, default: 0] += 1
+                            rejects.append(Reject(
+                                source: path, line: earlierLine, reason: RejectReason.conflictingDuplicate.rawValue,
+                                detail: "customer_id \(id) also on line \(row.line) with different content", raw: customerRaw[id] ?? ""))
+                            causes.add(RejectCause(reason: .conflictingDuplicate), table: "customers", line: earlierLine)
+                            conflictingCustomers[id] = "\(earlierLine) and \(row.line)"
+                            reject(.conflictingDuplicate, "customer_id \(id) also on line \(earlierLine) with different content")
                         }
                     } else {
-                        customers[customer.customerID] = customer
-                        firstLine[customer.customerID] = row.line
+                        customers[id] = customer
+                        firstLine[id] = row.line
+                        customerRaw[id] = row.raw
                         customerCounts.accepted += 1
                     }
                 }
             }
+            rejects[firstReject...].sort { $0.line < $1.line }
             inputs.append(.init(role: "input", path: path, bytes: table.bytesRead, sha256: table.digest))
         }
 
@@ -164,7 +190,7 @@ public enum DatasetImport {
             categoricalFields: mapping.kind == .visits ? ["method", "target", "purpose", "result"] : [],
             extraCategorical: mapping.visits.categorical, numericCount: numeric.count, table: mapping.visits, dateFormats: dateFormats)
         let table = try TableSource(
-            path: options.visitsPath, format: format, mapping: mapping, recordElement: mapping.visits.record ?? "Visit", sources: sources)
+            path: options.visitsPath, format: format, mapping: mapping.dialect(of: mapping.visits), recordElement: mapping.visits.record ?? "Visit", sources: sources)
         // Visits are checked against a customers file only when one is given in this run: an
         // `--append` of visits alone may bring customers the master has not listed yet (as an
         // import without a customers file does).
@@ -172,6 +198,11 @@ public enum DatasetImport {
             ? Set(customers.keys).union(existing?.customers.map(\.customerID) ?? []) : nil
         var visitCounts = DatasetManifest.Counts()
         var visits: [Visit] = []
+        // The raw text of every accepted row, until the table ends: a later row with the same
+        // id and other content refuses both, and the first one's reject keeps its raw text.
+        var firstRaw = RawTextStore()
+        var conflictingVisits: [Int: String] = [:]
+        let firstVisitReject = rejects.count
         var visitLine: [Int] = []
         var indexOf: [String: Int] = [:]
         var occurrences: [String: Int] = [:]
@@ -182,14 +213,16 @@ public enum DatasetImport {
             if visitCounts.read % 200_000 == 0 {
                 progress?("importer: \(options.visitsPath): \(visitCounts.read) rows, \(table.bytesRead >> 20) MiB read")
             }
-            func reject(_ reason: RejectReason, _ detail: String) {
+            func reject(_ reason: RejectReason, _ detail: String, cause: RejectCause? = nil) {
                 visitCounts.rejected += 1
                 visitCounts.rejectedByReason[reason.rawValue, default: 0] += 1
                 rejects.append(Reject(source: options.visitsPath, line: row.line, reason: reason.rawValue, detail: detail, raw: row.raw))
+                causes.add(cause ?? RejectCause(reason: reason), table: "visits", line: row.line)
             }
-            switch validator.validate(row) {
+            let outcome = validator.validate(row)
+            switch outcome {
             case .rejected(let reason, let detail):
-                reject(reason, detail)
+                reject(reason, detail, cause: validator.cause(of: outcome, row: row))
             case .accepted(let values, let others):
                 replaced += others
                 let categorical = Array(values[extrasStart..<extrasStart + categoricalCount])
@@ -215,19 +248,38 @@ public enum DatasetImport {
                 if let knownCustomers, !knownCustomers.contains(visit.customerID) {
                     reject(.unknownCustomer, "customer_id \(visit.customerID) is not in the customers file")
                 } else if let earlier = indexOf[visit.visitID] {
-                    if visits[earlier] == visit {
+                    if let lines = conflictingVisits[earlier] {
+                        reject(.conflictingDuplicate, "visit_id \(visit.visitID) is on lines \(lines) with different content; none of them is kept")
+                    } else if visits[earlier] == visit {
                         visitCounts.duplicates += 1
                     } else {
-                        reject(.conflictingDuplicate, "visit_id \(visit.visitID) also on line \(visitLine[earlier]) with different content")
+                        // Neither version is kept: nothing says the first one is right.
+                        let earlierLine = visitLine[earlier]
+                        visitCounts.accepted -= 1
+                        visitCounts.rejected += 1
+                        visitCounts.rejectedByReason[RejectReason.conflictingDuplicate.rawValue, default: 0] += 1
+                        rejects.append(Reject(
+                            source: options.visitsPath, line: earlierLine, reason: RejectReason.conflictingDuplicate.rawValue,
+                            detail: "visit_id \(visit.visitID) also on line \(row.line) with different content", raw: firstRaw.text(earlier)))
+                        causes.add(RejectCause(reason: .conflictingDuplicate), table: "visits", line: earlierLine)
+                        conflictingVisits[earlier] = "\(earlierLine) and \(row.line)"
+                        reject(.conflictingDuplicate, "visit_id \(visit.visitID) also on line \(earlierLine) with different content")
                     }
                 } else {
                     indexOf[visit.visitID] = visits.count
                     visits.append(visit)
                     visitLine.append(row.line)
+                    firstRaw.append(row.rawUTF8)
                     visitCounts.accepted += 1
                 }
             }
         }
+        if !conflictingVisits.isEmpty {
+            let kept = visits.indices.filter { conflictingVisits[$0] == nil }
+            visits = kept.map { visits[$0] }
+            visitLine = kept.map { visitLine[$0] }
+        }
+        rejects[firstVisitReject...].sort { $0.line < $1.line }
         inputs.append(.init(role: "input", path: options.visitsPath, bytes: table.bytesRead, sha256: table.digest))
         if let path = options.mappingPath, let data = FileManager.default.contents(atPath: path) {
             inputs.append(.init(role: "input", path: path, contents: [UInt8](data)))
@@ -235,11 +287,13 @@ public enum DatasetImport {
 
         let totalRead = visitCounts.read + customerCounts.read
         let totalRejected = visitCounts.rejected + customerCounts.rejected
-        if let limit = options.maxRejectRate, totalRead > 0, Double(totalRejected) / Double(totalRead) > limit {
+        if let limit = options.maxRejectRate, totalRead > 0, totalRejected >= max(options.minimumRejectsForRate, 1),
+           Double(totalRejected) / Double(totalRead) > limit {
             let reasons = (visitCounts.rejectedByReason.merging(customerCounts.rejectedByReason, uniquingKeysWith: +))
                 .sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             throw ImportFailure.rejectRateExceeded(
-                rate: Double(totalRejected) / Double(totalRead), limit: limit, summary: "\(totalRejected) of \(totalRead) rows: \(reasons)")
+                rate: Double(totalRejected) / Double(totalRead), limit: limit, summary: "\(totalRejected) of \(totalRead) rows: \(reasons)",
+                causes: causes.topCauses(dateFormats: mapping.dialect(of: mapping.visits).dateFormats))
         }
 
         var report = ImportReport(
@@ -346,5 +400,21 @@ public enum DatasetImport {
         DatasetManifest.Counts(
             read: a.read + b.read, accepted: a.accepted + b.accepted, rejected: a.rejected + b.rejected,
             duplicates: a.duplicates + b.duplicates, rejectedByReason: a.rejectedByReason.merging(b.rejectedByReason, uniquingKeysWith: +))
+    }
+}
+
+/// Texts appended one after another into one buffer (one allocation per growth, not per row).
+struct RawTextStore {
+    private var bytes: [UInt8] = []
+    private var ends: [Int] = []
+
+    mutating func append(_ text: [UInt8]) {
+        bytes.append(contentsOf: text)
+        ends.append(bytes.count)
+    }
+
+    func text(_ index: Int) -> String {
+        let start = index == 0 ? 0 : ends[index - 1]
+        return String(decoding: bytes[start..<ends[index]], as: UTF8.self)
     }
 }

@@ -4,8 +4,9 @@ public enum ImportFailure: Error, CustomStringConvertible, Equatable {
     /// The input file (or mapping) cannot be used at all: unreadable, empty, no header, a
     /// header that lacks a required column, an XML syntax error, a refused DTD or entity.
     case badInput(path: String, line: Int?, reason: String)
-    /// More rows were refused than `--max-reject-rate` allows.
-    case rejectRateExceeded(rate: Double, limit: Double, summary: String)
+    /// More rows were refused than `--max-reject-rate` allows; `causes` are the largest causes,
+    /// each a sentence saying what to change.
+    case rejectRateExceeded(rate: Double, limit: Double, summary: String, causes: [String])
     /// The dataset directory cannot be written.
     case cannotWrite(path: String, reason: String)
 
@@ -14,8 +15,11 @@ public enum ImportFailure: Error, CustomStringConvertible, Equatable {
         switch self {
         case .badInput(let path, let line, let reason):
             return line.map { "\(path):\($0): \(reason)" } ?? "\(path): \(reason)"
-        case .rejectRateExceeded(let rate, let limit, let summary):
+        case .rejectRateExceeded(let rate, let limit, let summary, let causes):
+            // The one case of a message over several lines: the causes are what the user acts on.
+            let lines = causes.map { "\n  - \($0)" }.joined()
             return "reject rate \(Self.percent(rate)) exceeds --max-reject-rate \(Self.percent(limit)) (\(summary)); nothing written"
+                + (causes.isEmpty ? "" : "; the largest causes:\(lines)")
         case .cannotWrite(let path, let reason):
             return "\(path): cannot write: \(reason)"
         }

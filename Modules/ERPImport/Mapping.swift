@@ -63,6 +63,12 @@ public struct TableMapping: Codable, Sendable, Equatable {
     public var numeric: [ExtraColumn]
     /// XML only: the record element (`Visit`, `Customer` by default).
     public var record: String?
+    /// This file's own dialect, where it differs from the mapping's top level (a `;` visits
+    /// export beside a `,` customer master): delimiter, quote, encoding and date formats.
+    public var delimiter: String?
+    public var quote: String?
+    public var encoding: String?
+    public var dateFormats: [String]?
 
     public init(
         columns: [String: String] = [:], values: [String: [String: String]] = [:], vocabularies: [String: [String]] = [:],
@@ -78,7 +84,10 @@ public struct TableMapping: Codable, Sendable, Equatable {
         self.record = record
     }
 
-    enum CodingKeys: String, CodingKey { case columns, values, vocabularies, unknown, categorical, numeric, record }
+    enum CodingKeys: String, CodingKey {
+        case columns, values, vocabularies, unknown, categorical, numeric, record, delimiter, quote, encoding
+        case dateFormats = "date_formats"
+    }
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -89,6 +98,10 @@ public struct TableMapping: Codable, Sendable, Equatable {
         categorical = try container.decodeIfPresent([ExtraColumn].self, forKey: .categorical) ?? []
         numeric = try container.decodeIfPresent([ExtraColumn].self, forKey: .numeric) ?? []
         record = try container.decodeIfPresent(String.self, forKey: .record)
+        delimiter = try container.decodeIfPresent(String.self, forKey: .delimiter)
+        quote = try container.decodeIfPresent(String.self, forKey: .quote)
+        encoding = try container.decodeIfPresent(String.self, forKey: .encoding)
+        dateFormats = try container.decodeIfPresent([String].self, forKey: .dateFormats)
     }
 }
 
@@ -212,7 +225,10 @@ public struct Mapping: Codable, Sendable, Equatable {
             throw ImportFailure.badInput(path: path, line: nil, reason: "key '\(repeated)' appears twice; give each key once")
         }
         let topKeys: Set<String> = ["kind", "delimiter", "quote", "encoding", "date_formats", "orders", "visits", "customers", "comment"]
-        let tableKeys: Set<String> = ["columns", "values", "vocabularies", "unknown", "categorical", "numeric", "record", "comment"]
+        let tableKeys: Set<String> = [
+            "columns", "values", "vocabularies", "unknown", "categorical", "numeric", "record", "comment", "delimiter", "quote", "encoding",
+            "date_formats",
+        ]
         if let unknown = object.keys.filter({ !topKeys.contains($0) }).sorted().first {
             throw ImportFailure.badInput(path: path, line: nil, reason: "unknown mapping key '\(unknown)'")
         }
@@ -268,22 +284,49 @@ public struct Mapping: Codable, Sendable, Equatable {
         }
     }
 
+    /// The mapping as one table's file is read: the top-level dialect with the table's own
+    /// `delimiter`, `quote`, `encoding` and `date_formats` where it sets them.
+    public func dialect(of table: TableMapping) -> Mapping {
+        var resolved = self
+        if let delimiter = table.delimiter { resolved.delimiter = delimiter }
+        if let quote = table.quote { resolved.quote = quote }
+        if let encoding = table.encoding { resolved.encoding = encoding }
+        if let dateFormats = table.dateFormats { resolved.dateFormats = dateFormats }
+        return resolved
+    }
+
     /// Checks the values a decoder cannot: one-character delimiter and quote, a known encoding,
-    /// date formats with a year, month and day.
+    /// date formats with a year, month and day — at the top and in each table's own dialect.
     public func check(path: String) throws {
+        try checkDialect(path: path, where: "")
+        for (name, table) in [("visits", visits), ("customers", customers)]
+        where table.delimiter != nil || table.quote != nil || table.encoding != nil || table.dateFormats != nil {
+            try dialect(of: table).checkDialect(path: path, where: "\(name).")
+        }
+        try checkColumns(path: path)
+    }
+
+    private func checkDialect(path: String, where prefix: String) throws {
         func fail(_ reason: String) -> ImportFailure { .badInput(path: path, line: nil, reason: reason) }
         guard delimiter.utf8.count == 1, let d = delimiter.utf8.first, d < 0x80, d != 0x0A, d != 0x0D else {
-            throw fail("delimiter must be one ASCII character, not '\(delimiter)'")
+            throw fail("\(prefix)delimiter must be one ASCII character, not '\(Snippet.bounded(delimiter, limit: 20))'")
         }
         guard quote.utf8.count == 1, let q = quote.utf8.first, q < 0x80, q != d else {
-            throw fail("quote must be one ASCII character different from the delimiter")
+            throw fail("\(prefix)quote must be one ASCII character different from the delimiter")
         }
         guard TextEncoding(name: encoding) != nil else {
-            throw fail("encoding '\(encoding)' is not supported (utf-8, gb18030, gbk)")
+            throw fail("\(prefix)encoding '\(Snippet.bounded(encoding, limit: 20))' is not supported (utf-8, gb18030, gbk)")
         }
-        guard !dateFormats.isEmpty else { throw fail("date_formats is empty") }
+        guard !dateFormats.isEmpty else { throw fail("\(prefix)date_formats is empty") }
         for format in dateFormats where DateFormat(format) == nil {
-            throw fail("date format '\(format)' needs yyyy, M or MM, and d or dd")
+            throw fail("\(prefix)date format '\(Snippet.bounded(format, limit: 40))' needs yyyy, M or MM, and d or dd")
+        }
+    }
+
+    private func checkColumns(path: String) throws {
+        func fail(_ reason: String) -> ImportFailure { .badInput(path: path, line: nil, reason: reason) }
+        if kind == .visits, let policy = visits.unknown["result"], policy != .reject {
+            throw fail("visits.unknown.result must be reject, not \(policy.rawValue): an unknown result is never guessed to be an order or a failure; map it under visits.values.result (and list order results in orders)")
         }
         var names = Set<String>()
         for extra in visits.categorical + visitNumeric where !names.insert(extra.name).inserted || Dataset.visitHeader.contains(extra.name) {

@@ -22,6 +22,39 @@ struct RowValidator {
         case rejected(RejectReason, String)
     }
 
+    /// What a rejection is about, for the import's summary of its top causes: the field and,
+    /// for an unknown value, the value itself (so that 909 rows of one unfamiliar industry are
+    /// one cause, not 909).
+    func cause(of outcome: Outcome, row: SourceRow) -> RejectCause? {
+        guard case .rejected(let reason, _) = outcome else { return nil }
+        switch reason {
+        case .unknownValue:
+            for slot in categoricalSlots {
+                let value = row.values[slot]?.trimmingSpaces ?? ""
+                let mapped = valueMaps[slot]?[value] ?? value
+                if !value.isEmpty, let vocabulary = vocabularies[slot], !vocabulary.contains(mapped) {
+                    return RejectCause(reason: reason, field: fields[slot], value: value)
+                }
+            }
+        case .unparseableDate:
+            if let slot = fields.firstIndex(of: "visit_date") {
+                return RejectCause(reason: reason, field: fields[slot], example: row.values[slot]?.trimmingSpaces)
+            }
+        case .missingField:
+            for slot in 0..<fields.count where required[slot] && (row.values[slot]?.trimmingSpaces ?? "").isEmpty {
+                return RejectCause(reason: reason, field: fields[slot])
+            }
+        case .unparseableNumber:
+            for slot in numericSlots {
+                let value = row.values[slot]?.trimmingSpaces ?? ""
+                if !value.isEmpty, !(Double(value)?.isFinite ?? false) { return RejectCause(reason: reason, field: fields[slot], example: value) }
+            }
+        default:
+            break
+        }
+        return RejectCause(reason: reason)
+    }
+
     init(fields: [String], required: [Bool], sources: [String], categoricalFields: Set<String>, extraCategorical: [ExtraColumn],
          numericCount: Int, table: TableMapping, dateFormats: [DateFormat]) {
         self.fields = fields

@@ -177,4 +177,21 @@ struct CraftedInputTests {
         #expect(report.visitCounts.accepted == 1 && report.visitCounts.rejected == 0)
         #expect(try Dataset.load(directory: first.directory).visits.contains { $0.customerID == "C999" })
     }
+
+    // MARK: Per-file dialects
+
+    /// A `;` visits export with day-first dates beside a `,` customer master, in one run: each
+    /// table's own `delimiter` and `date_formats` override the top level.
+    @Test func eachFileMayHaveItsOwnDialect() throws {
+        let visits = try Self.write("visit_id;customer_id;rep_id;visit_date;method;target;purpose;result\nV1;C1;R1;06.01.2020;phone;active;follow_up;order\n", "visits.csv")
+        let customers = try Self.write("customer_id,customer_type,industry,tag\nC1,trader,consumer,key\n", "customers.csv")
+        let mapping = try Mapping.decode(Data(#"{"visits": {"delimiter": ";", "date_formats": ["dd.MM.yyyy"]}}"#.utf8), path: "m.json")
+        let out = Fixture.scratch("dialects")
+        let report = try DatasetImport.run(ImportOptions(visitsPath: visits, customersPath: customers, mapping: mapping, outputDirectory: out, timestamp: "t"))
+        #expect(report.visitCounts.accepted == 1 && report.customerCounts.accepted == 1, "\(report.visitCounts) \(report.customerCounts)")
+        #expect(try Dataset.load(directory: out).visits.first?.date == Day(iso: "2020-01-06"))
+        #expect {
+            try Mapping.decode(Data(#"{"customers": {"delimiter": ";;"}}"#.utf8), path: "m.json")
+        } throws: { "\($0)".contains("customers.delimiter must be one ASCII character") }
+    }
 }

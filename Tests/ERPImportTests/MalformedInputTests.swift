@@ -77,9 +77,40 @@ struct MalformedInputTests {
 
     @Test func duplicatesAreKeptOnceAndConflictsNameBothLines() throws {
         let result = try check(
-            "duplicates.csv", accepted: ["V1", "V2", "V3"], rejected: [(5, "conflicting_duplicate")], duplicates: 1)
-        #expect(result.rejects[0].detail == "visit_id V2 also on line 3 with different content")
-        #expect(result.dataset.visits.first { $0.visitID == "V2" }?.result == "order", "the first occurrence stays")
+            "duplicates.csv", accepted: ["V1", "V3"], rejected: [(3, "conflicting_duplicate"), (5, "conflicting_duplicate")], duplicates: 1)
+        // Neither version of V2 is kept (nothing says the first is right); each names the other.
+        #expect(result.rejects[0].detail == "visit_id V2 also on line 5 with different content")
+        #expect(result.rejects[0].raw == "V2,C001,R01,2018-03-01,phone,active,quotation,order")
+        #expect(result.rejects[1].detail == "visit_id V2 also on line 3 with different content")
+        #expect(result.rejects[1].raw == "V2,C001,R01,2018-03-01,phone,active,quotation,no_demand")
+        #expect(!result.dataset.visits.contains { $0.visitID == "V2" })
+    }
+
+    /// Customer profiles follow the same rule; a third row with a conflicting id is refused too.
+    @Test func conflictingCustomerProfilesAreBothRefused() throws {
+        let customers = Fixture.scratch("customers.csv")
+        try """
+            customer_id,customer_type,industry,tag
+            C1,trader,consumer,key
+            C2,trader,consumer,key
+            C1,manufacturer,consumer,key
+            C2,trader,consumer,key
+            C1,trader,consumer,key
+
+            """.write(toFile: customers, atomically: true, encoding: .utf8)
+        let visits = Fixture.scratch("visits.csv")
+        try "visit_id,customer_id,rep_id,visit_date,method,target,purpose,result\nV1,C1,R1,2020-01-06,phone,active,follow_up,order\nV2,C2,R1,2020-01-06,phone,active,follow_up,order\n"
+            .write(toFile: visits, atomically: true, encoding: .utf8)
+        let result = try Fixture.importDataset(visits: visits, customers: customers)
+        #expect(result.dataset.customers.map(\.customerID) == ["C2"])
+        let counts = result.dataset.manifest.customerCounts
+        #expect(counts.read == 5 && counts.accepted == 1 && counts.duplicates == 1 && counts.rejected == 3 && counts.reconciles, "\(counts)")
+        let customerRejects = result.rejects.filter { $0.source == customers }
+        #expect(customerRejects.map(\.line) == [2, 4, 6])
+        #expect(customerRejects[0].detail.contains("also on line 4") && customerRejects[1].detail.contains("also on line 2"))
+        #expect(customerRejects[2].detail.contains("is on lines 2 and 4"))
+        // The visit of the refused customer is refused as unknown: its profile is not known.
+        #expect(result.dataset.visits.map(\.visitID) == ["V2"])
     }
 
     @Test func quotedDelimitersQuotesAndNewlinesWithCRLF() throws {

@@ -23,7 +23,8 @@ struct ImporterCommand: ParsableCommand {
 
             Exit codes: 0 ok; 1 usage error; 2 bad input file (unreadable, empty, no or wrong \
             header, XML syntax error, refused DTD/entity, bad mapping); 3 reject rate above \
-            --max-reject-rate (nothing written); 4 cannot write the dataset directory (or, with \
+            --max-reject-rate, default 5% from 10 rejected rows on (nothing written; the message names \
+            the largest causes and what to change); 4 cannot write the dataset directory (or, with \
             --no-wait, another import is writing it).
             Errors are printed as `importer: FILE:LINE: reason`. See Docs/CLI.md and Docs/FileFormats.md.
             """)
@@ -55,6 +56,9 @@ struct ImporterCommand: ParsableCommand {
     @Flag(help: "No progress lines on stderr.")
     var quiet = false
 
+    static let defaultMaxRejectRate = 0.05
+    static let defaultMinimumRejects = 10
+
     func validate() throws {
         if let rate = maxRejectRate, !(0...1).contains(rate) {
             throw ValidationError("--max-reject-rate must be between 0 and 1, not \(rate)")
@@ -73,6 +77,12 @@ struct ImporterCommand: ParsableCommand {
             visitsPath: visits, customersPath: customers, format: format, mapping: loaded, mappingPath: mapping, outputDirectory: out,
             append: append, maxRejectRate: maxRejectRate, timestamp: formatter.string(from: started))
         options.waitForLock = !noWait
+        if maxRejectRate == nil {
+            // The default cap: a first import that loses its rows to an unfamiliar vocabulary or
+            // date format must not pass as a success.
+            options.maxRejectRate = Self.defaultMaxRejectRate
+            options.minimumRejectsForRate = Self.defaultMinimumRejects
+        }
         let report = try DatasetImport.run(options) { line in
             if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) }
         }
