@@ -85,7 +85,8 @@ final class TableSource {
             }
             if !missing.isEmpty {
                 let shown = Snippet.bounded(String(decoding: header.raw, as: UTF8.self))
-                let hint = missing.count == sources.count ? "; is the header line missing or the delimiter wrong?" : ""
+                let hint = (missing.count == sources.count ? "; is the header line missing or the delimiter wrong?" : "")
+                    + "; `importer inspect \(path)` shows the file's columns and drafts a mapping"
                 throw ImportFailure.badInput(
                     path: path, line: header.line,
                     reason: "header lacks column\(missing.count > 1 ? "s" : "") \(missing.map { "'\($0)'" }.joined(separator: ", ")) (header: \(shown))\(hint)")

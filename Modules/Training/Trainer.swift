@@ -56,9 +56,10 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
     /// A message naming the first setting that cannot work, or nil.
     public var problem: String? {
         if epochs < 1 { return "epochs must be at least 1, got \(epochs)" }
-        if batchSize < 1 { return "batch size must be at least 1, got \(batchSize)" }
+        if epochs > 100_000 { return "epochs must be at most 100000, got \(epochs)" }
+        if !(1...1_000_000).contains(batchSize) { return "batch size must be in 1...1000000, got \(batchSize)" }
         if !(learningRate > 0 && learningRate.isFinite) { return "learning rate must be a positive finite number, got \(learningRate)" }
-        if patience < 1 { return "patience must be at least 1, got \(patience)" }
+        if !(1...100_000).contains(patience) { return "patience must be in 1...100000, got \(patience)" }
         if let clip = gradientClip, !(clip > 0 && clip.isFinite) { return "gradient clip must be a positive finite number, got \(clip)" }
         if threads < 1 || threads > 64 { return "threads must be in 1...64, got \(threads)" }
         if case .focal(let alpha, let gamma) = objective, !(0...1).contains(alpha) || !(gamma >= 0 && gamma.isFinite) {

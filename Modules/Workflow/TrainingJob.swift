@@ -73,9 +73,15 @@ public enum TrainingJob {
             guard let contender else { return "unknown model '\(model)'; choose one of \(Contenders.trainableNames.joined(separator: ", "))" }
             if let problem = training.problem { return problem }
             if let problem = boosting.problem { return problem }
-            if let warmEpochs, warmEpochs < 1 { return "warm epochs must be at least 1, got \(warmEpochs)" }
-            if validationDates < 1 { return "validation dates must be at least 1, got \(validationDates)" }
-            if let weeks = trainingWeeks, weeks < 1 { return "training weeks must be at least 1, got \(weeks)" }
+            if let warmEpochs, !(1...100_000).contains(warmEpochs) { return "warm epochs must be in 1...100000, got \(warmEpochs)" }
+            if !(1...FeaturePipeline.maximumSequenceLength).contains(examples.sequenceLength) {
+                return "sequence length must be in 1...\(FeaturePipeline.maximumSequenceLength), got \(examples.sequenceLength)"
+            }
+            if !(1...FeaturePipeline.maximumHorizonDays).contains(examples.horizonDays) {
+                return "horizon must be in 1...\(FeaturePipeline.maximumHorizonDays) days, got \(examples.horizonDays)"
+            }
+            if !(1...520).contains(validationDates) { return "validation dates must be in 1...520, got \(validationDates)" }
+            if let weeks = trainingWeeks, !(1...5_200).contains(weeks) { return "training weeks must be in 1...5200, got \(weeks)" }
             if !(bgnbd.penalizer >= 0) { return "the BG/NBD penalizer must be ≥ 0, got \(bgnbd.penalizer)" }
             if contender.kind == .heuristic, let calibration, calibration != .none {
                 return "\(model) is a ranking rule, not a probability: it cannot be calibrated (drop --calibration)"

@@ -219,6 +219,17 @@ struct CraftedFileToolTests {
         }
         let synth = try ToolProcess.run("synth", ["--out", Self.fixture.directory + "/s", "--customers", "-5"])
         #expect(synth.status == 1 && !synth.stderr.contains("Missing value"), "\(synth.stderr)")
+        // Upper bounds: values that would overflow a date or run for ever are usage errors.
+        let bounded: [(String, [String], String)] = [
+            ("trainer", [Self.fixture.dataset, "--out", Self.fixture.directory + "/x.safetensors", "--horizon", "3000000000"], "--horizon in 1...3660"),
+            ("trainer", [Self.fixture.dataset, "--out", Self.fixture.directory + "/x.safetensors", "--epochs", "1000000000"], "epochs must be at most 100000"),
+            ("evaluator", ["audit", "--scores", "s.csv", "--dataset", Self.fixture.dataset, "--out", "r", "--bootstrap", "1000000000"], "--bootstrap must be at most 100000"),
+            ("scorer", ["--model", Self.fixture.model, "--dataset", Self.fixture.dataset, "--as-of", "9999-12-31"], "--as-of must be a date YYYY-MM-DD in 1900-01-01…2999-12-31"),
+        ]
+        for (tool, arguments, message) in bounded {
+            let result = try ToolProcess.run(tool, arguments)
+            #expect(result.status == 1 && result.stderr.contains(message), "\(tool) \(arguments.last!): \(result.stderr)")
+        }
     }
 
     /// An unwritable `--out` is found before training, and every output failure is one line

@@ -105,4 +105,43 @@ struct ImporterToolTests {
         let result = try Self.run([Self.root + "/Fixtures/erp/visits.csv", "--mapping", directory + "/m.json", "--out", directory + "/data"])
         #expect(result.status == 2 && result.stderr.contains("visits.unknown.result must be reject"), "\(result.stderr)")
     }
+
+    /// First contact: an export with Chinese headers, a `;` delimiter, day-first dates and
+    /// unfamiliar vocabularies, beside a `,` customer master. `importer inspect` finds the
+    /// dialect and columns, and its draft mapping imports both files with no reject at all.
+    @Test func theInspectorsDraftMappingImportsAnUnfamiliarExport() throws {
+        let directory = Self.scratch()
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var visits = "拜访编号;客户编号;业务员;拜访日期;拜访方式;拜访对象;拜访目的;拜访结果\n"
+        let results = ["成交", "callback_later", "无人接听", "暂无需求"]
+        for index in 0..<40 {
+            visits += "B\(index);K\(index % 8);S\(index % 3);\(String(format: "%02d", 1 + index % 28)).03.2021;微信;老客户;回访;\(results[index % 4])\n"
+        }
+        var customers = "客户编号,客户类型,所属行业,客户标签\n"
+        for index in 0..<8 { customers += "K\(index),经销商,\(index % 2 == 0 ? "consumer_electronics" : "光伏"),A类\n" }
+        try visits.write(toFile: directory + "/visits.csv", atomically: true, encoding: .utf8)
+        try customers.write(toFile: directory + "/customers.csv", atomically: true, encoding: .utf8)
+
+        // Without a mapping the import fails loudly (the default reject cap), and says why.
+        let blind = try Self.run([directory + "/visits.csv", "--customers", directory + "/customers.csv", "--out", directory + "/blind"])
+        #expect(blind.status == 2 || blind.status == 3, "\(blind.stderr)")
+
+        let inspect = try Self.run(["inspect", directory + "/visits.csv", "--customers", directory + "/customers.csv", "--write-mapping", directory + "/m.json"])
+        #expect(inspect.status == 0, "\(inspect.stderr)")
+        #expect(inspect.stdout.contains("delimiter ';'") && inspect.stdout.contains("拜访日期 → visit_date: date") && inspect.stdout.contains("dates as d.M.yyyy"), "\(inspect.stdout)")
+        #expect(inspect.stdout.contains("所属行业 → industry") && inspect.stdout.contains("consumer_electronics (4)"), "\(inspect.stdout)")
+        #expect(inspect.stdout.contains("orders (result values that look like an order; check): 成交"), "\(inspect.stdout)")
+        let mapping = try String(contentsOfFile: directory + "/m.json", encoding: .utf8)
+        #expect(mapping.contains("callback_later") && mapping.contains("Result values seen"), "\(mapping)")
+
+        let imported = try Self.run([directory + "/visits.csv", "--customers", directory + "/customers.csv", "--mapping", directory + "/m.json", "--out", directory + "/data"])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(imported.stdout.hasPrefix("importer: read 48, accepted 48, rejected 0, duplicates 0"), "\(imported.stdout)")
+        let dataset = try Dataset.load(directory: directory + "/data")
+        #expect(dataset.visits.filter(\.isOrder).count == 10, "the 成交 visits are the orders")
+        #expect(dataset.visits.first?.date == Day(iso: "2021-03-01"))
+        // An XML export is refused with the reason (inspect reads CSV).
+        let xml = try Self.run(["inspect", Self.root + "/Fixtures/erp/visits.xml"])
+        #expect(xml.status == 1 && xml.stderr.contains("inspect reads CSV exports"), "\(xml.stderr)")
+    }
 }

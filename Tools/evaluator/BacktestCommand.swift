@@ -132,7 +132,12 @@ extension EvaluatorCommand {
                 throw ValidationError("--monitor must be loss, roc_auc or average_precision; got '\(monitor)'")
             }
             if foldDates != nil && firstFold != nil { throw ValidationError("--fold-dates and --first-fold exclude each other") }
-            guard stepDays >= 1 else { throw ValidationError("--step-days must be at least 1") }
+            guard (1...3_660).contains(stepDays) else { throw ValidationError("--step-days must be in 1...3660, not \(stepDays)") }
+            guard folds <= 10_000, topPerRep <= 1_000_000, horizon <= FeaturePipeline.maximumHorizonDays, epochs <= 100_000,
+                  warmEpochs <= 100_000, trainingWeeks <= 5_200, batchSize <= 1_000_000, bootstrap <= 100_000
+            else {
+                throw ValidationError("--folds ≤ 10000, --top-per-rep ≤ 1000000, --horizon ≤ \(FeaturePipeline.maximumHorizonDays), --epochs ≤ 100000, --batch-size ≤ 1000000, --bootstrap ≤ 100000")
+            }
             if let firstFold, Day(iso: firstFold) == nil { throw ValidationError("--first-fold must be a date YYYY-MM-DD") }
             guard folds >= 1, topPerRep >= 1, horizon >= 1, epochs >= 1, warmEpochs >= 0, trainingWeeks >= 0, batchSize >= 1, bootstrap >= 1
             else { throw ValidationError("--folds, --top-per-rep, --horizon, --epochs, --batch-size, --bootstrap must be at least 1") }

@@ -64,8 +64,10 @@ extension EvaluatorCommand {
 
         func validate() throws {
             guard horizon >= 1 else { throw ValidationError("--horizon must be at least 1 day, got \(horizon)") }
-            guard topPerRep >= 1 else { throw ValidationError("--top-per-rep must be at least 1, got \(topPerRep)") }
+            guard horizon <= 3_660 else { throw ValidationError("--horizon must be at most 3660 days, got \(horizon)") }
+            guard (1...1_000_000).contains(topPerRep) else { throw ValidationError("--top-per-rep must be in 1...1000000, got \(topPerRep)") }
             guard bootstrap >= 1 else { throw ValidationError("--bootstrap must be at least 1, got \(bootstrap)") }
+            guard bootstrap <= 100_000 else { throw ValidationError("--bootstrap must be at most 100000, got \(bootstrap)") }
         }
 
         func progress(_ message: String) {

@@ -27,6 +27,10 @@ struct ImporterCommand: ParsableCommand {
             the largest causes and what to change); 4 cannot write the dataset directory (or, with \
             --no-wait, another import is writing it).
             Errors are printed as `importer: FILE:LINE: reason`. See Docs/CLI.md and Docs/FileFormats.md.
+
+            First contact with a new export: `importer inspect FILE [--customers FILE] \
+            [--write-mapping M.json]` shows its dialect and columns and drafts a mapping \
+            (`importer inspect --help`).
             """)
 
     @Argument(help: ArgumentHelp("The visit (or transaction) export; '-' reads standard input.", valueName: "visits"))
@@ -97,6 +101,10 @@ extension InputFormat: ExpressibleByArgument {}
 extension ImporterCommand {
     /// Maps errors to the documented exit codes (ArgumentParser's own usage code is 64).
     static func main() {
+        // `importer inspect …` is its own command; everything else is an import, so that
+        // `importer FILE --out DIR` and `importer --help` stay as they were.
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "inspect" { InspectCommand.main(Array(arguments.dropFirst())) }
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -51,8 +51,10 @@ struct ScorerCommand: ParsableCommand {
     func validate() throws {
         if (dataset == nil) == (visits == nil) { throw ValidationError("give exactly one of --dataset DIR and --visits FILE") }
         if customers != nil && visits == nil { throw ValidationError("--customers goes with --visits") }
-        if let asOf, Day(iso: asOf) == nil { throw ValidationError("--as-of must be a date YYYY-MM-DD; got '\(asOf)'") }
-        if let topPerRep, topPerRep < 1 { throw ValidationError("--top-per-rep must be at least 1") }
+        if let asOf, !(Day(iso: asOf).map(Day.supportedRange.contains) ?? false) {
+            throw ValidationError("--as-of must be a date YYYY-MM-DD in \(Day.supportedRange.lowerBound.iso)…\(Day.supportedRange.upperBound.iso); got '\(asOf)'")
+        }
+        if let topPerRep, !(1...1_000_000).contains(topPerRep) { throw ValidationError("--top-per-rep must be in 1...1000000") }
         if !["with-history", "visited-in-week"].contains(candidates) {
             throw ValidationError("--candidates must be with-history or visited-in-week; got '\(candidates)'")
         }

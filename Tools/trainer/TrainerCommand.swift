@@ -133,7 +133,9 @@ struct TrainerCommand: ParsableCommand {
         options.training.seed = seed
         options.training.threads = parallelism.threads
         if let problem = options.training.problem { throw ValidationError(problem) }
-        guard sequenceLength >= 1, horizon >= 1 else { throw ValidationError("--sequence-length and --horizon must be at least 1") }
+        guard (1...FeaturePipeline.maximumSequenceLength).contains(sequenceLength), (1...FeaturePipeline.maximumHorizonDays).contains(horizon) else {
+            throw ValidationError("--sequence-length must be in 1...\(FeaturePipeline.maximumSequenceLength) and --horizon in 1...\(FeaturePipeline.maximumHorizonDays)")
+        }
         options.examples = ExampleSettings(sequenceLength: sequenceLength, horizonDays: horizon,
                                            padding: dropShort ? .dropShort : .leftPadWithMask)
         guard let gridKind = TrainingJob.GridKind(rawValue: grid) else { throw ValidationError("--grid must be weekly or visit-dates; got '\(grid)'") }
@@ -160,7 +162,7 @@ struct TrainerCommand: ParsableCommand {
             guard trainingWeeks >= 1 else { throw ValidationError("--training-weeks must be at least 1") }
             options.trainingWeeks = trainingWeeks
         }
-        guard shift >= 0 else { throw ValidationError("--shift must be 0 or more") }
+        guard (0...1_000).contains(shift) else { throw ValidationError("--shift must be in 0...1000, not \(shift)") }
         if shift > 0 { options.shift = ShiftAugmentation(maxRemovedOrders: shift) }
         if let problem = options.problem { throw ValidationError(problem) }
         return options
