@@ -155,14 +155,14 @@ public struct Backtest {
                 options.warmEpochs = settings.warmEpochs
                 // Neural models (alone or in an ensemble) start from the previous fold's weights; the others ignore it.
                 let warm = settings.warmStart && contender.kind != .heuristic ? previous[name] : nil
-                let job = FitJob(history: history, options: options, earliestAsOf: options.earliestAsOf(trainUntil: start), warmStart: warm)
+                let job = FitJob(history: history, options: options, warmStart: warm)
                 job.alreadyFitted = fittedThisFold
                 guard let fitted = try TrainingJob.fit(job) else { throw TrainingJob.JobError("the fit of \(name) was interrupted") }
                 previous[name] = fitted.model
                 fittedThisFold[name] = fitted
                 let input = ScoringInput(history: history, set: candidates, encoder: try fitted.pipeline?.encoder(for: history))
                 let raw = candidates.count == 0 ? [] : try fitted.model.scores(input, range: 0..<candidates.count)
-                let scores = raw.map { Float(fitted.calibration.apply(Double($0))) }
+                let scores = fitted.calibration.apply(to: raw)
                 var entry = evaluate(name, scores: scores, fold: fold)
                 entry.rawScores = raw
                 entry.calibration = fitted.calibration.method.rawValue
@@ -171,7 +171,7 @@ public struct Backtest {
                 entry.seconds = (clock.now - began) / .seconds(1)
                 entries[name] = entry
                 progress("backtest: week of \(start.iso): \(name) list precision \(Self.percent(entry.listPrecision)), "
-                         + "\(comparisonName) \(Self.percent(fold.repsRate)), ROC-AUC \(entry.rocAUC.map { String(format: "%.4f", $0) } ?? "—") "
+                         + "\(comparison.rateName) \(Self.percent(fold.repsRate)), ROC-AUC \(entry.rocAUC.map { String(format: "%.4f", $0) } ?? "—") "
                          + "(\(String(format: "%.1f", entry.seconds)) s)")
             }
             fold.entries = settings.contenders.map { entries[$0]! }
@@ -180,9 +180,9 @@ public struct Backtest {
         return folds
     }
 
-    /// What the list is set beside in progress lines: the reps' rate of a visit log, the base
-    /// rate of the candidates for a transaction log (where every row is an order).
-    var comparisonName: String { history.dataset.manifest.kind == .transactions ? "base rate" : "reps" }
+    /// What the list is set beside: the reps' rate of a visit log, the base rate of the
+    /// candidates for a transaction log (where every row is an order).
+    var comparison: ComparisonBaseline { ComparisonBaseline(kind: history.dataset.manifest.kind) }
 
     // MARK: Folds
 
@@ -209,14 +209,14 @@ public struct Backtest {
         let positives = complete.filter { $0.label == 1 }.count
         // A transaction log has no reps and every row is an order: the list is set beside the
         // expected precision of a random list of the same candidates, their base rate.
-        let comparison: Double? = history.dataset.manifest.kind == .transactions
+        let comparisonRate: Double? = comparison == .randomList
             ? (complete.isEmpty ? nil : Double(positives) / Double(complete.count))
             : (repVisits == 0 ? nil : Double(repOrders) / Double(repVisits))
         return Fold(
             start: start, candidates: complete.count, excludedIncomplete: all.examples.count - complete.count,
             positives: positives, customerIDs: complete.map { history.customerID(of: $0) },
             repIDs: complete.map { history.repID(of: $0, in: set) }, labels: complete.map(\.label), repVisits: repVisits,
-            repOrders: repOrders, repsRate: comparison, entries: [])
+            repOrders: repOrders, repsRate: comparisonRate, entries: [])
     }
 
     func evaluate(_ contender: String, scores: [Float], fold: Fold) -> Entry {

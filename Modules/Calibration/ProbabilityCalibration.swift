@@ -38,6 +38,13 @@ public enum ProbabilityCalibration: Sendable, Equatable {
         return log(p / (1 - p))
     }
 
+    /// The calibrated probabilities of raw model scores (computed in Double, stored as Float,
+    /// as every score tensor is).
+    public func apply(to scores: [Float]) -> [Float] {
+        if case .none = self { return scores }
+        return scores.map { Float(apply(Double($0))) }
+    }
+
     /// The calibrated probability of a raw score in [0, 1].
     public func apply(_ score: Double) -> Double {
         switch self {

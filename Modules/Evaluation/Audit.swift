@@ -28,7 +28,7 @@ public enum Audit {
             outcomes.horizonDays == settings.horizonDays,
             "Audit.run: outcomes use H = \(outcomes.horizonDays) days, settings say \(settings.horizonDays)")
         var settings = settings
-        settings.comparison = outcomes.kind == .transactions ? .randomList : .reps
+        settings.comparison = ComparisonBaseline(kind: outcomes.kind)
         var counts = RowCounts(scoreRows: scores.count, dataEnd: outcomes.end)
         var byModel: [String: [LabeledScore]] = [:]
         var asOfDates = Set<Day>()

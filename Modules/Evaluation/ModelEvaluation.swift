@@ -34,6 +34,13 @@ public enum ComparisonBaseline: String, Sendable, Hashable, Codable {
     /// transaction log, where every row is an order and there are no reps to compare with).
     case randomList = "random_list"
 
+    /// The comparison a dataset of `kind` gets: the reps for a visit log, a random list for a
+    /// transaction log (every row an order, no reps).
+    public init(kind: DatasetManifest.Kind) { self = kind == .transactions ? .randomList : .reps }
+
+    /// The rate's name in progress lines (`reps 6.40%`, `base rate 5.20%`).
+    public var rateName: String { self == .reps ? "reps" : "base rate" }
+
     /// The short name in the study's one-line form (`· reps 6.40% ·`).
     public var shortName: String { self == .reps ? "reps" : "random" }
     /// The column and legend name.

@@ -107,6 +107,14 @@ public struct TensorFile: Equatable, Sendable {
     }
 
     /// Writes the file atomically (temporary file, fsync, rename).
+    /// `value` as a metadata string: JSON with sorted keys, so the same value always gives the
+    /// same bytes (model files and checkpoints retrain to identical files).
+    public static func metadataJSON<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
     public func write(to path: String) throws {
         try AtomicFile.write(encoded(), to: path)
     }

@@ -48,9 +48,7 @@ public struct NeuralModel: Sendable {
             let layer = name.dropLast(".running_mean".count)
             file.integerTensors["\(layer).num_batches_tracked"] = Int64Tensor(shape: [], scalars: [Int64(steps)])
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        func json<T: Encodable>(_ value: T) throws -> String { String(decoding: try encoder.encode(value), as: UTF8.self) }
+        func json<T: Encodable>(_ value: T) throws -> String { try TensorFile.metadataJSON(value) }
         file.metadata = [
             "architecture": architecture.rawValue, "shape": try json(shape), "training": try json(settings),
             "history": try json(history), "best_epoch": String(history.filter(\.improved).last?.epoch ?? 0), "steps": String(steps),

@@ -323,13 +323,11 @@ public final class TrainingRun {
             file.tensors["best.values"] = Tensor(bestValues)
             file.tensors["best.buffers"] = Tensor(bestBuffers)
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
         file.metadata["format"] = "revisit-checkpoint"
         file.metadata["format_version"] = "1"
-        file.metadata["settings"] = String(decoding: try encoder.encode(settings), as: UTF8.self)
-        file.metadata["shape"] = String(decoding: try encoder.encode(shape), as: UTF8.self)
-        file.metadata["history"] = String(decoding: try encoder.encode(history), as: UTF8.self)
+        file.metadata["settings"] = try TensorFile.metadataJSON(settings)
+        file.metadata["shape"] = try TensorFile.metadataJSON(shape)
+        file.metadata["history"] = try TensorFile.metadataJSON(history)
         file.metadata["best_score"] = String(bestScore)
         file.metadata["epochs_without_improvement"] = String(epochsWithoutImprovement)
         return file

@@ -62,9 +62,7 @@ public struct ModelFile: Sendable {
     /// The whole file without its id.
     func fileWithoutID() throws -> TensorFile {
         var file = contents
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        func json<T: Encodable>(_ value: T) throws -> String { String(decoding: try encoder.encode(value), as: UTF8.self) }
+        func json<T: Encodable>(_ value: T) throws -> String { try TensorFile.metadataJSON(value) }
         precondition(Set(file.metadata.keys).isDisjoint(with: Self.commonKeys), "ModelFile: a contender wrote a common metadata key")
         file.metadata["format"] = Self.format
         file.metadata["format_version"] = String(Self.formatVersion)

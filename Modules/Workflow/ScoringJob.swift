@@ -68,7 +68,7 @@ public enum ScoringJob {
                 let end = min(set.count, start + batchSize)
                 do {
                     let raw = try fitted.scores(input, range: start..<end)
-                    result += raw.map { Float(file.calibration.apply(Double($0))) }
+                    result += file.calibration.apply(to: raw)
                 } catch let error as TrainingJob.JobError {
                     throw MismatchError(description: "\(path): \(error.description)")
                 }

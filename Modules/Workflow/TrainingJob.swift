@@ -139,11 +139,18 @@ public enum TrainingJob {
         public var counts: ExampleCounts
         public var trainUntil: Day
         public var validationFrom: Day
+
+        /// The trainer's line about the examples: counts, positive share, split and cut-off.
+        public var description: String {
+            "\(train.count) training examples (\(String(format: "%.1f", train.positiveRate * 100))% positive), "
+                + "\(validation.count) validation examples from \(validationFrom); labels close by \(trainUntil)"
+        }
     }
 
     /// Builds the training and validation tensors for `history` under `options`;
-    /// `earliestAsOf` drops examples cut before that date (a rolling training window).
-    public static func prepare(history: VisitHistory, options: Options, earliestAsOf: Day? = nil) throws -> PreparedData {
+    /// With `options.trainingWeeks`, examples cut before the rolling window's first as-of date
+    /// (``Options/earliestAsOf(trainUntil:)``) are dropped.
+    public static func prepare(history: VisitHistory, options: Options) throws -> PreparedData {
         guard let last = history.days.max() else { throw JobError("the dataset has no visits") }
         let trainUntil = options.trainUntil ?? Day(ordinal: last + 1)
         let builder = ExampleBuilder(history: history, settings: options.examples)
@@ -153,7 +160,7 @@ public enum TrainingJob {
         case .visitDates: grid = .visitDates(from: Day(ordinal: history.days.min()! + 1), through: trainUntil)
         }
         var all = builder.build(grid: grid, candidates: options.trainingCandidates, trainingCutoff: trainUntil)
-        if let earliestAsOf { all.examples = all.examples.filter { $0.asOf >= earliestAsOf.ordinal } }
+        if let earliestAsOf = options.earliestAsOf(trainUntil: trainUntil) { all.examples = all.examples.filter { $0.asOf >= earliestAsOf.ordinal } }
         let dates = Array(Set(all.examples.map(\.asOf))).sorted()
         guard dates.count > options.validationDates else {
             throw JobError("only \(dates.count) as-of dates have a label window closing by \(trainUntil) (horizon \(options.examples.horizonDays) days); "
@@ -212,10 +219,9 @@ public enum TrainingJob {
         public var validation: [String: Double?]
         public var pipeline: FeaturePipeline?
         public var result: FitResult
-        public var prepared: PreparedData?
         /// Calibrated scores for `input.set.examples[range]`.
         public func scores(_ input: ScoringInput, range: Range<Int>) throws -> [Float] {
-            try model.scores(input, range: range).map { Float(calibration.apply(Double($0))) }
+            calibration.apply(to: try model.scores(input, range: range))
         }
     }
 
@@ -242,15 +248,14 @@ public enum TrainingJob {
             if method != .none && calibration == .none {
                 job.log("trainer: the validation split has one class only: the scores are left uncalibrated")
             }
-            let calibrated = raw.map { Float(calibration.apply(Double($0))) }
+            let calibrated = calibration.apply(to: raw)
             validation = validationMetrics(scores: raw, labels: labels, prefix: "raw_")
             validation.merge(validationMetrics(scores: calibrated, labels: labels)) { $1 }
             validation["examples"] = Double(labels.count)
             validation["positive_rate"] = labels.isEmpty ? nil : Double(labels.reduce(0, +)) / Double(labels.count)
         }
         return Fitted(
-            model: result.model, calibration: calibration, validation: validation, pipeline: prepared?.pipeline, result: result,
-            prepared: prepared)
+            model: result.model, calibration: calibration, validation: validation, pipeline: prepared?.pipeline, result: result)
     }
 
     /// The model file of a fitted contender.
@@ -292,13 +297,10 @@ public enum TrainingJob {
         }
         var epochsThisRun = 0
         let job = FitJob(
-            history: history, options: options, earliestAsOf: options.earliestAsOf(trainUntil: options.trainUntil ?? Day(ordinal: (history.days.max() ?? 0) + 1)),
-            warmStart: warm, checkpointPath: output + ".checkpoint", resume: resume, log: log, progress: progress,
+            history: history, options: options, warmStart: warm, checkpointPath: output + ".checkpoint", resume: resume, log: log, progress: progress,
             epochFinished: { epochsThisRun += 1; epochFinished($0) }, shouldStop: shouldStop)
         if options.contender!.usesFeaturePipeline {
-            let data = try job.prepared()
-            log("trainer: \(data.train.count) training examples (\(String(format: "%.1f", data.train.positiveRate * 100))% positive), "
-                + "\(data.validation.count) validation examples from \(data.validationFrom); labels close by \(data.trainUntil)")
+            log("trainer: \(try job.prepared().description)")
         }
         let fitted = try fit(job)
         let prepared = job.preparedIfBuilt
@@ -306,7 +308,7 @@ public enum TrainingJob {
             model: options.model, trainingRows: fitted?.result.trainingRows ?? prepared?.train.count ?? 0,
             validationExamples: prepared?.validation.count ?? 0, trainingPositiveRate: prepared?.train.positiveRate,
             counts: prepared?.counts, trainUntil: job.trainUntil, validationFrom: prepared?.validationFrom,
-            history: (fitted?.model as? FittedNeuralModel)?.model.history ?? (fitted?.model as? FittedEnsemble)?.neuralHistory ?? [],
+            history: fitted?.model.epochs ?? [],
             validation: [:], calibration: .none,
             notes: fitted?.result.notes ?? [], completed: fitted != nil, modelID: nil)
         guard let fitted else {

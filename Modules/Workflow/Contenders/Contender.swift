@@ -50,6 +50,13 @@ public protocol FittedModel: AnyObject {
     func scores(_ input: ScoringInput, range: Range<Int>) throws -> [Float]
     /// The contender's tensors and metadata keys for the model file (none of ``ModelFile/commonKeys``).
     func contents() throws -> TensorFile
+    /// The training epochs behind the model (neural models; an ensemble's neural member), for
+    /// the trainer's summary; empty for contenders that do not train in epochs.
+    var epochs: [EpochReport] { get }
+}
+
+extension FittedModel {
+    public var epochs: [EpochReport] { [] }
 }
 
 /// What a fitted model scores: examples cut from a history, and the pipeline's encoder when the
@@ -99,8 +106,6 @@ public struct FitResult {
 public final class FitJob {
     public let history: VisitHistory
     public let options: TrainingJob.Options
-    /// Training examples only from this as-of date on (a rolling training window).
-    public let earliestAsOf: Day?
     /// The previous model of the same contender to start from (warm start), if any.
     public let warmStart: (any FittedModel)?
     /// Where a neural run writes its checkpoint after every epoch, and whether to resume from it.
@@ -116,14 +121,13 @@ public final class FitJob {
     private var preparedData: TrainingJob.PreparedData?
 
     public init(
-        history: VisitHistory, options: TrainingJob.Options, earliestAsOf: Day? = nil, warmStart: (any FittedModel)? = nil,
+        history: VisitHistory, options: TrainingJob.Options, warmStart: (any FittedModel)? = nil,
         checkpointPath: String? = nil, resume: Bool = false, log: @escaping (String) -> Void = { _ in },
         progress: @escaping (BatchProgress) -> Void = { _ in }, epochFinished: @escaping (EpochReport) -> Void = { _ in },
         shouldStop: @escaping () -> Bool = { false }
     ) {
         self.history = history
         self.options = options
-        self.earliestAsOf = earliestAsOf
         self.warmStart = warmStart
         self.checkpointPath = checkpointPath
         self.resume = resume
@@ -141,7 +145,7 @@ public final class FitJob {
     /// The time-split examples and the pipeline fitted on the training part (built once).
     public func prepared() throws -> TrainingJob.PreparedData {
         if let preparedData { return preparedData }
-        let data = try TrainingJob.prepare(history: history, options: options, earliestAsOf: earliestAsOf)
+        let data = try TrainingJob.prepare(history: history, options: options)
         preparedData = data
         return data
     }

@@ -52,7 +52,7 @@ public struct EnsembleContender: Contender {
             options.staticEncoding = nil
             options.calibration = nil
             let memberJob = FitJob(
-                history: job.history, options: options, earliestAsOf: job.earliestAsOf, warmStart: previous?.members[index].model,
+                history: job.history, options: options, warmStart: previous?.members[index].model,
                 checkpointPath: index == checkpointed ? job.checkpointPath : nil, resume: index == checkpointed && job.resume,
                 log: job.log, progress: job.progress, epochFinished: job.epochFinished, shouldStop: job.shouldStop)
             if let done = job.alreadyFitted[member] {
@@ -61,9 +61,7 @@ public struct EnsembleContender: Contender {
                 continue
             }
             if Contenders.named(member)?.usesFeaturePipeline == true {
-                let data = try memberJob.prepared()
-                job.log("trainer: \(member): \(data.train.count) training examples (\(String(format: "%.1f", data.train.positiveRate * 100))% positive), "
-                    + "\(data.validation.count) validation examples from \(data.validationFrom); labels close by \(data.trainUntil)")
+                job.log("trainer: \(member): \(try memberJob.prepared().description)")
             }
             guard let result = try TrainingJob.fit(memberJob) else { return nil }
             fitted.append(FittedEnsemble.Member(name: member, model: result.model, calibration: result.calibration, pipeline: result.pipeline))
@@ -120,7 +118,7 @@ final class FittedEnsemble: FittedModel {
     let name: String
     let members: [Member]
     /// The training history of the first neural member (for the trainer's summary).
-    var neuralHistory: [EpochReport] { members.lazy.compactMap { ($0.model as? FittedNeuralModel)?.model.history }.first ?? [] }
+    var epochs: [EpochReport] { members.lazy.map(\.model.epochs).first { !$0.isEmpty } ?? [] }
     /// The members' encoders for the last history scored (an encoder indexes a history once).
     private var encoders: (history: ObjectIdentifier, encoders: [FeatureEncoder?])?
 
@@ -154,9 +152,7 @@ final class FittedEnsemble: FittedModel {
             for (key, value) in part.metadata { file.metadata[prefix + key] = value }
             records.append(.init(model: member.name, calibration: member.calibration, pipeline: member.pipeline))
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        file.metadata["ensemble"] = String(decoding: try encoder.encode(records), as: UTF8.self)
+        file.metadata["ensemble"] = try TensorFile.metadataJSON(records)
         return file
     }
 }

@@ -116,6 +116,7 @@ public final class FittedNeuralModel: FittedModel {
     private let parameters: ParameterStore
 
     public var name: String { model.architecture.rawValue }
+    public var epochs: [EpochReport] { model.history }
 
     init(_ model: NeuralModel) throws {
         self.model = model

@@ -93,11 +93,9 @@ final class FittedGradientBoosting: FittedModel {
     }
 
     func contents() throws -> TensorFile {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
         let (major, minor, patch) = GradientBoostedTrees.version
         return TensorFile(byteTensors: ["xgboost.model": try trees.serialized()], metadata: [
-            "xgboost": String(decoding: try encoder.encode(settings), as: UTF8.self),
+            "xgboost": try TensorFile.metadataJSON(settings),
             "xgboost_rounds": String(trees.bestRound), "xgboost_version": "\(major).\(minor).\(patch)",
         ])
     }
@@ -181,9 +179,7 @@ final class FittedBGNBD: FittedModel {
     }
 
     func contents() throws -> TensorFile {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return TensorFile(metadata: ["bgnbd": String(decoding: try encoder.encode(document), as: UTF8.self)])
+        TensorFile(metadata: ["bgnbd": try TensorFile.metadataJSON(document)])
     }
 }
 
@@ -233,9 +229,7 @@ final class FittedDecisionTree: FittedModel {
 
     func contents() throws -> TensorFile {
         var file = tree.tensors()
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        file.metadata["tree"] = String(decoding: try encoder.encode(tree.settings), as: UTF8.self)
+        file.metadata["tree"] = try TensorFile.metadataJSON(tree.settings)
         return file
     }
 }

@@ -33,7 +33,9 @@ struct SHA256Tests {
     }
 
     @Test func agreesWithSha256sum() throws {
-        let path = Fixture.erp("visits_gb18030.csv")
+        // A committed file with multi-byte text (this test's folder is Tests/FormatsTests).
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/erp/visits_gb18030.csv").path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
         process.arguments = [path]
