@@ -6,7 +6,7 @@ SHELL := /bin/bash
 export PATH := /opt/swift/usr/bin:$(PATH)
 
 SUDO := $(shell [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null && echo sudo)
-SYSTEM_PACKAGES := libxml2-dev libcsv-dev libopenblas-dev libxgboost-dev libnlopt-dev pkg-config
+SYSTEM_PACKAGES := libxml2-dev libcsv-dev libopenblas-dev libxgboost-dev libnlopt-dev libssl-dev pkg-config
 # Python used by tests that check interoperability (Python's `safetensors` reading our files).
 TEST_VENV := .build-py/venv
 TEST_PYTHON := $(CURDIR)/$(TEST_VENV)/bin/python
@@ -18,7 +18,7 @@ SHARED := ../shared
 ## deps: install the system libraries (libxml2, libcsv, OpenBLAS, pkg-config) when any is absent.
 deps:
 	@command -v swift >/dev/null || { echo "error: swift not found; install Swift 6.1+ (expected at /opt/swift/usr/bin)" >&2; exit 1; }
-	@if ! command -v pkg-config >/dev/null || ! pkg-config --exists openblas libxml-2.0 xgboost nlopt || [ ! -f /usr/include/csv.h ] \
+	@if ! command -v pkg-config >/dev/null || ! pkg-config --exists openblas libxml-2.0 xgboost nlopt libcrypto || [ ! -f /usr/include/csv.h ] \
 	    || ! command -v python3 >/dev/null; then \
 	  echo "make deps: installing $(SYSTEM_PACKAGES)"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $(SYSTEM_PACKAGES) \

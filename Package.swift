@@ -48,6 +48,9 @@ let package = Package(
             name: "CNLopt", path: "Modules/CNLopt", pkgConfig: "nlopt",
             providers: [.apt(["libnlopt-dev"])]),
         .systemLibrary(
+            name: "CCrypto", path: "Modules/CCrypto", pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(
             name: "CXGBoost", path: "Modules/CXGBoost", pkgConfig: "xgboost",
             providers: [.apt(["libxgboost-dev"])]),
 
@@ -60,7 +63,7 @@ let package = Package(
         .target(name: "CFileSystem", path: "Modules/CFileSystem"),
 
         // MARK: Modules
-        .target(name: "Formats", dependencies: ["CFileSystem"], path: "Modules/Formats"),
+        .target(name: "Formats", dependencies: ["CFileSystem", "CCrypto"], path: "Modules/Formats"),
         .target(name: "Tensors", dependencies: ["COpenBLAS", "CBlockParallelism", "Formats"], path: "Modules/Tensors"),
         .target(name: "Layers", dependencies: ["Tensors", "CVectorMath"], path: "Modules/Layers"),
         .target(name: "Losses", dependencies: ["Tensors"], path: "Modules/Losses"),

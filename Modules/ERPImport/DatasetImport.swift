@@ -370,8 +370,8 @@ public enum DatasetImport {
             allInputs = oldInputs + inputs.filter { new in !oldInputs.contains(new) }
         }
 
-        finalVisits.sort(by: Visit.datasetOrder)
-        finalCustomers.sort { $0.customerID < $1.customerID }
+        finalVisits = Visit.inDatasetOrder(finalVisits)
+        finalCustomers = finalCustomers.indices.sorted { finalCustomers[$0].customerID < finalCustomers[$1].customerID }.map { finalCustomers[$0] }
         var manifest = DatasetManifest(
             kind: mapping.kind, visitColumns: visitColumns, customerColumns: customerColumns, visitCounts: visitTotals,
             customerCounts: customerTotals, firstDate: finalVisits.map(\.date).min(), lastDate: finalVisits.map(\.date).max(),

@@ -29,7 +29,7 @@ struct SourceRow {
     /// The row's text for `rejects.csv`.
     var raw: String { xmlRecord?.raw ?? String(decoding: rawBytes, as: UTF8.self) }
     /// ``raw`` as UTF-8 bytes, without a String in between for CSV rows.
-    var rawUTF8: [UInt8] { xmlRecord.map { Array($0.raw.utf8) } ?? rawBytes }
+    var rawUTF8: [UInt8] { xmlRecord?.rawUTF8 ?? rawBytes }
 }
 
 /// Rows of one input file, CSV or XML, with the header (or element names) resolved to slots.

@@ -14,32 +14,41 @@ public struct XMLRecord: Sendable {
 
     /// The record written back as XML, for `rejects.csv` (the reader streams, so the original
     /// bytes are gone; this is the same content, re-serialised).
-    public var raw: String {
-        var text = ""
-        var attributes = ""
-        var children = ""
-        func escape(_ value: String) -> String {
-            var out = ""
-            for character in value {
-                switch character {
-                case "&": out += "&amp;"
-                case "<": out += "&lt;"
-                case ">": out += "&gt;"
-                case "\"": out += "&quot;"
-                default: out.append(character)
+    public var raw: String { String(decoding: rawUTF8, as: UTF8.self) }
+
+    /// ``raw`` as UTF-8 bytes, escaped byte by byte (every accepted row's text is kept until
+    /// its table ends, for the conflicting-duplicate rule, so this runs once per record).
+    public var rawUTF8: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        func append(_ text: String) { out.append(contentsOf: text.utf8) }
+        func appendEscaped(_ value: String) {
+            for byte in value.utf8 {
+                switch byte {
+                case UInt8(ascii: "&"): append("&amp;")
+                case UInt8(ascii: "<"): append("&lt;")
+                case UInt8(ascii: ">"): append("&gt;")
+                case UInt8(ascii: "\""): append("&quot;")
+                default: out.append(byte)
                 }
             }
-            return out
         }
-        for (name, value) in parts {
-            if name.hasPrefix("@") {
-                attributes += " \(name.dropFirst())=\"\(escape(value))\""
-            } else {
-                children += "<\(name)>\(escape(value))</\(name)>"
-            }
+        append("<" + recordName)
+        for (name, value) in parts where name.hasPrefix("@") {
+            out.append(0x20)
+            out.append(contentsOf: name.utf8.dropFirst())
+            append("=\"")
+            appendEscaped(value)
+            out.append(UInt8(ascii: "\""))
         }
-        text = "<\(recordName)\(attributes)>\(children)</\(recordName)>"
-        return text
+        out.append(UInt8(ascii: ">"))
+        for (name, value) in parts where !name.hasPrefix("@") {
+            append("<" + name + ">")
+            appendEscaped(value)
+            append("</" + name + ">")
+        }
+        append("</" + recordName + ">")
+        return out
     }
 
     var recordName: String
