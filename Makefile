@@ -13,7 +13,7 @@ TEST_PYTHON := $(CURDIR)/$(TEST_VENV)/bin/python
 BENCH_DATA := .bench-data
 SHARED := ../shared
 
-.PHONY: deps python-env test demo demo-reduced bench quality fuzz sample clean
+.PHONY: deps python-env test demo demo-reduced bench bench-import quality fuzz sample clean
 
 ## deps: install the system libraries (libxml2, libcsv, OpenBLAS, pkg-config) when any is absent.
 deps:
@@ -65,6 +65,13 @@ bench: deps
 	$$BIN train --json $(BENCH_DATA)/train-swift-1.json && \
 	$$PY $(SHARED)/bench/torch_reference.py --threads 2 --reps 5 --json $(BENCH_DATA)/torch.json && \
 	$$BIN train --pool $(BENCH_DATA)/train-swift-1.json --reference $(BENCH_DATA)/torch.json
+	$(MAKE) --no-print-directory bench-import
+
+## bench-import: the importer on the 1M-row CSV and XML exports beside pandas, polars and lxml
+## (../shared/bench/import_reference.py), Revisit / references / Revisit, as ratios.
+bench-import: deps
+	swift build -c release --product importer
+	@PY=$$($(SHARED)/bench/setup.sh) && bash Tools/bench-import/bench_import.sh "$$(swift build -c release --show-bin-path)" $(BENCH_DATA) $$PY 3
 
 ## quality: Revisit's backtest beside BG/NBD, LightGBM and a PyTorch GRU on the CDNOW sample (a real
 ## purchase log), all folds; `make quality QUICK=1` runs the reference's 6 quick folds. Docs/Quality.md.
