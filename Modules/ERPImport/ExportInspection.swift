@@ -34,6 +34,8 @@ public struct FileInspection: Sendable {
     /// Rows whose field count differs from the header's.
     public var ragged: Int
     public var columns: [Column]
+    /// XML: the record element found (the first child of the root); nil for CSV.
+    public var recordElement: String?
 
     /// Distinct values kept per column: enough for any vocabulary, bounded for id columns.
     public static let maximumDistinct = 1_000
@@ -50,7 +52,7 @@ public enum ExportInspection {
     /// column holds, English and Chinese ERP forms.
     static let synonyms: [String: [String]] = [
         "visit_id": ["visitid", "visitno", "visitnumber", "id", "回访编号", "拜访编号", "回访单号", "拜访单号", "编号", "单号"],
-        "customer_id": ["customerid", "customer", "customerno", "customercode", "clientid", "client", "客户编号", "客户代码", "客户id", "客户"],
+        "customer_id": ["customerid", "customer", "customerno", "customercode", "clientid", "client", "客户编号", "客户代码", "客户id", "客户", "id"],
         "rep_id": ["repid", "rep", "salesrep", "salesperson", "seller", "employee", "销售编号", "业务员", "销售", "销售员", "回访人", "拜访人"],
         "visit_date": ["visitdate", "date", "orderdate", "invoicedate", "日期", "回访日期", "拜访日期", "下单日期"],
         "method": ["method", "channel", "contactmethod", "回访方式", "拜访方式", "方式", "渠道"],
@@ -73,48 +75,118 @@ public enum ExportInspection {
         }
         let bytes = [UInt8](data)
         guard !bytes.isEmpty else { throw ImportFailure.badInput(path: path, line: nil, reason: "empty file: no header line") }
+        if DatasetImport.formatFor(path) == .xml { return try inspectXML(bytes, path: path, role: role, maximumRows: maximumRows) }
         let (encoding, bom) = detectEncoding(bytes)
         let delimiter = detectDelimiter(bytes, encoding: encoding)
         let reader = try CSVReader(
             source: InputSource(bytes: bytes, name: path), delimiter: delimiter, quote: UInt8(ascii: "\""), encoding: encoding)
         guard let header = try reader.next() else { throw ImportFailure.badInput(path: path, line: nil, reason: "empty file: no header line") }
-        let headers = header.fields.map { $0.trimmingSpaces }
-        var counts = [[String: Int]](repeating: [:], count: headers.count)
-        var overflow = [Bool](repeating: false, count: headers.count)
-        var nonEmpty = [Int](repeating: 0, count: headers.count)
+        var tally = Tally(headers: header.fields.map { $0.trimmingSpaces })
         var rows = 0, ragged = 0
         while let record = try reader.next() {
             if let maximumRows, rows >= maximumRows { break }
             rows += 1
-            if record.fields.count != headers.count { ragged += 1 }
-            for (index, field) in record.fields.prefix(headers.count).enumerated() {
-                let value = field.trimmingSpaces
-                guard !value.isEmpty else { continue }
-                nonEmpty[index] += 1
-                if counts[index][value] != nil || counts[index].count < FileInspection.maximumDistinct {
-                    counts[index][value, default: 0] += 1
-                } else {
-                    overflow[index] = true
-                }
-            }
+            if record.fields.count != tally.headers.count { ragged += 1 }
+            for (index, field) in record.fields.prefix(tally.headers.count).enumerated() { tally.add(field.trimmingSpaces, column: index) }
         }
-        var columns: [FileInspection.Column] = []
-        for (index, name) in headers.enumerated() {
-            let values = counts[index].sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { (value: $0.key, count: $0.value) }
-            let formats = nonEmpty[index] == 0 ? [] : candidateDateFormats.filter { pattern in
-                guard let format = DateFormat(pattern) else { return false }
-                return values.allSatisfy { format.parse(Substring($0.value)).map(Day.supportedRange.contains) ?? false }
-            }
-            let numeric = nonEmpty[index] > 0 && values.allSatisfy { Double($0.value)?.isFinite ?? false }
-            let type = nonEmpty[index] == 0 ? "empty" : !formats.isEmpty ? "date" : numeric ? "number" : "text"
-            columns.append(.init(
-                header: name, field: nil, type: type, nonEmpty: nonEmpty[index], values: values, distinctOverflow: overflow[index],
-                dateFormats: formats))
-        }
+        var columns = tally.columns()
         assignFields(&columns, role: role)
         return FileInspection(
             path: path, role: role, bytes: bytes.count, encoding: encoding == .utf8 ? "utf-8" : "gb18030", byteOrderMark: bom,
-            delimiter: String(UnicodeScalar(delimiter)), rows: rows, ragged: ragged, columns: columns)
+            delimiter: String(UnicodeScalar(delimiter)), rows: rows, ragged: ragged, columns: columns, recordElement: nil)
+    }
+
+    /// An XML export: the record element is the first child of the root; its attributes
+    /// (`@id`) and child elements are the columns, in the order they first appear.
+    static func inspectXML(_ bytes: [UInt8], path: String, role: FileInspection.Role, maximumRows: Int?) throws -> FileInspection {
+        guard let record = firstRecordElement(bytes) else {
+            throw ImportFailure.badInput(path: path, line: nil, reason: "no record element under the document's root")
+        }
+        let reader = try XMLReader(source: InputSource(bytes: bytes, name: path), recordElement: record)
+        var tally = Tally(headers: [])
+        var rows = 0
+        while let element = try reader.next() {
+            if let maximumRows, rows >= maximumRows { break }
+            rows += 1
+            for (name, text) in element.parts { tally.add(text.trimmingSpaces, column: tally.column(named: name)) }
+        }
+        var columns = tally.columns()
+        assignFields(&columns, role: role)
+        return FileInspection(
+            path: path, role: role, bytes: bytes.count, encoding: "declared by the file", byteOrderMark: false, delimiter: "", rows: rows,
+            ragged: 0, columns: columns, recordElement: record)
+    }
+
+    /// The name of the first element inside the root element (skipping the declaration,
+    /// comments, processing instructions and a DOCTYPE), or nil.
+    static func firstRecordElement(_ bytes: [UInt8]) -> String? {
+        var depth = 0
+        var index = 0
+        let prefix = bytes.prefix(1 << 20)
+        while index < prefix.count {
+            guard prefix[index] == UInt8(ascii: "<"), index + 1 < prefix.count else { index += 1; continue }
+            let next = prefix[index + 1]
+            if next == UInt8(ascii: "?") || next == UInt8(ascii: "!") || next == UInt8(ascii: "/") { index += 2; continue }
+            var end = index + 1
+            while end < prefix.count, ![0x20, 0x09, 0x0A, 0x0D, UInt8(ascii: ">"), UInt8(ascii: "/")].contains(prefix[end]) { end += 1 }
+            if depth == 1 { return String(decoding: prefix[(index + 1)..<end], as: UTF8.self) }
+            depth += 1
+            index = end
+        }
+        return nil
+    }
+
+    /// Distinct values per column, counted as rows are read.
+    struct Tally {
+        var headers: [String]
+        var counts: [[String: Int]]
+        var overflow: [Bool]
+        var nonEmpty: [Int]
+        var index: [String: Int] = [:]
+
+        init(headers: [String]) {
+            self.headers = headers
+            counts = Array(repeating: [:], count: headers.count)
+            overflow = Array(repeating: false, count: headers.count)
+            nonEmpty = Array(repeating: 0, count: headers.count)
+            for (position, name) in headers.enumerated() where index[name] == nil { index[name] = position }
+        }
+
+        /// The column called `name`, added at the end the first time it is seen.
+        mutating func column(named name: String) -> Int {
+            if let known = index[name] { return known }
+            headers.append(name)
+            counts.append([:])
+            overflow.append(false)
+            nonEmpty.append(0)
+            index[name] = headers.count - 1
+            return headers.count - 1
+        }
+
+        mutating func add(_ value: String, column: Int) {
+            guard !value.isEmpty else { return }
+            nonEmpty[column] += 1
+            if counts[column][value] != nil || counts[column].count < FileInspection.maximumDistinct {
+                counts[column][value, default: 0] += 1
+            } else {
+                overflow[column] = true
+            }
+        }
+
+        func columns() -> [FileInspection.Column] {
+            headers.indices.map { column in
+                let values = counts[column].sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { (value: $0.key, count: $0.value) }
+                let formats = nonEmpty[column] == 0 ? [] : ExportInspection.candidateDateFormats.filter { pattern in
+                    guard let format = DateFormat(pattern) else { return false }
+                    return values.allSatisfy { format.parse(Substring($0.value)).map(Day.supportedRange.contains) ?? false }
+                }
+                let numeric = nonEmpty[column] > 0 && values.allSatisfy { Double($0.value)?.isFinite ?? false }
+                let type = nonEmpty[column] == 0 ? "empty" : !formats.isEmpty ? "date" : numeric ? "number" : "text"
+                return FileInspection.Column(
+                    header: headers[column], field: nil, type: type, nonEmpty: nonEmpty[column], values: values,
+                    distinctOverflow: overflow[column], dateFormats: formats)
+            }
+        }
     }
 
     /// UTF-8 (with or without a byte-order mark) when the first megabyte decodes as UTF-8,
@@ -155,7 +227,7 @@ public enum ExportInspection {
     /// if no header names it, to the first date-typed column.
     static func assignFields(_ columns: inout [FileInspection.Column], role: FileInspection.Role) {
         func normalized(_ text: String) -> String {
-            text.lowercased().filter { $0 != " " && $0 != "_" && $0 != "-" }
+            text.lowercased().filter { $0 != " " && $0 != "_" && $0 != "-" && $0 != "@" }
         }
         var taken = Set<String>()
         // Exact names first for every field, then headers that contain a distinctive name: a
@@ -212,6 +284,13 @@ public enum ExportInspection {
                     table.unknown[field] = .accept
                 }
             }
+            if let record = inspection.recordElement {
+                // XML declares its own encoding; the default layout's element names need no entry.
+                let defaults = inspection.role == .visits ? Mapping.xmlVisitElements : Mapping.xmlCustomerElements
+                for column in inspection.columns { if let field = column.field, defaults[field] == column.header { table.columns[field] = nil } }
+                if record != (inspection.role == .visits ? "Visit" : "Customer") { table.record = record }
+                return table
+            }
             if inspection.delimiter != "," { table.delimiter = inspection.delimiter }
             if inspection.encoding != "utf-8" { table.encoding = inspection.encoding }
             return table
@@ -224,8 +303,12 @@ public enum ExportInspection {
             for column in visits.columns where ["customer_id", "visit_date"].contains(column.field ?? "") && column.header != column.field {
                 table.columns[column.field!] = column.header
             }
-            if visits.delimiter != "," { table.delimiter = visits.delimiter }
-            if visits.encoding != "utf-8" { table.encoding = visits.encoding }
+            if let record = visits.recordElement {
+                if record != "Visit" { table.record = record }
+            } else {
+                if visits.delimiter != "," { table.delimiter = visits.delimiter }
+                if visits.encoding != "utf-8" { table.encoding = visits.encoding }
+            }
             if let format = visits.columns.first(where: { $0.field == "visit_date" })?.dateFormats.first { table.dateFormats = [format] }
             mapping.visits = table
             return mapping
@@ -276,8 +359,12 @@ public enum ExportInspection {
     /// The report printed on stdout: the dialect, then one line per column.
     public static func describe(_ inspection: FileInspection) -> String {
         var text = "\(inspection.path): \(inspection.role.rawValue), \(inspection.bytes) bytes, \(inspection.rows) rows; "
-        text += "encoding \(inspection.encoding)\(inspection.byteOrderMark ? " with a byte-order mark" : ""), delimiter "
-        text += inspection.delimiter == "\t" ? "tab" : "'\(inspection.delimiter)'"
+        if let record = inspection.recordElement {
+            text += "XML, record element <\(record)>, encoding declared by the file"
+        } else {
+            text += "encoding \(inspection.encoding)\(inspection.byteOrderMark ? " with a byte-order mark" : ""), delimiter "
+            text += inspection.delimiter == "\t" ? "tab" : "'\(inspection.delimiter)'"
+        }
         text += inspection.ragged > 0 ? "; \(inspection.ragged) rows with another field count than the header\n" : "\n"
         for column in inspection.columns {
             let field = column.field.map { "→ \($0)" } ?? "→ (not mapped)"

@@ -140,8 +140,14 @@ struct ImporterToolTests {
         let dataset = try Dataset.load(directory: directory + "/data")
         #expect(dataset.visits.filter(\.isOrder).count == 10, "the 成交 visits are the orders")
         #expect(dataset.visits.first?.date == Day(iso: "2021-03-01"))
-        // An XML export is refused with the reason (inspect reads CSV).
-        let xml = try Self.run(["inspect", Self.root + "/Fixtures/erp/visits.xml"])
-        #expect(xml.status == 1 && xml.stderr.contains("inspect reads CSV exports"), "\(xml.stderr)")
+        // An XML export: the record element and its children are the columns; the default
+        // layout needs no column entries, and the draft imports the file as it is.
+        let xml = try Self.run(["inspect", Self.root + "/Fixtures/erp/visits.xml", "--customers", Self.root + "/Fixtures/erp/customers.xml",
+                                "--write-mapping", directory + "/x.json"])
+        #expect(xml.status == 0, "\(xml.stderr)")
+        #expect(xml.stdout.contains("record element <Visit>") && xml.stdout.contains("@id → visit_id") && xml.stdout.contains("CustomerId → customer_id"), "\(xml.stdout)")
+        let fromXML = try Self.run([Self.root + "/Fixtures/erp/visits.xml", "--customers", Self.root + "/Fixtures/erp/customers.xml",
+                                    "--mapping", directory + "/x.json", "--out", directory + "/xml"])
+        #expect(fromXML.status == 0 && fromXML.stdout.contains("rejected 0"), "\(fromXML.stdout) \(fromXML.stderr)")
     }
 }

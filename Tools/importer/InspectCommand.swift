@@ -11,10 +11,10 @@ import Glibc
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "importer inspect",
-        abstract: "Show a CSV export's dialect and columns, and draft a mapping that imports it.",
+        abstract: "Show an export's dialect and columns (CSV or XML), and draft a mapping that imports it.",
         discussion: """
-            Reads the export (and the customer export) and prints the encoding and byte-order mark, \
-            the delimiter, and per column the standard field it most likely holds, its type, its \
+            Reads the export (and the customer export) and prints, for CSV, the encoding, byte-order \
+            mark and delimiter, for XML the record element (the root's first child), and per column the standard field it most likely holds, its type, its \
             distinct values with counts and the date formats that read all of it. --write-mapping \
             writes a draft mapping: the columns found, each file's dialect, and the values seen as \
             each categorical field's vocabulary, so the inspected files import with no \
@@ -23,10 +23,10 @@ struct InspectCommand: ParsableCommand {
             file, 4 cannot write the mapping. Docs/CLI.md.
             """)
 
-    @Argument(help: ArgumentHelp("The visit (or transaction) export, CSV.", valueName: "visits"))
+    @Argument(help: ArgumentHelp("The visit (or transaction) export, CSV or XML (by extension).", valueName: "visits"))
     var visits: String
 
-    @Option(help: ArgumentHelp("The customer export, CSV.", valueName: "file"))
+    @Option(help: ArgumentHelp("The customer export, CSV or XML.", valueName: "file"))
     var customers: String?
 
     @Option(parsing: .unconditional, help: "Read only the first N rows of each file (default: all).")
@@ -37,9 +37,6 @@ struct InspectCommand: ParsableCommand {
 
     func validate() throws {
         if let rows, rows < 1 { throw ValidationError("--rows must be at least 1, not \(rows)") }
-        for path in [visits] + (customers.map { [$0] } ?? []) where ImportFormatGuess.isXML(path) {
-            throw ValidationError("\(path): inspect reads CSV exports; an XML export names its elements and declares its encoding")
-        }
     }
 
     func run() throws {
@@ -78,7 +75,3 @@ struct InspectCommand: ParsableCommand {
     }
 }
 
-/// The importer's own rule for a file's syntax: `.xml` (any case) is XML.
-enum ImportFormatGuess {
-    static func isXML(_ path: String) -> Bool { DatasetImport.formatFor(path) == .xml }
-}
