@@ -54,7 +54,6 @@ public final class CSVReader {
     static let rejectedRecordPrefix = 4096
     /// Skipping an over-long record: still inside its quoted field.
     private var skippingQuotedField = false
-    private var skippedBytes = 0
 
     /// Records libcsv completed, waiting for ``next()``; the parse state libcsv's callbacks fill.
     final class ParseState {
@@ -199,7 +198,6 @@ public final class CSVReader {
         state.finishRecord()
         try? resetParser(first: false)
         skippingQuotedField = insideQuotes
-        skippedBytes = 0
         state.recordLine = lineNumber + 1
     }
 
@@ -218,7 +216,6 @@ public final class CSVReader {
             }
             index += 1
         }
-        skippedBytes += line.count
         if !inside {
             skippingQuotedField = false
             state.recordLine = lineNumber + 1

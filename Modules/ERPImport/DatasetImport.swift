@@ -75,7 +75,8 @@ public enum DatasetImport {
     public static func run(_ options: ImportOptions, progress: ((String) -> Void)? = nil) throws -> ImportReport {
         let mapping = options.mapping
         try mapping.check(path: options.mappingPath ?? "mapping")
-        let dateFormats = mapping.dialect(of: mapping.visits).dateFormats.compactMap(DateFormat.init)
+        let visitDialect = mapping.dialect(of: mapping.visits)
+        let dateFormats = visitDialect.dateFormats.compactMap(DateFormat.init)
         var rejects: [Reject] = []
         var inputs: [DatasetManifest.FileDigest] = []
 
@@ -136,10 +137,9 @@ public enum DatasetImport {
                     rejects.append(Reject(source: path, line: row.line, reason: reason.rawValue, detail: detail, raw: row.raw))
                     causes.add(cause ?? RejectCause(reason: reason), table: "customers", line: row.line)
                 }
-                let outcome = validator.validate(row)
-                switch outcome {
-                case .rejected(let reason, let detail):
-                    reject(reason, detail, cause: validator.cause(of: outcome, row: row))
+                switch validator.validate(row) {
+                case .rejected(let reason, let detail, let cause):
+                    reject(reason, detail, cause: cause)
                 case .accepted(let values, let others):
                     replaced += others
                     let customer = Customer(
@@ -156,13 +156,10 @@ public enum DatasetImport {
                             // Neither version is kept: nothing says the first one is right.
                             let earlierLine = firstLine[id]!
                             customers.removeValue(forKey: id)
-                            customerCounts.accepted -= 1
-                            customerCounts.rejected += 1
-                            customerCounts.rejectedByReason[RejectReason.conflictingDuplicate.rawValue, default: 0] += 1
-                            rejects.append(Reject(
-                                source: path, line: earlierLine, reason: RejectReason.conflictingDuplicate.rawValue,
-                                detail: "customer_id \(id) also on line \(row.line) with different content", raw: customerRaw[id] ?? ""))
-                            causes.add(RejectCause(reason: .conflictingDuplicate), table: "customers", line: earlierLine)
+                            refuseAccepted(
+                                Reject(source: path, line: earlierLine, reason: RejectReason.conflictingDuplicate.rawValue,
+                                       detail: "customer_id \(id) also on line \(row.line) with different content", raw: customerRaw[id] ?? ""),
+                                table: "customers", counts: &customerCounts, rejects: &rejects, causes: &causes)
                             conflictingCustomers[id] = "\(earlierLine) and \(row.line)"
                             reject(.conflictingDuplicate, "customer_id \(id) also on line \(earlierLine) with different content")
                         }
@@ -190,7 +187,7 @@ public enum DatasetImport {
             categoricalFields: mapping.kind == .visits ? ["method", "target", "purpose", "result"] : [],
             extraCategorical: mapping.visits.categorical, numericCount: numeric.count, table: mapping.visits, dateFormats: dateFormats)
         let table = try TableSource(
-            path: options.visitsPath, format: format, mapping: mapping.dialect(of: mapping.visits), recordElement: mapping.visits.record ?? "Visit", sources: sources)
+            path: options.visitsPath, format: format, mapping: visitDialect, recordElement: mapping.visits.record ?? "Visit", sources: sources)
         // Visits are checked against a customers file only when one is given in this run: an
         // `--append` of visits alone may bring customers the master has not listed yet (as an
         // import without a customers file does).
@@ -219,10 +216,9 @@ public enum DatasetImport {
                 rejects.append(Reject(source: options.visitsPath, line: row.line, reason: reason.rawValue, detail: detail, raw: row.raw))
                 causes.add(cause ?? RejectCause(reason: reason), table: "visits", line: row.line)
             }
-            let outcome = validator.validate(row)
-            switch outcome {
-            case .rejected(let reason, let detail):
-                reject(reason, detail, cause: validator.cause(of: outcome, row: row))
+            switch validator.validate(row) {
+            case .rejected(let reason, let detail, let cause):
+                reject(reason, detail, cause: cause)
             case .accepted(let values, let others):
                 replaced += others
                 let categorical = Array(values[extrasStart..<extrasStart + categoricalCount])
@@ -255,13 +251,10 @@ public enum DatasetImport {
                     } else {
                         // Neither version is kept: nothing says the first one is right.
                         let earlierLine = visitLine[earlier]
-                        visitCounts.accepted -= 1
-                        visitCounts.rejected += 1
-                        visitCounts.rejectedByReason[RejectReason.conflictingDuplicate.rawValue, default: 0] += 1
-                        rejects.append(Reject(
-                            source: options.visitsPath, line: earlierLine, reason: RejectReason.conflictingDuplicate.rawValue,
-                            detail: "visit_id \(visit.visitID) also on line \(row.line) with different content", raw: firstRaw.text(earlier)))
-                        causes.add(RejectCause(reason: .conflictingDuplicate), table: "visits", line: earlierLine)
+                        refuseAccepted(
+                            Reject(source: options.visitsPath, line: earlierLine, reason: RejectReason.conflictingDuplicate.rawValue,
+                                   detail: "visit_id \(visit.visitID) also on line \(row.line) with different content", raw: firstRaw.text(earlier)),
+                            table: "visits", counts: &visitCounts, rejects: &rejects, causes: &causes)
                         conflictingVisits[earlier] = "\(earlierLine) and \(row.line)"
                         reject(.conflictingDuplicate, "visit_id \(visit.visitID) also on line \(earlierLine) with different content")
                     }
@@ -293,7 +286,7 @@ public enum DatasetImport {
                 .sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             throw ImportFailure.rejectRateExceeded(
                 rate: Double(totalRejected) / Double(totalRead), limit: limit, summary: "\(totalRejected) of \(totalRead) rows: \(reasons)",
-                causes: causes.topCauses(dateFormats: mapping.dialect(of: mapping.visits).dateFormats))
+                causes: causes.topCauses(dateFormats: visitDialect.dateFormats))
         }
 
         var report = ImportReport(
@@ -394,6 +387,18 @@ public enum DatasetImport {
 
     private static func inputNames(_ options: ImportOptions) -> String {
         ([options.visitsPath] + (options.customersPath.map { [$0] } ?? [])).joined(separator: " + ")
+    }
+
+    /// Refuses a row that was accepted before a later row with its id and other content came:
+    /// it moves from accepted to rejected in `counts`, so the counts still reconcile.
+    private static func refuseAccepted(
+        _ reject: Reject, table: String, counts: inout DatasetManifest.Counts, rejects: inout [Reject], causes: inout RejectSummary
+    ) {
+        counts.accepted -= 1
+        counts.rejected += 1
+        counts.rejectedByReason[reject.reason, default: 0] += 1
+        rejects.append(reject)
+        causes.add(RejectCause(reason: .conflictingDuplicate), table: table, line: reject.line)
     }
 
     private static func add(_ a: DatasetManifest.Counts, _ b: DatasetManifest.Counts) -> DatasetManifest.Counts {

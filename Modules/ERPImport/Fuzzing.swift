@@ -39,7 +39,7 @@ public enum Fuzzing {
             while let row = try table.next() {
                 read += 1
                 switch validator.validate(row) {
-                case .rejected(let reason, _):
+                case .rejected(let reason, _, _):
                     rejected += 1
                     let raw = row.raw
                     check(row.line >= 1 && row.line <= physicalLines, "rejected row (\(reason)) names line \(row.line) of \(physicalLines)")

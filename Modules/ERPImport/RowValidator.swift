@@ -19,40 +19,10 @@ struct RowValidator {
 
     enum Outcome {
         case accepted([String], replacedWithOther: Int)
-        case rejected(RejectReason, String)
-    }
-
-    /// What a rejection is about, for the import's summary of its top causes: the field and,
-    /// for an unknown value, the value itself (so that 909 rows of one unfamiliar industry are
-    /// one cause, not 909).
-    func cause(of outcome: Outcome, row: SourceRow) -> RejectCause? {
-        guard case .rejected(let reason, _) = outcome else { return nil }
-        switch reason {
-        case .unknownValue:
-            for slot in categoricalSlots {
-                let value = row.values[slot]?.trimmingSpaces ?? ""
-                let mapped = valueMaps[slot]?[value] ?? value
-                if !value.isEmpty, let vocabulary = vocabularies[slot], !vocabulary.contains(mapped) {
-                    return RejectCause(reason: reason, field: fields[slot], value: value)
-                }
-            }
-        case .unparseableDate:
-            if let slot = fields.firstIndex(of: "visit_date") {
-                return RejectCause(reason: reason, field: fields[slot], example: row.values[slot]?.trimmingSpaces)
-            }
-        case .missingField:
-            for slot in 0..<fields.count where required[slot] && (row.values[slot]?.trimmingSpaces ?? "").isEmpty {
-                return RejectCause(reason: reason, field: fields[slot])
-            }
-        case .unparseableNumber:
-            for slot in numericSlots {
-                let value = row.values[slot]?.trimmingSpaces ?? ""
-                if !value.isEmpty, !(Double(value)?.isFinite ?? false) { return RejectCause(reason: reason, field: fields[slot], example: value) }
-            }
-        default:
-            break
-        }
-        return RejectCause(reason: reason)
+        /// The reason, the detail for `rejects.csv`, and the cause the import's summary counts
+        /// (the field and, for an unknown value, the value itself, so that 909 rows of one
+        /// unfamiliar industry are one cause, not 909).
+        case rejected(RejectReason, String, RejectCause)
     }
 
     init(fields: [String], required: [Bool], sources: [String], categoricalFields: Set<String>, extraCategorical: [ExtraColumn],
@@ -87,13 +57,17 @@ struct RowValidator {
     /// Trimmed, mapped, checked values (dates as `YYYY-MM-DD`, numbers as given), or the
     /// first reason to refuse the row.
     func validate(_ row: SourceRow) -> Outcome {
-        if let problem = row.problem { return .rejected(problem.reason, problem.detail) }
+        if let problem = row.problem { return .rejected(problem.reason, problem.detail, RejectCause(reason: problem.reason)) }
         var output = [String](repeating: "", count: fields.count)
         var replaced = 0
         for slot in 0..<fields.count {
             let value = row.values[slot]?.trimmingSpaces ?? ""
             if value.isEmpty {
-                if required[slot] { return .rejected(.missingField, "\(describe(slot)) is \(row.values[slot] == nil ? "absent" : "empty")") }
+                if required[slot] {
+                    return .rejected(
+                        .missingField, "\(describe(slot)) is \(row.values[slot] == nil ? "absent" : "empty")",
+                        RejectCause(reason: .missingField, field: fields[slot]))
+                }
                 continue
             }
             output[slot] = value
@@ -102,12 +76,15 @@ struct RowValidator {
             let text = output[dateSlot]
             guard let day = dateFormats.lazy.compactMap({ $0.parse(Substring(text)) }).first else {
                 let formats = dateFormats.map(\.pattern).joined(separator: ", ")
-                return .rejected(.unparseableDate, "\(describe(dateSlot)) '\(Snippet.bounded(text))' is not a date in format \(formats)")
+                return .rejected(
+                    .unparseableDate, "\(describe(dateSlot)) '\(Snippet.bounded(text))' is not a date in format \(formats)",
+                    RejectCause(reason: .unparseableDate, field: fields[dateSlot], example: text))
             }
             guard Day.supportedRange.contains(day) else {
                 return .rejected(
                     .unparseableDate,
-                    "\(describe(dateSlot)) '\(Snippet.bounded(text))' is outside \(Day.supportedRange.lowerBound.iso)…\(Day.supportedRange.upperBound.iso), the dates every Revisit tool accepts")
+                    "\(describe(dateSlot)) '\(Snippet.bounded(text))' is outside \(Day.supportedRange.lowerBound.iso)…\(Day.supportedRange.upperBound.iso), the dates every Revisit tool accepts",
+                    RejectCause(reason: .unparseableDate, field: fields[dateSlot], example: text))
             }
             output[dateSlot] = day.iso
         }
@@ -121,14 +98,19 @@ struct RowValidator {
                     replaced += 1
                     continue
                 case .reject:
-                    return .rejected(.unknownValue, "\(describe(slot)) '\(Snippet.bounded(output[slot]))' is not one of \(vocabularyText[slot] ?? "") (and no value map names it)")
+                    return .rejected(
+                        .unknownValue,
+                        "\(describe(slot)) '\(Snippet.bounded(output[slot]))' is not one of \(vocabularyText[slot] ?? "") (and no value map names it)",
+                        RejectCause(reason: .unknownValue, field: fields[slot], value: output[slot]))
                 }
             }
             output[slot] = mapped
         }
         for slot in numericSlots where !output[slot].isEmpty {
             guard let number = Double(output[slot]), number.isFinite else {
-                return .rejected(.unparseableNumber, "\(describe(slot)) '\(Snippet.bounded(output[slot]))' is not a finite number")
+                return .rejected(
+                    .unparseableNumber, "\(describe(slot)) '\(Snippet.bounded(output[slot]))' is not a finite number",
+                    RejectCause(reason: .unparseableNumber, field: fields[slot], example: output[slot]))
             }
             _ = number
         }

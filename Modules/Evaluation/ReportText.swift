@@ -1,3 +1,4 @@
+import Formats
 import Foundation
 import Metrics
 
@@ -42,7 +43,7 @@ public enum ReportText {
                 out.unicodeScalars.append(scalar)
             case "&": out += "&amp;"
             default:
-                if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar == "\u{2028}" || scalar == "\u{2029}" {
+                if Snippet.isControl(scalar) {
                     out += " "
                 } else {
                     out.unicodeScalars.append(scalar)

@@ -159,7 +159,7 @@ public enum ScoresFile {
 
     /// Why `value` cannot be an id in a report (control characters, a line break, too long), or `nil`.
     static func identifierProblem(_ value: String) -> String? {
-        if value.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0 == "\u{2028}" || $0 == "\u{2029}" }) {
+        if value.unicodeScalars.contains(where: Snippet.isControl) {
             return "contains control characters or a line break"
         }
         if value.count > maximumIdentifierLength { return "is longer than \(maximumIdentifierLength) characters" }

@@ -33,9 +33,7 @@ public enum AtomicDirectory {
         defer { if !committed { try? FileManager.default.removeItem(atPath: temporary) } }
         try fill(temporary)
         // mkdtemp creates 0700; a dataset or report is meant to be read by other users' tools.
-        let mask = umask(0)
-        umask(mask)
-        chmod(temporary, 0o755 & ~mask)
+        chmod(temporary, 0o755 & ~AtomicFile.currentUmask())
         try commit(temporary, to: target)
         committed = true
     }

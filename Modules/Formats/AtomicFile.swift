@@ -57,9 +57,7 @@ public enum AtomicFile {
         do {
             try produce(fd)
             // mkstemp creates 0600; a data file is meant to be read by other tools and users.
-            let mask = umask(0)
-            umask(mask)
-            fchmod(fd, 0o666 & ~mask)
+            fchmod(fd, 0o666 & ~currentUmask())
             guard fsync(fd) == 0 else {
                 throw AtomicWriteError(path: path, reason: "fsync: \(errnoText())")
             }
@@ -114,4 +112,12 @@ public enum AtomicFile {
     }
 
     private static func errnoText() -> String { String(cString: strerror(errno)) }
+
+    /// The process's file-creation mask (reading it means setting it; it is put back at once),
+    /// so that outputs made from `mkstemp`/`mkdtemp` get the modes the user's umask allows.
+    static func currentUmask() -> mode_t {
+        let mask = umask(0)
+        umask(mask)
+        return mask
+    }
 }

@@ -13,7 +13,7 @@ public enum Snippet {
                 out += "…(\(total) characters)"
                 return out
             }
-            if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar == "\u{2028}" || scalar == "\u{2029}" {
+            if isControl(scalar) {
                 out += "\\u{\(String(scalar.value, radix: 16))}"
             } else {
                 out.unicodeScalars.append(scalar)
@@ -21,5 +21,11 @@ public enum Snippet {
             count += 1
         }
         return out
+    }
+
+    /// Whether `scalar` would break a line of output or drive a terminal: C0 and C1 controls
+    /// and the Unicode line and paragraph separators.
+    public static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar == "\u{2028}" || scalar == "\u{2029}"
     }
 }

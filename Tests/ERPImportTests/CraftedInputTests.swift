@@ -194,4 +194,19 @@ struct CraftedInputTests {
             try Mapping.decode(Data(#"{"customers": {"delimiter": ";;"}}"#.utf8), path: "m.json")
         } throws: { "\($0)".contains("customers.delimiter must be one ASCII character") }
     }
+
+    /// The reject summary names the field that refused the row: an unknown value accepted
+    /// under `unknown: accept` earlier in the row is not the cause.
+    @Test func theRejectSummaryNamesTheRefusingField() throws {
+        var text = Self.header + "\n"
+        for index in 0..<20 { text += "V\(index),C1,R1,2020-01-06,fax,active,weird,order\n" }
+        let path = try Self.write(text, "visits.csv")
+        let mapping = try Mapping.decode(Data(#"{"visits": {"unknown": {"method": "accept"}}}"#.utf8), path: "m.json")
+        #expect {
+            try DatasetImport.run(ImportOptions(visitsPath: path, mapping: mapping, outputDirectory: Fixture.scratch("out"), maxRejectRate: 0.05, timestamp: "t"))
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("visits purpose 'weird' (20 rows, first on line 2)") && !text.contains("'fax'")
+        }
+    }
 }

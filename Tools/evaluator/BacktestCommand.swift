@@ -214,12 +214,8 @@ extension EvaluatorCommand {
                 try ReportWriter.write(
                     report, to: out, extra: [("scores.csv", ScoresFile.encode(rows: Backtest.scoreRows(results, list: settings.list).rows))],
                     waiting: log)
-            } catch let error as AtomicWriteError {
-                throw EvaluatorFailure.cannotWrite("\(out): cannot write the report: \(error.reason)")
-            } catch let error as FileLockError {
-                throw EvaluatorFailure.cannotWrite("\(out): cannot write the report: \(error.reason)")
             } catch {
-                throw EvaluatorFailure.cannotWrite("\(out): cannot write the report: \(oneLineDescription(error))")
+                throw EvaluatorFailure.reportNotWritten(out, error)
             }
             for line in WeeklyComparison.lines(report.allResults, comparison: report.settings.comparison) { print(line) }
             for note in report.notes { print("note: \(note)") }

@@ -30,6 +30,11 @@ struct EvaluatorCommand: ParsableCommand {
 enum EvaluatorFailure {
     static func badInput(_ message: String) -> ToolFailure { ToolFailure(.badInput, message) }
     static func cannotWrite(_ message: String) -> ToolFailure { ToolFailure(.cannotWrite, message) }
+    /// The report directory `out` could not be written (exit 4): the system's reason, one line.
+    static func reportNotWritten(_ out: String, _ error: any Error) -> ToolFailure {
+        let reason = (error as? AtomicWriteError)?.reason ?? (error as? FileLockError)?.reason ?? oneLineDescription(error)
+        return cannotWrite("\(out): cannot write the report: \(reason)")
+    }
 }
 
 extension EvaluatorCommand {
@@ -110,12 +115,8 @@ extension EvaluatorCommand {
             }
             do {
                 try ReportWriter.write(report, to: out)
-            } catch let error as AtomicWriteError {
-                throw EvaluatorFailure.cannotWrite("\(out): cannot write the report: \(error.reason)")
-            } catch let error as FileLockError {
-                throw EvaluatorFailure.cannotWrite("\(out): cannot write the report: \(error.reason)")
             } catch {
-                throw EvaluatorFailure.cannotWrite("\(out): cannot write the report: \(oneLineDescription(error))")
+                throw EvaluatorFailure.reportNotWritten(out, error)
             }
             for line in WeeklyComparison.lines(report.allResults, comparison: report.settings.comparison) { print(line) }
             for note in report.notes { print("note: \(note)") }

@@ -50,8 +50,9 @@ public struct NeuralContender: Contender {
         let run = TrainingRun(
             settings: settings, shape: data.train.shape, validationScore: TrainingJob.rocAUC, averagePrecision: TrainingJob.averagePrecision)
         // What the checkpoint was made from: resuming on another dataset or pipeline would
-        // silently continue a different training run.
-        let provenance = [
+        // silently continue a different training run. Only a run that checkpoints needs it
+        // (a backtest fold does not).
+        let provenance = job.checkpointPath == nil ? [:] : [
             "dataset_sha256": job.history.dataset.manifestSHA256, "pipeline_sha256": SHA256.hex(try data.pipeline.jsonBytes()),
             "train_until": data.trainUntil.iso,
         ]
