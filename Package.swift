@@ -70,13 +70,15 @@ let package = Package(
         .target(name: "Optimizers", dependencies: ["Tensors", "CVectorMath"], path: "Modules/Optimizers"),
         .target(name: "Models", dependencies: ["Layers", "Tensors"], path: "Modules/Models"),
         .target(name: "Dataset", dependencies: ["Formats"], path: "Modules/Dataset"),
+        // Sorting more rows than fit in memory: sorted runs on disk, then a k-way merge.
+        .target(name: "ExternalSort", path: "Modules/ExternalSort"),
         // The statistical contenders and calibration: they know numbers, not customers.
         .target(name: "BGNBD", dependencies: ["CNLopt"], path: "Modules/BGNBD"),
         .target(name: "GradientBoosting", dependencies: ["CXGBoost"], path: "Modules/GradientBoosting"),
         .target(name: "Calibration", path: "Modules/Calibration"),
         // Metrics needs Tensors only for SeededRandom (the bootstrap's resampling).
         .target(name: "Metrics", dependencies: ["Tensors"], path: "Modules/Metrics"),
-        .target(name: "ERPImport", dependencies: ["Dataset", "Formats", "CLibCSV", "CLibXML2"], path: "Modules/ERPImport"),
+        .target(name: "ERPImport", dependencies: ["Dataset", "ExternalSort", "Formats", "CLibCSV", "CLibXML2"], path: "Modules/ERPImport"),
         .target(
             name: "Training", dependencies: ["Models", "Layers", "Losses", "Optimizers", "Tensors"], path: "Modules/Training"),
         .target(
@@ -139,6 +141,7 @@ let package = Package(
         .target(name: "AllocationCounter", path: "Tests/Support/AllocationCounter"),
         .target(name: "TestSupport", dependencies: ["Tensors", "Dataset", "Formats"], path: "Tests/Support/TestSupport"),
         .testTarget(name: "FormatsTests", dependencies: ["Formats"], path: "Tests/FormatsTests"),
+        .testTarget(name: "ExternalSortTests", dependencies: ["ExternalSort"], path: "Tests/ExternalSortTests"),
         .testTarget(
             name: "TensorsTests", dependencies: ["Tensors", "AllocationCounter", "TestSupport"], path: "Tests/TensorsTests"),
         .testTarget(name: "LayersTests", dependencies: ["Layers", "Tensors", "CVectorMath", "AllocationCounter", "TestSupport"], path: "Tests/LayersTests"),

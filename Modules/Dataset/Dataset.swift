@@ -66,6 +66,20 @@ public struct Dataset: Sendable {
 
     // MARK: Reading
 
+    /// `manifest.json` and its bytes, with its counts checked to reconcile (`read = accepted +
+    /// rejected + duplicates`, reasons adding up to the rejected count).
+    public static func readCheckedManifest(directory: String) throws -> (manifest: DatasetManifest, bytes: [UInt8]) {
+        let manifestPath = directory + "/" + manifestFile
+        let manifestBytes = try readDatasetFile(manifestPath)
+        let manifest = try decodeManifest(manifestBytes, path: manifestPath)
+        for (name, counts) in [("visit_counts", manifest.visitCounts), ("customer_counts", manifest.customerCounts)] where !counts.reconciles {
+            throw DatasetError.integrity(
+                path: manifestPath,
+                reason: "\(name) do not reconcile: read \(counts.read) ≠ accepted \(counts.accepted) + rejected \(counts.rejected) + duplicates \(counts.duplicates), or the rejected reasons do not add up")
+        }
+        return (manifest, manifestBytes)
+    }
+
     /// Reads and checks `manifest.json` alone.
     public static func readManifest(directory: String) throws -> DatasetManifest {
         try decodeManifest(try readDatasetFile(directory + "/" + manifestFile), path: directory + "/" + manifestFile)
@@ -96,6 +110,24 @@ public struct Dataset: Sendable {
     /// files are its own: a link could make a tool read, and echo in its errors, any file the
     /// user can read), and so is anything that is not a regular file.
     static func readDatasetFile(_ path: String) throws -> [UInt8] {
+        let descriptor = try openDatasetFile(path)
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw DatasetError.integrity(path: path, reason: "cannot be read") }
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        var offset = 0
+        while offset < bytes.count {
+            let got = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+            if got < 0 && errno == EINTR { continue }
+            guard got > 0 else { throw DatasetError.integrity(path: path, reason: "ends before its size \(bytes.count) (changed while being read?)") }
+            offset += got
+        }
+        return bytes
+    }
+
+    /// A descriptor open for reading on a regular file of a dataset directory (see
+    /// ``readDatasetFile(_:)`` for why links and other kinds of file are refused).
+    static func openDatasetFile(_ path: String) throws -> Int32 {
         var info = stat()
         guard lstat(path, &info) == 0 else { throw DatasetError.missingFile(path: path) }
         switch info.st_mode & S_IFMT {
@@ -107,17 +139,7 @@ public struct Dataset: Sendable {
         guard descriptor >= 0 else {
             throw DatasetError.integrity(path: path, reason: "cannot be read: \(String(cString: strerror(errno)))")
         }
-        defer { close(descriptor) }
-        guard fstat(descriptor, &info) == 0 else { throw DatasetError.integrity(path: path, reason: "cannot be read") }
-        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
-        var offset = 0
-        while offset < bytes.count {
-            let got = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + offset, $0.count - offset) }
-            if got < 0 && errno == EINTR { continue }
-            guard got > 0 else { throw DatasetError.integrity(path: path, reason: "ends before its size \(bytes.count) (changed while being read?)") }
-            offset += got
-        }
-        return bytes
+        return descriptor
     }
 
     /// The bytes of the data file `name`, checked against the size and SHA-256 the manifest
@@ -153,14 +175,7 @@ public struct Dataset: Sendable {
     public static func load(directory: String, writerHoldsLock: Bool = false, waiting: (String) -> Void = { _ in }) throws -> Dataset {
         let lock = writerHoldsLock ? nil : try? FileLock.sharedIfPresent(for: directory, waiting: waiting)
         defer { withExtendedLifetime(lock) {} }
-        let manifestPath = directory + "/" + manifestFile
-        let manifestBytes = try readDatasetFile(manifestPath)
-        let manifest = try decodeManifest(manifestBytes, path: manifestPath)
-        for (name, counts) in [("visit_counts", manifest.visitCounts), ("customer_counts", manifest.customerCounts)] where !counts.reconciles {
-            throw DatasetError.integrity(
-                path: manifestPath,
-                reason: "\(name) do not reconcile: read \(counts.read) ≠ accepted \(counts.accepted) + rejected \(counts.rejected) + duplicates \(counts.duplicates), or the rejected reasons do not add up")
-        }
+        let (manifest, manifestBytes) = try readCheckedManifest(directory: directory)
         let visitsPath = directory + "/" + visitsFile
         let visits = try parseVisits(
             try readVerified(directory: directory, name: visitsFile, manifest: manifest), path: visitsPath,
@@ -271,7 +286,7 @@ public struct Dataset: Sendable {
             let customer = Customer(
                 customerID: f[0], customerType: f[1], industry: f[2], tag: f[3],
                 categorical: Array(f[categoricalStart..<numericStart]), numeric: numeric)
-            if let previous = customers.last, previous.customerID >= customer.customerID {
+            if let previous = customers.last, !Visit.bytewiseLess(previous.customerID, customer.customerID) {
                 throw DatasetError.malformed(path: path, line: line, reason: "customer ids are not sorted and unique")
             }
             customers.append(customer)
@@ -296,7 +311,9 @@ public struct Dataset: Sendable {
 
     // MARK: Writing
 
-    static func formatNumber(_ value: Double?) -> String {
+    /// A number as `visits.csv` and `customers.csv` write it: integers without a fraction, others
+    /// in shortest round-trip form, `nil` as empty.
+    public static func formatNumber(_ value: Double?) -> String {
         guard let value else { return "" }
         if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
         return "\(value)"

@@ -39,12 +39,20 @@ public struct Visit: Sendable, Hashable {
         self.numeric = numeric
     }
 
-    /// The dataset's sort order: customer, date, visit id. Features rely on it (a customer's
-    /// visits are contiguous and in date order; same-day visits in id order).
+    /// The dataset's sort order: customer, date, visit id, ids compared as UTF-8 bytes (as
+    /// `LC_ALL=C sort` and DuckDB compare them, and as the importer's external sort does;
+    /// Swift's `String <` would instead equate canonically equivalent spellings). Features rely
+    /// on it (a customer's visits are contiguous and in date order; same-day visits in id order).
     public static func datasetOrder(_ a: Visit, _ b: Visit) -> Bool {
-        if a.customerID != b.customerID { return a.customerID < b.customerID }
+        if !a.customerID.utf8.elementsEqual(b.customerID.utf8) { return bytewiseLess(a.customerID, b.customerID) }
         if a.date != b.date { return a.date < b.date }
-        return a.visitID < b.visitID
+        return bytewiseLess(a.visitID, b.visitID)
+    }
+
+    /// `a` before `b` in the byte order of their UTF-8.
+    @inlinable
+    public static func bytewiseLess(_ a: String, _ b: String) -> Bool {
+        a.utf8.lexicographicallyPrecedes(b.utf8)
     }
 
     /// `visits` in dataset order. Sorts a permutation of indices and gathers once: a `Visit`

@@ -1,4 +1,5 @@
 import Dataset
+import ExternalSort
 import Formats
 import Foundation
 
@@ -27,6 +28,12 @@ public struct ImportOptions: Sendable {
     public var timestamp: String
     /// When another import holds the dataset's lock: wait for it (true) or fail at once.
     public var waitForLock: Bool = true
+    /// Bytes the import's sort buffers may hold together (`--memory`): rows beyond it are
+    /// sorted in runs spilled to a temporary directory beside the output and merged.
+    public var memoryBudget: Int = ImportOptions.defaultMemoryBudget
+    public static let defaultMemoryBudget = 1 << 30
+    /// The smallest budget accepted: a record may be 16 MiB (twice, with its raw text).
+    public static let minimumMemoryBudget = 64 << 20
 
     public init(
         visitsPath: String, customersPath: String? = nil, format: InputFormat? = nil, mapping: Mapping = Mapping(),
@@ -56,6 +63,9 @@ public struct ImportReport: Sendable {
     public var replacedWithOther: Int
     /// True when `--append` found these exact inputs already imported: only history changed.
     public var alreadyImported: Bool
+    /// Sorted runs written to disk because the rows did not fit in the memory budget (0: the
+    /// sort stayed in memory).
+    public var spilledRuns = 0
 
     /// `read N, accepted N, rejected N, duplicates N` over both tables.
     public var countsText: String {
@@ -68,17 +78,24 @@ public struct ImportReport: Sendable {
 }
 
 /// Reads ERP exports into a validated dataset directory (BRIEF §4): the importer's engine.
+///
+/// Memory stays bounded at any input size (Docs/Architecture.md, "The importer"): rows are
+/// validated as they stream in and go to ``ExternalSorter``s, never into a whole-table array
+/// or dictionary. Three sorts do the work a dictionary did:
+/// 1. customers by id, merged with the dataset's customers on `--append`: duplicates and
+///    conflicts are neighbours, and the merge writes `customers.csv` in id order;
+/// 2. visits by visit id (for transaction logs: by content), merged with the dataset's
+///    visits on `--append`: duplicates and conflicts again;
+/// 3. the surviving visits by customer, date, id: the merge writes `visits.csv`, checks each
+///    visit's customer against `customers.csv` read alongside (when a customers file is
+///    given), and counts customers, reps and dates.
+/// Rejected rows go to a fourth sorter, by table and line, for `rejects.csv`.
 public enum DatasetImport {
     /// Imports, validates and writes the dataset directory atomically.
     /// - Parameter progress: called with a line for stderr every 200,000 rows.
     /// - Throws: ``ImportFailure``: nothing is written when it throws.
     public static func run(_ options: ImportOptions, progress: ((String) -> Void)? = nil) throws -> ImportReport {
-        let mapping = options.mapping
-        try mapping.check(path: options.mappingPath ?? "mapping")
-        let visitDialect = mapping.dialect(of: mapping.visits)
-        let dateFormats = visitDialect.dateFormats.compactMap(DateFormat.init)
-        var rejects: [Reject] = []
-        var inputs: [DatasetManifest.FileDigest] = []
+        try options.mapping.check(path: options.mappingPath ?? "mapping")
 
         // One writer at a time: the lock covers the whole read-merge-commit, so two appends
         // into one dataset run one after the other and neither import is lost.
@@ -90,294 +107,32 @@ public enum DatasetImport {
         }
         defer { withExtendedLifetime(lock) {} }
         for note in AtomicDirectory.recoverLeftovers(of: options.outputDirectory) { progress?("importer: \(note)") }
+        try DatasetWriter.checkTarget(options.outputDirectory)
 
-        var existing: Dataset?
-        var existingRejects: [Reject] = []
+        var existing: DatasetManifest?
         if options.append {
             guard FileManager.default.fileExists(atPath: options.outputDirectory) else {
                 throw ImportFailure.badInput(
                     path: options.outputDirectory, line: nil,
                     reason: "cannot append: no dataset here; import without --append to create it")
             }
-            do {
-                let loaded = try Dataset.load(directory: options.outputDirectory, writerHoldsLock: true)
-                existing = loaded
-                existingRejects = try Dataset.loadRejects(directory: options.outputDirectory, manifest: loaded.manifest)
-            } catch let error as DatasetError {
-                throw ImportFailure.badInput(path: options.outputDirectory, line: nil, reason: "cannot append: \(error)")
-            }
+            existing = try appending(to: options.outputDirectory) { try Dataset.readCheckedManifest(directory: options.outputDirectory).manifest }
         }
-
-        // Customers first, so that visits can be checked against them.
-        var customerCounts = DatasetManifest.Counts()
-        var customers: [String: Customer] = [:]
-        var causes = RejectSummary()
-        var replaced = 0
-        if let path = options.customersPath {
-            let format = options.format ?? formatFor(path)
-            let fields = Mapping.customerFields + mapping.customers.categorical.map(\.name) + mapping.customers.numeric.map(\.name)
-            let sources = Mapping.customerFields.map { mapping.customerSource($0, format: format) }
-                + mapping.customers.categorical.map(\.column) + mapping.customers.numeric.map(\.column)
-            let required = Mapping.customerFields.map { _ in true } + (mapping.customers.categorical + mapping.customers.numeric).map(\.required)
-            let validator = RowValidator(
-                fields: fields, required: required, sources: sources, categoricalFields: ["customer_type", "industry", "tag"],
-                extraCategorical: mapping.customers.categorical, numericCount: mapping.customers.numeric.count,
-                table: mapping.customers, dateFormats: dateFormats)
-            let table = try TableSource(
-                path: path, format: format, mapping: mapping.dialect(of: mapping.customers), recordElement: mapping.customers.record ?? "Customer", sources: sources)
-            var firstLine: [String: Int] = [:]
-            var customerRaw: [String: String] = [:]
-            var conflictingCustomers: [String: String] = [:]
-            let firstReject = rejects.count
-            while let row = try table.next() {
-                customerCounts.read += 1
-                func reject(_ reason: RejectReason, _ detail: String, cause: RejectCause? = nil) {
-                    customerCounts.rejected += 1
-                    customerCounts.rejectedByReason[reason.rawValue, default: 0] += 1
-                    rejects.append(Reject(source: path, line: row.line, reason: reason.rawValue, detail: detail, raw: row.raw))
-                    causes.add(cause ?? RejectCause(reason: reason), table: "customers", line: row.line)
-                }
-                switch validator.validate(row) {
-                case .rejected(let reason, let detail, let cause):
-                    reject(reason, detail, cause: cause)
-                case .accepted(let values, let others):
-                    replaced += others
-                    let customer = Customer(
-                        customerID: values[0], customerType: values[1], industry: values[2], tag: values[3],
-                        categorical: Array(values[4..<4 + mapping.customers.categorical.count]),
-                        numeric: values[(4 + mapping.customers.categorical.count)...].map { $0.isEmpty ? nil : Double($0) })
-                    let id = customer.customerID
-                    if let lines = conflictingCustomers[id] {
-                        reject(.conflictingDuplicate, "customer_id \(id) is on lines \(lines) with different content; none of them is kept")
-                    } else if let earlier = customers[id] {
-                        if earlier == customer {
-                            customerCounts.duplicates += 1
-                        } else {
-                            // Neither version is kept: nothing says the first one is right.
-                            let earlierLine = firstLine[id]!
-                            customers.removeValue(forKey: id)
-                            refuseAccepted(
-                                Reject(source: path, line: earlierLine, reason: RejectReason.conflictingDuplicate.rawValue,
-                                       detail: "customer_id \(id) also on line \(row.line) with different content", raw: customerRaw[id] ?? ""),
-                                table: "customers", counts: &customerCounts, rejects: &rejects, causes: &causes)
-                            conflictingCustomers[id] = "\(earlierLine) and \(row.line)"
-                            reject(.conflictingDuplicate, "customer_id \(id) also on line \(earlierLine) with different content")
-                        }
-                    } else {
-                        customers[id] = customer
-                        firstLine[id] = row.line
-                        customerRaw[id] = row.raw
-                        customerCounts.accepted += 1
-                    }
-                }
-            }
-            rejects[firstReject...].sort { $0.line < $1.line }
-            inputs.append(.init(role: "input", path: path, bytes: table.bytesRead, sha256: table.digest))
+        // The sort runs live beside the output (same file system, and `.NAME.tmp-*` is what
+        // the next writer cleans if this one is killed).
+        let scratch: String
+        do {
+            scratch = try AtomicDirectory.makeTemporary(beside: options.outputDirectory)
+        } catch let error as AtomicWriteError {
+            throw ImportFailure.cannotWrite(path: options.outputDirectory, reason: error.reason)
         }
-
-        // Visits.
-        let format = options.format ?? formatFor(options.visitsPath)
-        let standard = mapping.visitTableFields
-        let numeric = mapping.visitNumeric
-        let fields = standard + mapping.visits.categorical.map(\.name) + numeric.map(\.name)
-        let sources = standard.map { mapping.visitSource($0, format: format) } + mapping.visits.categorical.map(\.column) + numeric.map(\.column)
-        let required = standard.map { _ in true } + (mapping.visits.categorical + numeric).map(\.required)
-        let validator = RowValidator(
-            fields: fields, required: required, sources: sources,
-            categoricalFields: mapping.kind == .visits ? ["method", "target", "purpose", "result"] : [],
-            extraCategorical: mapping.visits.categorical, numericCount: numeric.count, table: mapping.visits, dateFormats: dateFormats)
-        let table = try TableSource(
-            path: options.visitsPath, format: format, mapping: visitDialect, recordElement: mapping.visits.record ?? "Visit", sources: sources)
-        // Visits are checked against a customers file only when one is given in this run: an
-        // `--append` of visits alone may bring customers the master has not listed yet (as an
-        // import without a customers file does).
-        let knownCustomers: Set<String>? = options.customersPath != nil
-            ? Set(customers.keys).union(existing?.customers.map(\.customerID) ?? []) : nil
-        var visitCounts = DatasetManifest.Counts()
-        var visits: [Visit] = []
-        // The raw text of every accepted row, until the table ends: a later row with the same
-        // id and other content refuses both, and the first one's reject keeps its raw text.
-        var firstRaw = RawTextStore()
-        var conflictingVisits: [Int: String] = [:]
-        let firstVisitReject = rejects.count
-        var visitLine: [Int] = []
-        var indexOf: [String: Int] = [:]
-        var occurrences: [String: Int] = [:]
-        let categoricalCount = mapping.visits.categorical.count
-        let extrasStart = standard.count
-        while let row = try table.next() {
-            visitCounts.read += 1
-            if visitCounts.read % 200_000 == 0 {
-                progress?("importer: \(options.visitsPath): \(visitCounts.read) rows, \(table.bytesRead >> 20) MiB read")
-            }
-            func reject(_ reason: RejectReason, _ detail: String, cause: RejectCause? = nil) {
-                visitCounts.rejected += 1
-                visitCounts.rejectedByReason[reason.rawValue, default: 0] += 1
-                rejects.append(Reject(source: options.visitsPath, line: row.line, reason: reason.rawValue, detail: detail, raw: row.raw))
-                causes.add(cause ?? RejectCause(reason: reason), table: "visits", line: row.line)
-            }
-            switch validator.validate(row) {
-            case .rejected(let reason, let detail, let cause):
-                reject(reason, detail, cause: cause)
-            case .accepted(let values, let others):
-                replaced += others
-                let categorical = Array(values[extrasStart..<extrasStart + categoricalCount])
-                let numbers = values[(extrasStart + categoricalCount)...].map { $0.isEmpty ? nil : Double($0) }
-                var visit: Visit
-                if mapping.kind == .visits {
-                    visit = Visit(
-                        visitID: values[0], customerID: values[1], repID: values[2], date: Day(iso: values[3])!, method: values[4],
-                        target: values[5], purpose: values[6], result: values[7], isOrder: mapping.orders.contains(values[7]),
-                        categorical: categorical, numeric: numbers)
-                } else {
-                    // Transaction logs have no id: derive one from the content and its
-                    // occurrence number, so that re-importing the same log gives the same ids
-                    // (identical → duplicate) while two equal orders in one log stay two rows.
-                    let content = ([values[0], values[1]] + categorical + numbers.map { $0.map { "\($0)" } ?? "" }).joined(separator: "\u{1F}")
-                    let occurrence = occurrences[content, default: 0] + 1
-                    occurrences[content] = occurrence
-                    let id = "T" + SHA256.hex(Array(content.utf8)).prefix(16) + "-\(occurrence)"
-                    visit = Visit(
-                        visitID: id, customerID: values[0], repID: "", date: Day(iso: values[1])!, method: "", target: "", purpose: "",
-                        result: "order", isOrder: true, categorical: categorical, numeric: numbers)
-                }
-                if let knownCustomers, !knownCustomers.contains(visit.customerID) {
-                    reject(.unknownCustomer, "customer_id \(visit.customerID) is not in the customers file")
-                } else if let earlier = indexOf[visit.visitID] {
-                    if let lines = conflictingVisits[earlier] {
-                        reject(.conflictingDuplicate, "visit_id \(visit.visitID) is on lines \(lines) with different content; none of them is kept")
-                    } else if visits[earlier] == visit {
-                        visitCounts.duplicates += 1
-                    } else {
-                        // Neither version is kept: nothing says the first one is right.
-                        let earlierLine = visitLine[earlier]
-                        refuseAccepted(
-                            Reject(source: options.visitsPath, line: earlierLine, reason: RejectReason.conflictingDuplicate.rawValue,
-                                   detail: "visit_id \(visit.visitID) also on line \(row.line) with different content", raw: firstRaw.text(earlier)),
-                            table: "visits", counts: &visitCounts, rejects: &rejects, causes: &causes)
-                        conflictingVisits[earlier] = "\(earlierLine) and \(row.line)"
-                        reject(.conflictingDuplicate, "visit_id \(visit.visitID) also on line \(earlierLine) with different content")
-                    }
-                } else {
-                    indexOf[visit.visitID] = visits.count
-                    visits.append(visit)
-                    visitLine.append(row.line)
-                    firstRaw.append(row.rawUTF8)
-                    visitCounts.accepted += 1
-                }
-            }
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let run = ImportRun(options: options, scratch: scratch, existing: existing, progress: progress)
+        do {
+            return try run.execute()
+        } catch let error as ExternalSortError {
+            throw ImportFailure.cannotWrite(path: options.outputDirectory, reason: "sorting: \(error)")
         }
-        if !conflictingVisits.isEmpty {
-            let kept = visits.indices.filter { conflictingVisits[$0] == nil }
-            visits = kept.map { visits[$0] }
-            visitLine = kept.map { visitLine[$0] }
-        }
-        rejects[firstVisitReject...].sort { $0.line < $1.line }
-        inputs.append(.init(role: "input", path: options.visitsPath, bytes: table.bytesRead, sha256: table.digest))
-        if let path = options.mappingPath, let data = FileManager.default.contents(atPath: path) {
-            inputs.append(.init(role: "input", path: path, contents: [UInt8](data)))
-        }
-
-        let totalRead = visitCounts.read + customerCounts.read
-        let totalRejected = visitCounts.rejected + customerCounts.rejected
-        if let limit = options.maxRejectRate, totalRead > 0, totalRejected >= max(options.minimumRejectsForRate, 1),
-           Double(totalRejected) / Double(totalRead) > limit {
-            let reasons = (visitCounts.rejectedByReason.merging(customerCounts.rejectedByReason, uniquingKeysWith: +))
-                .sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-            throw ImportFailure.rejectRateExceeded(
-                rate: Double(totalRejected) / Double(totalRead), limit: limit, summary: "\(totalRejected) of \(totalRead) rows: \(reasons)",
-                causes: causes.topCauses(dateFormats: visitDialect.dateFormats))
-        }
-
-        var report = ImportReport(
-            manifest: DatasetManifest(kind: mapping.kind), visitCounts: visitCounts, customerCounts: customerCounts,
-            replacedWithOther: replaced, alreadyImported: false)
-        var visitTotals = visitCounts
-        var customerTotals = customerCounts
-        var allRejects = rejects
-        var allInputs = inputs
-        var history: [String] = []
-        var finalVisits = visits
-        var finalCustomers = Array(customers.values)
-        let visitColumns = DatasetManifest.ExtraColumns(categorical: mapping.visits.categorical.map(\.name), numeric: numeric.map(\.name))
-        let customerColumns = DatasetManifest.ExtraColumns(
-            categorical: mapping.customers.categorical.map(\.name), numeric: mapping.customers.numeric.map(\.name))
-
-        if let existing {
-            let old = existing.manifest
-            guard old.kind == mapping.kind, old.visitColumns == visitColumns, old.customerColumns == customerColumns else {
-                throw ImportFailure.badInput(
-                    path: options.outputDirectory, line: nil,
-                    reason: "cannot append: the dataset's kind or extra columns differ from this mapping's")
-            }
-            history = old.history
-            let previousInputs = Set(old.files.filter { $0.role == "input" }.map(\.sha256))
-            if inputs.allSatisfy({ previousInputs.contains($0.sha256) }) {
-                // The same export again: nothing to merge. Only the history records the run.
-                report.alreadyImported = true
-                var manifest = old
-                manifest.history.append("\(options.timestamp) append \(inputNames(options)): inputs already imported, nothing changed")
-                try DatasetWriter.write(
-                    directory: options.outputDirectory, visits: existing.visits, customers: existing.customers, rejects: existingRejects,
-                    manifest: manifest)
-                report.manifest = try Dataset.readManifest(directory: options.outputDirectory)
-                return report
-            }
-            // Merge: existing visits stay; a new row with an existing id is a duplicate when
-            // identical and a conflict otherwise. Customer profiles are current state: a newer
-            // export replaces an older profile.
-            var byID: [String: Visit] = [:]
-            for visit in existing.visits { byID[visit.visitID] = visit }
-            var merged = existing.visits
-            var lineOf: [String: Int] = [:]
-            for (visit, line) in zip(visits, visitLine) { lineOf[visit.visitID] = line }
-            for visit in visits {
-                if let old = byID[visit.visitID] {
-                    visitTotals.accepted -= 1
-                    if old == visit {
-                        visitTotals.duplicates += 1
-                    } else {
-                        visitTotals.rejected += 1
-                        visitTotals.rejectedByReason[RejectReason.conflictingDuplicate.rawValue, default: 0] += 1
-                        var raw: [UInt8] = []
-                        DelimitedText.appendRecord(Dataset.visitRecord(visit), to: &raw)
-                        allRejects.append(Reject(
-                            source: options.visitsPath, line: lineOf[visit.visitID] ?? 0, reason: RejectReason.conflictingDuplicate.rawValue,
-                            detail: "visit_id \(visit.visitID) is already in the dataset with different content",
-                            raw: String(decoding: raw.dropLast(), as: UTF8.self)))
-                    }
-                } else {
-                    merged.append(visit)
-                }
-            }
-            finalVisits = merged
-            var customerByID: [String: Customer] = [:]
-            for customer in existing.customers { customerByID[customer.customerID] = customer }
-            for customer in customers.values { customerByID[customer.customerID] = customer }
-            finalCustomers = Array(customerByID.values)
-            visitTotals = add(old.visitCounts, visitTotals)
-            customerTotals = add(old.customerCounts, customerTotals)
-            var seen = Set(existingRejects)
-            allRejects = existingRejects + allRejects.filter { seen.insert($0).inserted }
-            let oldInputs = old.files.filter { $0.role == "input" }
-            allInputs = oldInputs + inputs.filter { new in !oldInputs.contains(new) }
-        }
-
-        finalVisits = Visit.inDatasetOrder(finalVisits)
-        finalCustomers = finalCustomers.indices.sorted { finalCustomers[$0].customerID < finalCustomers[$1].customerID }.map { finalCustomers[$0] }
-        var manifest = DatasetManifest(
-            kind: mapping.kind, visitColumns: visitColumns, customerColumns: customerColumns, visitCounts: visitTotals,
-            customerCounts: customerTotals, firstDate: finalVisits.map(\.date).min(), lastDate: finalVisits.map(\.date).max(),
-            customerCount: Set(finalVisits.map(\.customerID)).union(finalCustomers.map(\.customerID)).count,
-            repCount: Set(finalVisits.map(\.repID).filter { !$0.isEmpty }).count,
-            files: allInputs, mapping: mapping.canonicalJSON(), history: history)
-        let verb = existing == nil ? "import" : "append"
-        let others = replaced > 0 ? ", \(replaced) values replaced with other" : ""
-        manifest.history.append("\(options.timestamp) \(verb) \(inputNames(options)): \(report.countsText)\(others)")
-        try DatasetWriter.write(
-            directory: options.outputDirectory, visits: finalVisits, customers: finalCustomers, rejects: allRejects, manifest: manifest)
-        report.manifest = try Dataset.readManifest(directory: options.outputDirectory)
-        return report
     }
 
     /// `.xml` (any case) → XML; everything else, stdin included, → CSV.
@@ -385,41 +140,220 @@ public enum DatasetImport {
         path.lowercased().hasSuffix(".xml") ? .xml : .csv
     }
 
-    private static func inputNames(_ options: ImportOptions) -> String {
-        ([options.visitsPath] + (options.customersPath.map { [$0] } ?? [])).joined(separator: " + ")
-    }
-
-    /// Refuses a row that was accepted before a later row with its id and other content came:
-    /// it moves from accepted to rejected in `counts`, so the counts still reconcile.
-    private static func refuseAccepted(
-        _ reject: Reject, table: String, counts: inout DatasetManifest.Counts, rejects: inout [Reject], causes: inout RejectSummary
-    ) {
-        counts.accepted -= 1
-        counts.rejected += 1
-        counts.rejectedByReason[reject.reason, default: 0] += 1
-        rejects.append(reject)
-        causes.add(RejectCause(reason: .conflictingDuplicate), table: table, line: reject.line)
-    }
-
-    private static func add(_ a: DatasetManifest.Counts, _ b: DatasetManifest.Counts) -> DatasetManifest.Counts {
-        DatasetManifest.Counts(
-            read: a.read + b.read, accepted: a.accepted + b.accepted, rejected: a.rejected + b.rejected,
-            duplicates: a.duplicates + b.duplicates, rejectedByReason: a.rejectedByReason.merging(b.rejectedByReason, uniquingKeysWith: +))
+    /// Runs `body`, which reads the dataset being appended to, turning its errors into the
+    /// importer's `cannot append: …`.
+    static func appending<T>(to directory: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as DatasetError {
+            throw ImportFailure.badInput(path: directory, line: nil, reason: "cannot append: \(error)")
+        }
     }
 }
 
-/// Texts appended one after another into one buffer (one allocation per growth, not per row).
-struct RawTextStore {
-    private var bytes: [UInt8] = []
-    private var ends: [Int] = []
+/// One import, phase by phase (see ``DatasetImport``).
+final class ImportRun {
+    let options: ImportOptions
+    let mapping: Mapping
+    let scratch: String
+    let existing: DatasetManifest?
+    let progress: ((String) -> Void)?
+    let dateFormats: [DateFormat]
+    let visitDateFormats: [String]
 
-    mutating func append(_ text: [UInt8]) {
-        bytes.append(contentsOf: text)
-        ends.append(bytes.count)
+    var customerCounts = DatasetManifest.Counts()
+    var visitCounts = DatasetManifest.Counts()
+    var causes = RejectSummary()
+    var replaced = 0
+    var inputs: [DatasetManifest.FileDigest] = []
+    let rejectSorter: ExternalSorter
+    /// Runs spilled by all of this import's sorts.
+    var spilledRuns = 0
+
+    /// Shares of the memory budget: the customer and visit sorts (never more than two at once
+    /// hold rows: the one being filled and the one being merged, whose read buffers take at
+    /// most a quarter of its share) and the rejects.
+    var tableShare: Int { options.memoryBudget * 4 / 10 }
+
+    static let customersRank: UInt8 = 0
+    static let visitsRank: UInt8 = 1
+    static let fromDataset: UInt8 = 0
+    static let fromInput: UInt8 = 1
+
+    init(options: ImportOptions, scratch: String, existing: DatasetManifest?, progress: ((String) -> Void)?) {
+        self.options = options
+        mapping = options.mapping
+        self.scratch = scratch
+        self.existing = existing
+        self.progress = progress
+        let visitDialect = options.mapping.dialect(of: options.mapping.visits)
+        dateFormats = visitDialect.dateFormats.compactMap(DateFormat.init)
+        visitDateFormats = visitDialect.dateFormats
+        rejectSorter = ExternalSorter(directory: scratch, label: "rejects", memoryBudget: options.memoryBudget / 10)
     }
 
-    func text(_ index: Int) -> String {
-        let start = index == 0 ? 0 : ends[index - 1]
-        return String(decoding: bytes[start..<ends[index]], as: UTF8.self)
+    var visitColumns: DatasetManifest.ExtraColumns {
+        DatasetManifest.ExtraColumns(categorical: mapping.visits.categorical.map(\.name), numeric: mapping.visitNumeric.map(\.name))
+    }
+
+    var customerColumns: DatasetManifest.ExtraColumns {
+        DatasetManifest.ExtraColumns(categorical: mapping.customers.categorical.map(\.name), numeric: mapping.customers.numeric.map(\.name))
+    }
+
+    func execute() throws -> ImportReport {
+        if let existing {
+            guard existing.kind == mapping.kind, existing.visitColumns == visitColumns, existing.customerColumns == customerColumns else {
+                throw ImportFailure.badInput(
+                    path: options.outputDirectory, line: nil,
+                    reason: "cannot append: the dataset's kind or extra columns differ from this mapping's")
+            }
+        }
+        // Customers first, so that visits can be checked against them.
+        let customerSorter = try options.customersPath.map(readCustomers)
+        let visitSorter = try readVisits()
+        if let path = options.mappingPath, let data = FileManager.default.contents(atPath: path) {
+            inputs.append(.init(role: "input", path: path, contents: [UInt8](data)))
+        }
+        if let existing {
+            let previousInputs = Set(existing.files.filter { $0.role == "input" }.map(\.sha256))
+            if inputs.allSatisfy({ previousInputs.contains($0.sha256) }) { return try unchanged(existing) }
+        }
+
+        var report = ImportReport(
+            manifest: DatasetManifest(kind: mapping.kind), visitCounts: DatasetManifest.Counts(), customerCounts: DatasetManifest.Counts(),
+            replacedWithOther: 0, alreadyImported: false)
+        report.manifest = try DatasetWriter.commit(directory: options.outputDirectory) { temporary in
+            let customersPath = temporary + "/" + Dataset.customersFile
+            let customersDigest = try writeCustomers(customerSorter, to: customersPath)
+            let byCustomer = try resolveVisits(visitSorter)
+            let (summary, visitsDigest) = try writeVisits(byCustomer, to: temporary + "/" + Dataset.visitsFile, customersPath: customersPath)
+            try checkRejectRate()
+            let rejectsDigest = try writeRejects(to: temporary + "/" + Dataset.rejectsFile)
+
+            var visitTotals = visitCounts
+            var customerTotals = customerCounts
+            var allInputs = inputs
+            var history: [String] = []
+            if let old = existing {
+                visitTotals = Self.add(old.visitCounts, visitTotals)
+                customerTotals = Self.add(old.customerCounts, customerTotals)
+                let oldInputs = old.files.filter { $0.role == "input" }
+                allInputs = oldInputs + inputs.filter { new in !oldInputs.contains(new) }
+                history = old.history
+            }
+            var manifest = DatasetManifest(
+                kind: mapping.kind, visitColumns: visitColumns, customerColumns: customerColumns, visitCounts: visitTotals,
+                customerCounts: customerTotals, firstDate: summary.firstDate, lastDate: summary.lastDate,
+                customerCount: summary.customerCount, repCount: summary.repCount,
+                files: allInputs + [visitsDigest, customersDigest, rejectsDigest], mapping: mapping.canonicalJSON(),
+                history: history)
+            let verb = existing == nil ? "import" : "append"
+            let others = replaced > 0 ? ", \(replaced) values replaced with other" : ""
+            let counts = ImportReport(
+                manifest: manifest, visitCounts: visitCounts, customerCounts: customerCounts, replacedWithOther: replaced, alreadyImported: false)
+            manifest.history.append("\(options.timestamp) \(verb) \(inputNames): \(counts.countsText)\(others)")
+            return manifest
+        }
+        report.visitCounts = visitCounts
+        report.customerCounts = customerCounts
+        report.replacedWithOther = replaced
+        report.spilledRuns = spilledRuns
+        return report
+    }
+
+    /// The same export again: nothing to merge. Only the history records the run; the data
+    /// files are copied as they are (and checked against the manifest on the way).
+    private func unchanged(_ old: DatasetManifest) throws -> ImportReport {
+        var manifest = old
+        manifest.history.append("\(options.timestamp) append \(inputNames): inputs already imported, nothing changed")
+        manifest.files.removeAll { $0.role == "output" }
+        let written = try DatasetWriter.commit(directory: options.outputDirectory) { temporary in
+            for name in [Dataset.visitsFile, Dataset.customersFile, Dataset.rejectsFile] {
+                let writer = try BufferedFileWriter(path: temporary + "/" + name)
+                try appending {
+                    try Dataset.copyVerified(directory: options.outputDirectory, name: name, manifest: old) { try writer.write($0) }
+                }
+                manifest.files.append(try writer.finishedDigest(name: name))
+            }
+            return manifest
+        }
+        return ImportReport(
+            manifest: written, visitCounts: visitCounts, customerCounts: customerCounts, replacedWithOther: replaced, alreadyImported: true)
+    }
+
+    func appending<T>(_ body: () throws -> T) throws -> T {
+        try DatasetImport.appending(to: options.outputDirectory, body)
+    }
+
+    var inputNames: String {
+        ([options.visitsPath] + (options.customersPath.map { [$0] } ?? [])).joined(separator: " + ")
+    }
+
+    // MARK: Rejects
+
+    /// Counts a refused row and keeps it for `rejects.csv`.
+    func reject(
+        visits: Bool, line: Int, reason: RejectReason, detail: String, raw: String, cause: RejectCause? = nil
+    ) throws {
+        let source: String
+        if visits {
+            visitCounts.rejected += 1
+            visitCounts.rejectedByReason[reason.rawValue, default: 0] += 1
+            source = options.visitsPath
+        } else {
+            customerCounts.rejected += 1
+            customerCounts.rejectedByReason[reason.rawValue, default: 0] += 1
+            source = options.customersPath ?? ""
+        }
+        causes.add(cause ?? RejectCause(reason: reason), table: visits ? "visits" : "customers", line: line)
+        var key = SortKey()
+        key.append(visits ? Self.visitsRank : Self.customersRank)
+        key.append(bigEndian: UInt64(line))
+        var record: [UInt8] = []
+        DelimitedText.appendRecord([source, String(line), reason.rawValue, detail, raw], to: &record)
+        try rejectSorter.append(key: key.bytes, payload: record)
+    }
+
+    /// Fails the import (nothing is committed) when more rows were rejected than the cap allows.
+    func checkRejectRate() throws {
+        let totalRead = visitCounts.read + customerCounts.read
+        let totalRejected = visitCounts.rejected + customerCounts.rejected
+        guard let limit = options.maxRejectRate, totalRead > 0, totalRejected >= max(options.minimumRejectsForRate, 1),
+              Double(totalRejected) / Double(totalRead) > limit else { return }
+        let reasons = (visitCounts.rejectedByReason.merging(customerCounts.rejectedByReason, uniquingKeysWith: +))
+            .sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        throw ImportFailure.rejectRateExceeded(
+            rate: Double(totalRejected) / Double(totalRead), limit: limit, summary: "\(totalRejected) of \(totalRead) rows: \(reasons)",
+            causes: causes.topCauses(dateFormats: visitDateFormats))
+    }
+
+    /// `rejects.csv`: the dataset's earlier rejects as they were, then this run's by table
+    /// (customers first) and line.
+    private func writeRejects(to path: String) throws -> DatasetManifest.FileDigest {
+        let writer = try BufferedFileWriter(path: path)
+        var header: [UInt8] = []
+        DelimitedText.appendRecord(Dataset.rejectHeader, to: &header)
+        try writer.write(header)
+        if let existing {
+            let reader = try appending {
+                try DatasetFileReader(directory: options.outputDirectory, name: Dataset.rejectsFile, manifest: existing, header: Dataset.rejectHeader)
+            }
+            var record: [UInt8] = []
+            while let row = try appending({ try reader.next() }) {
+                record.removeAll(keepingCapacity: true)
+                DelimitedText.appendRecord(row.fields, to: &record)
+                try writer.write(record)
+            }
+        }
+        let sorted = try rejectSorter.sorted()
+        spilledRuns += rejectSorter.spilledRuns
+        while let record = try sorted.next() { try writer.write(record.payload) }
+        return try writer.finishedDigest(name: Dataset.rejectsFile)
+    }
+
+    static func add(_ a: DatasetManifest.Counts, _ b: DatasetManifest.Counts) -> DatasetManifest.Counts {
+        DatasetManifest.Counts(
+            read: a.read + b.read, accepted: a.accepted + b.accepted, rejected: a.rejected + b.rejected,
+            duplicates: a.duplicates + b.duplicates, rejectedByReason: a.rejectedByReason.merging(b.rejectedByReason, uniquingKeysWith: +))
     }
 }

@@ -111,7 +111,7 @@ public enum AtomicFile {
         }
     }
 
-    private static func errnoText() -> String { String(cString: strerror(errno)) }
+    static func errnoText() -> String { String(cString: strerror(errno)) }
 
     /// The process's file-creation mask (reading it means setting it; it is put back at once),
     /// so that outputs made from `mkstemp`/`mkdtemp` get the modes the user's umask allows.

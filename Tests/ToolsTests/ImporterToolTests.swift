@@ -25,6 +25,19 @@ struct ImporterToolTests {
         #expect(dataset.visits.map(\.visitID) == ["V1", "V3"], "both versions of V2 are refused")
     }
 
+    @Test func memoryBudgetIsReadAsASizeAndChecked() throws {
+        let out = Self.scratch()
+        let small = try Self.run([Self.root + "/Fixtures/erp/visits.csv", "--out", out, "--memory", "10M"])
+        #expect(small.status == 1 && small.stderr.contains("--memory must be at least 64M"), "\(small.stderr)")
+        let garbage = try Self.run([Self.root + "/Fixtures/erp/visits.csv", "--out", out, "--memory", "lots"])
+        #expect(garbage.status == 1 && garbage.stderr.contains("--memory"), "\(garbage.stderr)")
+        for size in ["64M", "2G", "100000000", "512MiB"] {
+            let result = try Self.run([Self.root + "/Fixtures/erp/visits.csv", "--out", out, "--memory", size, "--quiet"])
+            #expect(result.status == 0, "\(size): \(result.stderr)")
+        }
+        #expect(try Dataset.load(directory: out).visits.count == 60)
+    }
+
     @Test func readsStandardInput() throws {
         let out = Self.scratch()
         let bytes = try #require(FileManager.default.contents(atPath: Self.root + "/Fixtures/erp/visits.xml"))

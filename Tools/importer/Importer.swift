@@ -57,6 +57,11 @@ struct ImporterCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("Fail (exit 3, write nothing) when more than this share of rows is rejected, 0…1.", valueName: "R"))
     var maxRejectRate: Double?
 
+    @Option(help: ArgumentHelp(
+        "Memory for the import's sort buffers, e.g. 512M or 4G (default 1G, at least 64M): rows beyond it are sorted in runs spilled beside --out and merged.",
+        valueName: "size"))
+    var memory: MemorySize = MemorySize(bytes: ImportOptions.defaultMemoryBudget)
+
     @Flag(help: "No progress lines on stderr.")
     var quiet = false
 
@@ -66,6 +71,9 @@ struct ImporterCommand: ParsableCommand {
     func validate() throws {
         if let rate = maxRejectRate, !(0...1).contains(rate) {
             throw ValidationError("--max-reject-rate must be between 0 and 1, not \(rate)")
+        }
+        if memory.bytes < ImportOptions.minimumMemoryBudget {
+            throw ValidationError("--memory must be at least 64M (a record may take 16 MiB twice), not \(memory.text)")
         }
         if visits == "-" && customers == "-" {
             throw ValidationError("only one input can be standard input ('-')")
@@ -81,6 +89,7 @@ struct ImporterCommand: ParsableCommand {
             visitsPath: visits, customersPath: customers, format: format, mapping: loaded, mappingPath: mapping, outputDirectory: out,
             append: append, maxRejectRate: maxRejectRate, timestamp: formatter.string(from: started))
         options.waitForLock = !noWait
+        options.memoryBudget = memory.bytes
         if maxRejectRate == nil {
             // The default cap: a first import that loses its rows to an unfamiliar vocabulary or
             // date format must not pass as a success.
@@ -97,6 +106,33 @@ struct ImporterCommand: ParsableCommand {
 }
 
 extension InputFormat: ExpressibleByArgument {}
+
+/// A byte count as people write it: `1073741824`, `512K`, `512M`, `4G` (powers of 1024; a
+/// trailing `B` or `iB` is allowed).
+struct MemorySize: ExpressibleByArgument {
+    var bytes: Int
+    var text: String
+
+    init(bytes: Int) {
+        self.bytes = bytes
+        text = "\(bytes >> 20)M"
+    }
+
+    init?(argument: String) {
+        var digits = argument.uppercased()
+        for suffix in ["IB", "B"] where digits.hasSuffix(suffix) { digits.removeLast(suffix.count) }
+        var shift = 0
+        if let unit = digits.last, let power = ["K": 10, "M": 20, "G": 30, "T": 40][String(unit)] {
+            shift = power
+            digits.removeLast()
+        }
+        guard let value = Int(digits), value > 0, value <= Int.max >> shift else { return nil }
+        bytes = value << shift
+        text = argument
+    }
+
+    var defaultValueDescription: String { text }
+}
 
 extension ImporterCommand {
     /// Maps errors to the documented exit codes (ArgumentParser's own usage code is 64).

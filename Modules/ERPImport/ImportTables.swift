@@ -1,0 +1,542 @@
+import Dataset
+import ExternalSort
+import Formats
+import Foundation
+
+/// The phases of an import that read, sort and merge the two tables (see ``DatasetImport``).
+///
+/// Sort records. Every key ends in the row's origin (0 = already in the dataset, 1 = this
+/// run's input) and its line, so that within one id the dataset's row comes first and this
+/// run's rows follow in file order: the merges below then meet a group's rows in the order
+/// in which the earlier, dictionary-based importer met them, and keep its rules.
+extension ImportRun {
+    /// The length of a key's tail after the group part: origin (1 byte) and line (8 bytes).
+    static let keyTail = 9
+
+    // MARK: Customers
+
+    /// Reads and validates the customer export into a sorter keyed by customer id.
+    func readCustomers(path: String) throws -> ExternalSorter {
+        let format = options.format ?? DatasetImport.formatFor(path)
+        let fields = Mapping.customerFields + mapping.customers.categorical.map(\.name) + mapping.customers.numeric.map(\.name)
+        let sources = Mapping.customerFields.map { mapping.customerSource($0, format: format) }
+            + mapping.customers.categorical.map(\.column) + mapping.customers.numeric.map(\.column)
+        let required = Mapping.customerFields.map { _ in true } + (mapping.customers.categorical + mapping.customers.numeric).map(\.required)
+        let validator = RowValidator(
+            fields: fields, required: required, sources: sources, categoricalFields: ["customer_type", "industry", "tag"],
+            extraCategorical: mapping.customers.categorical, numericCount: mapping.customers.numeric.count,
+            table: mapping.customers, dateFormats: dateFormats)
+        let table = try TableSource(
+            path: path, format: format, mapping: mapping.dialect(of: mapping.customers), recordElement: mapping.customers.record ?? "Customer",
+            sources: sources)
+        let sorter = ExternalSorter(directory: scratch, label: "customers", memoryBudget: tableShare)
+        let numericStart = Mapping.customerFields.count + mapping.customers.categorical.count
+        var key = SortKey()
+        var payload = PayloadBuilder()
+        var record: [UInt8] = []
+        while let row = try table.next() {
+            customerCounts.read += 1
+            switch validator.validate(row) {
+            case .rejected(let reason, let detail, let cause):
+                try reject(visits: false, line: row.line, reason: reason, detail: detail, raw: row.raw, cause: cause)
+            case .accepted(var values, let others):
+                replaced += others
+                for index in numericStart..<values.count where !values[index].isEmpty {
+                    values[index] = Dataset.formatNumber(Double(values[index]))
+                }
+                record.removeAll(keepingCapacity: true)
+                DelimitedText.appendRecord(values, to: &record)
+                record.removeLast()
+                key.removeAll()
+                key.append(ordered: values[0])
+                key.append(Self.fromInput)
+                key.append(bigEndian: UInt64(row.line))
+                payload.removeAll()
+                payload.append(Self.fromInput)
+                payload.append(UInt64(row.line))
+                payload.append(field: record)
+                payload.append(field: row.rawUTF8)
+                try sorter.append(key: key.bytes, payload: payload.bytes)
+            }
+        }
+        inputs.append(.init(role: "input", path: path, bytes: table.bytesRead, sha256: table.digest))
+        return sorter
+    }
+
+    /// Merges this run's customers (if any) with the dataset's and writes `customers.csv` in
+    /// id order. Within one id: identical rows count once (the rest are duplicates); rows with
+    /// different content are all refused, each naming the other's line (nothing says which
+    /// is right); a profile from this run replaces the dataset's (profiles are current state),
+    /// and the dataset's stays when this run has none it keeps.
+    func writeCustomers(_ input: ExternalSorter?, to path: String) throws -> DatasetManifest.FileDigest {
+        let sorter = input ?? ExternalSorter(directory: scratch, label: "customers", memoryBudget: tableShare)
+        if let existing {
+            let reader = try appending {
+                try DatasetFileReader(
+                    directory: options.outputDirectory, name: Dataset.customersFile, manifest: existing,
+                    header: Dataset.customerHeader + customerColumns.categorical + customerColumns.numeric)
+            }
+            var key = SortKey()
+            var payload = PayloadBuilder()
+            var record: [UInt8] = []
+            while let row = try appending({ try reader.next() }) {
+                record.removeAll(keepingCapacity: true)
+                DelimitedText.appendRecord(row.fields, to: &record)
+                record.removeLast()
+                key.removeAll()
+                key.append(ordered: row.fields[0])
+                key.append(Self.fromDataset)
+                key.append(bigEndian: UInt64(row.line))
+                payload.removeAll()
+                payload.append(Self.fromDataset)
+                payload.append(UInt64(row.line))
+                payload.append(field: record)
+                payload.append(field: [])
+                try sorter.append(key: key.bytes, payload: payload.bytes)
+            }
+        }
+        let writer = try BufferedFileWriter(path: path)
+        var header: [UInt8] = []
+        DelimitedText.appendRecord(Dataset.customerHeader + customerColumns.categorical + customerColumns.numeric, to: &header)
+        try writer.write(header)
+        if sorter.spilledRuns > 0 { progress?("importer: customers sorted in \(sorter.spilledRuns) runs") }
+        let sorted = try sorter.sorted()
+        spilledRuns += sorter.spilledRuns
+        var group = DuplicateGroup()
+        var datasetProfile: [UInt8]?
+        func finishGroup() throws {
+            if let kept = group.kept {
+                customerCounts.accepted += 1
+                try writer.write(kept.content + [0x0A])
+            } else if let datasetProfile {
+                try writer.write(datasetProfile + [0x0A])
+            }
+            group = DuplicateGroup()
+            datasetProfile = nil
+        }
+        var groupKey: [UInt8] = []
+        while let record = try sorted.next() {
+            let part = record.key[0..<record.key.count - Self.keyTail]
+            if !part.elementsEqual(groupKey) {
+                try finishGroup()
+                groupKey = Array(part)
+            }
+            var reader = PayloadReader(record.payload)
+            let origin = reader.uint8()
+            let line = Int(reader.uint64())
+            let content = Array(reader.field())
+            if origin == Self.fromDataset {
+                datasetProfile = content
+                continue
+            }
+            let id = String(decoding: SortKey.decodeOrdered(groupKey), as: UTF8.self)
+            let row = DuplicateGroup.Row(line: line, content: content, raw: reader.string())
+            for refusal in group.add(row, noun: "customer_id \(id)") {
+                try reject(visits: false, line: refusal.line, reason: .conflictingDuplicate, detail: refusal.detail, raw: refusal.raw)
+            }
+            customerCounts.duplicates += group.takeDuplicates()
+        }
+        try finishGroup()
+        return try writer.finishedDigest(name: Dataset.customersFile)
+    }
+
+    // MARK: Visits
+
+    /// Reads and validates the visit export into a sorter keyed by visit id (transaction logs:
+    /// by the content the row id is derived from).
+    func readVisits() throws -> ExternalSorter {
+        let format = options.format ?? DatasetImport.formatFor(options.visitsPath)
+        let standard = mapping.visitTableFields
+        let numeric = mapping.visitNumeric
+        let fields = standard + mapping.visits.categorical.map(\.name) + numeric.map(\.name)
+        let sources = standard.map { mapping.visitSource($0, format: format) } + mapping.visits.categorical.map(\.column) + numeric.map(\.column)
+        let required = standard.map { _ in true } + (mapping.visits.categorical + numeric).map(\.required)
+        let validator = RowValidator(
+            fields: fields, required: required, sources: sources,
+            categoricalFields: mapping.kind == .visits ? ["method", "target", "purpose", "result"] : [],
+            extraCategorical: mapping.visits.categorical, numericCount: numeric.count, table: mapping.visits, dateFormats: dateFormats)
+        let table = try TableSource(
+            path: options.visitsPath, format: format, mapping: mapping.dialect(of: mapping.visits), recordElement: mapping.visits.record ?? "Visit",
+            sources: sources)
+        let sorter = ExternalSorter(directory: scratch, label: "visits-by-id", memoryBudget: tableShare)
+        let categoricalCount = mapping.visits.categorical.count
+        let extrasStart = standard.count
+        let numericStart = extrasStart + categoricalCount
+        var key = SortKey()
+        var payload = PayloadBuilder()
+        var record: [UInt8] = []
+        while let row = try table.next() {
+            visitCounts.read += 1
+            if visitCounts.read % 200_000 == 0 {
+                progress?("importer: \(options.visitsPath): \(visitCounts.read) rows, \(table.bytesRead >> 20) MiB read")
+            }
+            switch validator.validate(row) {
+            case .rejected(let reason, let detail, let cause):
+                try reject(visits: true, line: row.line, reason: reason, detail: detail, raw: row.raw, cause: cause)
+            case .accepted(let values, let others):
+                replaced += others
+                let categorical = values[extrasStart..<numericStart]
+                let numbers = values[numericStart...].map { $0.isEmpty ? nil : Double($0) }
+                let id: String, customer: String, rep: String, date: Day, content: [String]
+                if mapping.kind == .visits {
+                    id = values[0]
+                    customer = values[1]
+                    rep = values[2]
+                    date = Day(iso: values[3])!
+                    content = [values[1], values[2], values[3], values[4], values[5], values[6], values[7],
+                               mapping.orders.contains(values[7]) ? "1" : "0"]
+                        + categorical + numbers.map(Dataset.formatNumber)
+                } else {
+                    // Transaction logs have no id: the row id is derived from the content and
+                    // its occurrence number (given in the merge), so that re-importing the same
+                    // log gives the same ids (identical → duplicate) while two equal orders in
+                    // one log stay two rows.
+                    let text = ([values[0], values[1]] + categorical + numbers.map { $0.map { "\($0)" } ?? "" }).joined(separator: "\u{1F}")
+                    id = "T" + SHA256.hex(Array(text.utf8)).prefix(16)
+                    customer = values[0]
+                    rep = ""
+                    date = Day(iso: values[1])!
+                    content = [values[0], "", values[1], "", "", "", "order", "1"] + categorical + numbers.map(Dataset.formatNumber)
+                }
+                record.removeAll(keepingCapacity: true)
+                DelimitedText.appendRecord(content, to: &record)
+                record.removeLast()
+                key.removeAll()
+                key.append(ordered: id)
+                key.append(Self.fromInput)
+                key.append(bigEndian: UInt64(row.line))
+                payload.removeAll()
+                payload.append(Self.fromInput)
+                payload.append(UInt64(row.line))
+                payload.append(field: id)
+                payload.append(field: customer)
+                payload.append(field: rep)
+                payload.append(date.ordinal)
+                payload.append(field: record)
+                payload.append(field: row.rawUTF8)
+                try sorter.append(key: key.bytes, payload: payload.bytes)
+            }
+        }
+        inputs.append(.init(role: "input", path: options.visitsPath, bytes: table.bytesRead, sha256: table.digest))
+        return sorter
+    }
+
+    /// Adds the dataset's visits (on `--append`) to `sorter`, each under its id (transaction
+    /// logs: the content part of its id).
+    private func addDatasetVisits(to sorter: ExternalSorter) throws {
+        guard let existing else { return }
+        let reader = try appending {
+            try DatasetFileReader(
+                directory: options.outputDirectory, name: Dataset.visitsFile, manifest: existing,
+                header: Dataset.visitHeader + visitColumns.categorical + visitColumns.numeric)
+        }
+        var key = SortKey()
+        var payload = PayloadBuilder()
+        var record: [UInt8] = []
+        var rows = 0
+        while let row = try appending({ try reader.next() }) {
+            rows += 1
+            let f = row.fields
+            guard let date = Day(iso: f[3]) else {
+                throw ImportFailure.badInput(
+                    path: options.outputDirectory, line: nil,
+                    reason: "cannot append: \(reader.path):\(row.line): visit_date '\(Snippet.bounded(f[3]))' is not YYYY-MM-DD")
+            }
+            record.removeAll(keepingCapacity: true)
+            DelimitedText.appendRecord(Array(f[1...]), to: &record)
+            record.removeLast()
+            key.removeAll()
+            key.append(ordered: mapping.kind == .visits ? f[0] : Self.transactionGroup(of: f[0]))
+            key.append(Self.fromDataset)
+            key.append(bigEndian: UInt64(row.line))
+            payload.removeAll()
+            payload.append(Self.fromDataset)
+            payload.append(UInt64(row.line))
+            payload.append(field: f[0])
+            payload.append(field: f[1])
+            payload.append(field: f[2])
+            payload.append(date.ordinal)
+            payload.append(field: record)
+            payload.append(field: [])
+            try sorter.append(key: key.bytes, payload: payload.bytes)
+        }
+        guard rows == existing.visitCounts.accepted else {
+            throw ImportFailure.badInput(
+                path: options.outputDirectory, line: nil,
+                reason: "cannot append: \(reader.path): has \(rows) visits; manifest.json counts \(existing.visitCounts.accepted) accepted")
+        }
+    }
+
+    /// `T<16 hex>` of a transaction row id `T<16 hex>-<occurrence>`; any other id is its own group.
+    static func transactionGroup(of id: String) -> String {
+        let utf8 = Array(id.utf8)
+        guard utf8.count > 18, utf8[0] == UInt8(ascii: "T"), utf8[17] == UInt8(ascii: "-"),
+              utf8[18...].allSatisfy({ (48...57).contains($0) }) else { return id }
+        return String(decoding: utf8[0..<17], as: UTF8.self)
+    }
+
+    /// Merges this run's visits with the dataset's (on `--append`) by id and passes the
+    /// survivors to a sorter in dataset order (customer, date, id).
+    ///
+    /// Visit logs, within one id: identical rows count once (the rest are duplicates); rows
+    /// with different content are all refused, each naming the other's line. A row already in
+    /// the dataset is kept: this run's identical rows are duplicates, different ones are
+    /// refused (`already in the dataset with different content`).
+    /// Transaction logs, within one content: this run's rows are numbered 1, 2, … in file
+    /// order; the first as many as the dataset holds are duplicates of its rows, the rest new
+    /// rows `T<hash>-<n>`.
+    func resolveVisits(_ sorter: ExternalSorter) throws -> ExternalSorter {
+        try addDatasetVisits(to: sorter)
+        if sorter.spilledRuns > 0 {
+            progress?("importer: visits sorted by id in \(sorter.spilledRuns) runs (--memory \(options.memoryBudget >> 20) MiB)")
+        }
+        let sorted = try sorter.sorted()
+        spilledRuns += sorter.spilledRuns
+        let output = ExternalSorter(directory: scratch, label: "visits-by-customer", memoryBudget: tableShare)
+        let checkCustomers = options.customersPath != nil
+        var key = SortKey()
+        var payload = PayloadBuilder()
+        func emit(_ visit: PendingVisit, id: String, fromInput: Bool) throws {
+            key.removeAll()
+            key.append(ordered: visit.customer)
+            key.append(bigEndian: visit.date)
+            key.append(ordered: id)
+            payload.removeAll()
+            let check = fromInput && checkCustomers
+            payload.append(UInt8((fromInput ? 1 : 0) | (check ? 2 : 0)))
+            payload.append(UInt64(visit.line))
+            payload.append(field: id)
+            payload.append(field: visit.customer)
+            payload.append(field: visit.rep)
+            payload.append(visit.date)
+            payload.append(field: visit.content)
+            payload.append(field: check ? visit.raw : [])
+            try output.append(key: key.bytes, payload: payload.bytes)
+        }
+
+        var groupKey: [UInt8] = []
+        var group = DuplicateGroup()
+        var datasetVisit: PendingVisit?
+        var datasetRows = 0
+        var occurrence = 0
+        func finishGroup() throws {
+            if mapping.kind == .visits {
+                if let visit = datasetVisit {
+                    try emit(visit, id: visit.id, fromInput: false)
+                } else if let kept = group.kept?.visit {
+                    try emit(kept, id: kept.id, fromInput: true)
+                }
+            }
+            group = DuplicateGroup()
+            datasetVisit = nil
+            datasetRows = 0
+            occurrence = 0
+        }
+        while let record = try sorted.next() {
+            let part = record.key[0..<record.key.count - Self.keyTail]
+            if !part.elementsEqual(groupKey) {
+                try finishGroup()
+                groupKey = Array(part)
+            }
+            let visit = PendingVisit(payload: record.payload)
+            if mapping.kind == .transactions {
+                if visit.origin == Self.fromDataset {
+                    datasetRows += 1
+                    try emit(visit, id: visit.id, fromInput: false)
+                } else {
+                    occurrence += 1
+                    if occurrence <= datasetRows {
+                        visitCounts.duplicates += 1
+                    } else {
+                        try emit(visit, id: "\(visit.id)-\(occurrence)", fromInput: true)
+                    }
+                }
+                continue
+            }
+            if visit.origin == Self.fromDataset {
+                datasetVisit = visit
+                continue
+            }
+            if let kept = datasetVisit {
+                if kept.content == visit.content {
+                    visitCounts.duplicates += 1
+                } else {
+                    try reject(
+                        visits: true, line: visit.line, reason: .conflictingDuplicate,
+                        detail: "visit_id \(visit.id) is already in the dataset with different content", raw: String(decoding: visit.raw, as: UTF8.self))
+                }
+                continue
+            }
+            for refusal in group.add(visit.row, noun: "visit_id \(visit.id)") {
+                try reject(visits: true, line: refusal.line, reason: .conflictingDuplicate, detail: refusal.detail, raw: refusal.raw)
+            }
+            visitCounts.duplicates += group.takeDuplicates()
+        }
+        try finishGroup()
+        return output
+    }
+
+    /// What `visits.csv` ended up holding, for the manifest.
+    struct VisitSummary {
+        var firstDate: Day?
+        var lastDate: Day?
+        var customerCount = 0
+        var repCount = 0
+    }
+
+    /// Writes `visits.csv` in dataset order from `sorter`, checking this run's visits against
+    /// `customers.csv` (read alongside: both are in customer order) when a customers file was
+    /// given, and counting the distinct customers of both files.
+    func writeVisits(_ sorter: ExternalSorter, to path: String, customersPath: String) throws -> (VisitSummary, DatasetManifest.FileDigest) {
+        if sorter.spilledRuns > 0 { progress?("importer: visits sorted by customer in \(sorter.spilledRuns) runs") }
+        let sorted = try sorter.sorted()
+        spilledRuns += sorter.spilledRuns
+        let writer = try BufferedFileWriter(path: path)
+        var header: [UInt8] = []
+        DelimitedText.appendRecord(Dataset.visitHeader + visitColumns.categorical + visitColumns.numeric, to: &header)
+        try writer.write(header)
+        let customers = try DatasetFileReader(
+            path: customersPath, header: Dataset.customerHeader + customerColumns.categorical + customerColumns.numeric, recorded: nil)
+        var listed = try customers.next().map { Array($0.fields[0].utf8) }
+        var summary = VisitSummary()
+        var reps = Set<String>()
+        var lastCustomer: [UInt8]?
+        var customersWithoutVisits = 0
+        var line: [UInt8] = []
+        while let record = try sorted.next() {
+            var reader = PayloadReader(record.payload)
+            let flags = reader.uint8()
+            let sourceLine = Int(reader.uint64())
+            let id = reader.field()
+            let customer = reader.field()
+            if lastCustomer.map({ !$0.elementsEqual(customer) }) ?? true {
+                while let current = listed, current.lexicographicallyPrecedes(customer) {
+                    if lastCustomer.map({ !$0.elementsEqual(current) }) ?? true { customersWithoutVisits += 1 }
+                    listed = try customers.next().map { Array($0.fields[0].utf8) }
+                }
+            }
+            let known = listed.map { $0.elementsEqual(customer) } ?? false
+            let rep = reader.field()
+            let date = Day(ordinal: reader.int32())
+            let content = reader.field()
+            if flags & 2 != 0 && !known {
+                let raw = String(decoding: reader.field(), as: UTF8.self)
+                try reject(
+                    visits: true, line: sourceLine, reason: .unknownCustomer,
+                    detail: "customer_id \(String(decoding: customer, as: UTF8.self)) is not in the customers file", raw: raw)
+                continue
+            }
+            if flags & 1 != 0 { visitCounts.accepted += 1 }
+            if lastCustomer.map({ !$0.elementsEqual(customer) }) ?? true {
+                summary.customerCount += 1
+                lastCustomer = Array(customer)
+            }
+            if !rep.isEmpty { reps.insert(String(decoding: rep, as: UTF8.self)) }
+            summary.firstDate = min(summary.firstDate ?? date, date)
+            summary.lastDate = max(summary.lastDate ?? date, date)
+            line.removeAll(keepingCapacity: true)
+            DelimitedText.appendField(String(decoding: id, as: UTF8.self), to: &line)
+            line.append(0x2C)
+            line.append(contentsOf: content)
+            line.append(0x0A)
+            try writer.write(line)
+        }
+        while let current = listed {
+            if lastCustomer.map({ !$0.elementsEqual(current) }) ?? true { customersWithoutVisits += 1 }
+            listed = try customers.next().map { Array($0.fields[0].utf8) }
+        }
+        summary.customerCount += customersWithoutVisits
+        summary.repCount = reps.count
+        return (summary, try writer.finishedDigest(name: Dataset.visitsFile))
+    }
+}
+
+/// A visit row taken out of a sort payload (see ``ImportRun/readVisits()``).
+struct PendingVisit {
+    var origin: UInt8
+    var line: Int
+    var id: String
+    var customer: String
+    var rep: String
+    var date: Int32
+    /// The row's `visits.csv` fields after the id, as CSV without the line end.
+    var content: [UInt8]
+    var raw: [UInt8]
+
+    init(payload: UnsafeRawBufferPointer) {
+        var reader = PayloadReader(payload)
+        origin = reader.uint8()
+        line = Int(reader.uint64())
+        id = reader.string()
+        customer = reader.string()
+        rep = reader.string()
+        date = reader.int32()
+        content = Array(reader.field())
+        raw = Array(reader.field())
+    }
+
+    var row: DuplicateGroup.Row {
+        var row = DuplicateGroup.Row(line: line, content: content, raw: String(decoding: raw, as: UTF8.self))
+        row.visit = self
+        return row
+    }
+}
+
+/// The rows of this run that share one id, met in file order: which one is kept, which are
+/// duplicates, which are refused. Holds the first row only, whatever the group's size.
+struct DuplicateGroup {
+    struct Row {
+        var line: Int
+        var content: [UInt8]
+        var raw: String
+        var visit: PendingVisit?
+
+        init(line: Int, content: [UInt8], raw: String) {
+            self.line = line
+            self.content = content
+            self.raw = raw
+        }
+    }
+
+    struct Refusal {
+        var line: Int
+        var detail: String
+        var raw: String
+    }
+
+    private var first: Row?
+    /// Set once two rows differ: "L1 and L2".
+    private var conflict: String?
+    private var duplicates = 0
+
+    /// The row to keep, once the group is complete: the first, unless a conflict refused it.
+    var kept: Row? { conflict == nil ? first : nil }
+
+    /// Adds the next row; returns the rows it refuses (the new row, and on the first conflict
+    /// the first row too).
+    mutating func add(_ row: Row, noun: String) -> [Refusal] {
+        guard let first else {
+            self.first = row
+            return []
+        }
+        if let conflict {
+            return [Refusal(line: row.line, detail: "\(noun) is on lines \(conflict) with different content; none of them is kept", raw: row.raw)]
+        }
+        if first.content == row.content {
+            duplicates += 1
+            return []
+        }
+        // Neither version is kept: nothing says the first one is right.
+        conflict = "\(first.line) and \(row.line)"
+        return [
+            Refusal(line: first.line, detail: "\(noun) also on line \(row.line) with different content", raw: first.raw),
+            Refusal(line: row.line, detail: "\(noun) also on line \(first.line) with different content", raw: row.raw),
+        ]
+    }
+
+    /// Duplicates counted since the last call.
+    mutating func takeDuplicates() -> Int {
+        defer { duplicates = 0 }
+        return duplicates
+    }
+}
