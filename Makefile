@@ -13,7 +13,7 @@ TEST_PYTHON := $(CURDIR)/$(TEST_VENV)/bin/python
 BENCH_DATA := .bench-data
 SHARED := ../shared
 
-.PHONY: deps python-env test demo demo-reduced bench bench-import quality fuzz sample clean
+.PHONY: deps python-env test demo demo-reduced bench bench-import bench-import-10m quality fuzz sample clean
 
 ## deps: install the system libraries (libxml2, libcsv, OpenBLAS, pkg-config) when any is absent.
 deps:
@@ -72,6 +72,12 @@ bench: deps
 bench-import: deps
 	swift build -c release --product importer
 	@PY=$$($(SHARED)/bench/setup.sh) && bash Tools/bench-import/bench_import.sh "$$(swift build -c release --show-bin-path)" $(BENCH_DATA) $$PY 3
+
+## bench-import-10m: a generated 10M-row export under --memory 1G and 256M, peak RSS, and the
+## same rows shuffled giving the same data files (not in CI; several minutes, ~2 GB of disk).
+bench-import-10m: deps
+	swift build -c release --product importer
+	@PY=$$($(SHARED)/bench/setup.sh) && bash Tools/bench-import/bench_import_10m.sh "$$(swift build -c release --show-bin-path)" $(BENCH_DATA) $$PY
 
 ## quality: Revisit's backtest beside BG/NBD, LightGBM and a PyTorch GRU on the CDNOW sample (a real
 ## purchase log), all folds; `make quality QUICK=1` runs the reference's 6 quick folds. Docs/Quality.md.
