@@ -22,7 +22,7 @@ public struct ExternalSortError: Error, CustomStringConvertible {
 /// deterministic function of the appended sequence. Callers build keys whose byte order is
 /// the order they want (``SortKey``).
 ///
-/// Memory: the arena (key + payload + 16 bytes per record) plus the offsets (8 bytes per
+/// Memory: the arena (key + payload + 16 bytes per record) plus the sort entries (16 bytes per
 /// record) stay under `memoryBudget`; a merge holds one read buffer per run, together at most
 /// a quarter of the budget. The run files are removed by ``sorted()``'s stream when it ends
 /// or is released, and by `deinit`.
@@ -37,7 +37,9 @@ public final class ExternalSorter {
     private var arena: UnsafeMutableRawPointer?
     private var arenaCapacity = 0
     private var arenaUsed = 0
-    private var offsets: [Int] = []
+    /// Per record: the first 8 key bytes as a big-endian integer (most comparisons end there,
+    /// without touching the arena) and the record's offset in the arena.
+    private var entries: [Entry] = []
     private var sequence: UInt64 = 0
     private var runs: [String] = []
     private var runCounter = 0
@@ -70,7 +72,7 @@ public final class ExternalSorter {
     public func append(key: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer) throws {
         precondition(!finished, "ExternalSorter.append after sorted()")
         let size = Self.headerBytes + key.count + payload.count
-        if arenaUsed + size + (offsets.count + 1) * 8 > memoryBudget && !offsets.isEmpty {
+        if arenaUsed + size + (entries.count + 1) * MemoryLayout<Entry>.stride > memoryBudget && !entries.isEmpty {
             try spill()
         }
         if arenaUsed + size > arenaCapacity {
@@ -89,7 +91,7 @@ public final class ExternalSorter {
         base.storeBytes(of: sequence.littleEndian, toByteOffset: 8, as: UInt64.self)
         if key.count > 0 { (base + Self.headerBytes).copyMemory(from: key.baseAddress!, byteCount: key.count) }
         if payload.count > 0 { (base + Self.headerBytes + key.count).copyMemory(from: payload.baseAddress!, byteCount: payload.count) }
-        offsets.append(arenaUsed)
+        entries.append(Entry(prefix: Entry.prefix(of: key), offset: arenaUsed))
         arenaUsed += size
         sequence += 1
         count += 1
@@ -106,16 +108,16 @@ public final class ExternalSorter {
         finished = true
         if runs.isEmpty {
             sortArena()
-            let stream = SortedRecords(memory: arena, offsets: offsets)
+            let stream = SortedRecords(memory: arena, entries: entries)
             arena = nil
-            offsets = []
+            entries = []
             return stream
         }
-        if !offsets.isEmpty { try spill() }
+        if !entries.isEmpty { try spill() }
         free(arena)
         arena = nil
         arenaCapacity = 0
-        offsets = []
+        entries = []
         // Fan-in: every run being merged holds one read buffer; together at most a quarter of
         // the budget, and never fewer than two runs at a time.
         let bufferBytes = 256 << 10
@@ -145,7 +147,7 @@ public final class ExternalSorter {
 
     private func sortArena() {
         guard let base = arena else { return }
-        offsets.sort { Self.precedes(base + $0, base + $1) }
+        entries.sort { a, b in a.prefix != b.prefix ? a.prefix < b.prefix : Self.precedes(base + a.offset, base + b.offset) }
     }
 
     static func precedes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer) -> Bool {
@@ -171,15 +173,29 @@ public final class ExternalSorter {
         let writer = try RunWriter(path: path)
         runs.append(path)
         let base = arena!
-        for offset in offsets {
-            let record = base + offset
+        for entry in entries {
+            let record = base + entry.offset
             let size = Self.headerBytes + Int(UInt32(littleEndian: record.loadUnaligned(as: UInt32.self)))
                 + Int(UInt32(littleEndian: record.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
             try writer.writeRaw(UnsafeRawBufferPointer(start: record, count: size))
         }
         try writer.close()
-        offsets.removeAll(keepingCapacity: true)
+        entries.removeAll(keepingCapacity: true)
         arenaUsed = 0
+    }
+}
+
+/// A record's place in the arena, with the start of its key.
+struct Entry {
+    var prefix: UInt64
+    var offset: Int
+
+    /// The first 8 bytes of `key`, big-endian, zero-padded: prefixes order as the keys do,
+    /// and keys with equal prefixes are compared in full.
+    static func prefix(of key: UnsafeRawBufferPointer) -> UInt64 {
+        var value: UInt64 = 0
+        for index in 0..<8 { value = value << 8 | UInt64(index < key.count ? key[index] : 0) }
+        return value
     }
 }
 
@@ -193,65 +209,66 @@ public struct SortedRecord {
 
 /// The records of an ``ExternalSorter`` in key order, read once.
 public final class SortedRecords {
-    private enum Source {
-        case memory(UnsafeMutableRawPointer?, [Int], position: Int)
-        case merge([RunReader], heap: [Int])
-    }
-
-    private var source: Source
+    // In memory: the sorted arena itself.
+    private var memory: UnsafeMutableRawPointer?
+    private var entries: [Entry] = []
+    private var position = 0
+    // Spilled: one reader per run and a binary heap of run indices.
+    private var readers: [RunReader] = []
+    private var heap: [Int] = []
+    private var merging = false
     private var runPaths: [String] = []
     private var started = false
 
-    init(memory: UnsafeMutableRawPointer?, offsets: [Int]) {
-        source = .memory(memory, offsets, position: 0)
+    init(memory: UnsafeMutableRawPointer?, entries: [Entry]) {
+        self.memory = memory
+        self.entries = entries
     }
 
     init(runs: [String], bufferBytes: Int) throws {
         runPaths = runs
-        var readers: [RunReader] = []
+        merging = true
         for path in runs { readers.append(try RunReader(path: path, bufferBytes: bufferBytes)) }
-        source = .merge(readers, heap: [])
     }
 
     deinit {
-        if case .memory(let memory, _, _) = source { free(memory) }
+        free(memory)
         for path in runPaths { unlink(path) }
     }
 
     /// The next record, or nil at the end (the run files are removed then).
     public func next() throws -> SortedRecord? {
-        switch source {
-        case .memory(let memory, let offsets, let position):
-            guard position < offsets.count, let base = memory else {
+        guard merging else {
+            guard position < entries.count, let base = memory else {
                 free(memory)
-                source = .memory(nil, [], position: 0)
+                memory = nil
+                entries = []
                 return nil
             }
-            source = .memory(memory, offsets, position: position + 1)
-            return Self.view(base + offsets[position])
-        case .merge(let readers, var heap):
-            if !started {
-                started = true
-                for index in readers.indices where try readers[index].advance() { heap.append(index) }
-                for index in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(&heap, index, readers) }
-            } else if !heap.isEmpty {
-                // The previous record came from heap[0]: move that run on.
-                if try readers[heap[0]].advance() {
-                    siftDown(&heap, 0, readers)
-                } else {
-                    heap[0] = heap[heap.count - 1]
-                    heap.removeLast()
-                    if !heap.isEmpty { siftDown(&heap, 0, readers) }
-                }
-            }
-            source = .merge(readers, heap: heap)
-            guard let top = heap.first else {
-                for path in runPaths { unlink(path) }
-                runPaths = []
-                return nil
-            }
-            return Self.view(readers[top].current!)
+            position += 1
+            return Self.view(base + entries[position - 1].offset)
         }
+        if !started {
+            started = true
+            for index in readers.indices where try readers[index].advance() { heap.append(index) }
+            for index in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(&heap, index, readers) }
+        } else if !heap.isEmpty {
+            // The previous record came from heap[0]: move that run on.
+            if try readers[heap[0]].advance() {
+                siftDown(&heap, 0, readers)
+            } else {
+                heap[0] = heap[heap.count - 1]
+                heap.removeLast()
+                if !heap.isEmpty { siftDown(&heap, 0, readers) }
+            }
+        }
+        guard let top = heap.first else {
+            for path in runPaths { unlink(path) }
+            runPaths = []
+            readers = []
+            return nil
+        }
+        return Self.view(readers[top].current!)
     }
 
     private func siftDown(_ heap: inout [Int], _ start: Int, _ readers: [RunReader]) {

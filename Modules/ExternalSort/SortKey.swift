@@ -67,15 +67,20 @@ public struct PayloadBuilder {
         withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
-    /// Length (u32) then the bytes.
-    public mutating func append<Bytes: Collection>(field: Bytes) where Bytes.Element == UInt8 {
+    /// Length (u32) then the bytes. (Concrete overloads, not one generic method: across the
+    /// module boundary a generic one runs unspecialised, looking up metadata on every row.)
+    public mutating func append(field: UnsafeRawBufferPointer) {
         withUnsafeBytes(of: UInt32(field.count).littleEndian) { bytes.append(contentsOf: $0) }
         bytes.append(contentsOf: field)
     }
 
+    public mutating func append(field: [UInt8]) {
+        field.withUnsafeBytes { append(field: $0) }
+    }
+
     public mutating func append(field text: String) {
         var text = text
-        text.withUTF8 { append(field: $0) }
+        text.withUTF8 { append(field: UnsafeRawBufferPointer($0)) }
     }
 }
 
