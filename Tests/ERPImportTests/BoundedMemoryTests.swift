@@ -1,5 +1,6 @@
 import Dataset
 import ERPImport
+import Formats
 import Foundation
 import Testing
 
@@ -119,6 +120,38 @@ import Testing
         _ = try Self.run(visits: base + "/shuffled.csv", customers: base + "/shuffled_customers.csv", out: base + "/b", memory: 2 << 20)
         let names = [Dataset.visitsFile, Dataset.customersFile]
         #expect(try Self.files(base + "/a", names) == Self.files(base + "/b", names))
+    }
+
+    /// Transaction logs: ids are `T` + 16 hex of the content's SHA-256 + `-` + the occurrence
+    /// number in the log (the ids earlier importers derived); on `--append` the first as many
+    /// copies as the dataset holds are duplicates, further copies new rows.
+    @Test func transactionOccurrencesSurviveTheSortAndAppend() throws {
+        let base = Fixture.scratch("transactions")
+        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        let header = "customer_id,order_date,quantity,amount"
+        try Self.write(["C001,2018-03-01,5,120.50", "C002,2018-03-02,1,", "C001,2018-03-01,5,120.50"], header: header, to: base + "/first.csv")
+        try Self.write(
+            ["C001,2018-03-01,5,120.50", "C001,2018-03-01,5,120.50", "C003,2018-03-04,2,9", "C001,2018-03-01,5,120.50"],
+            header: header, to: base + "/second.csv")
+        let mapping = try Mapping.load(path: Fixture.mapping("transactions.json"))
+        for (directory, memory) in [("a", 1 << 30), ("b", 1 << 20)] {
+            var options = ImportOptions(
+                visitsPath: base + "/first.csv", mapping: mapping, outputDirectory: base + "/" + directory, maxRejectRate: 1,
+                timestamp: "2024-01-01T00:00:00Z")
+            options.memoryBudget = memory
+            _ = try DatasetImport.run(options)
+            options.visitsPath = base + "/second.csv"
+            options.append = true
+            let appended = try DatasetImport.run(options)
+            #expect(appended.visitCounts.read == 4)
+            #expect(appended.visitCounts.duplicates == 2, "two copies were imported before")
+            #expect(appended.visitCounts.accepted == 2, "the third copy and C003's order are new")
+        }
+        #expect(try Self.files(base + "/a") == Self.files(base + "/b"))
+        let visits = try Dataset.load(directory: base + "/a").visits
+        let hash = String(SHA256.hex(Array("C001\u{1F}2018-03-01\u{1F}5.0\u{1F}120.5".utf8)).prefix(16))
+        #expect(visits.filter { $0.customerID == "C001" }.map(\.visitID) == ["T\(hash)-1", "T\(hash)-2", "T\(hash)-3"])
+        #expect(visits.count == 5)
     }
 
     @Test func appendingWithASmallBudgetMatchesAppendingInMemory() throws {
