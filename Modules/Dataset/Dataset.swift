@@ -147,17 +147,26 @@ public struct Dataset: Sendable {
     static func readVerified(directory: String, name: String, manifest: DatasetManifest) throws -> [UInt8] {
         let path = directory + "/" + name
         let bytes = try readDatasetFile(path)
+        try check(path: path, bytes: bytes.count, sha256: SHA256.hex(bytes), against: try recordedOutput(name, of: manifest, path: path))
+        return bytes
+    }
+
+    /// What the manifest recorded for its output file `name` (at `path`, for the message).
+    static func recordedOutput(_ name: String, of manifest: DatasetManifest, path: String) throws -> DatasetManifest.FileDigest {
         guard let recorded = manifest.files.first(where: { $0.role == "output" && $0.path == name }) else {
             throw DatasetError.integrity(path: path, reason: "manifest.json records no size and SHA-256 for it")
         }
-        guard bytes.count == recorded.bytes else {
-            throw DatasetError.integrity(path: path, reason: "has \(bytes.count) bytes; manifest.json recorded \(recorded.bytes)")
+        return recorded
+    }
+
+    /// Refuses a file whose size or SHA-256 differ from what the manifest recorded.
+    static func check(path: String, bytes: Int, sha256: String, against recorded: DatasetManifest.FileDigest) throws {
+        guard bytes == recorded.bytes else {
+            throw DatasetError.integrity(path: path, reason: "has \(bytes) bytes; manifest.json recorded \(recorded.bytes)")
         }
-        let digest = SHA256.hex(bytes)
-        guard digest == recorded.sha256 else {
-            throw DatasetError.integrity(path: path, reason: "SHA-256 \(digest.prefix(12))… differs from the \(recorded.sha256.prefix(12))… manifest.json recorded")
+        guard sha256 == recorded.sha256 else {
+            throw DatasetError.integrity(path: path, reason: "SHA-256 \(sha256.prefix(12))… differs from the \(recorded.sha256.prefix(12))… manifest.json recorded")
         }
-        return bytes
     }
 
     /// Reads a whole dataset directory, checking the format version, every data file's size

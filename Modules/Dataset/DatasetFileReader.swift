@@ -21,17 +21,12 @@ public final class DatasetFileReader {
     private var line = 1
     private let fieldCount: Int
     private var verified = false
-    /// The file's bytes and SHA-256 so far (all of them once ``next()`` returned nil).
-    public var digest: (bytes: Int, sha256: String) { (bytesRead, hasher.hexDigest()) }
 
     /// Opens `directory/name` and checks its header.
     /// - Throws: ``DatasetError``.
     public convenience init(directory: String, name: String, manifest: DatasetManifest, header: [String]) throws {
         let path = directory + "/" + name
-        guard let recorded = manifest.files.first(where: { $0.role == "output" && $0.path == name }) else {
-            throw DatasetError.integrity(path: path, reason: "manifest.json records no size and SHA-256 for it")
-        }
-        try self.init(path: path, header: header, recorded: recorded)
+        try self.init(path: path, header: header, recorded: try Dataset.recordedOutput(name, of: manifest, path: path))
     }
 
     /// Opens `path` and checks its header; `recorded` nil: a file this process just wrote,
@@ -67,13 +62,7 @@ public final class DatasetFileReader {
     private func verify() throws {
         guard !verified, let recorded else { return }
         verified = true
-        guard bytesRead == recorded.bytes else {
-            throw DatasetError.integrity(path: path, reason: "has \(bytesRead) bytes; manifest.json recorded \(recorded.bytes)")
-        }
-        let digest = hasher.hexDigest()
-        guard digest == recorded.sha256 else {
-            throw DatasetError.integrity(path: path, reason: "SHA-256 \(digest.prefix(12))… differs from the \(recorded.sha256.prefix(12))… manifest.json recorded")
-        }
+        try Dataset.check(path: path, bytes: bytesRead, sha256: hasher.hexDigest(), against: recorded)
     }
 
     /// One record's bytes (up to its `\n` outside quotes), parsed by ``DelimitedText``.
@@ -138,9 +127,7 @@ extension Dataset {
         directory: String, name: String, manifest: DatasetManifest, write: (UnsafeRawBufferPointer) throws -> Void
     ) throws {
         let path = directory + "/" + name
-        guard let recorded = manifest.files.first(where: { $0.role == "output" && $0.path == name }) else {
-            throw DatasetError.integrity(path: path, reason: "manifest.json records no size and SHA-256 for it")
-        }
+        let recorded = try recordedOutput(name, of: manifest, path: path)
         let descriptor = try openDatasetFile(path)
         defer { close(descriptor) }
         var hasher = SHA256()
@@ -158,12 +145,6 @@ extension Dataset {
             }
             total += got
         }
-        guard total == recorded.bytes else {
-            throw DatasetError.integrity(path: path, reason: "has \(total) bytes; manifest.json recorded \(recorded.bytes)")
-        }
-        let digest = hasher.hexDigest()
-        guard digest == recorded.sha256 else {
-            throw DatasetError.integrity(path: path, reason: "SHA-256 \(digest.prefix(12))… differs from the \(recorded.sha256.prefix(12))… manifest.json recorded")
-        }
+        try check(path: path, bytes: total, sha256: hasher.hexDigest(), against: recorded)
     }
 }

@@ -54,14 +54,6 @@ public struct Visit: Sendable, Hashable {
     public static func bytewiseLess(_ a: String, _ b: String) -> Bool {
         a.utf8.lexicographicallyPrecedes(b.utf8)
     }
-
-    /// `visits` in dataset order. Sorts a permutation of indices and gathers once: a `Visit`
-    /// carries a dozen strings and arrays, and a sort that moves the values themselves spent
-    /// most of a 1M-row import copying, retaining and releasing them (perf, Docs/PERFORMANCE.md).
-    public static func inDatasetOrder(_ visits: [Visit]) -> [Visit] {
-        let order = visits.indices.sorted { datasetOrder(visits[$0], visits[$1]) }
-        return order.map { visits[$0] }
-    }
 }
 
 /// One customer profile (a row of the dataset's `customers.csv`).

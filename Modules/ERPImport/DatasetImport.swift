@@ -68,11 +68,13 @@ public struct ImportReport: Sendable {
     public var spilledRuns = 0
 
     /// `read N, accepted N, rejected N, duplicates N` over both tables.
-    public var countsText: String {
-        let read = visitCounts.read + customerCounts.read
-        let accepted = visitCounts.accepted + customerCounts.accepted
-        let rejected = visitCounts.rejected + customerCounts.rejected
-        let duplicates = visitCounts.duplicates + customerCounts.duplicates
+    public var countsText: String { Self.countsText(visits: visitCounts, customers: customerCounts) }
+
+    static func countsText(visits: DatasetManifest.Counts, customers: DatasetManifest.Counts) -> String {
+        let read = visits.read + customers.read
+        let accepted = visits.accepted + customers.accepted
+        let rejected = visits.rejected + customers.rejected
+        let duplicates = visits.duplicates + customers.duplicates
         return "read \(read), accepted \(accepted), rejected \(rejected), duplicates \(duplicates)"
     }
 }
@@ -249,9 +251,8 @@ final class ImportRun {
                 history: history)
             let verb = existing == nil ? "import" : "append"
             let others = replaced > 0 ? ", \(replaced) values replaced with other" : ""
-            let counts = ImportReport(
-                manifest: manifest, visitCounts: visitCounts, customerCounts: customerCounts, replacedWithOther: replaced, alreadyImported: false)
-            manifest.history.append("\(options.timestamp) \(verb) \(inputNames): \(counts.countsText)\(others)")
+            let counts = ImportReport.countsText(visits: visitCounts, customers: customerCounts)
+            manifest.history.append("\(options.timestamp) \(verb) \(inputNames): \(counts)\(others)")
             return manifest
         }
         report.visitCounts = visitCounts

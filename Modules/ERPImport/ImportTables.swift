@@ -31,9 +31,7 @@ extension ImportRun {
             sources: sources)
         let sorter = ExternalSorter(directory: scratch, label: "customers", memoryBudget: tableShare)
         let numericStart = Mapping.customerFields.count + mapping.customers.categorical.count
-        var key = SortKey()
-        var payload = PayloadBuilder()
-        var record: [UInt8] = []
+        var builder = SortRecordBuilder()
         while let row = try table.next() {
             customerCounts.read += 1
             switch validator.validate(row) {
@@ -44,19 +42,8 @@ extension ImportRun {
                 for index in numericStart..<values.count where !values[index].isEmpty {
                     values[index] = Dataset.formatNumber(Double(values[index]))
                 }
-                record.removeAll(keepingCapacity: true)
-                DelimitedText.appendRecord(values, to: &record)
-                record.removeLast()
-                key.removeAll()
-                key.append(ordered: values[0])
-                key.append(Self.fromInput)
-                key.append(bigEndian: UInt64(row.line))
-                payload.removeAll()
-                payload.append(Self.fromInput)
-                payload.append(UInt64(row.line))
-                payload.append(field: record)
-                payload.append(field: row.rawUTF8)
-                try sorter.append(key: key.bytes, payload: payload.bytes)
+                builder.setContent(values)
+                try builder.addCustomer(id: values[0], origin: Self.fromInput, line: row.line, raw: row.rawUTF8, to: sorter)
             }
         }
         inputs.append(.init(role: "input", path: path, bytes: table.bytesRead, sha256: table.digest))
@@ -76,23 +63,10 @@ extension ImportRun {
                     directory: options.outputDirectory, name: Dataset.customersFile, manifest: existing,
                     header: Dataset.customerHeader + customerColumns.categorical + customerColumns.numeric)
             }
-            var key = SortKey()
-            var payload = PayloadBuilder()
-            var record: [UInt8] = []
+            var builder = SortRecordBuilder()
             while let row = try appending({ try reader.next() }) {
-                record.removeAll(keepingCapacity: true)
-                DelimitedText.appendRecord(row.fields, to: &record)
-                record.removeLast()
-                key.removeAll()
-                key.append(ordered: row.fields[0])
-                key.append(Self.fromDataset)
-                key.append(bigEndian: UInt64(row.line))
-                payload.removeAll()
-                payload.append(Self.fromDataset)
-                payload.append(UInt64(row.line))
-                payload.append(field: record)
-                payload.append(field: [])
-                try sorter.append(key: key.bytes, payload: payload.bytes)
+                builder.setContent(row.fields)
+                try builder.addCustomer(id: row.fields[0], origin: Self.fromDataset, line: row.line, raw: [], to: sorter)
             }
         }
         let writer = try BufferedFileWriter(path: path)
@@ -162,9 +136,7 @@ extension ImportRun {
         let categoricalCount = mapping.visits.categorical.count
         let extrasStart = standard.count
         let numericStart = extrasStart + categoricalCount
-        var key = SortKey()
-        var payload = PayloadBuilder()
-        var record: [UInt8] = []
+        var builder = SortRecordBuilder()
         while let row = try table.next() {
             visitCounts.read += 1
             if visitCounts.read % 200_000 == 0 {
@@ -198,23 +170,10 @@ extension ImportRun {
                     date = Day(iso: values[1])!
                     content = [values[0], "", values[1], "", "", "", "order", "1"] + categorical + numbers.map(Dataset.formatNumber)
                 }
-                record.removeAll(keepingCapacity: true)
-                DelimitedText.appendRecord(content, to: &record)
-                record.removeLast()
-                key.removeAll()
-                key.append(ordered: id)
-                key.append(Self.fromInput)
-                key.append(bigEndian: UInt64(row.line))
-                payload.removeAll()
-                payload.append(Self.fromInput)
-                payload.append(UInt64(row.line))
-                payload.append(field: id)
-                payload.append(field: customer)
-                payload.append(field: rep)
-                payload.append(date.ordinal)
-                payload.append(field: record)
-                payload.append(field: row.rawUTF8)
-                try sorter.append(key: key.bytes, payload: payload.bytes)
+                builder.setContent(content)
+                try builder.addVisit(
+                    group: id, origin: Self.fromInput, line: row.line, id: id, customer: customer, rep: rep, date: date.ordinal,
+                    raw: row.rawUTF8, to: sorter)
             }
         }
         inputs.append(.init(role: "input", path: options.visitsPath, bytes: table.bytesRead, sha256: table.digest))
@@ -230,9 +189,7 @@ extension ImportRun {
                 directory: options.outputDirectory, name: Dataset.visitsFile, manifest: existing,
                 header: Dataset.visitHeader + visitColumns.categorical + visitColumns.numeric)
         }
-        var key = SortKey()
-        var payload = PayloadBuilder()
-        var record: [UInt8] = []
+        var builder = SortRecordBuilder()
         var rows = 0
         while let row = try appending({ try reader.next() }) {
             rows += 1
@@ -242,23 +199,10 @@ extension ImportRun {
                     path: options.outputDirectory, line: nil,
                     reason: "cannot append: \(reader.path):\(row.line): visit_date '\(Snippet.bounded(f[3]))' is not YYYY-MM-DD")
             }
-            record.removeAll(keepingCapacity: true)
-            DelimitedText.appendRecord(Array(f[1...]), to: &record)
-            record.removeLast()
-            key.removeAll()
-            key.append(ordered: mapping.kind == .visits ? f[0] : Self.transactionGroup(of: f[0]))
-            key.append(Self.fromDataset)
-            key.append(bigEndian: UInt64(row.line))
-            payload.removeAll()
-            payload.append(Self.fromDataset)
-            payload.append(UInt64(row.line))
-            payload.append(field: f[0])
-            payload.append(field: f[1])
-            payload.append(field: f[2])
-            payload.append(date.ordinal)
-            payload.append(field: record)
-            payload.append(field: [])
-            try sorter.append(key: key.bytes, payload: payload.bytes)
+            builder.setContent(Array(f[1...]))
+            try builder.addVisit(
+                group: mapping.kind == .visits ? f[0] : Self.transactionGroup(of: f[0]), origin: Self.fromDataset, line: row.line,
+                id: f[0], customer: f[1], rep: f[2], date: date.ordinal, raw: [], to: sorter)
         }
         guard rows == existing.visitCounts.accepted else {
             throw ImportFailure.badInput(
@@ -451,7 +395,61 @@ extension ImportRun {
     }
 }
 
-/// A visit row taken out of a sort payload (see ``ImportRun/readVisits()``).
+/// Builds the by-id sort records of both tables in reused buffers (no allocation per row), so
+/// that each record layout is written in one place, for this run's rows and the dataset's alike.
+///
+/// Keys: the group (the id, ``SortKey/append(ordered:)``), the origin, the line (big-endian);
+/// ``ImportRun/keyTail`` is the length of the last two.
+struct SortRecordBuilder {
+    private var key = SortKey()
+    private var payload = PayloadBuilder()
+    /// The row's fields as one CSV record without its line end (``setContent(_:)``).
+    private(set) var content: [UInt8] = []
+
+    mutating func setContent(_ fields: [String]) {
+        content.removeAll(keepingCapacity: true)
+        DelimitedText.appendRecord(fields, to: &content)
+        content.removeLast()
+    }
+
+    /// The key, and the payload's head that both layouts share (origin, line).
+    private mutating func begin(group: String, origin: UInt8, line: Int) {
+        key.removeAll()
+        key.append(ordered: group)
+        key.append(origin)
+        key.append(bigEndian: UInt64(line))
+        payload.removeAll()
+        payload.append(origin)
+        payload.append(UInt64(line))
+    }
+
+    /// Customers by id. Payload: origin, line, content (the whole `customers.csv` row), raw
+    /// (read back in ``ImportRun/writeCustomers(_:to:)``).
+    mutating func addCustomer(id: String, origin: UInt8, line: Int, raw: [UInt8], to sorter: ExternalSorter) throws {
+        begin(group: id, origin: origin, line: line)
+        payload.append(field: content)
+        payload.append(field: raw)
+        try sorter.append(key: key.bytes, payload: payload.bytes)
+    }
+
+    /// Visits by id (transaction logs: by content). Payload: origin, line, id, customer, rep,
+    /// date, content (the `visits.csv` fields after the id), raw (read back by ``PendingVisit``).
+    mutating func addVisit(
+        group: String, origin: UInt8, line: Int, id: String, customer: String, rep: String, date: Int32, raw: [UInt8],
+        to sorter: ExternalSorter
+    ) throws {
+        begin(group: group, origin: origin, line: line)
+        payload.append(field: id)
+        payload.append(field: customer)
+        payload.append(field: rep)
+        payload.append(date)
+        payload.append(field: content)
+        payload.append(field: raw)
+        try sorter.append(key: key.bytes, payload: payload.bytes)
+    }
+}
+
+/// A visit row taken out of a sort payload (see ``SortRecordBuilder/addVisit``).
 struct PendingVisit {
     var origin: UInt8
     var line: Int

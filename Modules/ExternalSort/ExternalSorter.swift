@@ -300,6 +300,8 @@ final class RunWriter {
     let path: String
     private var descriptor: Int32
     private var buffer: [UInt8] = []
+    /// One record's header, reused (a merge pass writes every record through it).
+    private var header = [UInt8](repeating: 0, count: ExternalSorter.headerBytes)
 
     init(path: String) throws {
         self.path = path
@@ -320,7 +322,6 @@ final class RunWriter {
     }
 
     func write(key: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, sequence: UInt64) throws {
-        var header = [UInt8](repeating: 0, count: ExternalSorter.headerBytes)
         header.withUnsafeMutableBytes { raw in
             raw.storeBytes(of: UInt32(key.count).littleEndian, toByteOffset: 0, as: UInt32.self)
             raw.storeBytes(of: UInt32(payload.count).littleEndian, toByteOffset: 4, as: UInt32.self)
