@@ -76,6 +76,8 @@ let package = Package(
         .target(name: "BGNBD", dependencies: ["CNLopt"], path: "Modules/BGNBD"),
         .target(name: "GradientBoosting", dependencies: ["CXGBoost"], path: "Modules/GradientBoosting"),
         .target(name: "Calibration", path: "Modules/Calibration"),
+        // Apriori and class association rules (the rules baseline of BRIEF §1's RNN study).
+        .target(name: "AssociationRules", path: "Modules/AssociationRules"),
         // Metrics needs Tensors only for SeededRandom (the bootstrap's resampling).
         .target(name: "Metrics", dependencies: ["Tensors"], path: "Modules/Metrics"),
         .target(name: "ERPImport", dependencies: ["Dataset", "ExternalSort", "Formats", "CLibCSV", "CLibXML2"], path: "Modules/ERPImport"),
@@ -160,6 +162,7 @@ let package = Package(
             path: "Tests/BacktestTests"),
         .testTarget(name: "DatasetTests", dependencies: ["Dataset", "TestSupport"], path: "Tests/DatasetTests"),
         .testTarget(name: "BGNBDTests", dependencies: ["BGNBD"], path: "Tests/BGNBDTests"),
+        .testTarget(name: "AssociationRulesTests", dependencies: ["AssociationRules"], path: "Tests/AssociationRulesTests"),
         .testTarget(name: "GradientBoostingTests", dependencies: ["GradientBoosting"], path: "Tests/GradientBoostingTests"),
         .testTarget(name: "CalibrationTests", dependencies: ["Calibration"], path: "Tests/CalibrationTests"),
         .testTarget(name: "SynthTests", dependencies: ["Synth", "Dataset", "Tensors"], path: "Tests/SynthTests"),
