@@ -86,7 +86,7 @@ let package = Package(
         .target(
             name: "Workflow",
             dependencies: ["Training", "Features", "Dataset", "Metrics", "Evaluation", "Models", "Layers", "Tensors", "Formats", "BGNBD",
-                           "GradientBoosting", "Calibration"],
+                           "GradientBoosting", "Calibration", "AssociationRules"],
             path: "Modules/Workflow"),
         .target(
             name: "Backtest",

@@ -147,8 +147,23 @@ public struct ClassAssociationRules: Sendable, Equatable, Codable {
     }
 
     /// The rules that predict an order, by lift (then precedence): the "patterns that precede an
-    /// order" of the report.
+    /// order" of the report. A rule that does not improve on a more general one (Bayardo,
+    /// Agrawal & Gunopulos, *Constraint-Based Rule Mining in Large, Dense Databases*, 2000: its
+    /// confidence is no higher than that of a rule whose antecedent is a proper subset of its
+    /// own) says nothing new and is left out.
     public func orderRulesByLift(limit: Int) -> [Rule] {
-        Array(rules.filter(\.predictsOrder).sorted { $0.lift != $1.lift ? $0.lift > $1.lift : Self.precedes($0, $1) }.prefix(limit))
+        let order = rules.filter(\.predictsOrder)
+        var best: [[Int32]: Double] = [:]
+        for rule in order { best[rule.antecedent] = rule.confidence }
+        func improves(_ rule: Rule) -> Bool {
+            let n = rule.antecedent.count
+            guard n > 1 else { return true }
+            for mask in 1..<((1 << n) - 1) {
+                let subset = rule.antecedent.indices.filter { mask & (1 << $0) != 0 }.map { rule.antecedent[$0] }
+                if let general = best[subset], general >= rule.confidence { return false }
+            }
+            return true
+        }
+        return Array(order.filter(improves).sorted { $0.lift != $1.lift ? $0.lift > $1.lift : Self.precedes($0, $1) }.prefix(limit))
     }
 }

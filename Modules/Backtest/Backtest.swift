@@ -55,7 +55,7 @@ public struct Backtest {
         public var candidates: CandidateSet = .visitedInWeek
         public var list: ListRule = .perRepTop(3)
         /// Contender names (``Contenders``), in report order.
-        public var contenders = [Contenders.defaultModel, "cnn_lstm", "xgboost", "bgnbd", "logreg", "decision_tree", "recency", "round_robin"]
+        public var contenders = [Contenders.defaultModel, "cnn_lstm", "xgboost", "bgnbd", "logreg", "decision_tree", "association_rules", "recency", "round_robin"]
         /// Trainer options for the fitted contenders (horizon H = the outcome window T2); the
         /// rolling window is `training.trainingWeeks`.
         public var training = TrainingJob.Options()
@@ -97,6 +97,8 @@ public struct Backtest {
         public var trainingExamples: Int?
         public var epochs: Int?
         public var seconds: Double
+        /// What the fitted model says about itself (``FittedModel/findings``).
+        public var findings: ModelFindings? = nil
     }
 
     /// One fold: its candidates, their outcomes, the reps' own rate, and every contender's list.
@@ -169,6 +171,7 @@ public struct Backtest {
                 entry.trainingExamples = contender.kind == .heuristic ? nil : fitted.result.trainingRows
                 entry.epochs = fitted.result.iterations
                 entry.seconds = (clock.now - began) / .seconds(1)
+                entry.findings = fitted.model.findings
                 entries[name] = entry
                 progress("backtest: week of \(start.iso): \(name) list precision \(Self.percent(entry.listPrecision)), "
                          + "\(comparison.rateName) \(Self.percent(fold.repsRate)), ROC-AUC \(entry.rocAUC.map { String(format: "%.4f", $0) } ?? "—") "

@@ -70,6 +70,7 @@ extension Backtest {
                 raw: entries.flatMap { $0.1.rawScores.map(Double.init) }, calibrated: entries.flatMap { $0.1.scores.map(Double.init) },
                 labels: entries.flatMap { $0.0.labels.map { $0 == 1 } }, bins: evaluation.reliabilityBins))
         }
+        report.findings = self.settings.contenders.compactMap { name in folds.last?.entries.first { $0.contender == name }?.findings }
         if self.settings.contenders.contains(where: { Contenders.named($0)?.kind == .heuristic }) {
             report.notes.append("Heuristic baselines (recency, frequency, round-robin) are rankings, not probabilities: their "
                 + "scores are squashed into [0, 1) without changing the order, so their Brier score and calibration mean little.")

@@ -63,11 +63,11 @@ public struct QualityComparison {
     }
 
     /// On a report with a ground-truth ceiling: `model` against every tabular baseline
-    /// (`xgboost`, `logreg`, `decision_tree`, `bgnbd`) and the ceiling, by mean ROC-AUC.
+    /// (`xgboost`, `logreg`, `decision_tree`, `association_rules`, `bgnbd`) and the ceiling, by mean ROC-AUC.
     public static func sampleVerdict(_ rows: [Row], model: String = "cnn_lstm_bgnbd") -> [String] {
         guard let ours = rows.first(where: { $0.model == model }), let a = ours.rocAUC else { return [] }
         var lines: [String] = []
-        for baseline in ["xgboost", "logreg", "decision_tree", "bgnbd"] {
+        for baseline in ["xgboost", "logreg", "decision_tree", "association_rules", "bgnbd"] {
             guard let row = rows.first(where: { $0.model == baseline }), let b = row.rocAUC else { continue }
             lines.append("\(model) mean ROC-AUC \(number(a)) vs \(baseline) \(number(b)): \(a >= b ? "at or above" : "BELOW") by \(String(format: "%+.4f", a - b))")
         }

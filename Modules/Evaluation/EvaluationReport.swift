@@ -56,8 +56,24 @@ public struct RowCounts: Sendable, Hashable, Codable {
     }
 }
 
-/// The evaluator's report, `report.json`: format `revisit-evaluation-report`, version 2
-/// (2: `settings.comparison`, the random-list baseline of transaction logs, and `calibration`).
+/// A table a fitted model offers about itself (an association-rules model's top rules by lift),
+/// shown in the backtest's report from the last fold's fit.
+public struct ModelFindings: Sendable, Hashable, Codable {
+    public var model: String
+    public var title: String
+    public var headers: [String]
+    public var rows: [[String]]
+    public init(model: String, title: String, headers: [String], rows: [[String]]) {
+        self.model = model
+        self.title = title
+        self.headers = headers
+        self.rows = rows
+    }
+}
+
+/// The evaluator's report, `report.json`: format `revisit-evaluation-report`, version 3
+/// (2: `settings.comparison`, the random-list baseline of transaction logs, and `calibration`;
+/// 3: `findings`, what models say about themselves).
 ///
 /// The same type serves the audit (one scores file, possibly several models) and the rolling
 /// backtest (`mode` = `backtest`, one ``ModelResult`` per model built from its weekly rows).
@@ -67,7 +83,7 @@ public struct EvaluationReport: Sendable, Hashable, Codable {
     /// The `format` value of every report.
     public static let formatName = "revisit-evaluation-report"
     /// The version this build writes.
-    public static let currentVersion = 2
+    public static let currentVersion = 3
 
     public var format: String
     public var formatVersion: Int
@@ -85,6 +101,8 @@ public struct EvaluationReport: Sendable, Hashable, Codable {
     public var notes: [String]
     /// Per calibrated model, its probabilities before and after calibration (a backtest; empty in an audit of scores).
     public var calibration: [CalibrationComparison] = []
+    /// Per model that has them, its own findings from the last fold (a backtest; empty in an audit).
+    public var findings: [ModelFindings] = []
 
     public init(
         mode: String, settings: EvaluationSettings, inputs: [InputFile], counts: RowCounts, models: [ModelResult],

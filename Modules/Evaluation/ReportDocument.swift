@@ -104,6 +104,11 @@ public enum ReportMarkdown {
             md += "\n"
         }
 
+        for findings in report.findings where findings.headers.count > 0 {
+            md += "## \(ReportText.literal(findings.title))\n\n"
+            md += "From \(ReportText.literal(findings.model))'s fit of the last fold.\n\n"
+            md += MarkdownTable(headers: findings.headers, rows: findings.rows.filter { $0.count == findings.headers.count }).render() + "\n"
+        }
         md += "## Calibration\n\n"
         for result in results {
             md += "### \(ReportText.literal(result.model))\n\n"

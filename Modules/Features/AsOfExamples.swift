@@ -296,6 +296,14 @@ extension VisitHistory {
         return repIDs[Int(reps[last])]
     }
 
+    /// The visit indices of the example's history (after shift augmentation, if any), oldest
+    /// first: its last `limit` visits dated before t, or all of them.
+    public func historyVisits(of example: AsOfExample, in set: ExampleSet, last limit: Int = .max) -> [Int] {
+        if example.shifted >= 0 { return set.shiftedHistories[Int(example.shifted)].suffix(limit).map(Int.init) }
+        let start = customers[Int(example.customer)].visits.lowerBound, end = Int(example.historyEnd)
+        return Array(max(start, end - min(limit, end - start))..<end)
+    }
+
     /// Index of the last visit of the example's history (after shift augmentation, if any).
     public func lastVisit(of example: AsOfExample, in set: ExampleSet) -> Int? {
         if example.shifted >= 0 { return set.shiftedHistories[Int(example.shifted)].last.map(Int.init) }

@@ -244,12 +244,7 @@ public struct FeatureEncoder: Sendable {
 
     /// The visit indices of `example`'s window (its last `length` history visits, oldest first).
     func windowVisits(of example: AsOfExample, in set: ExampleSet, length: Int) -> [Int] {
-        if example.shifted >= 0 {
-            return set.shiftedHistories[Int(example.shifted)].suffix(length).map(Int.init)
-        }
-        let start = history.customers[Int(example.customer)].visits.lowerBound
-        let end = Int(example.historyEnd)
-        return Array(max(start, end - length)..<end)
+        history.historyVisits(of: example, in: set, last: length)
     }
 
     /// Appends a visit's t-independent sequence columns after their transforms: the seven study

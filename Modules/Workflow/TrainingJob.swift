@@ -1,3 +1,4 @@
+import AssociationRules
 import BGNBD
 import Calibration
 import Dataset
@@ -35,6 +36,7 @@ public enum TrainingJob {
         public var boosting = GradientBoostedTrees.Settings()
         public var bgnbd = BGNBD.FitSettings()
         public var tree = DecisionTree.Settings()
+        public var rules = ClassAssociationRules.Settings()
         public var examples = ExampleSettings()
         /// Weekly Mondays (default) or every visit date (the study's per-visit formulation).
         public var grid: GridKind = .weekly
@@ -83,6 +85,7 @@ public enum TrainingJob {
             if !(1...520).contains(validationDates) { return "validation dates must be in 1...520, got \(validationDates)" }
             if let weeks = trainingWeeks, !(1...5_200).contains(weeks) { return "training weeks must be in 1...5200, got \(weeks)" }
             if !(bgnbd.penalizer >= 0) { return "the BG/NBD penalizer must be ≥ 0, got \(bgnbd.penalizer)" }
+            if let problem = rules.problem { return problem }
             if contender.kind == .heuristic, let calibration, calibration != .none {
                 return "\(model) is a ranking rule, not a probability: it cannot be calibrated (drop --calibration)"
             }
@@ -147,10 +150,19 @@ public enum TrainingJob {
         }
     }
 
-    /// Builds the training and validation tensors for `history` under `options`;
-    /// With `options.trainingWeeks`, examples cut before the rolling window's first as-of date
-    /// (``Options/earliestAsOf(trainUntil:)``) are dropped.
-    public static func prepare(history: VisitHistory, options: Options) throws -> PreparedData {
+    /// The time split of ``prepare(history:options:)`` without tensors: training examples (with
+    /// any shift-augmented copies) and validation examples, for contenders that read the
+    /// history directly.
+    public struct ExampleSplit {
+        public var train: ExampleSet
+        public var validation: ExampleSet
+        public var counts: ExampleCounts
+        public var trainUntil: Day
+        public var validationFrom: Day
+    }
+
+    /// Cuts and splits the examples as ``prepare(history:options:)`` does.
+    public static func splitExamples(history: VisitHistory, options: Options) throws -> ExampleSplit {
         guard let last = history.days.max() else { throw JobError("the dataset has no visits") }
         let trainUntil = options.trainUntil ?? Day(ordinal: last + 1)
         let builder = ExampleBuilder(history: history, settings: options.examples)
@@ -178,12 +190,22 @@ public enum TrainingJob {
         guard !trainSet.examples.isEmpty else {
             throw JobError("no training examples end their label window before the validation period starts (\(Day(ordinal: validationFrom))); use more data or fewer --validation-dates")
         }
+        return ExampleSplit(train: trainSet, validation: validationSet, counts: all.counts, trainUntil: trainUntil,
+                            validationFrom: Day(ordinal: validationFrom))
+    }
+
+    /// Builds the training and validation tensors for `history` under `options`;
+    /// With `options.trainingWeeks`, examples cut before the rolling window's first as-of date
+    /// (``Options/earliestAsOf(trainUntil:)``) are dropped.
+    public static func prepare(history: VisitHistory, options: Options) throws -> PreparedData {
+        let split = try splitExamples(history: history, options: options)
+        let trainSet = split.train, validationSet = split.validation
         let pipeline = FeaturePipeline.fit(training: trainSet, history: history, encoding: options.encoding, featureSet: options.featureSet)
         let encoder = try pipeline.encoder(for: history)
         return PreparedData(
             pipeline: pipeline, train: modelExamples(encoder.tensors(for: trainSet)),
-            validation: modelExamples(encoder.tensors(for: validationSet)), validationSet: validationSet, counts: all.counts,
-            trainUntil: trainUntil, validationFrom: Day(ordinal: validationFrom))
+            validation: modelExamples(encoder.tensors(for: validationSet)), validationSet: validationSet, counts: split.counts,
+            trainUntil: split.trainUntil, validationFrom: split.validationFrom)
     }
 
     /// The model-facing part of the Features module's tensors.

@@ -80,6 +80,15 @@ struct AssociationRulesTests {
         let top = mined.orderRulesByLift(limit: 1)[0]
         #expect(Set(top.antecedent.map { names[Int($0)] }).isSuperset(of: ["a1", "a3"]))
         #expect(top.lift > 2)
+        // The report's list leaves out rules that do not beat a more general rule's confidence.
+        let listed = mined.orderRulesByLift(limit: 1000)
+        let all = mined.rules.filter(\.predictsOrder)
+        for rule in listed where rule.antecedent.count > 1 {
+            for general in all where Set(general.antecedent).isStrictSubset(of: rule.antecedent) {
+                #expect(general.confidence < rule.confidence)
+            }
+        }
+        #expect(listed.contains { $0.antecedent.count > 1 })
     }
 
     @Test("Frequent itemsets: counts by brute force, and the support boundary as efficient-apriori draws it")

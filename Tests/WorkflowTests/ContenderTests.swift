@@ -39,7 +39,7 @@ struct ContenderTests {
         return (path, fitted, options)
     }
 
-    static let fast = ["cnn_lstm", "cnn_lstm_bgnbd", "logreg", "xgboost", "bgnbd", "decision_tree", "recency", "frequency", "round_robin"]
+    static let fast = ["cnn_lstm", "cnn_lstm_bgnbd", "logreg", "xgboost", "bgnbd", "decision_tree", "association_rules", "recency", "frequency", "round_robin"]
 
     @Test("A model file scores exactly as the model it was written from, and trains to the same bytes twice", arguments: fast)
     func roundTrip(model: String) throws {
@@ -115,6 +115,22 @@ struct ContenderTests {
         let bad = Self.temporaryPath("bad-trees.safetensors")
         try trees.write(to: bad)
         #expect { try ScoringJob.LoadedModel(path: bad) } throws: { String(describing: $0).contains("trees cannot be read") }
+        // Association rules: malformed JSON, a rule naming an item the file does not list, an impossible confidence.
+        let (rulesPath, _, _) = try Self.trained("association_rules")
+        let rulesFile = try TensorFile.read(from: rulesPath)
+        let text = try #require(rulesFile.metadata["association_rules"])
+        #expect(text.contains("\"confidence\""))
+        for (edited, phrase) in [
+            ("{", "missing or malformed"),
+            (text.replacingOccurrences(of: "\"antecedent\":[", with: "\"antecedent\":[99999,"), "rule"),
+            (text.replacingOccurrences(of: "\"confidence\":", with: "\"confidence\":7"), "rule"),
+        ] {
+            var file = rulesFile
+            file.metadata["association_rules"] = edited
+            let badRules = Self.temporaryPath("bad-rules.safetensors")
+            try file.write(to: badRules)
+            #expect { try ScoringJob.LoadedModel(path: badRules) } throws: { String(describing: $0).contains(phrase) }
+        }
     }
 
     @Test("A heuristic or BG/NBD cannot be calibrated; an unknown model is refused before anything is read")

@@ -17,7 +17,7 @@ if [ "$REDUCED" = "--reduced" ]; then
   BACKTEST=(--folds 1 --epochs 1 --warm-epochs 1 --training-weeks 8 --models cnn_lstm_bgnbd,xgboost,bgnbd,logreg,recency,round_robin --bootstrap 50)
 else
   TRAIN=(--epochs 6 --patience 2 --training-weeks 52)
-  BACKTEST=(--folds 6 --epochs 3 --warm-epochs 1 --training-weeks 52 --models cnn_lstm_bgnbd,cnn_lstm,xgboost,bgnbd,logreg,decision_tree,recency,round_robin)
+  BACKTEST=(--folds 6 --epochs 3 --warm-epochs 1 --training-weeks 52 --models cnn_lstm_bgnbd,cnn_lstm,xgboost,bgnbd,logreg,decision_tree,association_rules,recency,round_robin)
 fi
 
 rm -rf "$WORK" && mkdir -p "$WORK"

@@ -30,7 +30,7 @@ extension EvaluatorCommand {
         @Option(help: "Dataset directory written by `importer`.")
         var dataset: String
         @Option(help: ArgumentHelp("Comma-separated contenders.", discussion: Contenders.helpList))
-        var models = "cnn_lstm_bgnbd,cnn_lstm,xgboost,bgnbd,logreg,decision_tree,recency,round_robin"
+        var models = "cnn_lstm_bgnbd,cnn_lstm,xgboost,bgnbd,logreg,decision_tree,association_rules,recency,round_robin"
         @Option(help: "First fold's Monday (YYYY-MM-DD). Default: the latest folds whose outcome windows are complete.")
         var firstFold: String?
         @Option(help: "Instead of --first-fold and --folds: the fold dates, comma-separated Mondays (YYYY-MM-DD).")

@@ -34,7 +34,7 @@ echo "== 2/5 Revisit: import, then the rolling backtest on $(echo "$FOLDS" | tr 
 "$BIN/importer" "$WORK/cdnow_sample.csv" --mapping Fixtures/mappings/transactions.json --out "$WORK/cdnow" --quiet
 /usr/bin/env time -f "revisit backtest: %e s" "$BIN/evaluator" backtest --dataset "$WORK/cdnow" --out "$WORK/revisit" \
   --fold-dates "$FOLDS" \
-  --models cnn_lstm_bgnbd,cnn_lstm,xgboost,bgnbd,logreg,recency,frequency --bootstrap 200 --quiet > "$WORK/revisit.txt"
+  --models cnn_lstm_bgnbd,cnn_lstm,xgboost,bgnbd,logreg,association_rules,recency,frequency --bootstrap 200 --quiet > "$WORK/revisit.txt"
 
 echo "== 3/5 the reference models (quality_reference.py) on the same folds"
 /usr/bin/env time -f "reference: %e s" "$PY" "$SHARED/quality_reference.py" --data "$WORK/cdnow_sample.csv" "${REFERENCE_FLAGS[@]}" \
@@ -46,7 +46,7 @@ SAMPLE_FOLDS=12
 [ "$QUICK" = "--quick" ] && SAMPLE_FOLDS=4
 /usr/bin/env time -f "sample backtest: %e s" "$BIN/evaluator" backtest --dataset "$WORK/sample" --ground-truth Fixtures/sample/ground_truth.csv \
   --out "$WORK/sample-report" --folds "$SAMPLE_FOLDS" \
-  --models cnn_lstm_bgnbd,cnn_lstm,xgboost,bgnbd,logreg,decision_tree,recency,round_robin --bootstrap 200 --quiet > "$WORK/sample.txt"
+  --models cnn_lstm_bgnbd,cnn_lstm,xgboost,bgnbd,logreg,decision_tree,association_rules,recency,round_robin --bootstrap 200 --quiet > "$WORK/sample.txt"
 
 echo "== 5/5 side by side (mean over the folds)"
 "$BIN/revisit-bench" quality --report "$WORK/revisit/report.json" --reference "$WORK/reference.json" \

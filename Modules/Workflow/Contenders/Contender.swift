@@ -1,5 +1,6 @@
 import Calibration
 import Dataset
+import Evaluation
 import Features
 import Foundation
 import Models
@@ -53,10 +54,13 @@ public protocol FittedModel: AnyObject {
     /// The training epochs behind the model (neural models; an ensemble's neural member), for
     /// the trainer's summary; empty for contenders that do not train in epochs.
     var epochs: [EpochReport] { get }
+    /// What the model itself says for the report (an association-rules model's top rules); nil for most.
+    var findings: ModelFindings? { get }
 }
 
 extension FittedModel {
     public var epochs: [EpochReport] { [] }
+    public var findings: ModelFindings? { nil }
 }
 
 /// What a fitted model scores: examples cut from a history, and the pipeline's encoder when the
@@ -159,7 +163,7 @@ public enum Contenders {
     /// Every contender. To add one, append it here (and nowhere else).
     public static let all: [any Contender] = Architecture.allCases.map { NeuralContender(architecture: $0) } + [
         EnsembleContender(name: "cnn_lstm_bgnbd", members: ["cnn_lstm", "bgnbd"]),
-        GradientBoostingContender(), BGNBDContender(), DecisionTreeContender(),
+        GradientBoostingContender(), BGNBDContender(), DecisionTreeContender(), AssociationRulesContender(),
         HeuristicContender(rule: .recency), HeuristicContender(rule: .frequency), HeuristicContender(rule: .roundRobin),
     ]
 

@@ -49,12 +49,7 @@ final class FittedHeuristic: FittedModel {
     func scores(_ input: ScoringInput, range: Range<Int>) throws -> [Float] {
         let history = input.history
         return input.set.examples[range].map { example in
-            let visits: [Int]
-            if example.shifted >= 0 {
-                visits = input.set.shiftedHistories[Int(example.shifted)].map(Int.init)
-            } else {
-                visits = Array(history.customers[Int(example.customer)].visits.lowerBound..<Int(example.historyEnd))
-            }
+            let visits = history.historyVisits(of: example, in: input.set)
             let t = example.asOf
             guard let last = visits.last else { return 0 }
             switch rule {
