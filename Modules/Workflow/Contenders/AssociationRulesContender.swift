@@ -111,7 +111,11 @@ struct RuleItems {
         }
         let t = example.asOf
         let dayBands: [Int32] = [0, 7, 14, 28, 56, 112, 224]
-        if let last = visits.last { names.append("days_since_last_visit=" + band(t - history.days[last], dayBands)) }
+        // In a transaction log every row is an order: the last visit is the last order, and the
+        // visit items' result is always `order`, so only the order items say anything.
+        let transactions = history.dataset.manifest.kind == .transactions
+        if transactions { names.removeAll() }
+        if let last = visits.last, !transactions { names.append("days_since_last_visit=" + band(t - history.days[last], dayBands)) }
         let orders = visits.filter { history.orders[$0] }
         names.append("days_since_last_order=" + (orders.last.map { band(t - history.days[$0], dayBands) } ?? "never"))
         let recent = orders.filter { history.days[$0] >= t - 365 }.count
