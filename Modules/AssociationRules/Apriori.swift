@@ -92,7 +92,7 @@ public struct FrequentItemsets: Sendable {
                         let count = Self.intersect(level[a].bits, itemBits[Int(last)], into: &scratch)
                         guard count >= minimumCount else { continue }
                         found.append(Itemset(items: candidate, count: count))
-                        if keepBits { next.append((candidate, scratch)) } else { next.append((candidate, [])) }
+                        if keepBits { next.append((candidate, scratch)) }
                     }
                 }
                 groupStart = groupEnd

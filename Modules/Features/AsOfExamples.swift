@@ -301,7 +301,7 @@ extension VisitHistory {
     public func historyVisits(of example: AsOfExample, in set: ExampleSet, last limit: Int = .max) -> [Int] {
         if example.shifted >= 0 { return set.shiftedHistories[Int(example.shifted)].suffix(limit).map(Int.init) }
         let start = customers[Int(example.customer)].visits.lowerBound, end = Int(example.historyEnd)
-        return Array(max(start, end - min(limit, end - start))..<end)
+        return Array(max(start, end - limit)..<end)
     }
 
     /// Index of the last visit of the example's history (after shift augmentation, if any).

@@ -89,6 +89,8 @@ struct RuleItems {
     }
 
     static let positions = ["last_visit", "2nd_last_visit", "3rd_last_visit"]
+    static let dayBands: [Int32] = [0, 7, 14, 28, 56, 112, 224]
+    static let orderCountBands: [Int32] = [0, 1, 2, 4, 8]
 
     /// `[lower, upper)` day bands, the last open.
     static func band(_ value: Int32, _ edges: [Int32]) -> String {
@@ -101,25 +103,24 @@ struct RuleItems {
     /// The names of `example`'s items (unsorted).
     static func names(of example: AsOfExample, in set: ExampleSet, history: VisitHistory) -> [String] {
         let visits = history.historyVisits(of: example, in: set)
-        var names: [String] = []
-        for (position, visit) in visits.suffix(positions.count).reversed().enumerated() {
-            let record = history.dataset.visits[visit]
-            for (field, value) in [("method", record.method), ("target", record.target), ("purpose", record.purpose), ("result", record.result)]
-            where !value.isEmpty {
-                names.append("\(positions[position]).\(field)=\(value)")
-            }
-        }
         let t = example.asOf
-        let dayBands: [Int32] = [0, 7, 14, 28, 56, 112, 224]
+        var names: [String] = []
         // In a transaction log every row is an order: the last visit is the last order, and the
         // visit items' result is always `order`, so only the order items say anything.
-        let transactions = history.dataset.manifest.kind == .transactions
-        if transactions { names.removeAll() }
-        if let last = visits.last, !transactions { names.append("days_since_last_visit=" + band(t - history.days[last], dayBands)) }
+        if history.dataset.manifest.kind != .transactions {
+            for (position, visit) in visits.suffix(positions.count).reversed().enumerated() {
+                let record = history.dataset.visits[visit]
+                for (field, value) in [("method", record.method), ("target", record.target), ("purpose", record.purpose), ("result", record.result)]
+                where !value.isEmpty {
+                    names.append("\(positions[position]).\(field)=\(value)")
+                }
+            }
+            if let last = visits.last { names.append("days_since_last_visit=" + band(t - history.days[last], dayBands)) }
+        }
         let orders = visits.filter { history.orders[$0] }
         names.append("days_since_last_order=" + (orders.last.map { band(t - history.days[$0], dayBands) } ?? "never"))
         let recent = orders.filter { history.days[$0] >= t - 365 }.count
-        names.append("orders_last_365_days=" + band(Int32(recent), [0, 1, 2, 4, 8]))
+        names.append("orders_last_365_days=" + band(Int32(recent), orderCountBands))
         return names
     }
 
@@ -146,9 +147,14 @@ final class FittedAssociationRules: FittedModel {
     var name: String { "association_rules" }
     init(document: AssociationRulesContender.Document) { self.document = document }
 
+    /// A rule's antecedent in words: `a ∧ b`.
+    func pattern(_ rule: ClassAssociationRules.Rule) -> String {
+        rule.antecedent.map { document.items[Int($0)] }.joined(separator: " ∧ ")
+    }
+
     /// `a ∧ b → order (confidence 41.0%, lift 2.10, support 3.2%)`.
     func describe(_ rule: ClassAssociationRules.Rule) -> String {
-        rule.antecedent.map { document.items[Int($0)] }.joined(separator: " ∧ ") + " → " + (rule.predictsOrder ? "order" : "no order")
+        pattern(rule) + " → " + (rule.predictsOrder ? "order" : "no order")
             + String(format: " (confidence %.1f%%, lift %.2f, support %.1f%%)", rule.confidence * 100, rule.lift, rule.support * 100)
     }
 
@@ -176,7 +182,7 @@ final class FittedAssociationRules: FittedModel {
             model: name, title: "Patterns that precede an order (association rules, top \(top.count) by lift)",
             headers: ["pattern", "training examples", "then ordered", "confidence", "lift"],
             rows: top.map { rule in
-                [rule.antecedent.map { document.items[Int($0)] }.joined(separator: " ∧ "), String(rule.antecedentCount), String(rule.count),
+                [pattern(rule), String(rule.antecedentCount), String(rule.count),
                  String(format: "%.1f%%", rule.confidence * 100), String(format: "%.2f", rule.lift)]
             })
     }
