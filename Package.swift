@@ -93,7 +93,7 @@ let package = Package(
             dependencies: ["Workflow", "Training", "Features", "Dataset", "Metrics", "Evaluation", "Models", "Tensors", "Calibration"],
             path: "Modules/Backtest"),
         .target(
-            name: "CommandLineSupport", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser"), "Tensors"],
+            name: "CommandLineSupport", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser"), "Tensors", "Features"],
             path: "Modules/CommandLineSupport"),
         .target(name: "Synth", dependencies: ["Dataset", "Tensors", "Formats"], path: "Modules/Synth"),
         // Features uses BGNBD for the purchase-model inputs of the time-aware set (BG/NBD refitted at every as-of date).

@@ -77,6 +77,9 @@ public struct FeatureEncoder: Sendable {
     let sequenceCodes: [Int32]
     /// Sequence column indices that are one-hot (0/1, not scaled).
     let oneHotSequenceColumns: Set<Int>
+    /// Per sequence column, the interval it is scaled to: the pipeline's ``ScalingRange``, and
+    /// [0, 1] (the identity on 0/1) for the one-hot columns, which stay indicators.
+    let sequenceTargets: [ScalingRange]
     /// `[V, Fv]` every visit's t-independent sequence columns already scaled (empty while
     /// fitting, when there are no ranges yet): an unshifted window is then a copy, plus the
     /// days-to-t column under the time-aware set.
@@ -175,6 +178,8 @@ public struct FeatureEncoder: Sendable {
             column += field.vocabulary.size
         }
         oneHotSequenceColumns = oneHot
+        let targets = (0..<pipeline.sequenceWidth).map { oneHot.contains($0) ? ScalingRange.zeroOne : pipeline.scaling }
+        sequenceTargets = targets
         scaledVisitColumns = []
         if pipeline.sequenceRanges.count == pipeline.sequenceWidth && pipeline.sequenceWidth > 0 {
             let Fv = pipeline.perVisitSequenceWidth
@@ -184,7 +189,7 @@ public struct FeatureEncoder: Sendable {
                 values.removeAll(keepingCapacity: true)
                 let width = SequentialFeature.count
                 appendPerVisitColumns(visit: visit, studyFeatures: history.features[(visit * width)..<((visit + 1) * width)], to: &values)
-                for c in 0..<Fv { scaled[visit * Fv + c] = pipeline.sequenceRanges[c].scale(values[c]) }
+                for c in 0..<Fv { scaled[visit * Fv + c] = pipeline.sequenceRanges[c].scale(values[c], to: targets[c]) }
             }
             scaledVisitColumns = scaled
         }
@@ -372,6 +377,8 @@ public struct FeatureEncoder: Sendable {
         let sequenceRanges = pipeline.sequenceRanges
         let staticRanges = pipeline.staticRanges
         let aggregateRanges = pipeline.aggregateRanges
+        let sequenceTargets = sequenceTargets
+        let scaling = pipeline.scaling
         let vocabularySizes = pipeline.categorical.map(\.vocabulary.size)
         let daysRange = timeAware ? sequenceRanges[F - 1] : MinMaxRange(min: 0, max: 0)
         let days = history.days
@@ -397,7 +404,8 @@ public struct FeatureEncoder: Sendable {
                                             let out = seq.baseAddress! + (i * L + L - steps + step) * F
                                             out.update(from: source.baseAddress! + visit * Fv, count: Fv)
                                             if timeAware {
-                                                out[F - 1] = daysRange.scale(ValueTransform.log1p.apply(Double(example.asOf - days[visit])))
+                                                out[F - 1] = daysRange.scale(
+                                                    ValueTransform.log1p.apply(Double(example.asOf - days[visit])), to: scaling)
                                             }
                                         }
                                         row.aggregates.removeAll(keepingCapacity: true)
@@ -414,7 +422,8 @@ public struct FeatureEncoder: Sendable {
                                         let pad = L - steps
                                         for step in 0..<steps {
                                             for c in 0..<F {
-                                                seq[(i * L + pad + step) * F + c] = sequenceRanges[c].scale(row.sequence[step * F + c])
+                                                seq[(i * L + pad + step) * F + c] = sequenceRanges[c].scale(
+                                                    row.sequence[step * F + c], to: sequenceTargets[c])
                                             }
                                         }
                                     }
@@ -422,7 +431,7 @@ public struct FeatureEncoder: Sendable {
                                     switch pipeline.staticEncoding {
                                     case .integer:
                                         for c in 0..<(categoricalCount + numericCount) {
-                                            sta[i * S + c] = staticRanges[c].scale(row.statics[c])
+                                            sta[i * S + c] = staticRanges[c].scale(row.statics[c], to: scaling)
                                         }
                                     case .oneHot:
                                         var offset = 0
@@ -432,11 +441,11 @@ public struct FeatureEncoder: Sendable {
                                         }
                                         for f in 0..<numericCount {
                                             sta[i * S + offset + f] = staticRanges[categoricalCount + f].scale(
-                                                row.statics[categoricalCount + f])
+                                                row.statics[categoricalCount + f], to: scaling)
                                         }
                                     }
                                     for c in 0..<A {
-                                        let scaled = aggregateRanges[c].scale(row.aggregates[c])
+                                        let scaled = aggregateRanges[c].scale(row.aggregates[c], to: scaling)
                                         agg[i * A + c] = scaled
                                         if timeAware { sta[i * S + fieldWidth + c] = scaled }
                                     }

@@ -15,7 +15,8 @@ public enum FeatureError: Error, Equatable, CustomStringConvertible {
         case .missingColumn(let source, let name):
             return "the feature pipeline needs the \(source) column '\(name)', which this dataset's manifest does not list"
         case .unsupportedFormat(let found):
-            return "\(found); this build reads \(FeaturePipeline.formatName) version \(FeaturePipeline.currentVersion) — retrain the model with this build's trainer"
+            let versions = FeaturePipeline.readableVersions.map(String.init).joined(separator: " or ")
+            return "\(found); this build reads \(FeaturePipeline.formatName) version \(versions) — retrain the model with this build's trainer"
         case .inconsistent(let reason):
             return "the feature pipeline is inconsistent: \(reason)"
         }
@@ -44,7 +45,12 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
     public static let formatName = "revisit-feature-pipeline"
     /// Bump on any change that alters the tensors a given JSON document produces.
     /// 2: feature sets (time-aware inputs), per-column transforms, per-step visit columns.
-    public static let currentVersion = 2
+    /// 3: `scaling` ([0, 1] or [−1, 1]). A version 2 document has no `scaling` and means
+    /// [0, 1], so this build still reads it (its tensors are unchanged); an older build refuses
+    /// a version 3 document rather than ignore a `scaling` it does not know.
+    public static let currentVersion = 3
+    /// Versions this build reads.
+    public static let readableVersions: ClosedRange<Int> = 2...3
 
     /// Where a static field comes from.
     public enum Source: String, Codable, Sendable {
@@ -98,6 +104,12 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
     public var aggregateFeatures: [String]
     public var aggregateTransforms: [ValueTransform]
     public var aggregateRanges: [MinMaxRange]
+    /// The interval every measured column is scaled to (`scaling`; absent in version 2 = [0, 1]).
+    public var scaling: ScalingRange {
+        get { storedScaling ?? .zeroOne }
+        set { storedScaling = newValue }
+    }
+    private var storedScaling: ScalingRange?
 
     enum CodingKeys: String, CodingKey {
         case format
@@ -115,6 +127,7 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
         case aggregateFeatures = "aggregate_features"
         case aggregateTransforms = "aggregate_transforms"
         case aggregateRanges = "aggregate_ranges"
+        case storedScaling = "scaling"
     }
 
     /// The name of the per-step days-to-t column (time-aware only; the last sequence column).
@@ -199,8 +212,10 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
     ///     if wanted); nothing else is looked at, so no test row reaches the scaler.
     ///   - history: the history `training` was built from.
     ///   - featureSet: the time-aware inputs (default) or the study's.
+    ///   - scaling: the interval measured columns are scaled to ([0, 1] default, or [−1, 1]).
     public static func fit(
-        training: ExampleSet, history: VisitHistory, encoding: StaticEncoding = .integer, featureSet: FeatureSet = .timeAware
+        training: ExampleSet, history: VisitHistory, encoding: StaticEncoding = .integer, featureSet: FeatureSet = .timeAware,
+        scaling: ScalingRange = .zeroOne
     ) -> FeaturePipeline {
         let manifest = history.dataset.manifest
         let layout = fieldLayout(manifest, featureSet: featureSet)
@@ -217,7 +232,7 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
             staticRanges: [],
             aggregateFeatures: AggregateFeature.names(featureSet: featureSet, numericColumns: manifest.visitColumns.numeric),
             aggregateTransforms: AggregateFeature.transforms(featureSet: featureSet, numericColumns: manifest.visitColumns.numeric),
-            aggregateRanges: [])
+            aggregateRanges: [], storedScaling: scaling)
         // The layout comes from this history's manifest, so binding cannot fail.
         let probe = try! FeatureEncoder(pipeline: unresolved.withDerivedSequenceColumns(), history: history)
 
@@ -334,7 +349,7 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
         guard let probe = try? JSONDecoder().decode(Probe.self, from: data) else {
             throw FeatureError.unsupportedFormat(found: "not a JSON object")
         }
-        guard probe.format == formatName, probe.formatVersion == currentVersion else {
+        guard probe.format == formatName, let version = probe.formatVersion, readableVersions.contains(version) else {
             throw FeatureError.unsupportedFormat(
                 found: "format \(probe.format ?? "missing") version \(probe.formatVersion.map(String.init) ?? "missing")")
         }
@@ -370,6 +385,7 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
         guard aggregateTransforms.count == aggregateFeatures.count, aggregateRanges.count == aggregateFeatures.count else {
             throw fail("\(aggregateFeatures.count) aggregate features with \(aggregateTransforms.count) transforms and \(aggregateRanges.count) ranges")
         }
+        if formatVersion >= 3, storedScaling == nil { throw fail("a version \(formatVersion) pipeline must name its scaling") }
         let allRanges = sequenceRanges + staticRanges + aggregateRanges
         guard allRanges.allSatisfy({ $0.min.isFinite && $0.max.isFinite && $0.min <= $0.max }) else {
             throw fail("a min–max range is not finite or has min > max")

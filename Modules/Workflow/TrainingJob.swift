@@ -44,6 +44,8 @@ public enum TrainingJob {
         public var staticEncoding: StaticEncoding?
         /// The time-aware inputs (default) or the study's exact seven-feature inputs.
         public var featureSet: FeatureSet = .timeAware
+        /// The interval the pipeline scales measured columns to: [0, 1] (default) or [−1, 1].
+        public var scaling: ScalingRange = .zeroOne
         /// How scores are calibrated on the validation split; nil: the contender's default.
         public var calibration: ProbabilityCalibration.Method?
         /// T: only examples whose label window closes by T train; nil = day after the last record.
@@ -200,7 +202,8 @@ public enum TrainingJob {
     public static func prepare(history: VisitHistory, options: Options) throws -> PreparedData {
         let split = try splitExamples(history: history, options: options)
         let trainSet = split.train, validationSet = split.validation
-        let pipeline = FeaturePipeline.fit(training: trainSet, history: history, encoding: options.encoding, featureSet: options.featureSet)
+        let pipeline = FeaturePipeline.fit(training: trainSet, history: history, encoding: options.encoding, featureSet: options.featureSet,
+            scaling: options.scaling)
         let encoder = try pipeline.encoder(for: history)
         return PreparedData(
             pipeline: pipeline, train: modelExamples(encoder.tensors(for: trainSet)),

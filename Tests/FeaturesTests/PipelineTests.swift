@@ -32,7 +32,7 @@ struct PipelineTests {
             }
             let text = String(decoding: json, as: UTF8.self)
             #expect(text.hasPrefix("{\"aggregate_features\":"))
-            #expect(text.contains("\"format\":\"revisit-feature-pipeline\",\"format_version\":2"))
+            #expect(text.contains("\"format\":\"revisit-feature-pipeline\",\"format_version\":3"))
         }
     }
 
@@ -42,7 +42,7 @@ struct PipelineTests {
         let train = ExampleBuilder(history: history).build(grid: .weekly(covering: history))
         let pipeline = FeaturePipeline.fit(training: train, history: history)
         let text = String(decoding: try pipeline.jsonBytes(), as: UTF8.self)
-            .replacingOccurrences(of: "\"format_version\":2", with: "\"format_version\":1")
+            .replacingOccurrences(of: "\"format_version\":3", with: "\"format_version\":1")
         #expect(throws: FeatureError.unsupportedFormat(found: "format revisit-feature-pipeline version 1")) {
             try FeaturePipeline.decode(json: Array(text.utf8))
         }

@@ -57,6 +57,8 @@ extension EvaluatorCommand {
         var warmEpochs = 1
         @Option(help: "Inputs of the models: time-aware (default) or study (the paper's exact seven-feature inputs).")
         var features = "time-aware"
+        @Option(help: "Min–max scaling of the models' measured inputs: zero-one (default) or minus-one-one ([−1, 1], mapminmax's).")
+        var scaling: ScalingRange = .zeroOne
         @Option(help: "Early stopping of the neural models watches: loss (default), roc_auc or average_precision on each fold's validation split.")
         var monitor = "loss"
         @Option(help: "Training examples: the same candidates as the folds score (default: same), or with-history (every customer with an earlier visit at every as-of date).")
@@ -187,6 +189,7 @@ extension EvaluatorCommand {
             settings.contenders = try contenders()
             settings.training.examples = ExampleSettings(horizonDays: horizon)
             settings.training.featureSet = features == "study" ? .study : .timeAware
+            settings.training.scaling = scaling
             settings.training.training.monitor = TrainingSettings.Monitor(rawValue: monitor)!
             settings.training.training.epochs = epochs
             settings.training.training.batchSize = batchSize

@@ -57,6 +57,8 @@ struct TrainerCommand: ParsableCommand {
     var staticEncoding: String?
     @Option(help: "Inputs: time-aware (default: each step also carries the days to the as-of date, the statics the window summary) or study (the paper's exact seven-feature inputs).")
     var features = "time-aware"
+    @Option(help: "Min–max scaling of the measured inputs: zero-one ([0, 1], the CNN-LSTM study's, default) or minus-one-one ([−1, 1], MATLAB mapminmax's, the RNN study's). One-hot columns stay 0/1.")
+    var scaling: ScalingRange = .zeroOne
 
     @Option(help: "Loss: focal or bce.")
     var loss = "focal"
@@ -147,6 +149,7 @@ struct TrainerCommand: ParsableCommand {
             default: throw ValidationError("--static-encoding must be integer or one-hot; got '\(staticEncoding)'")
             }
         }
+        options.scaling = scaling
         switch features {
         case "time-aware": options.featureSet = .timeAware
         case "study": options.featureSet = .study
