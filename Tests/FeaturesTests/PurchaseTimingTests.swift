@@ -1,0 +1,75 @@
+import Dataset
+import Foundation
+import Testing
+
+@testable import Features
+
+@Suite("Purchase timing")
+struct PurchaseTimingTests {
+    @Test("Standard bins: weekly to four weeks (or H), then three coarser ones; day → bin; untrusted edges checked")
+    func bins() throws {
+        let bins = TimingBins(horizonDays: 28)
+        #expect(bins.edges == [7, 14, 21, 28, 42, 56, 91])
+        #expect(TimingBins(horizonDays: 7).edges == bins.edges)
+        #expect(TimingBins(horizonDays: 30).edges == [7, 14, 21, 28, 35, 49, 63, 98])
+        #expect(bins.bin(ofDay: 0) == 0 && bins.bin(ofDay: 6) == 0 && bins.bin(ofDay: 7) == 1)
+        #expect(bins.bin(ofDay: 41) == 4 && bins.bin(ofDay: 90) == 6 && bins.bin(ofDay: 91) == nil)
+        #expect(TimingBins(edges: [7, 7]) == nil && TimingBins(edges: []) == nil && TimingBins(edges: [0, 7]) == nil)
+        #expect(TimingBins(edges: [7, 3661]) == nil && TimingBins(edges: [7, 14])?.maximumDays == 14)
+    }
+
+    @Test("Person-periods: bins before the event at 0, the event's bin at 1; a censored target keeps only whole bins")
+    func personPeriods() {
+        let bins = TimingBins(horizonDays: 28)
+        #expect(bins.personPeriods(TimeToOrder(days: 0, observed: true)) == (1, 0))
+        #expect(bins.personPeriods(TimeToOrder(days: 45, observed: true)) == (6, 5))
+        #expect(bins.personPeriods(TimeToOrder(days: 200, observed: true)) == (7, nil))
+        #expect(bins.personPeriods(TimeToOrder(days: 13, observed: false)) == (1, nil))
+        #expect(bins.personPeriods(TimeToOrder(days: 14, observed: false)) == (2, nil))
+        #expect(bins.personPeriods(TimeToOrder(days: 3, observed: false)) == (0, nil))
+    }
+
+    @Test("Time to the next order: the first order on or after t, censored at the cut-off, never a record after it")
+    func timeToOrder() throws {
+        // One customer: visits on days 0 (order), 10 (no order), 20 (order), 40 (order).
+        let start = Day(iso: "2024-01-01")!
+        let visits = [(0, true), (10, false), (20, true), (40, true)].enumerated().map { index, visit in
+            Visit(visitID: "V\(index)", customerID: "c", repID: "r", date: start.advanced(by: visit.0), method: "", target: "", purpose: "",
+                  result: visit.1 ? "order" : "no_order", isOrder: visit.1, numeric: [])
+        }
+        let history = VisitHistory(dataset: Dataset(manifest: DatasetManifest(kind: .visits), visits: visits, customers: []))
+        let set = ExampleBuilder(history: history).build(grid: .dates([start.advanced(by: 5), start.advanced(by: 20), start.advanced(by: 41)]))
+        #expect(set.count == 3)
+        let base = history.days.min()!
+        #expect(history.timeToOrder(of: set.examples[0], censoredAt: base + 100) == TimeToOrder(days: 15, observed: true))
+        #expect(history.timeToOrder(of: set.examples[1], censoredAt: base + 100) == TimeToOrder(days: 0, observed: true))
+        #expect(history.timeToOrder(of: set.examples[2], censoredAt: base + 100) == TimeToOrder(days: 59, observed: false))
+        // The order on day 20 is on the cut-off: not seen.
+        #expect(history.timeToOrder(of: set.examples[0], censoredAt: base + 20) == TimeToOrder(days: 15, observed: false))
+    }
+
+    @Test("A constant daily hazard p: P(within d) = 1 − (1 − p)^d, E = (1 − p)/p, median ⌈log ½ / log(1 − p)⌉")
+    func constantHazard() {
+        let bins = TimingBins(horizonDays: 28)
+        for p in [0.002, 0.03, 0.2] {
+            let q = 1 - p
+            let timing = PurchaseTiming(bins: bins, hazards: (0..<bins.count).map { 1 - pow(q, Double(bins.width($0))) })
+            for (k, edge) in bins.edges.enumerated() { #expect(abs(timing.cumulative[k] - (1 - pow(q, Double(edge)))) < 1e-12) }
+            for d in [1.0, 3, 7, 10, 28, 50, 91, 120, 400] { #expect(abs(timing.probability(withinDays: d) - (1 - pow(q, d))) < 1e-12) }
+            #expect(abs(timing.expectedDays - min(q / p, PurchaseTiming.cap)) < 1e-9 * q / p)
+            #expect(timing.medianDays == min((log(0.5) / log(q)).rounded(.up), PurchaseTiming.cap))
+        }
+    }
+
+    @Test("Edge cases: certain order in the first bin, no order ever, cumulative input made monotone")
+    func edges() {
+        let bins = TimingBins(horizonDays: 28)
+        let certain = PurchaseTiming(bins: bins, hazards: [1, 0, 0, 0, 0, 0, 0])
+        #expect(certain.cumulative.allSatisfy { $0 == 1 } && certain.medianDays <= 7 && certain.expectedDays < 7)
+        let never = PurchaseTiming(bins: bins, hazards: [0, 0, 0, 0, 0, 0, 0])
+        #expect(never.expectedDays == PurchaseTiming.cap && never.medianDays == PurchaseTiming.cap)
+        #expect(never.probability(withinDays: 500) == 0)
+        let messy = PurchaseTiming(bins: bins, cumulative: [0.2, 0.1, 0.4, .nan, 0.5, 1.2, 0.9])
+        #expect(messy.cumulative == [0.2, 0.2, 0.4, 0.4, 0.5, 1, 1])
+    }
+}
