@@ -99,6 +99,11 @@ public struct Backtest {
         public var seconds: Double
         /// What the fitted model says about itself (``FittedModel/findings``).
         public var findings: ModelFindings? = nil
+        /// For a model that predicts timing (``FittedModel/timing(_:range:)``): its bin edges, and
+        /// per candidate P(order within each edge) and the expected days to the next order.
+        public var timingEdges: [Int]? = nil
+        public var timingCumulative: [[Double]]? = nil
+        public var expectedDays: [Double]? = nil
     }
 
     /// One fold: its candidates, their outcomes, the reps' own rate, and every contender's list.
@@ -117,6 +122,12 @@ public struct Backtest {
         public var repVisits: Int
         public var repOrders: Int
         public var repsRate: Double?
+        /// Per candidate, days from t to its next order, or to the end of the data when none
+        /// came (`orderObserved` false): what timing predictions are judged on.
+        public var daysToOrder: [Double] = []
+        public var orderObserved: [Bool] = []
+        /// Days from t to the end of the data (the same for every candidate of the fold).
+        public var followUpDays: Double = 0
         public var entries: [Entry]
     }
 
@@ -172,6 +183,11 @@ public struct Backtest {
                 entry.epochs = fitted.result.iterations
                 entry.seconds = (clock.now - began) / .seconds(1)
                 entry.findings = fitted.model.findings
+                if let timing = try fitted.model.timing(input, range: 0..<candidates.count), let first = timing.first {
+                    entry.timingEdges = first.bins.edges
+                    entry.timingCumulative = timing.map(\.cumulative)
+                    entry.expectedDays = timing.map(\.expectedDays)
+                }
                 entries[name] = entry
                 progress("backtest: week of \(start.iso): \(name) list precision \(Self.percent(entry.listPrecision)), "
                          + "\(comparison.rateName) \(Self.percent(fold.repsRate)), ROC-AUC \(entry.rocAUC.map { String(format: "%.4f", $0) } ?? "—") "
@@ -215,11 +231,14 @@ public struct Backtest {
         let comparisonRate: Double? = comparison == .randomList
             ? (complete.isEmpty ? nil : Double(positives) / Double(complete.count))
             : (repVisits == 0 ? nil : Double(repOrders) / Double(repVisits))
+        let dataEnd = (history.days.max() ?? start.ordinal) + 1
+        let times = complete.map { history.timeToOrder(of: $0, censoredAt: dataEnd) }
         return Fold(
             start: start, candidates: complete.count, excludedIncomplete: all.examples.count - complete.count,
             positives: positives, customerIDs: complete.map { history.customerID(of: $0) },
             repIDs: complete.map { history.repID(of: $0, in: set) }, labels: complete.map(\.label), repVisits: repVisits,
-            repOrders: repOrders, repsRate: comparisonRate, entries: [])
+            repOrders: repOrders, repsRate: comparisonRate, daysToOrder: times.map { Double($0.days) },
+            orderObserved: times.map(\.observed), followUpDays: Double(dataEnd - start.ordinal), entries: [])
     }
 
     func evaluate(_ contender: String, scores: [Float], fold: Fold) -> Entry {

@@ -70,6 +70,15 @@ extension Backtest {
                 raw: entries.flatMap { $0.1.rawScores.map(Double.init) }, calibrated: entries.flatMap { $0.1.scores.map(Double.init) },
                 labels: entries.flatMap { $0.0.labels.map { $0 == 1 } }, bins: evaluation.reliabilityBins))
         }
+        report.timing = self.settings.contenders.compactMap { name in
+            let entries = folds.flatMap { fold in fold.entries.filter { $0.contender == name && $0.timingCumulative != nil }.map { (fold, $0) } }
+            guard let edges = entries.first?.1.timingEdges, entries.allSatisfy({ $0.1.timingEdges == edges }) else { return nil }
+            return TimingEvaluation(
+                model: name, edges: edges, predictedCumulative: entries.flatMap { $0.1.timingCumulative! },
+                expectedDays: entries.flatMap { $0.1.expectedDays! }, scores: entries.flatMap { $0.1.scores.map(Double.init) },
+                times: entries.flatMap { $0.0.daysToOrder }, observed: entries.flatMap { $0.0.orderObserved },
+                followUp: entries.flatMap { [Double](repeating: $0.0.followUpDays, count: $0.0.daysToOrder.count) })
+        }
         report.findings = self.settings.contenders.compactMap { name in folds.last?.entries.first { $0.contender == name }?.findings }
         if self.settings.contenders.contains(where: { Contenders.named($0)?.kind == .heuristic }) {
             report.notes.append("Heuristic baselines (recency, frequency, round-robin) are rankings, not probabilities: their "

@@ -71,9 +71,9 @@ public struct ModelFindings: Sendable, Hashable, Codable {
     }
 }
 
-/// The evaluator's report, `report.json`: format `revisit-evaluation-report`, version 3
+/// The evaluator's report, `report.json`: format `revisit-evaluation-report`, version 4
 /// (2: `settings.comparison`, the random-list baseline of transaction logs, and `calibration`;
-/// 3: `findings`, what models say about themselves).
+/// 3: `findings`, what models say about themselves; 4: `timing`, when the next order comes).
 ///
 /// The same type serves the audit (one scores file, possibly several models) and the rolling
 /// backtest (`mode` = `backtest`, one ``ModelResult`` per model built from its weekly rows).
@@ -83,7 +83,7 @@ public struct EvaluationReport: Sendable, Hashable, Codable {
     /// The `format` value of every report.
     public static let formatName = "revisit-evaluation-report"
     /// The version this build writes.
-    public static let currentVersion = 3
+    public static let currentVersion = 4
 
     public var format: String
     public var formatVersion: Int
@@ -103,6 +103,8 @@ public struct EvaluationReport: Sendable, Hashable, Codable {
     public var calibration: [CalibrationComparison] = []
     /// Per model that has them, its own findings from the last fold (a backtest; empty in an audit).
     public var findings: [ModelFindings] = []
+    /// Per model that predicts when the next order comes, its concordance and cumulative calibration (a backtest).
+    public var timing: [TimingEvaluation] = []
 
     public init(
         mode: String, settings: EvaluationSettings, inputs: [InputFile], counts: RowCounts, models: [ModelResult],

@@ -109,6 +109,29 @@ public enum ReportMarkdown {
             md += "From \(ReportText.literal(findings.model))'s fit of the last fold.\n\n"
             md += MarkdownTable(headers: findings.headers, rows: findings.rows.filter { $0.count == findings.headers.count }).render() + "\n"
         }
+        if !report.timing.isEmpty {
+            md += "## When the next order comes\n\n"
+            md += "For the models that predict timing: Harrell's concordance index (C) of their expected days to the next order "
+            md += "against the days it took (an order not yet seen by the end of the data is censored there), and of their "
+            md += "P(order within H) alone; 0.5 is a random ranking, 1 a perfect one. Then P(order within d days), mean "
+            md += "predicted against observed, over the rows followed for at least d days (the data ends before that for later folds).\n\n"
+            md += MarkdownTable(
+                headers: ["model", "rows", "orders seen", "C (expected days)", "C (P within H)"],
+                rows: report.timing.map {
+                    [ReportText.literal($0.model), String($0.rows), String($0.observedOrders), ReportText.number($0.concordanceExpectedDays),
+                     ReportText.number($0.concordanceScore)]
+                }).render() + "\n"
+            let days = Array(Set(report.timing.flatMap { $0.cumulative.map(\.days) })).sorted()
+            md += MarkdownTable(
+                headers: ["within days"] + report.timing.flatMap { ["\(ReportText.literal($0.model)) predicted", "observed", "rows"] },
+                rows: days.map { d in
+                    ["\(d)"] + report.timing.flatMap { timing -> [String] in
+                        guard let point = timing.cumulative.first(where: { $0.days == d }) else { return ["—", "—", "—"] }
+                        return [ReportText.percent(point.meanPredicted), ReportText.percent(point.observedRate), String(point.rows)]
+                    }
+                }).render()
+            md += "\n![P(order within d days): predicted (dashed) and observed](timing.svg)\n\n"
+        }
         md += "## Calibration\n\n"
         for result in results {
             md += "### \(ReportText.literal(result.model))\n\n"
@@ -161,7 +184,7 @@ public enum ReportWriter {
     /// Whether a directory's entries are a report's own (the only directory a report replaces).
     static func isReportDirectory(_ entries: [String]) -> Bool {
         entries.contains("report.json")
-            || entries.allSatisfy { files.contains($0) || $0 == "calibration.svg" || $0 == "scores.csv" }
+            || entries.allSatisfy { files.contains($0) || $0 == "calibration.svg" || $0 == "timing.svg" || $0 == "scores.csv" }
     }
 
     /// Writes every file of `report`, and `extra` (name, bytes) beside them, as `directory`;
@@ -177,6 +200,9 @@ public enum ReportWriter {
         var contents: [(String, [UInt8])] = [("report.md", Array(ReportMarkdown.render(report).utf8))]
         if !report.calibration.isEmpty {
             contents.append(("calibration.svg", Array(ReportCharts.calibration(report.calibration).render().utf8)))
+        }
+        if !report.timing.isEmpty {
+            contents.append(("timing.svg", Array(ReportCharts.timing(report.timing).render().utf8)))
         }
         for chart in ReportCharts.all(report.allResults, comparison: report.settings.comparison, listLabel: report.settings.listRule ?? "top \(report.settings.topPerRep) per rep") {
             contents.append((chart.file, Array(chart.svg.utf8)))

@@ -232,6 +232,36 @@ public enum ReportCharts {
             }, diagonal: true)
     }
 
+    /// P(order within d days) against d: each timing model's mean prediction (dashed, named by
+    /// the model) and the observed share (solid; drawn once when every model was judged on the
+    /// same rows, as in a backtest), from 0 at d = 0. The y axis stops a little above the
+    /// highest value, so that curves of a few per cent are not flattened against the floor.
+    public static func timing(_ evaluations: [TimingEvaluation]) -> LineChart {
+        // The x axis ends at the last day count any row was followed for (later ones have nothing to draw).
+        let judged = evaluations.flatMap { $0.cumulative.filter { $0.rows > 0 }.map(\.days) }
+        let maximum = Double(judged.max() ?? evaluations.flatMap { $0.cumulative.map(\.days) }.max() ?? 28)
+        let step = maximum <= 35 ? 7.0 : maximum <= 120 ? 14.0 : 28.0
+        let ticks = stride(from: 0.0, through: maximum, by: step).map { LineChart.Tick($0, String(Int($0))) }
+        func predicted(_ e: TimingEvaluation) -> [(x: Double, y: Double?)] {
+            [(x: 0, y: 0)] + e.cumulative.map { (x: Double($0.days), y: $0.meanPredicted.value) }
+        }
+        func observed(_ e: TimingEvaluation) -> [(x: Double, y: Double?)] {
+            [(x: 0, y: 0)] + e.cumulative.map { (x: Double($0.days), y: $0.observedRate.value) }
+        }
+        let observedCurves = evaluations.map { $0.cumulative.map(\.observedRate) }
+        let shared = Set(observedCurves).count <= 1
+        var series = evaluations.map { ChartSeries(name: $0.model, points: predicted($0), dashed: true) }
+        series += shared ? evaluations.prefix(1).map { ChartSeries(name: "observed", points: observed($0)) }
+            : evaluations.map { ChartSeries(name: "\($0.model) observed", points: observed($0)) }
+        let highest = series.flatMap { $0.points.compactMap(\.y) }.max() ?? 1
+        let top = min(1, max(0.1, ((highest * 1.15) * 10).rounded(.up) / 10))
+        let yStep = top <= 0.3 ? 0.05 : top <= 0.6 ? 0.1 : 0.2
+        let yTicks = stride(from: 0.0, through: top + 1e-9, by: yStep).map { LineChart.Tick($0, String(format: "%.0f%%", $0 * 100)) }
+        return LineChart(
+            title: "When the next order comes: P(order within d days)", xLabel: "days after the as-of date", yLabel: "P(order within d days)",
+            xRange: 0...maximum, yRange: 0...top, xTicks: ticks, yTicks: yTicks, series: series)
+    }
+
     private static func curve(_ name: String, _ points: CurvePoints?) -> ChartSeries {
         ChartSeries(name: name, points: points.map { p in zip(p.x, p.y).map { (x: $0, y: Optional($1)) } } ?? [])
     }

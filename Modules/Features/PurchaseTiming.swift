@@ -44,16 +44,16 @@ public struct TimingBins: Codable, Sendable, Equatable {
     }
 
     /// The bins a target puts at risk and their outcomes, for a person-period training set:
-    /// every bin before the event (0) and the event's bin (1); for a censored target, only the
-    /// bins fully observed (a partly observed bin says nothing about its whole width). An
-    /// event beyond the maximum horizon leaves every bin at 0.
-    public func personPeriods(_ target: TimeToOrder) -> (atRisk: Int, eventBin: Int?) {
-        let days = Int(target.days)
-        if target.observed, let k = bin(ofDay: days) { return (k + 1, k) }
-        if target.observed { return (count, nil) }
-        // Censored at `days`: bins whose end is ≤ days were seen whole.
+    /// every bin before the event (0) and the event's bin (1), **among the bins seen whole**
+    /// within `followUpDays` (the days from t to the cut-off). A bin cut by the cut-off is left
+    /// out whether or not an order fell in it: keeping its orders but not its silences would
+    /// raise its hazard (what the last, widest bins suffer most). An event beyond the maximum
+    /// horizon leaves every bin seen at 0.
+    public func personPeriods(_ target: TimeToOrder, followUpDays: Int) -> (atRisk: Int, eventBin: Int?) {
         var seen = 0
-        while seen < count && edges[seen] <= days { seen += 1 }
+        while seen < count && edges[seen] <= followUpDays { seen += 1 }
+        if target.observed, let k = bin(ofDay: Int(target.days)), k < seen { return (k + 1, k) }
+        if target.observed, let k = bin(ofDay: Int(target.days)) { return (min(k, seen), nil) }
         return (seen, nil)
     }
 }

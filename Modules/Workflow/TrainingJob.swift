@@ -139,7 +139,8 @@ public enum TrainingJob {
         public var pipeline: FeaturePipeline
         public var train: ModelExamples
         public var validation: ModelExamples
-        /// The validation examples themselves (for contenders that score from them).
+        /// The examples themselves (for contenders that read targets or score from them).
+        public var trainSet: ExampleSet
         public var validationSet: ExampleSet
         public var counts: ExampleCounts
         public var trainUntil: Day
@@ -207,7 +208,8 @@ public enum TrainingJob {
         let encoder = try pipeline.encoder(for: history)
         return PreparedData(
             pipeline: pipeline, train: modelExamples(encoder.tensors(for: trainSet)),
-            validation: modelExamples(encoder.tensors(for: validationSet)), validationSet: validationSet, counts: split.counts,
+            validation: modelExamples(encoder.tensors(for: validationSet)), trainSet: trainSet, validationSet: validationSet,
+            counts: split.counts,
             trainUntil: split.trainUntil, validationFrom: split.validationFrom)
     }
 

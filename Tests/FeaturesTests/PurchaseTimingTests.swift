@@ -18,15 +18,21 @@ struct PurchaseTimingTests {
         #expect(TimingBins(edges: [7, 3661]) == nil && TimingBins(edges: [7, 14])?.maximumDays == 14)
     }
 
-    @Test("Person-periods: bins before the event at 0, the event's bin at 1; a censored target keeps only whole bins")
+    @Test("Person-periods: bins before the event at 0, the event's bin at 1, only among bins seen whole before the cut-off")
     func personPeriods() {
         let bins = TimingBins(horizonDays: 28)
-        #expect(bins.personPeriods(TimeToOrder(days: 0, observed: true)) == (1, 0))
-        #expect(bins.personPeriods(TimeToOrder(days: 45, observed: true)) == (6, 5))
-        #expect(bins.personPeriods(TimeToOrder(days: 200, observed: true)) == (7, nil))
-        #expect(bins.personPeriods(TimeToOrder(days: 13, observed: false)) == (1, nil))
-        #expect(bins.personPeriods(TimeToOrder(days: 14, observed: false)) == (2, nil))
-        #expect(bins.personPeriods(TimeToOrder(days: 3, observed: false)) == (0, nil))
+        #expect(bins.personPeriods(TimeToOrder(days: 0, observed: true), followUpDays: 400) == (1, 0))
+        #expect(bins.personPeriods(TimeToOrder(days: 45, observed: true), followUpDays: 400) == (6, 5))
+        #expect(bins.personPeriods(TimeToOrder(days: 200, observed: true), followUpDays: 400) == (7, nil))
+        #expect(bins.personPeriods(TimeToOrder(days: 13, observed: false), followUpDays: 13) == (1, nil))
+        #expect(bins.personPeriods(TimeToOrder(days: 14, observed: false), followUpDays: 14) == (2, nil))
+        #expect(bins.personPeriods(TimeToOrder(days: 3, observed: false), followUpDays: 3) == (0, nil))
+        // An order on day 60 with the cut-off at day 70: bin [56, 91) is cut, so it is left out
+        // (its order with it); bins 0…5 were seen whole without an order.
+        #expect(bins.personPeriods(TimeToOrder(days: 60, observed: true), followUpDays: 70) == (6, nil))
+        // An order on day 20, cut-off on day 25: bin [14, 21) holds it and was seen whole.
+        #expect(bins.personPeriods(TimeToOrder(days: 20, observed: true), followUpDays: 25) == (3, 2))
+        #expect(bins.personPeriods(TimeToOrder(days: 22, observed: true), followUpDays: 25) == (3, nil))
     }
 
     @Test("Time to the next order: the first order on or after t, censored at the cut-off, never a record after it")

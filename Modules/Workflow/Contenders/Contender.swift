@@ -56,11 +56,16 @@ public protocol FittedModel: AnyObject {
     var epochs: [EpochReport] { get }
     /// What the model itself says for the report (an association-rules model's top rules); nil for most.
     var findings: ModelFindings? { get }
+    /// When the next order comes, for `input.set.examples[range]`: a distribution per example
+    /// over the model's ``TimingBins`` (Docs/Features.md, "Purchase timing"); nil for a model
+    /// that predicts only whether.
+    func timing(_ input: ScoringInput, range: Range<Int>) throws -> [PurchaseTiming]?
 }
 
 extension FittedModel {
     public var epochs: [EpochReport] { [] }
     public var findings: ModelFindings? { nil }
+    public func timing(_ input: ScoringInput, range: Range<Int>) throws -> [PurchaseTiming]? { nil }
 }
 
 /// What a fitted model scores: examples cut from a history, and the pipeline's encoder when the
@@ -163,7 +168,7 @@ public enum Contenders {
     /// Every contender. To add one, append it here (and nowhere else).
     public static let all: [any Contender] = Architecture.allCases.map { NeuralContender(architecture: $0) } + [
         EnsembleContender(name: "cnn_lstm_bgnbd", members: ["cnn_lstm", "bgnbd"]),
-        GradientBoostingContender(), BGNBDContender(), DecisionTreeContender(), AssociationRulesContender(),
+        GradientBoostingContender(), GradientBoostingTimingContender(), BGNBDContender(), DecisionTreeContender(), AssociationRulesContender(),
         HeuristicContender(rule: .recency), HeuristicContender(rule: .frequency), HeuristicContender(rule: .roundRobin),
     ]
 

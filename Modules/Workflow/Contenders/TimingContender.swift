@@ -1,0 +1,183 @@
+import BGNBD
+import Calibration
+import Dataset
+import Features
+import Foundation
+import GradientBoosting
+import Tensors
+import Training
+
+/// A discrete-time hazard model of the next order, fitted by gradient-boosted trees on
+/// person-periods (Singer & Willett 1993; Tutz & Schmid 2016, ch. 3): each training example
+/// becomes one row per ``TimingBins`` bin it was at risk in — its features, plus the bin's index
+/// — labelled 1 in the bin of its next order and 0 before. The binary log loss over those rows
+/// is exactly the censoring-aware likelihood of the discrete hazards h_k(x) = P(order in bin k
+/// | none before, x): a censored example contributes only the bins it was seen through whole.
+///
+/// One model answers both questions: its score is P(order within H) = 1 − Π_{k: bins before
+/// H}(1 − h_k(x)) (an H inside a bin takes the bin's daily hazard as constant), and
+/// ``FittedModel/timing(_:range:)`` gives P(order within d) for any d, the expected and the
+/// median days. Training targets are censored at the first validation date (so no training
+/// target sees the validation weeks), validation targets at the cut-off T. Early stopping on
+/// the validation person-periods' log loss. The scores are the model's own probabilities (no
+/// calibration by default), so the timing and the score agree.
+///
+/// Model file: the U8 tensor `xgboost_timing.model` (XGBoost's UBJSON; the last feature column
+/// is the bin index) and metadata `xgboost_timing` = `{"settings": …, "bin_edges": […]}`.
+public struct GradientBoostingTimingContender: Contender {
+    public init() {}
+    public var name: String { "xgboost_timing" }
+    public var summary: String {
+        "a discrete-time hazard of the next order (XGBoost on person-periods): P(order within H) and when, with expected and median days"
+    }
+    public var kind: ContenderKind { .statistical }
+    public var defaultStaticEncoding: StaticEncoding { .oneHot }
+    public var usesFeaturePipeline: Bool { true }
+    public var defaultCalibration: ProbabilityCalibration.Method { .none }
+
+    struct Document: Codable {
+        var settings: GradientBoostedTrees.Settings
+        var binEdges: [Int]
+        enum CodingKeys: String, CodingKey {
+            case settings
+            case binEdges = "bin_edges"
+        }
+    }
+
+    /// Person-period rows of `examples` (their feature matrix `base`), with their 0/1 labels.
+    static func personPeriods(
+        base: GradientBoostedTrees.Matrix, targets: [(target: TimeToOrder, followUp: Int)], bins: TimingBins
+    ) -> (matrix: GradientBoostedTrees.Matrix, labels: [Float]) {
+        let width = base.columns + 1
+        var values: [Float] = []
+        var labels: [Float] = []
+        for (row, target) in targets.enumerated() {
+            let (atRisk, eventBin) = bins.personPeriods(target.target, followUpDays: target.followUp)
+            for k in 0..<atRisk {
+                values += base.values[(row * base.columns)..<((row + 1) * base.columns)]
+                values.append(Float(k))
+                labels.append(k == eventBin ? 1 : 0)
+            }
+        }
+        return (.init(values: values, rows: labels.count, columns: width), labels)
+    }
+
+    public func fit(_ job: FitJob) throws -> FitResult? {
+        let data = try job.prepared()
+        let featureSet = data.pipeline.featureSet
+        let bins = TimingBins(horizonDays: job.options.examples.horizonDays)
+        func targets(_ set: ExampleSet, censoredAt end: Day) -> [(target: TimeToOrder, followUp: Int)] {
+            set.examples.map { (job.history.timeToOrder(of: $0, censoredAt: end.ordinal), Int(end.ordinal - $0.asOf)) }
+        }
+        let train = Self.personPeriods(
+            base: GradientBoostingContender.matrix(data.train, featureSet: featureSet),
+            targets: targets(data.trainSet, censoredAt: data.validationFrom), bins: bins)
+        let validation = Self.personPeriods(
+            base: GradientBoostingContender.matrix(data.validation, featureSet: featureSet),
+            targets: targets(data.validationSet, censoredAt: data.trainUntil), bins: bins)
+        guard train.labels.contains(1) else {
+            throw TrainingJob.JobError("xgboost_timing: no training example has an order within \(bins.maximumDays) days before \(data.validationFrom.iso)")
+        }
+        let trees = try GradientBoostedTrees.train(
+            train: train.matrix, labels: train.labels, validation: validation.matrix, validationLabels: validation.labels,
+            settings: job.options.boosting, threads: job.options.training.threads, shouldStop: job.shouldStop)
+        if job.shouldStop() { return nil }
+        let model = FittedTimingTrees(trees: trees, settings: job.options.boosting, bins: bins, featureSet: featureSet)
+        let scores = try model.probabilities(GradientBoostingContender.matrix(data.validation, featureSet: featureSet), horizonDays: job.options.examples.horizonDays)
+        let lastLoss = trees.history.first { $0.round == trees.bestRound }?.validationLoss ?? .nan
+        return FitResult(
+            model: model, validationScores: scores, trainingRows: data.train.count, iterations: trees.bestRound,
+            notes: ["xgboost_timing: \(train.labels.count) person-periods from \(data.train.count) examples over bins ending at "
+                    + "\(bins.edges.map(String.init).joined(separator: ", ")) days; \(trees.bestRound) rounds kept of \(trees.history.count) "
+                    + "(validation log loss \(String(format: "%.5f", lastLoss)))"])
+    }
+
+    public func load(_ file: ModelFile, path: String) throws -> any FittedModel {
+        func fail(_ reason: String) -> ModelFile.ReadError { .init(path: path, reason: reason) }
+        guard let bytes = file.contents.byteTensors["xgboost_timing.model"], let pipeline = file.pipeline else {
+            throw fail("an xgboost_timing model needs the U8 tensor 'xgboost_timing.model' and a feature pipeline")
+        }
+        guard let text = file.contents.metadata["xgboost_timing"],
+              let document = try? JSONDecoder().decode(Document.self, from: Data(text.utf8)) else {
+            throw fail("metadata 'xgboost_timing' is missing or malformed")
+        }
+        guard let bins = TimingBins(edges: document.binEdges) else {
+            throw fail("its bin edges \(document.binEdges.prefix(70)) are not 1…64 increasing days within 1…3660")
+        }
+        do {
+            let trees = try GradientBoostedTrees.load(bytes, featureCount: GradientBoostingContender.width(pipeline) + 1)
+            return FittedTimingTrees(trees: trees, settings: document.settings, bins: bins, featureSet: pipeline.featureSet)
+        } catch {
+            throw fail("its trees cannot be read: \(error)")
+        }
+    }
+}
+
+final class FittedTimingTrees: FittedModel {
+    let trees: GradientBoostedTrees
+    let settings: GradientBoostedTrees.Settings
+    let bins: TimingBins
+    let featureSet: FeatureSet
+    var name: String { "xgboost_timing" }
+
+    init(trees: GradientBoostedTrees, settings: GradientBoostedTrees.Settings, bins: TimingBins, featureSet: FeatureSet) {
+        self.trees = trees
+        self.settings = settings
+        self.bins = bins
+        self.featureSet = featureSet
+    }
+
+    /// The distribution of each row of `base`: one prediction per bin.
+    func distributions(_ base: GradientBoostedTrees.Matrix) throws -> [PurchaseTiming] {
+        let K = bins.count, width = base.columns + 1
+        var values = [Float](repeating: 0, count: base.rows * K * width)
+        for row in 0..<base.rows {
+            for k in 0..<K {
+                let offset = (row * K + k) * width
+                for c in 0..<base.columns { values[offset + c] = base.values[row * base.columns + c] }
+                values[offset + base.columns] = Float(k)
+            }
+        }
+        let hazards = try trees.predict(.init(values: values, rows: base.rows * K, columns: width))
+        return (0..<base.rows).map { row in
+            PurchaseTiming(bins: bins, hazards: hazards[(row * K)..<((row + 1) * K)].map(Double.init))
+        }
+    }
+
+    func probabilities(_ base: GradientBoostedTrees.Matrix, horizonDays: Int) throws -> [Float] {
+        try distributions(base).map { Float($0.probability(withinDays: Double(horizonDays))) }
+    }
+
+    func scores(_ input: ScoringInput, range: Range<Int>) throws -> [Float] {
+        guard !range.isEmpty else { return [] }
+        return try probabilities(
+            GradientBoostingContender.matrix(input.modelExamples(range), featureSet: featureSet), horizonDays: input.set.settings.horizonDays)
+    }
+
+    func timing(_ input: ScoringInput, range: Range<Int>) throws -> [PurchaseTiming]? {
+        guard !range.isEmpty else { return [] }
+        return try distributions(GradientBoostingContender.matrix(input.modelExamples(range), featureSet: featureSet))
+    }
+
+    func contents() throws -> TensorFile {
+        let (major, minor, patch) = GradientBoostedTrees.version
+        return TensorFile(byteTensors: ["xgboost_timing.model": try trees.serialized()], metadata: [
+            "xgboost_timing": try TensorFile.metadataJSON(GradientBoostingTimingContender.Document(settings: settings, binEdges: bins.edges)),
+            "xgboost_rounds": String(trees.bestRound), "xgboost_version": "\(major).\(minor).\(patch)",
+        ])
+    }
+}
+
+extension FittedBGNBD {
+    /// BG/NBD's own timing: P(≥ 1 order in (t, t + d]) at each bin edge, from the same
+    /// posterior its score uses.
+    func timing(_ input: ScoringInput, range: Range<Int>) throws -> [PurchaseTiming]? {
+        let bins = TimingBins(horizonDays: input.set.settings.horizonDays)
+        return input.set.examples[range].map { example in
+            let observation = input.history.bgnbdObservation(of: example, in: input.set)
+            return PurchaseTiming(bins: bins, cumulative: bins.edges.map {
+                BGNBD.probabilityOfPurchase(document.parameters, observation, horizon: Double($0))
+            })
+        }
+    }
+}
