@@ -57,7 +57,7 @@ public struct TimingEvaluation: Sendable, Hashable, Codable {
                 predicted += predictedCumulative[row][k]
             }
             return CumulativePoint(
-                days: days, rows: n, meanPredicted: n == 0 ? .undefined : .defined(predicted / Double(n)),
+                days: days, rows: n, meanPredicted: .ratio(predicted, Double(n)),
                 observedRate: .ratio(Double(orders), Double(n)))
         }
     }

@@ -50,10 +50,9 @@ public struct TimingBins: Codable, Sendable, Equatable {
     /// raise its hazard (what the last, widest bins suffer most). An event beyond the maximum
     /// horizon leaves every bin seen at 0.
     public func personPeriods(_ target: TimeToOrder, followUpDays: Int) -> (atRisk: Int, eventBin: Int?) {
-        var seen = 0
-        while seen < count && edges[seen] <= followUpDays { seen += 1 }
+        let seen = edges.prefix { $0 <= followUpDays }.count
         if target.observed, let k = bin(ofDay: Int(target.days)), k < seen { return (k + 1, k) }
-        if target.observed, let k = bin(ofDay: Int(target.days)) { return (min(k, seen), nil) }
+        // Censored, or an order in a cut bin or beyond the horizon: the whole bins, all at 0.
         return (seen, nil)
     }
 }

@@ -72,8 +72,9 @@ public struct GradientBoostingTimingContender: Contender {
         let train = Self.personPeriods(
             base: GradientBoostingContender.matrix(data.train, featureSet: featureSet),
             targets: targets(data.trainSet, censoredAt: data.validationFrom), bins: bins)
+        let validationBase = GradientBoostingContender.matrix(data.validation, featureSet: featureSet)
         let validation = Self.personPeriods(
-            base: GradientBoostingContender.matrix(data.validation, featureSet: featureSet),
+            base: validationBase,
             targets: targets(data.validationSet, censoredAt: data.trainUntil), bins: bins)
         guard train.labels.contains(1) else {
             throw TrainingJob.JobError("xgboost_timing: no training example has an order within \(bins.maximumDays) days before \(data.validationFrom.iso)")
@@ -83,7 +84,7 @@ public struct GradientBoostingTimingContender: Contender {
             settings: job.options.boosting, threads: job.options.training.threads, shouldStop: job.shouldStop)
         if job.shouldStop() { return nil }
         let model = FittedTimingTrees(trees: trees, settings: job.options.boosting, bins: bins, featureSet: featureSet)
-        let scores = try model.probabilities(GradientBoostingContender.matrix(data.validation, featureSet: featureSet), horizonDays: job.options.examples.horizonDays)
+        let scores = try model.probabilities(validationBase, horizonDays: job.options.examples.horizonDays)
         let lastLoss = trees.history.first { $0.round == trees.bestRound }?.validationLoss ?? .nan
         return FitResult(
             model: model, validationScores: scores, trainingRows: data.train.count, iterations: trees.bestRound,
