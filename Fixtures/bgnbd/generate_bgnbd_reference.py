@@ -8,7 +8,8 @@ Writes Fixtures/bgnbd/bgnbd_reference.json: for two seeded populations simulated
 BG/NBD process itself (customers' ages T in days, like a weekly retail log), the fitted
 parameters with lifetimes' defaults (penalizer 0 and 0.001, the value the quality benchmark
 uses), the penalised objective at the optimum, the log-likelihood of a few customers, and
-P(alive) and P(>= 1 purchase in (T, T + 28]) for every customer.
+P(alive), P(>= 1 purchase in (T, T + 28]) and the conditional expected purchases in
+(T, T + 28] and (T, T + 91] for every customer.
 """
 import json, os, warnings
 import numpy as np
@@ -46,11 +47,14 @@ def case(name, x, tx, T, penalizer):
     r, al, a, b = params["r"], params["alpha"], params["a"], params["b"]
     alive = np.asarray(f.conditional_probability_alive(x, tx, T), float)
     p28 = alive * (1.0 - ((al + T) / (al + T + 28.0)) ** (r + x))
+    e28 = np.asarray(f.conditional_expected_number_of_purchases_up_to_time(28.0, x, tx, T), float)
+    e91 = np.asarray(f.conditional_expected_number_of_purchases_up_to_time(91.0, x, tx, T), float)
     return {
         "name": name, "penalizer": penalizer, "parameters": params,
         "objective": float(f._negative_log_likelihood_),
         "patterns": int(len(g)),
         "probability_alive": alive.tolist(), "probability_purchase_28d": p28.tolist(),
+        "expected_purchases_28d": e28.tolist(), "expected_purchases_91d": e91.tolist(),
     }
 
 
@@ -74,6 +78,18 @@ def main():
         lls.append({"x": xx, "tx": t1, "T": TT, "log_likelihood": float(v)})
     out["fixed_parameters"] = dict(zip(["r", "alpha", "a", "b"], fixed))
     out["log_likelihoods"] = lls
+    # conditional expected purchases at fixed parameters with a > 1 (the fitted cases have a < 1),
+    # over short and long horizons and long histories (z = h / (alpha + T + h) near 1)
+    g = BetaGeoFitter()
+    exp_pts = []
+    for params in [(0.243, 4.414, 2.5, 2.426), (1.5, 30.0, 3.0, 8.0)]:
+        g.params_ = pd.Series(dict(zip(["r", "alpha", "a", "b"], params)))
+        for (xx, t1, TT) in [(0, 0, 38.86), (2, 30.43, 38.86), (5, 10.0, 60.0), (40, 700.0, 720.0), (1, 1.0, 1.0)]:
+            for h in (7.0, 28.0, 365.0, 3650.0):
+                v = float(g.conditional_expected_number_of_purchases_up_to_time(h, xx, t1, TT))
+                exp_pts.append({"parameters": dict(zip(["r", "alpha", "a", "b"], params)), "x": xx, "tx": t1, "T": TT,
+                                "horizon": h, "expected_purchases": v})
+    out["expected_purchases"] = exp_pts
     with open(os.path.join(HERE, "bgnbd_reference.json"), "w") as fh:
         json.dump(out, fh, indent=0)
     print("wrote", os.path.join(HERE, "bgnbd_reference.json"))

@@ -190,6 +190,46 @@ public enum BGNBD {
         return probabilityAlive(parameters, o) * (1 - none)
     }
 
+    /// E[purchases in (T, T + h] | x, tₓ, T], the conditional expectation of Fader, Hardie & Lee
+    /// (2005), eq. 10 (lifetimes' `conditional_expected_number_of_purchases_up_to_time`):
+    /// ```
+    /// E = (a + b + x − 1)/(a − 1) · [1 − ((α + T)/(α + T + h))^(r + x) · ₂F₁(r + x, b + x; a + b + x − 1; h/(α + T + h))]
+    ///     / (1 + [x > 0] · a/(b + x − 1) · ((α + T)/(α + tₓ))^(r + x))
+    /// ```
+    /// The product of the power and ₂F₁ is summed as one series whose first term is the power, so
+    /// neither overflows for long histories (₂F₁ grows like (1 − z)^(a − 1 − r − x) as z → 1 while
+    /// the power shrinks like (1 − z)^(r + x)). At a = 1 the formula is 0/0; its limit is taken as
+    /// the mean of a = 1 ± 10⁻⁵ for any |a − 1| < 10⁻⁶ (the expectation is smooth in a).
+    public static func expectedPurchases(_ parameters: Parameters, _ o: Observation, horizon h: Double) -> Double {
+        guard h > 0 else { return 0 }
+        if abs(parameters.a - 1) < 1e-6 {
+            var below = parameters, above = parameters
+            below.a = 1 - 1e-5
+            above.a = 1 + 1e-5
+            return (expectedPurchases(below, o, horizon: h) + expectedPurchases(above, o, horizon: h)) / 2
+        }
+        let (r, alpha, a, b) = (parameters.r, parameters.alpha, parameters.a, parameters.b)
+        let x = o.x
+        let z = h / (alpha + o.T + h)
+        // Σₙ (r + x)ₙ (b + x)ₙ / ((a + b + x − 1)ₙ n!) zⁿ, times (1 − z)^(r + x), term by term.
+        let p = r + x, q = b + x, c = a + b + x - 1
+        var term = exp(p * log1p(-z))
+        var sum = term
+        var n = 0.0
+        while n < 1_000_000 {
+            let ratio = (p + n) * (q + n) / ((c + n) * (n + 1)) * z
+            term *= ratio
+            sum += term
+            n += 1
+            // The ratio falls towards z < 1: once it is below 1 the terms shrink geometrically,
+            // and once one is negligible so is the tail.
+            if ratio < 1 && abs(term) <= 1e-17 * abs(sum) { break }
+        }
+        let numerator = (a + b + x - 1) / (a - 1) * (1 - sum)
+        let denominator = x > 0 ? 1 + a / (b + x - 1) * exp(p * (log(alpha + o.T) - log(alpha + o.tx))) : 1
+        return max(0, numerator / denominator)
+    }
+
     /// The objective NLopt calls, with an evaluation counter.
     final class Objective {
         let function: ([Double]) -> Double

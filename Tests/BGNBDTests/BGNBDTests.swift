@@ -19,6 +19,16 @@ struct BGNBDTests {
             var T: [Double]
             var probability_alive: [Double]
             var probability_purchase_28d: [Double]
+            var expected_purchases_28d: [Double]
+            var expected_purchases_91d: [Double]
+        }
+        struct ExpectedPurchases: Decodable {
+            var parameters: [String: Double]
+            var x: Double
+            var tx: Double
+            var T: Double
+            var horizon: Double
+            var expected_purchases: Double
         }
         struct LogLikelihood: Decodable {
             var x: Double
@@ -29,6 +39,7 @@ struct BGNBDTests {
         var cases: [Case]
         var fixed_parameters: [String: Double]
         var log_likelihoods: [LogLikelihood]
+        var expected_purchases: [ExpectedPurchases]
     }
 
     static let reference: Reference = {
@@ -86,6 +97,32 @@ struct BGNBDTests {
             #expect(abs(BGNBD.probabilityAlive(p, o) - c.probability_alive[i]) < 1e-12)
             #expect(abs(BGNBD.probabilityOfPurchase(p, o, horizon: 28) - c.probability_purchase_28d[i]) < 1e-12)
         }
+    }
+
+    @Test("The conditional expected purchases equal lifetimes' (a < 1 fitted, a > 1 fixed, horizons up to ten years)")
+    func expectedPurchases() {
+        for c in Self.reference.cases {
+            let p = Self.parameters(c.parameters)
+            for i in c.x.indices {
+                let o = BGNBD.Observation(x: c.x[i], tx: c.tx[i], T: c.T[i])
+                for (h, expected) in [(28.0, c.expected_purchases_28d[i]), (91.0, c.expected_purchases_91d[i])] {
+                    let value = BGNBD.expectedPurchases(p, o, horizon: h)
+                    #expect(abs(value - expected) <= 1e-9 * max(1, expected), "\(c.name) #\(i) h \(h): \(value) vs \(expected)")
+                }
+            }
+        }
+        for point in Self.reference.expected_purchases {
+            let value = BGNBD.expectedPurchases(
+                Self.parameters(point.parameters), BGNBD.Observation(x: point.x, tx: point.tx, T: point.T), horizon: point.horizon)
+            #expect(abs(value - point.expected_purchases) <= 1e-9 * max(1, point.expected_purchases),
+                    "x \(point.x) tx \(point.tx) T \(point.T) h \(point.horizon): \(value) vs \(point.expected_purchases)")
+        }
+        // At a = 1 the formula is 0/0: the limit lies between its neighbours.
+        let o = BGNBD.Observation(x: 3, tx: 40, T: 90)
+        let at1 = BGNBD.expectedPurchases(.init(r: 0.5, alpha: 10, a: 1, b: 3), o, horizon: 28)
+        let below = BGNBD.expectedPurchases(.init(r: 0.5, alpha: 10, a: 0.999, b: 3), o, horizon: 28)
+        let above = BGNBD.expectedPurchases(.init(r: 0.5, alpha: 10, a: 1.001, b: 3), o, horizon: 28)
+        #expect(at1.isFinite && min(below, above) <= at1 && at1 <= max(below, above), "\(below) \(at1) \(above)")
     }
 
     @Test("Refusals: no purchases, inconsistent histories")
