@@ -6,13 +6,30 @@ import Foundation
 /// an analyst in this field would otherwise reach for (the JD e-commerce study used XGBoost).
 /// Revisit does not hand-write a booster.
 ///
-/// Binary logistic objective on dense `[N, F]` Float32 features, the `hist` tree method,
-/// early stopping on the validation log loss: boosting stops after `earlyStoppingRounds`
-/// rounds without a better validation loss and the model keeps the best round's trees.
+/// An ``Objective`` (binary logistic for P(order), Poisson for a count of orders) on dense
+/// `[N, F]` Float32 features, the `hist` tree method, early stopping on the objective's
+/// validation loss: boosting stops after `earlyStoppingRounds` rounds without a better
+/// validation loss and the model keeps the best round's trees.
 ///
 /// One booster is one XGBoost handle, freed with the object. XGBoost's errors become thrown
 /// ``GradientBoostingError``s with its message.
 public final class GradientBoostedTrees: @unchecked Sendable {
+    /// What the trees predict, and the validation loss that stops them.
+    public enum Objective: String, Sendable, Equatable {
+        /// P(label = 1) for labels in {0, 1}; stops on the log loss.
+        case binaryLogistic = "binary:logistic"
+        /// The mean of a count for labels ≥ 0 (log link, XGBoost's `count:poisson`); stops on the
+        /// Poisson negative log-likelihood. Its prediction is the expected count.
+        case poisson = "count:poisson"
+
+        var evaluationMetric: String {
+            switch self {
+            case .binaryLogistic: "logloss"
+            case .poisson: "poisson-nloglik"
+            }
+        }
+    }
+
     /// Everything that decides the trees; saved with the model.
     public struct Settings: Codable, Sendable, Equatable {
         /// Upper bound on boosting rounds (early stopping usually ends sooner).
@@ -50,9 +67,9 @@ public final class GradientBoostedTrees: @unchecked Sendable {
             return nil
         }
 
-        /// XGBoost's parameters for these settings and `threads` threads.
-        func parameters(threads: Int) -> [(String, String)] {
-            [("objective", "binary:logistic"), ("eval_metric", "logloss"), ("tree_method", "hist"),
+        /// XGBoost's parameters for these settings, `objective` and `threads` threads.
+        func parameters(objective: Objective, threads: Int) -> [(String, String)] {
+            [("objective", objective.rawValue), ("eval_metric", objective.evaluationMetric), ("tree_method", "hist"),
              ("eta", String(learningRate)), ("max_depth", String(maxDepth)), ("min_child_weight", String(minChildWeight)),
              ("subsample", String(subsample)), ("colsample_bytree", String(columnSample)), ("lambda", String(lambda)),
              ("seed", String(seed % UInt64(Int32.max))), ("nthread", String(threads)), ("verbosity", "0")]
@@ -120,15 +137,19 @@ public final class GradientBoostedTrees: @unchecked Sendable {
         return out
     }
 
-    /// Grows trees on `train`, stopping early on `validation`'s log loss, keeping the best round.
-    /// `shouldStop` is polled between rounds; stopping keeps the best round so far.
+    /// Grows trees on `train`, stopping early on `validation`'s loss under `objective`, keeping
+    /// the best round. `shouldStop` is polled between rounds; stopping keeps the best round so far.
     public static func train(
-        train: Matrix, labels: [Float], validation: Matrix, validationLabels: [Float], settings: Settings, threads: Int = 1,
+        train: Matrix, labels: [Float], validation: Matrix, validationLabels: [Float], settings: Settings,
+        objective: Objective = .binaryLogistic, threads: Int = 1,
         roundFinished: (Round) -> Void = { _ in }, shouldStop: () -> Bool = { false }
     ) throws -> GradientBoostedTrees {
         precondition(settings.problem == nil, "GradientBoostedTrees: \(settings.problem!)")
         precondition(labels.count == train.rows && validationLabels.count == validation.rows, "GradientBoostedTrees: labels and rows differ")
         precondition(train.columns == validation.columns, "GradientBoostedTrees: training and validation widths differ")
+        if objective == .poisson {
+            precondition((labels + validationLabels).allSatisfy { $0 >= 0 && $0.isFinite }, "GradientBoostedTrees: Poisson labels must be finite counts ≥ 0")
+        }
         guard train.rows > 0, validation.rows > 0 else { throw GradientBoostingError("gradient boosting needs training and validation rows") }
         let trainMatrix = try matrix(train, labels: labels)
         defer { XGDMatrixFree(trainMatrix) }
@@ -139,7 +160,7 @@ public final class GradientBoostedTrees: @unchecked Sendable {
         try check(XGBoosterCreate(&cached, 2, &booster), "create a booster")
         guard let booster else { throw GradientBoostingError("XGBoost returned no booster") }
         let model = GradientBoostedTrees(handle: booster, featureCount: train.columns, bestRound: 0)
-        for (name, value) in settings.parameters(threads: threads) {
+        for (name, value) in settings.parameters(objective: objective, threads: threads) {
             try check(XGBoosterSetParam(booster, name, value), "set \(name) = \(value)")
         }
         var best = Double.infinity, sinceBest = 0
@@ -153,7 +174,7 @@ public final class GradientBoostedTrees: @unchecked Sendable {
                 var pointers = cNames
                 try check(XGBoosterEvalOneIter(booster, Int32(round), &evaluated, &pointers, 1, &text), "evaluate round \(round + 1)")
             }
-            // "[7]\tvalidation-logloss:0.21342"
+            // "[7]\tvalidation-logloss:0.21342" (or "validation-poisson-nloglik:…")
             guard let text, let loss = String(cString: text).split(separator: ":").last.flatMap({ Double($0) }) else {
                 throw GradientBoostingError("XGBoost's evaluation of round \(round + 1) could not be read")
             }
@@ -180,7 +201,8 @@ public final class GradientBoostedTrees: @unchecked Sendable {
         return model
     }
 
-    /// P(positive) per row.
+    /// The objective's prediction per row: P(positive) for ``Objective/binaryLogistic``, the
+    /// expected count for ``Objective/poisson``.
     public func predict(_ features: Matrix) throws -> [Float] {
         precondition(features.columns == featureCount, "GradientBoostedTrees.predict: \(features.columns) columns, trained on \(featureCount)")
         guard features.rows > 0 else { return [] }
