@@ -86,6 +86,23 @@ extension VisitHistory {
         }
         return TimeToOrder(days: max(0, end - example.asOf), observed: false)
     }
+
+    /// The number of distinct days with an order in [t, `end`): the count the count head
+    /// predicts for `end` = t + H, counted in days as BG/NBD counts its transactions (two orders
+    /// on one day are one purchase occasion). Records on or after `end` are not read.
+    public func orderDays(of example: AsOfExample, before end: Int32) -> Int {
+        let range = customers[Int(example.customer)].visits
+        var index = Int(example.historyEnd), count = 0
+        var lastDay = Int32.min
+        while index < range.upperBound && days[index] < end {
+            if orders[index] && days[index] != lastDay {
+                count += 1
+                lastDay = days[index]
+            }
+            index += 1
+        }
+        return count
+    }
 }
 
 /// A predicted distribution of the time to the next order over ``TimingBins``: P(order by the

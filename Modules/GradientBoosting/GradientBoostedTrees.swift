@@ -160,7 +160,17 @@ public final class GradientBoostedTrees: @unchecked Sendable {
         try check(XGBoosterCreate(&cached, 2, &booster), "create a booster")
         guard let booster else { throw GradientBoostingError("XGBoost returned no booster") }
         let model = GradientBoostedTrees(handle: booster, featureCount: train.columns, bestRound: 0)
-        for (name, value) in settings.parameters(objective: objective, threads: threads) {
+        var parameters = settings.parameters(objective: objective, threads: threads)
+        if objective == .poisson {
+            // XGBoost 1.7 starts every model at base_score 0.5 and caps each Poisson step
+            // (max_delta_step 0.7), so a mean count far from 0.5 takes many rounds just to reach
+            // the intercept; starting at the training mean (the fitted intercept of a log-link
+            // model with no features) leaves the trees the customer-to-customer differences.
+            // Clamped above 0 because log(0) has no step to start from.
+            let mean = Double(labels.reduce(0, +)) / Double(labels.count)
+            parameters.append(("base_score", String(max(mean, 1e-6))))
+        }
+        for (name, value) in parameters {
             try check(XGBoosterSetParam(booster, name, value), "set \(name) = \(value)")
         }
         var best = Double.infinity, sinceBest = 0

@@ -54,6 +54,24 @@ struct PurchaseTimingTests {
         #expect(history.timeToOrder(of: set.examples[0], censoredAt: base + 20) == TimeToOrder(days: 15, observed: false))
     }
 
+    @Test("Order days in [t, end): distinct days with an order, two orders on one day counted once, nothing on or after end")
+    func orderDays() throws {
+        // Visits on days 0 (order), 10 (no order), 20 (order), 20 (a second order), 40 (order).
+        let start = Day(iso: "2024-01-01")!
+        let visits = [(0, true), (10, false), (20, true), (20, true), (40, true)].enumerated().map { index, visit in
+            Visit(visitID: "V\(index)", customerID: "c", repID: "r", date: start.advanced(by: visit.0), method: "", target: "", purpose: "",
+                  result: visit.1 ? "order" : "no_order", isOrder: visit.1, numeric: [])
+        }
+        let history = VisitHistory(dataset: Dataset(manifest: DatasetManifest(kind: .visits), visits: visits, customers: []))
+        let set = ExampleBuilder(history: history).build(grid: .dates([start.advanced(by: 5), start.advanced(by: 20)]))
+        let base = history.days.min()!
+        #expect(history.orderDays(of: set.examples[0], before: base + 5 + 28) == 1)
+        #expect(history.orderDays(of: set.examples[0], before: base + 40) == 1, "the order on day 40 is on the end: not counted")
+        #expect(history.orderDays(of: set.examples[0], before: base + 41) == 2)
+        #expect(history.orderDays(of: set.examples[0], before: base + 20) == 0)
+        #expect(history.orderDays(of: set.examples[1], before: base + 48) == 2, "an order on t itself counts, as the label does")
+    }
+
     @Test("A constant daily hazard p: P(within d) = 1 − (1 − p)^d, E = (1 − p)/p, median ⌈log ½ / log(1 − p)⌉")
     func constantHazard() {
         let bins = TimingBins(horizonDays: 28)

@@ -49,6 +49,71 @@ struct TimingContenderTests {
         }
     }
 
+    @Test("xgboost_timing's count head: expected order days in [t, t + H) near the observed mean and ranked with them; the file keeps it; a file without it loads without one; bad count trees are refused")
+    func countHead() throws {
+        let (path, fitted, options) = try ContenderTests.trained("xgboost_timing")
+        let horizon = options.examples.horizonDays
+        // Six as-of dates four weeks apart whose windows closed inside the data (the counts are
+        // observed), pooled: one date's 150 customers give a mean count that swings by ±30%
+        // between dates.
+        let last = Self.history.days.max()! + 1 - Int32(horizon)
+        var expected: [Double] = [], observed: [Double] = []
+        for weeksBack in stride(from: 0, through: 20, by: 4) {
+            let set = ExampleBuilder(history: Self.history, settings: options.examples).scoringExamples(asOf: Day(ordinal: last - Int32(7 * weeksBack)))
+            let input = ScoringInput(history: Self.history, set: set, encoder: try fitted.pipeline?.encoder(for: Self.history))
+            let counts = try #require(try fitted.model.expectedOrders(input, range: 0..<set.count))
+            #expect(counts.count == set.count)
+            expected += counts
+            observed += set.examples.map { Double(Self.history.orderDays(of: $0, before: $0.asOf + Int32(horizon))) }
+        }
+        #expect(expected.allSatisfy { $0 > 0 && $0.isFinite })
+        let ratio = expected.reduce(0, +) / observed.reduce(0, +)
+        #expect(abs(ratio - 1) < 0.15, "expected/observed orders \(ratio) over \(expected.count) examples")
+        // Customers expected to order more do: the top fifth by expected count orders more than
+        // twice as often as the bottom fifth.
+        let ranked = zip(expected, observed).sorted { $0.0 > $1.0 }.map(\.1), fifth = expected.count / 5
+        #expect(ranked.prefix(fifth).reduce(0, +) > 2 * ranked.suffix(fifth).reduce(0, +))
+
+        let t = Day(ordinal: Self.history.days.max()! + 1)
+        let set = ExampleBuilder(history: Self.history, settings: options.examples).scoringExamples(asOf: t)
+        let input = ScoringInput(history: Self.history, set: set, encoder: try fitted.pipeline?.encoder(for: Self.history))
+        let scoring = try #require(try fitted.model.expectedOrders(input, range: 0..<set.count))
+        let loaded = try ScoringJob.LoadedModel(path: path)
+        #expect(try loaded.fitted.expectedOrders(input, range: 0..<set.count) == scoring)
+        #expect(try loaded.fitted.expectedOrders(input, range: 0..<0) == [])
+
+        let file = try TensorFile.read(from: path)
+        #expect(file.byteTensors["xgboost_timing.count.model"] != nil)
+        var older = file
+        older.byteTensors["xgboost_timing.count.model"] = nil
+        let olderPath = ContenderTests.temporaryPath("timing-without-counts.safetensors")
+        try older.write(to: olderPath)
+        let withoutCounts = try ScoringJob.LoadedModel(path: olderPath)
+        #expect(try withoutCounts.fitted.expectedOrders(input, range: 0..<set.count) == nil)
+        #expect(try withoutCounts.fitted.timing(input, range: 0..<set.count) == (try fitted.model.timing(input, range: 0..<set.count)))
+        var bad = file
+        bad.byteTensors["xgboost_timing.count.model"] = file.byteTensors["xgboost_timing.model"]
+        let badPath = ContenderTests.temporaryPath("timing-bad-counts.safetensors")
+        try bad.write(to: badPath)
+        #expect { try ScoringJob.LoadedModel(path: badPath) } throws: { String(describing: $0).contains("count trees") }
+    }
+
+    @Test("BG/NBD's expected orders are its conditional expected purchases over H; models without a count head say nothing")
+    func bgnbdCounts() throws {
+        let (_, fitted, options) = try ContenderTests.trained("bgnbd")
+        let t = Day(ordinal: Self.history.days.max()! + 1)
+        let set = ExampleBuilder(history: Self.history, settings: options.examples).scoringExamples(asOf: t)
+        let input = ScoringInput(history: Self.history, set: set, encoder: nil)
+        let expected = try #require(try fitted.model.expectedOrders(input, range: 0..<set.count))
+        let scores = try fitted.model.scores(input, range: 0..<set.count)
+        // E[orders] ≥ P(≥ 1 order), with equality only when nobody orders twice.
+        for (count, score) in zip(expected, scores) { #expect(count >= Double(score) - 1e-6 && count.isFinite) }
+        #expect(zip(expected, scores).contains { $0.0 > Double($0.1) + 1e-3 })
+        let (_, xgboost, _) = try ContenderTests.trained("xgboost")
+        let treeInput = ScoringInput(history: Self.history, set: set, encoder: try xgboost.pipeline?.encoder(for: Self.history))
+        #expect(try xgboost.model.expectedOrders(treeInput, range: 0..<set.count) == nil)
+    }
+
     @Test("BG/NBD's timing at H is its score; the other models say nothing about timing")
     func bgnbdTiming() throws {
         let (_, fitted, options) = try ContenderTests.trained("bgnbd")

@@ -60,12 +60,17 @@ public protocol FittedModel: AnyObject {
     /// over the model's ``TimingBins`` (Docs/Features.md, "Purchase timing"); nil for a model
     /// that predicts only whether.
     func timing(_ input: ScoringInput, range: Range<Int>) throws -> [PurchaseTiming]?
+    /// How many orders, for `input.set.examples[range]`: the expected number of distinct days
+    /// with an order in [t, t + H) per example (Docs/Features.md, "Order counts"); nil for a
+    /// model without a count head.
+    func expectedOrders(_ input: ScoringInput, range: Range<Int>) throws -> [Double]?
 }
 
 extension FittedModel {
     public var epochs: [EpochReport] { [] }
     public var findings: ModelFindings? { nil }
     public func timing(_ input: ScoringInput, range: Range<Int>) throws -> [PurchaseTiming]? { nil }
+    public func expectedOrders(_ input: ScoringInput, range: Range<Int>) throws -> [Double]? { nil }
 }
 
 /// What a fitted model scores: examples cut from a history, and the pipeline's encoder when the

@@ -22,8 +22,17 @@ import Training
 /// the validation person-periods' log loss. The scores are the model's own probabilities (no
 /// calibration by default), so the timing and the score agree.
 ///
-/// Model file: the U8 tensor `xgboost_timing.model` (XGBoost's UBJSON; the last feature column
-/// is the bin index) and metadata `xgboost_timing` = `{"settings": …, "bin_edges": […]}`.
+/// Beside the hazard, a count head: a second booster with XGBoost's Poisson objective (log
+/// link) on the same features, fitted to the number of distinct order days in [t, t + H) —
+/// fully observed for every training and validation example (their label windows close before
+/// the validation dates and by T) — early-stopped on the validation Poisson log-likelihood. Its
+/// prediction is ``FittedModel/expectedOrders(_:range:)``, the e-commerce study's "how many
+/// orders within two weeks".
+///
+/// Model file: the U8 tensors `xgboost_timing.model` (XGBoost's UBJSON; the last feature column
+/// is the bin index) and `xgboost_timing.count.model` (the count head; absent in files written
+/// before it, which load without one), and metadata `xgboost_timing` = `{"settings": …,
+/// "bin_edges": […]}`.
 public struct GradientBoostingTimingContender: Contender {
     public init() {}
     public var name: String { "xgboost_timing" }
@@ -69,8 +78,9 @@ public struct GradientBoostingTimingContender: Contender {
         func targets(_ set: ExampleSet, censoredAt end: Day) -> [(target: TimeToOrder, followUp: Int)] {
             set.examples.map { (job.history.timeToOrder(of: $0, censoredAt: end.ordinal), Int(end.ordinal - $0.asOf)) }
         }
+        let trainBase = GradientBoostingContender.matrix(data.train, featureSet: featureSet)
         let train = Self.personPeriods(
-            base: GradientBoostingContender.matrix(data.train, featureSet: featureSet),
+            base: trainBase,
             targets: targets(data.trainSet, censoredAt: data.validationFrom), bins: bins)
         let validationBase = GradientBoostingContender.matrix(data.validation, featureSet: featureSet)
         let validation = Self.personPeriods(
@@ -83,14 +93,33 @@ public struct GradientBoostingTimingContender: Contender {
             train: train.matrix, labels: train.labels, validation: validation.matrix, validationLabels: validation.labels,
             settings: job.options.boosting, threads: job.options.training.threads, shouldStop: job.shouldStop)
         if job.shouldStop() { return nil }
-        let model = FittedTimingTrees(trees: trees, settings: job.options.boosting, bins: bins, featureSet: featureSet)
+        let counts = try Self.fitCounts(job, data: data, trainBase: trainBase, validationBase: validationBase)
+        if job.shouldStop() { return nil }
+        let model = FittedTimingTrees(trees: trees, counts: counts, settings: job.options.boosting, bins: bins, featureSet: featureSet)
         let scores = try model.probabilities(validationBase, horizonDays: job.options.examples.horizonDays)
-        let lastLoss = trees.history.first { $0.round == trees.bestRound }?.validationLoss ?? .nan
+        func bestLoss(_ trees: GradientBoostedTrees) -> String {
+            String(format: "%.5f", trees.history.first { $0.round == trees.bestRound }?.validationLoss ?? .nan)
+        }
         return FitResult(
             model: model, validationScores: scores, trainingRows: data.train.count, iterations: trees.bestRound,
             notes: ["xgboost_timing: \(train.labels.count) person-periods from \(data.train.count) examples over bins ending at "
                     + "\(bins.edges.map(String.init).joined(separator: ", ")) days; \(trees.bestRound) rounds kept of \(trees.history.count) "
-                    + "(validation log loss \(String(format: "%.5f", lastLoss)))"])
+                    + "(validation log loss \(bestLoss(trees))); count head: \(counts.bestRound) rounds kept of \(counts.history.count) "
+                    + "(validation Poisson log-likelihood \(bestLoss(counts)))"])
+    }
+
+    /// The count head: Poisson trees on the order days in [t, t + H) of each example.
+    static func fitCounts(
+        _ job: FitJob, data: TrainingJob.PreparedData, trainBase: GradientBoostedTrees.Matrix, validationBase: GradientBoostedTrees.Matrix
+    ) throws -> GradientBoostedTrees {
+        let horizon = Int32(job.options.examples.horizonDays)
+        func counts(_ set: ExampleSet) -> [Float] {
+            set.examples.map { Float(job.history.orderDays(of: $0, before: $0.asOf + horizon)) }
+        }
+        return try GradientBoostedTrees.train(
+            train: trainBase, labels: counts(data.trainSet),
+            validation: validationBase, validationLabels: counts(data.validationSet), settings: job.options.boosting,
+            objective: .poisson, threads: job.options.training.threads, shouldStop: job.shouldStop)
     }
 
     public func load(_ file: ModelFile, path: String) throws -> any FittedModel {
@@ -105,24 +134,37 @@ public struct GradientBoostingTimingContender: Contender {
         guard let bins = TimingBins(edges: document.binEdges) else {
             throw fail("its bin edges \(document.binEdges.prefix(70)) are not 1…64 increasing days within 1…3660")
         }
+        let width = GradientBoostingContender.width(pipeline)
+        let trees: GradientBoostedTrees
         do {
-            let trees = try GradientBoostedTrees.load(bytes, featureCount: GradientBoostingContender.width(pipeline) + 1)
-            return FittedTimingTrees(trees: trees, settings: document.settings, bins: bins, featureSet: pipeline.featureSet)
+            trees = try GradientBoostedTrees.load(bytes, featureCount: width + 1)
         } catch {
             throw fail("its trees cannot be read: \(error)")
         }
+        var counts: GradientBoostedTrees?
+        if let countBytes = file.contents.byteTensors["xgboost_timing.count.model"] {
+            do {
+                counts = try GradientBoostedTrees.load(countBytes, featureCount: width)
+            } catch {
+                throw fail("its count trees cannot be read: \(error)")
+            }
+        }
+        return FittedTimingTrees(trees: trees, counts: counts, settings: document.settings, bins: bins, featureSet: pipeline.featureSet)
     }
 }
 
 final class FittedTimingTrees: FittedModel {
     let trees: GradientBoostedTrees
+    /// The count head (nil in a model file written before it).
+    let counts: GradientBoostedTrees?
     let settings: GradientBoostedTrees.Settings
     let bins: TimingBins
     let featureSet: FeatureSet
     var name: String { "xgboost_timing" }
 
-    init(trees: GradientBoostedTrees, settings: GradientBoostedTrees.Settings, bins: TimingBins, featureSet: FeatureSet) {
+    init(trees: GradientBoostedTrees, counts: GradientBoostedTrees?, settings: GradientBoostedTrees.Settings, bins: TimingBins, featureSet: FeatureSet) {
         self.trees = trees
+        self.counts = counts
         self.settings = settings
         self.bins = bins
         self.featureSet = featureSet
@@ -160,9 +202,17 @@ final class FittedTimingTrees: FittedModel {
         return try distributions(GradientBoostingContender.matrix(input.modelExamples(range), featureSet: featureSet))
     }
 
+    func expectedOrders(_ input: ScoringInput, range: Range<Int>) throws -> [Double]? {
+        guard let counts else { return nil }
+        guard !range.isEmpty else { return [] }
+        return try counts.predict(GradientBoostingContender.matrix(input.modelExamples(range), featureSet: featureSet)).map(Double.init)
+    }
+
     func contents() throws -> TensorFile {
         let (major, minor, patch) = GradientBoostedTrees.version
-        return TensorFile(byteTensors: ["xgboost_timing.model": try trees.serialized()], metadata: [
+        var tensors = ["xgboost_timing.model": try trees.serialized()]
+        if let counts { tensors["xgboost_timing.count.model"] = try counts.serialized() }
+        return TensorFile(byteTensors: tensors, metadata: [
             "xgboost_timing": try TensorFile.metadataJSON(GradientBoostingTimingContender.Document(settings: settings, binEdges: bins.edges)),
             "xgboost_rounds": String(trees.bestRound), "xgboost_version": "\(major).\(minor).\(patch)",
         ])
@@ -179,6 +229,15 @@ extension FittedBGNBD {
             return PurchaseTiming(bins: bins, cumulative: bins.edges.map {
                 BGNBD.probabilityOfPurchase(document.parameters, observation, horizon: Double($0))
             })
+        }
+    }
+
+    /// BG/NBD's conditional expected purchases in (t, t + H] (Fader, Hardie & Lee 2005, eq. 10),
+    /// the reference the count head is judged against.
+    func expectedOrders(_ input: ScoringInput, range: Range<Int>) throws -> [Double]? {
+        let horizon = Double(input.set.settings.horizonDays)
+        return input.set.examples[range].map { example in
+            BGNBD.expectedPurchases(document.parameters, input.history.bgnbdObservation(of: example, in: input.set), horizon: horizon)
         }
     }
 }
