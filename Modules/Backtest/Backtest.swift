@@ -104,6 +104,9 @@ public struct Backtest {
         public var timingEdges: [Int]? = nil
         public var timingCumulative: [[Double]]? = nil
         public var expectedDays: [Double]? = nil
+        /// For a model with a count head (``FittedModel/expectedOrders(_:range:)``): per
+        /// candidate, the expected order days in [t, t + H).
+        public var expectedOrders: [Double]? = nil
     }
 
     /// One fold: its candidates, their outcomes, the reps' own rate, and every contender's list.
@@ -128,6 +131,9 @@ public struct Backtest {
         public var orderObserved: [Bool] = []
         /// Days from t to the end of the data (the same for every candidate of the fold).
         public var followUpDays: Double = 0
+        /// Per candidate, the distinct days with an order in [t, t + H) (complete: candidates'
+        /// label windows close inside the data): what count predictions are judged on.
+        public var orderDays: [Double] = []
         public var entries: [Entry]
     }
 
@@ -188,6 +194,7 @@ public struct Backtest {
                     entry.timingCumulative = timing.map(\.cumulative)
                     entry.expectedDays = timing.map(\.expectedDays)
                 }
+                entry.expectedOrders = try fitted.model.expectedOrders(input, range: 0..<candidates.count)
                 entries[name] = entry
                 progress("backtest: week of \(start.iso): \(name) list precision \(Self.percent(entry.listPrecision)), "
                          + "\(comparison.rateName) \(Self.percent(fold.repsRate)), ROC-AUC \(entry.rocAUC.map { String(format: "%.4f", $0) } ?? "—") "
@@ -233,12 +240,14 @@ public struct Backtest {
             : (repVisits == 0 ? nil : Double(repOrders) / Double(repVisits))
         let dataEnd = (history.days.max() ?? start.ordinal) + 1
         let times = complete.map { history.timeToOrder(of: $0, censoredAt: dataEnd) }
+        let horizon = Int32(settings.training.examples.horizonDays)
         return Fold(
             start: start, candidates: complete.count, excludedIncomplete: all.examples.count - complete.count,
             positives: positives, customerIDs: complete.map { history.customerID(of: $0) },
             repIDs: complete.map { history.repID(of: $0, in: set) }, labels: complete.map(\.label), repVisits: repVisits,
             repOrders: repOrders, repsRate: comparisonRate, daysToOrder: times.map { Double($0.days) },
-            orderObserved: times.map(\.observed), followUpDays: Double(dataEnd - start.ordinal), entries: [])
+            orderObserved: times.map(\.observed), followUpDays: Double(dataEnd - start.ordinal),
+            orderDays: complete.map { Double(history.orderDays(of: $0, before: $0.asOf + horizon)) }, entries: [])
     }
 
     func evaluate(_ contender: String, scores: [Float], fold: Fold) -> Entry {

@@ -79,6 +79,13 @@ extension Backtest {
                 times: entries.flatMap { $0.0.daysToOrder }, observed: entries.flatMap { $0.0.orderObserved },
                 followUp: entries.flatMap { [Double](repeating: $0.0.followUpDays, count: $0.0.daysToOrder.count) })
         }
+        report.orderCounts = self.settings.contenders.compactMap { name in
+            let entries = folds.flatMap { fold in fold.entries.filter { $0.contender == name && $0.expectedOrders != nil }.map { (fold, $0) } }
+            guard !entries.isEmpty else { return nil }
+            return CountEvaluation(
+                model: name, predicted: entries.flatMap { $0.1.expectedOrders! }, observed: entries.flatMap { $0.0.orderDays },
+                bins: evaluation.reliabilityBins)
+        }
         report.findings = self.settings.contenders.compactMap { name in folds.last?.entries.first { $0.contender == name }?.findings }
         if self.settings.contenders.contains(where: { Contenders.named($0)?.kind == .heuristic }) {
             report.notes.append("Heuristic baselines (recency, frequency, round-robin) are rankings, not probabilities: their "

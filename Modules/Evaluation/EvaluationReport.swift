@@ -71,9 +71,10 @@ public struct ModelFindings: Sendable, Hashable, Codable {
     }
 }
 
-/// The evaluator's report, `report.json`: format `revisit-evaluation-report`, version 4
+/// The evaluator's report, `report.json`: format `revisit-evaluation-report`, version 5
 /// (2: `settings.comparison`, the random-list baseline of transaction logs, and `calibration`;
-/// 3: `findings`, what models say about themselves; 4: `timing`, when the next order comes).
+/// 3: `findings`, what models say about themselves; 4: `timing`, when the next order comes;
+/// 5: `order_counts`, how many orders come).
 ///
 /// The same type serves the audit (one scores file, possibly several models) and the rolling
 /// backtest (`mode` = `backtest`, one ``ModelResult`` per model built from its weekly rows).
@@ -83,7 +84,7 @@ public struct EvaluationReport: Sendable, Hashable, Codable {
     /// The `format` value of every report.
     public static let formatName = "revisit-evaluation-report"
     /// The version this build writes.
-    public static let currentVersion = 4
+    public static let currentVersion = 5
 
     public var format: String
     public var formatVersion: Int
@@ -105,6 +106,8 @@ public struct EvaluationReport: Sendable, Hashable, Codable {
     public var findings: [ModelFindings] = []
     /// Per model that predicts when the next order comes, its concordance and cumulative calibration (a backtest).
     public var timing: [TimingEvaluation] = []
+    /// Per model with a count head, its expected order days in [t, t + H) against the observed (a backtest).
+    public var orderCounts: [CountEvaluation] = []
 
     public init(
         mode: String, settings: EvaluationSettings, inputs: [InputFile], counts: RowCounts, models: [ModelResult],

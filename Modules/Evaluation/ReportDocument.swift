@@ -132,6 +132,32 @@ public enum ReportMarkdown {
                 }).render()
             md += "\n![P(order within d days): predicted (dashed) and observed](timing.svg)\n\n"
         }
+        if !report.orderCounts.isEmpty {
+            md += "## How many orders\n\n"
+            md += "For the models that predict a count: the expected number of days with an order in [t, t + H) against the "
+            md += "number observed, per candidate. Mean Poisson deviance is the proper score of a predicted count (lower is better; "
+            md += "0 is perfect); repeat buyers are candidates with two or more order days in the window, and the ROC-AUC says "
+            md += "how well the expected count finds them. Then the calibration: candidates in equal groups by predicted count, "
+            md += "the mean predicted against the mean observed, which a calibrated model keeps equal.\n\n"
+            md += MarkdownTable(
+                headers: ["model", "rows", "repeat buyers", "mean predicted", "mean observed", "MAE", "RMSE", "Poisson deviance", "ROC-AUC (repeat)"],
+                rows: report.orderCounts.map {
+                    [ReportText.literal($0.model), String($0.rows), String($0.repeatRows), ReportText.number($0.meanPredicted),
+                     ReportText.number($0.meanObserved), ReportText.number($0.meanAbsoluteError), ReportText.number($0.rootMeanSquaredError),
+                     ReportText.number($0.meanPoissonDeviance), ReportText.number($0.repeatRocAuc)]
+                }).render() + "\n"
+            let groups = report.orderCounts.map(\.calibration.count).max() ?? 0
+            md += MarkdownTable(
+                headers: ["group"] + report.orderCounts.flatMap { ["\(ReportText.literal($0.model)) predicted", "observed", "rows"] },
+                rows: (0..<groups).map { g in
+                    ["\(g + 1)"] + report.orderCounts.flatMap { counts -> [String] in
+                        guard g < counts.calibration.count else { return ["—", "—", "—"] }
+                        let bin = counts.calibration[g]
+                        return [ReportText.number(.defined(bin.meanPredicted)), ReportText.number(.defined(bin.meanObserved)), String(bin.rows)]
+                    }
+                }).render()
+            md += "\n![Expected against observed order days, by group of predicted count](counts.svg)\n\n"
+        }
         md += "## Calibration\n\n"
         for result in results {
             md += "### \(ReportText.literal(result.model))\n\n"
@@ -184,7 +210,7 @@ public enum ReportWriter {
     /// Whether a directory's entries are a report's own (the only directory a report replaces).
     static func isReportDirectory(_ entries: [String]) -> Bool {
         entries.contains("report.json")
-            || entries.allSatisfy { files.contains($0) || $0 == "calibration.svg" || $0 == "timing.svg" || $0 == "scores.csv" }
+            || entries.allSatisfy { files.contains($0) || $0 == "calibration.svg" || $0 == "timing.svg" || $0 == "counts.svg" || $0 == "scores.csv" }
     }
 
     /// Writes every file of `report`, and `extra` (name, bytes) beside them, as `directory`;
@@ -203,6 +229,9 @@ public enum ReportWriter {
         }
         if !report.timing.isEmpty {
             contents.append(("timing.svg", Array(ReportCharts.timing(report.timing).render().utf8)))
+        }
+        if !report.orderCounts.isEmpty {
+            contents.append(("counts.svg", Array(ReportCharts.orderCounts(report.orderCounts).render().utf8)))
         }
         for chart in ReportCharts.all(report.allResults, comparison: report.settings.comparison, listLabel: report.settings.listRule ?? "top \(report.settings.topPerRep) per rep") {
             contents.append((chart.file, Array(chart.svg.utf8)))

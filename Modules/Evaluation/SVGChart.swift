@@ -262,6 +262,29 @@ public enum ReportCharts {
             xRange: 0...maximum, yRange: 0...top, xTicks: ticks, yTicks: yTicks, series: series)
     }
 
+    /// Count calibration: per model, each group's mean observed order days against its mean
+    /// predicted, with the diagonal a calibrated model lies on; both axes run from 0 to a little
+    /// above the largest mean.
+    public static func orderCounts(_ evaluations: [CountEvaluation]) -> LineChart {
+        let highest = evaluations.flatMap { $0.calibration.flatMap { [$0.meanPredicted, $0.meanObserved] } }.filter(\.isFinite).max() ?? 1
+        let top = max(0.1, niceCeiling(highest * 1.1))
+        let step = top / 5
+        let ticks = stride(from: 0.0, through: top + step * 1e-6, by: step).map { LineChart.Tick($0, String(format: top < 1 ? "%.2f" : "%.1f", $0)) }
+        return LineChart(
+            title: "How many orders: expected against observed", xLabel: "mean expected order days in [t, t + H)",
+            yLabel: "mean observed order days", xRange: 0...top, yRange: 0...top, xTicks: ticks, yTicks: ticks,
+            series: evaluations.map { e in
+                ChartSeries(name: e.model, points: e.calibration.map { (x: $0.meanPredicted, y: Optional($0.meanObserved)) })
+            }, diagonal: true)
+    }
+
+    /// The smallest of 1, 2 or 5 times a power of ten that is ≥ `value` (> 0).
+    static func niceCeiling(_ value: Double) -> Double {
+        guard value > 0, value.isFinite else { return 1 }
+        let power = pow(10, (log10(value)).rounded(.down))
+        return [1.0, 2, 5, 10].map { $0 * power }.first { $0 >= value - 1e-12 }!
+    }
+
     private static func curve(_ name: String, _ points: CurvePoints?) -> ChartSeries {
         ChartSeries(name: name, points: points.map { p in zip(p.x, p.y).map { (x: $0, y: Optional($1)) } } ?? [])
     }

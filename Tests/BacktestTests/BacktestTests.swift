@@ -66,9 +66,10 @@ struct BacktestTests {
     /// A poisoned future: altering every record dated on or after a fold's start (results,
     /// methods, purposes, reps) changes neither the fold's trained model's scores nor its list.
     @Test func aPoisonedFutureChangesNothing() throws {
-        let contenders = ["logreg", "decision_tree", "xgboost", "bgnbd", "recency", "frequency"]
+        let contenders = ["logreg", "decision_tree", "xgboost", "xgboost_timing", "bgnbd", "recency", "frequency"]
         var settings = Self.settings(contenders, firstFold: Self.firstFold)
         settings.folds = 1
+        settings.training.boosting.rounds = 40
         let clean = try Backtest(settings: settings, history: VisitHistory(dataset: Self.dataset)).run()
         var poisoned = Self.dataset
         for index in poisoned.visits.indices where poisoned.visits[index].date >= clean[0].start {
@@ -83,9 +84,53 @@ struct BacktestTests {
         for (a, b) in zip(clean[0].entries, dirty[0].entries) {
             #expect(a.contender == b.contender)
             #expect(a.scores == b.scores, "\(a.contender): scores changed when only the future changed")
+            #expect(a.timingCumulative == b.timingCumulative && a.expectedOrders == b.expectedOrders,
+                    "\(a.contender): timing or counts changed when only the future changed")
         }
         // The outcomes themselves do change (they are the future), so the test is not vacuous.
         #expect(dirty[0].labels != clean[0].labels)
+    }
+
+    /// The timing and count predictions reach the report: each fold's observed order days equal
+    /// a direct count of the log, and the report has a timing and a count evaluation for the
+    /// models that make them (not for a heuristic), in its JSON, its Markdown and `counts.svg`.
+    @Test func timingAndCountsReachTheReport() throws {
+        let history = VisitHistory(dataset: Self.dataset)
+        var settings = Self.settings(["xgboost_timing", "bgnbd", "recency"], firstFold: Self.firstFold)
+        settings.training.boosting.rounds = 40
+        let backtest = Backtest(settings: settings, history: history)
+        let folds = try backtest.run()
+        for fold in folds {
+            for (index, customer) in fold.customerIDs.enumerated() {
+                let days = Set(Self.dataset.visits.filter {
+                    $0.customerID == customer && $0.isOrder && $0.date >= fold.start && $0.date < fold.start.advanced(by: 28)
+                }.map(\.date))
+                #expect(fold.orderDays[index] == Double(days.count))
+                #expect((fold.orderDays[index] > 0) == (fold.labels[index] == 1), "an order day in the window is the label")
+            }
+            let byName = Dictionary(uniqueKeysWithValues: fold.entries.map { ($0.contender, $0) })
+            #expect(byName["xgboost_timing"]?.expectedOrders?.count == fold.candidates)
+            #expect(byName["bgnbd"]?.expectedOrders?.count == fold.candidates)
+            #expect(byName["recency"]?.expectedOrders == nil && byName["recency"]?.timingCumulative == nil)
+        }
+        let report = backtest.report(folds: folds, evaluation: EvaluationSettings(bootstrapResamples: 20), groundTruth: nil, inputs: [])
+        #expect(report.timing.map(\.model) == ["xgboost_timing", "bgnbd"])
+        #expect(report.orderCounts.map(\.model) == ["xgboost_timing", "bgnbd"])
+        let rows = folds.map(\.candidates).reduce(0, +)
+        let observed = folds.flatMap(\.orderDays)
+        for counts in report.orderCounts {
+            #expect(counts.rows == rows && counts.meanObserved == .ratio(observed.reduce(0, +), Double(rows)))
+            #expect(counts.repeatRows == observed.filter { $0 >= 2 }.count)
+        }
+        let decoded = try EvaluationReport.decode(json: try report.jsonBytes())
+        #expect(decoded == report && decoded.formatVersion == 5)
+        let directory = NSTemporaryDirectory() + "revisit-backtest-counts-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try ReportWriter.write(report, to: directory)
+        let markdown = try String(contentsOfFile: directory + "/report.md", encoding: .utf8)
+        #expect(markdown.contains("## How many orders") && markdown.contains("## When the next order comes"))
+        let chart = try String(contentsOfFile: directory + "/counts.svg", encoding: .utf8)
+        #expect(chart.contains("xgboost_timing") && chart.contains("bgnbd"))
     }
 
     @Test func decisionTreeSplitsASeparableRuleAndRespectsItsLimits() {
