@@ -1,5 +1,6 @@
 import Dataset
 import Evaluation
+import Features
 import Workflow
 
 extension Backtest {
@@ -24,12 +25,21 @@ extension Backtest {
                 let overall = ScoresFile.ranks(
                     asOf: [Day](repeating: fold.start, count: entry.scores.count), probabilities: entry.scores.map(Double.init),
                     customers: fold.customerIDs, groups: [String](repeating: "", count: entry.scores.count))
+                let bins = entry.timingEdges.flatMap(TimingBins.init(edges:))
                 for index in fold.customerIDs.indices {
                     var rank = entry.ranksInRep[index]
                     if case .perRepTop = list {} else if !entry.onList[index] { rank += listK }
-                    rows.append(ScoreRow(
+                    var row = ScoreRow(
                         customerID: fold.customerIDs[index], repID: fold.repIDs[index], asOf: fold.start,
-                        probability: entry.scores[index], rankInRep: rank, rank: overall[index], modelID: entry.contender))
+                        probability: entry.scores[index], rankInRep: rank, rank: overall[index], modelID: entry.contender)
+                    row.forecast.expectedOrders = entry.expectedOrders?[index]
+                    if let bins, let cumulative = entry.timingCumulative?[index] {
+                        let timing = PurchaseTiming(bins: bins, cumulative: cumulative)
+                        row.forecast.expectedDaysToOrder = timing.expectedDays
+                        row.forecast.medianDaysToOrder = timing.medianDays
+                        row.forecast.withinDays = ScoreRow.Forecast.days.map { timing.probability(withinDays: Double($0)) }
+                    }
+                    rows.append(row)
                 }
             }
         }

@@ -8,7 +8,8 @@ public enum EvaluationError: Error, CustomStringConvertible, Equatable {
     /// A row or the header is wrong.
     case malformed(path: String, line: Int, reason: String)
     /// The file is of a format version this build does not read.
-    case unsupportedVersion(path: String, line: Int, found: String, expected: Int)
+    /// `expected`: the versions this build reads.
+    case unsupportedVersion(path: String, line: Int, found: String, expected: [Int])
 
     public var description: String {
         switch self {
@@ -17,7 +18,9 @@ public enum EvaluationError: Error, CustomStringConvertible, Equatable {
         case .malformed(let path, let line, let reason):
             return "\(path):\(line): \(reason)"
         case .unsupportedVersion(let path, let line, let found, let expected):
-            return "\(path):\(line): scores format_version \(found); this build reads version \(expected) — "
+            let versions = expected.count == 1 ? "version \(expected[0])"
+                : "versions " + expected.dropLast().map(String.init).joined(separator: ", ") + " and \(expected.last!)"
+            return "\(path):\(line): scores format_version \(found); this build reads \(versions) — "
                 + "rescore with a scorer from the same release as this evaluator, or use the evaluator that matches the scorer"
         }
     }

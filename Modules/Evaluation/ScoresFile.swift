@@ -19,6 +19,31 @@ public struct ScoreRow: Sendable, Hashable, Codable {
     public var rank: Int
     /// The model that produced the score (the model file's id).
     public var modelID: String
+    /// What a timing or count model adds (version 2; nil when the model does not predict it,
+    /// an empty field in the file).
+    public var forecast = Forecast()
+
+    /// When and how many, beside the probability: a timing model's expected and median days to
+    /// the next order and P(order within 7, 14 and 28 days) from its own distribution
+    /// (uncalibrated, Docs/Features.md "Purchase timing"), a count model's expected order days
+    /// in [t, t + H).
+    public struct Forecast: Sendable, Hashable, Codable {
+        public var expectedOrders: Double?
+        public var expectedDaysToOrder: Double?
+        public var medianDaysToOrder: Double?
+        /// P(order within 7, 14, 28 days), in that order, non-decreasing.
+        public var withinDays: [Double]?
+        /// The day counts of ``withinDays``.
+        public static let days = [7, 14, 28]
+
+        public init(expectedOrders: Double? = nil, expectedDaysToOrder: Double? = nil, medianDaysToOrder: Double? = nil, withinDays: [Double]? = nil) {
+            precondition(withinDays == nil || withinDays!.count == Self.days.count, "ScoreRow.Forecast: \(withinDays!.count) probabilities for \(Self.days)")
+            self.expectedOrders = expectedOrders
+            self.expectedDaysToOrder = expectedDaysToOrder
+            self.medianDaysToOrder = medianDaysToOrder
+            self.withinDays = withinDays
+        }
+    }
 
     public init(
         customerID: String, repID: String, asOf: Day, probability: Double, rankInRep: Int, rank: Int, modelID: String
@@ -45,24 +70,38 @@ public struct ScoreRow: Sendable, Hashable, Codable {
     }
 }
 
-/// The scores file, format version 1: what the scorer writes and the evaluator reads.
+/// The scores file, format version 2: what the scorer writes and the evaluator reads.
 ///
 /// ```
-/// customer_id,rep_id,as_of,probability,rank_in_rep,rank,model_id,format_version
-/// C000017,R003,2019-06-03,0.4182,1,12,3f2a9c0d11ee,1
+/// customer_id,rep_id,as_of,probability,rank_in_rep,rank,model_id,format_version,expected_orders,expected_days_to_order,median_days_to_order,p_order_7d,p_order_14d,p_order_28d
+/// C000017,R003,2019-06-03,0.4182,1,12,3f2a9c0d11ee,2,0.61,24.3,19,0.21,0.33,0.4182
+/// C000018,R003,2019-06-03,0.3911,2,15,3f2a9c0d11ee,2,,,,,,
 /// ```
 /// UTF-8 CSV (Revisit's strict RFC 4180 form, `DelimitedText`), `\n` line ends, one row per
 /// (model, customer, as-of date); `as_of` is `YYYY-MM-DD`; `probability` is in [0, 1], written in
 /// Swift's shortest round-trip form; `rank_in_rep` and `rank` are positive integers; every row
-/// repeats `format_version` = 1 so that `awk` and pandas see the version without a side file.
-/// Several as-of dates (and several models) may share a file. See Docs/FileFormats.md.
+/// repeats `format_version` = 2 so that `awk` and pandas see the version without a side file.
+/// The six forecast columns (``ScoreRow/Forecast``) are empty where the model does not predict
+/// them. Version 1 (the first eight columns only) is still read. Several as-of dates (and
+/// several models) may share a file. See Docs/FileFormats.md.
 public enum ScoresFile {
-    /// The version this build writes and reads.
-    public static let formatVersion = 1
-    /// The exact header line's fields.
-    public static let header = [
+    /// The version this build writes.
+    public static let formatVersion = 2
+    /// The versions this build reads.
+    public static let readableVersions = [1, 2]
+    /// Version 1's header: the eight columns every version starts with.
+    public static let coreHeader = [
         "customer_id", "rep_id", "as_of", "probability", "rank_in_rep", "rank", "model_id", "format_version",
     ]
+    /// The forecast columns version 2 adds.
+    public static let forecastHeader = [
+        "expected_orders", "expected_days_to_order", "median_days_to_order",
+    ] + ScoreRow.Forecast.days.map { "p_order_\($0)d" }
+    /// The exact header line's fields (this build writes).
+    public static let header = coreHeader + forecastHeader
+
+    /// The header of `version`.
+    static func header(version: Int) -> [String] { version == 1 ? coreHeader : header }
 
     /// The file's bytes: the header, then `rows` in the order given.
     public static func encode(rows: [ScoreRow]) -> [UInt8] {
@@ -70,12 +109,15 @@ public enum ScoresFile {
         output.reserveCapacity(rows.count * 56 + 80)
         DelimitedText.appendRecord(header, to: &output)
         let version = String(formatVersion)
+        func field(_ value: Double?) -> String { value.map { "\($0)" } ?? "" }
         for row in rows {
+            let f = row.forecast
             DelimitedText.appendRecord(
                 [
                     row.customerID, row.repID, row.asOf.iso, "\(row.probability)", String(row.rankInRep),
-                    String(row.rank), row.modelID, version,
-                ], to: &output)
+                    String(row.rank), row.modelID, version, field(f.expectedOrders), field(f.expectedDaysToOrder),
+                    field(f.medianDaysToOrder),
+                ] + (f.withinDays?.map { "\($0)" } ?? ScoreRow.Forecast.days.map { _ in "" }), to: &output)
         }
         return output
     }
@@ -101,29 +143,35 @@ public enum ScoresFile {
         guard let first = records.first else {
             throw EvaluationError.malformed(path: path, line: 1, reason: "empty file: no header (expected \(header.joined(separator: ",")))")
         }
-        guard first.fields == header else {
+        guard let version = readableVersions.first(where: { first.fields == header(version: $0) }) else {
             // A file of another version announces it in its format_version column: say so, not "bad header".
             if let column = first.fields.firstIndex(of: "format_version"), records.count > 1,
-                records[1].fields.count > column, records[1].fields[column] != String(formatVersion)
+                records[1].fields.count > column, !readableVersions.map(String.init).contains(records[1].fields[column])
             {
                 throw EvaluationError.unsupportedVersion(
-                    path: path, line: records[1].line, found: "'\(records[1].fields[column])'", expected: formatVersion)
+                    path: path, line: records[1].line, found: "'\(records[1].fields[column])'", expected: readableVersions)
             }
             throw EvaluationError.malformed(
                 path: path, line: first.line,
                 reason: "header is \(first.fields.joined(separator: ",")); expected \(header.joined(separator: ",")) "
-                    + "(scores format version \(formatVersion))")
+                    + "(scores format version \(formatVersion)) or its first eight columns (version 1)")
         }
+        let columns = header(version: version).count
         var rows: [ScoreRow] = []
         rows.reserveCapacity(records.count - 1)
         var seen = Set<Key>()
         var models = Set<String>()
-        let version = String(formatVersion)
+        let versionText = String(version)
         for (line, f) in records.dropFirst() {
             func bad(_ reason: String) -> EvaluationError { .malformed(path: path, line: line, reason: reason) }
-            guard f.count == header.count else { throw bad("\(f.count) fields; the header has \(header.count)") }
-            guard f[7] == version else {
-                throw EvaluationError.unsupportedVersion(path: path, line: line, found: "'\(f[7])'", expected: formatVersion)
+            guard f.count == columns else { throw bad("\(f.count) fields; the header has \(columns)") }
+            guard f[7] == versionText else {
+                guard readableVersions.map(String.init).contains(f[7]) else {
+                    throw EvaluationError.unsupportedVersion(path: path, line: line, found: "'\(f[7])'", expected: readableVersions)
+                }
+                // The header says which version the file is; a row of another one is a file mixed from two builds.
+                throw bad("format_version '\(f[7])' under a version-\(version) header: the file mixes two scores versions "
+                          + "(rescore it whole with one scorer)")
             }
             guard !f[0].isEmpty else { throw bad("customer_id is empty") }
             guard let asOf = Day(iso: f[2]) else { throw bad("as_of '\(f[2])' is not a date YYYY-MM-DD") }
@@ -143,12 +191,49 @@ public enum ScoresFile {
             guard seen.insert(Key(model: f[6], customer: f[0], asOf: asOf)).inserted else {
                 throw bad("customer \(f[0]) is scored twice for as_of \(f[2]) by model \(f[6])")
             }
-            rows.append(
-                ScoreRow(
-                    customerID: f[0], repID: f[1], asOf: asOf, probability: probability, rankInRep: rankInRep, rank: rank,
-                    modelID: f[6]))
+            var row = ScoreRow(
+                customerID: f[0], repID: f[1], asOf: asOf, probability: probability, rankInRep: rankInRep, rank: rank, modelID: f[6])
+            if version >= 2 {
+                do {
+                    row.forecast = try forecast(Array(f[8...]))
+                } catch let problem as ForecastProblem {
+                    throw bad(problem.reason)
+                }
+            }
+            rows.append(row)
         }
         return rows
+    }
+
+    struct ForecastProblem: Error { let reason: String }
+
+    /// The forecast columns of one row, checked: each empty or a finite number in its range
+    /// (orders ≥ 0; days in [0, 3660], the cap of Features.PurchaseTiming; probabilities in
+    /// [0, 1], the three non-decreasing and all present or all empty).
+    static func forecast(_ f: [String]) throws -> ScoreRow.Forecast {
+        func number(_ index: Int, _ range: ClosedRange<Double>) throws -> Double? {
+            guard !f[index].isEmpty else { return nil }
+            guard let value = Double(f[index]), value.isFinite, range.contains(value) else {
+                let bound = range.upperBound.isInfinite ? "≥ \(Int(range.lowerBound))" : "in [\(Int(range.lowerBound)), \(Int(range.upperBound))]"
+                throw ForecastProblem(reason: "\(forecastHeader[index]) '\(Snippet.bounded(f[index], limit: 40))' is not a number \(bound)")
+            }
+            return value
+        }
+        var forecast = ScoreRow.Forecast(
+            expectedOrders: try number(0, 0...Double.infinity), expectedDaysToOrder: try number(1, 0...3660),
+            medianDaysToOrder: try number(2, 0...3660))
+        let within = try (3..<forecastHeader.count).map { try number($0, 0...1) }
+        if within.allSatisfy({ $0 != nil }) {
+            let values = within.map { $0! }
+            guard zip(values, values.dropFirst()).allSatisfy({ $0 <= $1 }) else {
+                throw ForecastProblem(reason: "p_order_7d, p_order_14d, p_order_28d (\(values.map { "\($0)" }.joined(separator: ", "))) decrease; "
+                    + "P(order within d days) cannot fall as d grows")
+            }
+            forecast.withinDays = values
+        } else if within.contains(where: { $0 != nil }) {
+            throw ForecastProblem(reason: "p_order_7d, p_order_14d and p_order_28d are given only in part: all three, or none")
+        }
+        return forecast
     }
 
     /// The most distinct `model_id`s one file may hold: a report has a section, a table row and

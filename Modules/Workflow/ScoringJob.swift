@@ -20,6 +20,8 @@ public enum ScoringJob {
         public var rankInRep: Int
         /// 1 = highest probability overall; ties broken by customer id.
         public var rank: Int
+        /// When and how many, for a model that predicts them (empty otherwise).
+        public var forecast = ScoreRow.Forecast()
     }
 
     public struct Options: Sendable {
@@ -76,6 +78,42 @@ public enum ScoringJob {
             }
             return result
         }
+
+        /// What the model predicts beside the probability, per example of `set`: its timing
+        /// (expected and median days, P(order within 7/14/28 days)) and its expected order days
+        /// in [t, t + H); empty forecasts for a model that predicts neither.
+        public func forecasts(history: VisitHistory, set: ExampleSet, path: String, batchSize: Int = 4096) throws -> [ScoreRow.Forecast] {
+            let encoder: FeatureEncoder?
+            do {
+                encoder = try file.pipeline?.encoder(for: history)
+            } catch {
+                throw MismatchError(description: "\(path): the model's feature pipeline does not fit this dataset: \(error)")
+            }
+            let input = ScoringInput(history: history, set: set, encoder: encoder)
+            var result: [ScoreRow.Forecast] = []
+            result.reserveCapacity(set.count)
+            var start = 0
+            while start < set.count {
+                let end = min(set.count, start + batchSize)
+                do {
+                    let timing = try fitted.timing(input, range: start..<end)
+                    let counts = try fitted.expectedOrders(input, range: start..<end)
+                    for offset in 0..<(end - start) {
+                        var forecast = ScoreRow.Forecast(expectedOrders: counts?[offset])
+                        if let distribution = timing?[offset] {
+                            forecast.expectedDaysToOrder = distribution.expectedDays
+                            forecast.medianDaysToOrder = distribution.medianDays
+                            forecast.withinDays = ScoreRow.Forecast.days.map { distribution.probability(withinDays: Double($0)) }
+                        }
+                        result.append(forecast)
+                    }
+                } catch let error as TrainingJob.JobError {
+                    throw MismatchError(description: "\(path): \(error.description)")
+                }
+                start = end
+            }
+            return result
+        }
     }
 
     /// Scores `history` with the model at `modelPath`.
@@ -85,12 +123,13 @@ public enum ScoringJob {
         let asOf = options.asOf ?? Day(ordinal: last + 1)
         let set = ExampleBuilder(history: history, settings: model.file.examples).scoringExamples(asOf: asOf, candidates: options.candidates)
         let probabilities = try model.probabilities(history: history, set: set, path: modelPath, batchSize: options.batchSize)
+        let forecasts = try model.forecasts(history: history, set: set, path: modelPath, batchSize: options.batchSize)
         var rows: [ScoredCustomer] = []
         rows.reserveCapacity(set.count)
         for (i, example) in set.examples.enumerated() {
             rows.append(ScoredCustomer(
                 customerID: history.customerID(of: example), repID: history.repID(of: example, in: set), asOf: asOf,
-                probability: probabilities[i], rankInRep: 0, rank: 0))
+                probability: probabilities[i], rankInRep: 0, rank: 0, forecast: forecasts[i]))
         }
         return (rank(rows, topPerRep: options.topPerRep), model.modelID)
     }

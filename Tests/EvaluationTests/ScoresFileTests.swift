@@ -6,6 +6,8 @@ import Testing
 @Suite("scores file")
 struct ScoresFileTests {
     static let header = "customer_id,rep_id,as_of,probability,rank_in_rep,rank,model_id,format_version\n"
+    static let headerV2 = "customer_id,rep_id,as_of,probability,rank_in_rep,rank,model_id,format_version,"
+        + "expected_orders,expected_days_to_order,median_days_to_order,p_order_7d,p_order_14d,p_order_28d\n"
 
     static func error(_ text: String) -> EvaluationError? {
         do {
@@ -22,7 +24,7 @@ struct ScoresFileTests {
         let rows = HandMadeCase.scores()
         let bytes = ScoresFile.encode(rows: rows)
         let text = String(decoding: bytes, as: UTF8.self)
-        #expect(text.hasPrefix(Self.header + "C1,R1,2024-01-01,0.9,1,1,M,1\n"))
+        #expect(text.hasPrefix(Self.headerV2 + "C1,R1,2024-01-01,0.9,1,1,M,2,,,,,,\n"))
         #expect(try ScoresFile.decode(bytes, path: "s.csv") == rows)
         // Shortest round-trip decimals: every probability reads back bit for bit.
         let awkward = [ScoreRow(customerID: "a,b", repID: "R\"1", asOf: HandMadeCase.day(0), probability: 0.1 + 0.2,
@@ -32,8 +34,47 @@ struct ScoresFileTests {
         let single = ScoreRow(customerID: "C1", repID: "R1", asOf: HandMadeCase.day(0), probability: Float(0.4182),
                               rankInRep: 1, rank: 1, modelID: "m")
         let singleText = String(decoding: ScoresFile.encode(rows: [single]), as: UTF8.self)
-        #expect(singleText.hasSuffix("\nC1,R1,2024-01-01,0.4182,1,1,m,1\n"))
+        #expect(singleText.hasSuffix("\nC1,R1,2024-01-01,0.4182,1,1,m,2,,,,,,\n"))
         #expect(try ScoresFile.decode(ScoresFile.encode(rows: [single]), path: "s.csv") == [single])
+        // A forecast round-trips bit for bit; a partial one (counts only) leaves the rest empty.
+        var timed = single
+        timed.forecast = ScoreRow.Forecast(expectedOrders: 0.61, expectedDaysToOrder: 24.3, medianDaysToOrder: 19, withinDays: [0.21, 0.1 + 0.23, 0.4182])
+        var counted = single
+        counted.customerID = "C2"
+        counted.forecast.expectedOrders = 1.25
+        let both = String(decoding: ScoresFile.encode(rows: [timed, counted]), as: UTF8.self)
+        #expect(both.hasSuffix("\nC1,R1,2024-01-01,0.4182,1,1,m,2,0.61,24.3,19.0,0.21,0.33,0.4182\nC2,R1,2024-01-01,0.4182,1,1,m,2,1.25,,,,,\n"))
+        #expect(try ScoresFile.decode(Array(both.utf8), path: "s.csv") == [timed, counted])
+    }
+
+    @Test("Version 1 files (eight columns) are still read, with empty forecasts")
+    func readsVersion1() throws {
+        let rows = try ScoresFile.decode(Array((Self.header + "C1,R1,2024-01-01,0.5,1,1,m,1\n").utf8), path: "s.csv")
+        #expect(rows.count == 1 && rows[0].probability == 0.5 && rows[0].forecast == ScoreRow.Forecast())
+        // A version-2 row under a version-1 header is a file mixed from two builds.
+        let mixed = Self.error(Self.header + "C1,R1,2024-01-01,0.5,1,1,m,1\nC2,R1,2024-01-01,0.4,2,2,m,2\n")
+        #expect(mixed?.description == "s.csv:3: format_version '2' under a version-1 header: the file mixes two scores versions (rescore it whole with one scorer)",
+                "\(String(describing: mixed))")
+    }
+
+    @Test("Forecast fields are checked: ranges, P(within d) non-decreasing, all three or none")
+    func refusesBadForecasts() {
+        let good = "C1,R1,2024-01-01,0.5,1,1,m,2,0.5,20,14,0.1,0.2,0.5\n"
+        let cases: [(String, String)] = [
+            ("C2,R1,2024-01-01,0.5,2,2,m,2,-1,,,,,\n", "s.csv:3: expected_orders '-1' is not a number ≥ 0"),
+            ("C2,R1,2024-01-01,0.5,2,2,m,2,inf,,,,,\n", "s.csv:3: expected_orders 'inf' is not a number ≥ 0"),
+            ("C2,R1,2024-01-01,0.5,2,2,m,2,,5000,,,,\n", "s.csv:3: expected_days_to_order '5000' is not a number in [0, 3660]"),
+            ("C2,R1,2024-01-01,0.5,2,2,m,2,,,x,,,\n", "s.csv:3: median_days_to_order 'x' is not a number in [0, 3660]"),
+            ("C2,R1,2024-01-01,0.5,2,2,m,2,,,,0.1,1.2,0.5\n", "s.csv:3: p_order_14d '1.2' is not a number in [0, 1]"),
+            ("C2,R1,2024-01-01,0.5,2,2,m,2,,,,0.3,0.2,0.5\n",
+             "s.csv:3: p_order_7d, p_order_14d, p_order_28d (0.3, 0.2, 0.5) decrease; P(order within d days) cannot fall as d grows"),
+            ("C2,R1,2024-01-01,0.5,2,2,m,2,,,,0.1,,0.5\n", "s.csv:3: p_order_7d, p_order_14d and p_order_28d are given only in part: all three, or none"),
+            ("C2,R1,2024-01-01,0.5,2,2,m,2\n", "s.csv:3: 8 fields; the header has 14"),
+        ]
+        for (row, message) in cases {
+            #expect(Self.error(Self.headerV2 + good + row)?.description == message, "row \(row)")
+        }
+        #expect(Self.error(Self.headerV2 + good) == nil)
     }
 
     @Test func refusesABadHeaderOnLine1() {
@@ -44,13 +85,11 @@ struct ScoresFileTests {
     }
 
     @Test func refusesAnotherFormatVersionWithAnActionableMessage() {
-        let error = Self.error(Self.header + "C1,R1,2024-01-01,0.5,1,1,m,1\nC2,R1,2024-01-01,0.4,2,2,m,2\n")
-        #expect(error == .unsupportedVersion(path: "s.csv", line: 3, found: "'2'", expected: 1))
-        #expect(error?.description.contains("s.csv:3: scores format_version '2'; this build reads version 1") == true)
-        #expect(error?.description.contains("rescore") == true)
-        // A version-2 file whose columns changed too is still reported as a version problem.
-        let renamed = Self.error("customer_id,as_of,p,model_id,format_version\nC1,2024-01-01,0.5,m,2\n")
-        #expect(renamed == .unsupportedVersion(path: "s.csv", line: 2, found: "'2'", expected: 1))
+        // A future version-3 file whose columns changed is reported as a version problem, not a bad header.
+        let renamed = Self.error("customer_id,as_of,p,model_id,format_version\nC1,2024-01-01,0.5,m,3\n")
+        #expect(renamed == .unsupportedVersion(path: "s.csv", line: 2, found: "'3'", expected: [1, 2]))
+        #expect(renamed?.description.contains("s.csv:2: scores format_version '3'; this build reads versions 1 and 2") == true)
+        #expect(renamed?.description.contains("rescore") == true)
     }
 
     @Test func namesTheLineOfABadValue() {

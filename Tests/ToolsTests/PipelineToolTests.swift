@@ -34,12 +34,15 @@ struct PipelineToolTests {
         let scored = try ToolProcess.run("scorer", ["--model", model, "--dataset", Self.fixture.dataset, "--top-per-rep", "5"])
         #expect(scored.status == 0, "\(scored.stderr)")
         let lines = scored.stdout.split(separator: "\n")
-        #expect(lines.first == "customer_id,rep_id,as_of,probability,rank_in_rep,rank,model_id,format_version")
+        let header = "customer_id,rep_id,as_of,probability,rank_in_rep,rank,model_id,format_version,"
+            + "expected_orders,expected_days_to_order,median_days_to_order,p_order_7d,p_order_14d,p_order_28d"
+        #expect(lines.first.map(String.init) == header)
         let rows = lines.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
         #expect(rows.count == 6 * 5, "6 reps × top 5")
         var byRep: [Substring: [(rank: Int, p: Double)]] = [:]
         for row in rows {
-            #expect(row.count == 8 && row[7] == "1")
+            // The CNN-LSTM predicts whether, not when or how many: its forecast columns are empty.
+            #expect(row.count == 14 && row[7] == "2" && row[8...].allSatisfy(\.isEmpty))
             let p = Double(row[3])!
             #expect(p >= 0 && p <= 1)
             byRep[row[1], default: []].append((Int(row[4])!, p))
@@ -196,5 +199,35 @@ struct PipelineToolTests {
         }
         let refused = try Self.train(Self.fixture.directory + "/x.safetensors", ["--model", "recency", "--calibration", "platt"])
         #expect(refused.status == 1 && refused.stderr.contains("cannot be calibrated"), "\(refused.stderr)")
+    }
+
+    /// A timing model's scores file carries when and how many: expected orders, expected and
+    /// median days, P(order within 7/14/28 days) non-decreasing with P(within 28) = the
+    /// probability at H = 28 (one model serves both); BG/NBD fills them from its posterior; and
+    /// the evaluator's audit reads the file back.
+    @Test func timingModelsWriteTheForecastColumns() throws {
+        for name in ["xgboost_timing", "bgnbd"] {
+            let model = Self.fixture.directory + "/forecast-\(name).safetensors"
+            let trained = try Self.train(model, ["--model", name])
+            #expect(trained.status == 0, "\(name): \(trained.stderr)")
+            let scored = try ToolProcess.run("scorer", ["--model", model, "--dataset", Self.fixture.dataset, "--quiet"])
+            #expect(scored.status == 0, "\(name): \(scored.stderr)")
+            let rows = scored.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+            #expect(rows.count > 50)
+            for row in rows {
+                guard row.count == 14, let p = Double(row[3]), let orders = Double(row[8]), let expected = Double(row[9]),
+                      let median = Double(row[10]), let p7 = Double(row[11]), let p14 = Double(row[12]), let p28 = Double(row[13]) else {
+                    Issue.record("\(name): a forecast column is empty or not a number: \(row)")
+                    return
+                }
+                #expect(orders >= 0 && expected > 0 && median >= 1 && p7 <= p14 && p14 <= p28)
+                #expect(abs(p28 - p) < 1e-6, "\(name): P(order within 28 days) \(p28) is the score \(p) at H = 28")
+            }
+            let scores = Self.fixture.directory + "/forecast-\(name).csv"
+            try scored.stdout.write(toFile: scores, atomically: true, encoding: .utf8)
+            let audit = try ToolProcess.run("evaluator", ["audit", "--scores", scores, "--dataset", Self.fixture.dataset,
+                                                          "--out", Self.fixture.directory + "/forecast-report-\(name)", "--quiet", "--bootstrap", "10"])
+            #expect(audit.status == 0, "\(name): \(audit.stderr)")
+        }
     }
 }

@@ -98,7 +98,7 @@ struct TimingContenderTests {
         #expect { try ScoringJob.LoadedModel(path: badPath) } throws: { String(describing: $0).contains("count trees") }
     }
 
-    @Test("BG/NBD's expected orders are its conditional expected purchases over H; models without a count head say nothing")
+    @Test("BG/NBD's expected orders are its conditional expected purchases over H; the default ensemble passes them through; models without a count head say nothing")
     func bgnbdCounts() throws {
         let (_, fitted, options) = try ContenderTests.trained("bgnbd")
         let t = Day(ordinal: Self.history.days.max()! + 1)
@@ -109,6 +109,12 @@ struct TimingContenderTests {
         // E[orders] ≥ P(≥ 1 order), with equality only when nobody orders twice.
         for (count, score) in zip(expected, scores) { #expect(count >= Double(score) - 1e-6 && count.isFinite) }
         #expect(zip(expected, scores).contains { $0.0 > Double($0.1) + 1e-3 })
+        // The default ensemble passes its BG/NBD member's counts through (BG/NBD's fit is
+        // deterministic, so the member equals the model fitted alone), and no timing.
+        let (_, ensemble, _) = try ContenderTests.trained("cnn_lstm_bgnbd")
+        let ensembleInput = ScoringInput(history: Self.history, set: set, encoder: nil)
+        #expect(try ensemble.model.expectedOrders(ensembleInput, range: 0..<set.count) == expected)
+        #expect(try ensemble.model.timing(ensembleInput, range: 0..<set.count) == nil)
         let (_, xgboost, _) = try ContenderTests.trained("xgboost")
         let treeInput = ScoringInput(history: Self.history, set: set, encoder: try xgboost.pipeline?.encoder(for: Self.history))
         #expect(try xgboost.model.expectedOrders(treeInput, range: 0..<set.count) == nil)

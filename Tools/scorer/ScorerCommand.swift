@@ -20,9 +20,13 @@ struct ScorerCommand: ParsableCommand {
         discussion: """
             For every candidate customer at the as-of date: P(an order within the model's horizon), \
             the rank within the rep's list (the rep of the customer's last visit) and overall. Output: \
-            CSV customer_id,rep_id,as_of,probability,rank_in_rep,rank,model_id,format_version (Docs/FileFormats.md). \
+            CSV customer_id,rep_id,as_of,probability,rank_in_rep,rank,model_id,format_version, then what a timing or \
+            count model adds (expected_orders, expected_days_to_order, median_days_to_order, p_order_7d, p_order_14d, \
+            p_order_28d; empty for a model that predicts neither) (Docs/FileFormats.md). \
             The dataset is a directory written by `importer`, or with --visits - the rows of a dataset \
-            visits.csv on standard input (plus --customers for profiles). Exit codes: 0 scored, 1 bad usage, \
+            visits.csv on standard input (plus --customers for profiles).
+
+            Exit codes: 0 scored, 1 bad usage, \
             2 bad input (dataset, model, or a model whose features do not fit the dataset), 4 cannot write.
             """)
 

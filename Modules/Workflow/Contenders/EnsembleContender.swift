@@ -127,17 +127,33 @@ final class FittedEnsemble: FittedModel {
         self.members = members
     }
 
-    func scores(_ input: ScoringInput, range: Range<Int>) throws -> [Float] {
+    /// Each member's input for `input` (its own encoder, built once per history).
+    private func memberInputs(_ input: ScoringInput) throws -> [ScoringInput] {
         let key = ObjectIdentifier(input.history.purchaseModels)
         if encoders?.history != key {
             encoders = (key, try members.map { try $0.pipeline?.encoder(for: input.history) })
         }
+        return encoders!.encoders.map { ScoringInput(history: input.history, set: input.set, encoder: $0) }
+    }
+
+    func scores(_ input: ScoringInput, range: Range<Int>) throws -> [Float] {
         var sum = [Double](repeating: 0, count: range.count)
-        for (member, encoder) in zip(members, encoders!.encoders) {
-            let scores = try member.model.scores(ScoringInput(history: input.history, set: input.set, encoder: encoder), range: range)
+        for (member, memberInput) in zip(members, try memberInputs(input)) {
+            let scores = try member.model.scores(memberInput, range: range)
             for (i, score) in scores.enumerated() { sum[i] += member.calibration.apply(Double(score)) }
         }
         return sum.map { Float($0 / Double(members.count)) }
+    }
+
+    /// The expected orders of the first member with a count head (`cnn_lstm_bgnbd`: BG/NBD's
+    /// conditional expected purchases). Counts are not averaged: a member without a count head
+    /// has nothing to average with. Timing is not passed through: a member's P(order within H)
+    /// would disagree with the ensemble's own probability on the same line.
+    func expectedOrders(_ input: ScoringInput, range: Range<Int>) throws -> [Double]? {
+        for (member, memberInput) in zip(members, try memberInputs(input)) {
+            if let counts = try member.model.expectedOrders(memberInput, range: range) { return counts }
+        }
+        return nil
     }
 
     func contents() throws -> TensorFile {
