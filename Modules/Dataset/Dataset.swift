@@ -77,6 +77,11 @@ public struct Dataset: Sendable {
                 path: manifestPath,
                 reason: "\(name) do not reconcile: read \(counts.read) ≠ accepted \(counts.accepted) + rejected \(counts.rejected) + duplicates \(counts.duplicates), or the rejected reasons do not add up")
         }
+        for (name, columns) in [("visit_columns", manifest.visitColumns), ("customer_columns", manifest.customerColumns)] {
+            if let stray = columns.text.first(where: { !columns.categorical.contains($0) }) {
+                throw DatasetError.integrity(path: manifestPath, reason: "\(name).text names '\(Snippet.bounded(stray))', which is not one of its categorical columns")
+            }
+        }
         return (manifest, manifestBytes)
     }
 

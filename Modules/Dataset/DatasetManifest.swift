@@ -22,12 +22,38 @@ public struct DatasetManifest: Codable, Sendable, Equatable {
 
     /// Names of the extra columns, in file order (after the fixed columns).
     public struct ExtraColumns: Codable, Sendable, Equatable {
+        /// String columns (in `Visit.categorical` / `Customer.categorical`), free text included.
         public var categorical: [String]
         public var numeric: [String]
-        public init(categorical: [String] = [], numeric: [String] = []) {
+        /// Which of `categorical` are free text (a rep's notes, `visits.text` in the mapping):
+        /// the feature pipeline reads them as text, not as categories. Written only when
+        /// non-empty, so a manifest without text columns is byte for byte what it was before.
+        public var text: [String]
+
+        public init(categorical: [String] = [], numeric: [String] = [], text: [String] = []) {
             self.categorical = categorical
             self.numeric = numeric
+            self.text = text
         }
+
+        enum CodingKeys: String, CodingKey { case categorical, numeric, text }
+
+        public init(from decoder: Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            categorical = try container.decode([String].self, forKey: .categorical)
+            numeric = try container.decode([String].self, forKey: .numeric)
+            text = try container.decodeIfPresent([String].self, forKey: .text) ?? []
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(categorical, forKey: .categorical)
+            try container.encode(numeric, forKey: .numeric)
+            if !text.isEmpty { try container.encode(text, forKey: .text) }
+        }
+
+        /// The string columns that are categories (not text).
+        public var categories: [String] { categorical.filter { !text.contains($0) } }
     }
 
     /// Row counts for one input stream. They reconcile: `read == accepted + rejected + duplicates`.

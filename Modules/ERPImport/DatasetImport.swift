@@ -195,7 +195,8 @@ final class ImportRun {
     }
 
     var visitColumns: DatasetManifest.ExtraColumns {
-        DatasetManifest.ExtraColumns(categorical: mapping.visits.categorical.map(\.name), numeric: mapping.visitNumeric.map(\.name))
+        DatasetManifest.ExtraColumns(
+            categorical: mapping.visitStringExtras.map(\.name), numeric: mapping.visitNumeric.map(\.name), text: mapping.visits.text.map(\.name))
     }
 
     var customerColumns: DatasetManifest.ExtraColumns {

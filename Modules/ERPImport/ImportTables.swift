@@ -122,9 +122,12 @@ extension ImportRun {
         let format = options.format ?? DatasetImport.formatFor(options.visitsPath)
         let standard = mapping.visitTableFields
         let numeric = mapping.visitNumeric
-        let fields = standard + mapping.visits.categorical.map(\.name) + numeric.map(\.name)
-        let sources = standard.map { mapping.visitSource($0, format: format) } + mapping.visits.categorical.map(\.column) + numeric.map(\.column)
-        let required = standard.map { _ in true } + (mapping.visits.categorical + numeric).map(\.required)
+        // Text columns ride with the categorical extras (strings, after them) but are not
+        // vocabulary-checked: RowValidator's extraCategorical names only the categorical ones.
+        let strings = mapping.visitStringExtras
+        let fields = standard + strings.map(\.name) + numeric.map(\.name)
+        let sources = standard.map { mapping.visitSource($0, format: format) } + strings.map(\.column) + numeric.map(\.column)
+        let required = standard.map { _ in true } + (strings + numeric).map(\.required)
         let validator = RowValidator(
             fields: fields, required: required, sources: sources,
             categoricalFields: mapping.kind == .visits ? ["method", "target", "purpose", "result"] : [],
@@ -133,7 +136,7 @@ extension ImportRun {
             path: options.visitsPath, format: format, mapping: mapping.dialect(of: mapping.visits), recordElement: mapping.visits.record ?? "Visit",
             sources: sources)
         let sorter = ExternalSorter(directory: scratch, label: "visits-by-id", memoryBudget: tableShare)
-        let categoricalCount = mapping.visits.categorical.count
+        let categoricalCount = strings.count
         let extrasStart = standard.count
         let numericStart = extrasStart + categoricalCount
         var builder = SortRecordBuilder()

@@ -61,6 +61,10 @@ public struct TableMapping: Codable, Sendable, Equatable {
     public var categorical: [ExtraColumn]
     /// Extra numeric columns, in dataset order.
     public var numeric: [ExtraColumn]
+    /// Free-text columns (visits only: a rep's notes), carried as they are after the
+    /// categorical extras and declared as text in the manifest, so that the feature pipeline
+    /// reads them as text (Docs/Features.md, "Visit notes") rather than as categories.
+    public var text: [ExtraColumn] = []
     /// XML only: the record element (`Visit`, `Customer` by default).
     public var record: String?
     /// This file's own dialect, where it differs from the mapping's top level (a `;` visits
@@ -85,7 +89,7 @@ public struct TableMapping: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case columns, values, vocabularies, unknown, categorical, numeric, record, delimiter, quote, encoding
+        case columns, values, vocabularies, unknown, categorical, numeric, text, record, delimiter, quote, encoding
         case dateFormats = "date_formats"
     }
 
@@ -97,6 +101,7 @@ public struct TableMapping: Codable, Sendable, Equatable {
         unknown = try container.decodeIfPresent([String: UnknownValuePolicy].self, forKey: .unknown) ?? [:]
         categorical = try container.decodeIfPresent([ExtraColumn].self, forKey: .categorical) ?? []
         numeric = try container.decodeIfPresent([ExtraColumn].self, forKey: .numeric) ?? []
+        text = try container.decodeIfPresent([ExtraColumn].self, forKey: .text) ?? []
         record = try container.decodeIfPresent(String.self, forKey: .record)
         delimiter = try container.decodeIfPresent(String.self, forKey: .delimiter)
         quote = try container.decodeIfPresent(String.self, forKey: .quote)
@@ -207,6 +212,10 @@ public struct Mapping: Codable, Sendable, Equatable {
         return visits.numeric
     }
 
+    /// The string extras of the visits table in dataset order: the categorical columns, then
+    /// the free-text ones (the dataset stores both as strings; the manifest says which are text).
+    public var visitStringExtras: [ExtraColumn] { visits.categorical + visits.text }
+
     /// Reads and checks a mapping file. Unknown keys are errors: a misspelt key would otherwise
     /// be ignored silently and the import would use the default for it.
     public static func load(path: String) throws -> Mapping {
@@ -226,7 +235,7 @@ public struct Mapping: Codable, Sendable, Equatable {
         }
         let topKeys: Set<String> = ["kind", "delimiter", "quote", "encoding", "date_formats", "orders", "visits", "customers", "comment"]
         let tableKeys: Set<String> = [
-            "columns", "values", "vocabularies", "unknown", "categorical", "numeric", "record", "comment", "delimiter", "quote", "encoding",
+            "columns", "values", "vocabularies", "unknown", "categorical", "numeric", "text", "record", "comment", "delimiter", "quote", "encoding",
             "date_formats",
         ]
         if let unknown = object.keys.filter({ !topKeys.contains($0) }).sorted().first {
@@ -238,7 +247,7 @@ public struct Mapping: Codable, Sendable, Equatable {
             if let unknown = inner.keys.filter({ !tableKeys.contains($0) }).sorted().first {
                 throw ImportFailure.badInput(path: path, line: nil, reason: "unknown key '\(unknown)' in '\(table)'")
             }
-            for group in ["categorical", "numeric"] {
+            for group in ["categorical", "numeric", "text"] {
                 for (position, extra) in ((inner[group] as? [Any]) ?? []).enumerated() {
                     if let extra = extra as? [String: Any], let unknown = extra.keys.filter({ !extraKeys.contains($0) }).sorted().first {
                         throw ImportFailure.badInput(
@@ -329,8 +338,11 @@ public struct Mapping: Codable, Sendable, Equatable {
             throw fail("visits.unknown.result must be reject, not \(policy.rawValue): an unknown result is never guessed to be an order or a failure; map it under visits.values.result (and list order results in orders)")
         }
         var names = Set<String>()
-        for extra in visits.categorical + visitNumeric where !names.insert(extra.name).inserted || Dataset.visitHeader.contains(extra.name) {
+        for extra in visitStringExtras + visitNumeric where !names.insert(extra.name).inserted || Dataset.visitHeader.contains(extra.name) {
             throw fail("extra visit column '\(extra.name)' repeats a column name")
+        }
+        if !customers.text.isEmpty {
+            throw fail("customers.text: free-text columns are read from visits only (a rep's notes); carry a customer text as customers.categorical")
         }
         names = []
         for extra in customers.categorical + customers.numeric

@@ -73,6 +73,8 @@ public struct FeatureEncoder: Sendable {
     /// Per-step fields (time-aware): the visit numeric column of each, the accessor of each
     /// one-hot field, and `[V, fields]` codes of the latter.
     let sequenceNumericColumns: [Int]
+    /// Slots into `Visit.categorical` of the notes inputs' text columns (empty without notes).
+    let notesSlots: [Int]
     let sequenceCategoricalAccessors: [Accessor]
     let sequenceCodes: [Int32]
     /// Sequence column indices that are one-hot (0/1, not scaled).
@@ -130,6 +132,10 @@ public struct FeatureEncoder: Sendable {
         }
         aggregateNumericColumns = try aggregateColumns.map { try index($0, in: manifest.visitColumns.numeric, source: "visit") }
         sequenceNumericColumns = try pipeline.sequenceNumeric.map { try index($0.name, in: manifest.visitColumns.numeric, source: "visit") }
+        notesSlots = try (pipeline.notes?.columns ?? []).map { name in
+            guard manifest.visitColumns.text.contains(name) else { throw FeatureError.missingColumn(source: "visit text", name: name) }
+            return try index(name, in: manifest.visitColumns.categorical, source: "visit text")
+        }
         sequenceCategoricalAccessors = try pipeline.sequenceCategorical.map(categoricalAccessor)
 
         var slots: [Int] = []
@@ -382,6 +388,14 @@ public struct FeatureEncoder: Sendable {
         let vocabularySizes = pipeline.categorical.map(\.vocabulary.size)
         let daysRange = timeAware ? sequenceRanges[F - 1] : MinMaxRange(min: 0, max: 0)
         let days = history.days
+        // The notes' columns, the last of the statics: unit-length TF-IDF weights in [0, 1],
+        // not min–max scaled (Docs/Features.md, "Visit notes").
+        let notesWidth = pipeline.notes?.model.width ?? 0
+        let notesVectors: [[Double]] = pipeline.notes.map { notes in
+            notes.model.transform(range.map {
+                history.notesDocument(of: set.examples[$0], in: set, slots: notesSlots, days: notes.days)
+            })
+        } ?? []
         sequence.withUnsafeMutableBufferPointer { seq in
             mask.withUnsafeMutableBufferPointer { msk in
                 statics.withUnsafeMutableBufferPointer { sta in
@@ -449,6 +463,7 @@ public struct FeatureEncoder: Sendable {
                                         agg[i * A + c] = scaled
                                         if timeAware { sta[i * S + fieldWidth + c] = scaled }
                                     }
+                                    for j in 0..<notesWidth { sta[i * S + S - notesWidth + j] = Float(notesVectors[i][j]) }
                                     lab[i] = example.label
                                     customerIDs.append(history.customerID(of: example))
                                     repIDs.append(history.repID(of: example, in: set))

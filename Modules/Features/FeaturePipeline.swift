@@ -48,9 +48,14 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
     /// 3: `scaling` ([0, 1] or [−1, 1]). A version 2 document has no `scaling` and means
     /// [0, 1], so this build still reads it (its tensors are unchanged); an older build refuses
     /// a version 3 document rather than ignore a `scaling` it does not know.
-    public static let currentVersion = 3
+    /// 4: `notes`, TF-IDF inputs from the visits' free text. Written only by a pipeline that has
+    /// them (one without notes stays version 3, byte for byte), so that an older build refuses
+    /// a document whose tensors it would build narrower.
+    public static let currentVersion = 4
+    /// The version of a pipeline without notes.
+    static let versionWithoutNotes = 3
     /// Versions this build reads.
-    public static let readableVersions: ClosedRange<Int> = 2...3
+    public static let readableVersions: ClosedRange<Int> = 2...4
 
     /// Where a static field comes from.
     public enum Source: String, Codable, Sendable {
@@ -110,6 +115,9 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
         set { storedScaling = newValue }
     }
     private var storedScaling: ScalingRange?
+    /// Inputs from the visits' notes, the last static columns (nil: the dataset has no text
+    /// column, or its notes say nothing significant about an order; version 4).
+    public var notes: NotesInputs?
 
     enum CodingKeys: String, CodingKey {
         case format
@@ -128,6 +136,7 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
         case aggregateTransforms = "aggregate_transforms"
         case aggregateRanges = "aggregate_ranges"
         case storedScaling = "scaling"
+        case notes
     }
 
     /// The name of the per-step days-to-t column (time-aware only; the last sequence column).
@@ -166,8 +175,10 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
     }
 
     /// Width S of the static tensor `[N, S]`: the profile and last-visit fields, then (time-aware)
-    /// the window summary, one column per aggregate feature.
-    public var staticWidth: Int { fieldStaticWidth + (featureSet.windowSummaryInStatics ? aggregateFeatures.count : 0) }
+    /// the window summary, one column per aggregate feature, then the notes' columns.
+    public var staticWidth: Int {
+        fieldStaticWidth + (featureSet.windowSummaryInStatics ? aggregateFeatures.count : 0) + (notes?.model.width ?? 0)
+    }
 
     /// Names of the static columns in order (`industry=medical`, `industry=<unknown>` under
     /// one-hot; `window.days_since_last_order` for the window summary).
@@ -182,7 +193,7 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
             } + numeric.map(\.name)
         }
         if featureSet.windowSummaryInStatics { names += aggregateFeatures.map { "window.\($0)" } }
-        return names
+        return names + (notes?.names ?? [])
     }
 
     /// The static fields plus the dataset's extra columns, in the fixed order: customer_type,
@@ -195,7 +206,7 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
         let categorical = [("customer_type", Source.customer), ("industry", .customer), ("tag", .customer)]
             + manifest.customerColumns.categorical.map { ($0, Source.customer) }
             + lastVisitFields
-            + manifest.visitColumns.categorical.map { ($0, Source.lastVisit) }
+            + manifest.visitColumns.categories.map { ($0, Source.lastVisit) }
         let numeric = manifest.customerColumns.numeric.map { ($0, Source.customer) }
             + manifest.visitColumns.numeric.map { ($0, Source.lastVisit) }
         return (categorical, numeric)
@@ -213,9 +224,10 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
     ///   - history: the history `training` was built from.
     ///   - featureSet: the time-aware inputs (default) or the study's.
     ///   - scaling: the interval measured columns are scaled to ([0, 1] default, or [−1, 1]).
+    ///   - notes: whether to fit notes inputs when the dataset has a text column.
     public static func fit(
         training: ExampleSet, history: VisitHistory, encoding: StaticEncoding = .integer, featureSet: FeatureSet = .timeAware,
-        scaling: ScalingRange = .zeroOne
+        scaling: ScalingRange = .zeroOne, notes: Bool = true
     ) -> FeaturePipeline {
         let manifest = history.dataset.manifest
         let layout = fieldLayout(manifest, featureSet: featureSet)
@@ -305,6 +317,12 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
         pipeline.sequenceRanges = sequence.map(\.finalized)
         pipeline.staticRanges = statics.map(\.finalized)
         pipeline.aggregateRanges = aggregates.map(\.finalized)
+        if notes, let fitted = NotesInputs.fit(training: training, history: history) {
+            pipeline.notes = fitted
+            pipeline.formatVersion = currentVersion
+        } else {
+            pipeline.formatVersion = versionWithoutNotes
+        }
         return pipeline
     }
 
@@ -386,6 +404,13 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
             throw fail("\(aggregateFeatures.count) aggregate features with \(aggregateTransforms.count) transforms and \(aggregateRanges.count) ranges")
         }
         if formatVersion >= 3, storedScaling == nil { throw fail("a version \(formatVersion) pipeline must name its scaling") }
+        if let notes {
+            guard formatVersion >= 4 else { throw fail("a version \(formatVersion) pipeline cannot have notes inputs") }
+            if let problem = notes.model.problem { throw fail("its notes inputs: \(problem)") }
+            guard !notes.columns.isEmpty, (1...Self.maximumHorizonDays).contains(notes.days) else {
+                throw fail("its notes inputs name no text column, or a window of \(notes.days) days")
+            }
+        }
         let allRanges = sequenceRanges + staticRanges + aggregateRanges
         guard allRanges.allSatisfy({ $0.min.isFinite && $0.max.isFinite && $0.min <= $0.max }) else {
             throw fail("a min–max range is not finite or has min > max")

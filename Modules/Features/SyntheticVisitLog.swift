@@ -72,6 +72,36 @@ public enum SyntheticVisitLog {
         return Dataset(manifest: manifest, visits: visits, customers: customers)
     }
 
+    /// `dataset` with a free-text column `notes` (declared as text in the manifest): each visit
+    /// gets zero to two filler phrases, and a visit followed by an order of the same customer
+    /// within 1…21 days says "new project" with probability `signal` (0: notes carry nothing).
+    /// Seeded, so the same arguments give the same notes.
+    public static func withNotes(_ dataset: Dataset, signal: Double, seed: UInt64) -> Dataset {
+        var random = SeededRandom(seed: seed)
+        let filler = ["called back", "no answer", "left a message", "price too high", "asked for samples", "spoke to the buyer",
+                      "客户不在", "价格太高", "下周再联系", "stock is fine", "happy with service"]
+        var copy = dataset
+        copy.visits.sort(by: Visit.datasetOrder)
+        let visits = copy.visits
+        for index in visits.indices {
+            var parts: [String] = []
+            for _ in 0..<random.int(below: 3) { parts.append(filler[random.int(below: filler.count)]) }
+            var next = index + 1
+            var orderSoon = false
+            while next < visits.count && visits[next].customerID == visits[index].customerID {
+                let gap = visits[index].date.distance(to: visits[next].date)
+                if gap > 21 { break }
+                if gap >= 1 && visits[next].isOrder { orderSoon = true; break }
+                next += 1
+            }
+            if orderSoon && random.bernoulli(probability: signal) { parts.insert("new project", at: random.int(below: parts.count + 1)) }
+            copy.visits[index].categorical = visits[index].categorical + [parts.joined(separator: ", ")]
+        }
+        copy.manifest.visitColumns.categorical.append("notes")
+        copy.manifest.visitColumns.text.append("notes")
+        return copy
+    }
+
     /// `dataset` with every visit dated on or after `day` deleted (profiles kept: they carry no
     /// date). The leakage tests compare examples built from this against the full dataset.
     public static func truncated(_ dataset: Dataset, before day: Day) -> Dataset {

@@ -117,8 +117,12 @@ public struct CharacterNGramTFIDF: Codable, Sendable, Equatable {
     }
 
     /// Fits the vocabulary, idf and selection on training `documents` and their 0/1 `labels`.
-    /// Returns nil when no n-gram is in `minimumDocuments` documents (nothing to learn from).
-    public static func fit(documents: [String], labels: [Bool], settings: Settings) -> CharacterNGramTFIDF? {
+    /// With `minimumChiSquare`, a selected column must also reach it (given the vocabulary size,
+    /// it returns the critical value). Returns nil when no n-gram is in `minimumDocuments`
+    /// documents, or no column reaches the minimum (nothing to learn from).
+    public static func fit(
+        documents: [String], labels: [Bool], settings: Settings, minimumChiSquare: ((_ vocabularySize: Int) -> Double)? = nil
+    ) -> CharacterNGramTFIDF? {
         precondition(settings.problem == nil, "CharacterNGramTFIDF: \(settings.problem!)")
         precondition(documents.count == labels.count, "CharacterNGramTFIDF: \(documents.count) documents, \(labels.count) labels")
         var documentFrequency: [String: Int] = [:], totalCount: [String: Int] = [:]
@@ -146,7 +150,8 @@ public struct CharacterNGramTFIDF: Codable, Sendable, Equatable {
         var model = CharacterNGramTFIDF(
             settings: settings, terms: kept, idf: kept.map { log((1 + n) / (1 + Double(documentFrequency[$0]!))) + 1 },
             selectedColumns: Array(kept.indices))
-        let statistics = model.chiSquare(documents.map { model.weights($0) }, labels: labels)
+        let columns = model.columnOfTerm
+        let statistics = model.chiSquare(documents.map { model.weights($0, columns: columns) }, labels: labels)
         // SelectKBest's rule: a stable ascending sort of the scores (NaN lowest), the last k.
         // Identical columns (n-grams that always occur together, such as "new p" and "ew pr")
         // tie exactly, and then the later columns are kept.
@@ -155,11 +160,16 @@ public struct CharacterNGramTFIDF: Codable, Sendable, Equatable {
             return a != b ? a < b : $0 < $1
         }
         model.selectedColumns = Array(order.suffix(settings.selected)).sorted()
+        if let minimumChiSquare {
+            let critical = minimumChiSquare(kept.count)
+            model.selectedColumns.removeAll { !(statistics[$0] >= critical) }
+            if model.selectedColumns.isEmpty { return nil }
+        }
         return model
     }
 
     /// Term → column (built on demand; the vocabulary is at most a few thousand terms).
-    private var columnOfTerm: [String: Int] { Dictionary(uniqueKeysWithValues: terms.enumerated().map { ($1, $0) }) }
+    var columnOfTerm: [String: Int] { Dictionary(uniqueKeysWithValues: terms.enumerated().map { ($1, $0) }) }
 
     /// The unit-length tf-idf vector of `document` over the whole vocabulary, as (column, weight)
     /// pairs in column order.
@@ -214,5 +224,90 @@ public struct CharacterNGramTFIDF: Codable, Sendable, Equatable {
             for (column, weight) in weights(document, columns: columns) { if let i = position[column] { out[i] = weight } }
             return out
         }
+    }
+}
+
+/// The notes inputs of a feature pipeline: which text columns, how many of the last visits'
+/// notes make an example's document, and the fitted TF-IDF. Docs/Features.md, "Visit notes".
+public struct NotesInputs: Codable, Sendable, Equatable {
+    /// The dataset's text columns (`visit_columns.text`), joined per visit with a space.
+    public var columns: [String]
+    /// An example's document: the notes of its history visits dated in [t − `days`, t) (the
+    /// horizon H by default: intent said in the last weeks, not a phrase whose order has
+    /// already come, which the whole sequence window would mix in).
+    public var days: Int
+    public var model: CharacterNGramTFIDF
+
+    /// Significance of an n-gram's χ² (1 degree of freedom) for it to become an input, after a
+    /// Bonferroni correction over the vocabulary: notes with no signal then give no inputs at
+    /// all, instead of 32 columns of noise for the models to overfit (issue 17: "on an export
+    /// whose notes carry no signal, the notes must not make the model worse").
+    public static let significance = 0.01
+
+    /// The χ² critical value for `significance / tests` (one degree of freedom): the square of
+    /// the standard normal quantile at 1 − α/2.
+    static func criticalChiSquare(tests: Int) -> Double {
+        let alpha = significance / Double(max(tests, 1))
+        let z = normalQuantile(1 - alpha / 2)
+        return z * z
+    }
+
+    /// Φ⁻¹(p) by Acklam's rational approximation refined by one Halley step (relative error
+    /// below 1e-9 over (0, 1); P. J. Acklam, "An algorithm for computing the inverse normal
+    /// cumulative distribution function", 2003).
+    static func normalQuantile(_ p: Double) -> Double {
+        let a = [-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00]
+        let b = [-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01, -1.328068155288572e+01]
+        let c = [-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00]
+        let d = [7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00]
+        let low = 0.02425
+        var x: Double
+        if p < low {
+            let q = (-2 * log(p)).squareRoot()
+            x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
+        } else if p <= 1 - low {
+            let q = p - 0.5, r = q * q
+            x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q
+                / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
+        } else {
+            let q = (-2 * log(1 - p)).squareRoot()
+            x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
+        }
+        let e = 0.5 * erfc(-x / 2.0.squareRoot()) - p
+        let u = e * (2 * Double.pi).squareRoot() * exp(x * x / 2)
+        return x - u / (1 + x * u / 2)
+    }
+
+    /// Fits the notes inputs on the training examples, or nil when the dataset has no text
+    /// column, no n-gram is common enough, or none is significant.
+    public static func fit(training: ExampleSet, history: VisitHistory, settings: CharacterNGramTFIDF.Settings = .init()) -> NotesInputs? {
+        let manifest = history.dataset.manifest
+        guard !manifest.visitColumns.text.isEmpty else { return nil }
+        let columns = manifest.visitColumns.text
+        let slots = columns.compactMap { manifest.visitColumns.categorical.firstIndex(of: $0) }
+        let days = training.settings.horizonDays
+        let documents = training.examples.map { history.notesDocument(of: $0, in: training, slots: slots, days: days) }
+        guard let model = CharacterNGramTFIDF.fit(
+            documents: documents, labels: training.examples.map { $0.label == 1 }, settings: settings,
+            minimumChiSquare: { criticalChiSquare(tests: $0) })
+        else { return nil }
+        return NotesInputs(columns: columns, days: days, model: model)
+    }
+
+    /// The static column names (`notes:proj`).
+    public var names: [String] { model.selectedColumns.map { "notes:\(model.terms[$0])" } }
+}
+
+extension VisitHistory {
+    /// An example's notes document: the text columns (`slots` into `Visit.categorical`) of its
+    /// history visits dated in [t − `days`, t), oldest first, joined with spaces (empty notes
+    /// skipped).
+    public func notesDocument(of example: AsOfExample, in set: ExampleSet, slots: [Int], days window: Int) -> String {
+        var parts: [String] = []
+        let from = example.asOf - Int32(window)
+        for visit in historyVisits(of: example, in: set) where days[visit] >= from {
+            for slot in slots where !dataset.visits[visit].categorical[slot].isEmpty { parts.append(dataset.visits[visit].categorical[slot]) }
+        }
+        return parts.joined(separator: " ")
     }
 }

@@ -46,6 +46,8 @@ public enum TrainingJob {
         public var featureSet: FeatureSet = .timeAware
         /// The interval the pipeline scales measured columns to: [0, 1] (default) or [−1, 1].
         public var scaling: ScalingRange = .zeroOne
+        /// Whether the pipeline reads the dataset's text columns (visit notes) when it has some.
+        public var notes = true
         /// How scores are calibrated on the validation split; nil: the contender's default.
         public var calibration: ProbabilityCalibration.Method?
         /// T: only examples whose label window closes by T train; nil = day after the last record.
@@ -204,7 +206,7 @@ public enum TrainingJob {
         let split = try splitExamples(history: history, options: options)
         let trainSet = split.train, validationSet = split.validation
         let pipeline = FeaturePipeline.fit(training: trainSet, history: history, encoding: options.encoding, featureSet: options.featureSet,
-            scaling: options.scaling)
+            scaling: options.scaling, notes: options.notes)
         let encoder = try pipeline.encoder(for: history)
         return PreparedData(
             pipeline: pipeline, train: modelExamples(encoder.tensors(for: trainSet)),

@@ -59,6 +59,9 @@ extension EvaluatorCommand {
         var features = "time-aware"
         @Option(help: "Min–max scaling of the models' measured inputs: zero-one (default) or minus-one-one ([−1, 1], mapminmax's).")
         var scaling: ScalingRange = .zeroOne
+
+        @Flag(name: .customLong("no-notes"), help: "Ignore the dataset's text columns (visit notes): the backtest row without them.")
+        var noNotes = false
         @Option(help: "Early stopping of the neural models watches: loss (default), roc_auc or average_precision on each fold's validation split.")
         var monitor = "loss"
         @Option(help: "Training examples: the same candidates as the folds score (default: same), or with-history (every customer with an earlier visit at every as-of date).")
@@ -190,6 +193,7 @@ extension EvaluatorCommand {
             settings.training.examples = ExampleSettings(horizonDays: horizon)
             settings.training.featureSet = features == "study" ? .study : .timeAware
             settings.training.scaling = scaling
+            settings.training.notes = !noNotes
             settings.training.training.monitor = TrainingSettings.Monitor(rawValue: monitor)!
             settings.training.training.epochs = epochs
             settings.training.training.batchSize = batchSize

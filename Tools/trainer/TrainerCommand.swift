@@ -60,6 +60,9 @@ struct TrainerCommand: ParsableCommand {
     @Option(help: "Min–max scaling of the measured inputs: zero-one ([0, 1], the CNN-LSTM study's, default) or minus-one-one ([−1, 1], MATLAB mapminmax's, the RNN study's). One-hot columns stay 0/1.")
     var scaling: ScalingRange = .zeroOne
 
+    @Flag(name: .customLong("no-notes"), help: "Ignore the dataset's text columns (visit notes); by default their TF-IDF n-grams that are significant for an order become inputs (Docs/Features.md, \"Visit notes\").")
+    var noNotes = false
+
     @Option(help: "Loss: focal or bce.")
     var loss = "focal"
     @Option(parsing: .unconditional, help: "Focal loss α (weight of the positive class).")
@@ -150,6 +153,7 @@ struct TrainerCommand: ParsableCommand {
             }
         }
         options.scaling = scaling
+        options.notes = !noNotes
         switch features {
         case "time-aware": options.featureSet = .timeAware
         case "study": options.featureSet = .study
