@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Reference values for Revisit's notes features (Modules/Features/TextFeatures.swift) from
 scikit-learn: `TfidfVectorizer(analyzer="char", ngram_range, min_df, max_features)` and
-`SelectKBest(chi2, k)` on its output.
+`SelectKBest(chi2, k)` on the n-grams' presence (its output > 0).
 
 Seeded visit notes in English and Chinese (no tokenizer needed for character n-grams), with
 runs of spaces, tabs and line breaks, capitals, empty notes, and a planted phrase that comes
@@ -50,12 +50,12 @@ for name, pool, n, min_df, max_features, k, ngram in [
     vectorizer = TfidfVectorizer(analyzer="char", ngram_range=ngram, min_df=min_df, max_features=max_features)
     X = vectorizer.fit_transform(docs)
     terms = vectorizer.get_feature_names_out().tolist()
-    selector = SelectKBest(chi2, k=k).fit(X, labels)
+    selector = SelectKBest(chi2, k=k).fit((X > 0).astype(float), labels)
     selected = np.where(selector.get_support())[0].tolist()
     cases.append({"name": name, "documents": docs, "labels": labels.tolist(),
                   "min_n": ngram[0], "max_n": ngram[1], "min_df": min_df, "max_features": max_features or 100000, "k": k,
                   "terms": terms, "idf": vectorizer.idf_.tolist(), "chi2": np.nan_to_num(selector.scores_, nan=-1.0).tolist(),
-                  "selected": selected, "transformed": selector.transform(X).toarray().tolist()})
+                  "selected": selected, "transformed": X[:, selected].toarray().tolist()})
 
 with open(os.path.join(HERE, "tfidf_reference.json"), "w") as f:
     json.dump({"generator": "Fixtures/text/generate_tfidf_reference.py", "sklearn": sklearn.__version__, "cases": cases},

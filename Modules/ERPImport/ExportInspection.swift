@@ -264,6 +264,17 @@ public enum ExportInspection {
         return ["order", "won", "sale", "purchase", "订单", "成交", "下单", "购买", "签约"].contains { text.contains($0) }
     }
 
+    /// Whether an unmapped visits column reads like a rep's notes: text whose header says so
+    /// (notes, remarks, comments, memo, 备注, 说明…), or text with too many distinct values to be
+    /// a category (over half of its non-empty values distinct, or past the inspection's limit).
+    static func looksLikeFreeText(_ column: FileInspection.Column) -> Bool {
+        guard column.field == nil, column.type == "text" else { return false }
+        let header = column.header.lowercased()
+        let named = ["note", "remark", "comment", "memo", "description", "备注", "说明", "记录", "内容", "描述"].contains { header.contains($0) }
+        let varied = column.distinctOverflow || (column.nonEmpty >= 20 && Double(column.values.count) > 0.5 * Double(column.nonEmpty))
+        return named || varied
+    }
+
     /// A mapping that imports `visits` (and `customers`) as inspected: the columns found, each
     /// file's dialect, and for every categorical field the values seen as its vocabulary (so the
     /// inspected files import with no `unknown_value` reject). `orders` holds the result values
@@ -314,6 +325,15 @@ public enum ExportInspection {
             return mapping
         }
         mapping.visits = table(visits, categorical: ["method", "target", "purpose", "result"])
+        // Free-text columns become notes (read as text by the models); the rest stays unmapped.
+        var taken = Set(Dataset.visitHeader)
+        mapping.visits.text = visits.columns.filter(looksLikeFreeText).map { column in
+            var name = "notes"
+            var suffix = 2
+            while taken.contains(name) { name = "notes_\(suffix)"; suffix += 1 }
+            taken.insert(name)
+            return ExtraColumn(name: name, column: column.header)
+        }
         if let date = visits.columns.first(where: { $0.field == "visit_date" }), let format = date.dateFormats.first,
            !Mapping.defaultDateFormats.contains(format) || date.dateFormats.count > 1 {
             mapping.visits.dateFormats = [format]
@@ -329,7 +349,11 @@ public enum ExportInspection {
         let results = visits.columns.first { $0.field == "result" }?.values.map { "\($0.value) (\($0.count))" } ?? []
         var notes = ["Drafted by `importer inspect` from \(visits.path)\(customers.map { " and \($0.path)" } ?? "")."]
         notes.append("Result values seen: \(results.joined(separator: ", ")). 'orders' lists those that look like an order: check it.")
-        let unmapped = (visits.columns + (customers?.columns ?? [])).filter { $0.field == nil }.map(\.header)
+        let textColumns = Set(mapping.visits.text.map(\.column))
+        if !mapping.visits.text.isEmpty {
+            notes.append("Read as free-text notes (visits.text; the models use their significant n-grams): \(mapping.visits.text.map(\.column).joined(separator: ", ")). Remove an entry that is not free text.")
+        }
+        let unmapped = (visits.columns.filter { !textColumns.contains($0.header) } + (customers?.columns ?? [])).filter { $0.field == nil }.map(\.header)
         if !unmapped.isEmpty { notes.append("Columns not mapped (add them as categorical or numeric extras if wanted): \(unmapped.joined(separator: ", ")).") }
         for inspection in [visits] + (customers.map { [$0] } ?? []) {
             let missing = fields(for: inspection.role).filter { field in !inspection.columns.contains { $0.field == field } }

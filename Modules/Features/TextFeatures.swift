@@ -15,10 +15,13 @@ import Foundation
 ///    code-point order.
 /// 3. **Weights** (`smooth_idf=True`, `norm="l2"`): tf × idf with tf the raw count and
 ///    idf = ln((1 + n) / (1 + df)) + 1, each document's vector scaled to unit length.
-/// 4. **Selection** (`SelectKBest(chi2, k=selected)` on the weighted vectors and the 0/1
-///    labels): the `selected` columns with the largest χ² statistic against the label (exact
-///    ties, as scikit-learn breaks them, to the later column). The model sees those columns
-///    only, still normalised over the whole vocabulary.
+/// 4. **Selection** (`SelectKBest(chi2, k=selected)` on the n-grams' presence, 0/1, and the
+///    0/1 labels): the `selected` columns with the largest χ² statistic against the label
+///    (exact ties, as scikit-learn breaks them, to the later column). Presence, not the tf-idf
+///    weights: on weights below 1 the statistic shrinks with them and stops being a count
+///    statistic that a significance test can read (the sample's project mentions scored 8 on
+///    weights, 40 on presence, against a critical value of 20). The model sees the selected
+///    columns' weights, still normalised over the whole vocabulary.
 ///
 /// An empty document, or one with no vocabulary n-gram, is the zero vector.
 public struct CharacterNGramTFIDF: Codable, Sendable, Equatable {
@@ -151,7 +154,7 @@ public struct CharacterNGramTFIDF: Codable, Sendable, Equatable {
             settings: settings, terms: kept, idf: kept.map { log((1 + n) / (1 + Double(documentFrequency[$0]!))) + 1 },
             selectedColumns: Array(kept.indices))
         let columns = model.columnOfTerm
-        let statistics = model.chiSquare(documents.map { model.weights($0, columns: columns) }, labels: labels)
+        let statistics = model.chiSquare(documents.map { model.presence($0, columns: columns) }, labels: labels)
         // SelectKBest's rule: a stable ascending sort of the scores (NaN lowest), the last k.
         // Identical columns (n-grams that always occur together, such as "new p" and "ew pr")
         // tie exactly, and then the later columns are kept.
@@ -183,6 +186,12 @@ public struct CharacterNGramTFIDF: Codable, Sendable, Equatable {
         let norm = pairs.reduce(0) { $0 + $1.weight * $1.weight }.squareRoot()
         if norm > 0 { for i in pairs.indices { pairs[i].weight /= norm } }
         return pairs
+    }
+
+    /// The vocabulary columns `document` contains, each with weight 1 (what the χ² selection
+    /// tests: whether an n-gram is present, not its tf-idf weight).
+    func presence(_ document: String, columns: [String: Int]? = nil) -> [(column: Int, weight: Double)] {
+        weights(document, columns: columns).map { (column: $0.column, weight: 1) }
     }
 
     /// scikit-learn's `chi2` of each column against the labels: Σ over the two classes of
@@ -286,10 +295,19 @@ public struct NotesInputs: Codable, Sendable, Equatable {
         let columns = manifest.visitColumns.text
         let slots = columns.compactMap { manifest.visitColumns.categorical.firstIndex(of: $0) }
         let days = training.settings.horizonDays
-        let documents = training.examples.map { history.notesDocument(of: $0, in: training, slots: slots, days: days) }
+        // Only examples with notes in their window: an empty document is the zero vector anyway,
+        // and among all examples "has any note" means "was visited in the last H days", which
+        // the other inputs already say. On a log whose notes are random phrases that alone made
+        // the commonest n-grams significant.
+        var documents: [String] = [], labels: [Bool] = []
+        for example in training.examples {
+            let document = history.notesDocument(of: example, in: training, slots: slots, days: days)
+            guard !document.isEmpty else { continue }
+            documents.append(document)
+            labels.append(example.label == 1)
+        }
         guard let model = CharacterNGramTFIDF.fit(
-            documents: documents, labels: training.examples.map { $0.label == 1 }, settings: settings,
-            minimumChiSquare: { criticalChiSquare(tests: $0) })
+            documents: documents, labels: labels, settings: settings, minimumChiSquare: { criticalChiSquare(tests: $0) })
         else { return nil }
         return NotesInputs(columns: columns, days: days, model: model)
     }

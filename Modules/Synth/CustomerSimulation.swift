@@ -52,6 +52,7 @@ struct CustomerSimulation {
         let seed = configuration.seed
         var random = SeededRandom(seed: seed, stream: Simulator.Stream.customerStreams + 2 * UInt64(customer))
         var details = SeededRandom(seed: seed, stream: Simulator.Stream.customerStreams + 2 * UInt64(customer) + 1)
+        var notes = SeededRandom(seed: seed, stream: Simulator.Stream.noteStreams + UInt64(customer))
         let gap = NeedGap(
             minimum: configuration.minNeedGapDays, shape: configuration.needRegularity,
             meanDays: profile.meanNeedGapDays)
@@ -126,10 +127,13 @@ struct CustomerSimulation {
                 } else {
                     result = Self.failure(needOpen: needOpen, method: method, using: &details)
                 }
+                // Before the outcome's effects: "a need opens within 21 days" as it stood at the visit.
+                let projectAhead = !churned && !wasOpen && nextOpen > day && nextOpen - day <= 21
                 visits.append(
                     SimulatedVisit(
                         day: Int32(day), customer: Int32(customer), rep: Int32(rep), method: method, target: target,
-                        purpose: purpose, result: result, needOpen: wasOpen, followUp: isFollowUp))
+                        purpose: purpose, result: result, needOpen: wasOpen, followUp: isFollowUp,
+                        note: note(projectAhead: projectAhead, using: &notes)))
             }
             // A need ends on its own with a constant hazard per working day.
             if needOpen && random.uniformDouble() < needEndDaily {
@@ -245,6 +249,18 @@ struct CustomerSimulation {
         case .active, .keyAccount: weights = [0.3, 0.15, 0.2, 0.35]
         }
         return VisitPurpose(rawValue: UInt8(Simulator.draw(weights, using: &random)))!
+    }
+
+    /// A visit's note: zero to two routine phrases, and a project mention with probability
+    /// `noteSignal` when a need opens within 21 days (`noteNoise` otherwise), on the customer's
+    /// notes stream.
+    func note(projectAhead: Bool, using random: inout SeededRandom) -> String {
+        var parts: [String] = []
+        for _ in 0..<random.int(below: 3) { parts.append(VisitNote.routine[random.int(below: VisitNote.routine.count)]) }
+        let mention = random.uniformDouble() < (projectAhead ? configuration.noteSignal : configuration.noteNoise)
+        let phrase = VisitNote.project[random.int(below: VisitNote.project.count)]
+        if mention { parts.insert(phrase, at: random.int(below: parts.count + 1)) }
+        return parts.joined(separator: "; ")
     }
 
     /// Why a visit failed. With a need open the customer had demand, so a failure is mostly a

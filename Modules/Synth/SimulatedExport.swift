@@ -50,6 +50,8 @@ public struct SimulatedVisit: Sendable, Equatable {
     public var needOpen: Bool
     /// Hidden: the visit is the rep's follow-up call after an order (outside the daily capacity).
     public var followUp: Bool
+    /// The rep's note: phrases of ``VisitNote`` joined with "; " (empty: no note).
+    public var note: String = ""
 }
 
 /// An order the customer placed without a visit, when an open need ended unprompted.

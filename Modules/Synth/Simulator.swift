@@ -18,6 +18,9 @@ public enum Simulator {
     enum Stream: UInt64 {
         case profiles = 1, reps, assignment, churn, reassignment, absence, polling
         static let customerStreams: UInt64 = 1 << 32
+        /// Each customer's notes stream: drawn apart from every other stream, so that adding
+        /// notes changed no other column of an export with the same seed.
+        static let noteStreams: UInt64 = 1 << 48
     }
 
     /// Simulates an export. `progress` receives a line now and then on long runs (for stderr).

@@ -16,6 +16,10 @@ public struct SynthConfiguration: Sendable, Codable, Equatable {
     public var weeks = 104
     /// Ground-truth horizon H in days: the label window is [Monday, Monday + H).
     public var horizonDays = 28
+    /// P(a visit's note mentions a coming project) when the customer's next need opens within
+    /// the next 21 days (the notes' signal; 0 = notes carry nothing), and otherwise.
+    public var noteSignal = 0.3
+    public var noteNoise = 0.03
 
     // MARK: Customers
 
@@ -117,7 +121,7 @@ public struct SynthConfiguration: Sendable, Codable, Equatable {
             ("--inbound-share", inboundShare), ("--prospect-share", prospectShare), ("--annual-churn", annualChurn),
             ("--annual-reassignment", annualReassignment), ("--absence-rate", absenceRate),
             ("--random-visit-share", randomVisitShare), ("--open-conversion", openConversion),
-            ("--closed-conversion", closedConversion),
+            ("--closed-conversion", closedConversion), ("--note-signal", noteSignal), ("--note-noise", noteNoise),
         ] where !(value >= 0 && value <= 1) {
             return "\(name) must be a probability in 0...1"
         }

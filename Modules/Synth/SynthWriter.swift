@@ -56,7 +56,7 @@ public enum SynthWriter {
             }
         }
         try stream(to: path("visits.csv")) { out in
-            out.append("visit_id,customer_id,rep_id,visit_date,method,target,purpose,result\n")
+            out.append("visit_id,customer_id,rep_id,visit_date,method,target,purpose,result,notes\n")
             for (index, visit) in export.visits.enumerated() {
                 out.append(ids.visit(index)); out.append(",")
                 out.append(ids.customer[Int(visit.customer)]); out.append(",")
@@ -65,7 +65,9 @@ public enum SynthWriter {
                 out.append(methods[Int(visit.method.rawValue)]); out.append(",")
                 out.append(targets[Int(visit.target.rawValue)]); out.append(",")
                 out.append(purposes[Int(visit.purpose.rawValue)]); out.append(",")
-                out.append(results[Int(visit.result.rawValue)]); out.append("\n")
+                out.append(results[Int(visit.result.rawValue)]); out.append(",")
+                // VisitNote's phrases hold no comma, quote or line break: never quoted.
+                out.append(Array(visit.note.utf8)); out.append("\n")
                 try out.flushIfFull()
             }
         }
@@ -80,7 +82,8 @@ public enum SynthWriter {
                     out.append("</Date><Method>"); out.append(methods[Int(visit.method.rawValue)])
                     out.append("</Method><Target>"); out.append(targets[Int(visit.target.rawValue)])
                     out.append("</Target><Purpose>"); out.append(purposes[Int(visit.purpose.rawValue)])
-                    out.append("</Purpose><Result>"); out.append(results[Int(visit.result.rawValue)]); out.append("</Result></Visit>\n")
+                    out.append("</Purpose><Result>"); out.append(results[Int(visit.result.rawValue)])
+                    out.append("</Result><Notes>"); out.append(visit.note); out.append("</Notes></Visit>\n")
                     try out.flushIfFull()
                 }
                 out.append("</VisitExport>\n")

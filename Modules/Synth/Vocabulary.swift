@@ -69,3 +69,17 @@ public enum CustomerTag: UInt8, CaseIterable, Sendable, Codable {
     /// The export spelling.
     public var code: String { ["key", "high_potential", "small_medium"][Int(rawValue)] }
 }
+
+/// What a rep writes in the visit's free-text notes: a few routine phrases, English and Chinese
+/// (the purchase-intent study's notes were Chinese), and now and then a mention of a coming
+/// project, which the simulator writes mostly shortly before a need opens (the weak real
+/// signal of `Docs/Synth.md`, "Visit notes"). Index 0 is the empty note.
+public enum VisitNote {
+    /// Routine phrases, said whatever the customer's state.
+    public static let routine = [
+        "called back", "no answer at first", "left a message", "price too high", "asked for samples", "spoke to the buyer",
+        "stock is fine", "happy with service", "客户不在", "价格太高", "下周再联系", "库存充足", "对服务满意",
+    ]
+    /// Mentions of a coming project (the signal).
+    public static let project = ["new project starting", "plans a new line", "新项目", "准备扩产"]
+}

@@ -257,6 +257,28 @@ public enum TrainingJob {
     /// Fits the contender `job.options.model` and calibrates it on the validation split.
     /// Returns nil when interrupted.
     public static func fit(_ job: FitJob) throws -> Fitted? {
+        guard let fitted = try fitOnce(job) else { return nil }
+        guard job.options.notes, fitted.pipeline?.notes != nil else { return fitted }
+        // Notes inputs stay only where the validation weeks say they help (issue 17: notes that
+        // carry no signal must not make the model worse). The same contender is fitted again
+        // without them, and the lower calibrated validation log loss wins. No checkpoint for
+        // the second fit: it would overwrite the first's.
+        var options = job.options
+        options.notes = false
+        let plainJob = FitJob(
+            history: job.history, options: options, warmStart: job.warmStart, log: job.log, progress: job.progress,
+            epochFinished: job.epochFinished, shouldStop: job.shouldStop)
+        guard let plain = try fitOnce(plainJob) else { return nil }
+        func loss(_ fitted: Fitted) -> Double { (fitted.validation["log_loss"] ?? nil) ?? .infinity }
+        let keep = loss(fitted) < loss(plain)
+        job.log(String(
+            format: "trainer: %@: validation log loss %.5f with the notes' %d n-grams, %.5f without: %@", job.options.model,
+            loss(fitted), fitted.pipeline?.notes?.model.width ?? 0, loss(plain), keep ? "notes kept" : "notes dropped"))
+        return keep ? fitted : plain
+    }
+
+    /// One fit with the options as given (``fit(_:)`` may call it twice, with and without notes).
+    static func fitOnce(_ job: FitJob) throws -> Fitted? {
         if let problem = job.options.problem { throw JobError(problem) }
         let contender = job.options.contender!
         guard let result = try contender.fit(job) else { return nil }

@@ -147,8 +147,9 @@ struct ScalingTests {
             try FeaturePipeline.decode(json: try edited { $0["scaling"] = nil })
         }
         #expect(throws: FeatureError.self) { try FeaturePipeline.decode(json: try edited { $0["scaling"] = "minus_two_two" }) }
-        #expect(throws: FeatureError.unsupportedFormat(found: "format revisit-feature-pipeline version 4")) {
-            try FeaturePipeline.decode(json: try edited { $0["format_version"] = 4 })
+        // Version 4 (notes inputs) is this build's own; a later one is refused.
+        #expect(throws: FeatureError.unsupportedFormat(found: "format revisit-feature-pipeline version 5")) {
+            try FeaturePipeline.decode(json: try edited { $0["format_version"] = 5 })
         }
     }
 }

@@ -48,7 +48,7 @@ struct TextFeaturesTests {
         #expect(model.problem == nil)
         // Logs and sums of a few hundred terms: agreement to the last few bits.
         #expect(zip(model.idf, c.idf).allSatisfy { abs($0 - $1) <= 1e-12 * $1 }, "\(c.name): idf")
-        let scores = model.chiSquare(c.documents.map { model.weights($0) }, labels: labels)
+        let scores = model.chiSquare(c.documents.map { model.presence($0) }, labels: labels)
         #expect(zip(scores, c.chi2).allSatisfy { abs($0 - $1) <= 1e-9 * max(1, $1) }, "\(c.name): χ²")
         #expect(model.selectedColumns == c.selected, "\(c.name): selected \(model.selectedColumns.map { model.terms[$0] })")
         let rows = model.transform(c.documents)

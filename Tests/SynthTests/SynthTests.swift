@@ -93,6 +93,40 @@ struct SynthBehaviourTests {
         #expect(Double(ordersFromOpen) > 0.6 * Double(allOrders))
     }
 
+    /// Notes: a project mention comes mostly before a need (the weak signal), so a visit that
+    /// mentions one is followed by a visit during an open need of the same customer within 21
+    /// days far more often than a visit that does not; and notes move no other column.
+    @Test func projectMentionsPrecedeNeedsAndChangeNothingElse() {
+        // Customer-major, by day (the export lists visits day by day).
+        let visits = Self.export.visits.sorted { ($0.customer, $0.day) < ($1.customer, $1.day) }
+        func mentions(_ visit: SimulatedVisit) -> Bool { VisitNote.project.contains { visit.note.contains($0) } }
+        func needSoon(_ index: Int) -> Bool {
+            var next = index + 1
+            while next < visits.count && visits[next].customer == visits[index].customer && visits[next].day - visits[index].day <= 21 {
+                if visits[next].needOpen { return true }
+                next += 1
+            }
+            return false
+        }
+        let candidates = visits.indices.filter { !visits[$0].needOpen }
+        let mentioned = candidates.filter { mentions(visits[$0]) }, silent = candidates.filter { !mentions(visits[$0]) }
+        #expect(mentioned.count > 100 && silent.count > 1000)
+        let mentionedRate = Double(mentioned.filter(needSoon).count) / Double(mentioned.count)
+        let silentRate = Double(silent.filter(needSoon).count) / Double(silent.count)
+        #expect(mentionedRate > 2 * silentRate, "need within 21 days after a mention \(mentionedRate), without \(silentRate)")
+        #expect(visits.contains { !$0.note.isEmpty && !mentions($0) } && visits.contains { $0.note.isEmpty })
+
+        var silentConfiguration = statisticalConfiguration()
+        silentConfiguration.noteSignal = 0
+        silentConfiguration.noteNoise = 0
+        let quiet = Simulator.run(silentConfiguration)
+        #expect(!quiet.visits.contains(where: mentions))
+        var stripped = Self.export.visits, quietStripped = quiet.visits
+        for i in stripped.indices { stripped[i].note = "" }
+        for i in quietStripped.indices { quietStripped[i].note = "" }
+        #expect(stripped == quietStripped && quiet.groundTruth == Self.export.groundTruth)
+    }
+
     @Test func groundTruthIsCalibrated() {
         // Reliability per probability bin, on every 4th Monday so that windows do not overlap.
         // Given the state at Monday M, the outcome Y of [M, M + 28) has mean p; for windows that
@@ -205,7 +239,7 @@ struct SynthFileTests {
         }
 
         let visits = lines(try read(directory, "visits.csv"))
-        #expect(visits.first == "visit_id,customer_id,rep_id,visit_date,method,target,purpose,result")
+        #expect(visits.first == "visit_id,customer_id,rep_id,visit_date,method,target,purpose,result,notes")
         #expect(visits.count == export.visits.count + 1)
         let first = configuration.start
         let last = configuration.start.advanced(by: configuration.days - 1)
@@ -214,7 +248,12 @@ struct SynthFileTests {
         var visitsWithCheckedTarget = 0
         for line in visits.dropFirst() {
             let fields = line.split(separator: ",", omittingEmptySubsequences: false)
-            try #require(fields.count == 8, "\(line)")
+            try #require(fields.count == 9, "\(line)")
+            // Notes: routine phrases and project mentions of VisitNote, joined by "; ".
+            #expect(fields[8].isEmpty || fields[8].split(separator: ";").allSatisfy { phrase in
+                let text = phrase.trimmingCharacters(in: .whitespaces)
+                return VisitNote.routine.contains(text) || VisitNote.project.contains(text)
+            }, "\(line)")
             #expect(fields[0].count == 8 && fields[0].hasPrefix("V"))
             #expect(tags[fields[1]] != nil, "unknown customer in \(line)")
             #expect(fields[2].count == 4 && fields[2].hasPrefix("R"))
@@ -250,12 +289,12 @@ struct SynthFileTests {
         #expect(xml.hasPrefix("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<VisitExport>\n"))
         #expect(xml.hasSuffix("</VisitExport>\n"))
         #expect(xml.components(separatedBy: "<Visit id=\"").count - 1 == export.visits.count)
-        let firstVisit = visits[1].split(separator: ",")
+        let firstVisit = visits[1].split(separator: ",", omittingEmptySubsequences: false)
         #expect(
             xml.contains(
                 "<Visit id=\"\(firstVisit[0])\"><CustomerId>\(firstVisit[1])</CustomerId><RepId>\(firstVisit[2])</RepId>"
                     + "<Date>\(firstVisit[3])</Date><Method>\(firstVisit[4])</Method><Target>\(firstVisit[5])</Target>"
-                    + "<Purpose>\(firstVisit[6])</Purpose><Result>\(firstVisit[7])</Result></Visit>\n"))
+                    + "<Purpose>\(firstVisit[6])</Purpose><Result>\(firstVisit[7])</Result><Notes>\(firstVisit[8])</Notes></Visit>\n"))
         let customerXML = String(decoding: try read(directory, "customers.xml"), as: UTF8.self)
         #expect(customerXML.components(separatedBy: "<Customer id=\"").count - 1 == configuration.customers)
         #expect(customerXML.hasSuffix("</CustomerExport>\n"))

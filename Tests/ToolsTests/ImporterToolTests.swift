@@ -162,5 +162,16 @@ struct ImporterToolTests {
         let fromXML = try Self.run([Self.root + "/Fixtures/erp/visits.xml", "--customers", Self.root + "/Fixtures/erp/customers.xml",
                                     "--mapping", directory + "/x.json", "--out", directory + "/xml"])
         #expect(fromXML.status == 0 && fromXML.stdout.contains("rejected 0"), "\(fromXML.stdout) \(fromXML.stderr)")
+
+        // The bundled sample's free-text notes column: the draft reads it as notes (visits.text),
+        // and the import declares it as text in the manifest.
+        let sample = try Self.run(["inspect", Self.root + "/Fixtures/sample/visits.csv", "--write-mapping", directory + "/s.json"])
+        #expect(sample.status == 0, "\(sample.stderr)")
+        let draft = try String(contentsOfFile: directory + "/s.json", encoding: .utf8)
+        #expect(draft.contains("\"text\"") && draft.contains("\"column\":\"notes\"") || draft.contains("\"column\" : \"notes\""), "\(draft)")
+        let withNotes = try Self.run([Self.root + "/Fixtures/sample/visits.csv", "--mapping", directory + "/s.json", "--out", directory + "/notes"])
+        #expect(withNotes.status == 0, "\(withNotes.stderr)")
+        let manifest = try Dataset.readManifest(directory: directory + "/notes")
+        #expect(manifest.visitColumns.text == ["notes"] && manifest.visitColumns.categorical == ["notes"])
     }
 }

@@ -62,6 +62,10 @@ struct SynthCommand: ParsableCommand {
     var meanNeedDays = SynthConfiguration().meanNeedWorkingDays
     @Option(parsing: .unconditional, help: "Share of unconverted needs that end in an unprompted inbound order.")
     var inboundShare = SynthConfiguration().inboundShare
+    @Option(parsing: .unconditional, help: "P(a visit's note mentions a coming project) when the customer's next need opens within 21 days (0: notes carry no signal).")
+    var noteSignal = SynthConfiguration().noteSignal
+    @Option(parsing: .unconditional, help: "P(a visit's note mentions a project) otherwise.")
+    var noteNoise = SynthConfiguration().noteNoise
     @Option(parsing: .unconditional, help: "Share of customers who have never ordered at the start.")
     var prospectShare = SynthConfiguration().prospectShare
     @Option(parsing: .unconditional, help: "Probability that a customer churns within a year.")
@@ -124,6 +128,8 @@ struct SynthCommand: ParsableCommand {
         settings.needHeterogeneity = needHeterogeneity
         settings.meanNeedWorkingDays = meanNeedDays
         settings.inboundShare = inboundShare
+        settings.noteSignal = noteSignal
+        settings.noteNoise = noteNoise
         settings.prospectShare = prospectShare
         settings.annualChurn = annualChurn
         settings.churnRemovalDays = churnRemovalDays
