@@ -63,6 +63,11 @@ public struct ModelShape: Codable, Sendable, Equatable {
         self.aggregateFeatures = aggregateFeatures
     }
 
+    /// "10 steps × 19 sequence columns, 50 static, 24 aggregate", for messages.
+    public var summary: String {
+        "\(steps) steps × \(sequenceFeatures) sequence columns, \(staticFeatures) static, \(aggregateFeatures) aggregate"
+    }
+
     /// Largest extents a shape read from a file may have: far beyond any real pipeline, small
     /// enough that building the model cannot exhaust memory.
     public static let maximumSteps = 1000

@@ -87,4 +87,22 @@ struct NotesTests {
         pipeline.notes!.model.idf[0] = -1
         #expect(throws: FeatureError.self) { try FeaturePipeline.decode(json: try pipeline.jsonBytes()) }
     }
+
+    /// Inputs that change between fits (here the window length; in a backtest, notes inputs
+    /// one fold keeps and the next drops) make a warm start impossible: the fit starts afresh
+    /// and says so, instead of failing.
+    @Test func aWarmStartForOtherInputsFallsBackToAFreshFit() throws {
+        let history = VisitHistory(dataset: Self.base)
+        var options = TrainingJob.Options()
+        options.model = "logreg"
+        options.training.epochs = 1
+        options.validationDates = 4
+        options.examples.sequenceLength = 5
+        let first = try #require(try TrainingJob.fit(FitJob(history: history, options: options)))
+        options.examples.sequenceLength = 10
+        var lines: [String] = []
+        let second = try TrainingJob.fit(FitJob(history: history, options: options, warmStart: first.model, log: { lines.append($0) }))
+        #expect(second != nil)
+        #expect(lines.contains { $0.contains("cannot warm-start logreg") && $0.contains("training from scratch") && $0.contains("5 steps") }, "\(lines)")
+    }
 }

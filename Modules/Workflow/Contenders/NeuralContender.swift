@@ -70,12 +70,17 @@ public struct NeuralContender: Contender {
             try run.restore(file, source: checkpointPath)
             job.log("trainer: resumed after epoch \(run.history.count) from \(checkpointPath)")
         } else if let warm = job.warmStart {
-            guard let warm = warm as? FittedNeuralModel, warm.model.architecture == architecture, warm.model.shape == data.train.shape else {
-                throw TrainingJob.JobError("a \(warm.name) model cannot warm-start a \(name) model for inputs \(data.train.shape)")
+            // Inputs change between fits (a new categorical value, notes inputs that a fold keeps
+            // and the next drops): then the old weights have nowhere to go, and the fit starts
+            // afresh, saying so, rather than failing the night or the backtest.
+            if let warm = warm as? FittedNeuralModel, warm.model.architecture == architecture, warm.model.shape == data.train.shape {
+                try run.loadWeights(warm.model.tensors)
+                // The warm weights are the baseline an epoch must beat on this run's validation split.
+                run.acceptCurrentWeightsAsBaseline(validation: data.validation)
+            } else {
+                let previous = (warm as? FittedNeuralModel).map { "\($0.model.architecture.rawValue) for inputs \($0.model.shape.summary)" } ?? warm.name
+                job.log("trainer: the previous model (\(previous)) cannot warm-start \(name) for inputs \(data.train.shape.summary): training from scratch")
             }
-            try run.loadWeights(warm.model.tensors)
-            // The warm weights are the baseline an epoch must beat on this run's validation split.
-            run.acceptCurrentWeightsAsBaseline(validation: data.validation)
         }
         let completed = try run.fit(
             train: data.train, validation: data.validation, progress: job.progress, epochFinished: job.epochFinished,
