@@ -107,6 +107,9 @@ public struct Backtest {
         /// For a model with a count head (``FittedModel/expectedOrders(_:range:)``): per
         /// candidate, the expected order days in [t, t + H).
         public var expectedOrders: [Double]? = nil
+        /// The notes inputs the fold's model kept (`notes:<n-gram>` names; nil: none, or a model
+        /// without a feature pipeline).
+        public var notesColumns: [String]? = nil
     }
 
     /// One fold: its candidates, their outcomes, the reps' own rate, and every contender's list.
@@ -195,6 +198,7 @@ public struct Backtest {
                     entry.expectedDays = timing.map(\.expectedDays)
                 }
                 entry.expectedOrders = try fitted.model.expectedOrders(input, range: 0..<candidates.count)
+                entry.notesColumns = fitted.pipeline?.notes?.names
                 entries[name] = entry
                 progress("backtest: week of \(start.iso): \(name) list precision \(Self.percent(entry.listPrecision)), "
                          + "\(comparison.rateName) \(Self.percent(fold.repsRate)), ROC-AUC \(entry.rocAUC.map { String(format: "%.4f", $0) } ?? "—") "

@@ -96,6 +96,18 @@ extension Backtest {
                 model: name, predicted: entries.flatMap { $0.1.expectedOrders! }, observed: entries.flatMap { $0.0.orderDays },
                 bins: evaluation.reliabilityBins)
         }
+        if history.dataset.manifest.visitColumns.text.isEmpty == false {
+            for name in self.settings.contenders where Contenders.named(name)?.usesFeaturePipeline == true {
+                let kept = folds.compactMap { fold in fold.entries.first { $0.contender == name }?.notesColumns }
+                let grams = Dictionary(kept.flatMap { $0 }.map { ($0, 1) }, uniquingKeysWith: +).sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+                report.notes.append(self.settings.training.notes
+                    ? "Visit notes: \(name) kept notes inputs in \(kept.count) of \(folds.count) folds"
+                        + (grams.isEmpty ? " (no n-gram was significant, or the validation weeks preferred the model without them)."
+                           : "; most often " + grams.prefix(8).map { "'\($0.key.dropFirst("notes:".count))' (\($0.value))" }.joined(separator: ", ") + ".")
+                    : "Visit notes: ignored (--no-notes).")
+                if !self.settings.training.notes { break }
+            }
+        }
         report.findings = self.settings.contenders.compactMap { name in folds.last?.entries.first { $0.contender == name }?.findings }
         if self.settings.contenders.contains(where: { Contenders.named($0)?.kind == .heuristic }) {
             report.notes.append("Heuristic baselines (recency, frequency, round-robin) are rankings, not probabilities: their "

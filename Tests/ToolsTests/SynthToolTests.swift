@@ -31,7 +31,7 @@ struct SynthToolTests {
             #expect(FileManager.default.fileExists(atPath: "\(directory)/\(name)"), "\(name) missing")
         }
         let visits = try String(contentsOfFile: "\(directory)/visits.csv", encoding: .utf8)
-        #expect(visits.hasPrefix("visit_id,customer_id,rep_id,visit_date,method,target,purpose,result\nV0000001,"))
+        #expect(visits.hasPrefix("visit_id,customer_id,rep_id,visit_date,method,target,purpose,result,notes\nV0000001,"))
         let truth = try String(contentsOfFile: "\(directory)/ground_truth.csv", encoding: .utf8)
         // 8 weeks with a 28-day window: Mondays of weeks 1–5 have a complete window; 40 customers each.
         #expect(truth.split(separator: "\n").count == 1 + 5 * 40)
