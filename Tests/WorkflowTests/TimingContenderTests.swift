@@ -4,7 +4,7 @@ import Foundation
 import Tensors
 import Testing
 import Training
-import Workflow
+@testable import Workflow
 
 /// The timing models: the hazard trees' score is their own P(order within H), their file
 /// carries the bins and refuses tampered ones, and BG/NBD's timing agrees with its score.
@@ -36,8 +36,10 @@ struct TimingContenderTests {
         let file = try TensorFile.read(from: path)
         let text = try #require(file.metadata["xgboost_timing"])
         #expect(text.contains("\"bin_edges\":[7,14,21,28,42,56,91]"))
+        #expect(text.contains("\"survival_exponent\":"))
         for (edited, phrase) in [
             (text.replacingOccurrences(of: "[7,14,21,28,42,56,91]", with: "[7,7]"), "bin edges"),
+            (text.replacingOccurrences(of: "\"survival_exponent\":", with: "\"survival_exponent\":1e9,\"x\":"), "level calibration"),
             (text.replacingOccurrences(of: "[7,14,21,28,42,56,91]", with: "[7,14,21,28,42,56,91,5000]"), "bin edges"),
             ("{", "missing or malformed"),
         ] {
@@ -118,6 +120,23 @@ struct TimingContenderTests {
         let (_, xgboost, _) = try ContenderTests.trained("xgboost")
         let treeInput = ScoringInput(history: Self.history, set: set, encoder: try xgboost.pipeline?.encoder(for: Self.history))
         #expect(try xgboost.model.expectedOrders(treeInput, range: 0..<set.count) == nil)
+    }
+
+    @Test("Level calibration: the survival exponent recovers a known power of the survival, and 1 for a calibrated hazard")
+    func levelCalibration() {
+        var random = SeededRandom(seed: 3)
+        var hazards: [Float] = [], labels: [Float] = []
+        for _ in 0..<40_000 {
+            let h = 0.02 + 0.3 * random.uniformDouble()
+            hazards.append(Float(h))
+            // The true hazard is 1 − (1 − h)²: the model's survival should be squared.
+            labels.append(random.uniformDouble() < 1 - (1 - h) * (1 - h) ? 1 : 0)
+        }
+        let s = GradientBoostingTimingContender.LevelCalibration.survivalExponent(hazards: hazards, labels: labels)
+        #expect(abs(s - 2) < 0.05, "fitted exponent \(s)")
+        let calibrated = GradientBoostingTimingContender.LevelCalibration.survivalExponent(
+            hazards: hazards, labels: hazards.map { random.uniformDouble() < Double($0) ? 1 : 0 })
+        #expect(abs(calibrated - 1) < 0.05, "a calibrated hazard keeps exponent \(calibrated)")
     }
 
     @Test("BG/NBD's timing at H is its score; the other models say nothing about timing")
