@@ -167,7 +167,7 @@ let package = Package(
         .testTarget(name: "CalibrationTests", dependencies: ["Calibration"], path: "Tests/CalibrationTests"),
         .testTarget(name: "SynthTests", dependencies: ["Synth", "Dataset", "Tensors"], path: "Tests/SynthTests"),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Tensors", "TestSupport"], path: "Tests/MetricsTests"),
-        .testTarget(name: "FeaturesTests", dependencies: ["Features", "Dataset", "Tensors"], path: "Tests/FeaturesTests"),
+        .testTarget(name: "FeaturesTests", dependencies: ["Features", "Dataset", "Tensors", "TestSupport"], path: "Tests/FeaturesTests"),
         .testTarget(name: "ERPImportTests", dependencies: ["ERPImport", "Dataset", "Formats"], path: "Tests/ERPImportTests"),
         .testTarget(
             name: "EvaluationTests", dependencies: ["Evaluation", "Dataset", "Metrics", "Tensors", "Formats", "TestSupport"], path: "Tests/EvaluationTests"),

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Features
@@ -27,11 +28,7 @@ struct TextFeaturesTests {
         var cases: [Case]
     }
 
-    static let reference: Reference = {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/text/tfidf_reference.json")
-        return try! JSONDecoder().decode(Reference.self, from: Data(contentsOf: url))
-    }()
+    static let reference: Reference = fixtureJSON("text/tfidf_reference.json")
 
     @Test("Vocabulary, idf, χ² scores, selection and transformed rows equal scikit-learn's (English, Chinese, a capped mix)", arguments: 0..<3)
     func agreesWithScikitLearn(index: Int) throws {

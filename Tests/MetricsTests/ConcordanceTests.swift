@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Metrics
@@ -18,11 +19,7 @@ struct ConcordanceTests {
         var cases: [Case]
     }
 
-    static let reference: Reference = {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/metrics/concordance_reference.json")
-        return try! JSONDecoder().decode(Reference.self, from: Data(contentsOf: url))
-    }()
+    static let reference: Reference = fixtureJSON("metrics/concordance_reference.json")
 
     @Test("Equals lifelines on censored, tied and coarse cases", arguments: 0..<4)
     func agreesWithLifelines(index: Int) throws {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Metrics
@@ -19,11 +20,7 @@ struct CountMetricsTests {
         var cases: [Case]
     }
 
-    static let reference: Reference = {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/metrics/count_reference.json")
-        return try! JSONDecoder().decode(Reference.self, from: Data(contentsOf: url))
-    }()
+    static let reference: Reference = fixtureJSON("metrics/count_reference.json")
 
     @Test("MAE, RMSE and mean Poisson deviance equal scikit-learn's on Poisson, sparse, overdispersed and biased cases", arguments: 0..<5)
     func agreesWithScikitLearn(index: Int) throws {

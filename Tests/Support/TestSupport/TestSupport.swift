@@ -12,6 +12,16 @@ public let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComp
 /// The absolute path of a file under `Fixtures/`.
 public func fixturePath(_ relative: String) -> String { repositoryRoot.appendingPathComponent("Fixtures/\(relative)").path }
 
+/// A JSON reference fixture under `Fixtures/`, decoded (a missing or malformed fixture is a
+/// broken checkout: it stops the test run with the path).
+public func fixtureJSON<T: Decodable>(_ relative: String, as type: T.Type = T.self) -> T {
+    do {
+        return try JSONDecoder().decode(T.self, from: Data(contentsOf: URL(fileURLWithPath: fixturePath(relative))))
+    } catch {
+        fatalError("Fixtures/\(relative): \(error)")
+    }
+}
+
 /// A Python interpreter with numpy and safetensors, for the interop checks: `REVISIT_PYTHON`
 /// (set by `make test`, which provisions it), else the reference-benchmark venv when present.
 /// With `REVISIT_REQUIRE_PYTHON=1` (also set by `make test`) a missing interpreter fails the
