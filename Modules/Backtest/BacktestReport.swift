@@ -11,7 +11,7 @@ extension Backtest {
     /// the list, and unlisted rows have their rank in rep raised by K, so exactly the listed rows
     /// satisfy `rank_in_rep` ≤ K while the order within each rep is kept (a list cut by score
     /// always holds each rep's best-ranked rows). Returns the rows and that K.
-    public static func scoreRows(_ folds: [Fold], list: ListRule) -> (rows: [ScoreRow], listK: Int) {
+    public static func scoreRows(_ folds: [Fold], list: ListRule, horizon: Int? = nil) -> (rows: [ScoreRow], listK: Int) {
         var listK = 1
         if case .perRepTop(let k) = list { listK = k } else {
             for fold in folds { for entry in fold.entries { for (i, listed) in entry.onList.enumerated() where listed {
@@ -33,6 +33,9 @@ extension Backtest {
                         customerID: fold.customerIDs[index], repID: fold.repIDs[index], asOf: fold.start,
                         probability: entry.scores[index], rankInRep: rank, rank: overall[index], modelID: entry.contender)
                     row.forecast.expectedOrders = entry.expectedOrders?[index]
+                    // Each fold's models were trained on labels closing by its Monday.
+                    row.horizonDays = horizon
+                    row.trainUntil = fold.start
                     if let bins, let cumulative = entry.timingCumulative?[index] {
                         let timing = PurchaseTiming(bins: bins, cumulative: cumulative)
                         row.forecast.expectedDaysToOrder = timing.expectedDays
@@ -54,7 +57,7 @@ extension Backtest {
     public func report(
         folds: [Fold], evaluation: EvaluationSettings, groundTruth: [GroundTruthRow]?, inputs: [InputFile]
     ) -> EvaluationReport {
-        let (rows, listK) = Self.scoreRows(folds, list: settings.list)
+        let (rows, listK) = Self.scoreRows(folds, list: settings.list, horizon: settings.training.examples.horizonDays)
         var evaluation = evaluation
         evaluation.topPerRep = listK
         if case .perRepTop = settings.list {} else { evaluation.listRule = settings.list.description }

@@ -20,6 +20,23 @@ public enum Audit {
     ///   - groundTruth: synth ground truth, or nil.
     ///   - settings: list length, k values, bootstrap.
     ///   - inputs: the input files with their checksums, recorded as given.
+    /// The label window the audit uses: `requested` (the `--horizon` flag) when given, else the
+    /// one the scores file records (`horizon_days`), else 28 days.
+    ///
+    /// - Throws: ``EvaluationError/mismatch(path:reason:)`` when the file's rows record more
+    ///   than one window, or `requested` differs from the one they record (judging a 14-day
+    ///   model on 28-day outcomes would flatter or sink it silently).
+    public static func horizon(for scores: [ScoreRow], requested: Int?, path: String) throws -> Int {
+        let recorded = Set(scores.compactMap(\.horizonDays)).sorted()
+        guard recorded.count <= 1 else {
+            throw EvaluationError.mismatch(path: path, reason: "its rows record different label windows (horizon_days \(recorded.map(String.init).joined(separator: ", "))); audit one model's scores at a time")
+        }
+        if let requested, let file = recorded.first, requested != file {
+            throw EvaluationError.mismatch(path: path, reason: "the scores were made for a \(file)-day window (horizon_days); --horizon \(requested) would judge them on another: drop --horizon, or pass --horizon \(file)")
+        }
+        return requested ?? recorded.first ?? 28
+    }
+
     public static func run(
         scores: [ScoreRow], outcomes: Outcomes, groundTruth: [GroundTruthRow]? = nil, settings: EvaluationSettings,
         inputs: [InputFile]
@@ -35,6 +52,10 @@ public enum Audit {
         var completeDates = Set<Day>()
         for row in scores {
             asOfDates.insert(row.asOf)
+            if let cutOff = row.trainUntil, row.asOf < cutOff {
+                counts.excludedInSample += 1
+                continue
+            }
             guard let label = outcomes.label(customer: row.customerID, asOf: row.asOf) else {
                 counts.excludedIncompleteWindow += 1
                 continue
@@ -67,6 +88,11 @@ public enum Audit {
             notes.append(
                 "\(counts.excludedIncompleteWindow) of \(counts.scoreRows) score rows excluded: their \(settings.horizonDays)-day "
                     + "label window runs past the end of the data (\(outcomes.end.map { "last day \($0.advanced(by: -1))" } ?? "no visits")).")
+        }
+        if counts.excludedInSample > 0 {
+            notes.append(
+                "\(counts.excludedInSample) of \(counts.scoreRows) score rows excluded: they were scored inside their model's "
+                    + "training period (as_of before the file's train_until), so their outcomes trained the model that scored them.")
         }
         if counts.unknownCustomers > 0 {
             notes.append(

@@ -10,6 +10,8 @@ public enum EvaluationError: Error, CustomStringConvertible, Equatable {
     /// The file is of a format version this build does not read.
     /// `expected`: the versions this build reads.
     case unsupportedVersion(path: String, line: Int, found: String, expected: [Int])
+    /// The file is well formed but does not fit the request (another label window).
+    case mismatch(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -17,6 +19,8 @@ public enum EvaluationError: Error, CustomStringConvertible, Equatable {
             return "\(path): cannot read the file"
         case .malformed(let path, let line, let reason):
             return "\(path):\(line): \(reason)"
+        case .mismatch(let path, let reason):
+            return "\(path): \(reason)"
         case .unsupportedVersion(let path, let line, let found, let expected):
             let versions = expected.count == 1 ? "version \(expected[0])"
                 : "versions " + expected.dropLast().map(String.init).joined(separator: ", ") + " and \(expected.last!)"

@@ -23,7 +23,8 @@ extension FileDigest {
 }
 
 /// How many rows went in and why some were left out. Every score row is either evaluated or
-/// excluded for exactly one reason: `scoreRows == evaluatedRows + excludedIncompleteWindow`.
+/// excluded for exactly one reason: `scoreRows == evaluatedRows + excludedIncompleteWindow +
+/// excludedInSample`.
 public struct RowCounts: Sendable, Hashable, Codable {
     /// Rows read from the scores (all models).
     public var scoreRows: Int
@@ -31,6 +32,9 @@ public struct RowCounts: Sendable, Hashable, Codable {
     public var evaluatedRows: Int
     /// Rows whose window [t, t + H) runs past the end of the data: no label, excluded.
     public var excludedIncompleteWindow: Int
+    /// Rows scored inside their model's training period (as_of before the file's train_until):
+    /// in-sample, so excluded (report version 5).
+    public var excludedInSample: Int = 0
     /// Distinct as-of dates in the scores, and those with complete windows.
     public var asOfDates: Int
     public var completeAsOfDates: Int

@@ -28,6 +28,7 @@ public enum ReportMarkdown {
             ["score rows", String(c.scoreRows)],
             ["evaluated (complete label window)", String(c.evaluatedRows)],
             ["excluded: window runs past the data", String(c.excludedIncompleteWindow)],
+            ["excluded: scored inside the model's training period", String(c.excludedInSample)],
             ["as-of dates (complete / all)", "\(c.completeAsOfDates) / \(c.asOfDates)"],
             ["last day of data", c.dataEnd.map { $0.advanced(by: -1).iso } ?? ReportText.undefined],
             ["evaluated rows with customers unknown to the dataset", String(c.unknownCustomers)],

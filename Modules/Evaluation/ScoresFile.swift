@@ -22,6 +22,11 @@ public struct ScoreRow: Sendable, Hashable, Codable {
     /// What a timing or count model adds (version 2; nil when the model does not predict it,
     /// an empty field in the file).
     public var forecast = Forecast()
+    /// The model's label window H in days and its training cut-off T (labels closing by T
+    /// trained it), so that an audit uses the same H and leaves out in-sample rows (as_of < T).
+    /// Version 2; nil where the writer did not know them.
+    public var horizonDays: Int?
+    public var trainUntil: Day?
 
     /// When and how many, beside the probability: a timing model's expected and median days to
     /// the next order and P(order within 7, 14 and 28 days) from its own distribution
@@ -73,16 +78,17 @@ public struct ScoreRow: Sendable, Hashable, Codable {
 /// The scores file, format version 2: what the scorer writes and the evaluator reads.
 ///
 /// ```
-/// customer_id,rep_id,as_of,probability,rank_in_rep,rank,model_id,format_version,expected_orders,expected_days_to_order,median_days_to_order,p_order_7d,p_order_14d,p_order_28d
-/// C000017,R003,2019-06-03,0.4182,1,12,3f2a9c0d11ee,2,0.61,24.3,19,0.21,0.33,0.4182
-/// C000018,R003,2019-06-03,0.3911,2,15,3f2a9c0d11ee,2,,,,,,
+/// customer_id,rep_id,as_of,probability,rank_in_rep,rank,model_id,format_version,expected_orders,expected_days_to_order,median_days_to_order,p_order_7d,p_order_14d,p_order_28d,horizon_days,train_until
+/// C000017,R003,2019-06-03,0.4182,1,12,3f2a9c0d11ee,2,0.61,24.3,19,0.21,0.33,0.4182,28,2019-06-03
+/// C000018,R003,2019-06-03,0.3911,2,15,3f2a9c0d11ee,2,,,,,,,28,2019-06-03
 /// ```
 /// UTF-8 CSV (Revisit's strict RFC 4180 form, `DelimitedText`), `\n` line ends, one row per
 /// (model, customer, as-of date); `as_of` is `YYYY-MM-DD`; `probability` is in [0, 1], written in
 /// Swift's shortest round-trip form; `rank_in_rep` and `rank` are positive integers; every row
 /// repeats `format_version` = 2 so that `awk` and pandas see the version without a side file.
 /// The six forecast columns (``ScoreRow/Forecast``) are empty where the model does not predict
-/// them. Version 1 (the first eight columns only) is still read. Several as-of dates (and
+/// them; `horizon_days` and `train_until` say which H the model was trained for and where its
+/// training labels stopped (empty where unknown). Version 1 (the first eight columns only) is still read. Several as-of dates (and
 /// several models) may share a file. See Docs/FileFormats.md.
 public enum ScoresFile {
     /// The version this build writes.
@@ -97,8 +103,10 @@ public enum ScoresFile {
     public static let forecastHeader = [
         "expected_orders", "expected_days_to_order", "median_days_to_order",
     ] + ScoreRow.Forecast.days.map { "p_order_\($0)d" }
+    /// The provenance columns version 2 adds last.
+    public static let provenanceHeader = ["horizon_days", "train_until"]
     /// The exact header line's fields (this build writes).
-    public static let header = coreHeader + forecastHeader
+    public static let header = coreHeader + forecastHeader + provenanceHeader
 
     /// The header of `version`.
     static func header(version: Int) -> [String] { version == 1 ? coreHeader : header }
@@ -117,7 +125,8 @@ public enum ScoresFile {
                     row.customerID, row.repID, row.asOf.iso, "\(row.probability)", String(row.rankInRep),
                     String(row.rank), row.modelID, version, field(f.expectedOrders), field(f.expectedDaysToOrder),
                     field(f.medianDaysToOrder),
-                ] + (f.withinDays?.map { "\($0)" } ?? ScoreRow.Forecast.days.map { _ in "" }), to: &output)
+                ] + (f.withinDays?.map { "\($0)" } ?? ScoreRow.Forecast.days.map { _ in "" })
+                    + [row.horizonDays.map(String.init) ?? "", row.trainUntil?.iso ?? ""], to: &output)
         }
         return output
     }
@@ -195,9 +204,18 @@ public enum ScoresFile {
                 customerID: f[0], repID: f[1], asOf: asOf, probability: probability, rankInRep: rankInRep, rank: rank, modelID: f[6])
             if version >= 2 {
                 do {
-                    row.forecast = try forecast(Array(f[8...]))
+                    row.forecast = try forecast(Array(f[8..<(8 + forecastHeader.count)]))
                 } catch let problem as ForecastProblem {
                     throw bad(problem.reason)
+                }
+                let (horizon, cutOff) = (f[8 + forecastHeader.count], f[9 + forecastHeader.count])
+                if !horizon.isEmpty {
+                    guard let days = Int(horizon), (1...3660).contains(days) else { throw bad("horizon_days '\(Snippet.bounded(horizon, limit: 40))' is not a whole number of days in 1…3660") }
+                    row.horizonDays = days
+                }
+                if !cutOff.isEmpty {
+                    guard let day = Day(iso: cutOff) else { throw bad("train_until '\(Snippet.bounded(cutOff, limit: 40))' is not a date YYYY-MM-DD") }
+                    row.trainUntil = day
                 }
             }
             rows.append(row)

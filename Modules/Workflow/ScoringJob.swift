@@ -22,6 +22,9 @@ public enum ScoringJob {
         public var rank: Int
         /// When and how many, for a model that predicts them (empty otherwise).
         public var forecast = ScoreRow.Forecast()
+        /// The model's label window H and training cut-off T (the scores file records both).
+        public var horizonDays: Int?
+        public var trainUntil: Day?
     }
 
     public struct Options: Sendable {
@@ -126,12 +129,23 @@ public enum ScoringJob {
         let forecasts = try model.forecasts(history: history, set: set, path: modelPath, batchSize: options.batchSize)
         var rows: [ScoredCustomer] = []
         rows.reserveCapacity(set.count)
+        let trainUntil = Day(iso: model.file.trainUntil)
         for (i, example) in set.examples.enumerated() {
             rows.append(ScoredCustomer(
                 customerID: history.customerID(of: example), repID: history.repID(of: example, in: set), asOf: asOf,
-                probability: probabilities[i], rankInRep: 0, rank: 0, forecast: forecasts[i]))
+                probability: probabilities[i], rankInRep: 0, rank: 0, forecast: forecasts[i],
+                horizonDays: model.file.examples.horizonDays, trainUntil: trainUntil))
         }
         return (rank(rows, topPerRep: options.topPerRep), model.modelID)
+    }
+
+    /// The warning for a list scored inside its model's training period (as-of before the
+    /// cut-off T), or nil: such a list is in-sample, and an audit of it would measure how well
+    /// the model remembers, not how well it predicts (the audit leaves these rows out).
+    public static func inSampleWarning(asOf: Day, trainUntil: Day?) -> String? {
+        guard let trainUntil, asOf < trainUntil else { return nil }
+        return "--as-of \(asOf.iso) is inside the model's training period (its labels run to \(trainUntil.iso)): "
+            + "this list is in-sample; evaluator audit leaves such rows out"
     }
 
     /// Ranks overall and within each (as-of date, rep), highest probability first, ties by

@@ -27,6 +27,36 @@ struct AuditTests {
         #expect(outcomes.repsWeek(starting: HandMadeCase.day(29)) == nil)  // [29, 36) runs past day 34
     }
 
+    /// Rows scored inside their model's training period are left out and counted; the label
+    /// window comes from the file unless asked, and a different one is refused.
+    @Test func inSampleRowsAreExcludedAndTheFilesWindowIsUsed() throws {
+        var scores = HandMadeCase.scores()
+        // The model was trained on labels up to day 7: the day-0 rows are in-sample.
+        for i in scores.indices {
+            scores[i].trainUntil = HandMadeCase.day(7)
+            scores[i].horizonDays = 28
+        }
+        let report = HandMadeCase.report(scores: scores)
+        let inSample = scores.filter { $0.asOf < HandMadeCase.day(7) }.count
+        #expect(inSample == 6 && report.counts.excludedInSample == inSample)
+        #expect(report.counts.scoreRows == report.counts.evaluatedRows + report.counts.excludedIncompleteWindow + report.counts.excludedInSample)
+        #expect(report.models.first?.weeks.map(\.asOf) == [HandMadeCase.day(7)])
+        #expect(report.notes.contains { $0.hasPrefix("6 of 15 score rows excluded: they were scored inside their model's training period") })
+        #expect(ReportMarkdown.render(report).contains("excluded: scored inside the model's training period | 6"))
+
+        #expect(try Audit.horizon(for: scores, requested: nil, path: "s.csv") == 28)
+        #expect(try Audit.horizon(for: HandMadeCase.scores(), requested: nil, path: "s.csv") == 28, "no record: the default")
+        #expect(try Audit.horizon(for: HandMadeCase.scores(), requested: 14, path: "s.csv") == 14)
+        var fourteen = scores
+        for i in fourteen.indices { fourteen[i].horizonDays = 14 }
+        #expect(try Audit.horizon(for: fourteen, requested: nil, path: "s.csv") == 14)
+        #expect { try Audit.horizon(for: fourteen, requested: 28, path: "s.csv") } throws: {
+            String(describing: $0) == "s.csv: the scores were made for a 14-day window (horizon_days); --horizon 28 would judge them on another: drop --horizon, or pass --horizon 14"
+        }
+        fourteen[0].horizonDays = 28
+        #expect { try Audit.horizon(for: fourteen, requested: nil, path: "s.csv") } throws: { String(describing: $0).contains("different label windows (horizon_days 14, 28)") }
+    }
+
     @Test func listPrecisionRepsRateAndLiftMatchTheHandComputation() throws {
         let report = HandMadeCase.report()
         #expect(report.counts.scoreRows == 15)

@@ -7,7 +7,7 @@ import Testing
 struct ScoresFileTests {
     static let header = "customer_id,rep_id,as_of,probability,rank_in_rep,rank,model_id,format_version\n"
     static let headerV2 = "customer_id,rep_id,as_of,probability,rank_in_rep,rank,model_id,format_version,"
-        + "expected_orders,expected_days_to_order,median_days_to_order,p_order_7d,p_order_14d,p_order_28d\n"
+        + "expected_orders,expected_days_to_order,median_days_to_order,p_order_7d,p_order_14d,p_order_28d,horizon_days,train_until\n"
 
     static func error(_ text: String) -> EvaluationError? {
         do {
@@ -24,7 +24,7 @@ struct ScoresFileTests {
         let rows = HandMadeCase.scores()
         let bytes = ScoresFile.encode(rows: rows)
         let text = String(decoding: bytes, as: UTF8.self)
-        #expect(text.hasPrefix(Self.headerV2 + "C1,R1,2024-01-01,0.9,1,1,M,2,,,,,,\n"))
+        #expect(text.hasPrefix(Self.headerV2 + "C1,R1,2024-01-01,0.9,1,1,M,2,,,,,,,,\n"))
         #expect(try ScoresFile.decode(bytes, path: "s.csv") == rows)
         // Shortest round-trip decimals: every probability reads back bit for bit.
         let awkward = [ScoreRow(customerID: "a,b", repID: "R\"1", asOf: HandMadeCase.day(0), probability: 0.1 + 0.2,
@@ -34,16 +34,18 @@ struct ScoresFileTests {
         let single = ScoreRow(customerID: "C1", repID: "R1", asOf: HandMadeCase.day(0), probability: Float(0.4182),
                               rankInRep: 1, rank: 1, modelID: "m")
         let singleText = String(decoding: ScoresFile.encode(rows: [single]), as: UTF8.self)
-        #expect(singleText.hasSuffix("\nC1,R1,2024-01-01,0.4182,1,1,m,2,,,,,,\n"))
+        #expect(singleText.hasSuffix("\nC1,R1,2024-01-01,0.4182,1,1,m,2,,,,,,,,\n"))
         #expect(try ScoresFile.decode(ScoresFile.encode(rows: [single]), path: "s.csv") == [single])
         // A forecast round-trips bit for bit; a partial one (counts only) leaves the rest empty.
         var timed = single
         timed.forecast = ScoreRow.Forecast(expectedOrders: 0.61, expectedDaysToOrder: 24.3, medianDaysToOrder: 19, withinDays: [0.21, 0.1 + 0.23, 0.4182])
+        timed.horizonDays = 28
+        timed.trainUntil = HandMadeCase.day(0)
         var counted = single
         counted.customerID = "C2"
         counted.forecast.expectedOrders = 1.25
         let both = String(decoding: ScoresFile.encode(rows: [timed, counted]), as: UTF8.self)
-        #expect(both.hasSuffix("\nC1,R1,2024-01-01,0.4182,1,1,m,2,0.61,24.3,19.0,0.21,0.33,0.4182\nC2,R1,2024-01-01,0.4182,1,1,m,2,1.25,,,,,\n"))
+        #expect(both.hasSuffix("\nC1,R1,2024-01-01,0.4182,1,1,m,2,0.61,24.3,19.0,0.21,0.33,0.4182,28,2024-01-01\nC2,R1,2024-01-01,0.4182,1,1,m,2,1.25,,,,,,,\n"))
         #expect(try ScoresFile.decode(Array(both.utf8), path: "s.csv") == [timed, counted])
     }
 
@@ -59,17 +61,19 @@ struct ScoresFileTests {
 
     @Test("Forecast fields are checked: ranges, P(within d) non-decreasing, all three or none")
     func refusesBadForecasts() {
-        let good = "C1,R1,2024-01-01,0.5,1,1,m,2,0.5,20,14,0.1,0.2,0.5\n"
+        let good = "C1,R1,2024-01-01,0.5,1,1,m,2,0.5,20,14,0.1,0.2,0.5,28,2023-12-01\n"
         let cases: [(String, String)] = [
-            ("C2,R1,2024-01-01,0.5,2,2,m,2,-1,,,,,\n", "s.csv:3: expected_orders '-1' is not a number ≥ 0"),
-            ("C2,R1,2024-01-01,0.5,2,2,m,2,inf,,,,,\n", "s.csv:3: expected_orders 'inf' is not a number ≥ 0"),
-            ("C2,R1,2024-01-01,0.5,2,2,m,2,,5000,,,,\n", "s.csv:3: expected_days_to_order '5000' is not a number in [0, 3660]"),
-            ("C2,R1,2024-01-01,0.5,2,2,m,2,,,x,,,\n", "s.csv:3: median_days_to_order 'x' is not a number in [0, 3660]"),
-            ("C2,R1,2024-01-01,0.5,2,2,m,2,,,,0.1,1.2,0.5\n", "s.csv:3: p_order_14d '1.2' is not a number in [0, 1]"),
-            ("C2,R1,2024-01-01,0.5,2,2,m,2,,,,0.3,0.2,0.5\n",
+            ("C2,R1,2024-01-01,0.5,2,2,m,2,-1,,,,,,,\n", "s.csv:3: expected_orders '-1' is not a number ≥ 0"),
+            ("C2,R1,2024-01-01,0.5,2,2,m,2,inf,,,,,,,\n", "s.csv:3: expected_orders 'inf' is not a number ≥ 0"),
+            ("C2,R1,2024-01-01,0.5,2,2,m,2,,5000,,,,,,\n", "s.csv:3: expected_days_to_order '5000' is not a number in [0, 3660]"),
+            ("C2,R1,2024-01-01,0.5,2,2,m,2,,,x,,,,,\n", "s.csv:3: median_days_to_order 'x' is not a number in [0, 3660]"),
+            ("C2,R1,2024-01-01,0.5,2,2,m,2,,,,0.1,1.2,0.5,,\n", "s.csv:3: p_order_14d '1.2' is not a number in [0, 1]"),
+            ("C2,R1,2024-01-01,0.5,2,2,m,2,,,,0.3,0.2,0.5,,\n",
              "s.csv:3: p_order_7d, p_order_14d, p_order_28d (0.3, 0.2, 0.5) decrease; P(order within d days) cannot fall as d grows"),
-            ("C2,R1,2024-01-01,0.5,2,2,m,2,,,,0.1,,0.5\n", "s.csv:3: p_order_7d, p_order_14d and p_order_28d are given only in part: all three, or none"),
-            ("C2,R1,2024-01-01,0.5,2,2,m,2\n", "s.csv:3: 8 fields; the header has 14"),
+            ("C2,R1,2024-01-01,0.5,2,2,m,2,,,,0.1,,0.5,,\n", "s.csv:3: p_order_7d, p_order_14d and p_order_28d are given only in part: all three, or none"),
+            ("C2,R1,2024-01-01,0.5,2,2,m,2,,,,,,,0,\n", "s.csv:3: horizon_days '0' is not a whole number of days in 1…3660"),
+            ("C2,R1,2024-01-01,0.5,2,2,m,2,,,,,,,28,2024-13-01\n", "s.csv:3: train_until '2024-13-01' is not a date YYYY-MM-DD"),
+            ("C2,R1,2024-01-01,0.5,2,2,m,2\n", "s.csv:3: 8 fields; the header has 16"),
         ]
         for (row, message) in cases {
             #expect(Self.error(Self.headerV2 + good + row)?.description == message, "row \(row)")

@@ -35,14 +35,16 @@ struct PipelineToolTests {
         #expect(scored.status == 0, "\(scored.stderr)")
         let lines = scored.stdout.split(separator: "\n")
         let header = "customer_id,rep_id,as_of,probability,rank_in_rep,rank,model_id,format_version,"
-            + "expected_orders,expected_days_to_order,median_days_to_order,p_order_7d,p_order_14d,p_order_28d"
+            + "expected_orders,expected_days_to_order,median_days_to_order,p_order_7d,p_order_14d,p_order_28d,horizon_days,train_until"
         #expect(lines.first.map(String.init) == header)
         let rows = lines.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
         #expect(rows.count == 6 * 5, "6 reps × top 5")
         var byRep: [Substring: [(rank: Int, p: Double)]] = [:]
         for row in rows {
             // The CNN-LSTM predicts whether, not when or how many: its forecast columns are empty.
-            #expect(row.count == 14 && row[7] == "2" && row[8...].allSatisfy(\.isEmpty))
+            #expect(row.count == 16 && row[7] == "2" && row[8..<14].allSatisfy(\.isEmpty))
+            // The model's H and training cut-off travel with every row, for the audit.
+            #expect(row[14] == "28" && Day(iso: String(row[15])) != nil)
             let p = Double(row[3])!
             #expect(p >= 0 && p <= 1)
             byRep[row[1], default: []].append((Int(row[4])!, p))
@@ -215,7 +217,7 @@ struct PipelineToolTests {
             let rows = scored.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
             #expect(rows.count > 50)
             for row in rows {
-                guard row.count == 14, let p = Double(row[3]), let orders = Double(row[8]), let expected = Double(row[9]),
+                guard row.count == 16, let p = Double(row[3]), let orders = Double(row[8]), let expected = Double(row[9]),
                       let median = Double(row[10]), let p7 = Double(row[11]), let p14 = Double(row[12]), let p28 = Double(row[13]) else {
                     Issue.record("\(name): a forecast column is empty or not a number: \(row)")
                     return
@@ -229,5 +231,22 @@ struct PipelineToolTests {
                                                           "--out", Self.fixture.directory + "/forecast-report-\(name)", "--quiet", "--bootstrap", "10"])
             #expect(audit.status == 0, "\(name): \(audit.stderr)")
         }
+        // A list scored inside the model's training period is flagged by the scorer and left
+        // out by the audit; --visits without --customers says the profiles are missing.
+        let model = Self.fixture.directory + "/forecast-bgnbd.safetensors"
+        let early = try ToolProcess.run("scorer", ["--model", model, "--dataset", Self.fixture.dataset, "--as-of", "2018-06-04"])
+        #expect(early.status == 0 && early.stderr.contains("inside the model's training period"), "\(early.stderr)")
+        let earlyScores = Self.fixture.directory + "/early.csv"
+        try early.stdout.write(toFile: earlyScores, atomically: true, encoding: .utf8)
+        let earlyAudit = try ToolProcess.run("evaluator", ["audit", "--scores", earlyScores, "--dataset", Self.fixture.dataset,
+                                                           "--out", Self.fixture.directory + "/early-report", "--bootstrap", "10"])
+        #expect(earlyAudit.stdout.contains("scored inside their model's training period") || earlyAudit.stderr.contains("training period"),
+                "\(earlyAudit.stdout) \(earlyAudit.stderr)")
+        let refused = try ToolProcess.run("evaluator", ["audit", "--scores", earlyScores, "--dataset", Self.fixture.dataset,
+                                                        "--out", Self.fixture.directory + "/early-report-14", "--horizon", "14"])
+        #expect(refused.status == 2 && refused.stderr.contains("made for a 28-day window"), "\(refused.stderr)")
+        let visits = try Data(contentsOf: URL(fileURLWithPath: Self.fixture.dataset + "/visits.csv"))
+        let bare = try ToolProcess.run("scorer", ["--model", model, "--visits", "-"], stdin: visits)
+        #expect(bare.status == 0 && bare.stderr.contains("without --customers"), "\(bare.stderr)")
     }
 }

@@ -219,7 +219,7 @@ extension EvaluatorCommand {
                 // Every fold's scores, as a scores file an auditor can re-judge with `evaluator audit`
                 // (rank_in_rep encodes the list: its rows are those with rank_in_rep ≤ the report's K).
                 try ReportWriter.write(
-                    report, to: out, extra: [("scores.csv", ScoresFile.encode(rows: Backtest.scoreRows(results, list: settings.list).rows))],
+                    report, to: out, extra: [("scores.csv", ScoresFile.encode(rows: Backtest.scoreRows(results, list: settings.list, horizon: settings.training.examples.horizonDays).rows))],
                     waiting: log)
             } catch {
                 throw EvaluatorFailure.reportNotWritten(out, error)

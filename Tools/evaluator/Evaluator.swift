@@ -48,14 +48,14 @@ extension EvaluatorCommand {
                 with the reps' own success rate on stdout. Same inputs and flags give the same bytes.
                 """)
 
-        @Option(help: "Scores CSV (format version 1), or - for stdin.")
+        @Option(help: "Scores CSV (format version 2 or 1), or - for stdin.")
         var scores: String
         @Option(help: "Dataset directory (manifest.json, visits.csv, customers.csv).")
         var dataset: String
         @Option(help: "Synth ground_truth.csv: also report p_order as a score on the same rows (the ceiling).")
         var groundTruth: String?
-        @Option(parsing: .unconditional, help: "Label window H in days: did the customer order in [as-of, as-of + H)?")
-        var horizon = 28
+        @Option(parsing: .unconditional, help: "Label window H in days: did the customer order in [as-of, as-of + H)? Default: the window the scores file records (horizon_days), else 28; a different value is refused.")
+        var horizon: Int?
         @Option(parsing: .unconditional, help: "List length K: each rep's top K by rank_in_rep is the call list.")
         var topPerRep = 10
         @Option(parsing: .unconditional, help: "Bootstrap resamples B for the confidence intervals.")
@@ -68,8 +68,10 @@ extension EvaluatorCommand {
         var quiet = false
 
         func validate() throws {
-            guard horizon >= 1 else { throw ValidationError("--horizon must be at least 1 day, got \(horizon)") }
-            guard horizon <= 3_660 else { throw ValidationError("--horizon must be at most 3660 days, got \(horizon)") }
+            if let horizon {
+                guard horizon >= 1 else { throw ValidationError("--horizon must be at least 1 day, got \(horizon)") }
+                guard horizon <= 3_660 else { throw ValidationError("--horizon must be at most 3660 days, got \(horizon)") }
+            }
             guard (1...1_000_000).contains(topPerRep) else { throw ValidationError("--top-per-rep must be in 1...1000000, got \(topPerRep)") }
             guard bootstrap >= 1 else { throw ValidationError("--bootstrap must be at least 1, got \(bootstrap)") }
             guard bootstrap <= 100_000 else { throw ValidationError("--bootstrap must be at most 100000, got \(bootstrap)") }
@@ -80,7 +82,6 @@ extension EvaluatorCommand {
         }
 
         func run() throws {
-            let settings = EvaluationSettings(horizonDays: horizon, topPerRep: topPerRep, bootstrapResamples: bootstrap, seed: seed)
             let report: EvaluationReport
             do {
                 let scoreBytes: [UInt8]
@@ -94,6 +95,8 @@ extension EvaluatorCommand {
                 }
                 let rows = try ScoresFile.decode(scoreBytes, path: scores)
                 progress("\(rows.count) score rows read from \(scores)")
+                let horizon = try Evaluation.Audit.horizon(for: rows, requested: self.horizon, path: scores)
+                let settings = EvaluationSettings(horizonDays: horizon, topPerRep: topPerRep, bootstrapResamples: bootstrap, seed: seed)
                 let data = try Dataset.load(directory: dataset)
                 progress("dataset \(dataset): \(data.visits.count) visits, \(data.customers.count) customers")
                 var inputs = [InputFile(role: "scores", path: scores, contents: scoreBytes)]

@@ -93,6 +93,13 @@ struct ScorerCommand: ParsableCommand {
                 "scorer: warning: --as-of \(asOf.iso) is \(asOf.ordinal - last) days after the last record; the days since each customer's last visit and order exceed what the model was trained on and are clipped to its range\n".utf8))
         }
         result = try ScoringJob.run(modelPath: model, history: history, options: options)
+        if let first = result.rows.first, let warning = ScoringJob.inSampleWarning(asOf: first.asOf, trainUntil: first.trainUntil) {
+            FileHandle.standardError.write(Data("scorer: warning: \(warning)\n".utf8))
+        }
+        if visits != nil && customers == nil && !quiet {
+            FileHandle.standardError.write(Data(
+                "scorer: warning: --visits without --customers: every customer's profile (type, industry, tag) reads as unknown\n".utf8))
+        }
         let bytes = ScoringJob.encodeScores(result.rows, modelID: result.modelID)
         do {
             if out == "-" {
