@@ -109,7 +109,7 @@ let package = Package(
         // MARK: Tools
         .executableTarget(
             name: "RevisitBench",
-            dependencies: ["Benchmarking", "Evaluation", "Tensors", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Benchmarking", "Evaluation", "Tensors", "Formats", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/revisit-bench"),
         .executableTarget(
             name: "SynthTool",
@@ -127,7 +127,7 @@ let package = Package(
             path: "Tools/scorer"),
         .executableTarget(
             name: "Importer",
-            dependencies: ["ERPImport", "Dataset", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["ERPImport", "Dataset", "Formats", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/importer"),
         // libFuzzer harnesses: real fuzzers only when built with `-sanitize=fuzzer -DFUZZING`
         // (CONTRIBUTING.md); in a normal build they are small programs that say so.

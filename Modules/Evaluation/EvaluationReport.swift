@@ -92,6 +92,8 @@ public struct EvaluationReport: Sendable, Hashable, Codable {
 
     public var format: String
     public var formatVersion: Int
+    /// The release that wrote it (`RevisitVersion`; version 5).
+    public var revisitVersion: String = RevisitVersion.current
     /// `audit` or `backtest`.
     public var mode: String
     public var settings: EvaluationSettings

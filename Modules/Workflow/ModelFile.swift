@@ -1,5 +1,6 @@
 import Calibration
 import Features
+import Formats
 import Foundation
 import Tensors
 import Training
@@ -32,7 +33,7 @@ public struct ModelFile: Sendable {
     /// The metadata keys this type owns; the rest belong to the contender.
     public static let commonKeys: Set<String> = [
         "format", "format_version", "model", "examples", "pipeline", "calibration", "validation", "dataset_sha256", "train_until",
-        "model_id",
+        "model_id", "revisit_version",
     ]
 
     public var model: String
@@ -73,6 +74,8 @@ public struct ModelFile: Sendable {
         file.metadata["validation"] = try json(validation)
         file.metadata["dataset_sha256"] = datasetSHA256
         file.metadata["train_until"] = trainUntil
+        // Which release wrote it (not checked on reading: the format version is what must match).
+        file.metadata["revisit_version"] = RevisitVersion.current
         return file
     }
 

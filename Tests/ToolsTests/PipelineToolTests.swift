@@ -1,4 +1,5 @@
 import Dataset
+import Formats
 import Foundation
 import Tensors
 import TestSupport
@@ -141,6 +142,11 @@ struct PipelineToolTests {
             let help = try ToolProcess.run(tool, ["--help"])
             #expect(help.status == 0, "\(tool) --help: \(help.stderr)")
             for flag in flags { #expect(help.stdout.contains(flag), "\(tool) --help lacks \(flag)") }
+        }
+        // Every tool names its release (the model file and report.json record it too).
+        for tool in ["importer", "trainer", "scorer", "evaluator", "synth"] {
+            let version = try ToolProcess.run(tool, ["--version"])
+            #expect(version.status == 0 && version.stdout == RevisitVersion.current + "\n", "\(tool) --version: \(version.stdout) \(version.stderr)")
         }
         let backtest = try ToolProcess.run("evaluator", ["backtest", "--help"])
         #expect(backtest.status == 0 && backtest.stdout.contains("--first-fold") && backtest.stdout.contains("--models"), "\(backtest.stderr)")

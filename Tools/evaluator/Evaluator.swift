@@ -19,7 +19,7 @@ struct EvaluatorCommand: ParsableCommand {
         discussion: """
             Exit codes: 0 ok; 1 usage error; 2 bad input (a missing or malformed file, another format version; \
             the message names FILE:LINE); 4 the report cannot be written. Docs/CLI.md, Docs/Evaluation.md.
-            """,
+            """, version: RevisitVersion.current,
         subcommands: [Audit.self, BacktestCommand.self])
 
     /// Maps errors to the documented exit codes shared by every tool (CommandLineSupport).

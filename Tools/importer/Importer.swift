@@ -1,4 +1,5 @@
 import ArgumentParser
+import Formats
 import Dataset
 import ERPImport
 import Foundation
@@ -31,7 +32,7 @@ struct ImporterCommand: ParsableCommand {
             First contact with a new export: `importer inspect FILE [--customers FILE] \
             [--write-mapping M.json]` shows its dialect and columns and drafts a mapping \
             (`importer inspect --help`).
-            """)
+            """, version: RevisitVersion.current)
 
     @Argument(help: ArgumentHelp("The visit (or transaction) export; '-' reads standard input.", valueName: "visits"))
     var visits: String

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Formats
 import Benchmarking
 import Evaluation
 import Foundation
@@ -11,7 +12,7 @@ struct RevisitBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "revisit-bench",
         abstract: "Release-mode benchmarks of Revisit, for comparison with ../shared/bench.",
-        subcommands: [GEMM.self, Train.self, Profile.self, FeaturesBench.self, BLASInfo.self, Quality.self])
+        version: RevisitVersion.current, subcommands: [GEMM.self, Train.self, Profile.self, FeaturesBench.self, BLASInfo.self, Quality.self])
 
     init() {}
 

@@ -28,7 +28,7 @@ struct ScorerCommand: ParsableCommand {
 
             Exit codes: 0 scored, 1 bad usage, \
             2 bad input (dataset, model, or a model whose features do not fit the dataset), 4 cannot write.
-            """)
+            """, version: RevisitVersion.current)
 
     @Option(name: .shortAndLong, help: "Model file written by `trainer`.")
     var model: String

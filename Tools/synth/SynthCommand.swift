@@ -20,7 +20,7 @@ struct SynthCommand: ParsableCommand {
             ground_truth.csv and synth.json (settings and format version, written last) into --out. \
             The same seed and flags give the same bytes. Lists take comma-separated numbers in the \
             vocabulary order shown. Model and defaults: Docs/Synth.md.
-            """)
+            """, version: RevisitVersion.current)
 
     @Option(help: "Output directory (created if missing; files in it are replaced atomically).")
     var out: String

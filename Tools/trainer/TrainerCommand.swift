@@ -32,7 +32,7 @@ struct TrainerCommand: ParsableCommand {
             every epoch; SIGINT/SIGTERM stop after the current batch and keep it; --resume continues. \
             Exit codes: 0 trained, 1 bad usage, 2 bad input (dataset, model, checkpoint), 4 cannot write, \
             130 interrupted (checkpoint kept). Reference: Docs/CLI.md.
-            """)
+            """, version: RevisitVersion.current)
 
     @Argument(help: "Dataset directory written by `importer`.")
     var dataset: String
