@@ -42,6 +42,7 @@ extension Backtest {
                         row.forecast.medianDaysToOrder = timing.medianDays
                         row.forecast.withinDays = ScoreRow.Forecast.days.map { timing.probability(withinDays: Double($0)) }
                     }
+                    row.forecast = row.forecast.atFloatPrecision
                     rows.append(row)
                 }
             }

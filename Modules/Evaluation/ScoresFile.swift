@@ -41,6 +41,16 @@ public struct ScoreRow: Sendable, Hashable, Codable {
         /// The day counts of ``withinDays``.
         public static let days = [7, 14, 28]
 
+        /// Each value at Float precision, as the shortest decimal of the nearest Float (what the
+        /// probability column does): `0.07192587`, not `0.07192586932594068`. Models compute
+        /// in Float; the extra digits were noise.
+        public var atFloatPrecision: Forecast {
+            func round(_ value: Double) -> Double { Double("\(Float(value))") ?? value }
+            return Forecast(
+                expectedOrders: expectedOrders.map(round), expectedDaysToOrder: expectedDaysToOrder.map(round),
+                medianDaysToOrder: medianDaysToOrder.map(round), withinDays: withinDays?.map(round))
+        }
+
         public init(expectedOrders: Double? = nil, expectedDaysToOrder: Double? = nil, medianDaysToOrder: Double? = nil, withinDays: [Double]? = nil) {
             precondition(withinDays == nil || withinDays!.count == Self.days.count, "ScoreRow.Forecast: \(withinDays!.count) probabilities for \(Self.days)")
             self.expectedOrders = expectedOrders

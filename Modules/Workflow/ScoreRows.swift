@@ -7,7 +7,7 @@ extension ScoringJob {
         ScoresFile.encode(rows: rows.map {
             var row = ScoreRow(customerID: $0.customerID, repID: $0.repID, asOf: $0.asOf, probability: $0.probability, rankInRep: $0.rankInRep,
                                rank: $0.rank, modelID: modelID)
-            row.forecast = $0.forecast
+            row.forecast = $0.forecast.atFloatPrecision
             row.horizonDays = $0.horizonDays
             row.trainUntil = $0.trainUntil
             return row
