@@ -12,14 +12,6 @@ public enum Audit {
     /// The model name of the ground-truth ceiling in reports.
     public static let ceilingName = "ceiling (p_order)"
 
-    /// Builds the report.
-    ///
-    /// - Parameters:
-    ///   - scores: the rows of the scores file(s).
-    ///   - outcomes: the dataset's index, with H = `settings.horizonDays`.
-    ///   - groundTruth: synth ground truth, or nil.
-    ///   - settings: list length, k values, bootstrap.
-    ///   - inputs: the input files with their checksums, recorded as given.
     /// The label window the audit uses: `requested` (the `--horizon` flag) when given, else the
     /// one the scores file records (`horizon_days`), else 28 days.
     ///
@@ -37,6 +29,14 @@ public enum Audit {
         return requested ?? recorded.first ?? 28
     }
 
+    /// Builds the report.
+    ///
+    /// - Parameters:
+    ///   - scores: the rows of the scores file(s).
+    ///   - outcomes: the dataset's index, with H = `settings.horizonDays`.
+    ///   - groundTruth: synth ground truth, or nil.
+    ///   - settings: list length, k values, bootstrap.
+    ///   - inputs: the input files with their checksums, recorded as given.
     public static func run(
         scores: [ScoreRow], outcomes: Outcomes, groundTruth: [GroundTruthRow]? = nil, settings: EvaluationSettings,
         inputs: [InputFile]

@@ -79,7 +79,7 @@ extension VisitHistory {
     /// original's.
     public func timeToOrder(of example: AsOfExample, censoredAt end: Int32) -> TimeToOrder {
         let range = customers[Int(example.customer)].visits
-        var index = Int(example.historyEnd)
+        var index = futureStart(of: example)
         while index < range.upperBound && days[index] < end {
             if orders[index] { return TimeToOrder(days: days[index] - example.asOf, observed: true) }
             index += 1
@@ -87,12 +87,26 @@ extension VisitHistory {
         return TimeToOrder(days: max(0, end - example.asOf), observed: false)
     }
 
+    /// The first visit of the example's customer dated on or after t. A shift-augmented copy
+    /// has no `historyEnd` (its history is a rewritten list), so the customer's visits are
+    /// searched (binary search: they are sorted by date).
+    func futureStart(of example: AsOfExample) -> Int {
+        if example.historyEnd >= 0 { return Int(example.historyEnd) }
+        let range = customers[Int(example.customer)].visits
+        var (low, high) = (range.lowerBound, range.upperBound)
+        while low < high {
+            let middle = (low + high) / 2
+            if days[middle] < example.asOf { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
     /// The number of distinct days with an order in [t, `end`): the count the count head
     /// predicts for `end` = t + H, counted in days as BG/NBD counts its transactions (two orders
     /// on one day are one purchase occasion). Records on or after `end` are not read.
     public func orderDays(of example: AsOfExample, before end: Int32) -> Int {
         let range = customers[Int(example.customer)].visits
-        var index = Int(example.historyEnd), count = 0
+        var index = futureStart(of: example), count = 0
         var lastDay = Int32.min
         while index < range.upperBound && days[index] < end {
             if orders[index] && days[index] != lastDay {

@@ -70,7 +70,11 @@ public struct CharacterNGramTFIDF: Codable, Sendable, Equatable {
         if terms.count != idf.count { return "\(terms.count) terms but \(idf.count) idf values" }
         if terms.count > settings.vocabularySize { return "\(terms.count) terms, more than the vocabulary size \(settings.vocabularySize)" }
         if !idf.allSatisfy({ $0.isFinite && $0 >= 1 }) { return "an idf value is not a finite number ≥ 1" }
-        if !zip(terms, terms.dropFirst()).allSatisfy({ Self.precedes($0, $1) }) { return "the terms are not distinct and in code-point order" }
+        // Code-point order, and distinct as Swift compares strings (canonical equivalence: "é"
+        // as one scalar and as e + ◌́ are one term here, and the term index would trap on both).
+        if !zip(terms, terms.dropFirst()).allSatisfy({ Self.precedes($0, $1) }) || Set(terms).count != terms.count {
+            return "the terms are not distinct and in code-point order"
+        }
         if !zip(selectedColumns, selectedColumns.dropFirst()).allSatisfy({ $0 < $1 })
             || !selectedColumns.allSatisfy({ $0 >= 0 && $0 < terms.count }) || selectedColumns.count > settings.selected {
             return "the selected columns are not increasing indices of the \(terms.count) terms"
@@ -252,6 +256,8 @@ public struct NotesInputs: Codable, Sendable, Equatable {
     /// all, instead of 32 columns of noise for the models to overfit (issue 17: "on an export
     /// whose notes carry no signal, the notes must not make the model worse").
     public static let significance = 0.01
+    /// Each visit's note is read up to this many characters.
+    public static let maximumNoteCharacters = 2000
 
     /// The χ² critical value for `significance / tests` (one degree of freedom): the square of
     /// the standard normal quantile at 1 − α/2.
@@ -321,10 +327,31 @@ extension VisitHistory {
     /// history visits dated in [t − `days`, t), oldest first, joined with spaces (empty notes
     /// skipped).
     public func notesDocument(of example: AsOfExample, in set: ExampleSet, slots: [Int], days window: Int) -> String {
-        var parts: [String] = []
         let from = example.asOf - Int32(window)
-        for visit in historyVisits(of: example, in: set) where days[visit] >= from {
-            for slot in slots where !dataset.visits[visit].categorical[slot].isEmpty { parts.append(dataset.visits[visit].categorical[slot]) }
+        // Walk back from the last history visit while inside the window: O(visits in the
+        // window), not O(history), per example.
+        var visits: [Int] = []
+        if example.shifted >= 0 {
+            for visit in set.shiftedHistories[Int(example.shifted)].reversed() {
+                guard days[Int(visit)] >= from else { break }
+                visits.append(Int(visit))
+            }
+        } else {
+            var visit = Int(example.historyEnd) - 1
+            let first = customers[Int(example.customer)].visits.lowerBound
+            while visit >= first && days[visit] >= from {
+                visits.append(visit)
+                visit -= 1
+            }
+        }
+        var parts: [String] = []
+        for visit in visits.reversed() {
+            for slot in slots {
+                let note = dataset.visits[visit].categorical[slot]
+                // A note longer than this is a pasted document, not a rep's remark; its head is
+                // what the n-grams need, and the cap bounds the work per example.
+                if !note.isEmpty { parts.append(note.count > NotesInputs.maximumNoteCharacters ? String(note.prefix(NotesInputs.maximumNoteCharacters)) : note) }
+            }
         }
         return parts.joined(separator: " ")
     }

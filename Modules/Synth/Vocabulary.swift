@@ -73,7 +73,7 @@ public enum CustomerTag: UInt8, CaseIterable, Sendable, Codable {
 /// What a rep writes in the visit's free-text notes: a few routine phrases, English and Chinese
 /// (the purchase-intent study's notes were Chinese), and now and then a mention of a coming
 /// project, which the simulator writes mostly shortly before a need opens (the weak real
-/// signal of `Docs/Synth.md`, "Visit notes"). Index 0 is the empty note.
+/// signal of `Docs/Synth.md`, "Visit notes"). A visit may have no note at all.
 public enum VisitNote {
     /// Routine phrases, said whatever the customer's state.
     public static let routine = [

@@ -257,6 +257,12 @@ public enum TrainingJob {
     /// Fits the contender `job.options.model` and calibrates it on the validation split.
     /// Returns nil when interrupted.
     public static func fit(_ job: FitJob) throws -> Fitted? {
+        if job.options.notes, let contender = job.options.contender, !contender.readsStatics {
+            // Notes inputs go to the statics, which this model never reads.
+            var options = job.options
+            options.notes = false
+            return try fitOnce(job.with(options: options))
+        }
         guard let fitted = try fitOnce(job) else { return nil }
         guard job.options.notes, fitted.pipeline?.notes != nil else { return fitted }
         // Notes inputs stay only where the validation weeks say they help (issue 17: notes that
@@ -265,9 +271,10 @@ public enum TrainingJob {
         // the second fit: it would overwrite the first's.
         var options = job.options
         options.notes = false
+        // Silent epochs: the trainer's epoch count and progress are the kept fit's story.
         let plainJob = FitJob(
-            history: job.history, options: options, warmStart: job.warmStart, log: job.log, progress: job.progress,
-            epochFinished: job.epochFinished, shouldStop: job.shouldStop)
+            history: job.history, options: options, warmStart: job.warmStart, log: job.log, shouldStop: job.shouldStop)
+        plainJob.alreadyFitted = job.alreadyFitted
         guard let plain = try fitOnce(plainJob) else { return nil }
         func loss(_ fitted: Fitted) -> Double { (fitted.validation["log_loss"] ?? nil) ?? .infinity }
         let keep = loss(fitted) < loss(plain)
@@ -347,6 +354,10 @@ public enum TrainingJob {
             log("trainer: warm start from \(initFrom)")
         }
         var epochsThisRun = 0
+        var options = options
+        // Notes inputs go to the statics; a model that never reads them is fitted without (so
+        // the pipeline it records, and the log line below, say what it uses).
+        if let contender = options.contender, !contender.readsStatics { options.notes = false }
         let job = FitJob(
             history: history, options: options, warmStart: warm, checkpointPath: output + ".checkpoint", resume: resume, log: log, progress: progress,
             epochFinished: { epochsThisRun += 1; epochFinished($0) }, shouldStop: shouldStop)

@@ -1,5 +1,6 @@
 import Dataset
 import Foundation
+import Tensors
 import Testing
 
 @testable import Features
@@ -70,6 +71,24 @@ struct PurchaseTimingTests {
         #expect(history.orderDays(of: set.examples[0], before: base + 41) == 2)
         #expect(history.orderDays(of: set.examples[0], before: base + 20) == 0)
         #expect(history.orderDays(of: set.examples[1], before: base + 48) == 2, "an order on t itself counts, as the label does")
+    }
+
+    @Test("Shift-augmented copies (no historyEnd) have their original's future: the same time to order and order days")
+    func shiftedCopiesKeepTheirFuture() throws {
+        let dataset = SyntheticVisitLog.generate(customers: 40, visits: 800, days: 300, seed: 9)
+        let history = VisitHistory(dataset: dataset)
+        let start = Day(ordinal: history.days.min()! + 120)
+        let set = ExampleBuilder(history: history).build(grid: .dates([start, start.advanced(by: 28)]))
+        var random = SeededRandom(seed: 4)
+        let augmented = set.shiftAugmented(history: history, options: ShiftAugmentation(), random: &random)
+        let copies = augmented.examples.filter { $0.shifted >= 0 }
+        #expect(copies.count > 10)
+        let end = history.days.max()! + 1
+        for copy in copies {
+            let original = try #require(set.examples.first { $0.customer == copy.customer && $0.asOf == copy.asOf })
+            #expect(history.timeToOrder(of: copy, censoredAt: end) == history.timeToOrder(of: original, censoredAt: end))
+            #expect(history.orderDays(of: copy, before: copy.asOf + 28) == history.orderDays(of: original, before: original.asOf + 28))
+        }
     }
 
     @Test("A constant daily hazard p: P(within d) = 1 − (1 − p)^d, E = (1 − p)/p, median ⌈log ½ / log(1 − p)⌉")

@@ -86,5 +86,12 @@ struct TextFeaturesTests {
         bad = model
         bad.selectedColumns = [3]
         #expect(bad.problem?.contains("selected") == true)
+        // Two spellings of "éx" (one scalar; e + combining acute) pass a code-point order check
+        // but are one Swift string: refused, not a trap in the term index.
+        bad = model
+        bad.terms = ["e\u{301}x", "\u{E9}x"]
+        bad.idf = [1, 1]
+        bad.selectedColumns = [0]
+        #expect(bad.problem?.contains("distinct") == true)
     }
 }

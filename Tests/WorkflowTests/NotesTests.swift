@@ -88,6 +88,20 @@ struct NotesTests {
         #expect(throws: FeatureError.self) { try FeaturePipeline.decode(json: try pipeline.jsonBytes()) }
     }
 
+    /// A model that reads no statics (logistic regression reads the aggregates) is fitted
+    /// without notes, once, whatever the dataset holds.
+    @Test func aModelThatReadsNoStaticsIsFittedWithoutNotes() throws {
+        let history = VisitHistory(dataset: SyntheticVisitLog.withNotes(Self.base, signal: 0.7, seed: 5))
+        var options = TrainingJob.Options()
+        options.model = "logreg"
+        options.training.epochs = 1
+        options.validationDates = 4
+        var lines: [String] = []
+        let fitted = try #require(try TrainingJob.fit(FitJob(history: history, options: options, log: { lines.append($0) })))
+        #expect(fitted.pipeline?.notes == nil && fitted.pipeline?.formatVersion == 3)
+        #expect(!lines.contains { $0.contains("notes kept") || $0.contains("notes dropped") }, "\(lines)")
+    }
+
     /// Inputs that change between fits (here the window length; in a backtest, notes inputs
     /// one fold keeps and the next drops) make a warm start impossible: the fit starts afresh
     /// and says so, instead of failing.

@@ -12,12 +12,16 @@ import Training
 struct TimingContenderTests {
     static let history = ContenderTests.history
 
+    /// Tomorrow's candidates (as of the day after the data) and the scoring input of `fitted`.
+    static func tomorrow(_ fitted: TrainingJob.Fitted, _ options: TrainingJob.Options) throws -> (set: ExampleSet, input: ScoringInput) {
+        let set = ExampleBuilder(history: history, settings: options.examples).scoringExamples(asOf: Day(ordinal: history.days.max()! + 1))
+        return (set, ScoringInput(history: history, set: set, encoder: try fitted.pipeline?.encoder(for: history)))
+    }
+
     @Test("xgboost_timing: score = P(order within H) of its distribution; monotone curves; the file gives the same timing")
     func hazardTrees() throws {
         let (path, fitted, options) = try ContenderTests.trained("xgboost_timing")
-        let t = Day(ordinal: Self.history.days.max()! + 1)
-        let set = ExampleBuilder(history: Self.history, settings: options.examples).scoringExamples(asOf: t)
-        let input = ScoringInput(history: Self.history, set: set, encoder: try fitted.pipeline?.encoder(for: Self.history))
+        let (set, input) = try Self.tomorrow(fitted, options)
         let scores = try fitted.model.scores(input, range: 0..<set.count)
         let timing = try #require(try fitted.model.timing(input, range: 0..<set.count))
         #expect(timing.count == set.count && set.count > 100)
@@ -76,9 +80,7 @@ struct TimingContenderTests {
         let ranked = zip(expected, observed).sorted { $0.0 > $1.0 }.map(\.1), fifth = expected.count / 5
         #expect(ranked.prefix(fifth).reduce(0, +) > 2 * ranked.suffix(fifth).reduce(0, +))
 
-        let t = Day(ordinal: Self.history.days.max()! + 1)
-        let set = ExampleBuilder(history: Self.history, settings: options.examples).scoringExamples(asOf: t)
-        let input = ScoringInput(history: Self.history, set: set, encoder: try fitted.pipeline?.encoder(for: Self.history))
+        let (set, input) = try Self.tomorrow(fitted, options)
         let scoring = try #require(try fitted.model.expectedOrders(input, range: 0..<set.count))
         let loaded = try ScoringJob.LoadedModel(path: path)
         #expect(try loaded.fitted.expectedOrders(input, range: 0..<set.count) == scoring)
@@ -103,9 +105,7 @@ struct TimingContenderTests {
     @Test("BG/NBD's expected orders are its conditional expected purchases over H; the default ensemble passes them through; models without a count head say nothing")
     func bgnbdCounts() throws {
         let (_, fitted, options) = try ContenderTests.trained("bgnbd")
-        let t = Day(ordinal: Self.history.days.max()! + 1)
-        let set = ExampleBuilder(history: Self.history, settings: options.examples).scoringExamples(asOf: t)
-        let input = ScoringInput(history: Self.history, set: set, encoder: nil)
+        let (set, input) = try Self.tomorrow(fitted, options)
         let expected = try #require(try fitted.model.expectedOrders(input, range: 0..<set.count))
         let scores = try fitted.model.scores(input, range: 0..<set.count)
         // E[orders] ≥ P(≥ 1 order), with equality only when nobody orders twice.
@@ -142,9 +142,7 @@ struct TimingContenderTests {
     @Test("BG/NBD's timing at H is its score; the other models say nothing about timing")
     func bgnbdTiming() throws {
         let (_, fitted, options) = try ContenderTests.trained("bgnbd")
-        let t = Day(ordinal: Self.history.days.max()! + 1)
-        let set = ExampleBuilder(history: Self.history, settings: options.examples).scoringExamples(asOf: t)
-        let input = ScoringInput(history: Self.history, set: set, encoder: nil)
+        let (set, input) = try Self.tomorrow(fitted, options)
         let scores = try fitted.model.scores(input, range: 0..<set.count)
         let timing = try #require(try fitted.model.timing(input, range: 0..<set.count))
         let k = try #require(timing[0].bins.edges.firstIndex(of: options.examples.horizonDays))

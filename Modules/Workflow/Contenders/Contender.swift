@@ -32,6 +32,10 @@ public protocol Contender: Sendable {
     /// Whether it reads tensors from a fitted feature pipeline (false: it reads the visit
     /// history directly, and its model file has no pipeline).
     var usesFeaturePipeline: Bool { get }
+    /// Whether its model reads the pipeline's static columns, where notes inputs go (an
+    /// ensemble: whether a member may). A contender that does not is fitted without notes, so
+    /// the notes check does not fit it twice for nothing.
+    var readsStatics: Bool { get }
     /// How its raw scores are calibrated on the validation split when the user names no
     /// method: Platt scaling for learned scores, none for a probability model's own output
     /// (BG/NBD) and for rankings that are not probabilities (heuristics).
@@ -64,6 +68,10 @@ public protocol FittedModel: AnyObject {
     /// with an order in [t, t + H) per example (Docs/Features.md, "Order counts"); nil for a
     /// model without a count head.
     func expectedOrders(_ input: ScoringInput, range: Range<Int>) throws -> [Double]?
+}
+
+extension Contender {
+    public var readsStatics: Bool { usesFeaturePipeline }
 }
 
 extension FittedModel {
@@ -149,6 +157,15 @@ public final class FitJob {
         self.progress = progress
         self.epochFinished = epochFinished
         self.shouldStop = shouldStop
+    }
+
+    /// The same job under other options (nothing prepared yet, the same hooks and members).
+    func with(options: TrainingJob.Options) -> FitJob {
+        let copy = FitJob(
+            history: history, options: options, warmStart: warmStart, checkpointPath: checkpointPath, resume: resume, log: log,
+            progress: progress, epochFinished: epochFinished, shouldStop: shouldStop)
+        copy.alreadyFitted = alreadyFitted
+        return copy
     }
 
     /// The cut-off T: only examples whose label window closes by T train.

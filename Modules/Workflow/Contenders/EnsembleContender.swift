@@ -31,6 +31,8 @@ public struct EnsembleContender: Contender {
     public var defaultStaticEncoding: StaticEncoding { Contenders.named(members[0])?.defaultStaticEncoding ?? .oneHot }
     /// The common pipeline slot stays empty: every member keeps its own pipeline.
     public var usesFeaturePipeline: Bool { false }
+    /// The members decide for themselves (each is fitted through `TrainingJob.fit`).
+    public var readsStatics: Bool { true }
     public var defaultCalibration: ProbabilityCalibration.Method { .none }
 
     struct MemberRecord: Codable {

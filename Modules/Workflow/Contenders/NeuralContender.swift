@@ -18,6 +18,9 @@ public struct NeuralContender: Contender {
     public var name: String { architecture.rawValue }
     public var kind: ContenderKind { .neural }
     public var usesFeaturePipeline: Bool { true }
+    /// Only the CNN-LSTM has a static branch: the sequence-only models read the sequences, the
+    /// MLP and logistic regression the aggregates.
+    public var readsStatics: Bool { architecture == .cnnLSTM }
     public var defaultCalibration: ProbabilityCalibration.Method { .platt }
 
     public var summary: String {
@@ -41,7 +44,12 @@ public struct NeuralContender: Contender {
         let data = try job.prepared()
         var settings = job.options.training
         settings.architecture = architecture
-        if job.warmStart != nil { settings.epochs = job.options.warmEpochs ?? settings.epochs }
+        // A warm start happens only when the previous model fits these inputs; only then does
+        // the short warm-start budget apply (a fresh fit gets the full epochs).
+        let warmModel = (job.warmStart as? FittedNeuralModel).flatMap {
+            $0.model.architecture == architecture && $0.model.shape == data.train.shape ? $0 : nil
+        }
+        if warmModel != nil { settings.epochs = job.options.warmEpochs ?? settings.epochs }
         let validationLabels = Set(data.validation.labels.scalars)
         if settings.monitor != .loss, validationLabels.count < 2 {
             settings.monitor = .loss
@@ -73,8 +81,8 @@ public struct NeuralContender: Contender {
             // Inputs change between fits (a new categorical value, notes inputs that a fold keeps
             // and the next drops): then the old weights have nowhere to go, and the fit starts
             // afresh, saying so, rather than failing the night or the backtest.
-            if let warm = warm as? FittedNeuralModel, warm.model.architecture == architecture, warm.model.shape == data.train.shape {
-                try run.loadWeights(warm.model.tensors)
+            if let warmModel {
+                try run.loadWeights(warmModel.model.tensors)
                 // The warm weights are the baseline an epoch must beat on this run's validation split.
                 run.acceptCurrentWeightsAsBaseline(validation: data.validation)
             } else {
