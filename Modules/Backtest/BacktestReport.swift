@@ -101,7 +101,10 @@ extension Backtest {
                 bins: evaluation.reliabilityBins)
         }
         if history.dataset.manifest.visitColumns.text.isEmpty == false {
-            for name in self.settings.contenders where Contenders.named(name)?.usesFeaturePipeline == true {
+            // The models whose own pipeline may hold notes (an ensemble's members are listed
+            // when they run as contenders of their own; models that read no statics never do).
+            for name in self.settings.contenders
+            where Contenders.named(name).map({ $0.usesFeaturePipeline && $0.readsStatics }) == true {
                 let kept = folds.compactMap { fold in fold.entries.first { $0.contender == name }?.notesColumns }
                 let grams = Dictionary(kept.flatMap { $0 }.map { ($0, 1) }, uniquingKeysWith: +).sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
                 report.notes.append(self.settings.training.notes
