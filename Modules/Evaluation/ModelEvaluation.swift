@@ -165,6 +165,12 @@ public struct WeekResult: Sendable, Hashable, Codable {
     public var repsRate: MetricValue
     /// listPrecision / repsRate − 1 (relative lift); undefined when either is undefined or the rate is 0.
     public var lift: MetricValue
+    /// The expected precision of a random list of the same size from the same candidates: their
+    /// base rate. A list must beat this before beating the reps means anything (the candidates
+    /// a rep visited that week order more than the rep's visits convert).
+    public var randomRate: MetricValue
+    /// listPrecision / randomRate − 1.
+    public var liftOverRandom: MetricValue
 
     public init(asOf: Day, metrics: MetricSummary, reps: RepsWeek?) {
         self.asOf = asOf
@@ -172,6 +178,8 @@ public struct WeekResult: Sendable, Hashable, Codable {
         self.reps = reps
         repsRate = reps?.rate ?? .undefined
         lift = Self.relativeLift(metrics.listPrecision, over: repsRate)
+        randomRate = metrics.baseRate
+        liftOverRandom = Self.relativeLift(metrics.listPrecision, over: metrics.baseRate)
     }
 
     /// a / b − 1, undefined unless both are defined and b > 0.
@@ -196,6 +204,9 @@ public struct WeeklyAverages: Sendable, Hashable, Codable {
     public var weeksWithLift: Int
     /// Mean list precision / mean reps' rate − 1 (less sensitive to one week with a tiny rate).
     public var liftOfAverages: MetricValue
+    /// Mean weekly random-list precision (the candidates' base rate) and mean weekly lift over it.
+    public var randomRate: MetricValue
+    public var liftOverRandom: MetricValue
 
     public init(_ weeks: [WeekResult]) {
         func mean(_ values: [MetricValue]) -> MetricValue {
@@ -208,6 +219,8 @@ public struct WeeklyAverages: Sendable, Hashable, Codable {
         lift = mean(weeks.map(\.lift))
         weeksWithLift = weeks.filter { $0.lift.isDefined }.count
         liftOfAverages = WeekResult.relativeLift(listPrecision, over: repsRate)
+        randomRate = mean(weeks.map(\.randomRate))
+        liftOverRandom = mean(weeks.map(\.liftOverRandom))
     }
 }
 

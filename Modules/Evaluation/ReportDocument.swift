@@ -42,14 +42,23 @@ public enum ReportMarkdown {
         md += "\n![weekly list precision vs the \(comparison.shortName == "reps" ? "reps" : "random list")](weekly_precision.svg)\n\n"
         md += "Average lift is the mean of the weekly lifts over the weeks where it is defined; "
         md += "\"lift of averages\" is mean list precision / mean \(comparison.columnName) − 1.\n\n"
+        if comparison == .reps {
+            md += "A random list of the same size from the same candidates would reach their base rate (\"random list\"); "
+            md += "\"over random\" is list precision / that rate − 1. The reps' visits convert less than the candidates they "
+            md += "visited order within \(settings.horizonDays) days, so even a random list shows a lift over the reps: read that lift "
+            md += "beside the lift over random.\n\n"
+        }
+        let randomHeaders = comparison == .reps ? ["mean random list", "mean lift over random"] : []
         md += MarkdownTable(
-            headers: ["model", "weeks", "weeks with lift", "mean list precision", "mean \(comparison.columnName)", "mean lift", "lift of averages"],
+            headers: ["model", "weeks", "weeks with lift", "mean list precision", "mean \(comparison.columnName)", "mean lift", "lift of averages"]
+                + randomHeaders,
             rows: results.map {
                 [
                     ReportText.literal($0.model), String($0.averages.weeks), String($0.averages.weeksWithLift),
                     ReportText.percent($0.averages.listPrecision), ReportText.percent($0.averages.repsRate),
                     ReportText.signedPercent($0.averages.lift), ReportText.signedPercent($0.averages.liftOfAverages),
-                ]
+                ] + (comparison == .reps
+                     ? [ReportText.percent($0.averages.randomRate), ReportText.signedPercent($0.averages.liftOverRandom)] : [])
             }
         ).render()
 

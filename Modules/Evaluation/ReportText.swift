@@ -98,32 +98,45 @@ public enum WeeklyComparison {
     /// One row per week, then the averages: `week | <model> precision | <model> lift | … | reps`.
     public static func table(_ models: [ModelResult], comparison: ComparisonBaseline = .reps) -> MarkdownTable {
         let weeks = Set(models.flatMap { $0.weeks.map(\.asOf) }).sorted()
+        // Beside the reps, a random list of the same candidates (their base rate): what a list
+        // must beat before its lift over the reps says anything. A transaction log's comparison
+        // already is that random list.
+        let withRandom = comparison == .reps
         var headers = ["week"]
-        for model in models { headers += ["\(ReportText.literal(model.model)) list precision", "\(ReportText.literal(model.model)) lift"] }
-        headers += comparison == .reps ? ["reps' rate", "reps' visits"] : [comparison.columnName, "candidates"]
+        for model in models {
+            headers += ["\(ReportText.literal(model.model)) list precision", "\(ReportText.literal(model.model)) lift"]
+            if withRandom { headers.append("\(ReportText.literal(model.model)) over random") }
+        }
+        headers += comparison == .reps ? ["reps' rate", "reps' visits", "random list"] : [comparison.columnName, "candidates"]
         var rows: [[String]] = []
         for week in weeks {
             var row = [week.iso]
             var reps: WeekResult? = nil
+            var random: WeekResult? = nil
             for model in models {
                 let result = model.weeks.first { $0.asOf == week }
                 if reps == nil, let result, result.reps != nil { reps = result }
+                if random == nil { random = result }
                 row += [
                     result.map { ReportText.percent($0.metrics.listPrecision) } ?? ReportText.undefined,
                     result.map { ReportText.signedPercent($0.lift) } ?? ReportText.undefined,
                 ]
+                if withRandom { row.append(result.map { ReportText.signedPercent($0.liftOverRandom) } ?? ReportText.undefined) }
             }
             row += [
                 reps.map { ReportText.percent($0.repsRate) } ?? ReportText.undefined,
                 reps?.reps.map { String($0.visits) } ?? ReportText.undefined,
             ]
+            if withRandom { row.append(random.map { ReportText.percent($0.randomRate) } ?? ReportText.undefined) }
             rows.append(row)
         }
         var average = ["**average**"]
         for model in models {
             average += [ReportText.percent(model.averages.listPrecision), ReportText.signedPercent(model.averages.lift)]
+            if withRandom { average.append(ReportText.signedPercent(model.averages.liftOverRandom)) }
         }
         average += [ReportText.percent(models.first?.averages.repsRate ?? .undefined), ""]
+        if withRandom { average.append(ReportText.percent(models.first?.averages.randomRate ?? .undefined)) }
         rows.append(average)
         return MarkdownTable(headers: headers, rows: rows)
     }
@@ -137,13 +150,16 @@ public enum WeeklyComparison {
                 guard let result = model.weeks.first(where: { $0.asOf == week }) else { continue }
                 lines.append(
                     "\(week.iso) · \(model.model) \(ReportText.percent(result.metrics.listPrecision)) · \(comparison.shortName) "
-                        + "\(ReportText.percent(result.repsRate)) · lift \(ReportText.signedPercent(result.lift))")
+                        + "\(ReportText.percent(result.repsRate)) · lift \(ReportText.signedPercent(result.lift))"
+                        + (comparison == .reps ? " · random \(ReportText.percent(result.randomRate)) · over random \(ReportText.signedPercent(result.liftOverRandom))" : ""))
             }
         }
         for model in models {
             lines.append(
                 "average (\(model.averages.weeks) weeks) · \(model.model) \(ReportText.percent(model.averages.listPrecision)) "
-                    + "· \(comparison.shortName) \(ReportText.percent(model.averages.repsRate)) · lift \(ReportText.signedPercent(model.averages.lift))")
+                    + "· \(comparison.shortName) \(ReportText.percent(model.averages.repsRate)) · lift \(ReportText.signedPercent(model.averages.lift))"
+                    + (comparison == .reps
+                       ? " · random \(ReportText.percent(model.averages.randomRate)) · over random \(ReportText.signedPercent(model.averages.liftOverRandom))" : ""))
         }
         return lines
     }

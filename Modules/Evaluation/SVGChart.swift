@@ -174,6 +174,11 @@ public enum ReportCharts {
         }
         series.append(
             ChartSeries(name: comparison == .reps ? "reps" : "random list", points: repsByWeek.keys.sorted().map { (x: $0, y: repsByWeek[$0]!) }, dashed: true))
+        if comparison == .reps, let first = models.first {
+            // The random list of the same candidates (the first model's; a backtest's models share them).
+            series.append(ChartSeries(
+                name: "random list", points: first.weeks.map { (x: position[$0.asOf]!, y: $0.randomRate.value) }, dashed: true))
+        }
         let highest = series.flatMap { $0.points.compactMap(\.y) }.max() ?? 0
         let top = max(0.05, (highest * 10).rounded(.up) / 10)
         let yTicks = (0...4).map { i -> LineChart.Tick in
@@ -184,7 +189,7 @@ public enum ReportCharts {
         let step = max(1, (weeks.count + 4) / 5)
         let xTicks = stride(from: 0, to: weeks.count, by: step).map { LineChart.Tick(Double($0), weeks[$0].iso) }
         return LineChart(
-            title: comparison == .reps ? "List precision (\(listLabel)) vs the reps' success rate"
+            title: comparison == .reps ? "List precision (\(listLabel)) vs the reps and a random list"
                 : "List precision (\(listLabel)) vs a random list (base rate)", xLabel: "week (as-of date)",
             yLabel: "share ordered", xRange: 0...Double(max(weeks.count - 1, 1)), yRange: 0...top, xTicks: xTicks,
             yTicks: yTicks, series: series)

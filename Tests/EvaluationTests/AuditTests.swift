@@ -89,9 +89,12 @@ struct AuditTests {
         #expect(model.overall.listPrecisionInterval.estimate == .defined(0.625))
         #expect(model.overall.listPrecisionInterval.resamples == 200)
         let lines = WeeklyComparison.lines(report.models)
-        #expect(lines[0] == "2024-01-01 · M 50.00% · reps 40.00% · lift +25.0%")
-        #expect(lines[1] == "2024-01-08 · M 75.00% · reps 50.00% · lift +50.0%")
-        #expect(lines[2] == "average (2 weeks) · M 62.50% · reps 45.00% · lift +37.5%")
+        // Beside the reps, a random list of the same candidates: half of each week's evaluated
+        // candidates ordered (3 of 6 on 2024-01-01 and on 2024-01-08), so 50%, and the lists'
+        // lift over it (50% / 50% − 1 = 0; 75% / 50% − 1 = +50%).
+        #expect(lines[0] == "2024-01-01 · M 50.00% · reps 40.00% · lift +25.0% · random 50.00% · over random +0.0%")
+        #expect(lines[1] == "2024-01-08 · M 75.00% · reps 50.00% · lift +50.0% · random 50.00% · over random +50.0%")
+        #expect(lines[2] == "average (2 weeks) · M 62.50% · reps 45.00% · lift +37.5% · random 50.00% · over random +25.0%")
     }
 
     /// A week of negatives only, with no reps' visits that week: ROC-AUC, the reps' rate and the
@@ -116,8 +119,8 @@ struct AuditTests {
         #expect((jsonWeek["metrics"] as! [String: Any])["list_precision"] as? Double == 0)
         let markdown = ReportMarkdown.render(report)
         let weekRow = try #require(markdown.split(separator: "\n").first { $0.hasPrefix("| 2023-12-25 | 0.00% |") })
-        #expect(weekRow == "| 2023-12-25 | 0.00% | — | — | 0 |")
-        #expect(WeeklyComparison.lines(report.models)[0] == "2023-12-25 · M 0.00% · reps — · lift —")
+        #expect(weekRow == "| 2023-12-25 | 0.00% | — | — | — | 0 | 0.00% |")
+        #expect(WeeklyComparison.lines(report.models)[0] == "2023-12-25 · M 0.00% · reps — · lift — · random 0.00% · over random —")
     }
 
     @Test func reportJSONRoundTripsAndCarriesItsFormat() throws {
@@ -205,8 +208,8 @@ struct ChartTests {
             let parsed = Self.parse(svg)
             #expect(parsed.ok, "\(file): \(parsed.error)")
             #expect(parsed.root == "svg", "\(file)")
-            // The weekly chart adds the reps' line.
-            #expect(parsed.polylines == (file == "weekly_precision.svg" ? 4 : 3), "\(file)")
+            // The weekly chart adds the reps' line and the random list's.
+            #expect(parsed.polylines == (file == "weekly_precision.svg" ? 5 : 3), "\(file)")
             #expect(svg.contains("m&lt;1&gt;&amp;"), "\(file) does not escape the model name")
         }
     }
@@ -215,10 +218,10 @@ struct ChartTests {
         let report = HandMadeCase.report(scores: HandMadeCase.scores(model: "a") + HandMadeCase.scores(model: "b|c"))
         let table = WeeklyComparison.table(report.models).render()
         let lines = table.split(separator: "\n")
-        #expect(lines[0] == "| week | a list precision | a lift | b\\|c list precision | b\\|c lift | reps' rate | reps' visits |")
-        #expect(lines[1] == "|---|---:|---:|---:|---:|---:|---:|")
-        #expect(lines[2] == "| 2024-01-01 | 50.00% | +25.0% | 50.00% | +25.0% | 40.00% | 5 |")
-        #expect(lines.last == "| **average** | 62.50% | +37.5% | 62.50% | +37.5% | 45.00% |  |")
+        #expect(lines[0] == "| week | a list precision | a lift | a over random | b\\|c list precision | b\\|c lift | b\\|c over random | reps' rate | reps' visits | random list |")
+        #expect(lines[1] == "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        #expect(lines[2] == "| 2024-01-01 | 50.00% | +25.0% | +0.0% | 50.00% | +25.0% | +0.0% | 40.00% | 5 | 50.00% |")
+        #expect(lines.last == "| **average** | 62.50% | +37.5% | +25.0% | 62.50% | +37.5% | +25.0% | 45.00% |  | 50.00% |")
     }
 }
 
