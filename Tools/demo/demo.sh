@@ -31,9 +31,10 @@ echo "== 3/4 tomorrow's call lists (top 5 per rep; first rep shown)"
 "$BIN/scorer" --model "$WORK/model.safetensors" --dataset "$WORK/data" --top-per-rep 5 --out "$WORK/call_lists.csv"
 head -6 "$WORK/call_lists.csv"
 
-echo "== 4/4 rolling weekly backtest: list precision vs the reps' own success rate"
+echo "== 4/4 rolling weekly backtest: list precision vs the reps' own success rate and a random list"
 "$BIN/evaluator" backtest --dataset "$WORK/data" --ground-truth "$SAMPLE/ground_truth.csv" --out "$WORK/report" \
   "${BACKTEST[@]}" --quiet | tee "$WORK/backtest.txt"
 echo
-echo "Mean lift over the reps (default model, cnn_lstm_bgnbd): $(grep '^average' "$WORK/backtest.txt" | grep ' cnn_lstm_bgnbd ' | sed 's/.*lift //')"
+AVERAGE=$(grep '^average' "$WORK/backtest.txt" | grep ' cnn_lstm_bgnbd ')
+echo "Mean lift of the default model (cnn_lstm_bgnbd) over the reps: $(echo "$AVERAGE" | sed 's/.* lift \([^ ]*\).*/\1/'); over a random list of the same candidates: $(echo "$AVERAGE" | sed 's/.*over random //')"
 echo "Report: $WORK/report/report.md (report.json, scores.csv, weekly_precision.svg, roc.svg, pr.svg, reliability.svg, calibration.svg)"
