@@ -256,6 +256,9 @@ public struct OverallResult: Sendable, Hashable, Codable {
     public var rocAucInterval: BootstrapInterval
     /// Percentile-bootstrap interval of the list precision (listed rows resampled).
     public var listPrecisionInterval: BootstrapInterval
+    /// Percentile-bootstrap interval of the pooled lift over a random list of the same
+    /// candidates (all rows resampled; report version 5).
+    public var liftOverRandomInterval: BootstrapInterval
     /// Absent when there are no rows.
     public var reliability: ReliabilityDiagram?
     public var expectedCalibrationError: MetricValue
@@ -311,6 +314,7 @@ public struct ModelResult: Sendable, Hashable, Codable {
         let listedLabels = sorted.filter { $0.rankInRep <= settings.topPerRep }.map(\.label)
         var aucRandom = SeededRandom(seed: settings.seed, stream: 0)
         var listRandom = SeededRandom(seed: settings.seed, stream: 1)
+        var liftRandom = SeededRandom(seed: settings.seed, stream: 2)
         let reliability = predictions.reliabilityDiagram(binCount: settings.reliabilityBins)
         let roc = predictions.rocCurve()
         let pr = predictions.precisionRecallCurve()
@@ -322,6 +326,9 @@ public struct ModelResult: Sendable, Hashable, Codable {
             listPrecisionInterval: ResampledStatistics.proportionInterval(
                 labels: listedLabels, resamples: settings.bootstrapResamples, confidenceLevel: settings.confidenceLevel,
                 random: &listRandom),
+            liftOverRandomInterval: ResampledStatistics.liftOverRandomInterval(
+                labels: sorted.map(\.label), listed: sorted.map { $0.rankInRep <= settings.topPerRep },
+                resamples: settings.bootstrapResamples, confidenceLevel: settings.confidenceLevel, random: &liftRandom),
             reliability: reliability,
             expectedCalibrationError: reliability?.expectedCalibrationError ?? .undefined,
             rocCurve: roc.map {

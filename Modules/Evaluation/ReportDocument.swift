@@ -65,10 +65,11 @@ public enum ReportMarkdown {
         let level = Int((settings.confidenceLevel * 100).rounded())
         md += "\n## Metrics over all evaluated rows\n\n"
         md += "Intervals: \(level)% percentile bootstrap, B = \(settings.bootstrapResamples), seed \(settings.seed) "
-        md += "(ROC-AUC: rows resampled; list precision: listed rows resampled).\n\n"
+        md += "(ROC-AUC: rows resampled; list precision: listed rows resampled; lift over random: the list's pooled precision / "
+        md += "the candidates' pooled base rate − 1, all rows resampled).\n\n"
         var headers = ["model", "rows", "orders", "ROC-AUC [\(level)% CI]", "PR-AUC", "avg precision"]
         headers += settings.topK.map { "P@\($0)" }
-        headers += ["list precision [\(level)% CI]", "log loss", "Brier", "ECE"]
+        headers += ["list precision [\(level)% CI]", "lift over random [\(level)% CI]", "log loss", "Brier", "ECE"]
         md += MarkdownTable(
             headers: headers,
             rows: results.map { result in
@@ -77,7 +78,8 @@ public enum ReportMarkdown {
                     + [ReportText.number(m.prAuc), ReportText.number(m.averagePrecision)]
                     + m.topK.map { ReportText.percent($0.precision) }
                     + [
-                        ReportText.interval(result.overall.listPrecisionInterval, percent: true), ReportText.number(m.logLoss),
+                        ReportText.interval(result.overall.listPrecisionInterval, percent: true),
+                        ReportText.signedInterval(result.overall.liftOverRandomInterval), ReportText.number(m.logLoss),
                         ReportText.number(m.brier), ReportText.number(result.overall.expectedCalibrationError),
                     ]
             }

@@ -29,6 +29,11 @@ public enum ReportText {
         return "\(format(interval.estimate)) [\(format(interval.lower)), \(format(interval.upper))]"
     }
 
+    /// `+63.7% [+21.0%, +110.2%]`: a relative lift and its interval.
+    public static func signedInterval(_ interval: BootstrapInterval) -> String {
+        "\(signedPercent(interval.estimate)) [\(signedPercent(interval.lower)), \(signedPercent(interval.upper))]"
+    }
+
     /// `text` as literal Markdown: every character Markdown or HTML would read as markup
     /// (`<`, `*`, `_`, `#`, backticks, brackets…; `-`, `+`, `.` and `=` only mark up at the
     /// start of a line, where a value never stands) backslash-escaped, `&` as `&amp;`, and line

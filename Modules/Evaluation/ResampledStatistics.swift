@@ -60,4 +60,29 @@ public enum ResampledStatistics {
         let indexed = BinaryPredictions(scores: labels.indices.map(Double.init), labels: labels)
         return Bootstrap.interval(indexed, resamples: resamples, confidenceLevel: confidenceLevel, random: &random) { $0.baseRate }
     }
+
+    /// The percentile interval of the pooled lift of the list over a random list of the same
+    /// candidates: (orders among listed rows / listed rows) / (orders / rows) − 1, all rows
+    /// resampled together (so the list and its candidates move with each other). A resample with
+    /// no listed row or no order is undefined and left out.
+    public static func liftOverRandomInterval(
+        labels: [Bool], listed: [Bool], resamples: Int, confidenceLevel: Double, random: inout SeededRandom
+    ) -> BootstrapInterval {
+        precondition(labels.count == listed.count, "liftOverRandomInterval: \(labels.count) labels, \(listed.count) list flags")
+        let indexed = BinaryPredictions(scores: labels.indices.map(Double.init), labels: labels)
+        return Bootstrap.interval(indexed, resamples: resamples, confidenceLevel: confidenceLevel, random: &random) { resample in
+            var rows = 0, orders = 0, listedRows = 0, listedOrders = 0
+            for score in resample.scores {
+                let i = Int(score)
+                rows += 1
+                if labels[i] { orders += 1 }
+                if listed[i] {
+                    listedRows += 1
+                    if labels[i] { listedOrders += 1 }
+                }
+            }
+            guard listedRows > 0, orders > 0 else { return .undefined }
+            return .defined((Double(listedOrders) / Double(listedRows)) / (Double(orders) / Double(rows)) - 1)
+        }
+    }
 }

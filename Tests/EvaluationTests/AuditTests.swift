@@ -88,6 +88,12 @@ struct AuditTests {
         #expect(model.overall.metrics.rows == 12 && model.overall.metrics.positives == 6)
         #expect(model.overall.listPrecisionInterval.estimate == .defined(0.625))
         #expect(model.overall.listPrecisionInterval.resamples == 200)
+        // Pooled lift over a random list of the same candidates: 5/8 listed rows ordered, 6/12
+        // of all rows: 0.625 / 0.5 − 1 = +25%, with its interval around it.
+        let lift = model.overall.liftOverRandomInterval
+        #expect(lift.estimate == .defined(0.25) && lift.resamples == 200)
+        #expect(lift.lower.value! <= 0.25 && lift.upper.value! >= 0.25 && lift.lower.value! < lift.upper.value!)
+        #expect(ReportMarkdown.render(report).contains("+25.0% ["))
         let lines = WeeklyComparison.lines(report.models)
         // Beside the reps, a random list of the same candidates: half of each week's evaluated
         // candidates ordered (3 of 6 on 2024-01-01 and on 2024-01-08), so 50%, and the lists'
