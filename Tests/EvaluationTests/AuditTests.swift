@@ -205,6 +205,19 @@ struct ChartTests {
         return (ok, counter.root, counter.polylines, parser.parserError.map { "\($0)" } ?? "")
     }
 
+    /// Past the palette's eight colours a series comes back dotted, so that eleven series (a
+    /// backtest of every contender with the ceiling) are told apart; dashed baselines stay dashed.
+    @Test func seriesPastThePaletteAreDotted() {
+        let series = (0..<11).map { ChartSeries(name: "s\($0)", points: [(x: 0, y: 0), (x: 1, y: Double($0) / 10)], dashed: $0 == 10) }
+        let svg = LineChart(title: "t", xLabel: "x", yLabel: "y", xRange: 0...1, yRange: 0...1, xTicks: [], yTicks: [], series: series).render()
+        let lines = svg.split(separator: "\n").filter { $0.hasPrefix("<polyline") }
+        #expect(lines.count == 11)
+        #expect(lines.prefix(8).allSatisfy { !$0.contains("stroke-dasharray") })
+        #expect(lines[8].contains("stroke-dasharray=\"1.5 3\"") && lines[9].contains("stroke-dasharray=\"1.5 3\""))
+        #expect(lines[10].contains("stroke-dasharray=\"6 4\""), "a dashed series keeps its dashes")
+        #expect(lines[0].contains("#0072B2") && lines[8].contains("#0072B2"), "the colour comes back, dotted")
+    }
+
     @Test func everyChartIsWellFormedWithOnePolylinePerModel() throws {
         // Two models (the second one's ids renamed) plus the ceiling: three results.
         let scores = HandMadeCase.scores(model: "m<1>&") + HandMadeCase.scores(model: "m2")
