@@ -32,17 +32,11 @@ extension Backtest {
                     var row = ScoreRow(
                         customerID: fold.customerIDs[index], repID: fold.repIDs[index], asOf: fold.start,
                         probability: entry.scores[index], rankInRep: rank, rank: overall[index], modelID: entry.contender)
-                    row.forecast.expectedOrders = entry.expectedOrders?[index]
                     // Each fold's models were trained on labels closing by its Monday.
                     row.horizonDays = horizon
                     row.trainUntil = fold.start
-                    if let bins, let cumulative = entry.timingCumulative?[index] {
-                        let timing = PurchaseTiming(bins: bins, cumulative: cumulative)
-                        row.forecast.expectedDaysToOrder = timing.expectedDays
-                        row.forecast.medianDaysToOrder = timing.medianDays
-                        row.forecast.withinDays = ScoreRow.Forecast.days.map { timing.probability(withinDays: Double($0)) }
-                    }
-                    row.forecast = row.forecast.atFloatPrecision
+                    let timing = bins.flatMap { bins in entry.timingCumulative.map { PurchaseTiming(bins: bins, cumulative: $0[index]) } }
+                    row.forecast = ScoreRow.Forecast(timing: timing, expectedOrders: entry.expectedOrders?[index]).atFloatPrecision
                     rows.append(row)
                 }
             }

@@ -1,4 +1,18 @@
 import Evaluation
+import Features
+
+extension ScoreRow.Forecast {
+    /// The scores file's forecast columns from a model's timing distribution and expected
+    /// count (either may be nil): expected and median days, P(order within 7/14/28 days).
+    public init(timing: PurchaseTiming?, expectedOrders: Double?) {
+        self.init(expectedOrders: expectedOrders)
+        if let timing {
+            expectedDaysToOrder = timing.expectedDays
+            medianDaysToOrder = timing.medianDays
+            withinDays = Self.days.map { timing.probability(withinDays: Double($0)) }
+        }
+    }
+}
 
 extension ScoringJob {
     /// The scores file (`Evaluation.ScoresFile`, its current version) for `rows`; each

@@ -55,61 +55,46 @@ public enum ScoringJob {
             modelID = file.modelID
         }
 
-        /// Calibrated P(order) for `set` (built with `file.examples`), in batches of `batchSize`.
-        public func probabilities(history: VisitHistory, set: ExampleSet, path: String, batchSize: Int = 4096) throws -> [Float] {
-            var encoder: FeatureEncoder? = nil
-            if let pipeline = file.pipeline {
-                do {
-                    encoder = try pipeline.encoder(for: history)
-                } catch {
-                    throw MismatchError(description: "\(path): the model's feature pipeline does not fit this dataset: \(error)")
-                }
-            }
-            let input = ScoringInput(history: history, set: set, encoder: encoder)
-            var result: [Float] = []
-            result.reserveCapacity(set.count)
-            var start = 0
-            while start < set.count {
-                let end = min(set.count, start + batchSize)
-                do {
-                    let raw = try fitted.scores(input, range: start..<end)
-                    result += file.calibration.apply(to: raw)
-                } catch let error as TrainingJob.JobError {
-                    throw MismatchError(description: "\(path): \(error.description)")
-                }
-                start = end
-            }
-            return result
-        }
-
-        /// What the model predicts beside the probability, per example of `set`: its timing
-        /// (expected and median days, P(order within 7/14/28 days)) and its expected order days
-        /// in [t, t + H); empty forecasts for a model that predicts neither.
-        public func forecasts(history: VisitHistory, set: ExampleSet, path: String, batchSize: Int = 4096) throws -> [ScoreRow.Forecast] {
-            let encoder: FeatureEncoder?
+        /// The scoring input of `set`: the model's encoder bound to `history` (built once: an
+        /// encoder indexes the whole history), or none for a model without a pipeline.
+        public func input(history: VisitHistory, set: ExampleSet, path: String) throws -> ScoringInput {
             do {
-                encoder = try file.pipeline?.encoder(for: history)
+                return ScoringInput(history: history, set: set, encoder: try file.pipeline?.encoder(for: history))
             } catch {
                 throw MismatchError(description: "\(path): the model's feature pipeline does not fit this dataset: \(error)")
             }
-            let input = ScoringInput(history: history, set: set, encoder: encoder)
-            var result: [ScoreRow.Forecast] = []
-            result.reserveCapacity(set.count)
+        }
+
+        /// Calibrated P(order) for `set` (built with `file.examples`), in batches of `batchSize`.
+        public func probabilities(history: VisitHistory, set: ExampleSet, path: String, batchSize: Int = 4096) throws -> [Float] {
+            try probabilities(try input(history: history, set: set, path: path), path: path, batchSize: batchSize)
+        }
+
+        /// Calibrated P(order) for `input`'s examples, in batches of `batchSize`.
+        public func probabilities(_ input: ScoringInput, path: String, batchSize: Int = 4096) throws -> [Float] {
+            try inBatches(input.set.count, batchSize: batchSize, path: path) { file.calibration.apply(to: try fitted.scores(input, range: $0)) }
+        }
+
+        /// What the model predicts beside the probability, per example of `input`: its timing
+        /// (expected and median days, P(order within 7/14/28 days)) and its expected order days
+        /// in [t, t + H); empty forecasts for a model that predicts neither.
+        public func forecasts(_ input: ScoringInput, path: String, batchSize: Int = 4096) throws -> [ScoreRow.Forecast] {
+            try inBatches(input.set.count, batchSize: batchSize, path: path) { range in
+                let timing = try fitted.timing(input, range: range), counts = try fitted.expectedOrders(input, range: range)
+                return (0..<range.count).map { ScoreRow.Forecast(timing: timing?[$0], expectedOrders: counts?[$0]) }
+            }
+        }
+
+        /// `body` over `0..<count` in batches of `batchSize`, concatenated; a model that cannot
+        /// score the examples (`JobError`) becomes a ``MismatchError`` naming `path`.
+        private func inBatches<T>(_ count: Int, batchSize: Int, path: String, _ body: (Range<Int>) throws -> [T]) throws -> [T] {
+            var result: [T] = []
+            result.reserveCapacity(count)
             var start = 0
-            while start < set.count {
-                let end = min(set.count, start + batchSize)
+            while start < count {
+                let end = min(count, start + batchSize)
                 do {
-                    let timing = try fitted.timing(input, range: start..<end)
-                    let counts = try fitted.expectedOrders(input, range: start..<end)
-                    for offset in 0..<(end - start) {
-                        var forecast = ScoreRow.Forecast(expectedOrders: counts?[offset])
-                        if let distribution = timing?[offset] {
-                            forecast.expectedDaysToOrder = distribution.expectedDays
-                            forecast.medianDaysToOrder = distribution.medianDays
-                            forecast.withinDays = ScoreRow.Forecast.days.map { distribution.probability(withinDays: Double($0)) }
-                        }
-                        result.append(forecast)
-                    }
+                    result += try body(start..<end)
                 } catch let error as TrainingJob.JobError {
                     throw MismatchError(description: "\(path): \(error.description)")
                 }
@@ -125,8 +110,9 @@ public enum ScoringJob {
         guard let last = history.days.max() else { throw MismatchError(description: "the dataset has no visits to score from") }
         let asOf = options.asOf ?? Day(ordinal: last + 1)
         let set = ExampleBuilder(history: history, settings: model.file.examples).scoringExamples(asOf: asOf, candidates: options.candidates)
-        let probabilities = try model.probabilities(history: history, set: set, path: modelPath, batchSize: options.batchSize)
-        let forecasts = try model.forecasts(history: history, set: set, path: modelPath, batchSize: options.batchSize)
+        let input = try model.input(history: history, set: set, path: modelPath)
+        let probabilities = try model.probabilities(input, path: modelPath, batchSize: options.batchSize)
+        let forecasts = try model.forecasts(input, path: modelPath, batchSize: options.batchSize)
         var rows: [ScoredCustomer] = []
         rows.reserveCapacity(set.count)
         let trainUntil = Day(iso: model.file.trainUntil)
