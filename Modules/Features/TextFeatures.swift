@@ -181,12 +181,8 @@ public struct CharacterNGramTFIDF: Codable, Sendable, Equatable {
     /// The unit-length tf-idf vector of `document` over the whole vocabulary, as (column, weight)
     /// pairs in column order.
     func weights(_ document: String, columns: [String: Int]? = nil) -> [(column: Int, weight: Double)] {
-        let columns = columns ?? columnOfTerm
-        var counts: [Int: Int] = [:]
-        for gram in Self.ngrams(document, minN: settings.minN, maxN: settings.maxN) {
-            if let column = columns[gram] { counts[column, default: 0] += 1 }
-        }
-        var pairs = counts.map { (column: $0.key, weight: Double($0.value) * idf[$0.key]) }.sorted { $0.column < $1.column }
+        var pairs = termCounts(document, columns: columns ?? columnOfTerm)
+            .map { (column: $0.key, weight: Double($0.value) * idf[$0.key]) }.sorted { $0.column < $1.column }
         let norm = pairs.reduce(0) { $0 + $1.weight * $1.weight }.squareRoot()
         if norm > 0 { for i in pairs.indices { pairs[i].weight /= norm } }
         return pairs
@@ -195,7 +191,16 @@ public struct CharacterNGramTFIDF: Codable, Sendable, Equatable {
     /// The vocabulary columns `document` contains, each with weight 1 (what the χ² selection
     /// tests: whether an n-gram is present, not its tf-idf weight).
     func presence(_ document: String, columns: [String: Int]? = nil) -> [(column: Int, weight: Double)] {
-        weights(document, columns: columns).map { (column: $0.column, weight: 1) }
+        termCounts(document, columns: columns ?? columnOfTerm).keys.sorted().map { (column: $0, weight: 1) }
+    }
+
+    /// Column → how often its n-gram occurs in `document`.
+    private func termCounts(_ document: String, columns: [String: Int]) -> [Int: Int] {
+        var counts: [Int: Int] = [:]
+        for gram in Self.ngrams(document, minN: settings.minN, maxN: settings.maxN) {
+            if let column = columns[gram] { counts[column, default: 0] += 1 }
+        }
+        return counts
     }
 
     /// scikit-learn's `chi2` of each column against the labels: Σ over the two classes of
