@@ -267,15 +267,10 @@ public enum TrainingJob {
         guard job.options.notes, fitted.pipeline?.notes != nil else { return fitted }
         // Notes inputs stay only where the validation weeks say they help (issue 17: notes that
         // carry no signal must not make the model worse). The same contender is fitted again
-        // without them, and the lower calibrated validation log loss wins. No checkpoint for
-        // the second fit: it would overwrite the first's.
+        // without them, and the lower calibrated validation log loss wins.
         var options = job.options
         options.notes = false
-        // Silent epochs: the trainer's epoch count and progress are the kept fit's story.
-        let plainJob = FitJob(
-            history: job.history, options: options, warmStart: job.warmStart, log: job.log, shouldStop: job.shouldStop)
-        plainJob.alreadyFitted = job.alreadyFitted
-        guard let plain = try fitOnce(plainJob) else { return nil }
+        guard let plain = try fitOnce(job.with(options: options, secondFit: true)) else { return nil }
         func loss(_ fitted: Fitted) -> Double { (fitted.validation["log_loss"] ?? nil) ?? .infinity }
         let keep = loss(fitted) < loss(plain)
         job.log(String(

@@ -160,10 +160,15 @@ public final class FitJob {
     }
 
     /// The same job under other options (nothing prepared yet, the same hooks and members).
-    func with(options: TrainingJob.Options) -> FitJob {
-        let copy = FitJob(
-            history: history, options: options, warmStart: warmStart, checkpointPath: checkpointPath, resume: resume, log: log,
-            progress: progress, epochFinished: epochFinished, shouldStop: shouldStop)
+    /// `secondFit`: a second fit beside this job's own, so without a checkpoint (it would
+    /// overwrite the first's) and with silent epochs (the trainer's count and progress are the
+    /// kept fit's).
+    func with(options: TrainingJob.Options, secondFit: Bool = false) -> FitJob {
+        let copy = secondFit
+            ? FitJob(history: history, options: options, warmStart: warmStart, log: log, shouldStop: shouldStop)
+            : FitJob(
+                history: history, options: options, warmStart: warmStart, checkpointPath: checkpointPath, resume: resume, log: log,
+                progress: progress, epochFinished: epochFinished, shouldStop: shouldStop)
         copy.alreadyFitted = alreadyFitted
         return copy
     }
