@@ -310,8 +310,9 @@ public struct ModelResult: Sendable, Hashable, Codable {
         self.weeks = weeks
         averages = WeeklyAverages(weeks)
 
-        let predictions = BinaryPredictions(scores: sorted.map(\.probability), labels: sorted.map(\.label))
-        let listedLabels = sorted.filter { $0.rankInRep <= settings.topPerRep }.map(\.label)
+        let labels = sorted.map(\.label), listed = sorted.map { $0.rankInRep <= settings.topPerRep }
+        let predictions = BinaryPredictions(scores: sorted.map(\.probability), labels: labels)
+        let listedLabels = zip(labels, listed).filter(\.1).map(\.0)
         var aucRandom = SeededRandom(seed: settings.seed, stream: 0)
         var listRandom = SeededRandom(seed: settings.seed, stream: 1)
         var liftRandom = SeededRandom(seed: settings.seed, stream: 2)
@@ -327,7 +328,7 @@ public struct ModelResult: Sendable, Hashable, Codable {
                 labels: listedLabels, resamples: settings.bootstrapResamples, confidenceLevel: settings.confidenceLevel,
                 random: &listRandom),
             liftOverRandomInterval: ResampledStatistics.liftOverRandomInterval(
-                labels: sorted.map(\.label), listed: sorted.map { $0.rankInRep <= settings.topPerRep },
+                labels: labels, listed: listed,
                 resamples: settings.bootstrapResamples, confidenceLevel: settings.confidenceLevel, random: &liftRandom),
             reliability: reliability,
             expectedCalibrationError: reliability?.expectedCalibrationError ?? .undefined,
