@@ -11,6 +11,10 @@ Cases (names in loss_reference.safetensors; `<case>.loss` is a 1-element tensor)
   focal_softmax.*   the study's focal loss on softmax outputs, as ../shared/bench/torch_reference.py
                     writes it (clamp to [1e-7, 1 - 1e-7]), [10, 2] logits incl. clamped ones, mean
   focal_softmax_sum.*  the same with alpha 0.6, gamma 0.5, sum
+  hazard.*          the discrete-time hazard likelihood: BCE-with-logits over [6, 5] bin logits
+                    (incl. ±25) masked by the bins at risk (`hazard.at_risk`), summed and divided by
+                    the 6 examples; rows: events in bins 0, 2 and 4, censored after 3 and 5 bins,
+                    and one row at risk in no bin
 Every case stores `<case>.logits`, `<case>.labels` (float 0/1, or class indices as floats for
 ce), `<case>.loss` and `<case>.grad`.
 
@@ -78,6 +82,18 @@ def main():
     yb = torch.tensor([1, 0, 0, 1, 0, 1, 0, 0, 1, 0])
     record(out, "focal_softmax", z2, yb, lambda t: focal_softmax(t, yb, 0.25, 2.0, "mean"))
     record(out, "focal_softmax_sum", z2, yb, lambda t: focal_softmax(t, yb, 0.6, 0.5, "sum"))
+
+    zh = torch.randn(6, 5, generator=g) * 2
+    zh[0, 0], zh[3, 1] = 25.0, -25.0
+    events = torch.zeros(6, 5)
+    at_risk = torch.zeros(6, 5)
+    for row, (seen, event) in enumerate([(1, 0), (3, 2), (5, 4), (3, None), (5, None), (0, None)]):
+        at_risk[row, :seen] = 1
+        if event is not None:
+            events[row, event] = 1
+    record(out, "hazard", zh, events,
+           lambda t: F.binary_cross_entropy_with_logits(t, events, weight=at_risk, reduction="sum") / t.shape[0])
+    out["hazard.at_risk"] = at_risk
 
     tensors = {k: v.detach().to(torch.float32).contiguous() for k, v in out.items()}
     save_file(tensors, os.path.join(HERE, "loss_reference.safetensors"),

@@ -7,7 +7,9 @@ MODEL is a `trainer` output (safetensors: weights under PyTorch state_dict names
 the architecture and input shape). INPUTS holds `x_seq [B, T, F]`, `mask [B, T]`,
 `statics [B, S]`, `aggregates [B, A]` and `probabilities [B]`, Revisit's P(order) for them.
 The model is built in PyTorch (the reference CNN-LSTM of ../shared/bench/torch_reference.py for
-`cnn_lstm`, the equivalent modules below for the others), loaded with load_state_dict(strict=True)
+`cnn_lstm`, the equivalent modules below for the others; `cnn_lstm_timing` is the CNN-LSTM with K
+outputs per linear layer, one hazard per timing bin, whose P(order within H) is read as Revisit's
+HazardReadout documents it, from the `timing` bins and horizon of the `training` metadata), loaded with load_state_dict(strict=True)
 and run in eval mode; the script exits 1 unless every probability agrees within 1e-5.
 Masked (left-padded) rows are run on their real suffix alone, as Revisit's mask defines them.
 """
@@ -28,18 +30,35 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "shared", "bench"))
 class CNNLSTM(nn.Module):
     """torch_reference.py's CNNLSTM with its sizes taken from the model file (the defaults are the reference's)."""
 
-    def __init__(self, t, f_seq, f_stat, static_branch=True):
+    def __init__(self, t, f_seq, f_stat, static_branch=True, timing=None):
         super().__init__()
+        outputs = len(timing["bin_edges"]) if timing else 2
+        self.timing = timing
         self.conv_seq = nn.Conv1d(f_seq, 64, kernel_size=2, padding="same")
         self.bn_seq = nn.BatchNorm1d(64)
         self.lstm = nn.LSTM(64, 128, num_layers=3, batch_first=True)
-        self.fc_seq = nn.Linear(128, 2)
+        self.fc_seq = nn.Linear(128, outputs)
         self.static_branch = static_branch
         if static_branch:
             self.conv_stat = nn.Conv1d(f_stat, 64, kernel_size=2, padding="same")
             self.bn_stat = nn.BatchNorm1d(64)
-            self.fc_stat = nn.Linear(64 * t, 2)
-            self.head = nn.Linear(4, 2)
+            self.fc_stat = nn.Linear(64 * t, outputs)
+            self.head = nn.Linear(2 * outputs, outputs)
+
+    def within_horizon(self, logits):
+        """P(order within H) from per-bin hazards, the daily hazard constant inside a bin."""
+        log_survival, start, horizon = torch.zeros(logits.shape[0]), 0, self.timing["horizon_days"]
+        for k, end in enumerate(self.timing["bin_edges"]):
+            log_survive = F.logsigmoid(-logits[:, k])
+            if end <= horizon:
+                log_survival = log_survival + log_survive
+            else:
+                log_survival = log_survival + log_survive * (horizon - start) / (end - start)
+                break
+            if end == horizon:
+                break
+            start = end
+        return -torch.expm1(log_survival)
 
     def forward(self, x_seq, x_stat, n_real):
         s = F.relu(self.bn_seq(self.conv_seq(x_seq.transpose(1, 2))))
@@ -49,7 +68,8 @@ class CNNLSTM(nn.Module):
             return torch.softmax(s, dim=1)[:, 1]
         t = F.relu(self.bn_stat(self.conv_stat(x_stat.transpose(1, 2))))
         t = self.fc_stat(t.flatten(1))
-        return torch.softmax(self.head(torch.cat([s, t], dim=1)), dim=1)[:, 1]
+        logits = self.head(torch.cat([s, t], dim=1))
+        return self.within_horizon(logits) if self.timing else torch.softmax(logits, dim=1)[:, 1]
 
 
 class Stack(nn.Module):
@@ -98,6 +118,7 @@ def main(model_path, inputs_path):
         "rnn": lambda: Stack(nn.RNN, f),
         "mlp": lambda: MLP(a),
         "logreg": lambda: LogReg(a),
+        "cnn_lstm_timing": lambda: CNNLSTM(t, f, s, timing=json.loads(metadata["training"])["timing"]),
     }[architecture]()
     state = load_file(model_path)
     model.load_state_dict(state, strict=True)

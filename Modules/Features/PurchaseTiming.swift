@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 /// When a customer's next order comes: the time-to-event target of an as-of example, the bins a
 /// discrete-time hazard model works in, and the predicted distribution over them (issue 17,
@@ -57,6 +58,22 @@ public struct TimingBins: Codable, Sendable, Equatable {
     }
 }
 
+extension TimingBins {
+    /// The person-periods of `targets` as dense `[N, K]` 0/1 tensors, for a neural hazard head
+    /// (`Losses.DiscreteHazardLoss`): `events` marks the bin of each example's next order,
+    /// `atRisk` the bins it enters the likelihood through (``personPeriods(_:followUpDays:)``).
+    public func targetTensors(_ targets: [(target: TimeToOrder, followUp: Int)]) -> (events: Tensor, atRisk: Tensor) {
+        let k = count
+        var events = [Float](repeating: 0, count: targets.count * k), atRisk = events
+        for (row, target) in targets.enumerated() {
+            let (seen, eventBin) = personPeriods(target.target, followUpDays: target.followUp)
+            for bin in 0..<seen { atRisk[row * k + bin] = 1 }
+            if let eventBin { events[row * k + eventBin] = 1 }
+        }
+        return (Tensor(shape: [targets.count, k], scalars: events), Tensor(shape: [targets.count, k], scalars: atRisk))
+    }
+}
+
 /// Days from an as-of date t to the first order on or after t, or to the censoring day when no
 /// order is seen before it.
 public struct TimeToOrder: Sendable, Equatable {
@@ -85,6 +102,12 @@ extension VisitHistory {
             index += 1
         }
         return TimeToOrder(days: max(0, end - example.asOf), observed: false)
+    }
+
+    /// Each example's time to its next order censored at `end`, with its follow-up (the days
+    /// from t to `end`): what ``TimingBins/personPeriods(_:followUpDays:)`` reads.
+    public func timingTargets(of set: ExampleSet, censoredAt end: Int32) -> [(target: TimeToOrder, followUp: Int)] {
+        set.examples.map { (timeToOrder(of: $0, censoredAt: end), Int(end - $0.asOf)) }
     }
 
     /// The first visit of the example's customer dated on or after t. A shift-augmented copy

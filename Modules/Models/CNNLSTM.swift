@@ -32,6 +32,9 @@ public struct CNNLSTM {
         public var layerCount = 3
         /// false: the CNN+LSTM without the static branch (statics are ignored).
         public var staticBranch = true
+        /// Outputs O of `fc_seq`, `fc_stat` and `head` (`head` reads their 2·O): the study's two
+        /// class logits, or one logit per bin of a hazard head (``TimingCNNLSTM``).
+        public var outputs = 2
         public init() {}
     }
 
@@ -44,12 +47,12 @@ public struct CNNLSTM {
     private var sequenceConvolved = Tensor.zeros([0]), sequenceNormalized = Tensor.zeros([0])  // [B, T, F]
     private var sequenceActivated = Tensor.zeros([0])                                           // [B, T, F]
     private var lastHidden = Tensor.zeros([0])                                                  // [B, H]
-    private var sequenceLogits = Tensor.zeros([0]), staticLogits = Tensor.zeros([0])           // [B, 2]
+    private var sequenceLogits = Tensor.zeros([0]), staticLogits = Tensor.zeros([0])           // [B, O]
     private var staticConvolved = Tensor.zeros([0]), staticNormalized = Tensor.zeros([0])      // [B, T, F]
     private var staticActivated = Tensor.zeros([0])                                             // [B, T, F]
     private var staticFlat = Tensor.zeros([0])                                                  // [B, F·T] channels-first
     var repeatedStatics = Tensor.zeros([0])                                                     // [B, T, S] (Classifier)
-    private var joined = Tensor.zeros([0])                                                      // [B, 4]
+    private var joined = Tensor.zeros([0])                                                      // [B, 2·O]
     // Gradients.
     private var joinedGradient = Tensor.zeros([0]), sequenceLogitsGradient = Tensor.zeros([0])
     private var staticLogitsGradient = Tensor.zeros([0]), staticFlatGradient = Tensor.zeros([0])
@@ -66,13 +69,13 @@ public struct CNNLSTM {
                               kernelSize: c.kernelSize, padding: .same, layout: &layout)
         normSequence = BatchNorm("bn_seq", channels: c.convolutionChannels, layout: &layout)
         lstm = LSTM("lstm", inputSize: c.convolutionChannels, hiddenSize: c.hiddenSize, layerCount: c.layerCount, layout: &layout)
-        denseSequence = Linear("fc_seq", inputFeatures: c.hiddenSize, outputFeatures: 2, layout: &layout)
+        denseSequence = Linear("fc_seq", inputFeatures: c.hiddenSize, outputFeatures: c.outputs, layout: &layout)
         guard c.staticBranch else { return }
         convStatic = Conv1D("conv_stat", inputChannels: c.staticFeatures, outputChannels: c.convolutionChannels,
                             kernelSize: c.kernelSize, padding: .same, layout: &layout)
         normStatic = BatchNorm("bn_stat", channels: c.convolutionChannels, layout: &layout)
-        denseStatic = Linear("fc_stat", inputFeatures: c.convolutionChannels * c.steps, outputFeatures: 2, layout: &layout)
-        head = Linear("head", inputFeatures: 4, outputFeatures: 2, layout: &layout)
+        denseStatic = Linear("fc_stat", inputFeatures: c.convolutionChannels * c.steps, outputFeatures: c.outputs, layout: &layout)
+        head = Linear("head", inputFeatures: 2 * c.outputs, outputFeatures: c.outputs, layout: &layout)
     }
 
     /// PyTorch's default initialisation for every layer (same distributions; the draws come
@@ -88,7 +91,7 @@ public struct CNNLSTM {
         head?.initialize(parameters, using: &random)
     }
 
-    /// Logits `[B, 2]` (column 1 = order) for `sequence [B, T, 7]` and `statics [B, T, 4]`
+    /// Logits `[B, O]` (the study's O = 2: column 1 = order) for `sequence [B, T, 7]` and `statics [B, T, 4]`
     /// (`statics` is not read without the static branch).
     public mutating func forward(
         sequence: Tensor, statics: Tensor, mask: Tensor? = nil, mode: Mode, _ parameters: ParameterStore, into logits: inout Tensor
@@ -127,13 +130,17 @@ public struct CNNLSTM {
         }
         denseStatic!.forward(staticFlat, parameters, into: &staticLogits)
 
-        joined.prepare(rows: b, columns: 4)
+        // concat(sequence logits, static logits) per row, as torch.cat(dim=1).
+        let o = c.outputs
+        joined.prepare(rows: b, columns: 2 * o)
         sequenceLogits.withUnsafeBufferPointer { s in
             staticLogits.withUnsafeBufferPointer { st in
                 joined.withUnsafeMutableBufferPointer { j in
                     for sample in 0..<b {
-                        j[sample * 4] = s[sample * 2]; j[sample * 4 + 1] = s[sample * 2 + 1]
-                        j[sample * 4 + 2] = st[sample * 2]; j[sample * 4 + 3] = st[sample * 2 + 1]
+                        for k in 0..<o {
+                            j[sample * 2 * o + k] = s[sample * o + k]
+                            j[sample * 2 * o + o + k] = st[sample * o + k]
+                        }
                     }
                 }
             }
@@ -141,7 +148,7 @@ public struct CNNLSTM {
         head!.forward(joined, parameters, into: &logits)
     }
 
-    /// Backpropagates `dL/dlogits [B, 2]` through the last forward pass, accumulating every
+    /// Backpropagates `dL/dlogits [B, O]` through the last forward pass, accumulating every
     /// parameter gradient.
     public mutating func backward(_ logitsGradient: Tensor, _ parameters: ParameterStore) {
         let c = configuration
@@ -152,14 +159,17 @@ public struct CNNLSTM {
             return
         }
         head!.backward(logitsGradient, parameters, inputGradient: &joinedGradient)
-        sequenceLogitsGradient.prepare(rows: b, columns: 2)
-        staticLogitsGradient.prepare(rows: b, columns: 2)
+        let o = c.outputs
+        sequenceLogitsGradient.prepare(rows: b, columns: o)
+        staticLogitsGradient.prepare(rows: b, columns: o)
         joinedGradient.withUnsafeBufferPointer { j in
             sequenceLogitsGradient.withUnsafeMutableBufferPointer { s in
                 staticLogitsGradient.withUnsafeMutableBufferPointer { st in
                     for sample in 0..<b {
-                        s[sample * 2] = j[sample * 4]; s[sample * 2 + 1] = j[sample * 4 + 1]
-                        st[sample * 2] = j[sample * 4 + 2]; st[sample * 2 + 1] = j[sample * 4 + 3]
+                        for k in 0..<o {
+                            s[sample * o + k] = j[sample * 2 * o + k]
+                            st[sample * o + k] = j[sample * 2 * o + o + k]
+                        }
                     }
                 }
             }

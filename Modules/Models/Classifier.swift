@@ -38,6 +38,12 @@ public enum Architecture: String, Codable, Sendable, CaseIterable {
     case mlp = "mlp"
     /// Logistic regression on aggregate features.
     case logisticRegression = "logreg"
+    /// The CNN-LSTM with a discrete-time hazard head over weekly bins (``TimingCNNLSTM``):
+    /// P(order within H) and when.
+    case cnnLSTMTiming = "cnn_lstm_timing"
+
+    /// Whether the network's outputs are per-bin hazards (it needs a ``HazardReadout``).
+    public var hasHazardHead: Bool { self == .cnnLSTMTiming }
 }
 
 /// What a model's logits are.
@@ -47,6 +53,9 @@ public enum OutputForm: String, Codable, Sendable {
     case twoClassLogits
     /// `[B, 1]`: σ(logit) = P(order); binary cross-entropy or the binary focal loss trains it.
     case positiveLogit
+    /// `[B, K]`: σ(z_k) = the hazard of timing bin k; the discrete-time hazard likelihood
+    /// (`DiscreteHazardLoss`) trains it, whatever the objective (``HazardReadout`` gives P(order)).
+    case hazardLogits
 }
 
 /// The input sizes a model is built for; they come from the feature pipeline.
@@ -96,6 +105,9 @@ public protocol Classifier {
     mutating func forward(_ input: ModelInput, mode: Mode, random: inout SeededRandom, _ parameters: ParameterStore, into logits: inout Tensor)
     /// Backpropagates `dL/dlogits` through the last forward pass, accumulating every parameter gradient.
     mutating func backward(_ logitsGradient: Tensor, _ parameters: ParameterStore)
+    /// P(order) per row, `[B]`, from this model's logits (a requirement, so that a hazard head
+    /// reads its bins through its own ``HazardReadout``).
+    func positiveProbabilities(_ logits: Tensor, into probabilities: inout [Float])
 }
 
 extension Classifier {
@@ -110,15 +122,27 @@ extension Classifier {
                 for row in 0..<b { probabilities[row] = UnaryFunction.sigmoid(z[row * 2 + 1] - z[row * 2]) }
             case .positiveLogit:
                 for row in 0..<b { probabilities[row] = UnaryFunction.sigmoid(z[row]) }
+            case .hazardLogits:
+                preconditionFailure("a hazard head reads its logits through its HazardReadout (TimingCNNLSTM)")
             }
         }
     }
 }
 
 /// Builds `architecture` at the default sizes of BRIEF §1 for inputs of `shape`, declaring its
-/// parameters in `layout` under the PyTorch reference's names.
-public func makeClassifier(_ architecture: Architecture, shape: ModelShape, layout: inout ParameterLayout) -> any Classifier {
+/// parameters in `layout` under the PyTorch reference's names. A hazard head's bins come from
+/// `timing` (required for those architectures, ignored by the others).
+public func makeClassifier(
+    _ architecture: Architecture, shape: ModelShape, timing: HazardReadout? = nil, layout: inout ParameterLayout
+) -> any Classifier {
     switch architecture {
+    case .cnnLSTMTiming:
+        guard let timing else { preconditionFailure("makeClassifier: \(architecture.rawValue) needs its timing bins (a HazardReadout)") }
+        var configuration = CNNLSTM.Configuration()
+        configuration.steps = shape.steps
+        configuration.sequenceFeatures = shape.sequenceFeatures
+        configuration.staticFeatures = shape.staticFeatures
+        return TimingCNNLSTM(configuration, readout: timing, layout: &layout)
     case .cnnLSTM, .cnnLSTMSequenceOnly:
         var configuration = CNNLSTM.Configuration()
         configuration.steps = shape.steps

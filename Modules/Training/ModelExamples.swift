@@ -12,6 +12,11 @@ public struct ModelExamples: Sendable {
     public var statics: Tensor     // [N, S]
     public var aggregates: Tensor  // [N, A]
     public var labels: Tensor      // [N], 0 or 1
+    /// Timing targets, for a hazard head only (nil otherwise): per timing bin, whether the next
+    /// order fell in it and whether the example was at risk in it and seen whole (the
+    /// person-periods of `Features.TimingBins`).
+    public private(set) var hazardEvents: Tensor?   // [N, K], 0 or 1
+    public private(set) var hazardAtRisk: Tensor?   // [N, K], 0 or 1
 
     public init(sequence: Tensor, mask: Tensor, statics: Tensor, aggregates: Tensor, labels: Tensor) {
         let n = labels.count
@@ -24,6 +29,16 @@ public struct ModelExamples: Sendable {
         self.statics = statics
         self.aggregates = aggregates
         self.labels = labels
+    }
+
+    /// The same examples with timing targets for a hazard head of K bins.
+    public func withTiming(events: Tensor, atRisk: Tensor) -> ModelExamples {
+        precondition(events.rank == 2 && events.shape[0] == count && atRisk.shape == events.shape,
+                     "ModelExamples: timing targets \(events.shape) and \(atRisk.shape) are not [\(count), K]")
+        var copy = self
+        copy.hazardEvents = events
+        copy.hazardAtRisk = atRisk
+        return copy
     }
 
     public var count: Int { labels.count }
@@ -40,8 +55,10 @@ public struct ModelExamples: Sendable {
     public func selecting(_ rows: [Int]) -> ModelExamples {
         var batch = ExampleBatch()
         batch.gather(from: self, rows: rows[...])
-        return ModelExamples(sequence: batch.input.sequence, mask: batch.input.mask!, statics: batch.input.statics,
-                              aggregates: batch.input.aggregates, labels: batch.labels)
+        let selected = ModelExamples(sequence: batch.input.sequence, mask: batch.input.mask!, statics: batch.input.statics,
+                                     aggregates: batch.input.aggregates, labels: batch.labels)
+        guard let events = batch.hazardEvents, let atRisk = batch.hazardAtRisk else { return selected }
+        return selected.withTiming(events: events, atRisk: atRisk)
     }
 }
 
@@ -51,6 +68,9 @@ public struct ExampleBatch {
     public var input = ModelInput(sequence: Tensor.zeros([0, 0, 0]), mask: Tensor.zeros([0, 0]), statics: Tensor.zeros([0, 0]),
                                   aggregates: Tensor.zeros([0, 0]))
     public var labels = Tensor.zeros([0])
+    /// The rows' timing targets `[B, K]` when the examples carry them (else nil).
+    public var hazardEvents: Tensor?
+    public var hazardAtRisk: Tensor?
 
     public init() {}
 
@@ -66,6 +86,16 @@ public struct ExampleBatch {
         Self.gatherRows(examples.statics, width: s, rows: rows, into: &input.statics) { $0.prepare(rows: b, columns: s) }
         Self.gatherRows(examples.aggregates, width: a, rows: rows, into: &input.aggregates) { $0.prepare(rows: b, columns: a) }
         Self.gatherRows(examples.labels, width: 1, rows: rows, into: &labels) { $0.prepare(length: b) }
+        if let events = examples.hazardEvents, let atRisk = examples.hazardAtRisk {
+            let k = events.shape[1]
+            var (eventRows, atRiskRows) = (hazardEvents ?? Tensor.zeros([0, 0]), hazardAtRisk ?? Tensor.zeros([0, 0]))
+            (hazardEvents, hazardAtRisk) = (nil, nil)  // uniquely held while written, as the mask
+            Self.gatherRows(events, width: k, rows: rows, into: &eventRows) { $0.prepare(rows: b, columns: k) }
+            Self.gatherRows(atRisk, width: k, rows: rows, into: &atRiskRows) { $0.prepare(rows: b, columns: k) }
+            (hazardEvents, hazardAtRisk) = (eventRows, atRiskRows)
+        } else {
+            (hazardEvents, hazardAtRisk) = (nil, nil)
+        }
     }
 
     private static func gatherRows(_ source: Tensor, width: Int, rows: ArraySlice<Int>, into destination: inout Tensor,

@@ -79,6 +79,9 @@ public struct NeuralModel: Sendable {
             for (name, tensor) in file.tensors where !tensor.scalars.allSatisfy(\.isFinite) {
                 throw fail("tensor '\(name)' holds NaN or infinite values; the model cannot score (retrain it)")
             }
+            if architecture.hasHazardHead, let problem = model.settings.timing.map({ $0.problem }) ?? "no timing bins" {
+                throw fail("its hazard head cannot be used: \(problem)")
+            }
             do {
                 _ = try model.instantiate()
             } catch {
@@ -104,7 +107,7 @@ public struct NeuralModel: Sendable {
     /// The model with these weights, ready for inference.
     public func instantiate() throws -> (model: any Classifier, parameters: ParameterStore) {
         var layout = ParameterLayout()
-        let model = makeClassifier(architecture, shape: shape, layout: &layout)
+        let model = makeClassifier(architecture, shape: shape, timing: settings.timing, layout: &layout)
         let parameters = ParameterStore(layout: layout)
         try parameters.load(tensors)
         return (model, parameters)
@@ -128,4 +131,23 @@ public func predictProbabilities(
         start = end
     }
     return probabilities
+}
+
+/// The per-bin hazards σ(z_k) of a hazard head for every example, row-major `[N, K]`, in
+/// inference mode, sharded as ``predictProbabilities(model:parameters:examples:batchSize:)``.
+public func predictHazards(
+    model: any Classifier, parameters: ParameterStore, examples: ModelExamples, bins: Int, batchSize: Int = 4096
+) -> [Float] {
+    precondition(model.outputForm == .hazardLogits, "predictHazards: \(model.architecture.rawValue) has no hazard head")
+    var hazards = [Float](repeating: 0, count: examples.count * bins)
+    let inference = ShardedInference(model: model, parameters: parameters, shardCount: ShardedInference.defaultShardCount)
+    var part: [Float] = []
+    var start = 0
+    while start < examples.count {
+        let end = min(examples.count, start + batchSize)
+        inference.logits(examples, rows: start..<end, width: bins, into: &part)
+        for (offset, z) in part.enumerated() { hazards[start * bins + offset] = UnaryFunction.sigmoid(z) }
+        start = end
+    }
+    return hazards
 }

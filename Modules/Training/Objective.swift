@@ -44,6 +44,8 @@ public enum Objective: Codable, Sendable, Equatable {
                 }
             }
             return value
+        case (_, .hazardLogits):
+            preconditionFailure("Objective: a hazard head trains on DiscreteHazardLoss, not on \(summary)")
         }
     }
 

@@ -33,6 +33,8 @@ public final class ShardedInference {
         let buffers: Buffers
         let parameters: ParameterStore
         let examples: ModelExamples
+        /// true: each shard's raw logits (row-major), not P(order).
+        let rawLogits: Bool
     }
 
     /// Shard `s` gathers its rows, runs its model copy and writes its probabilities.
@@ -42,7 +44,11 @@ public final class ShardedInference {
             let c = context.pointee, b = c.buffers
             b.batches[s].gather(from: c.examples, rows: Array(b.rows[s])[...])
             b.models[s].forward(b.batches[s].input, mode: .inference, random: &b.randoms[s], c.parameters, into: &b.logits[s])
-            b.models[s].positiveProbabilities(b.logits[s], into: &b.probabilities[s])
+            if c.rawLogits {
+                b.probabilities[s] = b.logits[s].scalars
+            } else {
+                b.models[s].positiveProbabilities(b.logits[s], into: &b.probabilities[s])
+            }
         }
     }
 
@@ -92,20 +98,31 @@ public final class ShardedInference {
     /// P(order) for the rows `rows` (default: all) of `examples`, written into `probabilities`
     /// (resized to the row count).
     public func probabilities(_ examples: ModelExamples, rows: Range<Int>? = nil, into probabilities: inout [Float]) {
+        run(examples, rows: rows, width: 1, rawLogits: false, into: &probabilities)
+    }
+
+    /// The raw logits of the rows `rows` (default: all), row-major `[rows, width]`, written into
+    /// `logits` (resized): a hazard head's per-bin outputs (`width` = its bins).
+    public func logits(_ examples: ModelExamples, rows: Range<Int>? = nil, width: Int, into logits: inout [Float]) {
+        run(examples, rows: rows, width: width, rawLogits: true, into: &logits)
+    }
+
+    private func run(_ examples: ModelExamples, rows: Range<Int>?, width: Int, rawLogits: Bool, into probabilities: inout [Float]) {
         let range = rows ?? 0..<examples.count
         let n = range.count
-        if probabilities.count != n { probabilities = [Float](repeating: 0, count: n) }
+        if probabilities.count != n * width { probabilities = [Float](repeating: 0, count: n * width) }
         guard n > 0 else { return }
         let used = Self.shards(rows: n, maximum: shardCount)
         for s in 0..<used {
             buffers.rows[s] = (range.lowerBound + n * s / used)..<(range.lowerBound + n * (s + 1) / used)
         }
-        let context = Context(buffers: buffers, parameters: parameters, examples: examples)
+        let context = Context(buffers: buffers, parameters: parameters, examples: examples, rawLogits: rawLogits)
         withUnsafePointer(to: context) { BlockParallelism.forEach(used, ShardTask(context: $0)) }
         probabilities.withUnsafeMutableBufferPointer { out in
             for s in 0..<used {
-                let offset = buffers.rows[s].lowerBound - range.lowerBound
+                let offset = (buffers.rows[s].lowerBound - range.lowerBound) * width
                 buffers.probabilities[s].withUnsafeBufferPointer { part in
+                    precondition(part.count == buffers.rows[s].count * width, "ShardedInference: a shard gave \(part.count) values for \(buffers.rows[s].count) rows × \(width)")
                     (out.baseAddress! + offset).update(from: part.baseAddress!, count: part.count)
                 }
             }

@@ -1,5 +1,6 @@
 import Foundation
 import Layers
+import Losses
 import Models
 import Optimizers
 import Tensors
@@ -21,13 +22,17 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
     /// Global gradient-norm clip (nil: none).
     public var gradientClip: Float?
     public var seed: UInt64 = 1
+    /// The hazard head's bins and horizon, for architectures that carry one
+    /// (`Architecture.hasHazardHead`); nil for the classifiers. Such a network is trained on the
+    /// discrete-time hazard likelihood, so `objective` does not apply to it.
+    public var timing: HazardReadout?
     /// Threads for the row blocks and Adam's chunks (`BlockParallelism`). It changes the speed,
     /// never a number, so it is not part of the encoded settings: model files trained on one
     /// thread and on sixteen are the same bytes.
     public var threads = 1
 
     enum CodingKeys: String, CodingKey {
-        case architecture, objective, epochs, batchSize, learningRate, patience, monitor, gradientClip, seed
+        case architecture, objective, epochs, batchSize, learningRate, patience, monitor, gradientClip, seed, timing
     }
 
     /// Settings are equal when they give the same run: the thread count is not compared (a
@@ -36,7 +41,7 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
     public static func == (a: TrainingSettings, b: TrainingSettings) -> Bool {
         a.architecture == b.architecture && a.objective == b.objective && a.epochs == b.epochs && a.batchSize == b.batchSize
             && a.learningRate == b.learningRate && a.patience == b.patience && a.monitor == b.monitor
-            && a.gradientClip == b.gradientClip && a.seed == b.seed
+            && a.gradientClip == b.gradientClip && a.seed == b.seed && a.timing == b.timing
     }
 
     public init() {}
@@ -62,6 +67,8 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
         if !(1...100_000).contains(patience) { return "patience must be in 1...100000, got \(patience)" }
         if let clip = gradientClip, !(clip > 0 && clip.isFinite) { return "gradient clip must be a positive finite number, got \(clip)" }
         if threads < 1 || threads > 64 { return "threads must be in 1...64, got \(threads)" }
+        // A hazard head's bins are set by its contender from the label horizon (nil until then).
+        if let timing, let problem = timing.problem { return "the timing head: \(problem)" }
         if case .focal(let alpha, let gamma) = objective, !(0...1).contains(alpha) || !(gamma >= 0 && gamma.isFinite) {
             return "focal loss needs 0 ≤ alpha ≤ 1 and gamma ≥ 0, got alpha \(alpha), gamma \(gamma)"
         }
@@ -169,7 +176,7 @@ public final class TrainingRun {
         self.validationScore = validationScore
         self.averagePrecision = averagePrecision
         var layout = ParameterLayout()
-        model = makeClassifier(settings.architecture, shape: shape, layout: &layout)
+        model = makeClassifier(settings.architecture, shape: shape, timing: settings.timing, layout: &layout)
         parameters = ParameterStore(layout: layout)
         var random = SeededRandom(seed: settings.seed, stream: 0)
         model.initialize(parameters, using: &random)
@@ -209,7 +216,7 @@ public final class TrainingRun {
             batch.gather(from: train, rows: rows)
             parameters.zeroGradients()
             model.forward(batch.input, mode: .training, random: &dropout, parameters, into: &logits)
-            let loss = settings.objective.loss(logits: logits, labels: batch.labels, form: model.outputForm, gradient: &gradient)
+            let loss = lossValue(logits: logits, batch: batch, gradient: &gradient)
             model.backward(gradient, parameters)
             if let clip = settings.gradientClip { _ = clipGradientNorm(parameters.gradients, count: parameters.count, maximumNorm: clip) }
             optimizer.update(values: parameters.values, gradients: parameters.gradients)
@@ -260,6 +267,18 @@ public final class TrainingRun {
         epochsWithoutImprovement = 0
     }
 
+    /// The batch's mean loss and dL/dlogits: the objective's for a classifier, the
+    /// censoring-aware hazard likelihood for a hazard head (whose examples carry their bins).
+    private func lossValue(logits: Tensor, batch: ExampleBatch, gradient: inout Tensor) -> Float {
+        guard model.outputForm == .hazardLogits else {
+            return settings.objective.loss(logits: logits, labels: batch.labels, form: model.outputForm, gradient: &gradient)
+        }
+        guard let events = batch.hazardEvents, let atRisk = batch.hazardAtRisk else {
+            preconditionFailure("TrainingRun: a hazard head trains on examples with timing targets (ModelExamples.withTiming)")
+        }
+        return DiscreteHazardLoss()(logits: logits, events: events, atRisk: atRisk, gradient: &gradient)
+    }
+
     /// Mean validation loss and P(order) per row, in inference mode, in batches of 1024.
     public func evaluate(_ examples: ModelExamples) -> (loss: Double, probabilities: [Float]) {
         var probabilities = [Float](repeating: 0, count: examples.count)
@@ -271,8 +290,7 @@ public final class TrainingRun {
             let end = min(examples.count, start + 1024)
             batch.gather(from: examples, rows: Array(start..<end)[...])
             model.forward(batch.input, mode: .inference, random: &unused, parameters, into: &logits)
-            lossSum += Double(settings.objective.loss(logits: logits, labels: batch.labels, form: model.outputForm, gradient: &gradient))
-                * Double(end - start)
+            lossSum += Double(lossValue(logits: logits, batch: batch, gradient: &gradient)) * Double(end - start)
             model.positiveProbabilities(logits, into: &part)
             probabilities.replaceSubrange(start..<end, with: part)
             start = end

@@ -1,3 +1,4 @@
+import Foundation
 import Losses
 import Tensors
 import TestSupport
@@ -49,6 +50,21 @@ struct LossTests {
         expectReference("focal_softmax_sum", loss: other(logits: Self.logits("focal_softmax_sum"), labels: Self.labels("focal_softmax_sum"), gradient: &gradient), gradient: gradient)
     }
 
+    @Test func discreteHazardLikelihood() {
+        var gradient = Tensor.zeros([])
+        let atRisk = Self.reference["hazard.at_risk"]!
+        let loss = DiscreteHazardLoss()(logits: Self.logits("hazard"), events: Self.labels("hazard"), atRisk: atRisk, gradient: &gradient)
+        expectReference("hazard", loss: loss, gradient: gradient)
+        #expect(gradient[5, 0] == 0 && gradient[0, 1] == 0, "bins outside the risk set get no gradient")
+        // The likelihood it is: a row with an order in bin 2 after two silent bins contributes
+        // −log[(1 − h₀)(1 − h₁) h₂].
+        let z = Tensor(shape: [1, 3], scalars: [-1, 0.5, 2])
+        let single = DiscreteHazardLoss()(
+            logits: z, events: Tensor(shape: [1, 3], scalars: [0, 0, 1]), atRisk: Tensor(shape: [1, 3], scalars: [1, 1, 1]), gradient: &gradient)
+        let h = z.scalars.map { 1 / (1 + exp(-Double($0))) }
+        #expect(abs(Double(single) + log((1 - h[0]) * (1 - h[1]) * h[2])) < 1e-6)
+    }
+
     @Test func focalLossWithoutFocusingIsWeightedCrossEntropy() {
         var random = SeededRandom(seed: 4)
         let z = Tensor.uniform([16], in: -4..<4, using: &random)
@@ -68,10 +84,14 @@ struct LossTests {
             ("focal binary", { FocalLoss(alpha: 0.25, gamma: 2, form: .binaryLogit)(logits: $0, labels: y, gradient: &$1) }),
             ("focal softmax", { FocalLoss(alpha: 0.25, gamma: 2, form: .twoClassSoftmax, reduction: .sum)(logits: $0.reshaped([3, 2]), labels: Tensor([1, 0, 1]), gradient: &$1) }),
             ("cross-entropy", { SoftmaxCrossEntropy(classWeights: [0.5, 2])(logits: $0.reshaped([3, 2]), targets: [1, 0, 1], gradient: &$1) }),
+            ("discrete hazard", {
+                DiscreteHazardLoss()(logits: $0.reshaped([2, 3]), events: Tensor(shape: [2, 3], scalars: [0, 1, 0, 0, 0, 0]),
+                                     atRisk: Tensor(shape: [2, 3], scalars: [1, 1, 0, 1, 1, 1]), gradient: &$1)
+            }),
         ]
     }()
 
-    @Test(arguments: 0..<4)
+    @Test(arguments: 0..<5)
     func gradientsMatchFiniteDifferences(index: Int) {
         let (name, loss) = Self.cases[index]
         var random = SeededRandom(seed: UInt64(index))

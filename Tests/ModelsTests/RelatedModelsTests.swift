@@ -59,6 +59,9 @@ struct RelatedModelsTests {
         switch model.outputForm {
         case .twoClassLogits: loss = FocalLoss(alpha: 0.25, gamma: 2, form: .twoClassSoftmax)(logits: logits, labels: labels, gradient: &gradient)
         case .positiveLogit: loss = BinaryCrossEntropy()(logits: logits, labels: labels, gradient: &gradient)
+        case .hazardLogits:
+            Issue.record("\(prefix): the related models' fixture has no hazard head (its parity is ModelParityTests')")
+            return
         }
         let expected = Self.reference["\(prefix).loss"]!.scalar
         #expect(abs(loss - expected) <= 1e-5 * expected, "\(prefix) loss \(loss) vs PyTorch \(expected)")
@@ -124,10 +127,18 @@ struct RelatedModelsTests {
             var c = LogisticRegression.Configuration()
             c.inputFeatures = 3
             model = LogisticRegression(c, layout: &layout)
+        case .cnnLSTMTiming:
+            // Three bins, the horizon inside the second: every output and the readout's partial bin.
+            var c = CNNLSTM.Configuration()
+            c.steps = 4; c.sequenceFeatures = 2; c.staticFeatures = 2; c.convolutionChannels = 3; c.hiddenSize = 3; c.layerCount = 2
+            model = TimingCNNLSTM(c, readout: HazardReadout(binEdges: [7, 14, 28], horizonDays: 10), layout: &layout)
         }
         #expect(model.architecture == architecture)
         let parameters = ParameterStore(layout: layout)
-        var random = SeededRandom(seed: 31)
+        // Seed 32 for the hazard head: at 31 its layout's draws put a batch-norm output within
+        // 3e-3 of a ReLU kink for conv_seq.weight[10] (one-sided slopes 3.2e-4 forward, 1.6e-3
+        // backward, analytic 1.7e-3), where a central difference is not the derivative.
+        var random = SeededRandom(seed: architecture == .cnnLSTMTiming ? 32 : 31)
         model.initialize(parameters, using: &random)
         let b = 5
         var mask = Tensor.filled([b, shape.steps], with: 1)
@@ -143,6 +154,11 @@ struct RelatedModelsTests {
             switch model.outputForm {
             case .twoClassLogits: return FocalLoss(alpha: 0.25, gamma: 2, form: .twoClassSoftmax, reduction: .sum)(logits: logits, labels: labels, gradient: &gradient)
             case .positiveLogit: return BinaryCrossEntropy(reduction: .sum)(logits: logits, labels: labels, gradient: &gradient)
+            case .hazardLogits:
+                // Rows: an order in bin 0, in bin 2, censored after 2 bins, after 1, an order in bin 1.
+                let atRisk = Tensor(shape: [5, 3], scalars: [1, 0, 0, 1, 1, 1, 1, 1, 0, 1, 0, 0, 1, 1, 0])
+                let events = Tensor(shape: [5, 3], scalars: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0])
+                return DiscreteHazardLoss(reduction: .sum)(logits: logits, events: events, atRisk: atRisk, gradient: &gradient)
             }
         }
         var gradient = Tensor.zeros([])

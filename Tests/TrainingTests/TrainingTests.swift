@@ -205,7 +205,8 @@ struct ShardedInferenceTests {
     func shardsReproduceTheSinglePass(architecture: Architecture) throws {
         let examples = TrainingTests.examples(count: 203, seed: 12)
         var layout = ParameterLayout()
-        let model = makeClassifier(architecture, shape: examples.shape, layout: &layout)
+        let timing = architecture.hasHazardHead ? HazardReadout(binEdges: [7, 14, 21, 28, 42], horizonDays: 30) : nil
+        let model = makeClassifier(architecture, shape: examples.shape, timing: timing, layout: &layout)
         let parameters = ParameterStore(layout: layout)
         var random = SeededRandom(seed: 5)
         model.initialize(parameters, using: &random)

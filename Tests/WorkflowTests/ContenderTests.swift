@@ -39,7 +39,7 @@ struct ContenderTests {
         return (path, fitted, options)
     }
 
-    static let fast = ["cnn_lstm", "cnn_lstm_bgnbd", "logreg", "xgboost", "xgboost_timing", "bgnbd", "decision_tree", "association_rules", "recency", "frequency", "round_robin"]
+    static let fast = ["cnn_lstm", "cnn_lstm_timing", "cnn_lstm_bgnbd", "logreg", "xgboost", "xgboost_timing", "bgnbd", "decision_tree", "association_rules", "recency", "frequency", "round_robin"]
 
     @Test("A model file scores exactly as the model it was written from, and trains to the same bytes twice", arguments: fast)
     func roundTrip(model: String) throws {

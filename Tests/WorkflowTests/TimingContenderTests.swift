@@ -1,6 +1,7 @@
 import Dataset
 import Features
 import Foundation
+import Models
 import Tensors
 import Testing
 import Training
@@ -137,6 +138,62 @@ struct TimingContenderTests {
         let calibrated = GradientBoostingTimingContender.LevelCalibration.survivalExponent(
             hazards: hazards, labels: hazards.map { random.uniformDouble() < Double($0) ? 1 : 0 })
         #expect(abs(calibrated - 1) < 0.05, "a calibrated hazard keeps exponent \(calibrated)")
+    }
+
+    @Test("cnn_lstm_timing: the network's hazard head gives a score that is its own P(order within H); the file gives the same timing and refuses a tampered head")
+    func neuralHazardHead() throws {
+        let (path, fitted, options) = try ContenderTests.trained("cnn_lstm_timing")
+        let (set, input) = try Self.tomorrow(fitted, options)
+        let scores = try fitted.model.scores(input, range: 0..<set.count)
+        let timing = try #require(try fitted.model.timing(input, range: 0..<set.count))
+        #expect(timing.count == set.count && set.count > 100)
+        #expect(timing[0].bins == TimingBins(horizonDays: options.examples.horizonDays))
+        for (score, distribution) in zip(scores, timing) {
+            // The score is read from the logits in Double, the timing from Float hazards: a few ulps apart.
+            #expect(abs(Double(score) - distribution.probability(withinDays: Double(options.examples.horizonDays))) < 1e-5)
+            #expect(zip(distribution.cumulative, distribution.cumulative.dropFirst()).allSatisfy { $0 <= $1 })
+            #expect(distribution.expectedDays > 0 && distribution.medianDays >= 1)
+        }
+        #expect(Set(timing.map { $0.cumulative[0] }).count > 10, "customers differ")
+        #expect(fitted.calibration.method == .none, "the score is the timing's own P(order within H)")
+        let loaded = try ScoringJob.LoadedModel(path: path)
+        #expect(try loaded.fitted.timing(input, range: 0..<set.count) == timing)
+
+        let file = try TensorFile.read(from: path)
+        let exponent = try #require(file.metadata["timing_survival_exponent"])
+        #expect(Double(exponent) != nil)
+        let training = try #require(file.metadata["training"])
+        #expect(training.contains("\"bin_edges\":[7,14,21,28,42,56,91]"))
+        for (key, edited, phrase) in [
+            ("timing_survival_exponent", "1e9", "level calibration"),
+            ("timing_survival_exponent", "nan", "level calibration"),
+            ("training", training.replacingOccurrences(of: "[7,14,21,28,42,56,91]", with: "[7,7]"), "hazard head"),
+            ("training", training.replacingOccurrences(of: "\"horizon_days\":28", with: "\"horizon_days\":500"), "hazard head"),
+        ] {
+            var bad = file
+            bad.metadata[key] = edited
+            let badPath = ContenderTests.temporaryPath("bad-neural-timing.safetensors")
+            try bad.write(to: badPath)
+            #expect { try ScoringJob.LoadedModel(path: badPath) } throws: { String(describing: $0).contains(phrase) }
+        }
+    }
+
+    @Test("The hazard head's P(order within H) is PurchaseTiming's at H, on a bin end or inside a bin")
+    func hazardReadoutAgreesWithTiming() {
+        var random = SeededRandom(seed: 9)
+        let bins = TimingBins(horizonDays: 30)
+        for horizon in [3, 7, 28, 30, 34, 35, 60, bins.maximumDays] {
+            let readout = HazardReadout(binEdges: bins.edges, horizonDays: horizon)
+            #expect(readout.problem == nil)
+            for _ in 0..<20 {
+                let logits = Tensor.uniform([bins.count], in: -6..<3, using: &random).scalars
+                let timing = PurchaseTiming(bins: bins, hazards: logits.map { 1 / (1 + exp(-Double($0))) })
+                let p = logits.withUnsafeBufferPointer { readout.probabilityWithinHorizon(logits: $0) }
+                #expect(abs(Double(p) - timing.probability(withinDays: Double(horizon))) < 1e-6, "H = \(horizon)")
+            }
+        }
+        #expect(HazardReadout(binEdges: [7, 14], horizonDays: 15).problem != nil)
+        #expect(HazardReadout(binEdges: [14, 7], horizonDays: 7).problem != nil)
     }
 
     @Test("BG/NBD's timing at H is its score; the other models say nothing about timing")

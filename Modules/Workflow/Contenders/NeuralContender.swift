@@ -20,8 +20,11 @@ public struct NeuralContender: Contender {
     public var usesFeaturePipeline: Bool { true }
     /// Only the CNN-LSTM has a static branch: the sequence-only models read the sequences, the
     /// MLP and logistic regression the aggregates.
-    public var readsStatics: Bool { architecture == .cnnLSTM }
-    public var defaultCalibration: ProbabilityCalibration.Method { .platt }
+    public var readsStatics: Bool { [.cnnLSTM, .cnnLSTMTiming].contains(architecture) }
+    /// Platt scaling for the classifiers; none for a hazard head, whose P(order within H) is its
+    /// own timing distribution read at H (level-refitted on the validation weeks), so that the
+    /// score and the timing agree.
+    public var defaultCalibration: ProbabilityCalibration.Method { architecture.hasHazardHead ? .none : .platt }
 
     public var summary: String {
         switch architecture {
@@ -32,22 +35,38 @@ public struct NeuralContender: Contender {
         case .rnn: return "the same stack with tanh RNN layers"
         case .mlp: return "an MLP on the aggregate features"
         case .logisticRegression: return "logistic regression on the aggregate features"
+        case .cnnLSTMTiming:
+            return "the CNN-LSTM with a discrete-time hazard head over weekly bins: P(order within H) and when, with expected and median days"
         }
     }
 
     /// The study's integer coding for the CNN-LSTMs' static branch, one-hot for the others.
     public var defaultStaticEncoding: StaticEncoding {
-        [.cnnLSTM, .cnnLSTMSequenceOnly].contains(architecture) ? .integer : .oneHot
+        [.cnnLSTM, .cnnLSTMSequenceOnly, .cnnLSTMTiming].contains(architecture) ? .integer : .oneHot
     }
 
     public func fit(_ job: FitJob) throws -> FitResult? {
         let data = try job.prepared()
         var settings = job.options.training
         settings.architecture = architecture
+        var train = data.train, validation = data.validation
+        let bins = TimingBins(horizonDays: job.options.examples.horizonDays)
+        if architecture.hasHazardHead {
+            // Training targets censored at the first validation date (no training target sees
+            // the validation weeks), validation targets at the cut-off T, as xgboost_timing's.
+            settings.timing = HazardReadout(binEdges: bins.edges, horizonDays: job.options.examples.horizonDays)
+            let trainTargets = bins.targetTensors(job.history.timingTargets(of: data.trainSet, censoredAt: data.validationFrom.ordinal))
+            let validationTargets = bins.targetTensors(job.history.timingTargets(of: data.validationSet, censoredAt: data.trainUntil.ordinal))
+            train = train.withTiming(events: trainTargets.events, atRisk: trainTargets.atRisk)
+            validation = validation.withTiming(events: validationTargets.events, atRisk: validationTargets.atRisk)
+            guard trainTargets.events.scalars.contains(1) else {
+                throw TrainingJob.JobError("\(name): no training example has an order within \(bins.maximumDays) days before \(data.validationFrom.iso)")
+            }
+        }
         // A warm start happens only when the previous model fits these inputs; only then does
         // the short warm-start budget apply (a fresh fit gets the full epochs).
         let warmModel = (job.warmStart as? FittedNeuralModel).flatMap {
-            $0.model.architecture == architecture && $0.model.shape == data.train.shape ? $0 : nil
+            $0.model.architecture == architecture && $0.model.shape == data.train.shape && $0.model.settings.timing == settings.timing ? $0 : nil
         }
         if warmModel != nil { settings.epochs = job.options.warmEpochs ?? settings.epochs }
         let validationLabels = Set(data.validation.labels.scalars)
@@ -84,14 +103,14 @@ public struct NeuralContender: Contender {
             if let warmModel {
                 try run.loadWeights(warmModel.model.tensors)
                 // The warm weights are the baseline an epoch must beat on this run's validation split.
-                run.acceptCurrentWeightsAsBaseline(validation: data.validation)
+                run.acceptCurrentWeightsAsBaseline(validation: validation)
             } else {
                 let previous = (warm as? FittedNeuralModel).map { "\($0.model.architecture.rawValue) for inputs \($0.model.shape.summary)" } ?? warm.name
                 job.log("trainer: the previous model (\(previous)) cannot warm-start \(name) for inputs \(data.train.shape.summary): training from scratch")
             }
         }
         let completed = try run.fit(
-            train: data.train, validation: data.validation, progress: job.progress, epochFinished: job.epochFinished,
+            train: train, validation: validation, progress: job.progress, epochFinished: job.epochFinished,
             checkpoint: { run in
                 guard let path = job.checkpointPath else { return }
                 var file = try run.checkpoint()
@@ -100,10 +119,26 @@ public struct NeuralContender: Contender {
             },
             shouldStop: job.shouldStop)
         guard completed else { return nil }
-        let (_, validationScores) = run.evaluate(data.validation)
+        var (_, validationScores) = run.evaluate(validation)
+        guard architecture.hasHazardHead else {
+            return FitResult(
+                model: try FittedNeuralModel(NeuralModel(run: run)), validationScores: validationScores, trainingRows: data.train.count,
+                iterations: run.history.count)
+        }
+        // The hazard's level, refitted on the validation person-periods as xgboost_timing's.
+        let hazards = predictHazards(model: run.model, parameters: run.parameters, examples: validation, bins: bins.count)
+        let atRisk = validation.hazardAtRisk!.scalars, events = validation.hazardEvents!.scalars
+        let periods = atRisk.indices.filter { atRisk[$0] == 1 }
+        let exponent = GradientBoostingTimingContender.LevelCalibration.survivalExponent(
+            hazards: periods.map { hazards[$0] }, labels: periods.map { events[$0] })
+        let model = try FittedNeuralModel(NeuralModel(run: run), survivalExponent: exponent)
+        validationScores = validationScores.map { model.leveled($0) }
         return FitResult(
-            model: try FittedNeuralModel(NeuralModel(run: run)), validationScores: validationScores, trainingRows: data.train.count,
-            iterations: run.history.count)
+            model: model, validationScores: validationScores, trainingRows: data.train.count, iterations: run.history.count,
+            notes: ["\(name): trained on the discrete-time hazard likelihood over bins ending at "
+                    + "\(bins.edges.map(String.init).joined(separator: ", ")) days (\(periods.count) validation person-periods; "
+                    + "the --loss objective does not apply); level on the validation weeks: survival exponent "
+                    + String(format: "%.3f", exponent)])
     }
 
     public func load(_ file: ModelFile, path: String) throws -> any FittedModel {
@@ -119,7 +154,12 @@ public struct NeuralContender: Contender {
                 throw ModelFile.ReadError(path: path, reason: "its network expects inputs \(model.shape), its pipeline gives \(expected)")
             }
         }
-        return try FittedNeuralModel(model)
+        guard architecture.hasHazardHead else { return try FittedNeuralModel(model) }
+        let text = file.contents.metadata[FittedNeuralModel.survivalExponentKey] ?? "1"
+        guard let exponent = Double(text), exponent.isFinite, (1.0 / 64...64).contains(exponent) else {
+            throw ModelFile.ReadError(path: path, reason: "its level calibration (\(FittedNeuralModel.survivalExponentKey) '\(text.prefix(40))') is not a number in 1/64…64")
+        }
+        return try FittedNeuralModel(model, survivalExponent: exponent)
     }
 }
 
@@ -131,22 +171,56 @@ public final class FittedNeuralModel: FittedModel {
 
     public var name: String { model.architecture.rawValue }
     public var epochs: [EpochReport] { model.history }
+    /// A hazard head's level recalibration (S_k → S_k^s, as `xgboost_timing`'s; 1 = none).
+    public let survivalExponent: Double
+    /// The model file's metadata key holding ``survivalExponent`` (hazard heads only).
+    static let survivalExponentKey = "timing_survival_exponent"
 
-    init(_ model: NeuralModel) throws {
+    init(_ model: NeuralModel, survivalExponent: Double = 1) throws {
         self.model = model
         let (network, parameters) = try model.instantiate()
         self.network = network
         self.parameters = parameters
+        self.survivalExponent = survivalExponent
     }
 
-    public func scores(_ input: ScoringInput, range: Range<Int>) throws -> [Float] {
-        guard !range.isEmpty else { return [] }
+    /// A hazard head's P(order within H) at its refitted level: 1 − (1 − p)^s.
+    func leveled(_ p: Float) -> Float {
+        Float(GradientBoostingTimingContender.LevelCalibration.leveled(Double(p), exponent: survivalExponent))
+    }
+
+    func examples(_ input: ScoringInput, range: Range<Int>) throws -> ModelExamples {
         let examples = input.modelExamples(range)
         guard examples.shape == model.shape else {
             throw TrainingJob.JobError("the model expects inputs \(model.shape), this dataset gives \(examples.shape)")
         }
-        return predictProbabilities(model: &network, parameters: parameters, examples: examples)
+        return examples
     }
 
-    public func contents() throws -> TensorFile { try model.fileEntries() }
+    public func scores(_ input: ScoringInput, range: Range<Int>) throws -> [Float] {
+        guard !range.isEmpty else { return [] }
+        let probabilities = predictProbabilities(model: &network, parameters: parameters, examples: try examples(input, range: range))
+        return model.architecture.hasHazardHead ? probabilities.map(leveled) : probabilities
+    }
+
+    /// A hazard head's distribution of the time to the next order (nil for the classifiers).
+    public func timing(_ input: ScoringInput, range: Range<Int>) throws -> [PurchaseTiming]? {
+        guard let readout = model.settings.timing, model.architecture.hasHazardHead, let bins = TimingBins(edges: readout.binEdges) else {
+            return nil
+        }
+        guard !range.isEmpty else { return [] }
+        let k = bins.count, s = survivalExponent
+        let hazards = predictHazards(model: network, parameters: parameters, examples: try examples(input, range: range), bins: k)
+        return (0..<range.count).map { row in
+            PurchaseTiming(bins: bins, hazards: hazards[(row * k)..<((row + 1) * k)].map {
+                GradientBoostingTimingContender.LevelCalibration.leveled(Double($0), exponent: s)
+            })
+        }
+    }
+
+    public func contents() throws -> TensorFile {
+        var file = try model.fileEntries()
+        if model.architecture.hasHazardHead { file.metadata[Self.survivalExponentKey] = String(survivalExponent) }
+        return file
+    }
 }

@@ -85,6 +85,12 @@ public struct GradientBoostingTimingContender: Contender {
             }
             return exp((low + high) / 2)
         }
+
+        /// A probability of an order (a bin's hazard, or P(order within d)) at exponent s:
+        /// 1 − (1 − p)^s, the survival raised to the power s.
+        static func leveled(_ p: Double, exponent s: Double) -> Double {
+            s == 1 ? p : -expm1(s * log1p(-min(max(p, 0), 1)))
+        }
     }
 
     /// Person-period rows of `examples` (their feature matrix `base`), with their 0/1 labels.
@@ -109,17 +115,14 @@ public struct GradientBoostingTimingContender: Contender {
         let data = try job.prepared()
         let featureSet = data.pipeline.featureSet
         let bins = TimingBins(horizonDays: job.options.examples.horizonDays)
-        func targets(_ set: ExampleSet, censoredAt end: Day) -> [(target: TimeToOrder, followUp: Int)] {
-            set.examples.map { (job.history.timeToOrder(of: $0, censoredAt: end.ordinal), Int(end.ordinal - $0.asOf)) }
-        }
         let trainBase = GradientBoostingContender.matrix(data.train, featureSet: featureSet)
         let train = Self.personPeriods(
             base: trainBase,
-            targets: targets(data.trainSet, censoredAt: data.validationFrom), bins: bins)
+            targets: job.history.timingTargets(of: data.trainSet, censoredAt: data.validationFrom.ordinal), bins: bins)
         let validationBase = GradientBoostingContender.matrix(data.validation, featureSet: featureSet)
         let validation = Self.personPeriods(
             base: validationBase,
-            targets: targets(data.validationSet, censoredAt: data.trainUntil), bins: bins)
+            targets: job.history.timingTargets(of: data.validationSet, censoredAt: data.trainUntil.ordinal), bins: bins)
         guard train.labels.contains(1) else {
             throw TrainingJob.JobError("xgboost_timing: no training example has an order within \(bins.maximumDays) days before \(data.validationFrom.iso)")
         }
@@ -235,8 +238,8 @@ final class FittedTimingTrees: FittedModel {
         let hazards = try trees.predict(.init(values: values, rows: base.rows * K, columns: width))
         let s = survivalExponent
         return (0..<base.rows).map { row in
-            PurchaseTiming(bins: bins, hazards: hazards[(row * K)..<((row + 1) * K)].map { h in
-                s == 1 ? Double(h) : -expm1(s * log1p(-min(max(Double(h), 0), 1)))
+            PurchaseTiming(bins: bins, hazards: hazards[(row * K)..<((row + 1) * K)].map {
+                GradientBoostingTimingContender.LevelCalibration.leveled(Double($0), exponent: s)
             })
         }
     }
