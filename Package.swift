@@ -86,7 +86,7 @@ let package = Package(
         .target(
             name: "Workflow",
             dependencies: ["Training", "Features", "Dataset", "Metrics", "Evaluation", "Models", "Layers", "Tensors", "Formats", "BGNBD",
-                           "GradientBoosting", "Calibration", "AssociationRules"],
+                           "GradientBoosting", "Calibration", "AssociationRules", "COpenBLAS"],
             path: "Modules/Workflow"),
         .target(
             name: "Backtest",
@@ -155,7 +155,7 @@ let package = Package(
         .testTarget(
             name: "TrainingTests", dependencies: ["Training", "Models", "Layers", "Tensors", "TestSupport"], path: "Tests/TrainingTests"),
         .testTarget(
-            name: "WorkflowTests", dependencies: ["Workflow", "Training", "Features", "Dataset", "Models", "Tensors", "TestSupport"],
+            name: "WorkflowTests", dependencies: ["Workflow", "Training", "Features", "Dataset", "Evaluation", "Models", "Tensors", "TestSupport"],
             path: "Tests/WorkflowTests"),
         .testTarget(
             name: "BacktestTests", dependencies: ["Backtest", "Evaluation", "Workflow", "Training", "Features", "Dataset", "ERPImport", "Metrics", "Models", "Tensors"],

@@ -110,6 +110,9 @@ public struct Backtest {
         /// The notes inputs the fold's model kept (`notes:<n-gram>` names; nil: none, or a model
         /// without a feature pipeline).
         public var notesColumns: [String]? = nil
+        /// Per candidate, why it ranks where it does in plain words (``CallReasons``; nil before
+        /// they were computed).
+        public var reasons: [[String]]? = nil
     }
 
     /// One fold: its candidates, their outcomes, the reps' own rate, and every contender's list.
@@ -199,6 +202,7 @@ public struct Backtest {
                 }
                 entry.expectedOrders = try fitted.model.expectedOrders(input, range: 0..<candidates.count)
                 entry.notesColumns = fitted.pipeline?.notes?.names
+                entry.reasons = CallReasons.explain(history: history, set: candidates, scores: scores).reasons
                 entries[name] = entry
                 progress("backtest: week of \(start.iso): \(name) list precision \(Self.percent(entry.listPrecision)), "
                          + "\(comparison.rateName) \(Self.percent(fold.repsRate)), ROC-AUC \(entry.rocAUC.map { String(format: "%.4f", $0) } ?? "—") "

@@ -37,6 +37,7 @@ extension Backtest {
                     row.trainUntil = fold.start
                     let timing = bins.flatMap { bins in entry.timingCumulative.map { PurchaseTiming(bins: bins, cumulative: $0[index]) } }
                     row.forecast = ScoreRow.Forecast(timing: timing, expectedOrders: entry.expectedOrders?[index]).atFloatPrecision
+                    row.reasons = entry.reasons?[index] ?? []
                     rows.append(row)
                 }
             }

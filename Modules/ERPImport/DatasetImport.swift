@@ -67,15 +67,16 @@ public struct ImportReport: Sendable {
     /// sort stayed in memory).
     public var spilledRuns = 0
 
-    /// `read N, accepted N, rejected N, duplicates N` over both tables.
+    /// `visits: read N, accepted N, rejected N, duplicates N; customers: read N, …`, each table
+    /// counted apart (a sum of visit and customer rows is neither); the customers' part only
+    /// when a customers file was read.
     public var countsText: String { Self.countsText(visits: visitCounts, customers: customerCounts) }
 
     static func countsText(visits: DatasetManifest.Counts, customers: DatasetManifest.Counts) -> String {
-        let read = visits.read + customers.read
-        let accepted = visits.accepted + customers.accepted
-        let rejected = visits.rejected + customers.rejected
-        let duplicates = visits.duplicates + customers.duplicates
-        return "read \(read), accepted \(accepted), rejected \(rejected), duplicates \(duplicates)"
+        func counts(_ c: DatasetManifest.Counts) -> String {
+            "read \(c.read), accepted \(c.accepted), rejected \(c.rejected), duplicates \(c.duplicates)"
+        }
+        return "visits: \(counts(visits))" + (customers.read > 0 ? "; customers: \(counts(customers))" : "")
     }
 }
 

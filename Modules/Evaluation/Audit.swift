@@ -81,7 +81,8 @@ public enum Audit {
         } else {
             repsWeek = { outcomes.repsWeek(starting: $0) }
         }
-        let models = byModel.keys.sorted().map { ModelResult(model: $0, rows: byModel[$0]!, repsWeek: repsWeek, settings: settings) }
+        let names = readableNames(scores)
+        let models = byModel.keys.sorted().map { ModelResult(model: names[$0] ?? $0, rows: byModel[$0]!, repsWeek: repsWeek, settings: settings) }
 
         var notes: [String] = []
         if counts.excludedIncompleteWindow > 0 {
@@ -132,8 +133,33 @@ public enum Audit {
             }
             ceiling = ModelResult(model: ceilingName, rows: rows, repsWeek: repsWeek, settings: settings)
         }
-        return EvaluationReport(
+        var report = EvaluationReport(
             mode: "audit", settings: settings, inputs: inputs, counts: counts, models: models, ceiling: ceiling, notes: notes)
+        report.listPreview = ListPreview.make(scores, outcomes: outcomes)
+        report.listPreview?.model = names[report.listPreview?.model ?? ""] ?? report.listPreview?.model ?? ""
+        if settings.comparison == .reps, let first = scores.first?.modelID, let rows = byModel[first] {
+            report.perRep = PerRepResults(model: names[first] ?? first, reps: RepResult.make(rows, listK: settings.topPerRep, outcomes: outcomes))
+        }
+        return report
+    }
+
+    /// Names people can read for the scores' model ids: a scorer's `cnn_lstm-3f2a9c0d11ee`
+    /// whose rows all carry one `train_until` T reads `cnn_lstm · trained 2020-02-28` (T, the
+    /// day its training labels closed by), with the id's hash kept only when two models would
+    /// otherwise read alike. Other ids (a backtest's contender names, ids without a cut-off) stay.
+    static func readableNames(_ scores: [ScoreRow]) -> [String: String] {
+        var cutOffs: [String: Set<Day?>] = [:]
+        for row in scores { cutOffs[row.modelID, default: []].insert(row.trainUntil) }
+        var names: [String: String] = [:]
+        for (id, days) in cutOffs {
+            guard days.count == 1, let day = days.first!, let dash = id.lastIndex(of: "-") else { continue }
+            let hash = id[id.index(after: dash)...]
+            guard hash.count == 12, hash.allSatisfy(\.isHexDigit), dash > id.startIndex else { continue }
+            names[id] = "\(id[..<dash]) · trained \(day.iso)"
+        }
+        let counts = Dictionary(grouping: names.values, by: { $0 }).mapValues(\.count)
+        for (id, name) in names where counts[name]! > 1 { names[id] = "\(name) (\(id[id.index(after: id.lastIndex(of: "-")!)...].prefix(8)))" }
+        return names
     }
 
     private struct GroundTruthKey: Hashable {

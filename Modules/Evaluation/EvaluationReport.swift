@@ -78,7 +78,8 @@ public struct ModelFindings: Sendable, Hashable, Codable {
 /// The evaluator's report, `report.json`: format `revisit-evaluation-report`, version 5
 /// (2: `settings.comparison`, the random-list baseline of transaction logs, and `calibration`;
 /// 3: `findings`, what models say about themselves; 4: `timing`, when the next order comes;
-/// 5: `order_counts`, how many orders come).
+/// 5: `order_counts`, how many orders come; 6: `list_preview`, the top of each rep's latest list
+/// with its reasons and history, and `per_rep`, each rep's results).
 ///
 /// The same type serves the audit (one scores file, possibly several models) and the rolling
 /// backtest (`mode` = `backtest`, one ``ModelResult`` per model built from its weekly rows).
@@ -88,7 +89,7 @@ public struct EvaluationReport: Sendable, Hashable, Codable {
     /// The `format` value of every report.
     public static let formatName = "revisit-evaluation-report"
     /// The version this build writes.
-    public static let currentVersion = 5
+    public static let currentVersion = 6
 
     public var format: String
     public var formatVersion: Int
@@ -114,6 +115,12 @@ public struct EvaluationReport: Sendable, Hashable, Codable {
     public var timing: [TimingEvaluation] = []
     /// Per model with a count head, its expected order days in [t, t + H) against the observed (a backtest).
     public var orderCounts: [CountEvaluation] = []
+    /// The top of each rep's latest list with its reasons and recent history (``ListPreview``);
+    /// nil without score rows.
+    public var listPreview: ListPreview?
+    /// Each rep's list precision beside the rep's own visits' rate, for the first model (a visit
+    /// log; nil for a transaction log or without evaluated rows).
+    public var perRep: PerRepResults?
 
     public init(
         mode: String, settings: EvaluationSettings, inputs: [InputFile], counts: RowCounts, models: [ModelResult],

@@ -18,6 +18,10 @@ public struct Outcomes: Sendable {
     public let end: Day?
     /// Order dates per customer, ascending (repeats kept).
     private let orderDays: [String: [Day]]
+    /// Visit dates per customer, ascending (repeats kept), for the list's history strips.
+    private let visitDays: [String: [Day]]
+    /// Visits and orders per (rep, day), for each rep's own rate.
+    private let visitsPerRepDay: [String: [Day: (visits: Int, orders: Int)]]
     /// Visits and orders per day, for the reps' rate.
     private let visitsPerDay: [Day: (visits: Int, orders: Int)]
     /// Customers known to the dataset (profiles or visits).
@@ -29,24 +33,39 @@ public struct Outcomes: Sendable {
     public init(dataset: Dataset, horizonDays: Int = 28) {
         precondition(horizonDays >= 1, "Outcomes: horizonDays must be at least 1, got \(horizonDays)")
         self.horizonDays = horizonDays
-        var orders: [String: [Day]] = [:]
+        var orders: [String: [Day]] = [:], visits: [String: [Day]] = [:]
         var perDay: [Day: (visits: Int, orders: Int)] = [:]
+        var perRepDay: [String: [Day: (visits: Int, orders: Int)]] = [:]
         var known = Set(dataset.customers.map(\.customerID))
         var last: Day? = nil
         for visit in dataset.visits {
             known.insert(visit.customerID)
             if visit.isOrder { orders[visit.customerID, default: []].append(visit.date) }
+            visits[visit.customerID, default: []].append(visit.date)
             perDay[visit.date, default: (0, 0)].visits += 1
             if visit.isOrder { perDay[visit.date, default: (0, 0)].orders += 1 }
+            if !visit.repID.isEmpty {
+                perRepDay[visit.repID, default: [:]][visit.date, default: (0, 0)].visits += 1
+                if visit.isOrder { perRepDay[visit.repID]![visit.date]!.orders += 1 }
+            }
             if last.map({ visit.date > $0 }) ?? true { last = visit.date }
         }
         for key in orders.keys { orders[key]!.sort() }
+        for key in visits.keys { visits[key]!.sort() }
+        self.visitDays = visits
+        self.visitsPerRepDay = perRepDay
         let lastDate = [dataset.manifest.lastDate, last].compactMap { $0 }.max()
         self.end = lastDate.map { $0.advanced(by: 1) }
         self.orderDays = orders
         self.visitsPerDay = perDay
         self.customers = known
         self.kind = dataset.manifest.kind
+    }
+
+    /// The customer's visit and order dates in [from, to), ascending.
+    public func history(customer: String, from: Day, to: Day) -> (visits: [Day], orders: [Day]) {
+        func within(_ days: [Day]?) -> [Day] { (days ?? []).filter { $0 >= from && $0 < to } }
+        return (within(visitDays[customer]), within(orderDays[customer]))
     }
 
     /// Whether the label window of as-of date `asOf` lies inside the data (t + H ≤ D + 1).
@@ -71,6 +90,20 @@ public struct Outcomes: Sendable {
 
     /// Whether the dataset knows `customer` (a profile or a visit).
     public func knows(customer: String) -> Bool { customers.contains(customer) }
+
+    /// One rep's own success in the 7 days [weekStart, weekStart + 7); nil when that week is not
+    /// wholly inside the data.
+    public func repWeek(_ rep: String, starting weekStart: Day) -> RepsWeek? {
+        guard let end, weekStart.advanced(by: 7) <= end else { return nil }
+        var week = RepsWeek(visits: 0, orders: 0)
+        for offset in 0..<7 {
+            if let day = visitsPerRepDay[rep]?[weekStart.advanced(by: offset)] {
+                week.visits += day.visits
+                week.orders += day.orders
+            }
+        }
+        return week
+    }
 
     /// The reps' own success in the 7 days [weekStart, weekStart + 7): visits, of which orders.
     /// Nil when that week is not wholly inside the data.

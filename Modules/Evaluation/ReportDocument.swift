@@ -10,33 +10,9 @@ public enum ReportMarkdown {
     public static func render(_ report: EvaluationReport) -> String {
         let settings = report.settings
         let results = report.allResults
-        var md = "# Revisit evaluation report (\(report.mode))\n\n"
-        md += "Label: the customer ordered (a visit whose result was an order) in [as-of, as-of + \(settings.horizonDays) days). "
-        md += "List: \(settings.listDescription)\(settings.listRule == nil ? " by `rank_in_rep`" : "")."
         let comparison = settings.comparison
-        md += " \(comparison.definition) Lift = list precision / \(comparison.columnName) − 1. "
-        md += "\(ReportText.undefined) = undefined (nothing to measure), never 0. Definitions: Docs/Evaluation.md.\n\n"
-
-        md += "## Inputs\n\n"
-        md += MarkdownTable(
-            headers: ["role", "path", "bytes", "sha256"], alignments: [.left, .left, .right, .left],
-            rows: report.inputs.map { [$0.role, ReportText.literal($0.path), String($0.bytes), "`\($0.sha256)`"] }
-        ).render()
-        md += "\n## Rows\n\n"
-        let c = report.counts
-        var countRows: [[String]] = [
-            ["score rows", String(c.scoreRows)],
-            ["evaluated (complete label window)", String(c.evaluatedRows)],
-            ["excluded: window runs past the data", String(c.excludedIncompleteWindow)],
-            ["excluded: scored inside the model's training period", String(c.excludedInSample)],
-            ["as-of dates (complete / all)", "\(c.completeAsOfDates) / \(c.asOfDates)"],
-            ["last day of data", c.dataEnd.map { $0.advanced(by: -1).iso } ?? ReportText.undefined],
-            ["evaluated rows with customers unknown to the dataset", String(c.unknownCustomers)],
-        ]
-        if let missing = c.missingGroundTruth { countRows.append(["evaluated pairs without ground truth", String(missing)]) }
-        md += MarkdownTable(headers: ["", "count"], rows: countRows).render()
-        if !report.notes.isEmpty { md += "\n" + report.notes.map { "- \(ReportText.literal($0))\n" }.joined() }
-
+        var md = "# Revisit evaluation report (\(report.mode))\n\n"
+        md += "## Verdict\n\n" + verdict(report) + "\n"
         md += comparison == .reps ? "\n## Per-week comparison with the reps\n\n" : "\n## Per-week comparison with a random list\n\n"
         md += WeeklyComparison.table(results, comparison: comparison).render()
         md += "\n![weekly list precision vs the \(comparison.shortName == "reps" ? "reps" : "random list")](weekly_precision.svg)\n\n"
@@ -62,6 +38,8 @@ public enum ReportMarkdown {
             }
         ).render()
 
+        if let preview = report.listPreview, !preview.lines.isEmpty { md += listSection(preview, horizonDays: settings.horizonDays) }
+        if let perRep = report.perRep, !perRep.reps.isEmpty { md += repSection(perRep) }
         let level = Int((settings.confidenceLevel * 100).rounded())
         md += "\n## Metrics over all evaluated rows\n\n"
         md += "Intervals: \(level)% percentile bootstrap, B = \(settings.bootstrapResamples), seed \(settings.seed) "
@@ -205,6 +183,109 @@ public enum ReportMarkdown {
             ).render()
             md += "\n![reliability before (dashed) and after calibration](calibration.svg)\n"
         }
+        md += "\n## Definitions\n\n"
+        md += "Label: the customer ordered (a visit whose result was an order) in [as-of, as-of + \(settings.horizonDays) days). "
+        md += "List: \(settings.listDescription)\(settings.listRule == nil ? " by `rank_in_rep`" : "")."
+        md += " \(comparison.definition) Lift = list precision / \(comparison.columnName) − 1. "
+        md += "\(ReportText.undefined) = undefined (nothing to measure), never 0. Definitions: Docs/Evaluation.md.\n\n"
+
+        md += "## Inputs\n\n"
+        md += MarkdownTable(
+            headers: ["role", "path", "bytes", "sha256"], alignments: [.left, .left, .right, .left],
+            rows: report.inputs.map { [$0.role, ReportText.literal($0.path), String($0.bytes), "`\($0.sha256)`"] }
+        ).render()
+        md += "\n## Rows\n\n"
+        let c = report.counts
+        var countRows: [[String]] = [
+            ["score rows", String(c.scoreRows)],
+            ["evaluated (complete label window)", String(c.evaluatedRows)],
+            ["excluded: window runs past the data", String(c.excludedIncompleteWindow)],
+            ["excluded: scored inside the model's training period", String(c.excludedInSample)],
+            ["as-of dates (complete / all)", "\(c.completeAsOfDates) / \(c.asOfDates)"],
+            ["last day of data", c.dataEnd.map { $0.advanced(by: -1).iso } ?? ReportText.undefined],
+            ["evaluated rows with customers unknown to the dataset", String(c.unknownCustomers)],
+        ]
+        if let missing = c.missingGroundTruth { countRows.append(["evaluated pairs without ground truth", String(missing)]) }
+        md += MarkdownTable(headers: ["", "count"], rows: countRows).render()
+        if !report.notes.isEmpty { md += "\n" + report.notes.map { "- \(ReportText.literal($0))\n" }.joined() }
+
+        return md
+    }
+}
+
+extension ReportMarkdown {
+    /// One paragraph that answers the question the report is read for: does the best model's
+    /// list beat the reps and a random list of the same candidates, by how much, and is that
+    /// more than noise (its bootstrap interval).
+    static func verdict(_ report: EvaluationReport) -> String {
+        let comparison = report.settings.comparison
+        let defined = report.models.filter { if case .defined = $0.averages.listPrecision { return true } else { return false } }
+        func value(_ m: MetricValue) -> Double { if case .defined(let v) = m { return v } else { return -.infinity } }
+        guard let best = defined.max(by: { value($0.averages.listPrecision) < value($1.averages.listPrecision) }) else {
+            return "No week has a complete outcome window yet, so no list can be judged: rerun when \(report.settings.horizonDays) days "
+                + "have passed after the first as-of date.\n"
+        }
+        let a = best.averages, weeks = a.weeks
+        var text = "Over \(weeks) week\(weeks == 1 ? "" : "s"), \(ReportText.literal(best.model))'s lists (\(report.settings.listDescription)) "
+            + "converted \(ReportText.percent(a.listPrecision)) of the time"
+        if comparison == .reps {
+            text += ", against \(ReportText.percent(a.repsRate)) for the reps' own visits (\(ReportText.signedPercent(a.liftOfAverages))) "
+                + "and \(ReportText.percent(a.randomRate)) for a random list of the same candidates (\(ReportText.signedPercent(a.liftOverRandom)))."
+        } else {
+            text += ", against \(ReportText.percent(a.repsRate)) for a random list of the same candidates (\(ReportText.signedPercent(a.liftOfAverages)))."
+        }
+        let interval = best.overall.liftOverRandomInterval
+        text += " Pooled over the weeks, the lift over a random list is \(ReportText.signedInterval(interval))"
+        if case .defined(let lower) = interval.lower {
+            text += lower > 0
+                ? ": the model's choice adds more than chance would."
+                : ": the interval includes no gain, so these weeks cannot tell the model from chance; more weeks or more candidates would."
+        } else {
+            text += "."
+        }
+        let others = report.models.filter { $0.model != best.model }
+        if !others.isEmpty {
+            text += " The others: " + others.map { "\(ReportText.literal($0.model)) \(ReportText.percent($0.averages.listPrecision))" }
+                .joined(separator: ", ") + "."
+        }
+        if let ceiling = report.ceiling {
+            text += " The ceiling (the simulator's true order probabilities, which no visit log shows whole) reached "
+                + "\(ReportText.percent(ceiling.averages.listPrecision))."
+        }
+        return text + "\n"
+    }
+
+    /// Each rep's list precision beside the rep's own rate, largest gain first.
+    static func repSection(_ perRep: PerRepResults) -> String {
+        var md = "\n## Per rep\n\n"
+        md += "\(ReportText.literal(perRep.model))'s list for each rep, pooled over the evaluated weeks, beside the share of the rep's own "
+        md += "visits in those weeks that produced an order. Largest gain first: the reps the list helps most come first, and a rep "
+        md += "whose own visits convert as well as the list is one whose judgement the list should not override.\n\n"
+        md += MarkdownTable(
+            headers: ["rep", "weeks", "listed", "ordered", "list precision", "own visits", "own rate", "lift"],
+            rows: perRep.reps.map {
+                [ReportText.literal($0.rep), String($0.weeks), String($0.listed), String($0.listedOrdered), ReportText.percent($0.listPrecision),
+                 String($0.visits), ReportText.percent($0.repRate), ReportText.signedPercent($0.lift)]
+            }).render()
+        return md
+    }
+
+    /// The top of each rep's latest list with its reasons and outcome, and the history strips.
+    static func listSection(_ preview: ListPreview, horizonDays: Int) -> String {
+        var md = "\n## Who to call, and why: the latest list (\(preview.asOf.iso))\n\n"
+        let shown = Set(preview.lines.map(\.rep)).count
+        md += "\(ReportText.literal(preview.model))'s first \(ListPreview.linesPerRep) lines for \(shown == preview.reps ? "each" : "\(shown) of the \(preview.reps)") "
+        md += "rep\(preview.reps == 1 ? "" : "s") (the scores file holds every line). \"Why\": the facts of the customer's history that raised "
+        md += "its score most (Docs/Features.md, \"Reasons\"); \"ordered\": whether it ordered within \(horizonDays) days (— while the window is open).\n\n"
+        md += MarkdownTable(
+            headers: ["rep", "#", "customer", "P(order)", "why", "ordered"], alignments: [.left, .right, .left, .right, .left, .left],
+            rows: preview.lines.map { line in
+                [ReportText.literal(line.rep.isEmpty ? "—" : line.rep), String(line.rankInRep), ReportText.literal(line.customer),
+                 String(format: "%.1f%%", line.probability * 100),
+                 line.reasons.isEmpty ? "—" : line.reasons.map(ReportText.literal).joined(separator: "; "),
+                 line.ordered.map { $0 ? "yes" : "no" } ?? "—"]
+            }).render()
+        md += "\n![visits and orders before the as-of date, per listed customer](list_history.svg)\n\n"
         return md
     }
 }
@@ -222,7 +303,7 @@ public enum ReportWriter {
     /// Whether a directory's entries are a report's own (the only directory a report replaces).
     static func isReportDirectory(_ entries: [String]) -> Bool {
         entries.contains("report.json")
-            || entries.allSatisfy { files.contains($0) || $0 == "calibration.svg" || $0 == "timing.svg" || $0 == "counts.svg" || $0 == "scores.csv" }
+            || entries.allSatisfy { files.contains($0) || $0 == "calibration.svg" || $0 == "timing.svg" || $0 == "counts.svg" || $0 == "list_history.svg" || $0 == "scores.csv" }
     }
 
     /// Writes every file of `report`, and `extra` (name, bytes) beside them, as `directory`;
@@ -244,6 +325,9 @@ public enum ReportWriter {
         }
         if !report.orderCounts.isEmpty {
             contents.append(("counts.svg", Array(ReportCharts.orderCounts(report.orderCounts).render().utf8)))
+        }
+        if let preview = report.listPreview, !preview.lines.isEmpty {
+            contents.append(("list_history.svg", Array(preview.historyChart().utf8)))
         }
         for chart in ReportCharts.all(report.allResults, comparison: report.settings.comparison, listLabel: report.settings.listRule ?? "top \(report.settings.topPerRep) per rep") {
             contents.append((chart.file, Array(chart.svg.utf8)))

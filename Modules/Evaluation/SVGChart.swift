@@ -128,6 +128,14 @@ public struct LineChart: Sendable {
             let dash = dash(index, line)
             svg += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\"\(dash) points=\"\(points.joined(separator: " "))\">"
             svg += "<title>\(Self.escape(line.name))</title></polyline>\n"
+            // A point with no defined neighbour draws no line (a one-week report, a week
+            // between two undefined ones): mark it, or the chart looks empty.
+            for (i, point) in line.points.enumerated() {
+                guard let y = point.y else { continue }
+                let before = i > 0 ? line.points[i - 1].y : nil, after = i + 1 < line.points.count ? line.points[i + 1].y : nil
+                guard before == nil && after == nil else { continue }
+                svg += "<circle cx=\"\(f(px(point.x)))\" cy=\"\(f(py(y)))\" r=\"4\" fill=\"\(colour)\"><title>\(Self.escape(line.name))</title></circle>\n"
+            }
         }
         for (index, line) in series.enumerated() {
             let colour = Self.palette[index % Self.palette.count]

@@ -27,6 +27,10 @@ public struct ScoreRow: Sendable, Hashable, Codable {
     /// Version 2; nil where the writer did not know them.
     public var horizonDays: Int?
     public var trainUntil: Day?
+    /// Why the customer is on the list, in plain words, strongest first (at most
+    /// ``ScoresFile/reasonCount``; version 3; empty where the writer gave none): the facts of
+    /// the customer's history that raised its score most (Docs/Features.md, "Reasons").
+    public var reasons: [String] = []
 
     /// When and how many, beside the probability: a timing model's expected and median days to
     /// the next order and P(order within 7, 14 and 28 days) from its own distribution
@@ -85,26 +89,28 @@ public struct ScoreRow: Sendable, Hashable, Codable {
     }
 }
 
-/// The scores file, format version 2: what the scorer writes and the evaluator reads.
+/// The scores file, format version 3: what the scorer writes and the evaluator reads.
 ///
 /// ```
-/// customer_id,rep_id,as_of,probability,rank_in_rep,rank,model_id,format_version,expected_orders,expected_days_to_order,median_days_to_order,p_order_7d,p_order_14d,p_order_28d,horizon_days,train_until
-/// C000017,R003,2019-06-03,0.4182,1,12,3f2a9c0d11ee,2,0.61,24.3,19,0.21,0.33,0.4182,28,2019-06-03
-/// C000018,R003,2019-06-03,0.3911,2,15,3f2a9c0d11ee,2,,,,,,,28,2019-06-03
+/// customer_id,rep_id,as_of,probability,rank_in_rep,rank,model_id,format_version,expected_orders,expected_days_to_order,median_days_to_order,p_order_7d,p_order_14d,p_order_28d,horizon_days,train_until,reason_1,reason_2,reason_3
+/// C000017,R003,2019-06-03,0.4182,1,12,3f2a9c0d11ee,3,0.61,24.3,19,0.21,0.33,0.4182,28,2019-06-03,"last order 41 days ago, usually every 38 days",3 orders in 90 days,last visit: no answer
+/// C000018,R003,2019-06-03,0.3911,2,15,3f2a9c0d11ee,3,,,,,,,28,2019-06-03,2 visits in 30 days,,
 /// ```
 /// UTF-8 CSV (Revisit's strict RFC 4180 form, `DelimitedText`), `\n` line ends, one row per
 /// (model, customer, as-of date); `as_of` is `YYYY-MM-DD`; `probability` is in [0, 1], written in
 /// Swift's shortest round-trip form; `rank_in_rep` and `rank` are positive integers; every row
-/// repeats `format_version` = 2 so that `awk` and pandas see the version without a side file.
+/// repeats `format_version` (3) so that `awk` and pandas see the version without a side file.
 /// The six forecast columns (``ScoreRow/Forecast``) are empty where the model does not predict
 /// them; `horizon_days` and `train_until` say which H the model was trained for and where its
-/// training labels stopped (empty where unknown). Version 1 (the first eight columns only) is still read. Several as-of dates (and
+/// training labels stopped (empty where unknown); `reason_1…3` say in plain words why the customer
+/// is listed (``ScoreRow/reasons``; empty where none). Versions 1 (the first eight columns) and 2
+/// (without the reasons) are still read. Several as-of dates (and
 /// several models) may share a file. See Docs/FileFormats.md.
 public enum ScoresFile {
     /// The version this build writes.
-    public static let formatVersion = 2
+    public static let formatVersion = 3
     /// The versions this build reads.
-    public static let readableVersions = [1, 2]
+    public static let readableVersions = [1, 2, 3]
     /// Version 1's header: the eight columns every version starts with.
     public static let coreHeader = [
         "customer_id", "rep_id", "as_of", "probability", "rank_in_rep", "rank", "model_id", "format_version",
@@ -115,11 +121,21 @@ public enum ScoresFile {
     ] + ScoreRow.Forecast.days.map { "p_order_\($0)d" }
     /// The provenance columns version 2 adds last.
     public static let provenanceHeader = ["horizon_days", "train_until"]
+    /// The reasons per row (version 3).
+    public static let reasonCount = 3
+    /// The reason columns version 3 adds last.
+    public static let reasonHeader = (1...reasonCount).map { "reason_\($0)" }
     /// The exact header line's fields (this build writes).
-    public static let header = coreHeader + forecastHeader + provenanceHeader
+    public static let header = coreHeader + forecastHeader + provenanceHeader + reasonHeader
 
     /// The header of `version`.
-    static func header(version: Int) -> [String] { version == 1 ? coreHeader : header }
+    static func header(version: Int) -> [String] {
+        switch version {
+        case 1: return coreHeader
+        case 2: return coreHeader + forecastHeader + provenanceHeader
+        default: return header
+        }
+    }
 
     /// The file's bytes: the header, then `rows` in the order given.
     public static func encode(rows: [ScoreRow]) -> [UInt8] {
@@ -130,13 +146,15 @@ public enum ScoresFile {
         func field(_ value: Double?) -> String { value.map { "\($0)" } ?? "" }
         for row in rows {
             let f = row.forecast
-            DelimitedText.appendRecord(
-                [
-                    row.customerID, row.repID, row.asOf.iso, "\(row.probability)", String(row.rankInRep),
-                    String(row.rank), row.modelID, version, field(f.expectedOrders), field(f.expectedDaysToOrder),
-                    field(f.medianDaysToOrder),
-                ] + (f.withinDays?.map { "\($0)" } ?? ScoreRow.Forecast.days.map { _ in "" })
-                    + [row.horizonDays.map(String.init) ?? "", row.trainUntil?.iso ?? ""], to: &output)
+            var fields: [String] = [
+                row.customerID, row.repID, row.asOf.iso, "\(row.probability)", String(row.rankInRep),
+                String(row.rank), row.modelID, version, field(f.expectedOrders), field(f.expectedDaysToOrder),
+                field(f.medianDaysToOrder),
+            ]
+            fields += f.withinDays?.map { "\($0)" } ?? ScoreRow.Forecast.days.map { _ in "" }
+            fields += [row.horizonDays.map(String.init) ?? "", row.trainUntil?.iso ?? ""]
+            fields += (0..<reasonCount).map { $0 < row.reasons.count ? row.reasons[$0] : "" }
+            DelimitedText.appendRecord(fields, to: &output)
         }
         return output
     }
@@ -173,7 +191,7 @@ public enum ScoresFile {
             throw EvaluationError.malformed(
                 path: path, line: first.line,
                 reason: "header is \(first.fields.joined(separator: ",")); expected \(header.joined(separator: ",")) "
-                    + "(scores format version \(formatVersion)) or its first eight columns (version 1)")
+                    + "(scores format version \(formatVersion)), it without the reason columns (version 2) or its first eight columns (version 1)")
         }
         let columns = header(version: version).count
         var rows: [ScoreRow] = []
@@ -228,6 +246,13 @@ public enum ScoresFile {
                     row.trainUntil = day
                 }
             }
+            if version >= 3 {
+                for (offset, reason) in f[(columns - reasonCount)...].enumerated() where !reason.isEmpty {
+                    if let problem = reasonProblem(reason) { throw bad("reason_\(offset + 1) '\(Snippet.bounded(reason, limit: 40))' \(problem)") }
+                    guard row.reasons.count == offset else { throw bad("reason_\(offset + 1) follows an empty reason_\(offset): reasons fill from reason_1") }
+                    row.reasons.append(reason)
+                }
+            }
             rows.append(row)
         }
         return rows
@@ -276,6 +301,16 @@ public enum ScoresFile {
             return "contains control characters or a line break"
         }
         if value.count > maximumIdentifierLength { return "is longer than \(maximumIdentifierLength) characters" }
+        return nil
+    }
+
+    /// The longest reason a scores file may carry, in characters.
+    public static let maximumReasonLength = 300
+
+    /// Why `value` cannot be a reason shown in a report (control characters, too long), or `nil`.
+    static func reasonProblem(_ value: String) -> String? {
+        if value.unicodeScalars.contains(where: Snippet.isControl) { return "contains control characters or a line break" }
+        if value.count > maximumReasonLength { return "is longer than \(maximumReasonLength) characters" }
         return nil
     }
 

@@ -24,6 +24,7 @@ extension ScoringJob {
             row.forecast = $0.forecast.atFloatPrecision
             row.horizonDays = $0.horizonDays
             row.trainUntil = $0.trainUntil
+            row.reasons = $0.reasons
             return row
         })
     }

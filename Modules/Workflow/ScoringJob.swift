@@ -25,6 +25,16 @@ public enum ScoringJob {
         /// The model's label window H and training cut-off T (the scores file records both).
         public var horizonDays: Int?
         public var trainUntil: Day?
+        /// Why the customer is listed, strongest first (``CallReasons``).
+        public var reasons: [String] = []
+    }
+
+    /// What scoring produced: the ranked rows, the model's id, and how much of the model's
+    /// ranking the reasons' surrogate captures (its R²; nil when it could not be fitted).
+    public struct Result {
+        public var rows: [ScoredCustomer]
+        public var modelID: String
+        public var reasonsRSquared: Double?
     }
 
     public struct Options: Sendable {
@@ -105,7 +115,7 @@ public enum ScoringJob {
     }
 
     /// Scores `history` with the model at `modelPath`.
-    public static func run(modelPath: String, history: VisitHistory, options: Options) throws -> (rows: [ScoredCustomer], modelID: String) {
+    public static func run(modelPath: String, history: VisitHistory, options: Options) throws -> Result {
         let model = try LoadedModel(path: modelPath)
         guard let last = history.days.max() else { throw MismatchError(description: "the dataset has no visits to score from") }
         let asOf = options.asOf ?? Day(ordinal: last + 1)
@@ -113,6 +123,7 @@ public enum ScoringJob {
         let input = try model.input(history: history, set: set, path: modelPath)
         let probabilities = try model.probabilities(input, path: modelPath, batchSize: options.batchSize)
         let forecasts = try model.forecasts(input, path: modelPath, batchSize: options.batchSize)
+        let explanation = CallReasons.explain(history: history, set: set, scores: probabilities)
         var rows: [ScoredCustomer] = []
         rows.reserveCapacity(set.count)
         let trainUntil = Day(iso: model.file.trainUntil)
@@ -120,9 +131,9 @@ public enum ScoringJob {
             rows.append(ScoredCustomer(
                 customerID: history.customerID(of: example), repID: history.repID(of: example, in: set), asOf: asOf,
                 probability: probabilities[i], rankInRep: 0, rank: 0, forecast: forecasts[i],
-                horizonDays: model.file.examples.horizonDays, trainUntil: trainUntil))
+                horizonDays: model.file.examples.horizonDays, trainUntil: trainUntil, reasons: explanation.reasons[i]))
         }
-        return (rank(rows, topPerRep: options.topPerRep), model.modelID)
+        return Result(rows: rank(rows, topPerRep: options.topPerRep), modelID: model.modelID, reasonsRSquared: explanation.rSquared)
     }
 
     /// The warning for a list scored inside its model's training period (as-of before the

@@ -123,7 +123,7 @@ struct BacktestTests {
             #expect(counts.repeatRows == observed.filter { $0 >= 2 }.count)
         }
         let decoded = try EvaluationReport.decode(json: try report.jsonBytes())
-        #expect(decoded == report && decoded.formatVersion == 5)
+        #expect(decoded == report && decoded.formatVersion == 6)
         let directory = NSTemporaryDirectory() + "revisit-backtest-counts-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try ReportWriter.write(report, to: directory)

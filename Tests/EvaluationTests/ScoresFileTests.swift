@@ -8,6 +8,7 @@ struct ScoresFileTests {
     static let header = "customer_id,rep_id,as_of,probability,rank_in_rep,rank,model_id,format_version\n"
     static let headerV2 = "customer_id,rep_id,as_of,probability,rank_in_rep,rank,model_id,format_version,"
         + "expected_orders,expected_days_to_order,median_days_to_order,p_order_7d,p_order_14d,p_order_28d,horizon_days,train_until\n"
+    static let headerV3 = String(headerV2.dropLast()) + ",reason_1,reason_2,reason_3\n"
 
     static func error(_ text: String) -> EvaluationError? {
         do {
@@ -24,7 +25,7 @@ struct ScoresFileTests {
         let rows = HandMadeCase.scores()
         let bytes = ScoresFile.encode(rows: rows)
         let text = String(decoding: bytes, as: UTF8.self)
-        #expect(text.hasPrefix(Self.headerV2 + "C1,R1,2024-01-01,0.9,1,1,M,2,,,,,,,,\n"))
+        #expect(text.hasPrefix(Self.headerV3 + "C1,R1,2024-01-01,0.9,1,1,M,3,,,,,,,,,,,\n"))
         #expect(try ScoresFile.decode(bytes, path: "s.csv") == rows)
         // Shortest round-trip decimals: every probability reads back bit for bit.
         let awkward = [ScoreRow(customerID: "a,b", repID: "R\"1", asOf: HandMadeCase.day(0), probability: 0.1 + 0.2,
@@ -34,7 +35,7 @@ struct ScoresFileTests {
         let single = ScoreRow(customerID: "C1", repID: "R1", asOf: HandMadeCase.day(0), probability: Float(0.4182),
                               rankInRep: 1, rank: 1, modelID: "m")
         let singleText = String(decoding: ScoresFile.encode(rows: [single]), as: UTF8.self)
-        #expect(singleText.hasSuffix("\nC1,R1,2024-01-01,0.4182,1,1,m,2,,,,,,,,\n"))
+        #expect(singleText.hasSuffix("\nC1,R1,2024-01-01,0.4182,1,1,m,3,,,,,,,,,,,\n"))
         #expect(try ScoresFile.decode(ScoresFile.encode(rows: [single]), path: "s.csv") == [single])
         // A forecast round-trips bit for bit; a partial one (counts only) leaves the rest empty.
         var timed = single
@@ -45,8 +46,28 @@ struct ScoresFileTests {
         counted.customerID = "C2"
         counted.forecast.expectedOrders = 1.25
         let both = String(decoding: ScoresFile.encode(rows: [timed, counted]), as: UTF8.self)
-        #expect(both.hasSuffix("\nC1,R1,2024-01-01,0.4182,1,1,m,2,0.61,24.3,19.0,0.21,0.33,0.4182,28,2024-01-01\nC2,R1,2024-01-01,0.4182,1,1,m,2,1.25,,,,,,,\n"))
+        #expect(both.hasSuffix("\nC1,R1,2024-01-01,0.4182,1,1,m,3,0.61,24.3,19.0,0.21,0.33,0.4182,28,2024-01-01,,,\nC2,R1,2024-01-01,0.4182,1,1,m,3,1.25,,,,,,,,,,\n"))
         #expect(try ScoresFile.decode(Array(both.utf8), path: "s.csv") == [timed, counted])
+        // Reasons (version 3): quoted where they hold a comma, fewer than three leave the rest empty.
+        var explained = timed
+        explained.reasons = ["last order 41 days ago, usually every 38 days", "3 orders in 90 days"]
+        let reasoned = String(decoding: ScoresFile.encode(rows: [explained]), as: UTF8.self)
+        #expect(reasoned.hasSuffix(",28,2024-01-01,\"last order 41 days ago, usually every 38 days\",3 orders in 90 days,\n"))
+        #expect(try ScoresFile.decode(Array(reasoned.utf8), path: "s.csv") == [explained])
+    }
+
+    @Test("Version 2 files (no reasons) are still read; reasons are checked")
+    func readsVersion2AndChecksReasons() throws {
+        let v2 = try ScoresFile.decode(Array((Self.headerV2 + "C1,R1,2024-01-01,0.5,1,1,m,2,,,,,,,28,2023-12-01\n").utf8), path: "s.csv")
+        #expect(v2.count == 1 && v2[0].reasons.isEmpty && v2[0].horizonDays == 28)
+        let good = "C1,R1,2024-01-01,0.5,1,1,m,3,,,,,,,28,2023-12-01,a,b,c\n"
+        #expect(try ScoresFile.decode(Array((Self.headerV3 + good).utf8), path: "s.csv")[0].reasons == ["a", "b", "c"])
+        let gap = Self.error(Self.headerV3 + "C1,R1,2024-01-01,0.5,1,1,m,3,,,,,,,28,2023-12-01,,b,\n")
+        #expect(gap?.description == "s.csv:2: reason_2 follows an empty reason_1: reasons fill from reason_1", "\(String(describing: gap))")
+        let control = Self.error(Self.headerV3 + "C1,R1,2024-01-01,0.5,1,1,m,3,,,,,,,28,2023-12-01,\"a\u{7}b\",,\n")
+        #expect(control?.description.contains("reason_1") == true && control?.description.contains("control characters") == true)
+        let long = Self.error(Self.headerV3 + "C1,R1,2024-01-01,0.5,1,1,m,3,,,,,,,28,2023-12-01,\(String(repeating: "x", count: 301)),,\n")
+        #expect(long?.description.contains("longer than 300") == true)
     }
 
     @Test("Version 1 files (eight columns) are still read, with empty forecasts")
@@ -89,10 +110,11 @@ struct ScoresFileTests {
     }
 
     @Test func refusesAnotherFormatVersionWithAnActionableMessage() {
-        // A future version-3 file whose columns changed is reported as a version problem, not a bad header.
-        let renamed = Self.error("customer_id,as_of,p,model_id,format_version\nC1,2024-01-01,0.5,m,3\n")
-        #expect(renamed == .unsupportedVersion(path: "s.csv", line: 2, found: "'3'", expected: [1, 2]))
-        #expect(renamed?.description.contains("s.csv:2: scores format_version '3'; this build reads versions 1 and 2") == true)
+        // A future version-4 file whose columns changed is reported as a version problem, not a bad header.
+        let renamed = Self.error("customer_id,as_of,p,model_id,format_version\nC1,2024-01-01,0.5,m,4\n")
+        #expect(renamed == .unsupportedVersion(path: "s.csv", line: 2, found: "'4'", expected: [1, 2, 3]))
+        #expect(renamed?.description.contains("s.csv:2: scores format_version '4'; this build reads versions 1, 2 and 3") == true,
+                "\(String(describing: renamed))")
         #expect(renamed?.description.contains("rescore") == true)
     }
 

@@ -36,14 +36,16 @@ struct PipelineToolTests {
         #expect(scored.status == 0, "\(scored.stderr)")
         let lines = scored.stdout.split(separator: "\n")
         let header = "customer_id,rep_id,as_of,probability,rank_in_rep,rank,model_id,format_version,"
-            + "expected_orders,expected_days_to_order,median_days_to_order,p_order_7d,p_order_14d,p_order_28d,horizon_days,train_until"
+            + "expected_orders,expected_days_to_order,median_days_to_order,p_order_7d,p_order_14d,p_order_28d,horizon_days,train_until,"
+            + "reason_1,reason_2,reason_3"
         #expect(lines.first.map(String.init) == header)
         let rows = lines.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
         #expect(rows.count == 6 * 5, "6 reps × top 5")
         var byRep: [Substring: [(rank: Int, p: Double)]] = [:]
         for row in rows {
             // The CNN-LSTM predicts whether, not when or how many: its forecast columns are empty.
-            #expect(row.count == 16 && row[7] == "2" && row[8..<14].allSatisfy(\.isEmpty))
+            // (Split on every comma: a reason holding one is quoted and splits further, past column 16.)
+            #expect(row.count >= 19 && row[7] == "3" && row[8..<14].allSatisfy(\.isEmpty))
             // The model's H and training cut-off travel with every row, for the audit.
             #expect(row[14] == "28" && Day(iso: String(row[15])) != nil)
             let p = Double(row[3])!
@@ -223,7 +225,7 @@ struct PipelineToolTests {
             let rows = scored.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
             #expect(rows.count > 50)
             for row in rows {
-                guard row.count == 16, let p = Double(row[3]), let orders = Double(row[8]), let expected = Double(row[9]),
+                guard row.count >= 19, let p = Double(row[3]), let orders = Double(row[8]), let expected = Double(row[9]),
                       let median = Double(row[10]), let p7 = Double(row[11]), let p14 = Double(row[12]), let p28 = Double(row[13]) else {
                     Issue.record("\(name): a forecast column is empty or not a number: \(row)")
                     return

@@ -83,7 +83,7 @@ struct ScorerCommand: ParsableCommand {
         options.topPerRep = topPerRep
         options.candidates = candidates == "visited-in-week" ? .visitedInWeek : .withHistory
         let clock = ContinuousClock(), began = clock.now
-        let result: (rows: [ScoringJob.ScoredCustomer], modelID: String)
+        let result: ScoringJob.Result
         let history = VisitHistory(dataset: try loadDataset())
         if !quiet, let asOf = options.asOf, let last = history.days.max(), asOf.ordinal > last + 1 + 365 {
             // The time-aware inputs (days since the last visit and order) are clipped to the
@@ -116,6 +116,10 @@ struct ScorerCommand: ParsableCommand {
             FileHandle.standardError.write(Data(
                 ("scorer: \(result.rows.count) customers in \(reps) rep lists as of \(asOfText) with \(result.modelID) → \(out) "
                  + String(format: "(%.2f s)\n", (clock.now - began) / .seconds(1))).utf8))
+            // How far the plain-words reasons can be trusted: the share of the model's ranking
+            // (its logit) their linear surrogate reproduces.
+            let fit = result.reasonsRSquared.map { String(format: "R² %.2f", $0) } ?? "no surrogate (too few candidates or constant scores)"
+            FileHandle.standardError.write(Data("scorer: reasons (reason_1…3) from a linear surrogate of the scores over the candidates: \(fit)\n".utf8))
         }
     }
 
