@@ -135,8 +135,9 @@ public enum Audit {
         }
         var report = EvaluationReport(
             mode: "audit", settings: settings, inputs: inputs, counts: counts, models: models, ceiling: ceiling, notes: notes)
-        report.listPreview = ListPreview.make(scores, outcomes: outcomes)
-        report.listPreview?.model = names[report.listPreview?.model ?? ""] ?? report.listPreview?.model ?? ""
+        var preview = ListPreview.make(scores, outcomes: outcomes)
+        if let model = preview?.model { preview?.model = names[model] ?? model }
+        report.listPreview = preview
         if settings.comparison == .reps, let first = scores.first?.modelID, let rows = byModel[first] {
             report.perRep = PerRepResults(model: names[first] ?? first, reps: RepResult.make(rows, listK: settings.topPerRep, outcomes: outcomes))
         }
