@@ -68,3 +68,14 @@ extension VisitHistory {
                 BGNBD.probabilityOfPurchase(parameters, observation, horizon: Double(horizon)))
     }
 }
+
+extension VisitHistory {
+    /// BG/NBD's conditional expected orders in (t, t + horizon] of `example` (Fader, Hardie &
+    /// Lee 2005, eq. 10), under the population fitted at its as-of date on the orders before it
+    /// (the same leakage-free, cached fit as `bgnbd_p_purchase`); nil when no fit is possible at
+    /// that date. The count head boosts from it (``GradientBoostedTrees`` margins).
+    public func bgnbdExpectedOrders(of example: AsOfExample, in set: ExampleSet, horizon: Int) -> Double? {
+        guard let parameters = purchaseModels.parameters(at: example.asOf, history: self) else { return nil }
+        return BGNBD.expectedPurchases(parameters, bgnbdObservation(of: example, in: set), horizon: Double(horizon))
+    }
+}

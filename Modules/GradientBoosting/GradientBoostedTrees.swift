@@ -124,7 +124,7 @@ public final class GradientBoostedTrees: @unchecked Sendable {
         }
     }
 
-    static func matrix(_ m: Matrix, labels: [Float]?) throws -> DMatrixHandle {
+    static func matrix(_ m: Matrix, labels: [Float]?, margin: [Float]? = nil) throws -> DMatrixHandle {
         var out: DMatrixHandle?
         // NaN marks a missing value, which Revisit's features never are; XGBoost then learns no default branch for it.
         try m.values.withUnsafeBufferPointer { buffer in
@@ -134,14 +134,26 @@ public final class GradientBoostedTrees: @unchecked Sendable {
         if let labels {
             try labels.withUnsafeBufferPointer { try check(XGDMatrixSetFloatInfo(out, "label", $0.baseAddress, UInt64($0.count)), "set labels") }
         }
+        if let margin {
+            precondition(margin.count == m.rows, "GradientBoostedTrees: \(margin.count) margins for \(m.rows) rows")
+            try margin.withUnsafeBufferPointer {
+                try check(XGDMatrixSetFloatInfo(out, "base_margin", $0.baseAddress, UInt64($0.count)), "set base margins")
+            }
+        }
         return out
     }
 
     /// Grows trees on `train`, stopping early on `validation`'s loss under `objective`, keeping
     /// the best round. `shouldStop` is polled between rounds; stopping keeps the best round so far.
+    ///
+    /// `margins`, when given, is a per-row offset on the link scale (log μ for Poisson, logit for
+    /// the logistic) that the trees add to instead of a global intercept: boosting from a prior
+    /// model's prediction (XGBoost's `base_margin`), so the trees learn only its correction and
+    /// early stopping at a few rounds leaves the prior as it was. Prediction then needs the same
+    /// offsets (``predict(_:margins:)``).
     public static func train(
         train: Matrix, labels: [Float], validation: Matrix, validationLabels: [Float], settings: Settings,
-        objective: Objective = .binaryLogistic, threads: Int = 1,
+        objective: Objective = .binaryLogistic, margins: (train: [Float], validation: [Float])? = nil, threads: Int = 1,
         roundFinished: (Round) -> Void = { _ in }, shouldStop: () -> Bool = { false }
     ) throws -> GradientBoostedTrees {
         precondition(settings.problem == nil, "GradientBoostedTrees: \(settings.problem!)")
@@ -151,9 +163,13 @@ public final class GradientBoostedTrees: @unchecked Sendable {
             precondition((labels + validationLabels).allSatisfy { $0 >= 0 && $0.isFinite }, "GradientBoostedTrees: Poisson labels must be finite counts ≥ 0")
         }
         guard train.rows > 0, validation.rows > 0 else { throw GradientBoostingError("gradient boosting needs training and validation rows") }
-        let trainMatrix = try matrix(train, labels: labels)
+        if let margins {
+            precondition(margins.train.count == train.rows && margins.validation.count == validation.rows, "GradientBoostedTrees: margins and rows differ")
+            precondition((margins.train + margins.validation).allSatisfy(\.isFinite), "GradientBoostedTrees: margins must be finite")
+        }
+        let trainMatrix = try matrix(train, labels: labels, margin: margins?.train)
         defer { XGDMatrixFree(trainMatrix) }
-        let validationMatrix = try matrix(validation, labels: validationLabels)
+        let validationMatrix = try matrix(validation, labels: validationLabels, margin: margins?.validation)
         defer { XGDMatrixFree(validationMatrix) }
         var booster: BoosterHandle?
         var cached: [DMatrixHandle?] = [trainMatrix, validationMatrix]
@@ -161,7 +177,7 @@ public final class GradientBoostedTrees: @unchecked Sendable {
         guard let booster else { throw GradientBoostingError("XGBoost returned no booster") }
         let model = GradientBoostedTrees(handle: booster, featureCount: train.columns, bestRound: 0)
         var parameters = settings.parameters(objective: objective, threads: threads)
-        if objective == .poisson {
+        if objective == .poisson && margins == nil {
             // XGBoost 1.7 starts every model at base_score 0.5 and caps each Poisson step
             // (max_delta_step 0.7), so a mean count far from 0.5 takes many rounds just to reach
             // the intercept; starting at the training mean (the fitted intercept of a log-link
@@ -212,11 +228,13 @@ public final class GradientBoostedTrees: @unchecked Sendable {
     }
 
     /// The objective's prediction per row: P(positive) for ``Objective/binaryLogistic``, the
-    /// expected count for ``Objective/poisson``.
-    public func predict(_ features: Matrix) throws -> [Float] {
+    /// expected count for ``Objective/poisson``. `margins` are the per-row offsets of a model
+    /// trained with them (nil for one trained without).
+    public func predict(_ features: Matrix, margins: [Float]? = nil) throws -> [Float] {
         precondition(features.columns == featureCount, "GradientBoostedTrees.predict: \(features.columns) columns, trained on \(featureCount)")
         guard features.rows > 0 else { return [] }
-        let dmatrix = try Self.matrix(features, labels: nil)
+        if let margins { precondition(margins.allSatisfy(\.isFinite), "GradientBoostedTrees.predict: margins must be finite") }
+        let dmatrix = try Self.matrix(features, labels: nil, margin: margins)
         defer { XGDMatrixFree(dmatrix) }
         var shape: UnsafePointer<UInt64>?
         var dimensions: UInt64 = 0

@@ -101,6 +101,23 @@ struct TimingContenderTests {
         let badPath = ContenderTests.temporaryPath("timing-bad-counts.safetensors")
         try bad.write(to: badPath)
         #expect { try ScoringJob.LoadedModel(path: badPath) } throws: { String(describing: $0).contains("count trees") }
+
+        // The count trees boost from BG/NBD's expected orders, recorded in the metadata; the
+        // prior is applied at scoring (removing it from the file changes every expected count),
+        // and an offset this release does not know is refused rather than ignored.
+        let metadata = try #require(file.metadata["xgboost_timing"])
+        #expect(metadata.contains("\"count_offset\":\"bgnbd_expected_orders\""), "\(metadata)")
+        var noOffset = file
+        noOffset.metadata["xgboost_timing"] = metadata.replacingOccurrences(of: ",\"count_offset\":\"bgnbd_expected_orders\"", with: "")
+        let noOffsetPath = ContenderTests.temporaryPath("timing-no-offset.safetensors")
+        try noOffset.write(to: noOffsetPath)
+        let withoutPrior = try #require(try ScoringJob.LoadedModel(path: noOffsetPath).fitted.expectedOrders(input, range: 0..<set.count))
+        #expect(zip(withoutPrior, scoring).filter { abs($0 - $1) > 1e-6 }.count == set.count)
+        var unknown = file
+        unknown.metadata["xgboost_timing"] = metadata.replacingOccurrences(of: "bgnbd_expected_orders", with: "pareto_nbd")
+        let unknownPath = ContenderTests.temporaryPath("timing-unknown-offset.safetensors")
+        try unknown.write(to: unknownPath)
+        #expect { try ScoringJob.LoadedModel(path: unknownPath) } throws: { String(describing: $0).contains("xgboost_timing") }
     }
 
     @Test("BG/NBD's expected orders are its conditional expected purchases over H; the default ensemble passes them through; models without a count head say nothing")
