@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "Metrics", targets: ["Metrics"]),
         .library(name: "Features", targets: ["Features"]),
         .library(name: "Evaluation", targets: ["Evaluation"]),
+        .library(name: "Monitoring", targets: ["Monitoring"]),
         .executable(name: "revisit-bench", targets: ["RevisitBench"]),
         .executable(name: "synth", targets: ["SynthTool"]),
         .executable(name: "trainer", targets: ["TrainerTool"]),
@@ -101,6 +102,8 @@ let package = Package(
         // Evaluation uses Tensors only through Metrics' bootstrap (SeededRandom).
         .target(
             name: "Evaluation", dependencies: ["Dataset", "Metrics", "Formats", "Tensors"], path: "Modules/Evaluation"),
+        // The nightly job's checks: the audit history and its trend, the drift between two imports.
+        .target(name: "Monitoring", dependencies: ["Evaluation", "Dataset", "Metrics", "Formats"], path: "Modules/Monitoring"),
         .target(
             name: "Benchmarking",
             dependencies: ["Tensors", "Layers", "Losses", "Optimizers", "Models", "Training", "Dataset", "Features", "Evaluation", "COpenBLAS"],
@@ -135,7 +138,7 @@ let package = Package(
         .executableTarget(name: "FuzzXML", dependencies: ["ERPImport"], path: "Tools/fuzz-xml"),
         .executableTarget(
             name: "EvaluatorTool",
-            dependencies: ["CommandLineSupport", "Evaluation", "Backtest", "Workflow", "Training", "Calibration", "Features", "Models", "Tensors", "Dataset", "Formats",
+            dependencies: ["CommandLineSupport", "Evaluation", "Monitoring", "Backtest", "Workflow", "Training", "Calibration", "Features", "Models", "Tensors", "Dataset", "Formats",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/evaluator"),
 
@@ -171,6 +174,8 @@ let package = Package(
         .testTarget(name: "ERPImportTests", dependencies: ["ERPImport", "Dataset", "Formats"], path: "Tests/ERPImportTests"),
         .testTarget(
             name: "EvaluationTests", dependencies: ["Evaluation", "Dataset", "Metrics", "Tensors", "Formats", "TestSupport"], path: "Tests/EvaluationTests"),
+        .testTarget(
+            name: "MonitoringTests", dependencies: ["Monitoring", "Evaluation", "Dataset", "Metrics", "Formats", "TestSupport"], path: "Tests/MonitoringTests"),
         .testTarget(name: "ToolsTests", dependencies: ["RevisitBench", "SynthTool", "Importer", "TrainerTool", "ScorerTool", "EvaluatorTool", "Dataset", "Evaluation", "Tensors", "Formats", "TestSupport"], path: "Tests/ToolsTests"),
         .testTarget(
             name: "SystemLibrariesTests", dependencies: ["CLibCSV", "CLibXML2", "COpenBLAS"],
