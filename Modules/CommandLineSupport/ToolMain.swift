@@ -14,6 +14,9 @@ public enum ToolExitCode: Int32, Sendable {
     case badInput = 2
     /// Cannot write an output.
     case cannotWrite = 4
+    /// A check an operator must act on: tonight's export drifted past a threshold
+    /// (`evaluator drift`), or a trend warning under `--fail-on-warning`.
+    case attention = 5
     /// Stopped by SIGINT/SIGTERM (128 + SIGINT, the shell's convention).
     case interrupted = 130
 }

@@ -29,8 +29,12 @@ public struct Outcomes: Sendable {
     /// A visit log or a transaction log (which has no reps' rate).
     public let kind: DatasetManifest.Kind
 
-    /// Indexes `dataset`. The end of the data is the manifest's `lastDate`, or the last visit date.
-    public init(dataset: Dataset, horizonDays: Int = 28) {
+    /// Indexes `dataset`. The end of the data is the manifest's `lastDate`, or the last visit
+    /// date, or `observedThrough` when later: the last day the export is known to cover. A
+    /// Friday's last visit in an export taken on Monday says nothing happened at the weekend,
+    /// which the dataset alone cannot tell from "not exported yet"; the nightly job knows it
+    /// exported through yesterday.
+    public init(dataset: Dataset, horizonDays: Int = 28, observedThrough: Day? = nil) {
         precondition(horizonDays >= 1, "Outcomes: horizonDays must be at least 1, got \(horizonDays)")
         self.horizonDays = horizonDays
         var orders: [String: [Day]] = [:], visits: [String: [Day]] = [:]
@@ -54,7 +58,7 @@ public struct Outcomes: Sendable {
         for key in visits.keys { visits[key]!.sort() }
         self.visitDays = visits
         self.visitsPerRepDay = perRepDay
-        let lastDate = [dataset.manifest.lastDate, last].compactMap { $0 }.max()
+        let lastDate = [dataset.manifest.lastDate, last, observedThrough].compactMap { $0 }.max()
         self.end = lastDate.map { $0.advanced(by: 1) }
         self.orderDays = orders
         self.visitsPerDay = perDay

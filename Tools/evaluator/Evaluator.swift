@@ -4,12 +4,14 @@ import Dataset
 import Evaluation
 import Formats
 import Foundation
+import Monitoring
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// `evaluator`: judges scores against outcomes and writes a report (JSON, Markdown, SVG).
-/// Subcommands: `audit` (a scores file against a dataset) and `backtest` (the rolling weekly backtest). The logic lives in Modules/Evaluation;
+/// Subcommands: `audit` (a scores file against a dataset), `backtest` (the rolling weekly backtest),
+/// `trend` (the audited lists night by night) and `drift` (tonight's import against yesterday's). The logic lives in Modules/Evaluation;
 /// this file parses arguments and maps errors to exit codes (Docs/CLI.md).
 @main
 struct EvaluatorCommand: ParsableCommand {
@@ -20,7 +22,7 @@ struct EvaluatorCommand: ParsableCommand {
             Exit codes: 0 ok; 1 usage error; 2 bad input (a missing or malformed file, another format version; \
             the message names FILE:LINE); 4 the report cannot be written. Docs/CLI.md, Docs/Evaluation.md.
             """, version: RevisitVersion.current,
-        subcommands: [Audit.self, BacktestCommand.self])
+        subcommands: [Audit.self, BacktestCommand.self, TrendCommand.self, DriftCommand.self])
 
     /// Maps errors to the documented exit codes shared by every tool (CommandLineSupport).
     static func main() { runTool(EvaluatorCommand.self, name: "evaluator") }
@@ -64,10 +66,17 @@ extension EvaluatorCommand {
         var seed: UInt64 = 1
         @Option(help: "Output directory (created if missing; files in it are replaced atomically).")
         var out: String
+        @Option(help: "The last day the dataset's export covers (YYYY-MM-DD), when later than its last visit: windows ending by then count as closed (an export taken on Monday whose last visit was on Friday).")
+        var observedThrough: String?
+        @Option(help: "Append each audited list's results to this history CSV (created if missing; a date already there is replaced), which evaluator trend draws.")
+        var history: String?
         @Flag(help: "No progress lines on stderr.")
         var quiet = false
 
         func validate() throws {
+            if let observedThrough, Day(iso: observedThrough) == nil {
+                throw ValidationError("--observed-through must be a YYYY-MM-DD date, got '\(observedThrough)'")
+            }
             if let horizon {
                 guard horizon >= 1 else { throw ValidationError("--horizon must be at least 1 day, got \(horizon)") }
                 guard horizon <= 3_660 else { throw ValidationError("--horizon must be at most 3660 days, got \(horizon)") }
@@ -109,7 +118,8 @@ extension EvaluatorCommand {
                 }
                 progress("evaluating (bootstrap B = \(bootstrap))")
                 report = Evaluation.Audit.run(
-                    scores: rows, outcomes: Outcomes(dataset: data, horizonDays: horizon), groundTruth: truth,
+                    scores: rows, outcomes: Outcomes(dataset: data, horizonDays: horizon, observedThrough: observedThrough.flatMap { Day(iso: $0) }),
+                    groundTruth: truth,
                     settings: settings, inputs: inputs)
             } catch let error as EvaluationError {
                 throw EvaluatorFailure.badInput(error.description)
@@ -124,6 +134,18 @@ extension EvaluatorCommand {
             for line in WeeklyComparison.lines(report.allResults, comparison: report.settings.comparison) { print(line) }
             for note in report.notes { print("note: \(note)") }
             print("report: \((out as NSString).appendingPathComponent("report.md")) (and report.json, *.svg)")
+            if let history {
+                let entries = AuditHistory.entries(of: report)
+                do {
+                    let written = try AuditHistory.append(entries, to: history, waiting: progress)
+                    print("history: \(history): \(entries.count) list\(entries.count == 1 ? "" : "s") added, \(written.dates.count) nights in all")
+                } catch let error as EvaluationError {
+                    throw EvaluatorFailure.badInput(error.description)
+                } catch {
+                    throw EvaluatorFailure.cannotWrite("\(history): cannot append to the history: \(oneLineDescription(error))")
+                }
+                if entries.isEmpty { print("note: no list had a closed outcome window; nothing added to the history") }
+            }
         }
     }
 }
