@@ -195,3 +195,77 @@ struct EvaluatorToolTests {
         }
     }
 }
+
+/// The nightly job's monitoring from the command line: audit --history, trend, drift.
+@Suite("evaluator monitoring")
+struct EvaluatorMonitoringToolTests {
+    /// The 2024-01-22 list's window runs to 02-18, past the data's last visit (02-04): excluded
+    /// unless the job says the export covers that far (`--observed-through`). Both lists then go
+    /// into the history, and a second audit of the same night replaces its row.
+    @Test func auditAppendsToTheHistoryThatTrendDraws() throws {
+        let work = EvaluatorToolTests.directory("history")
+        try EvaluatorToolTests.writeDataset(to: work + "/data")
+        try EvaluatorToolTests.scores.write(toFile: work + "/scores.csv", atomically: true, encoding: .utf8)
+        let history = work + "/history.csv"
+        func audit(_ extra: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+            try EvaluatorToolTests.run(["audit", "--scores", work + "/scores.csv", "--dataset", work + "/data", "--top-per-rep", "1",
+                                        "--bootstrap", "20", "--out", work + "/report", "--history", history, "--quiet"] + extra)
+        }
+        let first = try audit([])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("history: \(history): 1 list added, 1 nights in all"), "\(first.stdout)")
+        let covered = try audit(["--observed-through", "2024-02-19"])
+        #expect(covered.status == 0, "\(covered.stderr)")
+        #expect(covered.stdout.contains("2 lists added, 2 nights in all"), "\(covered.stdout)")
+        let lines = try String(contentsOfFile: history, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 3 && lines[0].hasPrefix("format_version,as_of,model"), "\(lines)")
+        #expect(lines[1].contains(",2024-01-01,m1,") && lines[2].contains(",2024-01-22,m1,"), "\(lines)")
+
+        let badDate = try audit(["--observed-through", "2024-02-30"])
+        #expect(badDate.status == 1 && badDate.stderr.contains("--observed-through must be a YYYY-MM-DD date"), "\(badDate.stderr)")
+
+        let trend = try EvaluatorToolTests.run(["trend", "--history", history, "--out", work + "/trend"])
+        #expect(trend.status == 0, "\(trend.stderr)")
+        #expect(trend.stdout.contains("2 nights; latest list 2024-01-22"), "\(trend.stdout)")
+        for name in ["trend.md", "trend.svg"] {
+            #expect(FileManager.default.fileExists(atPath: "\(work)/trend/\(name)"), "\(name) missing")
+        }
+        // A history from elsewhere is untrusted: a wrong version is refused with file and line.
+        try "format_version,as_of,model,candidates,listed,listed_ordered,list_precision,reps_rate,random_rate\n9,2024-01-01,m1,4,2,1,0.5,0.25,0.5\n"
+            .write(toFile: work + "/future.csv", atomically: true, encoding: .utf8)
+        let future = try EvaluatorToolTests.run(["trend", "--history", work + "/future.csv", "--out", work + "/trend2"])
+        #expect(future.status == 2 && future.stderr.contains("future.csv:2"), "\(future.stderr)")
+    }
+
+    /// A full export that lost half of yesterday's visits is past the drift threshold: exit 5, and
+    /// the same dataset against itself passes.
+    @Test func driftExitsFiveWhenTonightsExportLostHistory() throws {
+        let work = EvaluatorToolTests.directory("drift")
+        try EvaluatorToolTests.writeDataset(to: work + "/before")
+        let same = try EvaluatorToolTests.run(["drift", "--baseline", work + "/before", "--candidate", work + "/before", "--out", work + "/same"])
+        #expect(same.status == 0, "\(same.stderr)")
+        #expect(same.stdout.contains("ok history_lost") && !same.stdout.contains("DRIFT"), "\(same.stdout)")
+        #expect(FileManager.default.fileExists(atPath: work + "/same/drift.md"))
+
+        try FileManager.default.createDirectory(atPath: work + "/after", withIntermediateDirectories: true)
+        try """
+            visit_id,customer_id,rep_id,visit_date,method,target,purpose,result,order
+            V4,C3,R2,2024-02-04,phone,active,follow_up,order,1
+            V5,C4,R2,2024-01-02,phone,active,follow_up,no_demand,0
+            V6,C4,R2,2024-01-06,phone,active,follow_up,no_demand,0
+
+            """.write(toFile: work + "/after/visits.csv", atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(atPath: work + "/before/customers.csv", toPath: work + "/after/customers.csv")
+        try DatasetFiles.writeManifest(DatasetManifest(
+            kind: .visits, visitCounts: .init(read: 3, accepted: 3), customerCounts: .init(read: 4, accepted: 4),
+            firstDate: Day(iso: "2024-01-02"), lastDate: Day(iso: "2024-02-04"), customerCount: 4, repCount: 1), to: work + "/after")
+        let lost = try EvaluatorToolTests.run(["drift", "--baseline", work + "/before", "--candidate", work + "/after"])
+        #expect(lost.status == 5, "\(lost.stdout)\n\(lost.stderr)")
+        #expect(lost.stdout.contains("DRIFT history_lost"), "\(lost.stdout)")
+        #expect(lost.stderr.contains("past a drift threshold (history_lost"), "\(lost.stderr)")
+        // A threshold the operator raised lets the same change through.
+        let allowed = try EvaluatorToolTests.run(["drift", "--baseline", work + "/before", "--candidate", work + "/after",
+                                                  "--max-history-loss", "0.6"])
+        #expect(allowed.status == 0, "\(allowed.stdout)\n\(allowed.stderr)")
+    }
+}
