@@ -13,7 +13,7 @@ TEST_PYTHON := $(CURDIR)/$(TEST_VENV)/bin/python
 BENCH_DATA := .bench-data
 SHARED := ../shared
 
-.PHONY: deps python-env test demo demo-reduced bench bench-import bench-import-10m quality fuzz sample clean
+.PHONY: deps python-env test demo demo-reduced nightly-sim bench bench-import bench-import-10m quality fuzz sample clean
 
 ## deps: install the system libraries (libxml2, libcsv, OpenBLAS, pkg-config) when any is absent.
 deps:
@@ -50,6 +50,14 @@ demo: deps
 demo-reduced: deps
 	for tool in $(DEMO_TOOLS); do swift build --product $$tool || exit 1; done
 	bash Tools/demo/demo.sh "$$(swift build --show-bin-path)" $(DEMO_DIR)-reduced --reduced
+
+## nightly-sim: Docs/nightly-retrain.sh night after night on a simulated ERP (NIGHTS, default 35),
+## with a broken export on night 11; the trend it leaves is .build/nightly-sim/state/reports/trend.
+NIGHTLY_TOOLS := synth importer trainer scorer evaluator
+NIGHTS ?= 35
+nightly-sim: deps
+	for tool in $(NIGHTLY_TOOLS); do swift build -c release --product $$tool || exit 1; done
+	bash Tools/nightly/simulate.sh "$$(swift build -c release --show-bin-path)" .build/nightly-sim $(NIGHTS)
 
 ## bench: release build, then Swift / reference / Swift in one run, printed as ratios.
 bench: deps

@@ -145,6 +145,14 @@ public enum ScoringJob {
             + "this list is in-sample; evaluator audit leaves such rows out"
     }
 
+    /// Each rep's top K of ranked rows (their order kept): the call list cut from the scores of
+    /// every candidate, so that one scoring run gives both the list the CRM reads and the full
+    /// scores an audit needs (a random list and the ceiling are drawn from all candidates, not
+    /// from the list itself).
+    public static func callList(_ ranked: [ScoredCustomer], topPerRep k: Int) -> [ScoredCustomer] {
+        ranked.filter { $0.rankInRep <= k }
+    }
+
     /// Ranks overall and within each (as-of date, rep), highest probability first, ties by
     /// customer id; keeps each rep's top K when asked. Output order: as-of, rep, rank in rep.
     public static func rank(_ rows: [ScoredCustomer], topPerRep: Int?) -> [ScoredCustomer] {
@@ -158,7 +166,7 @@ public enum ScoringJob {
             ranked[index].rankInRep = inRep[index]
             ranked[index].rank = overall[index]
         }
-        if let k = topPerRep { ranked = ranked.filter { $0.rankInRep <= k } }
+        if let k = topPerRep { ranked = callList(ranked, topPerRep: k) }
         ranked.sort {
             if $0.asOf != $1.asOf { return $0.asOf < $1.asOf }
             if $0.repID != $1.repID { return $0.repID < $1.repID }

@@ -42,6 +42,8 @@ struct ScorerCommand: ParsableCommand {
     var asOf: String?
     @Option(parsing: .unconditional, help: "Keep each rep's top K customers (the call list). Default: every candidate.")
     var topPerRep: Int?
+    @Option(help: "Also write every candidate's scores to this CSV (before --top-per-rep cuts the list): what evaluator audit needs to set the list beside a random list of the same candidates.")
+    var allScores: String?
     @Option(help: "Candidates: with-history (every customer with an earlier visit) or visited-in-week (those visited in [as-of, as-of + 7), the study's evaluation set).")
     var candidates = "with-history"
     @Option(name: .shortAndLong, help: "Output CSV ('-' = standard output).")
@@ -59,6 +61,11 @@ struct ScorerCommand: ParsableCommand {
             throw ValidationError("--as-of must be a date YYYY-MM-DD in \(Day.supportedRange.lowerBound.iso)…\(Day.supportedRange.upperBound.iso); got '\(asOf)'")
         }
         if let topPerRep, !(1...1_000_000).contains(topPerRep) { throw ValidationError("--top-per-rep must be in 1...1000000") }
+        if let allScores {
+            if allScores == "-" { throw ValidationError("--all-scores needs a file, not '-'") }
+            if allScores == out { throw ValidationError("--all-scores and --out must be different files") }
+            if topPerRep == nil { throw ValidationError("--all-scores goes with --top-per-rep (without it --out already holds every candidate)") }
+        }
         if !["with-history", "visited-in-week"].contains(candidates) {
             throw ValidationError("--candidates must be with-history or visited-in-week; got '\(candidates)'")
         }
@@ -80,7 +87,8 @@ struct ScorerCommand: ParsableCommand {
         BlockParallelism.useThreads(parallelism.threads)
         var options = ScoringJob.Options()
         options.asOf = asOf.flatMap { Day(iso: $0) }
-        options.topPerRep = topPerRep
+        // With --all-scores the job keeps every candidate and the list is cut from them here.
+        options.topPerRep = allScores == nil ? topPerRep : nil
         options.candidates = candidates == "visited-in-week" ? .visitedInWeek : .withHistory
         let clock = ContinuousClock(), began = clock.now
         let result: ScoringJob.Result
@@ -100,8 +108,10 @@ struct ScorerCommand: ParsableCommand {
             FileHandle.standardError.write(Data(
                 "scorer: warning: --visits without --customers: every customer's profile (type, industry, tag) reads as unknown\n".utf8))
         }
-        let bytes = ScoringJob.encodeScores(result.rows, modelID: result.modelID)
+        let listed = allScores != nil ? ScoringJob.callList(result.rows, topPerRep: topPerRep!) : result.rows
+        let bytes = ScoringJob.encodeScores(listed, modelID: result.modelID)
         do {
+            if let allScores { try AtomicFile.write(Data(ScoringJob.encodeScores(result.rows, modelID: result.modelID)), to: allScores) }
             if out == "-" {
                 FileHandle.standardOutput.write(Data(bytes))
             } else {
@@ -111,10 +121,11 @@ struct ScorerCommand: ParsableCommand {
             throw ToolFailure(.cannotWrite, String(describing: error))
         }
         if !quiet {
-            let reps = Set(result.rows.map(\.repID)).count
+            let reps = Set(listed.map(\.repID)).count
             let asOfText = result.rows.first?.asOf.iso ?? options.asOf?.iso ?? "-"
             FileHandle.standardError.write(Data(
-                ("scorer: \(result.rows.count) customers in \(reps) rep lists as of \(asOfText) with \(result.modelID) → \(out) "
+                ("scorer: \(listed.count) customers in \(reps) rep lists as of \(asOfText) with \(result.modelID) → \(out) "
+                 + (allScores.map { "; all \(result.rows.count) candidates → \($0) " } ?? "")
                  + String(format: "(%.2f s)\n", (clock.now - began) / .seconds(1))).utf8))
             // How far the plain-words reasons can be trusted: the share of the model's ranking
             // (its logit) their linear surrogate reproduces.
