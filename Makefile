@@ -13,7 +13,7 @@ TEST_PYTHON := $(CURDIR)/$(TEST_VENV)/bin/python
 BENCH_DATA := .bench-data
 SHARED := ../shared
 
-.PHONY: deps python-env test demo demo-reduced nightly-sim bench bench-import bench-import-10m quality fuzz sample clean
+.PHONY: deps python-env test demo demo-reduced nightly-sim man completions bench bench-import bench-import-10m quality fuzz sample clean
 
 ## deps: install the system libraries (libxml2, libcsv, OpenBLAS, pkg-config) when any is absent.
 deps:
@@ -50,6 +50,30 @@ demo: deps
 demo-reduced: deps
 	for tool in $(DEMO_TOOLS); do swift build --product $$tool || exit 1; done
 	bash Tools/demo/demo.sh "$$(swift build --show-bin-path)" $(DEMO_DIR)-reduced --reduced
+
+## man: a man page per tool (and per evaluator subcommand) from the argument-parser definitions,
+## into .build/man (`man -l .build/man/trainer.1`, or add .build/man to MANPATH after `make man`).
+MAN_TOOLS := importer trainer scorer evaluator synth
+man: deps
+	swift build --product generate-manual
+	for tool in $(MAN_TOOLS); do swift build --product $$tool || exit 1; done
+	@mkdir -p .build/man
+	for tool in $(MAN_TOOLS); do \
+	  "$$(swift build --show-bin-path)/generate-manual" "$$(swift build --show-bin-path)/$$tool" --multi-page --section 1 -o .build/man || exit 1; \
+	done
+	@rm -f .build/man/*.help.1; ls .build/man
+
+## completions: bash, zsh and fish completion scripts for every tool into .build/completions
+## (Docs/CLI.md, "Shell completions", says where to put them).
+completions: deps
+	for tool in $(MAN_TOOLS); do swift build --product $$tool || exit 1; done
+	@mkdir -p .build/completions
+	@for tool in $(MAN_TOOLS); do \
+	  bin="$$(swift build --show-bin-path)/$$tool"; \
+	  "$$bin" --generate-completion-script bash > .build/completions/$$tool.bash && \
+	  "$$bin" --generate-completion-script zsh > .build/completions/_$$tool && \
+	  "$$bin" --generate-completion-script fish > .build/completions/$$tool.fish || exit 1; \
+	done; ls .build/completions
 
 ## nightly-sim: Docs/nightly-retrain.sh night after night on a simulated ERP (NIGHTS, default 35),
 ## with a broken export on night 11; the trend it leaves is .build/nightly-sim/state/reports/trend.

@@ -94,8 +94,16 @@ let package = Package(
             dependencies: ["Workflow", "Training", "Features", "Dataset", "Metrics", "Evaluation", "Models", "Tensors", "Calibration"],
             path: "Modules/Backtest"),
         .target(
-            name: "CommandLineSupport", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser"), "Tensors", "Features"],
+            name: "CommandLineSupport",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser"), "Tensors", "Features"],
             path: "Modules/CommandLineSupport"),
+        // The typed choices of the trainer's, scorer's and evaluator's flags (models from the
+        // contender registry, calibration, loss, …): apart from CommandLineSupport so that the
+        // importer and synth do not link the models to print an error.
+        .target(
+            name: "CommandLineChoices",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser"), "Features", "Training", "Calibration", "Workflow", "Backtest"],
+            path: "Modules/CommandLineChoices"),
         .target(name: "Synth", dependencies: ["Dataset", "Tensors", "Formats"], path: "Modules/Synth"),
         // Features uses BGNBD for the purchase-model inputs of the time-aware set (BG/NBD refitted at every as-of date).
         .target(name: "Features", dependencies: ["Dataset", "Tensors", "BGNBD"], path: "Modules/Features"),
@@ -120,17 +128,17 @@ let package = Package(
             path: "Tools/synth"),
         .executableTarget(
             name: "TrainerTool",
-            dependencies: ["CommandLineSupport", "Workflow", "Training", "Features", "Dataset", "Models", "Tensors", "Formats", "Calibration",
+            dependencies: ["CommandLineSupport", "CommandLineChoices", "Workflow", "Training", "Features", "Dataset", "Models", "Tensors", "Formats", "Calibration",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/trainer"),
         .executableTarget(
             name: "ScorerTool",
-            dependencies: ["CommandLineSupport", "Workflow", "Training", "Features", "Dataset", "Tensors", "Formats",
+            dependencies: ["CommandLineSupport", "CommandLineChoices", "Workflow", "Training", "Features", "Dataset", "Tensors", "Formats",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/scorer"),
         .executableTarget(
             name: "Importer",
-            dependencies: ["ERPImport", "Dataset", "Formats", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["ERPImport", "CommandLineSupport", "Dataset", "Formats", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/importer"),
         // libFuzzer harnesses: real fuzzers only when built with `-sanitize=fuzzer -DFUZZING`
         // (CONTRIBUTING.md); in a normal build they are small programs that say so.
@@ -138,7 +146,7 @@ let package = Package(
         .executableTarget(name: "FuzzXML", dependencies: ["ERPImport"], path: "Tools/fuzz-xml"),
         .executableTarget(
             name: "EvaluatorTool",
-            dependencies: ["CommandLineSupport", "Evaluation", "Monitoring", "Backtest", "Workflow", "Training", "Calibration", "Features", "Models", "Tensors", "Dataset", "Formats",
+            dependencies: ["CommandLineSupport", "CommandLineChoices", "Evaluation", "Monitoring", "Backtest", "Workflow", "Training", "Calibration", "Features", "Models", "Tensors", "Dataset", "Formats",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/evaluator"),
 

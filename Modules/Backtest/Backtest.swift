@@ -55,7 +55,10 @@ public struct Backtest {
         public var candidates: CandidateSet = .visitedInWeek
         public var list: ListRule = .perRepTop(3)
         /// Contender names (``Contenders``), in report order.
-        public var contenders = [Contenders.defaultModel, "cnn_lstm", "xgboost", "bgnbd", "logreg", "decision_tree", "association_rules", "recency", "round_robin"]
+        public var contenders = Settings.defaultContenders
+        /// The contenders a backtest runs unless told otherwise: the default model, the study's,
+        /// the strong baselines and the heuristics.
+        public static let defaultContenders = [Contenders.defaultModel, "cnn_lstm", "xgboost", "bgnbd", "logreg", "decision_tree", "association_rules", "recency", "round_robin"]
         /// Trainer options for the fitted contenders (horizon H = the outcome window T2); the
         /// rolling window is `training.trainingWeeks`.
         public var training = TrainingJob.Options()

@@ -42,7 +42,7 @@ public func runTool<Command: ParsableCommand>(_ command: Command.Type, name: Str
         parsed = try Command.parseAsRoot()
     } catch {
         if Command.exitCode(for: error) == .success { Command.exit(withError: error) }  // --help, --version
-        FileHandle.standardError.write(Data("\(name): \(Command.fullMessage(for: error))\n".utf8))
+        FileHandle.standardError.write(Data("\(name): \(usageMessage(Command.self, for: error))\n".utf8))
         exit(ToolExitCode.usage.rawValue)
     }
     do {
@@ -59,6 +59,43 @@ public func runTool<Command: ParsableCommand>(_ command: Command.Type, name: Str
         FileHandle.standardError.write(Data("\(name): \(oneLineDescription(error))\n".utf8))
         exit(ToolExitCode.badInput.rawValue)
     }
+}
+
+/// The message for a parse or validation error of `command`, after the tool's own prefix:
+/// ArgumentParser's message without its "Error: " (one prefix per line, the tool's), and for a
+/// command whose first argument must be a subcommand, a misspelt one named as such with the
+/// nearest name (`unknown subcommand 'backtst'; did you mean 'backtest'?`) rather than
+/// "Unexpected argument".
+public func usageMessage<Command: ParsableCommand>(
+    _ command: Command.Type, for error: any Error, arguments: [String] = Array(CommandLine.arguments.dropFirst())
+) -> String {
+    let subcommands = Command.configuration.subcommands.map { $0.configuration.commandName ?? String(describing: $0).lowercased() }
+    if !subcommands.isEmpty, Command.configuration.defaultSubcommand == nil,
+       let first = arguments.first, !first.hasPrefix("-"), !subcommands.contains(first), first != "help" {
+        let nearest = subcommands.map { ($0, editDistance(first, $0)) }.min { $0.1 < $1.1 }
+        let suggestion = nearest.flatMap { $0.1 <= max(2, first.count / 3) ? "; did you mean '\($0.0)'?" : nil } ?? "."
+        let name = Command.configuration.commandName ?? "TOOL"
+        return "unknown subcommand '\(first)'\(suggestion) Subcommands: \(subcommands.joined(separator: ", ")) (`\(name) --help`)."
+    }
+    var message = Command.fullMessage(for: error)
+    if message.hasPrefix("Error: ") { message.removeFirst("Error: ".count) }
+    return message
+}
+
+/// Levenshtein distance between two short strings (subcommand names).
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    guard !a.isEmpty else { return b.count }
+    guard !b.isEmpty else { return a.count }
+    var previous = Array(0...b.count), current = [Int](repeating: 0, count: b.count + 1)
+    for i in 1...a.count {
+        current[0] = i
+        for j in 1...b.count {
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        swap(&previous, &current)
+    }
+    return previous[b.count]
 }
 
 /// One line for any error a tool prints: a Revisit error's own description; for a Foundation

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Backtest
 import Calibration
+import CommandLineChoices
 import CommandLineSupport
 import Dataset
 import Evaluation
@@ -25,22 +26,28 @@ extension EvaluatorCommand {
                 visited in [t, t+7), as the study did) are scored at t, each rep's top K form the list, and its \
                 precision against orders in [t, t+H) is compared with the reps' own success rate that week. \
                 Writes report.json, report.md and the SVG charts into --out and prints the per-week table.
+
+                Examples:
+                  evaluator backtest --dataset data/ --out report/
+                  evaluator backtest --dataset data/ --out report/ --models cnn_lstm,xgboost,bgnbd,recency --folds 8 --list top:100
+                  evaluator backtest --dataset data/ --out report/ --ground-truth export/ground_truth.csv --candidates with-history
                 """)
 
         @Option(help: "Dataset directory written by `importer`.")
         var dataset: String
-        @Option(help: ArgumentHelp("Comma-separated contenders.", discussion: Contenders.helpList))
-        var models = "cnn_lstm_bgnbd,cnn_lstm,xgboost,bgnbd,logreg,decision_tree,association_rules,recency,round_robin"
+        @Option(help: ArgumentHelp("Comma-separated contenders, each once, in report order.", discussion: Contenders.helpList),
+                transform: { ContenderNames(try ContenderNames.parse($0)) })
+        var models = ContenderNames(Backtest.Settings.defaultContenders)
         @Option(help: "First fold's Monday (YYYY-MM-DD). Default: the latest folds whose outcome windows are complete.")
         var firstFold: String?
         @Option(help: "Instead of --first-fold and --folds: the fold dates, comma-separated Mondays (YYYY-MM-DD).")
         var foldDates: String?
-        @Option(help: "Calibration of each fold's scores on its validation split: platt, isotonic or none. Default: each contender's (platt for learned scores).")
-        var calibration: String?
+        @Option(help: "Calibration of each fold's scores on its validation split. Default: each contender's (platt for learned scores).")
+        var calibration: ProbabilityCalibration.Method?
         @Option(parsing: .unconditional, help: "Number of weekly folds.")
         var folds = 4
         @Option(help: "Candidates: visited-in-week (the study's) or with-history (every customer with an earlier visit). Default: visited-in-week for a visit log, with-history for a transaction log (whose week's buyers would all be positive).")
-        var candidates: String?
+        var candidates: CandidateChoice?
         @Option(parsing: .unconditional, help: "K: each rep's top K candidates form the list (with --list per-rep).")
         var topPerRep = 3
         @Option(help: "The list: per-rep (each rep's top K), top:N (the N best overall), share:F (the best share F of the candidates) or threshold:P (every candidate with P(order) ≥ P). Default: per-rep for a visit log, share:0.1 for a transaction log (no reps).")
@@ -56,16 +63,16 @@ extension EvaluatorCommand {
         @Option(parsing: .unconditional, help: "Epochs of each later fold, warm-started from the previous fold's weights (0: train every fold from scratch with --epochs).")
         var warmEpochs = 1
         @Option(help: "Inputs of the models: time-aware (default) or study (the paper's exact seven-feature inputs).")
-        var features = "time-aware"
+        var features: FeatureSet = .timeAware
         @Option(help: "Min–max scaling of the models' measured inputs: zero-one (default) or minus-one-one ([−1, 1], mapminmax's).")
         var scaling: ScalingRange = .zeroOne
 
         @Flag(name: .customLong("no-notes"), help: "Ignore the dataset's text columns (visit notes): the backtest row without them.")
         var noNotes = false
         @Option(help: "Early stopping of the neural models watches: loss (default), roc_auc or average_precision on each fold's validation split.")
-        var monitor = "loss"
+        var monitor: TrainingSettings.Monitor = .loss
         @Option(help: "Training examples: the same candidates as the folds score (default: same), or with-history (every customer with an earlier visit at every as-of date).")
-        var trainOn = "same"
+        var trainOn: TrainingPopulation = .same
         @Option(parsing: .unconditional, help: "Batch size for the models.")
         var batchSize = 64
         @Option(parsing: .unconditional, help: "Seed of every random stream (training and bootstrap).")
@@ -80,15 +87,6 @@ extension EvaluatorCommand {
         @Flag(help: "No progress lines on stderr.")
         var quiet = false
 
-        func contenders() throws -> [String] {
-            let names = models.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            if let bad = names.first(where: { Contenders.named($0) == nil }) {
-                throw ValidationError("--models: unknown contender '\(bad)'; known: \(Contenders.trainableNames.joined(separator: ", "))")
-            }
-            guard !names.isEmpty else { throw ValidationError("--models: name at least one contender") }
-            guard Set(names).count == names.count else { throw ValidationError("--models: a contender is named twice") }
-            return names
-        }
 
         func explicitFoldDates() throws -> [Day]? {
             guard let foldDates else { return nil }
@@ -100,42 +98,14 @@ extension EvaluatorCommand {
             return sorted
         }
 
-        func calibrationMethod() throws -> ProbabilityCalibration.Method? {
-            guard let calibration else { return nil }
-            guard let method = ProbabilityCalibration.Method(rawValue: calibration) else {
-                throw ValidationError("--calibration must be platt, isotonic or none; got '\(calibration)'")
-            }
-            return method
-        }
 
         func listRule(transactions: Bool = false) throws -> ListRule {
-            let list = self.list ?? (transactions ? "share:0.1" : "per-rep")
-            if list == "per-rep" { return .perRepTop(topPerRep) }
-            let parts = list.split(separator: ":", maxSplits: 1).map(String.init)
-            guard parts.count == 2 else { throw ValidationError("--list must be per-rep, top:N, share:F or threshold:P; got '\(list)'") }
-            switch parts[0] {
-            case "top":
-                guard let n = Int(parts[1]), n >= 1 else { throw ValidationError("--list top:N needs N ≥ 1; got '\(parts[1])'") }
-                return .top(n)
-            case "share":
-                guard let f = Double(parts[1]), f > 0, f <= 1 else { throw ValidationError("--list share:F needs 0 < F ≤ 1; got '\(parts[1])'") }
-                return .topShare(f)
-            case "threshold":
-                guard let p = Double(parts[1]), p >= 0, p <= 1 else { throw ValidationError("--list threshold:P needs 0 ≤ P ≤ 1; got '\(parts[1])'") }
-                return .threshold(p)
-            default:
-                throw ValidationError("--list must be per-rep, top:N, share:F or threshold:P; got '\(list)'")
-            }
+            try ListRule.parse(self.list ?? (transactions ? "share:0.1" : "per-rep"), topPerRep: topPerRep)
         }
 
         func validate() throws {
-            _ = try contenders()
             _ = try listRule()
             _ = try explicitFoldDates()
-            _ = try calibrationMethod()
-            guard TrainingSettings.Monitor(rawValue: monitor) != nil else {
-                throw ValidationError("--monitor must be loss, roc_auc or average_precision; got '\(monitor)'")
-            }
             if foldDates != nil && firstFold != nil { throw ValidationError("--fold-dates and --first-fold exclude each other") }
             guard (1...3_660).contains(stepDays) else { throw ValidationError("--step-days must be in 1...3660, not \(stepDays)") }
             guard folds <= 10_000, topPerRep <= 1_000_000, horizon <= FeaturePipeline.maximumHorizonDays, epochs <= 100_000,
@@ -146,11 +116,6 @@ extension EvaluatorCommand {
             if let firstFold, Day(iso: firstFold) == nil { throw ValidationError("--first-fold must be a date YYYY-MM-DD") }
             guard folds >= 1, topPerRep >= 1, horizon >= 1, epochs >= 1, warmEpochs >= 0, trainingWeeks >= 0, batchSize >= 1, bootstrap >= 1
             else { throw ValidationError("--folds, --top-per-rep, --horizon, --epochs, --batch-size, --bootstrap must be at least 1") }
-            guard ["time-aware", "study"].contains(features) else { throw ValidationError("--features must be time-aware or study") }
-            guard ["same", "with-history"].contains(trainOn) else { throw ValidationError("--train-on must be same or with-history") }
-            if let candidates, !["visited-in-week", "with-history"].contains(candidates) {
-                throw ValidationError("--candidates must be visited-in-week or with-history")
-            }
         }
 
         func run() throws {
@@ -185,23 +150,23 @@ extension EvaluatorCommand {
             var settings = Backtest.Settings(firstFold: first)
             settings.folds = folds
             let transactions = data.manifest.kind == .transactions
-            settings.candidates = (candidates ?? (transactions ? "with-history" : "visited-in-week")) == "with-history" ? .withHistory : .visitedInWeek
+            settings.candidates = (candidates ?? (transactions ? .withHistory : .visitedInWeek)).candidates
             settings.list = try listRule(transactions: transactions)
-            settings.training.trainingCandidates = trainOn == "with-history" ? .withHistory : settings.candidates
+            settings.training.trainingCandidates = trainOn == .withHistory ? .withHistory : settings.candidates
             settings.stepDays = stepDays
-            settings.contenders = try contenders()
+            settings.contenders = models.names
             settings.training.examples = ExampleSettings(horizonDays: horizon)
-            settings.training.featureSet = features == "study" ? .study : .timeAware
+            settings.training.featureSet = features
             settings.training.scaling = scaling
             settings.training.notes = !noNotes
-            settings.training.training.monitor = TrainingSettings.Monitor(rawValue: monitor)!
+            settings.training.training.monitor = monitor
             settings.training.training.epochs = epochs
             settings.training.training.batchSize = batchSize
             settings.training.training.seed = seed
             settings.training.training.threads = parallelism.threads
             settings.training.validationDates = 4
             settings.training.trainingWeeks = trainingWeeks == 0 ? nil : trainingWeeks
-            settings.training.calibration = try calibrationMethod()
+            settings.training.calibration = calibration
             if let dates = try explicitFoldDates() { settings.foldDates = dates }
             settings.warmStart = warmEpochs > 0
             settings.warmEpochs = max(warmEpochs, 1)

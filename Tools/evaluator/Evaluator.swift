@@ -20,7 +20,14 @@ struct EvaluatorCommand: ParsableCommand {
         abstract: "Evaluate call-list scores against what customers actually ordered.",
         discussion: """
             Exit codes: 0 ok; 1 usage error; 2 bad input (a missing or malformed file, another format version; \
-            the message names FILE:LINE); 4 the report cannot be written. Docs/CLI.md, Docs/Evaluation.md.
+            the message names FILE:LINE); 4 the report cannot be written; 5 attention (drift past a threshold, \
+            a trend warning with --fail-on-warning). Docs/CLI.md, Docs/Evaluation.md.
+
+            Examples:
+              evaluator audit --scores lists.csv --dataset data/ --top-per-rep 20 --out report/
+              evaluator backtest --dataset data/ --out report/
+              evaluator trend --history history.csv --out trend/
+              evaluator drift --baseline data/ --candidate data.new/
             """, version: RevisitVersion.current,
         subcommands: [Audit.self, BacktestCommand.self, TrendCommand.self, DriftCommand.self])
 
@@ -48,6 +55,11 @@ extension EvaluatorCommand {
                 leaves out rows whose window runs past the data, and writes report.json, report.md and \
                 weekly_precision.svg, roc.svg, pr.svg, reliability.svg into --out. Prints the per-week comparison \
                 with the reps' own success rate on stdout. Same inputs and flags give the same bytes.
+
+                Examples:
+                  evaluator audit --scores lists.csv --dataset data/ --top-per-rep 20 --out report/
+                  scorer --model model.safetensors --dataset data/ --as-of 2020-01-06 | evaluator audit --scores - --dataset data/ --out report/
+                  evaluator audit --scores scores.csv --dataset data/ --observed-through 2020-02-09 --history history.csv --out report/
                 """)
 
         @Option(help: "Scores CSV (format version 2 or 1), or - for stdin.")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineSupport
 import Formats
 import Dataset
 import ERPImport
@@ -32,6 +33,12 @@ struct ImporterCommand: ParsableCommand {
             First contact with a new export: `importer inspect FILE [--customers FILE] \
             [--write-mapping M.json]` shows its dialect and columns and drafts a mapping \
             (`importer inspect --help`).
+
+            Examples:
+              importer export/visits.csv --customers export/customers.csv --out data/
+              importer erp/visits.xml --customers erp/customers.xml --mapping mapping.json --out data/
+              importer tonight.csv --customers customers.csv --out data/ --append
+              gunzip -c visits.csv.gz | importer - --customers customers.csv --out data/
             """, version: RevisitVersion.current)
 
     @Argument(help: ArgumentHelp("The visit (or transaction) export; '-' reads standard input.", valueName: "visits"))
@@ -157,7 +164,7 @@ extension ImporterCommand {
             if code == .success {
                 exit(withError: error)  // --help, --version
             }
-            FileHandle.standardError.write(Data("importer: \(fullMessage(for: error))\n".utf8))
+            FileHandle.standardError.write(Data("importer: \(usageMessage(ImporterCommand.self, for: error))\n".utf8))
             Glibc.exit(1)
         }
     }

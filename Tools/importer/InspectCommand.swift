@@ -1,5 +1,6 @@
 import ArgumentParser
 import ERPImport
+import CommandLineSupport
 import Formats
 import Foundation
 
@@ -21,6 +22,10 @@ struct InspectCommand: ParsableCommand {
             unknown_value rejects; 'orders' lists the result values that look like an order — check \
             it (its comment lists every result value). Exit codes: 0 done, 1 usage, 2 unreadable \
             file, 4 cannot write the mapping. Docs/CLI.md.
+
+            Examples:
+              importer inspect export/visits.csv --customers export/customers.csv
+              importer inspect export/visits.csv --customers export/customers.csv --write-mapping mapping.json
             """)
 
     @Argument(help: ArgumentHelp("The visit (or transaction) export, CSV or XML (by extension).", valueName: "visits"))
@@ -69,7 +74,7 @@ struct InspectCommand: ParsableCommand {
             Glibc.exit(2)
         } catch {
             if exitCode(for: error) == .success { exit(withError: error) }
-            FileHandle.standardError.write(Data("importer inspect: \(fullMessage(for: error))\n".utf8))
+            FileHandle.standardError.write(Data("importer inspect: \(usageMessage(InspectCommand.self, for: error, arguments: arguments))\n".utf8))
             Glibc.exit(1)
         }
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineChoices
 import CommandLineSupport
 import Dataset
 import Features
@@ -28,6 +29,11 @@ struct ScorerCommand: ParsableCommand {
 
             Exit codes: 0 scored, 1 bad usage, \
             2 bad input (dataset, model, or a model whose features do not fit the dataset), 4 cannot write.
+
+            Examples:
+              scorer --model model.safetensors --dataset data/ --top-per-rep 20 --out lists.csv
+              scorer --model model.safetensors --dataset data/ --as-of 2020-01-06 --top-per-rep 20 --out lists.csv --all-scores scores.csv
+              grep -e '^visit_id' -e ',R007,' data/visits.csv | scorer --model model.safetensors --visits - --customers data/customers.csv   (one rep's visits)
             """, version: RevisitVersion.current)
 
     @Option(name: .shortAndLong, help: "Model file written by `trainer`.")
@@ -45,7 +51,7 @@ struct ScorerCommand: ParsableCommand {
     @Option(help: "Also write every candidate's scores to this CSV (before --top-per-rep cuts the list): what evaluator audit needs to set the list beside a random list of the same candidates.")
     var allScores: String?
     @Option(help: "Candidates: with-history (every customer with an earlier visit) or visited-in-week (those visited in [as-of, as-of + 7), the study's evaluation set).")
-    var candidates = "with-history"
+    var candidates: CandidateChoice = .withHistory
     @Option(name: .shortAndLong, help: "Output CSV ('-' = standard output).")
     var out = "-"
     @OptionGroup var parallelism: ThreadOptions
@@ -65,9 +71,6 @@ struct ScorerCommand: ParsableCommand {
             if allScores == "-" { throw ValidationError("--all-scores needs a file, not '-'") }
             if allScores == out { throw ValidationError("--all-scores and --out must be different files") }
             if topPerRep == nil { throw ValidationError("--all-scores goes with --top-per-rep (without it --out already holds every candidate)") }
-        }
-        if !["with-history", "visited-in-week"].contains(candidates) {
-            throw ValidationError("--candidates must be with-history or visited-in-week; got '\(candidates)'")
         }
     }
 
@@ -89,7 +92,7 @@ struct ScorerCommand: ParsableCommand {
         options.asOf = asOf.flatMap { Day(iso: $0) }
         // With --all-scores the job keeps every candidate and the list is cut from them here.
         options.topPerRep = allScores == nil ? topPerRep : nil
-        options.candidates = candidates == "visited-in-week" ? .visitedInWeek : .withHistory
+        options.candidates = candidates.candidates
         let clock = ContinuousClock(), began = clock.now
         let result: ScoringJob.Result
         let history = VisitHistory(dataset: try loadDataset())

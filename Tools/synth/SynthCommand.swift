@@ -20,6 +20,10 @@ struct SynthCommand: ParsableCommand {
             ground_truth.csv and synth.json (settings and format version, written last) into --out. \
             The same seed and flags give the same bytes. Lists take comma-separated numbers in the \
             vocabulary order shown. Model and defaults: Docs/Synth.md.
+
+            Examples:
+              synth --out export/
+              synth --out big/ --customers 100000 --reps 200 --weeks 156 --no-xml
             """, version: RevisitVersion.current)
 
     @Option(help: "Output directory (created if missing; files in it are replaced atomically).")

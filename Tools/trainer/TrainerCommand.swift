@@ -1,5 +1,6 @@
 import ArgumentParser
 import Calibration
+import CommandLineChoices
 import CommandLineSupport
 import Dataset
 import Features
@@ -32,6 +33,11 @@ struct TrainerCommand: ParsableCommand {
             every epoch; SIGINT/SIGTERM stop after the current batch and keep it; --resume continues. \
             Exit codes: 0 trained, 1 bad usage, 2 bad input (dataset, model, checkpoint), 4 cannot write, \
             130 interrupted (checkpoint kept). Reference: Docs/CLI.md.
+
+            Examples:
+              trainer data/ --out model.safetensors
+              trainer data/ --out xgb.safetensors --model xgboost --train-until 2020-01-06
+              trainer data/ --out model.safetensors --init-from model.safetensors --epochs 4 --patience 2   (the nightly retrain)
             """, version: RevisitVersion.current)
 
     @Argument(help: "Dataset directory written by `importer`.")
@@ -41,30 +47,30 @@ struct TrainerCommand: ParsableCommand {
     var out: String
 
     @Option(help: ArgumentHelp("The contender to train (default \(Contenders.defaultModel): the CNN-LSTM with BG/NBD beside it; cnn_lstm is the study's model alone).", discussion: Contenders.helpList))
-    var model: String = Contenders.defaultModel
-    @Option(help: "Calibration of the scores on the validation split: platt, isotonic or none. Default: platt for learned scores, none for bgnbd and the heuristics.")
-    var calibration: String?
+    var model: ContenderName = .defaultModel
+    @Option(help: "Calibration of the scores on the validation split. Default: platt for learned scores, none for bgnbd and the heuristics.")
+    var calibration: ProbabilityCalibration.Method?
 
     @Option(parsing: .unconditional, help: "Window length L: the last L visits before each as-of date.")
     var sequenceLength = 10
     @Option(parsing: .unconditional, help: "Label horizon H in days: an order in [t, t + H).")
     var horizon = 28
     @Option(help: "As-of grid: weekly (Mondays) or visit-dates (the study's per-visit formulation).")
-    var grid: String = TrainingJob.GridKind.weekly.rawValue
+    var grid: TrainingJob.GridKind = .weekly
     @Flag(help: "Drop customers with fewer than L visits (the study's rule) instead of left-padding with a mask.")
     var dropShort = false
     @Option(help: "Static features: integer (the study's, default for the CNN-LSTMs) or one-hot (default for the others).")
-    var staticEncoding: String?
+    var staticEncoding: StaticEncoding?
     @Option(help: "Inputs: time-aware (default: each step also carries the days to the as-of date, the statics the window summary) or study (the paper's exact seven-feature inputs).")
-    var features = "time-aware"
+    var features: FeatureSet = .timeAware
     @Option(help: "Min–max scaling of the measured inputs: zero-one ([0, 1], the CNN-LSTM study's, default) or minus-one-one ([−1, 1], MATLAB mapminmax's, the RNN study's). One-hot columns stay 0/1.")
     var scaling: ScalingRange = .zeroOne
 
     @Flag(name: .customLong("no-notes"), help: "Ignore the dataset's text columns (visit notes); by default their TF-IDF n-grams that are significant for an order become inputs (Docs/Features.md, \"Visit notes\").")
     var noNotes = false
 
-    @Option(help: "Loss: focal or bce.")
-    var loss = "focal"
+    @Option(help: "Loss: focal (α, γ below) or bce (binary cross-entropy, --positive-weight).")
+    var loss: LossChoice = .focal
     @Option(parsing: .unconditional, help: "Focal loss α (weight of the positive class).")
     var alpha: Float = 0.25
     @Option(parsing: .unconditional, help: "Focal loss γ (focusing exponent).")
@@ -81,7 +87,7 @@ struct TrainerCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Early stopping: epochs without a better validation score before stopping.")
     var patience = 3
     @Option(help: "Early stopping watches: loss (the validation loss, the study's and the default), roc_auc or average_precision (the ranking of the validation split).")
-    var monitor = "loss"
+    var monitor: TrainingSettings.Monitor = .loss
     @Option(parsing: .unconditional, help: "Latest as-of dates held out for validation.")
     var validationDates = 8
     @Option(parsing: .unconditional, help: "Clip the gradient's global norm to this value.")
@@ -110,30 +116,19 @@ struct TrainerCommand: ParsableCommand {
 
     func options() throws -> TrainingJob.Options {
         var options = TrainingJob.Options()
-        guard let contender = Contenders.named(model) else {
-            throw ValidationError("--model must be one of \(Contenders.trainableNames.joined(separator: ", ")); got '\(model)'")
-        }
+        let contender = Contenders.named(model.name)!
         options.model = contender.name
         if let neural = contender as? NeuralContender { options.training.architecture = neural.architecture }
-        if let calibration {
-            guard let method = ProbabilityCalibration.Method(rawValue: calibration) else {
-                throw ValidationError("--calibration must be platt, isotonic or none; got '\(calibration)'")
-            }
-            options.calibration = method
-        }
+        options.calibration = calibration
         switch loss {
-        case "focal": options.training.objective = .focal(alpha: alpha, gamma: gamma)
-        case "bce": options.training.objective = .crossEntropy(positiveWeight: positiveWeight)
-        default: throw ValidationError("--loss must be focal or bce; got '\(loss)'")
+        case .focal: options.training.objective = .focal(alpha: alpha, gamma: gamma)
+        case .bce: options.training.objective = .crossEntropy(positiveWeight: positiveWeight)
         }
         options.training.epochs = epochs
         options.training.batchSize = batchSize
         options.training.learningRate = learningRate
         options.training.patience = patience
-        guard let monitored = TrainingSettings.Monitor(rawValue: monitor) else {
-            throw ValidationError("--monitor must be loss, roc_auc or average_precision; got '\(monitor)'")
-        }
-        options.training.monitor = monitored
+        options.training.monitor = monitor
         options.training.gradientClip = clip
         options.training.seed = seed
         options.training.threads = parallelism.threads
@@ -143,22 +138,11 @@ struct TrainerCommand: ParsableCommand {
         }
         options.examples = ExampleSettings(sequenceLength: sequenceLength, horizonDays: horizon,
                                            padding: dropShort ? .dropShort : .leftPadWithMask)
-        guard let gridKind = TrainingJob.GridKind(rawValue: grid) else { throw ValidationError("--grid must be weekly or visit-dates; got '\(grid)'") }
-        options.grid = gridKind
-        if let staticEncoding {
-            switch staticEncoding {
-            case "integer": options.staticEncoding = .integer
-            case "one-hot": options.staticEncoding = .oneHot
-            default: throw ValidationError("--static-encoding must be integer or one-hot; got '\(staticEncoding)'")
-            }
-        }
+        options.grid = grid
+        if let staticEncoding { options.staticEncoding = staticEncoding }
         options.scaling = scaling
         options.notes = !noNotes
-        switch features {
-        case "time-aware": options.featureSet = .timeAware
-        case "study": options.featureSet = .study
-        default: throw ValidationError("--features must be time-aware or study; got '\(features)'")
-        }
+        options.featureSet = features
         if let trainUntil {
             guard let day = Day(iso: trainUntil) else { throw ValidationError("--train-until must be a date YYYY-MM-DD; got '\(trainUntil)'") }
             options.trainUntil = day
