@@ -52,16 +52,16 @@ demo-reduced: deps
 	bash Tools/demo/demo.sh "$$(swift build --show-bin-path)" $(DEMO_DIR)-reduced --reduced
 
 ## man: a man page per tool (and per evaluator subcommand) from the argument-parser definitions,
-## into .build/man (`man -l .build/man/trainer.1`, or add .build/man to MANPATH after `make man`).
+## into .build/man/man1 (`man -l .build/man/man1/trainer.1`, or `MANPATH=$PWD/.build/man: man trainer`).
 MAN_TOOLS := importer trainer scorer evaluator synth
 man: deps
 	swift build --product generate-manual
 	for tool in $(MAN_TOOLS); do swift build --product $$tool || exit 1; done
-	@mkdir -p .build/man
+	@mkdir -p .build/man/man1
 	for tool in $(MAN_TOOLS); do \
-	  "$$(swift build --show-bin-path)/generate-manual" "$$(swift build --show-bin-path)/$$tool" --multi-page --section 1 -o .build/man || exit 1; \
+	  "$$(swift build --show-bin-path)/generate-manual" "$$(swift build --show-bin-path)/$$tool" --multi-page --section 1 -o .build/man/man1 || exit 1; \
 	done
-	@rm -f .build/man/*.help.1; ls .build/man
+	@rm -f .build/man/man1/*.help.1; ls .build/man/man1
 
 ## completions: bash, zsh and fish completion scripts for every tool into .build/completions
 ## (Docs/CLI.md, "Shell completions", says where to put them).
