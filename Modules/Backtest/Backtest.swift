@@ -161,12 +161,17 @@ public struct Backtest {
         return (0..<settings.folds).map { first.advanced(by: $0 * settings.stepDays) }
     }
 
-    /// Runs every fold; `progress` gets one line per contender and fold.
-    public func run(progress: (String) -> Void = { _ in }) throws -> [Fold] {
+    /// Runs every fold; `progress` gets one line per contender and fold (with the time left),
+    /// `status` where the run is: at the start of every fit, every batch of a neural fit and every
+    /// epoch's end (for a redrawn status line; it must be cheap).
+    public func run(progress: (String) -> Void = { _ in }, status: @escaping (BacktestProgress) -> Void = { _ in }) throws -> [Fold] {
         if let unknown = settings.unknownContender { throw TrainingJob.JobError("unknown contender '\(unknown)'") }
         var previous: [String: any FittedModel] = [:]
         var folds: [Fold] = []
-        for start in foldStarts {
+        let clock = ContinuousClock(), runBegan = clock.now
+        var estimate = BacktestTimeEstimate()
+        let starts = foldStarts
+        for (foldIndex, start) in starts.enumerated() {
             var fold = try prepareFold(start: start)
             let candidates = candidateSet(start: start)
             var fittedThisFold: [String: TrainingJob.Fitted] = [:]
@@ -174,16 +179,30 @@ public struct Backtest {
             // Ensembles last, so that they take their members from this fold's fits.
             let order = settings.contenders.filter { !(Contenders.named($0) is EnsembleContender) }
                 + settings.contenders.filter { Contenders.named($0) is EnsembleContender }
-            for name in order {
-                let clock = ContinuousClock(), began = clock.now
+            for (contenderIndex, name) in order.enumerated() {
+                let began = clock.now
                 let contender = Contenders.named(name)!
+                let currentEstimate = estimate
+                func report(epoch: Int? = nil, batch: Int? = nil, batches: Int? = nil) {
+                    let now = clock.now
+                    status(BacktestProgress(
+                        fold: foldIndex, folds: starts.count, foldStart: start, contender: name, contenderIndex: contenderIndex,
+                        contenders: order.count, epoch: epoch, batch: batch, batches: batches,
+                        elapsedSeconds: (now - runBegan) / .seconds(1),
+                        remainingSeconds: currentEstimate.remaining(
+                            order: order, folds: starts.count, fold: foldIndex, contenderIndex: contenderIndex,
+                            runningSeconds: (now - began) / .seconds(1))))
+                }
+                report()
                 var options = settings.training
                 options.model = name
                 options.trainUntil = start
                 options.warmEpochs = settings.warmEpochs
                 // Neural models (alone or in an ensemble) start from the previous fold's weights; the others ignore it.
                 let warm = settings.warmStart && contender.kind != .heuristic ? previous[name] : nil
-                let job = FitJob(history: history, options: options, warmStart: warm)
+                let job = FitJob(
+                    history: history, options: options, warmStart: warm,
+                    progress: { report(epoch: $0.epoch, batch: $0.batch, batches: $0.batches) }, epochFinished: { _ in report() })
                 job.alreadyFitted = fittedThisFold
                 guard let fitted = try TrainingJob.fit(job) else { throw TrainingJob.JobError("the fit of \(name) was interrupted") }
                 previous[name] = fitted.model
@@ -207,9 +226,15 @@ public struct Backtest {
                 entry.notesColumns = fitted.pipeline?.notes?.names
                 entry.reasons = CallReasons.explain(history: history, set: candidates, scores: scores).reasons
                 entries[name] = entry
+                estimate.finished(name, seconds: entry.seconds)
+                let left = contenderIndex + 1 < order.count || foldIndex + 1 < starts.count
+                    ? estimate.remaining(order: order, folds: starts.count, fold: contenderIndex + 1 < order.count ? foldIndex : foldIndex + 1,
+                                         contenderIndex: contenderIndex + 1 < order.count ? contenderIndex + 1 : 0, runningSeconds: 0)
+                    : 0
                 progress("backtest: week of \(start.iso): \(name) list precision \(Self.percent(entry.listPrecision)), "
                          + "\(comparison.rateName) \(Self.percent(fold.repsRate)), ROC-AUC \(entry.rocAUC.map { String(format: "%.4f", $0) } ?? "—") "
-                         + "(\(String(format: "%.1f", entry.seconds)) s)")
+                         + "(\(String(format: "%.1f", entry.seconds)) s; fold \(foldIndex + 1)/\(starts.count), "
+                         + "contender \(contenderIndex + 1)/\(order.count)\(left.map { ", about \(BacktestProgress.duration($0)) left" } ?? ""))")
             }
             fold.entries = settings.contenders.map { entries[$0]! }
             folds.append(fold)

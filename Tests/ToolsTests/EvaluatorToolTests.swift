@@ -77,8 +77,12 @@ struct EvaluatorToolTests {
         let imported = try ToolProcess.run("importer", [root + "/orders.csv", "--mapping", mapping, "--out", root + "/data", "--quiet"])
         #expect(imported.status == 0, "\(imported.stderr)")
         let result = try Self.run(["backtest", "--dataset", root + "/data", "--out", root + "/report", "--folds", "2",
-                                   "--models", "bgnbd,recency", "--bootstrap", "20", "--quiet"])
+                                   "--models", "bgnbd,recency", "--bootstrap", "20"])
         #expect(result.status == 0, "\(result.stderr)")
+        // Progress on a pipe: plain lines (no redrawn status line), each fit with where the run is and the time left once known.
+        let fits = result.stderr.split(separator: "\n").filter { $0.hasPrefix("backtest: week of") }
+        #expect(fits.count == 4 && !result.stderr.contains("\r"), "\(result.stderr)")
+        #expect(fits[0].contains("fold 1/2, contender 1/2)") && fits[2].contains("fold 2/2, contender 1/2, about "), "\(fits)")
         let averages = result.stdout.split(separator: "\n").filter { $0.hasPrefix("average") }
         #expect(averages.count == 2 && averages.allSatisfy { $0.contains(" · random ") && !$0.contains("reps") }, "\(result.stdout)")
         let markdown = try String(contentsOfFile: root + "/report/report.md", encoding: .utf8)

@@ -121,7 +121,10 @@ extension EvaluatorCommand {
         func run() throws {
             BLASKernelSelection.reexecuteWithFastestKernelsIfNeeded()
             BlockParallelism.useThreads(parallelism.threads)
-            let log: (String) -> Void = { line in if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) } }
+            // Fold, contender, epoch and time left redrawn on a terminal; the per-fit lines either way.
+            let display = StatusLine(quiet: quiet)
+            defer { display.finish() }
+            let log: (String) -> Void = { display.line($0) }
             let data: Dataset
             var inputs: [InputFile] = []
             var truth: [GroundTruthRow]? = nil
@@ -174,7 +177,7 @@ extension EvaluatorCommand {
             log("backtest: \(backtest.foldStarts.count) folds from \(backtest.foldStarts.first!.iso), contenders \(settings.contenders.joined(separator: ", "))")
             let results: [Backtest.Fold]
             do {
-                results = try backtest.run(progress: log)
+                results = try backtest.run(progress: log, status: { progress in display.status("backtest: " + progress.line) })
             } catch {
                 throw EvaluatorFailure.badInput("\(dataset): \(error)")
             }
