@@ -148,6 +148,14 @@ public enum TrainingJob {
         public var trainUntil: Day
         public var validationFrom: Day
 
+        /// A warning when the validation split outnumbers the training split: early stopping
+        /// and calibration then rest on more rows than the model learns from.
+        public func splitWarning(validationDates: Int) -> String? {
+            guard validation.count > train.count else { return nil }
+            return "\(validation.count) validation examples outnumber the \(train.count) training examples: "
+                + "give more history (--training-weeks, a later --train-until) or fewer --validation-dates (now \(validationDates))"
+        }
+
         /// The trainer's line about the examples: counts, positive share, split and cut-off.
         public var description: String {
             "\(train.count) training examples (\(String(format: "%.1f", train.positiveRate * 100))% positive), "
@@ -179,12 +187,11 @@ public enum TrainingJob {
         var all = builder.build(grid: grid, candidates: options.trainingCandidates, trainingCutoff: trainUntil)
         if let earliestAsOf = options.earliestAsOf(trainUntil: trainUntil) { all.examples = all.examples.filter { $0.asOf >= earliestAsOf.ordinal } }
         let dates = Array(Set(all.examples.map(\.asOf))).sorted()
-        guard dates.count > options.validationDates else {
-            throw JobError("only \(dates.count) as-of dates have a label window closing by \(trainUntil) (horizon \(options.examples.horizonDays) days); "
-                + "need more than the \(options.validationDates) validation dates: use more data, a later --train-until, or fewer --validation-dates")
+        let horizon = Int32(options.examples.horizonDays)
+        guard dates.count > options.validationDates, dates[0] + horizon <= dates[dates.count - options.validationDates] else {
+            throw JobError(tooFewDatesAdvice(dates: dates, options: options, trainUntil: trainUntil))
         }
         let validationFrom = dates[dates.count - options.validationDates]
-        let horizon = Int32(options.examples.horizonDays)
         var trainSet = all, validationSet = all
         trainSet.examples = all.examples.filter { $0.asOf + horizon <= validationFrom }
         validationSet.examples = all.examples.filter { $0.asOf >= validationFrom }
@@ -192,11 +199,32 @@ public enum TrainingJob {
             var random = SeededRandom(seed: options.training.seed, stream: 3)
             trainSet = trainSet.shiftAugmented(history: history, options: shift, random: &random)
         }
-        guard !trainSet.examples.isEmpty else {
-            throw JobError("no training examples end their label window before the validation period starts (\(Day(ordinal: validationFrom))); use more data or fewer --validation-dates")
-        }
+        guard !trainSet.examples.isEmpty else { throw JobError(tooFewDatesAdvice(dates: dates, options: options, trainUntil: trainUntil)) }
         return ExampleSplit(train: trainSet, validation: validationSet, counts: all.counts, trainUntil: trainUntil,
                             validationFrom: Day(ordinal: validationFrom))
+    }
+
+    /// Why `dates` (the as-of dates left after the cut-off and the rolling window) leave no
+    /// training date, and which flag to change by how much: a training example's label window
+    /// must close before the first of the `--validation-dates` latest dates, so the dates needed
+    /// are the validation dates, plus those within one horizon before them, plus one.
+    static func tooFewDatesAdvice(dates: [Int32], options: Options, trainUntil: Day) -> String {
+        let horizon = Int32(options.examples.horizonDays), validation = options.validationDates
+        // The most validation dates that still leave a training date: the latest v whose first
+        // validation date is a horizon after the first date.
+        let fewerValidation = dates.isEmpty ? 0 : (1..<max(1, dates.count)).reversed().first { dates[dates.count - $0] - dates[0] >= horizon } ?? 0
+        let gapWeeks = (options.examples.horizonDays + 6) / 7
+        var remedies: [String] = []
+        if let weeks = options.trainingWeeks, options.grid == .weekly {
+            remedies.append("--training-weeks \(validation + gapWeeks + 1) or more (now \(weeks): \(validation) validation weeks, \(gapWeeks) weeks for the labels of the last training week to close before them, and at least one training week; several times that trains better)")
+        } else {
+            remedies.append("more data or a later --train-until")
+        }
+        if fewerValidation >= 1 {
+            remedies.append("--validation-dates \(fewerValidation) or fewer (now \(validation))")
+        }
+        return "only \(dates.count) as-of dates have a label window closing by \(trainUntil) (horizon \(horizon) days), and none is a horizon before "
+            + "the \(validation) validation dates: no training example is left. Use " + remedies.joined(separator: ", or ")
     }
 
     /// Builds the training and validation tensors for `history` under `options`;
@@ -357,7 +385,9 @@ public enum TrainingJob {
             history: history, options: options, warmStart: warm, checkpointPath: output + ".checkpoint", resume: resume, log: log, progress: progress,
             epochFinished: { epochsThisRun += 1; epochFinished($0) }, shouldStop: shouldStop)
         if options.contender!.usesFeaturePipeline {
-            log("trainer: \(try job.prepared().description)")
+            let prepared = try job.prepared()
+            log("trainer: \(prepared.description)")
+            if let warning = prepared.splitWarning(validationDates: options.validationDates) { log("trainer: warning: \(warning)") }
         }
         let fitted = try fit(job)
         let prepared = job.preparedIfBuilt

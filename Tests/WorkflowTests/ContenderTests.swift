@@ -171,3 +171,31 @@ struct ContenderTests {
         #expect(checkpoint.metadata["pipeline_sha256"]?.count == 64)
     }
 }
+
+/// A rolling window too short for the validation split fails with the flags to change and by
+/// how much, and the advised values do train.
+@Suite("Training split advice")
+struct TrainingSplitAdviceTests {
+    @Test func aShortWindowNamesTheTrainingWeeksAndValidationDatesThatWork() throws {
+        var options = ContenderTests.options("logreg")
+        options.validationDates = 8
+        options.trainingWeeks = 8
+        #expect {
+            _ = try TrainingJob.splitExamples(history: ContenderTests.history, options: options)
+        } throws: { error in
+            let message = "\(error)"
+            return message.contains("--training-weeks 13 or more (now 8") && message.contains("--validation-dates 4 or fewer (now 8)")
+        }
+        var longer = options
+        longer.trainingWeeks = 13
+        let split = try TrainingJob.splitExamples(history: ContenderTests.history, options: longer)
+        #expect(!split.train.examples.isEmpty)
+        var fewer = options
+        fewer.validationDates = 4
+        #expect(try !TrainingJob.splitExamples(history: ContenderTests.history, options: fewer).train.examples.isEmpty)
+        // One validation date fewer than advised is not needed: 5 leaves none.
+        var five = options
+        five.validationDates = 5
+        #expect(throws: (any Error).self) { try TrainingJob.splitExamples(history: ContenderTests.history, options: five) }
+    }
+}
