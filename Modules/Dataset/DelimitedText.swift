@@ -32,11 +32,19 @@ public enum DelimitedText {
 
     /// Parses a whole file into records of fields. `path` names the file in errors; line
     /// numbers are 1-based physical lines. The last record may omit its `\n`.
-    public static func parse(_ bytes: [UInt8], path: String) throws -> [(line: Int, fields: [String])] {
+    ///
+    /// `spreadsheetTolerant` is for files a person may have opened and saved in a spreadsheet
+    /// (scores, call lists): `\r\n` line ends and a leading UTF-8 byte-order mark are accepted.
+    /// A lone carriage return stays an error, and Revisit's own data files stay strict.
+    public static func parse(_ bytes: [UInt8], path: String, spreadsheetTolerant: Bool = false) throws -> [(line: Int, fields: [String])] {
         var records: [(line: Int, fields: [String])] = []
         var fields: [String] = []
         var field: [UInt8] = []
-        var index = 0
+        var index = spreadsheetTolerant && bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        /// A `\r\n` line end where those are accepted.
+        func crlf(at position: Int) -> Bool {
+            spreadsheetTolerant && position + 1 < bytes.count && bytes[position] == 0x0D && bytes[position + 1] == 0x0A
+        }
         var line = 1
         var recordLine = 1
         let count = bytes.count
@@ -65,7 +73,7 @@ public enum DelimitedText {
                     index += 1
                 }
                 fieldStarted = true
-                guard index == count || bytes[index] == 0x2C || bytes[index] == 0x0A else {
+                guard index == count || bytes[index] == 0x2C || bytes[index] == 0x0A || crlf(at: index) else {
                     throw DatasetError.malformed(path: path, line: line, reason: "text after a closing quote")
                 }
                 continue
@@ -83,6 +91,8 @@ public enum DelimitedText {
                 fields = []
                 line += 1
                 recordLine = line
+            case 0x0D where crlf(at: index):
+                break  // the \n that follows ends the record
             case 0x0D:
                 throw DatasetError.malformed(path: path, line: line, reason: "carriage return outside quotes (Revisit files end lines with \\n)")
             case 0x22:

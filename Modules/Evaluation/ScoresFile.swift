@@ -173,7 +173,8 @@ public enum ScoresFile {
     public static func decode(_ bytes: [UInt8], path: String) throws -> [ScoreRow] {
         let records: [(line: Int, fields: [String])]
         do {
-            records = try DelimitedText.parse(bytes, path: path)
+            // A list that went through a spreadsheet comes back with \r\n and perhaps a BOM.
+            records = try DelimitedText.parse(bytes, path: path, spreadsheetTolerant: true)
         } catch let error as DatasetError {
             throw EvaluationError.from(error)
         }

@@ -135,7 +135,19 @@ struct ScoresFileTests {
         for (row, message) in cases {
             #expect(Self.error(Self.header + good + row)?.description == message, "row \(row)")
         }
-        #expect(Self.error(Self.header + good + "C2,R1,2024-01-01,0.5,1,1,m,1\r\n")?.description.hasPrefix("s.csv:3: carriage return") == true)
+        // A lone carriage return is still refused (a list that lost its line feeds).
+        #expect(Self.error(Self.header + good + "C2,R1,2024-01-01,0.5,1,1,m,1\rC3,R1,2024-01-01,0.4,2,2,m,1\n")?.description.hasPrefix("s.csv:3: carriage return") == true)
+    }
+
+    /// A list opened and saved in a spreadsheet comes back with CRLF line ends and a UTF-8
+    /// byte-order mark: it reads as the original, a quoted reason's comma included.
+    @Test func readsAListThatWentThroughASpreadsheet() throws {
+        let original = Self.headerV3 + "C1,R1,2024-01-01,0.5,1,1,m,3,,,,,,,28,2024-01-01,\"last order 41 days ago, usually every 38 days\",,\n"
+            + "C2,R1,2024-01-01,0.25,2,2,m,3,,,,,,,28,2024-01-01,,,\n"
+        let saved = [UInt8]([0xEF, 0xBB, 0xBF]) + Array(original.replacingOccurrences(of: "\n", with: "\r\n").utf8)
+        let rows = try ScoresFile.decode(saved, path: "s.csv")
+        #expect(rows == (try ScoresFile.decode(Array(original.utf8), path: "s.csv")))
+        #expect(rows.count == 2 && rows[0].reasons.first == "last order 41 days ago, usually every 38 days")
     }
 
     @Test func ranksWithinRepByProbabilityThenCustomerID() {
