@@ -68,8 +68,11 @@ final class TableSource {
             guard let header = try csv.next() else {
                 throw ImportFailure.badInput(path: path, line: nil, reason: "empty file: no header line")
             }
+            // XML read as CSV (standard input has no extension to tell the format by).
+            let xmlHint = Self.looksLikeXML(header.raw)
+                ? "; the input looks like XML (it starts with '<'): add --format xml" : ""
             if let problem = header.problem {
-                let hint = problem.reason == .invalidEncoding ? " (is the file's encoding '\(mapping.encoding)'? set \"encoding\" in the mapping)" : ""
+                let hint = (problem.reason == .invalidEncoding ? " (is the file's encoding '\(mapping.encoding)'? set \"encoding\" in the mapping)" : "") + xmlHint
                 throw ImportFailure.badInput(path: path, line: header.line, reason: "header: \(problem.detail)\(hint)")
             }
             let names = header.fields.map { $0.trimmingSpaces }
@@ -85,14 +88,24 @@ final class TableSource {
             }
             if !missing.isEmpty {
                 let shown = Snippet.bounded(String(decoding: header.raw, as: UTF8.self))
-                let hint = (missing.count == sources.count ? "; is the header line missing or the delimiter wrong?" : "")
-                    + "; `importer inspect \(path)` shows the file's columns and drafts a mapping"
+                let hint = xmlHint.isEmpty
+                    ? (missing.count == sources.count ? "; is the header line missing or the delimiter wrong?" : "")
+                        + "; `importer inspect \(path)` shows the file's columns and drafts a mapping"
+                    : xmlHint
                 throw ImportFailure.badInput(
                     path: path, line: header.line,
                     reason: "header lacks column\(missing.count > 1 ? "s" : "") \(missing.map { "'\($0)'" }.joined(separator: ", ")) (header: \(shown))\(hint)")
             }
             reader = .csv(csv, headerCount: names.count, indices: indices)
         }
+    }
+
+    /// Whether a first line read as CSV is the start of an XML document: `<` after an optional
+    /// byte-order mark and white space.
+    static func looksLikeXML(_ line: [UInt8]) -> Bool {
+        var bytes = line[...]
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
+        return bytes.first { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D && $0 != 0x0A } == 0x3C
     }
 
     var bytesRead: Int {

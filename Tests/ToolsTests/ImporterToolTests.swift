@@ -48,6 +48,17 @@ struct ImporterToolTests {
         #expect(manifest.files.contains { $0.role == "input" && $0.path == "-" && $0.bytes == bytes.count })
     }
 
+    /// Standard input has no extension to tell the format by: XML read as CSV says what to add.
+    @Test func xmlOnStandardInputWithoutTheFormatGetsAHint() throws {
+        let bytes = try #require(FileManager.default.contents(atPath: Self.root + "/Fixtures/erp/visits.xml"))
+        let result = try Self.run(["-", "--out", Self.scratch()], stdin: bytes)
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(result.stderr.hasPrefix("importer: -:1: header: ") && result.stderr.contains("looks like XML (it starts with '<'): add --format xml"), "\(result.stderr)")
+        // A CSV header that fails for another reason gets no such hint.
+        let csv = try Self.run(["-", "--out", Self.scratch()], stdin: Data("a;b;c\n1;2;3\n".utf8))
+        #expect(csv.status == 2 && !csv.stderr.contains("XML"), "\(csv.stderr)")
+    }
+
     @Test func documentedExitCodes() throws {
         let out = Self.scratch()
         let usage = try Self.run(["--out", out])
