@@ -62,6 +62,15 @@ extension Backtest {
             outcomes: Outcomes(dataset: history.dataset, horizonDays: settings.training.examples.horizonDays),
             groundTruth: groundTruth, settings: evaluation, inputs: inputs)
         report.mode = "backtest"
+        let training = settings.training
+        report.backtestSettings = BacktestSettingsRecord(
+            contenders: settings.contenders, foldDates: folds.map(\.start), stepDays: settings.stepDays,
+            candidates: settings.candidates.rawValue, list: settings.list.description, horizonDays: training.examples.horizonDays,
+            trainingWeeks: training.trainingWeeks, trainingCandidates: training.trainingCandidates.rawValue,
+            validationDates: training.validationDates, features: training.featureSet.rawValue, scaling: training.scaling.rawValue,
+            notes: training.notes, calibration: training.calibration?.rawValue, epochs: training.training.epochs,
+            warmStart: settings.warmStart, warmEpochs: settings.warmEpochs, batchSize: training.training.batchSize,
+            monitor: training.training.monitor.rawValue, seed: training.training.seed)
         let order = self.settings.contenders
         report.models.sort { (order.firstIndex(of: $0.model) ?? .max) < (order.firstIndex(of: $1.model) ?? .max) }
         let candidates = self.settings.candidates == .visitedInWeek ? "the customers the reps visited that week (the study's evaluation set)"

@@ -72,6 +72,21 @@ public struct ImportReport: Sendable {
     /// when a customers file was read.
     public var countsText: String { Self.countsText(visits: visitCounts, customers: customerCounts) }
 
+    /// `importer --json`: the summary as one JSON object (each table's counts with the rejects
+    /// by reason, the dataset's date range and totals, the time).
+    public func summaryJSON(output: String, seconds: Double) -> JSONLine {
+        func counts(_ c: DatasetManifest.Counts) -> JSONLine {
+            .object([("read", .int(c.read)), ("accepted", .int(c.accepted)), ("rejected", .int(c.rejected)), ("duplicates", .int(c.duplicates)),
+                     ("rejected_by_reason", .object(c.rejectedByReason.keys.sorted().map { ($0, .int(c.rejectedByReason[$0]!)) }))])
+        }
+        return .object([
+            ("tool", .string("importer")), ("out", .string(output)), ("visits", counts(visitCounts)), ("customers", counts(customerCounts)),
+            ("replaced_with_other", .int(replacedWithOther)), ("already_imported", .bool(alreadyImported)), ("spilled_runs", .int(spilledRuns)),
+            ("first_date", .string(manifest.firstDate?.iso)), ("last_date", .string(manifest.lastDate?.iso)),
+            ("customers_in_dataset", .int(manifest.customerCount)), ("reps_in_dataset", .int(manifest.repCount)), ("seconds", .number(seconds)),
+        ])
+    }
+
     static func countsText(visits: DatasetManifest.Counts, customers: DatasetManifest.Counts) -> String {
         func counts(_ c: DatasetManifest.Counts) -> String {
             "read \(c.read), accepted \(c.accepted), rejected \(c.rejected), duplicates \(c.duplicates)"

@@ -75,11 +75,63 @@ public struct ModelFindings: Sendable, Hashable, Codable {
     }
 }
 
-/// The evaluator's report, `report.json`: format `revisit-evaluation-report`, version 5
+/// The settings of a backtest as `report.json` records them (version 7), numbers as numbers.
+public struct BacktestSettingsRecord: Sendable, Hashable, Codable {
+    public var contenders: [String]
+    public var foldDates: [Day]
+    public var stepDays: Int
+    public var candidates: String
+    public var list: String
+    public var horizonDays: Int
+    /// The rolling window in weeks; nil: all history before each fold.
+    public var trainingWeeks: Int?
+    public var trainingCandidates: String
+    public var validationDates: Int
+    public var features: String
+    public var scaling: String
+    public var notes: Bool
+    /// The calibration forced on every contender; nil: each contender's default.
+    public var calibration: String?
+    public var epochs: Int
+    public var warmStart: Bool
+    public var warmEpochs: Int
+    public var batchSize: Int
+    public var monitor: String
+    public var seed: UInt64
+
+    public init(
+        contenders: [String], foldDates: [Day], stepDays: Int, candidates: String, list: String, horizonDays: Int, trainingWeeks: Int?,
+        trainingCandidates: String, validationDates: Int, features: String, scaling: String, notes: Bool, calibration: String?,
+        epochs: Int, warmStart: Bool, warmEpochs: Int, batchSize: Int, monitor: String, seed: UInt64
+    ) {
+        self.contenders = contenders
+        self.foldDates = foldDates
+        self.stepDays = stepDays
+        self.candidates = candidates
+        self.list = list
+        self.horizonDays = horizonDays
+        self.trainingWeeks = trainingWeeks
+        self.trainingCandidates = trainingCandidates
+        self.validationDates = validationDates
+        self.features = features
+        self.scaling = scaling
+        self.notes = notes
+        self.calibration = calibration
+        self.epochs = epochs
+        self.warmStart = warmStart
+        self.warmEpochs = warmEpochs
+        self.batchSize = batchSize
+        self.monitor = monitor
+        self.seed = seed
+    }
+}
+
+/// The evaluator's report, `report.json`: format `revisit-evaluation-report`, version 7
 /// (2: `settings.comparison`, the random-list baseline of transaction logs, and `calibration`;
 /// 3: `findings`, what models say about themselves; 4: `timing`, when the next order comes;
 /// 5: `order_counts`, how many orders come; 6: `list_preview`, the top of each rep's latest list
-/// with its reasons and history, and `per_rep`, each rep's results).
+/// with its reasons and history, and `per_rep`, each rep's results; 7: `backtest_settings`, how
+/// a backtest trained its contenders).
 ///
 /// The same type serves the audit (one scores file, possibly several models) and the rolling
 /// backtest (`mode` = `backtest`, one ``ModelResult`` per model built from its weekly rows).
@@ -89,7 +141,7 @@ public struct EvaluationReport: Sendable, Hashable, Codable {
     /// The `format` value of every report.
     public static let formatName = "revisit-evaluation-report"
     /// The version this build writes.
-    public static let currentVersion = 6
+    public static let currentVersion = 7
 
     public var format: String
     public var formatVersion: Int
@@ -121,6 +173,9 @@ public struct EvaluationReport: Sendable, Hashable, Codable {
     /// Each rep's list precision beside the rep's own visits' rate, for the first model (a visit
     /// log; nil for a transaction log or without evaluated rows).
     public var perRep: PerRepResults?
+    /// How a backtest trained and scored its contenders (nil for an audit): what a reader needs
+    /// to rerun it, beside the evaluation `settings`.
+    public var backtestSettings: BacktestSettingsRecord?
 
     public init(
         mode: String, settings: EvaluationSettings, inputs: [InputFile], counts: RowCounts, models: [ModelResult],

@@ -147,6 +147,32 @@ public enum WeeklyComparison {
     }
 
     /// The study's lines: one per week and model, then one average line per model.
+    /// `evaluator audit|backtest --json`: what ``lines(_:comparison:)`` prints, as one JSON
+    /// object per model (each week's list size, precision, comparison rate, random rate and
+    /// lifts, then the averages); rates are fractions, undefined ones `null`.
+    public static func json(_ models: [ModelResult], comparison: ComparisonBaseline = .reps) -> JSONLine {
+        func value(_ metric: MetricValue) -> JSONLine { .number(metric.value) }
+        let rateKey = comparison == .reps ? "reps_rate" : "base_rate"
+        return .array(models.map { model in
+            .object([
+                ("model", .string(model.model)),
+                ("weeks", .array(model.weeks.map { week in
+                    .object([
+                        ("as_of", .string(week.asOf.iso)), ("listed", .int(week.metrics.listed)), ("listed_ordered", .int(week.metrics.listedOrdered)),
+                        ("list_precision", value(week.metrics.listPrecision)), (rateKey, value(week.repsRate)), ("lift", value(week.lift)),
+                        ("random_rate", value(week.randomRate)), ("lift_over_random", value(week.liftOverRandom)),
+                        ("roc_auc", value(week.metrics.rocAuc)),
+                    ])
+                })),
+                ("average", .object([
+                    ("weeks", .int(model.averages.weeks)), ("list_precision", value(model.averages.listPrecision)),
+                    (rateKey, value(model.averages.repsRate)), ("lift", value(model.averages.lift)),
+                    ("random_rate", value(model.averages.randomRate)), ("lift_over_random", value(model.averages.liftOverRandom)),
+                ])),
+            ])
+        })
+    }
+
     public static func lines(_ models: [ModelResult], comparison: ComparisonBaseline = .reps) -> [String] {
         var lines: [String] = []
         let weeks = Set(models.flatMap { $0.weeks.map(\.asOf) }).sorted()

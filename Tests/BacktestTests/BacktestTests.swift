@@ -123,7 +123,14 @@ struct BacktestTests {
             #expect(counts.repeatRows == observed.filter { $0 >= 2 }.count)
         }
         let decoded = try EvaluationReport.decode(json: try report.jsonBytes())
-        #expect(decoded == report && decoded.formatVersion == 6)
+        #expect(decoded == report && decoded.formatVersion == 7)
+        // How the contenders were trained is recorded, numbers as numbers.
+        let recorded = try #require(decoded.backtestSettings)
+        #expect(recorded.contenders == backtest.settings.contenders && recorded.foldDates == folds.map(\.start))
+        #expect(recorded.epochs == backtest.settings.training.training.epochs && recorded.horizonDays == backtest.settings.training.examples.horizonDays)
+        let json = try JSONSerialization.jsonObject(with: Data(try report.jsonBytes())) as! [String: Any]
+        let recordedJSON = try #require(json["backtest_settings"] as? [String: Any])
+        #expect(recordedJSON["epochs"] is Int && recordedJSON["fold_dates"] is [String] && recordedJSON["warm_start"] is Bool, "\(recordedJSON)")
         let directory = NSTemporaryDirectory() + "revisit-backtest-counts-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try ReportWriter.write(report, to: directory)

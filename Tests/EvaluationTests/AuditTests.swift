@@ -137,7 +137,7 @@ struct AuditTests {
         #expect(try decoded.jsonBytes() == bytes)
         let json = try JSONSerialization.jsonObject(with: Data(bytes)) as! [String: Any]
         #expect(json["format"] as? String == "revisit-evaluation-report")
-        #expect(json["format_version"] as? Int == EvaluationReport.currentVersion && EvaluationReport.currentVersion == 6)
+        #expect(json["format_version"] as? Int == EvaluationReport.currentVersion && EvaluationReport.currentVersion == 7)
         #expect(json["mode"] as? String == "audit")
         let input = (json["inputs"] as! [[String: Any]])[0]
         #expect(input["sha256"] as? String == SHA256.hex(ScoresFile.encode(rows: HandMadeCase.scores())))

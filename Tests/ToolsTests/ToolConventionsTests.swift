@@ -57,4 +57,37 @@ struct ToolConventionsTests {
             #expect(script.status == 0 && script.stdout.contains("xgboost_timing") && script.stdout.contains("calibration") && script.stdout.contains("isotonic"), "\(shell)")
         }
     }
+
+    /// `--json`: the summary a job runner reads, one JSON object with numbers as numbers.
+    @Test func jsonSummaries() throws {
+        let work = try ToolProcess.temporaryDirectory("json")
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let imported = try ToolProcess.run("importer", [root + "/Fixtures/erp/visits.csv", "--customers", root + "/Fixtures/erp/customers.csv",
+                                                        "--out", work + "/data", "--json", "--quiet"])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Data(imported.stdout.utf8)) as! [String: Any]
+        let visits = summary["visits"] as! [String: Any]
+        #expect(summary["tool"] as? String == "importer" && visits["accepted"] as? Int == 60 && summary["seconds"] is Double, "\(summary)")
+
+        let trained = try ToolProcess.run("trainer", [work + "/data", "--out", work + "/m.safetensors", "--model", "recency", "--train-until", "2018-08-01", "--log-json"])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let event = try JSONSerialization.jsonObject(with: Data(trained.stderr.split(separator: "\n").last!.utf8)) as! [String: Any]
+        #expect(event["event"] as? String == "summary" && event["epochs"] is Int && event["training_rows"] is Int, "\(event)")
+
+        let scored = try ToolProcess.run("scorer", ["--model", work + "/m.safetensors", "--dataset", work + "/data", "--as-of", "2018-08-01",
+                                                    "--top-per-rep", "2", "--out", work + "/lists.csv", "--json"])
+        #expect(scored.status == 0, "\(scored.stderr)")
+        let scoring = try JSONSerialization.jsonObject(with: Data(scored.stderr.utf8)) as! [String: Any]
+        #expect(scoring["tool"] as? String == "scorer" && (scoring["rows"] as? Int ?? 0) > 0 && scoring["as_of"] as? String == "2018-08-01", "\(scoring)")
+
+        let audited = try ToolProcess.run("evaluator", ["audit", "--scores", work + "/lists.csv", "--dataset", work + "/data", "--top-per-rep", "2",
+                                                        "--bootstrap", "10", "--out", work + "/report", "--json", "--quiet"])
+        #expect(audited.status == 0, "\(audited.stderr)")
+        let audit = try JSONSerialization.jsonObject(with: Data(audited.stdout.utf8)) as! [String: Any]
+        let models = try #require(audit["models"] as? [[String: Any]])
+        let week = try #require((models.first?["weeks"] as? [[String: Any]])?.first)
+        #expect(week["as_of"] as? String == "2018-08-01" && week["listed"] is Int && (week["list_precision"] is Double || week["list_precision"] is Int), "\(week)")
+        #expect(audit["report"] as? String == work + "/report/report.json")
+    }
 }

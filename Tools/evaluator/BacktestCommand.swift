@@ -86,6 +86,8 @@ extension EvaluatorCommand {
         var out: String
         @Flag(help: "No progress lines on stderr.")
         var quiet = false
+        @Flag(help: "Print the results as one JSON object on stdout (per model: each fold and the averages; notes; the report's path) instead of the per-week lines.")
+        var json = false
 
 
         func explicitFoldDates() throws -> [Day]? {
@@ -191,6 +193,15 @@ extension EvaluatorCommand {
                     waiting: log)
             } catch {
                 throw EvaluatorFailure.reportNotWritten(out, error)
+            }
+            if json {
+                print(JSONLine.object([
+                    ("tool", .string("evaluator")), ("command", .string("backtest")),
+                    ("models", WeeklyComparison.json(report.allResults, comparison: report.settings.comparison)),
+                    ("notes", .array(report.notes.map { .string($0) })),
+                    ("report", .string((out as NSString).appendingPathComponent("report.json"))),
+                ]).text)
+                return
             }
             for line in WeeklyComparison.lines(report.allResults, comparison: report.settings.comparison) { print(line) }
             for note in report.notes { print("note: \(note)") }

@@ -84,6 +84,8 @@ extension EvaluatorCommand {
         var history: String?
         @Flag(help: "No progress lines on stderr.")
         var quiet = false
+        @Flag(help: "Print the results as one JSON object on stdout (per model: each week and the averages; notes; the report's path) instead of the per-week lines.")
+        var json = false
 
         func validate() throws {
             if let observedThrough, Day(iso: observedThrough) == nil {
@@ -143,20 +145,33 @@ extension EvaluatorCommand {
             } catch {
                 throw EvaluatorFailure.reportNotWritten(out, error)
             }
-            for line in WeeklyComparison.lines(report.allResults, comparison: report.settings.comparison) { print(line) }
-            for note in report.notes { print("note: \(note)") }
-            print("report: \((out as NSString).appendingPathComponent("report.md")) (and report.json, *.svg)")
+            var historyAdded: Int? = nil
+            if !json {
+                for line in WeeklyComparison.lines(report.allResults, comparison: report.settings.comparison) { print(line) }
+                for note in report.notes { print("note: \(note)") }
+                print("report: \((out as NSString).appendingPathComponent("report.md")) (and report.json, *.svg)")
+            }
             if let history {
                 let entries = AuditHistory.entries(of: report)
                 do {
                     let written = try AuditHistory.append(entries, to: history, waiting: progress)
-                    print("history: \(history): \(entries.count) list\(entries.count == 1 ? "" : "s") added, \(written.dates.count) nights in all")
+                    historyAdded = entries.count
+                    if !json { print("history: \(history): \(entries.count) list\(entries.count == 1 ? "" : "s") added, \(written.dates.count) nights in all") }
                 } catch let error as EvaluationError {
                     throw EvaluatorFailure.badInput(error.description)
                 } catch {
                     throw EvaluatorFailure.cannotWrite("\(history): cannot append to the history: \(oneLineDescription(error))")
                 }
-                if entries.isEmpty { print("note: no list had a closed outcome window; nothing added to the history") }
+                if entries.isEmpty && !json { print("note: no list had a closed outcome window; nothing added to the history") }
+            }
+            if json {
+                print(JSONLine.object([
+                    ("tool", .string("evaluator")), ("command", .string("audit")),
+                    ("models", WeeklyComparison.json(report.allResults, comparison: report.settings.comparison)),
+                    ("notes", .array(report.notes.map { .string($0) })),
+                    ("report", .string((out as NSString).appendingPathComponent("report.json"))),
+                    ("history_added", historyAdded.map { .int($0) } ?? .null),
+                ]).text)
             }
         }
     }

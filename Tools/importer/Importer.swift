@@ -72,6 +72,8 @@ struct ImporterCommand: ParsableCommand {
 
     @Flag(help: "No progress lines on stderr.")
     var quiet = false
+    @Flag(help: "Print the summary as one JSON object on stdout (counts by table with the rejects by reason, date range, time) instead of the summary line.")
+    var json = false
 
     static let defaultMaxRejectRate = 0.05
     static let defaultMinimumRejects = 10
@@ -108,6 +110,10 @@ struct ImporterCommand: ParsableCommand {
             if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) }
         }
         let seconds = Date().timeIntervalSince(started)
+        if json {
+            print(report.summaryJSON(output: out, seconds: seconds).text)
+            return
+        }
         let note = report.alreadyImported ? " (inputs already imported: only history changed)" : ""
         print("importer: \(report.countsText), \(String(format: "%.2f", seconds)) s → \(out)\(note)")
     }

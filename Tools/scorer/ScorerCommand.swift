@@ -57,6 +57,8 @@ struct ScorerCommand: ParsableCommand {
     @OptionGroup var parallelism: ThreadOptions
     @Flag(help: "No summary line on stderr.")
     var quiet = false
+    @Flag(help: "The summary as one JSON object on stderr (rows, reps, as-of, model, outputs, time, the reasons' R²) instead of the summary lines; stdout may carry the scores.")
+    var json = false
 
     init() {}
 
@@ -96,20 +98,23 @@ struct ScorerCommand: ParsableCommand {
         let clock = ContinuousClock(), began = clock.now
         let result: ScoringJob.Result
         let history = VisitHistory(dataset: try loadDataset())
-        if !quiet, let asOf = options.asOf, let last = history.days.max(), asOf.ordinal > last + 1 + 365 {
+        // Warnings: a line each on stderr, or in the JSON summary with --json.
+        var warnings: [String] = []
+        if let asOf = options.asOf, let last = history.days.max(), asOf.ordinal > last + 1 + 365 {
             // The time-aware inputs (days since the last visit and order) are clipped to the
             // training range: scoring far past the data still works, but every customer looks
             // equally long gone.
-            FileHandle.standardError.write(Data(
-                "scorer: warning: --as-of \(asOf.iso) is \(asOf.ordinal - last) days after the last record; the days since each customer's last visit and order exceed what the model was trained on and are clipped to its range\n".utf8))
+            warnings.append("--as-of \(asOf.iso) is \(asOf.ordinal - last) days after the last record; the days since each customer's last visit and order exceed what the model was trained on and are clipped to its range")
         }
         result = try ScoringJob.run(modelPath: model, history: history, options: options)
         if let first = result.rows.first, let warning = ScoringJob.inSampleWarning(asOf: first.asOf, trainUntil: first.trainUntil) {
-            FileHandle.standardError.write(Data("scorer: warning: \(warning)\n".utf8))
+            warnings.append(warning)
         }
-        if visits != nil && customers == nil && !quiet {
-            FileHandle.standardError.write(Data(
-                "scorer: warning: --visits without --customers: every customer's profile (type, industry, tag) reads as unknown\n".utf8))
+        if visits != nil && customers == nil {
+            warnings.append("--visits without --customers: every customer's profile (type, industry, tag) reads as unknown")
+        }
+        if !json {
+            for warning in warnings { FileHandle.standardError.write(Data("scorer: warning: \(warning)\n".utf8)) }
         }
         let listed = allScores != nil ? ScoringJob.callList(result.rows, topPerRep: topPerRep!) : result.rows
         let bytes = ScoringJob.encodeScores(listed, modelID: result.modelID)
@@ -123,7 +128,16 @@ struct ScorerCommand: ParsableCommand {
         } catch {
             throw ToolFailure(.cannotWrite, String(describing: error))
         }
-        if !quiet {
+        if json {
+            let summary: JSONLine = .object([
+                ("tool", .string("scorer")), ("rows", .int(listed.count)), ("reps", .int(Set(listed.map(\.repID)).count)),
+                ("candidates", .int(result.rows.count)), ("as_of", .string(result.rows.first?.asOf.iso ?? options.asOf?.iso)),
+                ("model_id", .string(result.modelID)), ("out", .string(out)), ("all_scores", .string(allScores)),
+                ("reasons_r_squared", .number(result.reasonsRSquared)), ("seconds", .number((clock.now - began) / .seconds(1))),
+                ("warnings", .array(warnings.map { .string($0) })),
+            ])
+            FileHandle.standardError.write(Data((summary.text + "\n").utf8))
+        } else if !quiet {
             let reps = Set(listed.map(\.repID)).count
             let asOfText = result.rows.first?.asOf.iso ?? options.asOf?.iso ?? "-"
             FileHandle.standardError.write(Data(

@@ -198,9 +198,14 @@ struct TrainerCommand: ParsableCommand {
         report.summary(
             "trainer: \(out) (\(summary.modelID ?? "")): \(options.model), \(epochs)\(validation)\(summary.trainingRows) training rows, "
                 + String(format: "%.1f s", seconds),
-            json: ["model": out, "model_id": summary.modelID ?? "", "epochs": String(summary.history.count), "best_epoch": String(best),
-                   "validation_roc_auc": figure("roc_auc"), "validation_average_precision": figure("average_precision"),
-                   "calibration": summary.calibration.method.rawValue, "seconds": String(format: "%.3f", seconds)])
+            json: [("model", .string(out)), ("model_id", .string(summary.modelID)), ("contender", .string(options.model)),
+                   ("epochs", .int(summary.history.count)), ("best_epoch", .int(best)), ("training_rows", .int(summary.trainingRows)),
+                   ("validation_examples", .int(summary.validationExamples)),
+                   ("validation_roc_auc", .number(summary.validation["roc_auc"].flatMap { $0 })),
+                   ("validation_average_precision", .number(summary.validation["average_precision"].flatMap { $0 })),
+                   ("validation_ece_raw", .number(summary.validation["raw_ece"].flatMap { $0 })),
+                   ("validation_ece", .number(summary.validation["ece"].flatMap { $0 })),
+                   ("calibration", .string(summary.calibration.method.rawValue)), ("seconds", .number(seconds))])
     }
 
 }
@@ -266,8 +271,11 @@ final class ProgressReporter {
         guard !quiet else { return }
         let auc = report.validationAUC.map { String(format: "%.4f", $0) } ?? "undefined"
         if json {
-            write("{\"event\":\"epoch\",\"epoch\":\(report.epoch),\"training_loss\":\(report.trainingLoss),\"validation_loss\":\(report.validationLoss),"
-                  + "\"validation_auc\":\(report.validationAUC.map { "\($0)" } ?? "null"),\"improved\":\(report.improved),\"seconds\":\(report.seconds)}\n")
+            write(JSONLine.object([
+                ("event", .string("epoch")), ("epoch", .int(report.epoch)), ("training_loss", .number(report.trainingLoss)),
+                ("validation_loss", .number(report.validationLoss)), ("validation_auc", .number(report.validationAUC)),
+                ("improved", .bool(report.improved)), ("seconds", .number(report.seconds)),
+            ]).text + "\n")
         } else {
             line(String(format: "epoch %d: training loss %.5f, validation loss %.5f, validation ROC-AUC %@%@ (%.1f s)", report.epoch,
                         report.trainingLoss, report.validationLoss, auc, report.improved ? " *" : "", report.seconds))
@@ -276,10 +284,9 @@ final class ProgressReporter {
 
     func finish() { if terminal && !quiet && !json { write("\r\u{1B}[K") } }
 
-    func summary(_ text: String, json fields: [String: String]) {
+    func summary(_ text: String, json fields: [(String, JSONLine)]) {
         if json {
-            let body = fields.keys.sorted().map { "\"\($0)\":\"\(fields[$0]!)\"" }.joined(separator: ",")
-            write("{\"event\":\"summary\",\(body)}\n")
+            write(JSONLine.object([("event", .string("summary"))] + fields).text + "\n")
         } else if !quiet {
             write(text + "\n")
         }
