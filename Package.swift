@@ -33,6 +33,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // `--config FILE` (Docs/Dependencies.md): TOML through toml++.
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // MARK: System libraries (installed by `make deps`; see Docs/Dependencies.md)
@@ -95,7 +97,7 @@ let package = Package(
             path: "Modules/Backtest"),
         .target(
             name: "CommandLineSupport",
-            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser"), "Tensors", "Features"],
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "TOMLKit", package: "TOMLKit"), "Tensors", "Features"],
             path: "Modules/CommandLineSupport"),
         // The typed choices of the trainer's, scorer's and evaluator's flags (models from the
         // contender registry, calibration, loss, …): apart from CommandLineSupport so that the
@@ -184,7 +186,7 @@ let package = Package(
             name: "EvaluationTests", dependencies: ["Evaluation", "Dataset", "Metrics", "Tensors", "Formats", "TestSupport"], path: "Tests/EvaluationTests"),
         .testTarget(
             name: "MonitoringTests", dependencies: ["Monitoring", "Evaluation", "Dataset", "Metrics", "Formats", "TestSupport"], path: "Tests/MonitoringTests"),
-        .testTarget(name: "ToolsTests", dependencies: ["RevisitBench", "SynthTool", "Importer", "TrainerTool", "ScorerTool", "EvaluatorTool", "Dataset", "Evaluation", "Tensors", "Formats", "TestSupport"], path: "Tests/ToolsTests"),
+        .testTarget(name: "ToolsTests", dependencies: ["RevisitBench", "SynthTool", "Importer", "TrainerTool", "ScorerTool", "EvaluatorTool", "CommandLineSupport", "Dataset", "Evaluation", "Tensors", "Formats", "TestSupport"], path: "Tests/ToolsTests"),
         .testTarget(
             name: "SystemLibrariesTests", dependencies: ["CLibCSV", "CLibXML2", "COpenBLAS"],
             path: "Tests/SystemLibrariesTests"),

@@ -24,6 +24,11 @@
 #   TRAIN_ARGS       trainer arguments (default "--epochs 4 --patience 2 --training-weeks 52")
 #   DRIFT_ARGS       evaluator drift thresholds, e.g. "--max-history-loss 0.02"
 #   TREND_ARGS       evaluator trend settings, e.g. "--window 28 --fail-on-warning"
+#   REVISIT_CONFIG   a TOML file of the tools' flags (Docs/revisit.example.toml), passed to every
+#                    tool with --config; it needs a table for each: [importer], [trainer],
+#                    [scorer], [evaluator.drift], [evaluator.audit], [evaluator.trend]. With
+#                    it, TRAIN_ARGS defaults to nothing (the file says how to train); LIST_LENGTH
+#                    and the flags below still win, being on the command line.
 set -euo pipefail
 EXPORT=${1:?usage: nightly-retrain.sh EXPORT_DIR STATE_DIR}
 STATE=${2:?usage: nightly-retrain.sh EXPORT_DIR STATE_DIR}
@@ -35,7 +40,13 @@ TODAY=${REVISIT_TODAY:-$(date +%F)}
 YESTERDAY=$(date -d "$TODAY -1 day" +%F)
 LIST_LENGTH=${LIST_LENGTH:-20}
 read -r -a IMPORT_EXTRA <<< "${IMPORT_ARGS:-}"
-read -r -a TRAIN_EXTRA <<< "${TRAIN_ARGS:---epochs 4 --patience 2 --training-weeks 52}"
+CONFIG=()
+if [ -n "${REVISIT_CONFIG:-}" ]; then
+  CONFIG=(--config "$REVISIT_CONFIG")
+  read -r -a TRAIN_EXTRA <<< "${TRAIN_ARGS:-}"
+else
+  read -r -a TRAIN_EXTRA <<< "${TRAIN_ARGS:---epochs 4 --patience 2 --training-weeks 52}"
+fi
 read -r -a DRIFT_EXTRA <<< "${DRIFT_ARGS:-}"
 read -r -a TREND_EXTRA <<< "${TREND_ARGS:-}"
 say() { echo "nightly $TODAY: $*"; }
@@ -52,7 +63,7 @@ fi
 NEXT="$STATE/data-$TODAY"
 rm -rf "$NEXT"
 importer "$EXPORT/visits.csv" --customers "$EXPORT/customers.csv" --out "$NEXT" --max-reject-rate 0.05 \
-  "${IMPORT_EXTRA[@]}"
+  "${CONFIG[@]}" "${IMPORT_EXTRA[@]}"
 
 # 2. What moved since yesterday. Past a threshold (exit 5) the night keeps yesterday's dataset and
 #    model and still publishes lists from them, so the reps are not left without one; the drift
@@ -60,7 +71,7 @@ importer "$EXPORT/visits.csv" --customers "$EXPORT/customers.csv" --out "$NEXT" 
 USE_NEW=yes
 if [ -e "$STATE/data" ] && [ "$(readlink "$STATE/data")" != "data-$TODAY" ]; then
   set +e
-  evaluator drift --baseline "$STATE/data" --candidate "$NEXT" --out "$STATE/reports/drift-$TODAY" "${DRIFT_EXTRA[@]}"
+  evaluator drift --baseline "$STATE/data" --candidate "$NEXT" --out "$STATE/reports/drift-$TODAY" "${CONFIG[@]}" "${DRIFT_EXTRA[@]}"
   rc=$?
   set -e
   if [ "$rc" -eq 5 ]; then
@@ -87,7 +98,7 @@ fi
 #    (reboot, SIGTERM: exit 130) stops the night; the next night simply retrains.
 if [ "$USE_NEW" = yes ]; then
   MODEL_NEXT="$STATE/model.next.safetensors"
-  train() { trainer "$STATE/data" --out "$MODEL_NEXT" --train-until "$TODAY" "${TRAIN_EXTRA[@]}" "$@"; }
+  train() { trainer "$STATE/data" --out "$MODEL_NEXT" --train-until "$TODAY" "${CONFIG[@]}" "${TRAIN_EXTRA[@]}" "$@"; }
   if [ -f "$STATE/model.safetensors" ]; then
     set +e
     train --init-from "$STATE/model.safetensors"
@@ -108,7 +119,7 @@ fi
 # 4. Tomorrow's call lists: each rep's top LIST_LENGTH, then the link the CRM reads; every
 #    candidate's scores beside them for the audit.
 scorer --model "$STATE/model.safetensors" --dataset "$STATE/data" --as-of "$TODAY" --top-per-rep "$LIST_LENGTH" \
-  --out "$STATE/lists/$TODAY.csv" --all-scores "$STATE/scores/$TODAY.csv"
+  --out "$STATE/lists/$TODAY.csv" --all-scores "$STATE/scores/$TODAY.csv" "${CONFIG[@]}"
 ln -sfn "$TODAY.csv" "$STATE/lists/latest.link"
 mv -T "$STATE/lists/latest.link" "$STATE/lists/latest.csv"
 
@@ -138,12 +149,12 @@ for scores in "$STATE"/scores/????-??-??.csv; do
     continue
   fi
   evaluator audit --scores "$scores" --dataset "$STATE/data" --top-per-rep "$LIST_LENGTH" \
-    --observed-through "$YESTERDAY" --history "$STATE/history.csv" --out "$STATE/reports/$day" --quiet
+    --observed-through "$YESTERDAY" --history "$STATE/history.csv" --out "$STATE/reports/$day" --quiet "${CONFIG[@]}"
   if audited "$day"; then rm -f "$scores"; fi
 done
 
 # 6. List precision over the nights (reports/trend/trend.svg); warnings are printed to the log.
 if [ -f "$STATE/history.csv" ]; then
-  evaluator trend --history "$STATE/history.csv" --out "$STATE/reports/trend" "${TREND_EXTRA[@]}"
+  evaluator trend --history "$STATE/history.csv" --out "$STATE/reports/trend" "${CONFIG[@]}" "${TREND_EXTRA[@]}"
 fi
 say "done"

@@ -38,11 +38,13 @@ public struct ToolFailure: Error, CustomStringConvertible {
 /// go to stderr prefixed with the tool's name.
 public func runTool<Command: ParsableCommand>(_ command: Command.Type, name: String) -> Never {
     var parsed: any ParsableCommand  // the root or the subcommand that was named
+    let arguments = expandedArguments(Command.self, name: name)
     do {
-        parsed = try Command.parseAsRoot()
+        parsed = try Command.parseAsRoot(arguments.arguments)
     } catch {
         if Command.exitCode(for: error) == .success { Command.exit(withError: error) }  // --help, --version
-        FileHandle.standardError.write(Data("\(name): \(usageMessage(Command.self, for: error))\n".utf8))
+        let message = usageMessage(Command.self, for: error, arguments: arguments.arguments, configSource: arguments.source)
+        FileHandle.standardError.write(Data("\(name): \(message)\n".utf8))
         exit(ToolExitCode.usage.rawValue)
     }
     do {
@@ -61,14 +63,37 @@ public func runTool<Command: ParsableCommand>(_ command: Command.Type, name: Str
     }
 }
 
+/// The process's arguments with `--config FILE` expanded (``ConfigFile``); a config file that
+/// cannot be used is a usage error (exit 1) naming it.
+public func expandedArguments<Command: ParsableCommand>(
+    _ command: Command.Type, name: String, subcommands extra: [String] = []
+) -> (arguments: [String], source: String?) {
+    let subcommands = Command.configuration.subcommands.map { $0.configuration.commandName ?? String(describing: $0).lowercased() } + extra
+    do {
+        return try ConfigFile.expand(Array(CommandLine.arguments.dropFirst()), tool: name, subcommands: subcommands)
+    } catch {
+        FileHandle.standardError.write(Data("\(name): \(error)\n".utf8))
+        exit(ToolExitCode.usage.rawValue)
+    }
+}
+
 /// The message for a parse or validation error of `command`, after the tool's own prefix:
 /// ArgumentParser's message without its "Error: " (one prefix per line, the tool's), and for a
 /// command whose first argument must be a subcommand, a misspelt one named as such with the
 /// nearest name (`unknown subcommand 'backtst'; did you mean 'backtest'?`) rather than
 /// "Unexpected argument".
 public func usageMessage<Command: ParsableCommand>(
-    _ command: Command.Type, for error: any Error, arguments: [String] = Array(CommandLine.arguments.dropFirst())
+    _ command: Command.Type, for error: any Error, arguments: [String] = Array(CommandLine.arguments.dropFirst()),
+    configSource: String? = nil
 ) -> String {
+    let message = parseMessage(command, for: error, arguments: arguments)
+    guard let configSource else { return message }
+    // Say on the first line that flags came from a file: the bad one may be there.
+    let lines = message.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
+    return lines[0] + " (flags from \(configSource) included)" + (lines.count > 1 ? "\n" + lines[1] : "")
+}
+
+func parseMessage<Command: ParsableCommand>(_ command: Command.Type, for error: any Error, arguments: [String]) -> String {
     let subcommands = Command.configuration.subcommands.map { $0.configuration.commandName ?? String(describing: $0).lowercased() }
     if !subcommands.isEmpty, Command.configuration.defaultSubcommand == nil,
        let first = arguments.first, !first.hasPrefix("-"), !subcommands.contains(first), first != "help" {

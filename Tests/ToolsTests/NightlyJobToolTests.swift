@@ -9,7 +9,7 @@ struct NightlyJobToolTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// Runs the script as `night` with the tools of this build; stdout and stderr together.
-    static func night(_ night: String, export: String, state: String) throws -> (status: Int32, log: String) {
+    static func night(_ night: String, export: String, state: String, config: String? = nil) throws -> (status: Int32, log: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = ["-c", "bash \"$0\" \"$1\" \"$2\" 2>&1", root.appendingPathComponent("Docs/nightly-retrain.sh").path, export, state]
@@ -17,7 +17,11 @@ struct NightlyJobToolTests {
         environment["REVISIT_BIN"] = ToolProcess.binDirectory.path
         environment["REVISIT_TODAY"] = night
         environment["LIST_LENGTH"] = "3"
-        environment["TRAIN_ARGS"] = "--model xgboost --horizon 1 --quiet"
+        if let config {
+            environment["REVISIT_CONFIG"] = config   // the trainer's flags come from the file
+        } else {
+            environment["TRAIN_ARGS"] = "--model xgboost --horizon 1 --quiet"
+        }
         process.environment = environment
         let out = Pipe()
         process.standardOutput = out
@@ -72,7 +76,22 @@ struct NightlyJobToolTests {
 
         // The export is whole again: the new dataset is taken, both earlier nights are in the history.
         try writeExport(before: "2018-07-04")
-        let third = try Self.night("2018-07-04", export: export, state: state)
+        // The third night reads the tools' flags from a config file instead of TRAIN_ARGS.
+        let config = work + "/revisit.toml"
+        try """
+            [importer]
+            [trainer]
+            model = "xgboost"
+            horizon = 1
+            quiet = true
+            [scorer]
+            [evaluator.drift]
+            [evaluator.audit]
+            bootstrap = 50
+            [evaluator.trend]
+            window = 7
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let third = try Self.night("2018-07-04", export: export, state: state, config: config)
         #expect(third.status == 0, "\(third.log)")
         #expect(!third.log.contains("DRIFT"), "\(third.log)")
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: state + "/data") == "data-2018-07-04")
@@ -88,5 +107,8 @@ struct NightlyJobToolTests {
         #expect(FileManager.default.fileExists(atPath: state + "/reports/trend/trend.svg"))
         // Audited scores are removed; the open ones stay for a later night.
         #expect(try FileManager.default.contentsOfDirectory(atPath: state + "/scores") == ["2018-07-04.csv"])
+        // Trained as the config file says (a one-day horizon, recorded in the scores).
+        let tonight = try String(contentsOfFile: state + "/scores/2018-07-04.csv", encoding: .utf8).split(separator: "\n")
+        #expect(tonight.count > 1 && tonight[1].contains(",xgboost-") && tonight[1].contains(",1,2018-07-04,"), "\(tonight.prefix(2))")
     }
 }

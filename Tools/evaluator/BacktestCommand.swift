@@ -78,6 +78,7 @@ extension EvaluatorCommand {
         @Option(parsing: .unconditional, help: "Seed of every random stream (training and bootstrap).")
         var seed: UInt64 = 1
         @OptionGroup var parallelism: ThreadOptions
+        @OptionGroup var configuration: ConfigOption
         @Option(help: "A synth ground_truth.csv: the report shows the ceiling (p_order on the same rows).")
         var groundTruth: String?
         @Option(parsing: .unconditional, help: "Bootstrap resamples for the confidence intervals.")

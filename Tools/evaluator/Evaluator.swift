@@ -84,6 +84,7 @@ extension EvaluatorCommand {
         var history: String?
         @Flag(help: "No progress lines on stderr.")
         var quiet = false
+        @OptionGroup var configuration: ConfigOption
         @Flag(help: "Print the results as one JSON object on stdout (per model: each week and the averages; notes; the report's path) instead of the per-week lines.")
         var json = false
 

@@ -48,6 +48,7 @@ extension EvaluatorCommand {
         var significance = 0.01
         @Flag(help: "Exit 5 when the latest night has a warning (for a job that pages someone).")
         var failOnWarning = false
+        @OptionGroup var configuration: ConfigOption
 
         func validate() throws {
             guard (1...365).contains(window) else { throw ValidationError("--window must be in 1...365 nights, got \(window)") }
@@ -117,6 +118,7 @@ extension EvaluatorCommand {
         var maxNewValueShare = 0.2
         @Option(parsing: .unconditional, help: "Largest increase of the import's reject rate (0.02: two points).")
         var maxRejectRateIncrease = 0.02
+        @OptionGroup var configuration: ConfigOption
 
         func validate() throws {
             for (name, value) in [("--max-history-loss", maxHistoryLoss), ("--max-history-change", maxHistoryChange),

@@ -72,6 +72,7 @@ struct ImporterCommand: ParsableCommand {
 
     @Flag(help: "No progress lines on stderr.")
     var quiet = false
+    @OptionGroup var configuration: ConfigOption
     @Flag(help: "Print the summary as one JSON object on stdout (counts by table with the rejects by reason, date range, time) instead of the summary line.")
     var json = false
 
@@ -153,10 +154,12 @@ extension ImporterCommand {
     static func main() {
         // `importer inspect …` is its own command; everything else is an import, so that
         // `importer FILE --out DIR` and `importer --help` stay as they were.
-        let arguments = Array(CommandLine.arguments.dropFirst())
+        // `--config FILE`: its [importer] table, or [importer.inspect] for `importer inspect`.
+        let expanded = expandedArguments(ImporterCommand.self, name: "importer", subcommands: ["inspect"])
+        let arguments = expanded.arguments
         if arguments.first == "inspect" { InspectCommand.main(Array(arguments.dropFirst())) }
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(arguments)
             try command.run()
         } catch let failure as ImportFailure {
             FileHandle.standardError.write(Data("importer: \(failure)\n".utf8))
@@ -170,7 +173,8 @@ extension ImporterCommand {
             if code == .success {
                 exit(withError: error)  // --help, --version
             }
-            FileHandle.standardError.write(Data("importer: \(usageMessage(ImporterCommand.self, for: error))\n".utf8))
+            FileHandle.standardError.write(Data(
+                "importer: \(usageMessage(ImporterCommand.self, for: error, arguments: arguments, configSource: expanded.source))\n".utf8))
             Glibc.exit(1)
         }
     }

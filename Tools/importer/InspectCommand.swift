@@ -39,6 +39,7 @@ struct InspectCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Write the draft mapping here (atomically).", valueName: "file"))
     var writeMapping: String?
+    @OptionGroup var configuration: ConfigOption
 
     func validate() throws {
         if let rows, rows < 1 { throw ValidationError("--rows must be at least 1, not \(rows)") }

@@ -55,6 +55,7 @@ struct ScorerCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output CSV ('-' = standard output).")
     var out = "-"
     @OptionGroup var parallelism: ThreadOptions
+    @OptionGroup var configuration: ConfigOption
     @Flag(help: "No summary line on stderr.")
     var quiet = false
     @Flag(help: "The summary as one JSON object on stderr (rows, reps, as-of, model, outputs, time, the reasons' R²) instead of the summary lines; stdout may carry the scores.")

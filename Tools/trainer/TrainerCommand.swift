@@ -95,6 +95,7 @@ struct TrainerCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Seed of every random stream.")
     var seed: UInt64 = 1
     @OptionGroup var parallelism: ThreadOptions
+    @OptionGroup var configuration: ConfigOption
 
     @Option(help: "Only examples whose label window closes by this date (YYYY-MM-DD) train. Default: the day after the last record.")
     var trainUntil: String?
