@@ -10,7 +10,12 @@ import Metrics
 /// scorer ranks, as the report's ceiling.
 public enum Audit {
     /// The model name of the ground-truth ceiling in reports.
+    /// The ceiling's name when it is the simulator's P(any order), visit or inbound (a synth
+    /// version 1 ground truth, or a transaction log, whose label is any order).
     public static let ceilingName = "ceiling (p_order)"
+    /// The ceiling's name when it is the simulator's P(a visit ends in an order): the label a
+    /// visit log's models are judged on (synth version 2).
+    public static let visitCeilingName = "ceiling (p_visit_order)"
 
     /// The label window the audit uses: `requested` (the `--horizon` flag) when given, else the
     /// one the scores file records (`horizon_days`), else 28 days.
@@ -103,9 +108,20 @@ public enum Audit {
 
         var ceiling: ModelResult? = nil
         if let groundTruth {
+            // A visit log's labels are visit orders (inbound orders are not in it): the ceiling
+            // must predict that label, or it sits below the reliability diagonal by the inbound
+            // share. A ground truth without the visit-order probability falls back, with a note.
+            let visitLabels = outcomes.kind == .visits
+            let useVisitProbability = visitLabels && groundTruth.allSatisfy { $0.visitProbability != nil }
             var truth: [GroundTruthKey: Double] = [:]
             truth.reserveCapacity(groundTruth.count)
-            for row in groundTruth { truth[GroundTruthKey(customer: row.customerID, asOf: row.asOf)] = row.probability }
+            for row in groundTruth {
+                truth[GroundTruthKey(customer: row.customerID, asOf: row.asOf)] = useVisitProbability ? row.visitProbability! : row.probability
+            }
+            if visitLabels && !useVisitProbability {
+                notes.append("The ground truth has no p_visit_order (synth format 1): the ceiling is p_order, the probability of any order, "
+                    + "inbound ones included, which a visit log's labels do not count; it overstates the label's probability. Regenerate it with this release's synth.")
+            }
             // The evaluated (customer, as-of) pairs, each once, with the rep the scores name.
             var pairs: [GroundTruthKey: LabeledScore] = [:]
             for rows in byModel.values {
@@ -131,7 +147,7 @@ public enum Audit {
             if missing > 0 {
                 notes.append("\(missing) evaluated (customer, as-of) pairs have no ground-truth row; the ceiling leaves them out.")
             }
-            ceiling = ModelResult(model: ceilingName, rows: rows, repsWeek: repsWeek, settings: settings)
+            ceiling = ModelResult(model: useVisitProbability ? visitCeilingName : ceilingName, rows: rows, repsWeek: repsWeek, settings: settings)
         }
         var report = EvaluationReport(
             mode: "audit", settings: settings, inputs: inputs, counts: counts, models: models, ceiling: ceiling, notes: notes)

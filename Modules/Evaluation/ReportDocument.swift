@@ -249,8 +249,10 @@ extension ReportMarkdown {
                 .joined(separator: ", ") + "."
         }
         if let ceiling = report.ceiling {
-            text += " The ceiling (the simulator's true order probabilities, which no visit log shows whole) reached "
-                + "\(ReportText.percent(ceiling.averages.listPrecision))."
+            let what = ceiling.model == Audit.visitCeilingName
+                ? "the simulator's true probability that a visit ends in an order, from the hidden needs no visit log shows"
+                : "the simulator's true order probabilities, which no visit log shows whole"
+            text += " The ceiling (\(what)) reached \(ReportText.percent(ceiling.averages.listPrecision))."
         }
         return text + "\n"
     }

@@ -17,8 +17,11 @@ struct CustomerSimulation {
     private let needEndDaily: Double
     // Scratch buffers reused across customers.
     private var orderDays: [Int] = []
+    private var visitOrderDays: [Int] = []
     private var plan: [(day: Int, rep: Int)] = []
     private var lapsed: [Double]
+    /// The follow-up call an inbound order on window day j triggers (visit-order probability only).
+    private var inboundFollowUp: [(day: Int, rep: Int)?]
     /// The current customer's gap hazard by elapsed days (`NeedGap.hazard`), tabulated once per
     /// customer because the ground truth asks for it about 28 times per Monday.
     private var hazard: [Double] = []
@@ -35,10 +38,13 @@ struct CustomerSimulation {
         groundTruth = GroundTruth(
             mondays: mondays, customers: configuration.customers,
             probability: [Float](repeating: 0, count: mondays * configuration.customers),
-            ordered: [Bool](repeating: false, count: mondays * configuration.customers))
+            ordered: [Bool](repeating: false, count: mondays * configuration.customers),
+            visitProbability: [Float](repeating: 0, count: mondays * configuration.customers),
+            visitOrdered: [Bool](repeating: false, count: mondays * configuration.customers))
         churnDaily = Simulator.dailyProbability(annual: configuration.annualChurn)
         needEndDaily = 1 / configuration.meanNeedWorkingDays
         lapsed = [Double](repeating: 0, count: configuration.horizonDays)
+        inboundFollowUp = [(day: Int, rep: Int)?](repeating: nil, count: configuration.horizonDays)
         repOpenConversion = reps.map(\.openConversion)
         repClosedConversion = reps.map(\.closedConversion)
         visits.reserveCapacity(schedule.visitDays.count + schedule.visitDays.count / 8)
@@ -74,13 +80,20 @@ struct CustomerSimulation {
         let pollEnd = schedule.visitOffsets[customer + 1]
         var pollIndex = pollStart
         orderDays.removeAll(keepingCapacity: true)
+        visitOrderDays.removeAll(keepingCapacity: true)
 
         for day in 0..<days {
             if day % 7 == 0 && day / 7 < groundTruth.mondays {
-                let probability = orderProbability(
-                    monday: day, churned: churned, needOpen: needOpen, lastClose: lastClose, gap: gap,
-                    pollIndex: pollIndex, pollEnd: pollEnd, followUp: followUp)
-                groundTruth.probability[(day / 7) * groundTruth.customers + customer] = Float(probability)
+                for visitOrdersOnly in [false, true] {
+                    let probability = orderProbability(
+                        customer: customer, monday: day, churned: churned, needOpen: needOpen, lastClose: lastClose, gap: gap,
+                        pollIndex: pollIndex, pollEnd: pollEnd, followUp: followUp, visitOrdersOnly: visitOrdersOnly)
+                    if visitOrdersOnly {
+                        groundTruth.visitProbability[(day / 7) * groundTruth.customers + customer] = Float(probability)
+                    } else {
+                        groundTruth.probability[(day / 7) * groundTruth.customers + customer] = Float(probability)
+                    }
+                }
             }
             if day == churnDay {
                 churned = true
@@ -117,6 +130,7 @@ struct CustomerSimulation {
                 if random.uniformDouble() < conversion {
                     result = .order
                     orderDays.append(day)
+                    visitOrderDays.append(day)
                     lastOrderDay = day
                     if needOpen {
                         needOpen = false
@@ -150,13 +164,16 @@ struct CustomerSimulation {
             }
         }
 
-        // Outcomes: did an order (visit or inbound) fall in [M, M + H)?
-        var orderIndex = 0
+        // Outcomes: did an order (visit or inbound) fall in [M, M + H)? A visit order?
+        var orderIndex = 0, visitIndex = 0
         for monday in 0..<groundTruth.mondays {
             let start = monday * 7
             while orderIndex < orderDays.count && orderDays[orderIndex] < start { orderIndex += 1 }
+            while visitIndex < visitOrderDays.count && visitOrderDays[visitIndex] < start { visitIndex += 1 }
             groundTruth.ordered[monday * groundTruth.customers + customer] =
                 orderIndex < orderDays.count && orderDays[orderIndex] < start + horizon
+            groundTruth.visitOrdered[monday * groundTruth.customers + customer] =
+                visitIndex < visitOrderDays.count && visitOrderDays[visitIndex] < start + horizon
         }
     }
 
@@ -168,9 +185,17 @@ struct CustomerSimulation {
     /// rep's method-averaged probability) and the need's end (inbound order or lapse). Orders
     /// leave the mass; the answer is 1 − what remains. Visits that only an order in the window
     /// would cause (follow-ups) cannot matter to "at least one order", so the plan is fixed.
+    ///
+    /// With `visitOrdersOnly`, P(a *visit* in the window ends in an order), the label of a visit
+    /// log: an inbound order no longer leaves the mass but closes the need like a lapse, and the
+    /// follow-up call it triggers joins the plan for that part of the mass (it converts at the
+    /// closed rate, the need having just ended). Exact while the follow-up comes before the need
+    /// could reopen (follow-up lag ≤ the minimum gap, as by default); past that, the inbound part
+    /// that reopened first misses its follow-up call, and the probability is low by at most its
+    /// conversion chance.
     private mutating func orderProbability(
-        monday: Int, churned: Bool, needOpen: Bool, lastClose: Int, gap: NeedGap,
-        pollIndex: Int, pollEnd: Int, followUp: (day: Int, rep: Int)?
+        customer: Int, monday: Int, churned: Bool, needOpen: Bool, lastClose: Int, gap: NeedGap,
+        pollIndex: Int, pollEnd: Int, followUp: (day: Int, rep: Int)?, visitOrdersOnly: Bool
     ) -> Double {
         if churned { return 0 }
         let horizon = configuration.horizonDays
@@ -201,6 +226,7 @@ struct CustomerSimulation {
         for offset in 0..<horizon {
             let day = monday + offset
             lapsed[offset] = 0
+            inboundFollowUp[offset] = nil
             gone += (waiting + open + lapsedTotal) * churnDaily * survival
             survival *= survive
             if waiting > 0 {
@@ -230,9 +256,27 @@ struct CustomerSimulation {
                 }
                 planIndex += 1
             }
+            if visitOrdersOnly {
+                // The follow-up calls inbound orders triggered, on days the plan has no visit:
+                // the inbound share of what still waits since that day may convert.
+                for j in 0..<offset {
+                    guard let call = inboundFollowUp[j], call.day == day, lapsed[j] > 0 else { continue }
+                    let converted = lapsed[j] * inbound * repClosedConversion[call.rep]
+                    lapsed[j] -= converted
+                    lapsedTotal -= converted
+                }
+            }
             let ending = open * end
             open -= ending
-            lapsed[offset] = ending * (1 - inbound)
+            if visitOrdersOnly {
+                lapsed[offset] = ending
+                if ending > 0, let call = schedule.followUp(customer: customer, orderDay: day, lag: configuration.followUpDays),
+                   call.day < monday + horizon, !plan.contains(where: { $0.day == call.day }) {
+                    inboundFollowUp[offset] = call
+                }
+            } else {
+                lapsed[offset] = ending * (1 - inbound)
+            }
             lapsedTotal += lapsed[offset]
         }
         let remaining = (waiting + open + lapsedTotal) * survival + gone

@@ -76,6 +76,11 @@ public struct GroundTruth: Sendable, Equatable {
     public var probability: [Float]
     /// `[mondays, customers]`: the customer ordered (visit order or inbound order) in the window.
     public var ordered: [Bool]
+    /// `[mondays, customers]`: P(a visit in the window ends in an order), the label a visit log's
+    /// models are judged on (inbound orders are not in the visit export).
+    public var visitProbability: [Float]
+    /// `[mondays, customers]`: a visit in the window ended in an order.
+    public var visitOrdered: [Bool]
 }
 
 /// Everything one simulation produces; `SynthWriter` turns it into files.

@@ -8,7 +8,7 @@ import Foundation
 /// its presence marks a complete export.
 public enum SynthWriter {
     /// Version of the layout of `ground_truth.csv`, `inbound_orders.csv` and `synth.json`.
-    public static let formatVersion = 1
+    public static let formatVersion = 2
 
     /// The files written, in the order they are written.
     public static let fileNames = [
@@ -100,7 +100,7 @@ public enum SynthWriter {
         }
         let truth = export.groundTruth
         try stream(to: path("ground_truth.csv")) { out in
-            out.append("customer_id,as_of,p_order,ordered\n")
+            out.append("customer_id,as_of,p_order,ordered,p_visit_order,visit_ordered\n")
             for monday in 0..<truth.mondays {
                 let date = dates[monday * 7]
                 for customer in 0..<truth.customers {
@@ -108,7 +108,9 @@ public enum SynthWriter {
                     out.append(ids.customer[customer]); out.append(",")
                     out.append(date); out.append(",")
                     out.appendProbability(truth.probability[index]); out.append(",")
-                    out.append(truth.ordered[index] ? "1\n" : "0\n")
+                    out.append(truth.ordered[index] ? "1," : "0,")
+                    out.appendProbability(truth.visitProbability[index]); out.append(",")
+                    out.append(truth.visitOrdered[index] ? "1\n" : "0\n")
                     try out.flushIfFull()
                 }
             }

@@ -178,6 +178,13 @@ struct GroundTruthFileTests {
         #expect(message(good + "C2,2024-01-01,1.2,0\n") == "gt.csv:3: p_order '1.2' is not a number in [0, 1]")
         #expect(message(good + "C2,2024-01-01,0.2,yes\n") == "gt.csv:3: ordered 'yes' is not 0 or 1")
         #expect(message("customer_id,as_of,p\n")?.hasPrefix("gt.csv:1: header is customer_id,as_of,p; expected") == true)
+        // Version 2 adds the visit-order probability and outcome.
+        let two = "customer_id,as_of,p_order,ordered,p_visit_order,visit_ordered\nC1,2024-01-01,0.1946,1,0.1200,0\n"
+        #expect(
+            try GroundTruthFile.decode(Array(two.utf8), path: "gt.csv")
+                == [GroundTruthRow(customerID: "C1", asOf: HandMadeCase.day(0), probability: 0.1946, ordered: true, visitProbability: 0.12, visitOrdered: false)])
+        #expect(message(two + "C2,2024-01-01,0.2,0,1.5,0\n") == "gt.csv:3: p_visit_order '1.5' is not a number in [0, 1]")
+        #expect(message(two + "C2,2024-01-01,0.2,0\n") == "gt.csv:3: 4 fields; the header has 6")
     }
 
     @Test func checksTheSynthManifestBesideIt() throws {
@@ -190,11 +197,14 @@ struct GroundTruthFileTests {
         #expect(try GroundTruthFile.read(path: directory + "/ground_truth.csv").count == 1)
         try #"{"format": "revisit-synth", "formatVersion": 2}"#.write(
             toFile: directory + "/synth.json", atomically: true, encoding: .utf8)
+        #expect(try GroundTruthFile.read(path: directory + "/ground_truth.csv").count == 1)
+        try #"{"format": "revisit-synth", "formatVersion": 3}"#.write(
+            toFile: directory + "/synth.json", atomically: true, encoding: .utf8)
         #expect(throws: EvaluationError.self) { try GroundTruthFile.read(path: directory + "/ground_truth.csv") }
         do {
             _ = try GroundTruthFile.read(path: directory + "/ground_truth.csv")
         } catch {
-            #expect("\(error)".contains("synth.json:1: format revisit-synth version 2; this build reads"), "\(error)")
+            #expect("\(error)".contains("synth.json:1: format revisit-synth version 3; this build reads"), "\(error)")
         }
     }
 }

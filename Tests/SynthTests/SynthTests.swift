@@ -128,14 +128,30 @@ struct SynthBehaviourTests {
     }
 
     @Test func groundTruthIsCalibrated() {
-        // Reliability per probability bin, on every 4th Monday so that windows do not overlap.
-        // Given the state at Monday M, the outcome Y of [M, M + 28) has mean p; for windows that
-        // do not overlap, Y − p of an earlier window is known at the later Monday, so the
-        // residuals form a martingale-difference sequence (uncorrelated), and across customers
-        // they are independent given the reps' exogenous plans. The sum of residuals in a bin
-        // therefore has standard deviation √Σp(1−p) exactly. 4 σ leaves a 6·10⁻⁵ chance per bin
-        // that a correct p fails; a p that is wrong by even 0.02 in a bin of 1,000 rows fails it.
-        // The 4-decimal rounding of p adds at most 5·10⁻⁵ per row, counted on top.
+        let truth = Self.export.groundTruth
+        Self.expectCalibrated(truth.probability, truth.ordered, "p_order")
+    }
+
+    /// The visit-order probability (the label of the visit log) is calibrated the same way, and
+    /// lies below P(any order) by about the inbound orders' share.
+    @Test func visitOrderProbabilityIsCalibratedAndBelowTheAnyOrderProbability() {
+        let truth = Self.export.groundTruth
+        Self.expectCalibrated(truth.visitProbability, truth.visitOrdered, "p_visit_order")
+        #expect(zip(truth.visitProbability, truth.probability).allSatisfy { $0 <= $1 + 1e-4 })
+        #expect(zip(truth.visitOrdered, truth.ordered).allSatisfy { !$0 || $1 }, "a visit order is an order")
+        let any = truth.probability.reduce(0) { $0 + Double($1) }, visit = truth.visitProbability.reduce(0) { $0 + Double($1) }
+        #expect(visit < 0.9 * any && visit > 0.3 * any, "visit \(visit) against any \(any)")
+    }
+
+    /// Reliability per probability bin, on every 4th Monday so that windows do not overlap.
+    /// Given the state at Monday M, the outcome Y of [M, M + 28) has mean p; for windows that
+    /// do not overlap, Y − p of an earlier window is known at the later Monday, so the
+    /// residuals form a martingale-difference sequence (uncorrelated), and across customers
+    /// they are independent given the reps' exogenous plans. The sum of residuals in a bin
+    /// therefore has standard deviation √Σp(1−p) exactly. 4 σ leaves a 6·10⁻⁵ chance per bin
+    /// that a correct p fails; a p that is wrong by even 0.02 in a bin of 1,000 rows fails it.
+    /// The 4-decimal rounding of p adds at most 5·10⁻⁵ per row, counted on top.
+    static func expectCalibrated(_ probability: [Float], _ outcome: [Bool], _ name: String) {
         let truth = Self.export.groundTruth
         let edges: [Float] = [0, 0.05, 0.1, 0.2, 0.35, 0.5, 1.0001]
         var residual = [Double](repeating: 0, count: edges.count - 1)
@@ -144,9 +160,9 @@ struct SynthBehaviourTests {
         for monday in stride(from: 0, to: truth.mondays, by: 4) {
             for customer in 0..<truth.customers {
                 let index = monday * truth.customers + customer
-                let p = truth.probability[index]
+                let p = probability[index]
                 let bin = edges.lastIndex { $0 <= p }!
-                let y = truth.ordered[index] ? 1.0 : 0.0
+                let y = outcome[index] ? 1.0 : 0.0
                 residual[bin] += y - Double(p)
                 variance[bin] += Double(p) * Double(1 - p)
                 counts[bin] += 1
@@ -158,11 +174,11 @@ struct SynthBehaviourTests {
             let bound = 4 * variance[bin].squareRoot() + 5e-5 * Double(counts[bin])
             #expect(
                 abs(residual[bin]) <= bound,
-                "bin [\(edges[bin]), \(edges[bin + 1])): n \(counts[bin]), Σ(y − p) \(residual[bin]), bound \(bound)")
+                "\(name) bin [\(edges[bin]), \(edges[bin + 1])): n \(counts[bin]), Σ(y − p) \(residual[bin]), bound \(bound)")
         }
-        #expect(checkedBins >= 4, "too few populated bins to speak of calibration")
+        #expect(checkedBins >= 4, "\(name): too few populated bins to speak of calibration")
         // And the probabilities are informative, not a constant: the top bin orders far more.
-        #expect(counts[0] > 0 && counts[4] + counts[5] > 0)
+        #expect(counts[0] > 0 && counts[4] + counts[5] > 0, "\(name): \(counts)")
     }
 
     @Test func groundTruthIsZeroForChurnedCustomersAndAProbabilityEverywhere() {
@@ -300,16 +316,19 @@ struct SynthFileTests {
         #expect(customerXML.hasSuffix("</CustomerExport>\n"))
 
         let truth = lines(try read(directory, "ground_truth.csv"))
-        #expect(truth.first == "customer_id,as_of,p_order,ordered")
+        #expect(truth.first == "customer_id,as_of,p_order,ordered,p_visit_order,visit_ordered")
         #expect(truth.count == export.groundTruth.mondays * configuration.customers + 1)
         for line in truth.dropFirst() {
             let fields = line.split(separator: ",")
-            try #require(fields.count == 4, "\(line)")
+            try #require(fields.count == 6, "\(line)")
             let date = try #require(Day(iso: String(fields[1])))
             #expect(date.weekday == 1 && date.advanced(by: configuration.horizonDays - 1) <= last)
             let p = try #require(Double(fields[2]))
             #expect(p >= 0 && p <= 1 && fields[2].count == 6)
             #expect(fields[3] == "0" || fields[3] == "1")
+            let visit = try #require(Double(fields[4]))
+            #expect(visit >= 0 && visit <= p + 1e-4 && fields[4].count == 6)
+            #expect(fields[5] == "0" || (fields[5] == "1" && fields[3] == "1"))
         }
 
         let manifest = try JSONSerialization.jsonObject(with: read(directory, "synth.json")) as? [String: Any]
