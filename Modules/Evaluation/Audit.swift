@@ -90,6 +90,17 @@ public enum Audit {
         let models = byModel.keys.sorted().map { ModelResult(model: names[$0] ?? $0, rows: byModel[$0]!, repsWeek: repsWeek, settings: settings) }
 
         var notes: [String] = []
+        // A published list (each rep's top K and nothing below it) can only be compared with
+        // itself: a random list of "the same candidates" and the ceiling's top K are then the
+        // list's own rows. Say so, and how to audit honestly.
+        let cutLists = byModel.filter { !$0.value.isEmpty && $0.value.allSatisfy { $0.rankInRep <= settings.topPerRep } }.keys.sorted()
+        if !cutLists.isEmpty {
+            notes.append(
+                "The scores of \(cutLists.map { names[$0] ?? $0 }.joined(separator: ", ")) hold no row ranked below the list length "
+                    + "(\(settings.topPerRep) per rep): they are the published list, not every candidate's scores, so the random list and the "
+                    + "ceiling are drawn from the list itself and equal it. Audit every candidate's scores (scorer --all-scores FILE) "
+                    + "to compare the list with what else the rep could have called.")
+        }
         if counts.excludedIncompleteWindow > 0 {
             notes.append(
                 "\(counts.excludedIncompleteWindow) of \(counts.scoreRows) score rows excluded: their \(settings.horizonDays)-day "

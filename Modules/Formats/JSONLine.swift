@@ -49,6 +49,13 @@ public indirect enum JSONLine: Sendable, Equatable {
         }
     }
 
+    /// `text` as a JSON string literal, quotes included.
+    public static func quoted(_ text: String) -> String {
+        var output = ""
+        quote(text, to: &output)
+        return output
+    }
+
     /// RFC 8259 string escaping: quote, backslash and control characters.
     static func quote(_ text: String, to output: inout String) {
         output += "\""

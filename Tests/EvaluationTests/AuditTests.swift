@@ -167,6 +167,36 @@ struct AuditTests {
         #expect(WeeklyComparison.table(report.allResults).headers.contains("ceiling (p\\_order) list precision"))
     }
 
+    /// A synth version 2 ground truth: the ceiling of a visit log is the visit-order probability
+    /// (the label it is judged on), with no fallback note; a version 1 file says what it lacks.
+    @Test func theCeilingOfAVisitLogPredictsTheVisitOrderLabel() throws {
+        let old = HandMadeCase.report(groundTruth: Self.groundTruth())
+        #expect(old.notes.contains { $0.contains("no p_visit_order (synth format 1)") })
+        // Visit-order probabilities that list R2's C6 and C4 on day 0, neither of which ordered.
+        let visit: [String: Double] = ["C1": 0.2, "C2": 0.6, "C3": 0.1, "C4": 0.15, "C5": 0.1, "C6": 0.4]
+        let truth = Self.groundTruth().map { row in
+            var row = row
+            row.visitProbability = visit[row.customerID]!
+            row.visitOrdered = false
+            return row
+        }
+        let report = HandMadeCase.report(groundTruth: truth)
+        let ceiling = try #require(report.ceiling)
+        #expect(ceiling.model == Audit.visitCeilingName)
+        #expect(!report.notes.contains { $0.contains("p_visit_order") })
+        // Day 0, top 2 per rep by p_visit_order: R1 C2, C1 (both ordered); R2 C6, C4 (neither) → 2/4.
+        #expect(ceiling.weeks[0].metrics.listPrecision == .defined(0.5))
+    }
+
+    /// Scores that hold only each rep's top K (the published list) are said to be compared with
+    /// themselves; every candidate's scores are not.
+    @Test func aCutListIsSaidToBeComparedWithItself() {
+        let full = HandMadeCase.report()
+        #expect(!full.notes.contains { $0.contains("hold no row ranked below the list length") })
+        let list = HandMadeCase.report(scores: HandMadeCase.scores().filter { $0.rankInRep <= HandMadeCase.settings.topPerRep })
+        #expect(list.notes.contains { $0.contains("hold no row ranked below the list length (2 per rep)") && $0.contains("scorer --all-scores") })
+    }
+
     @Test func identicalInputsGiveIdenticalReportBytes() throws {
         let first = HandMadeCase.temporaryDirectory("same-1")
         let second = HandMadeCase.temporaryDirectory("same-2")
