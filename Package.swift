@@ -6,6 +6,7 @@ import PackageDescription
 let package = Package(
     name: "Revisit",
     products: [
+        .library(name: "Random", targets: ["Random"]),
         .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "Formats", targets: ["Formats"]),
         .library(name: "Layers", targets: ["Layers"]),
@@ -67,7 +68,9 @@ let package = Package(
 
         // MARK: Modules
         .target(name: "Formats", dependencies: ["CFileSystem", "CCrypto"], path: "Modules/Formats"),
-        .target(name: "Tensors", dependencies: ["COpenBLAS", "CBlockParallelism", "Formats"], path: "Modules/Tensors"),
+        // SeededRandom on its own: Metrics, Evaluation and Synth draw from it without tensors.
+        .target(name: "Random", path: "Modules/Random"),
+        .target(name: "Tensors", dependencies: ["Random", "COpenBLAS", "CBlockParallelism", "Formats"], path: "Modules/Tensors"),
         .target(name: "Layers", dependencies: ["Tensors", "CVectorMath"], path: "Modules/Layers"),
         .target(name: "Losses", dependencies: ["Tensors"], path: "Modules/Losses"),
         .target(name: "Optimizers", dependencies: ["Tensors", "CVectorMath"], path: "Modules/Optimizers"),
@@ -82,7 +85,7 @@ let package = Package(
         // Apriori and class association rules (the rules baseline of BRIEF §1's RNN study).
         .target(name: "AssociationRules", path: "Modules/AssociationRules"),
         // Metrics needs Tensors only for SeededRandom (the bootstrap's resampling).
-        .target(name: "Metrics", dependencies: ["Tensors"], path: "Modules/Metrics"),
+        .target(name: "Metrics", dependencies: ["Random"], path: "Modules/Metrics"),
         .target(name: "ERPImport", dependencies: ["Dataset", "ExternalSort", "Formats", "CLibCSV", "CLibXML2"], path: "Modules/ERPImport"),
         .target(
             name: "Training", dependencies: ["Models", "Layers", "Losses", "Optimizers", "Tensors"], path: "Modules/Training"),
@@ -106,12 +109,12 @@ let package = Package(
             name: "CommandLineChoices",
             dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser"), "Features", "Training", "Calibration", "Workflow", "Backtest"],
             path: "Modules/CommandLineChoices"),
-        .target(name: "Synth", dependencies: ["Dataset", "Tensors", "Formats"], path: "Modules/Synth"),
+        .target(name: "Synth", dependencies: ["Dataset", "Random", "Formats"], path: "Modules/Synth"),
         // Features uses BGNBD for the purchase-model inputs of the time-aware set (BG/NBD refitted at every as-of date).
         .target(name: "Features", dependencies: ["Dataset", "Tensors", "BGNBD"], path: "Modules/Features"),
-        // Evaluation uses Tensors only through Metrics' bootstrap (SeededRandom).
+        // Evaluation draws its bootstrap resamples from Random (SeededRandom), not from Tensors.
         .target(
-            name: "Evaluation", dependencies: ["Dataset", "Metrics", "Formats", "Tensors"], path: "Modules/Evaluation"),
+            name: "Evaluation", dependencies: ["Dataset", "Metrics", "Formats", "Random"], path: "Modules/Evaluation"),
         // The nightly job's checks: the audit history and its trend, the drift between two imports.
         .target(name: "Monitoring", dependencies: ["Evaluation", "Dataset", "Metrics", "Formats"], path: "Modules/Monitoring"),
         .target(

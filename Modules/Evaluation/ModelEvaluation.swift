@@ -1,6 +1,6 @@
 import Dataset
 import Metrics
-import Tensors
+import Random
 
 /// A scored row with its outcome: the unit every number in a report is computed on. An audit
 /// makes these from a scores file and a dataset; a backtest from each week's scoring.

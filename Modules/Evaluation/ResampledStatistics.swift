@@ -1,5 +1,5 @@
 import Metrics
-import Tensors
+import Random
 
 /// Bootstrap intervals of ROC-AUC and of a proportion that give exactly
 /// `Bootstrap.interval(predictions, …) { $0.rocAUC() }` (resp. `{ $0.baseRate }`), without

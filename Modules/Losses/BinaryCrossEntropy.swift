@@ -35,13 +35,21 @@ public struct BinaryCrossEntropy: Sendable {
                 gradient.withUnsafeMutableBufferPointer { dz in
                     for i in 0..<n {
                         let w = classWeights.weight(forLabel: y[i])
-                        let loss = Swift.max(z[i], 0) - z[i] * y[i] + Foundation.log1p(Foundation.exp(-abs(z[i])))
-                        total += Double(w) * Double(loss)
-                        dz[i] = scale * w * (UnaryFunction.sigmoid(z[i]) - y[i])
+                        let element = logisticLoss(logit: z[i], label: y[i])
+                        total += Double(w) * Double(element.loss)
+                        dz[i] = scale * w * element.gradient
                     }
                 }
             }
         }
         return Float(reduction == .mean ? total / Double(Swift.max(n, 1)) : total)
     }
+}
+
+/// One element of the binary cross-entropy on a logit z with label y, in the form that cannot
+/// overflow, and its derivative: max(z, 0) − z·y + log(1 + e^(−|z|)), and σ(z) − y. Shared by
+/// ``BinaryCrossEntropy`` and ``DiscreteHazardLoss`` (a hazard bin is a binary outcome).
+@inline(__always)
+func logisticLoss(logit z: Float, label y: Float) -> (loss: Float, gradient: Float) {
+    (Swift.max(z, 0) - z * y + Foundation.log1p(Foundation.exp(-abs(z))), UnaryFunction.sigmoid(z) - y)
 }

@@ -40,9 +40,9 @@ public struct DiscreteHazardLoss: Sendable {
                     gradient.withUnsafeMutableBufferPointer { dz in
                         for i in 0..<count {
                             guard a[i] != 0 else { dz[i] = 0; continue }
-                            let loss = Swift.max(z[i], 0) - z[i] * y[i] + Foundation.log1p(Foundation.exp(-abs(z[i])))
-                            total += Double(a[i]) * Double(loss)
-                            dz[i] = scale * a[i] * (UnaryFunction.sigmoid(z[i]) - y[i])
+                            let element = logisticLoss(logit: z[i], label: y[i])
+                            total += Double(a[i]) * Double(element.loss)
+                            dz[i] = scale * a[i] * element.gradient
                         }
                     }
                 }

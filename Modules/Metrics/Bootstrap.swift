@@ -1,4 +1,4 @@
-import Tensors
+import Random
 
 /// A bootstrap confidence interval for a metric (or for a difference of two models' metrics).
 ///

@@ -1,4 +1,4 @@
-import Tensors
+import Random
 
 /// Pass 2 of the simulator: each customer's needs, visits, orders and ground truth, on the
 /// customer's own random streams (one for the need process and visit outcomes, one for the

@@ -1,5 +1,5 @@
 import Foundation
-import Tensors
+import Random
 
 /// The customer's need cycle: the days G from the end of one need to the opening of the next,
 /// G = m + ⌈X⌉ with X ~ Erlang(k, λ) (a gamma with integer shape: regular cycles, CV 1/√k) and

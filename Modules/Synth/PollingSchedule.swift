@@ -1,4 +1,4 @@
-import Tensors
+import Random
 
 /// Pass 1 of the simulator: who owns which customer when, which reps are away, and the reps'
 /// polling visits. Drawn from the book-keeping streams only, never from a visit's outcome, so

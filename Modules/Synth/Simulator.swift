@@ -1,5 +1,5 @@
 import Foundation
-import Tensors
+import Random
 
 /// The visit simulator (model: `Docs/Synth.md`). It runs in two passes:
 ///

@@ -123,14 +123,22 @@ public func predictProbabilities(
     var probabilities = [Float](repeating: 0, count: examples.count)
     let inference = ShardedInference(model: model, parameters: parameters, shardCount: ShardedInference.defaultShardCount)
     var part: [Float] = []
-    var start = 0
-    while start < examples.count {
-        let end = min(examples.count, start + batchSize)
-        inference.probabilities(examples, rows: start..<end, into: &part)
-        probabilities.replaceSubrange(start..<end, with: part)
-        start = end
+    forEachBatch(of: examples.count, size: batchSize) { rows in
+        inference.probabilities(examples, rows: rows, into: &part)
+        probabilities.replaceSubrange(rows, with: part)
     }
     return probabilities
+}
+
+/// `body` on consecutive row ranges of at most `size` rows that cover `0..<count`: the batches
+/// inference runs in, so that memory stays bounded by the batch, not the number of examples.
+func forEachBatch(of count: Int, size: Int, _ body: (Range<Int>) -> Void) {
+    var start = 0
+    while start < count {
+        let end = min(count, start + size)
+        body(start..<end)
+        start = end
+    }
 }
 
 /// The per-bin hazards σ(z_k) of a hazard head for every example, row-major `[N, K]`, in
@@ -142,12 +150,9 @@ public func predictHazards(
     var hazards = [Float](repeating: 0, count: examples.count * bins)
     let inference = ShardedInference(model: model, parameters: parameters, shardCount: ShardedInference.defaultShardCount)
     var part: [Float] = []
-    var start = 0
-    while start < examples.count {
-        let end = min(examples.count, start + batchSize)
-        inference.logits(examples, rows: start..<end, width: bins, into: &part)
-        for (offset, z) in part.enumerated() { hazards[start * bins + offset] = UnaryFunction.sigmoid(z) }
-        start = end
+    forEachBatch(of: examples.count, size: batchSize) { rows in
+        inference.logits(examples, rows: rows, width: bins, into: &part)
+        for (offset, z) in part.enumerated() { hazards[rows.lowerBound * bins + offset] = UnaryFunction.sigmoid(z) }
     }
     return hazards
 }

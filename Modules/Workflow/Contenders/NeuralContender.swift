@@ -209,13 +209,8 @@ public final class FittedNeuralModel: FittedModel {
             return nil
         }
         guard !range.isEmpty else { return [] }
-        let k = bins.count, s = survivalExponent
-        let hazards = predictHazards(model: network, parameters: parameters, examples: try examples(input, range: range), bins: k)
-        return (0..<range.count).map { row in
-            PurchaseTiming(bins: bins, hazards: hazards[(row * k)..<((row + 1) * k)].map {
-                GradientBoostingTimingContender.LevelCalibration.leveled(Double($0), exponent: s)
-            })
-        }
+        let hazards = predictHazards(model: network, parameters: parameters, examples: try examples(input, range: range), bins: bins.count)
+        return GradientBoostingTimingContender.LevelCalibration.distributions(bins: bins, hazards: hazards, rows: range.count, exponent: survivalExponent)
     }
 
     public func contents() throws -> TensorFile {

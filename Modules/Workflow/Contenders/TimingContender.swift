@@ -120,6 +120,16 @@ public struct GradientBoostingTimingContender: Contender {
         static func leveled(_ p: Double, exponent s: Double) -> Double {
             s == 1 ? p : -expm1(s * log1p(-min(max(p, 0), 1)))
         }
+
+        /// The distributions of `rows` examples from their per-bin hazards (row-major `[rows, K]`),
+        /// each hazard leveled at exponent s: what both timing heads (trees and network) report.
+        static func distributions(bins: TimingBins, hazards: [Float], rows: Int, exponent s: Double) -> [PurchaseTiming] {
+            let k = bins.count
+            precondition(hazards.count == rows * k, "LevelCalibration.distributions: \(hazards.count) hazards for \(rows) rows of \(k) bins")
+            return (0..<rows).map { row in
+                PurchaseTiming(bins: bins, hazards: hazards[(row * k)..<((row + 1) * k)].map { leveled(Double($0), exponent: s) })
+            }
+        }
     }
 
     /// Person-period rows of `examples` (their feature matrix `base`), with their 0/1 labels.
@@ -272,12 +282,7 @@ final class FittedTimingTrees: FittedModel {
             }
         }
         let hazards = try trees.predict(.init(values: values, rows: base.rows * K, columns: width))
-        let s = survivalExponent
-        return (0..<base.rows).map { row in
-            PurchaseTiming(bins: bins, hazards: hazards[(row * K)..<((row + 1) * K)].map {
-                GradientBoostingTimingContender.LevelCalibration.leveled(Double($0), exponent: s)
-            })
-        }
+        return GradientBoostingTimingContender.LevelCalibration.distributions(bins: bins, hazards: hazards, rows: base.rows, exponent: survivalExponent)
     }
 
     func probabilities(_ base: GradientBoostedTrees.Matrix, horizonDays: Int) throws -> [Float] {
