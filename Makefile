@@ -13,7 +13,7 @@ TEST_PYTHON := $(CURDIR)/$(TEST_VENV)/bin/python
 BENCH_DATA := .bench-data
 SHARED := ../shared
 
-.PHONY: deps python-env test demo demo-reduced nightly-sim man completions bench bench-import bench-import-10m quality fuzz sample clean
+.PHONY: deps python-env test format format-check demo demo-reduced nightly-sim man completions bench bench-import bench-import-10m quality fuzz sample clean
 
 ## deps: install the system libraries (libxml2, libcsv, OpenBLAS, pkg-config) when any is absent.
 deps:
@@ -33,9 +33,18 @@ python-env: deps
 	  $(TEST_VENV)/bin/pip install -q --disable-pip-version-check numpy safetensors; \
 	fi
 
-## test: every test, with the Python interop checks required (not optional), then the demo in
-## its reduced form (debug build, seconds) so the whole pipeline is known to run.
-test: deps python-env
+## format: the tree in the project's style (.swift-format: swift-format, 4 spaces, 120 columns).
+FORMATTED := Modules Tools Tests Package.swift
+format:
+	swift format --in-place --recursive $(FORMATTED)
+
+## format-check: fails, naming the lines, when a file is not as `make format` leaves it.
+format-check:
+	@swift format lint --strict --recursive $(FORMATTED) || { echo "make format-check: run 'make format' (CONTRIBUTING.md, Style)" >&2; exit 1; }
+
+## test: the format check, every test with the Python interop checks required (not optional),
+## then the demo in its reduced form (debug build, seconds) so the whole pipeline is known to run.
+test: deps python-env format-check
 	REVISIT_PYTHON=$(TEST_PYTHON) REVISIT_REQUIRE_PYTHON=1 swift test
 	$(MAKE) --no-print-directory demo-reduced
 

@@ -30,12 +30,12 @@ let package = Package(
         .executable(name: "importer", targets: ["Importer"]),
         .executable(name: "fuzz-csv", targets: ["FuzzCSV"]),
         .executable(name: "fuzz-xml", targets: ["FuzzXML"]),
-        .executable(name: "evaluator", targets: ["EvaluatorTool"]),
+        .executable(name: "evaluator", targets: ["EvaluatorTool"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // `--config FILE` (Docs/Dependencies.md): TOML through toml++.
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0")
     ],
     targets: [
         // MARK: System libraries (installed by `make deps`; see Docs/Dependencies.md)
@@ -70,7 +70,9 @@ let package = Package(
         .target(name: "Formats", dependencies: ["CFileSystem", "CCrypto"], path: "Modules/Formats"),
         // SeededRandom on its own: Metrics, Evaluation and Synth draw from it without tensors.
         .target(name: "Random", path: "Modules/Random"),
-        .target(name: "Tensors", dependencies: ["Random", "COpenBLAS", "CBlockParallelism", "Formats"], path: "Modules/Tensors"),
+        .target(
+            name: "Tensors", dependencies: ["Random", "COpenBLAS", "CBlockParallelism", "Formats"],
+            path: "Modules/Tensors"),
         .target(name: "Layers", dependencies: ["Tensors", "CVectorMath"], path: "Modules/Layers"),
         .target(name: "Losses", dependencies: ["Tensors"], path: "Modules/Losses"),
         .target(name: "Optimizers", dependencies: ["Tensors", "CVectorMath"], path: "Modules/Optimizers"),
@@ -86,28 +88,43 @@ let package = Package(
         .target(name: "AssociationRules", path: "Modules/AssociationRules"),
         // Metrics needs Tensors only for SeededRandom (the bootstrap's resampling).
         .target(name: "Metrics", dependencies: ["Random"], path: "Modules/Metrics"),
-        .target(name: "ERPImport", dependencies: ["Dataset", "ExternalSort", "Formats", "CLibCSV", "CLibXML2"], path: "Modules/ERPImport"),
         .target(
-            name: "Training", dependencies: ["Models", "Layers", "Losses", "Optimizers", "Tensors"], path: "Modules/Training"),
+            name: "ERPImport", dependencies: ["Dataset", "ExternalSort", "Formats", "CLibCSV", "CLibXML2"],
+            path: "Modules/ERPImport"),
+        .target(
+            name: "Training", dependencies: ["Models", "Layers", "Losses", "Optimizers", "Tensors"],
+            path: "Modules/Training"),
         .target(
             name: "Workflow",
-            dependencies: ["Training", "Features", "Dataset", "Metrics", "Evaluation", "Models", "Layers", "Tensors", "Formats", "BGNBD",
-                           "GradientBoosting", "Calibration", "AssociationRules", "COpenBLAS"],
+            dependencies: [
+                "Training", "Features", "Dataset", "Metrics", "Evaluation", "Models", "Layers", "Tensors", "Formats",
+                "BGNBD",
+                "GradientBoosting", "Calibration", "AssociationRules", "COpenBLAS"
+            ],
             path: "Modules/Workflow"),
         .target(
             name: "Backtest",
-            dependencies: ["Workflow", "Training", "Features", "Dataset", "Metrics", "Evaluation", "Models", "Tensors", "Calibration"],
+            dependencies: [
+                "Workflow", "Training", "Features", "Dataset", "Metrics", "Evaluation", "Models", "Tensors",
+                "Calibration"
+            ],
             path: "Modules/Backtest"),
         .target(
             name: "CommandLineSupport",
-            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "TOMLKit", package: "TOMLKit"), "Tensors", "Features"],
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "TOMLKit", package: "TOMLKit"), "Tensors", "Features"
+            ],
             path: "Modules/CommandLineSupport"),
         // The typed choices of the trainer's, scorer's and evaluator's flags (models from the
         // contender registry, calibration, loss, …): apart from CommandLineSupport so that the
         // importer and synth do not link the models to print an error.
         .target(
             name: "CommandLineChoices",
-            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser"), "Features", "Training", "Calibration", "Workflow", "Backtest"],
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"), "Features", "Training",
+                "Calibration", "Workflow", "Backtest"
+            ],
             path: "Modules/CommandLineChoices"),
         .target(name: "Synth", dependencies: ["Dataset", "Random", "Formats"], path: "Modules/Synth"),
         // Features uses BGNBD for the purchase-model inputs of the time-aware set (BG/NBD refitted at every as-of date).
@@ -116,34 +133,54 @@ let package = Package(
         .target(
             name: "Evaluation", dependencies: ["Dataset", "Metrics", "Formats", "Random"], path: "Modules/Evaluation"),
         // The nightly job's checks: the audit history and its trend, the drift between two imports.
-        .target(name: "Monitoring", dependencies: ["Evaluation", "Dataset", "Metrics", "Formats"], path: "Modules/Monitoring"),
+        .target(
+            name: "Monitoring", dependencies: ["Evaluation", "Dataset", "Metrics", "Formats"],
+            path: "Modules/Monitoring"),
         .target(
             name: "Benchmarking",
-            dependencies: ["Tensors", "Layers", "Losses", "Optimizers", "Models", "Training", "Dataset", "Features", "Evaluation", "COpenBLAS"],
+            dependencies: [
+                "Tensors", "Layers", "Losses", "Optimizers", "Models", "Training", "Dataset", "Features", "Evaluation",
+                "COpenBLAS"
+            ],
             path: "Modules/Benchmarking"),
 
         // MARK: Tools
         .executableTarget(
             name: "RevisitBench",
-            dependencies: ["Benchmarking", "Evaluation", "Tensors", "Formats", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "Benchmarking", "Evaluation", "Tensors", "Formats",
+                .product(name: "ArgumentParser", package: "swift-argument-parser")
+            ],
             path: "Tools/revisit-bench"),
         .executableTarget(
             name: "SynthTool",
-            dependencies: ["Synth", "Dataset", "CommandLineSupport", "Formats", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "Synth", "Dataset", "CommandLineSupport", "Formats",
+                .product(name: "ArgumentParser", package: "swift-argument-parser")
+            ],
             path: "Tools/synth"),
         .executableTarget(
             name: "TrainerTool",
-            dependencies: ["CommandLineSupport", "CommandLineChoices", "Workflow", "Training", "Features", "Dataset", "Models", "Tensors", "Formats", "Calibration",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "CommandLineSupport", "CommandLineChoices", "Workflow", "Training", "Features", "Dataset", "Models",
+                "Tensors", "Formats", "Calibration",
+                .product(name: "ArgumentParser", package: "swift-argument-parser")
+            ],
             path: "Tools/trainer"),
         .executableTarget(
             name: "ScorerTool",
-            dependencies: ["CommandLineSupport", "CommandLineChoices", "Workflow", "Training", "Features", "Dataset", "Tensors", "Formats",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "CommandLineSupport", "CommandLineChoices", "Workflow", "Training", "Features", "Dataset", "Tensors",
+                "Formats",
+                .product(name: "ArgumentParser", package: "swift-argument-parser")
+            ],
             path: "Tools/scorer"),
         .executableTarget(
             name: "Importer",
-            dependencies: ["ERPImport", "CommandLineSupport", "Dataset", "Formats", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "ERPImport", "CommandLineSupport", "Dataset", "Formats",
+                .product(name: "ArgumentParser", package: "swift-argument-parser")
+            ],
             path: "Tools/importer"),
         // libFuzzer harnesses: real fuzzers only when built with `-sanitize=fuzzer -DFUZZING`
         // (CONTRIBUTING.md); in a normal build they are small programs that say so.
@@ -151,47 +188,80 @@ let package = Package(
         .executableTarget(name: "FuzzXML", dependencies: ["ERPImport"], path: "Tools/fuzz-xml"),
         .executableTarget(
             name: "EvaluatorTool",
-            dependencies: ["CommandLineSupport", "CommandLineChoices", "Evaluation", "Monitoring", "Backtest", "Workflow", "Training", "Calibration", "Features", "Models", "Tensors", "Dataset", "Formats",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "CommandLineSupport", "CommandLineChoices", "Evaluation", "Monitoring", "Backtest", "Workflow",
+                "Training", "Calibration", "Features", "Models", "Tensors", "Dataset", "Formats",
+                .product(name: "ArgumentParser", package: "swift-argument-parser")
+            ],
             path: "Tools/evaluator"),
 
         // MARK: Tests
         .target(name: "AllocationCounter", path: "Tests/Support/AllocationCounter"),
-        .target(name: "TestSupport", dependencies: ["Tensors", "Dataset", "Formats"], path: "Tests/Support/TestSupport"),
+        .target(
+            name: "TestSupport", dependencies: ["Tensors", "Dataset", "Formats"], path: "Tests/Support/TestSupport"),
         .testTarget(name: "FormatsTests", dependencies: ["Formats"], path: "Tests/FormatsTests"),
         .testTarget(name: "ExternalSortTests", dependencies: ["ExternalSort"], path: "Tests/ExternalSortTests"),
         .testTarget(
-            name: "TensorsTests", dependencies: ["Tensors", "AllocationCounter", "TestSupport"], path: "Tests/TensorsTests"),
-        .testTarget(name: "LayersTests", dependencies: ["Layers", "Tensors", "CVectorMath", "AllocationCounter", "TestSupport"], path: "Tests/LayersTests"),
-        .testTarget(name: "LossesTests", dependencies: ["Losses", "Tensors", "TestSupport"], path: "Tests/LossesTests"),
-        .testTarget(name: "OptimizersTests", dependencies: ["Optimizers", "Tensors", "TestSupport"], path: "Tests/OptimizersTests"),
+            name: "TensorsTests", dependencies: ["Tensors", "AllocationCounter", "TestSupport"],
+            path: "Tests/TensorsTests"),
         .testTarget(
-            name: "ModelsTests", dependencies: ["Models", "Layers", "Losses", "Optimizers", "Tensors", "AllocationCounter", "TestSupport"],
+            name: "LayersTests", dependencies: ["Layers", "Tensors", "CVectorMath", "AllocationCounter", "TestSupport"],
+            path: "Tests/LayersTests"),
+        .testTarget(name: "LossesTests", dependencies: ["Losses", "Tensors", "TestSupport"], path: "Tests/LossesTests"),
+        .testTarget(
+            name: "OptimizersTests", dependencies: ["Optimizers", "Tensors", "TestSupport"],
+            path: "Tests/OptimizersTests"),
+        .testTarget(
+            name: "ModelsTests",
+            dependencies: ["Models", "Layers", "Losses", "Optimizers", "Tensors", "AllocationCounter", "TestSupport"],
             path: "Tests/ModelsTests"),
         .testTarget(
-            name: "TrainingTests", dependencies: ["Training", "Models", "Layers", "Tensors", "TestSupport"], path: "Tests/TrainingTests"),
+            name: "TrainingTests", dependencies: ["Training", "Models", "Layers", "Tensors", "TestSupport"],
+            path: "Tests/TrainingTests"),
         .testTarget(
-            name: "WorkflowTests", dependencies: ["Workflow", "Training", "Features", "Dataset", "Evaluation", "Models", "Tensors", "TestSupport"],
+            name: "WorkflowTests",
+            dependencies: [
+                "Workflow", "Training", "Features", "Dataset", "Evaluation", "Models", "Tensors", "TestSupport"
+            ],
             path: "Tests/WorkflowTests"),
         .testTarget(
-            name: "BacktestTests", dependencies: ["Backtest", "Evaluation", "Workflow", "Training", "Features", "Dataset", "ERPImport", "Metrics", "Models", "Tensors"],
+            name: "BacktestTests",
+            dependencies: [
+                "Backtest", "Evaluation", "Workflow", "Training", "Features", "Dataset", "ERPImport", "Metrics",
+                "Models", "Tensors"
+            ],
             path: "Tests/BacktestTests"),
         .testTarget(name: "DatasetTests", dependencies: ["Dataset", "TestSupport"], path: "Tests/DatasetTests"),
         .testTarget(name: "BGNBDTests", dependencies: ["BGNBD"], path: "Tests/BGNBDTests"),
-        .testTarget(name: "AssociationRulesTests", dependencies: ["AssociationRules"], path: "Tests/AssociationRulesTests"),
-        .testTarget(name: "GradientBoostingTests", dependencies: ["GradientBoosting"], path: "Tests/GradientBoostingTests"),
+        .testTarget(
+            name: "AssociationRulesTests", dependencies: ["AssociationRules"], path: "Tests/AssociationRulesTests"),
+        .testTarget(
+            name: "GradientBoostingTests", dependencies: ["GradientBoosting"], path: "Tests/GradientBoostingTests"),
         .testTarget(name: "CalibrationTests", dependencies: ["Calibration"], path: "Tests/CalibrationTests"),
         .testTarget(name: "SynthTests", dependencies: ["Synth", "Dataset", "Tensors"], path: "Tests/SynthTests"),
-        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Tensors", "TestSupport"], path: "Tests/MetricsTests"),
-        .testTarget(name: "FeaturesTests", dependencies: ["Features", "Dataset", "Tensors", "TestSupport"], path: "Tests/FeaturesTests"),
-        .testTarget(name: "ERPImportTests", dependencies: ["ERPImport", "Dataset", "Formats"], path: "Tests/ERPImportTests"),
         .testTarget(
-            name: "EvaluationTests", dependencies: ["Evaluation", "Dataset", "Metrics", "Tensors", "Formats", "TestSupport"], path: "Tests/EvaluationTests"),
+            name: "MetricsTests", dependencies: ["Metrics", "Tensors", "TestSupport"], path: "Tests/MetricsTests"),
         .testTarget(
-            name: "MonitoringTests", dependencies: ["Monitoring", "Evaluation", "Dataset", "Metrics", "Formats", "TestSupport"], path: "Tests/MonitoringTests"),
-        .testTarget(name: "ToolsTests", dependencies: ["RevisitBench", "SynthTool", "Importer", "TrainerTool", "ScorerTool", "EvaluatorTool", "CommandLineSupport", "Dataset", "Evaluation", "Tensors", "Formats", "TestSupport"], path: "Tests/ToolsTests"),
+            name: "FeaturesTests", dependencies: ["Features", "Dataset", "Tensors", "TestSupport"],
+            path: "Tests/FeaturesTests"),
+        .testTarget(
+            name: "ERPImportTests", dependencies: ["ERPImport", "Dataset", "Formats"], path: "Tests/ERPImportTests"),
+        .testTarget(
+            name: "EvaluationTests",
+            dependencies: ["Evaluation", "Dataset", "Metrics", "Tensors", "Formats", "TestSupport"],
+            path: "Tests/EvaluationTests"),
+        .testTarget(
+            name: "MonitoringTests",
+            dependencies: ["Monitoring", "Evaluation", "Dataset", "Metrics", "Formats", "TestSupport"],
+            path: "Tests/MonitoringTests"),
+        .testTarget(
+            name: "ToolsTests",
+            dependencies: [
+                "RevisitBench", "SynthTool", "Importer", "TrainerTool", "ScorerTool", "EvaluatorTool",
+                "CommandLineSupport", "Dataset", "Evaluation", "Tensors", "Formats", "TestSupport"
+            ], path: "Tests/ToolsTests"),
         .testTarget(
             name: "SystemLibrariesTests", dependencies: ["CLibCSV", "CLibXML2", "COpenBLAS"],
-            path: "Tests/SystemLibrariesTests"),
+            path: "Tests/SystemLibrariesTests")
     ]
 )

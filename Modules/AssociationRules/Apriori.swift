@@ -49,7 +49,8 @@ public struct FrequentItemsets: Sendable {
         var itemBits = [[UInt64]](repeating: [UInt64](repeating: 0, count: words), count: itemCount)
         for (row, transaction) in transactions.enumerated() {
             for item in transaction {
-                precondition(item >= 0 && Int(item) < itemCount, "FrequentItemsets: item \(item) is outside 0..<\(itemCount)")
+                precondition(
+                    item >= 0 && Int(item) < itemCount, "FrequentItemsets: item \(item) is outside 0..<\(itemCount)")
                 itemBits[Int(item)][row >> 6] |= 1 << UInt64(row & 63)
             }
         }
@@ -74,7 +75,9 @@ public struct FrequentItemsets: Sendable {
             var groupStart = 0
             while groupStart < level.count {
                 var groupEnd = groupStart + 1
-                while groupEnd < level.count && level[groupEnd].items.dropLast() == level[groupStart].items.dropLast() { groupEnd += 1 }
+                while groupEnd < level.count && level[groupEnd].items.dropLast() == level[groupStart].items.dropLast() {
+                    groupEnd += 1
+                }
                 for a in groupStart..<groupEnd {
                     for b in (a + 1)..<groupEnd {
                         let last = level[b].items.last!

@@ -28,14 +28,21 @@ public struct ClassAssociationRules: Sendable, Equatable, Codable {
 
         /// Why these settings cannot mine, or nil.
         public var problem: String? {
-            if !(minimumSupport > 0 && minimumSupport <= 1) { return "rule support must be in (0, 1], got \(minimumSupport)" }
-            if !(0...1).contains(minimumConfidence) { return "rule confidence must be in [0, 1], got \(minimumConfidence)" }
-            if !(1...6).contains(maxAntecedent) { return "a rule's antecedent must have 1 to 6 items, got \(maxAntecedent)" }
+            if !(minimumSupport > 0 && minimumSupport <= 1) {
+                return "rule support must be in (0, 1], got \(minimumSupport)"
+            }
+            if !(0...1).contains(minimumConfidence) {
+                return "rule confidence must be in [0, 1], got \(minimumConfidence)"
+            }
+            if !(1...6).contains(maxAntecedent) {
+                return "a rule's antecedent must have 1 to 6 items, got \(maxAntecedent)"
+            }
             return nil
         }
 
         enum CodingKeys: String, CodingKey {
-            case minimumSupport = "minimum_support", minimumConfidence = "minimum_confidence", maxAntecedent = "max_antecedent"
+            case minimumSupport = "minimum_support", minimumConfidence = "minimum_confidence", maxAntecedent =
+                "max_antecedent"
         }
     }
 
@@ -57,7 +64,8 @@ public struct ClassAssociationRules: Sendable, Equatable, Codable {
         public var orderProbability: Double { predictsOrder ? confidence : 1 - confidence }
 
         enum CodingKeys: String, CodingKey {
-            case antecedent, predictsOrder = "predicts_order", count, antecedentCount = "antecedent_count", support, confidence, lift
+            case antecedent, predictsOrder = "predicts_order", count, antecedentCount = "antecedent_count", support,
+                confidence, lift
         }
     }
 
@@ -82,12 +90,15 @@ public struct ClassAssociationRules: Sendable, Equatable, Codable {
 
     /// Mines rules from `transactions` (antecedent items below `itemCount`) and their classes.
     public init(transactions: [[Int32]], labels: [Bool], itemCount: Int, settings: Settings = Settings()) {
-        precondition(transactions.count == labels.count, "ClassAssociationRules: \(transactions.count) transactions, \(labels.count) labels")
+        precondition(
+            transactions.count == labels.count,
+            "ClassAssociationRules: \(transactions.count) transactions, \(labels.count) labels")
         precondition(settings.problem == nil, "ClassAssociationRules: \(settings.problem ?? "")")
         let orderItem = Int32(itemCount), noOrderItem = Int32(itemCount + 1)
         let withClass = zip(transactions, labels).map { items, ordered in items + [ordered ? orderItem : noOrderItem] }
         let mined = FrequentItemsets(
-            transactions: withClass, itemCount: itemCount + 2, minimumSupport: settings.minimumSupport, maxLength: settings.maxAntecedent + 1)
+            transactions: withClass, itemCount: itemCount + 2, minimumSupport: settings.minimumSupport,
+            maxLength: settings.maxAntecedent + 1)
         var counts: [[Int32]: Int] = [:]
         for itemset in mined.itemsets { counts[itemset.items] = itemset.count }
         let n = transactions.count
@@ -102,10 +113,12 @@ public struct ClassAssociationRules: Sendable, Equatable, Codable {
             let classCount = classItem == orderItem ? positives : n - positives
             let confidence = Double(itemset.count) / Double(antecedentCount)
             guard confidence >= settings.minimumConfidence else { continue }
-            rules.append(Rule(
-                antecedent: antecedent, predictsOrder: classItem == orderItem, count: itemset.count, antecedentCount: antecedentCount,
-                support: Double(itemset.count) / Double(n), confidence: confidence,
-                lift: confidence / (Double(classCount) / Double(n))))
+            rules.append(
+                Rule(
+                    antecedent: antecedent, predictsOrder: classItem == orderItem, count: itemset.count,
+                    antecedentCount: antecedentCount,
+                    support: Double(itemset.count) / Double(n), confidence: confidence,
+                    lift: confidence / (Double(classCount) / Double(n))))
         }
         rules.sort(by: Self.precedes)
         self.settings = settings
@@ -124,11 +137,16 @@ public struct ClassAssociationRules: Sendable, Equatable, Codable {
         }
         for (index, rule) in rules.enumerated() {
             guard !rule.antecedent.isEmpty, rule.antecedent.count <= settings.maxAntecedent,
-                  zip(rule.antecedent, rule.antecedent.dropFirst()).allSatisfy({ $0 < $1 }), rule.antecedent.allSatisfy({ $0 >= 0 }),
-                  rule.count >= 0, rule.count <= rule.antecedentCount, rule.antecedentCount <= transactions,
-                  rule.confidence.isFinite, (0...1).contains(rule.confidence), rule.support.isFinite, (0...1).contains(rule.support),
-                  rule.lift.isFinite, rule.lift >= 0
-            else { throw Invalid(description: "rule \(index) is not a rule over these \(transactions) transactions: \(rule)") }
+                zip(rule.antecedent, rule.antecedent.dropFirst()).allSatisfy({ $0 < $1 }),
+                rule.antecedent.allSatisfy({ $0 >= 0 }),
+                rule.count >= 0, rule.count <= rule.antecedentCount, rule.antecedentCount <= transactions,
+                rule.confidence.isFinite, (0...1).contains(rule.confidence), rule.support.isFinite,
+                (0...1).contains(rule.support),
+                rule.lift.isFinite, rule.lift >= 0
+            else {
+                throw Invalid(
+                    description: "rule \(index) is not a rule over these \(transactions) transactions: \(rule)")
+            }
         }
         self.settings = settings
         self.rules = rules.sorted(by: Self.precedes)
@@ -164,6 +182,8 @@ public struct ClassAssociationRules: Sendable, Equatable, Codable {
             }
             return true
         }
-        return Array(order.filter(improves).sorted { $0.lift != $1.lift ? $0.lift > $1.lift : Self.precedes($0, $1) }.prefix(limit))
+        return Array(
+            order.filter(improves).sorted { $0.lift != $1.lift ? $0.lift > $1.lift : Self.precedes($0, $1) }.prefix(
+                limit))
     }
 }

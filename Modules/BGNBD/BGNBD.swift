@@ -1,7 +1,7 @@
 import CNLopt
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The BG/NBD model, "buy till you die": Fader, Hardie & Lee (2005), *"Counting Your Customers"
@@ -114,35 +114,48 @@ public enum BGNBD {
     /// is 1, the objective is −Σ wℓ / Σ w + penalizer · (r² + α² + a² + b²) over the scaled
     /// parameters, minimised over their logarithms from (0.1, 0.1, 0.1, 0.1); α is scaled back
     /// to days. The minimiser is NLopt's BOBYQA (derivative-free, deterministic).
-    public static func fit(_ observations: [Observation], weights: [Double]? = nil, settings: FitSettings = FitSettings()) throws -> Fit {
+    public static func fit(
+        _ observations: [Observation], weights: [Double]? = nil, settings: FitSettings = FitSettings()
+    ) throws -> Fit {
         let weights = weights ?? [Double](repeating: 1, count: observations.count)
-        precondition(weights.count == observations.count, "BGNBD.fit: \(weights.count) weights for \(observations.count) observations")
+        precondition(
+            weights.count == observations.count,
+            "BGNBD.fit: \(weights.count) weights for \(observations.count) observations")
         guard !observations.isEmpty else { throw FitError(description: "no customer with a purchase to fit BG/NBD on") }
         guard observations.allSatisfy({ $0.x >= 0 && $0.tx >= 0 && $0.T >= $0.tx && $0.T.isFinite }),
-              weights.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+            weights.allSatisfy({ $0 > 0 && $0.isFinite })
+        else {
             throw FitError(description: "BG/NBD needs 0 ≤ tx ≤ T, x ≥ 0 and positive weights")
         }
         let maximumT = observations.map(\.T).max()!
-        guard maximumT > 0 else { throw FitError(description: "every customer made its first purchase on the as-of date: nothing to fit") }
+        guard maximumT > 0 else {
+            throw FitError(description: "every customer made its first purchase on the as-of date: nothing to fit")
+        }
         let scale = 1 / maximumT
         let scaled = observations.map { Observation(x: $0.x, tx: $0.tx * scale, T: $0.T * scale) }
         let totalWeight = weights.reduce(0, +)
         let penalizer = settings.penalizer
         let objective = Objective { logParameters in
-            let p = Parameters(r: exp(logParameters[0]), alpha: exp(logParameters[1]), a: exp(logParameters[2]), b: exp(logParameters[3]))
+            let p = Parameters(
+                r: exp(logParameters[0]), alpha: exp(logParameters[1]), a: exp(logParameters[2]),
+                b: exp(logParameters[3]))
             var sum = 0.0
             for (o, w) in zip(scaled, weights) { sum += w * logLikelihood(p, o) }
             let value = -sum / totalWeight + penalizer * (p.r * p.r + p.alpha * p.alpha + p.a * p.a + p.b * p.b)
             return value.isFinite ? value : .greatestFiniteMagnitude
         }
-        guard let optimizer = nlopt_create(NLOPT_LN_BOBYQA, 4) else { throw FitError(description: "NLopt could not create its optimiser") }
+        guard let optimizer = nlopt_create(NLOPT_LN_BOBYQA, 4) else {
+            throw FitError(description: "NLopt could not create its optimiser")
+        }
         defer { nlopt_destroy(optimizer) }
         let context = Unmanaged.passRetained(objective)
         defer { context.release() }
-        nlopt_set_min_objective(optimizer, { count, point, _, data in
-            let objective = Unmanaged<Objective>.fromOpaque(data!).takeUnretainedValue()
-            return objective.evaluate(Array(UnsafeBufferPointer(start: point, count: Int(count))))
-        }, context.toOpaque())
+        nlopt_set_min_objective(
+            optimizer,
+            { count, point, _, data in
+                let objective = Unmanaged<Objective>.fromOpaque(data!).takeUnretainedValue()
+                return objective.evaluate(Array(UnsafeBufferPointer(start: point, count: Int(count))))
+            }, context.toOpaque())
         // Log-parameters stay in a range where exp() is finite and meaningful.
         var lower = [Double](repeating: -30, count: 4), upper = [Double](repeating: 30, count: 4)
         nlopt_set_lower_bounds(optimizer, &lower)
@@ -159,7 +172,9 @@ public enum BGNBD {
             throw FitError(description: "the BG/NBD likelihood did not converge (NLopt result \(result.rawValue))")
         }
         let fitted = Parameters(r: exp(point[0]), alpha: exp(point[1]) / scale, a: exp(point[2]), b: exp(point[3]))
-        guard fitted.isValid else { throw FitError(description: "the BG/NBD fit gave parameters that are not positive and finite: \(fitted)") }
+        guard fitted.isValid else {
+            throw FitError(description: "the BG/NBD fit gave parameters that are not positive and finite: \(fitted)")
+        }
         return Fit(parameters: fitted, objective: value, evaluations: objective.evaluations)
     }
 

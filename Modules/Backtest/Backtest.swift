@@ -34,7 +34,8 @@ public enum ListRule: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .perRepTop: preconditionFailure("ListRule.length: per-rep lists are cut by rank in rep")
         case .top(let n): return min(n, sortedScores.count)
-        case .topShare(let share): return min(sortedScores.count, max(1, Int((share * Double(sortedScores.count)).rounded())))
+        case .topShare(let share):
+            return min(sortedScores.count, max(1, Int((share * Double(sortedScores.count)).rounded())))
         case .threshold(let p): return sortedScores.prefix { $0 >= p }.count
         }
     }
@@ -58,7 +59,10 @@ public struct Backtest {
         public var contenders = Settings.defaultContenders
         /// The contenders a backtest runs unless told otherwise: the default model, the study's,
         /// the strong baselines and the heuristics.
-        public static let defaultContenders = [Contenders.defaultModel, "cnn_lstm", "xgboost", "bgnbd", "logreg", "decision_tree", "association_rules", "recency", "round_robin"]
+        public static let defaultContenders = [
+            Contenders.defaultModel, "cnn_lstm", "xgboost", "bgnbd", "logreg", "decision_tree", "association_rules",
+            "recency", "round_robin"
+        ]
         /// Trainer options for the fitted contenders (horizon H = the outcome window T2); the
         /// rolling window is `training.trainingWeeks`.
         public var training = TrainingJob.Options()
@@ -157,14 +161,17 @@ public struct Backtest {
     /// The fold start dates (Mondays).
     public var foldStarts: [Day] {
         if let dates = settings.foldDates { return dates }
-        let first = settings.firstFold.weekday == 1 ? settings.firstFold : settings.firstFold.mondayOnOrBefore.advanced(by: 7)
+        let first =
+            settings.firstFold.weekday == 1 ? settings.firstFold : settings.firstFold.mondayOnOrBefore.advanced(by: 7)
         return (0..<settings.folds).map { first.advanced(by: $0 * settings.stepDays) }
     }
 
     /// Runs every fold; `progress` gets one line per contender and fold (with the time left),
     /// `status` where the run is: at the start of every fit, every batch of a neural fit and every
     /// epoch's end (for a redrawn status line; it must be cheap).
-    public func run(progress: (String) -> Void = { _ in }, status: @escaping (BacktestProgress) -> Void = { _ in }) throws -> [Fold] {
+    public func run(progress: (String) -> Void = { _ in }, status: @escaping (BacktestProgress) -> Void = { _ in })
+        throws -> [Fold]
+    {
         if let unknown = settings.unknownContender { throw TrainingJob.JobError("unknown contender '\(unknown)'") }
         var previous: [String: any FittedModel] = [:]
         var folds: [Fold] = []
@@ -177,7 +184,8 @@ public struct Backtest {
             var fittedThisFold: [String: TrainingJob.Fitted] = [:]
             var entries: [String: Entry] = [:]
             // Ensembles last, so that they take their members from this fold's fits.
-            let order = settings.contenders.filter { !(Contenders.named($0) is EnsembleContender) }
+            let order =
+                settings.contenders.filter { !(Contenders.named($0) is EnsembleContender) }
                 + settings.contenders.filter { Contenders.named($0) is EnsembleContender }
             for (contenderIndex, name) in order.enumerated() {
                 let began = clock.now
@@ -185,13 +193,15 @@ public struct Backtest {
                 let currentEstimate = estimate
                 func report(epoch: Int? = nil, batch: Int? = nil, batches: Int? = nil) {
                     let now = clock.now
-                    status(BacktestProgress(
-                        fold: foldIndex, folds: starts.count, foldStart: start, contender: name, contenderIndex: contenderIndex,
-                        contenders: order.count, epoch: epoch, batch: batch, batches: batches,
-                        elapsedSeconds: (now - runBegan) / .seconds(1),
-                        remainingSeconds: currentEstimate.remaining(
-                            order: order, folds: starts.count, fold: foldIndex, contenderIndex: contenderIndex,
-                            runningSeconds: (now - began) / .seconds(1))))
+                    status(
+                        BacktestProgress(
+                            fold: foldIndex, folds: starts.count, foldStart: start, contender: name,
+                            contenderIndex: contenderIndex,
+                            contenders: order.count, epoch: epoch, batch: batch, batches: batches,
+                            elapsedSeconds: (now - runBegan) / .seconds(1),
+                            remainingSeconds: currentEstimate.remaining(
+                                order: order, folds: starts.count, fold: foldIndex, contenderIndex: contenderIndex,
+                                runningSeconds: (now - began) / .seconds(1))))
                 }
                 report()
                 var options = settings.training
@@ -202,12 +212,16 @@ public struct Backtest {
                 let warm = settings.warmStart && contender.kind != .heuristic ? previous[name] : nil
                 let job = FitJob(
                     history: history, options: options, warmStart: warm,
-                    progress: { report(epoch: $0.epoch, batch: $0.batch, batches: $0.batches) }, epochFinished: { _ in report() })
+                    progress: { report(epoch: $0.epoch, batch: $0.batch, batches: $0.batches) },
+                    epochFinished: { _ in report() })
                 job.alreadyFitted = fittedThisFold
-                guard let fitted = try TrainingJob.fit(job) else { throw TrainingJob.JobError("the fit of \(name) was interrupted") }
+                guard let fitted = try TrainingJob.fit(job) else {
+                    throw TrainingJob.JobError("the fit of \(name) was interrupted")
+                }
                 previous[name] = fitted.model
                 fittedThisFold[name] = fitted
-                let input = ScoringInput(history: history, set: candidates, encoder: try fitted.pipeline?.encoder(for: history))
+                let input = ScoringInput(
+                    history: history, set: candidates, encoder: try fitted.pipeline?.encoder(for: history))
                 let raw = candidates.count == 0 ? [] : try fitted.model.scores(input, range: 0..<candidates.count)
                 let scores = fitted.calibration.apply(to: raw)
                 var entry = evaluate(name, scores: scores, fold: fold)
@@ -227,14 +241,19 @@ public struct Backtest {
                 entry.reasons = CallReasons.explain(history: history, set: candidates, scores: scores).reasons
                 entries[name] = entry
                 estimate.finished(name, seconds: entry.seconds)
-                let left = contenderIndex + 1 < order.count || foldIndex + 1 < starts.count
-                    ? estimate.remaining(order: order, folds: starts.count, fold: contenderIndex + 1 < order.count ? foldIndex : foldIndex + 1,
-                                         contenderIndex: contenderIndex + 1 < order.count ? contenderIndex + 1 : 0, runningSeconds: 0)
+                let left =
+                    contenderIndex + 1 < order.count || foldIndex + 1 < starts.count
+                    ? estimate.remaining(
+                        order: order, folds: starts.count,
+                        fold: contenderIndex + 1 < order.count ? foldIndex : foldIndex + 1,
+                        contenderIndex: contenderIndex + 1 < order.count ? contenderIndex + 1 : 0, runningSeconds: 0)
                     : 0
-                progress("backtest: week of \(start.iso): \(name) list precision \(Self.percent(entry.listPrecision)), "
-                         + "\(comparison.rateName) \(Self.percent(fold.repsRate)), ROC-AUC \(entry.rocAUC.map { String(format: "%.4f", $0) } ?? "—") "
-                         + "(\(String(format: "%.1f", entry.seconds)) s; fold \(foldIndex + 1)/\(starts.count), "
-                         + "contender \(contenderIndex + 1)/\(order.count)\(left.map { ", about \(BacktestProgress.duration($0)) left" } ?? ""))")
+                progress(
+                    "backtest: week of \(start.iso): \(name) list precision \(Self.percent(entry.listPrecision)), "
+                        + "\(comparison.rateName) \(Self.percent(fold.repsRate)), ROC-AUC \(entry.rocAUC.map { String(format: "%.4f", $0) } ?? "—") "
+                        + "(\(String(format: "%.1f", entry.seconds)) s; fold \(foldIndex + 1)/\(starts.count), "
+                        + "contender \(contenderIndex + 1)/\(order.count)\(left.map { ", about \(BacktestProgress.duration($0)) left" } ?? ""))"
+                )
             }
             fold.entries = settings.contenders.map { entries[$0]! }
             folds.append(fold)
@@ -271,7 +290,8 @@ public struct Backtest {
         let positives = complete.filter { $0.label == 1 }.count
         // A transaction log has no reps and every row is an order: the list is set beside the
         // expected precision of a random list of the same candidates, their base rate.
-        let comparisonRate: Double? = comparison == .randomList
+        let comparisonRate: Double? =
+            comparison == .randomList
             ? (complete.isEmpty ? nil : Double(positives) / Double(complete.count))
             : (repVisits == 0 ? nil : Double(repOrders) / Double(repVisits))
         let dataEnd = (history.days.max() ?? start.ordinal) + 1
@@ -280,14 +300,16 @@ public struct Backtest {
         return Fold(
             start: start, candidates: complete.count, excludedIncomplete: all.examples.count - complete.count,
             positives: positives, customerIDs: complete.map { history.customerID(of: $0) },
-            repIDs: complete.map { history.repID(of: $0, in: set) }, labels: complete.map(\.label), repVisits: repVisits,
+            repIDs: complete.map { history.repID(of: $0, in: set) }, labels: complete.map(\.label),
+            repVisits: repVisits,
             repOrders: repOrders, repsRate: comparisonRate, daysToOrder: times.map { Double($0.days) },
             orderObserved: times.map(\.observed), followUpDays: Double(dataEnd - start.ordinal),
             orderDays: complete.map { Double(history.orderDays(of: $0, before: $0.asOf + horizon)) }, entries: [])
     }
 
     func evaluate(_ contender: String, scores: [Float], fold: Fold) -> Entry {
-        precondition(scores.count == fold.labels.count, "Backtest: \(scores.count) scores for \(fold.labels.count) candidates")
+        precondition(
+            scores.count == fold.labels.count, "Backtest: \(scores.count) scores for \(fold.labels.count) candidates")
         // Rank: score descending, ties by customer id (the scorer's rule).
         let order = scores.indices.sorted {
             scores[$0] != scores[$1] ? scores[$0] > scores[$1] : fold.customerIDs[$0] < fold.customerIDs[$1]
@@ -313,9 +335,11 @@ public struct Backtest {
         }()
         let isProbability = scores.allSatisfy { $0 >= 0 && $0 <= 1 }
         return Entry(
-            contender: contender, listed: length, listedOrders: listedOrders, listPrecision: precision, liftOverReps: lift,
+            contender: contender, listed: length, listedOrders: listedOrders, listPrecision: precision,
+            liftOverReps: lift,
             rocAUC: predictions.rocAUC().value, averagePrecision: predictions.averagePrecision().value,
-            brier: isProbability ? predictions.brierScore().value : nil, scores: scores, rawScores: scores, calibration: "none",
+            brier: isProbability ? predictions.brierScore().value : nil, scores: scores, rawScores: scores,
+            calibration: "none",
             ranksInRep: ranksInRep, onList: onList, trainingExamples: nil, epochs: nil, seconds: 0)
     }
 
@@ -324,4 +348,3 @@ public struct Backtest {
     static func percent(_ value: Double?) -> String { value.map { String(format: "%.2f%%", $0 * 100) } ?? "—" }
     static func signedPercent(_ value: Double?) -> String { value.map { String(format: "%+.1f%%", $0 * 100) } ?? "—" }
 }
-

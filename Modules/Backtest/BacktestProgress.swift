@@ -42,7 +42,8 @@ public struct BacktestProgress: Sendable, Equatable {
     public var line: String {
         var parts = ["fold \(fold + 1)/\(folds) (\(foldStart.iso))", "\(contender) \(contenderIndex + 1)/\(contenders)"]
         if let epoch, let batch, let batches { parts.append("epoch \(epoch) \(batch)/\(batches)") }
-        parts.append(Self.duration(elapsedSeconds) + (remainingSeconds.map { ", about \(Self.duration($0)) left" } ?? ""))
+        parts.append(
+            Self.duration(elapsedSeconds) + (remainingSeconds.map { ", about \(Self.duration($0)) left" } ?? ""))
         return parts.joined(separator: " · ")
     }
 
@@ -68,9 +69,12 @@ public struct BacktestTimeEstimate: Sendable {
 
     /// Seconds left, with `order` the contenders of every fold, the current one at
     /// (`fold`, `contenderIndex`) running for `runningSeconds`; nil before any fit finished.
-    public func remaining(order: [String], folds: Int, fold: Int, contenderIndex: Int, runningSeconds: Double) -> Double? {
+    public func remaining(order: [String], folds: Int, fold: Int, contenderIndex: Int, runningSeconds: Double)
+        -> Double?
+    {
         guard order.indices.contains(contenderIndex), order[contenderIndex...].allSatisfy({ latest[$0] != nil }),
-              fold + 1 >= folds || order.allSatisfy({ latest[$0] != nil }) else { return nil }
+            fold + 1 >= folds || order.allSatisfy({ latest[$0] != nil })
+        else { return nil }
         func estimate(_ name: String) -> Double { latest[name]! }
         var total = max(0, estimate(order[contenderIndex]) - runningSeconds)
         for index in (contenderIndex + 1)..<order.count { total += estimate(order[index]) }

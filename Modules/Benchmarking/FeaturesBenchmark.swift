@@ -40,12 +40,16 @@ public enum FeaturesBenchmark {
     }
 
     /// Runs every stage once.
-    public static func run(customers: Int = 50_000, visits: Int = 1_000_000, days: Int = 730, batchSize: Int = 4096,
-                           seed: UInt64 = 42, progress: (String) -> Void) -> Result {
+    public static func run(
+        customers: Int = 50_000, visits: Int = 1_000_000, days: Int = 730, batchSize: Int = 4096,
+        seed: UInt64 = 42, progress: (String) -> Void
+    ) -> Result {
         var start = Measurement.now()
         let dataset = SyntheticVisitLog.generate(customers: customers, visits: visits, days: days, seed: seed)
         let generateSeconds = Measurement.now() - start
-        progress("generated \(dataset.visits.count) visits, \(dataset.customers.count) customers in \(format(generateSeconds)) s")
+        progress(
+            "generated \(dataset.visits.count) visits, \(dataset.customers.count) customers in \(format(generateSeconds)) s"
+        )
 
         start = Measurement.now()
         let history = VisitHistory(dataset: dataset)
@@ -80,8 +84,10 @@ public enum FeaturesBenchmark {
         progress("tensors for \(set.count) examples in \(format(tensorSeconds)) s (label sum \(checksum))")
 
         return Result(
-            customers: dataset.customers.count, visits: dataset.visits.count, asOfDates: dates.count, examples: set.count,
-            padded: set.counts.padded, generateSeconds: generateSeconds, indexSeconds: indexSeconds, buildSeconds: buildSeconds,
+            customers: dataset.customers.count, visits: dataset.visits.count, asOfDates: dates.count,
+            examples: set.count,
+            padded: set.counts.padded, generateSeconds: generateSeconds, indexSeconds: indexSeconds,
+            buildSeconds: buildSeconds,
             fitSeconds: fitSeconds, tensorSeconds: tensorSeconds, batchSize: batchSize, peakRSSMiB: peakRSSMiB())
     }
 

@@ -9,7 +9,7 @@ public enum GEMMBenchmark {
     /// `(M, K, N)`: `(M×K)·(K×N)`. 1024², then the LSTM step shapes at batch 64 and 4096, in
     /// the order gemm_reference.py times them (order matters here: see ``warmUp(seconds:)``).
     public static let shapes: [(m: Int, k: Int, n: Int)] = [
-        (1024, 1024, 1024), (64, 192, 512), (64, 256, 512), (4096, 192, 512),
+        (1024, 1024, 1024), (64, 192, 512), (64, 256, 512), (4096, 192, 512)
     ]
 
     /// Keeps the cores busy with 1024² products for `seconds` before measuring.
@@ -64,8 +64,10 @@ public enum GEMMBenchmark {
                     a.withUnsafeBufferPointer { pa in
                         b.withUnsafeBufferPointer { pb in
                             direct.withUnsafeMutableBufferPointer { pc in
-                                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blasint(m), blasint(n), blasint(k),
-                                            1, pa.baseAddress, blasint(k), pb.baseAddress, blasint(n), 0, pc.baseAddress, blasint(n))
+                                cblas_sgemm(
+                                    CblasRowMajor, CblasNoTrans, CblasNoTrans, blasint(m), blasint(n), blasint(k),
+                                    1, pa.baseAddress, blasint(k), pb.baseAddress, blasint(n), 0, pc.baseAddress,
+                                    blasint(n))
                             }
                         }
                     }
@@ -77,9 +79,12 @@ public enum GEMMBenchmark {
                     api.append(flop * Double(count) / Measurement.time(count, throughAPI) / 1e9)
                     cblas.append(flop * Double(count) / Measurement.time(count, throughCBLAS) / 1e9)
                 }
-                let row = Row(shape: label(m, k, n), threads: threads, tensorsAPI: Summary(api), directCBLAS: Summary(cblas))
-                progress(String(
-                    format: "%@ %d thr: API %.1f, direct %.1f GFLOP/s", row.shape, threads, row.tensorsAPI.median, row.directCBLAS.median))
+                let row = Row(
+                    shape: label(m, k, n), threads: threads, tensorsAPI: Summary(api), directCBLAS: Summary(cblas))
+                progress(
+                    String(
+                        format: "%@ %d thr: API %.1f, direct %.1f GFLOP/s", row.shape, threads, row.tensorsAPI.median,
+                        row.directCBLAS.median))
                 rows.append(row)
             }
         }
@@ -89,13 +94,16 @@ public enum GEMMBenchmark {
     /// numpy's median GFLOP/s per (shape, threads) from gemm_reference.py's `GEMM_JSON` output.
     public static func referenceMedians(fromJSON data: Data) throws -> [String: Double] {
         guard let root = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let rows = root["rows"] as? [[String: Any]] else {
-            throw BenchmarkError("gemm reference JSON has no `rows` array (was it written by gemm_reference.py with GEMM_JSON set?)")
+            let rows = root["rows"] as? [[String: Any]]
+        else {
+            throw BenchmarkError(
+                "gemm reference JSON has no `rows` array (was it written by gemm_reference.py with GEMM_JSON set?)")
         }
         var medians: [String: Double] = [:]
         for row in rows {
             guard let shape = row["shape"] as? String, let threads = row["threads"] as? Int,
-                  let numpy = row["numpy"] as? [String: Any], let median = numpy["median"] as? Double else { continue }
+                let numpy = row["numpy"] as? [String: Any], let median = numpy["median"] as? Double
+            else { continue }
             medians["\(shape)/\(threads)"] = median
         }
         return medians
@@ -105,14 +113,15 @@ public enum GEMMBenchmark {
     public static func table(swift runs: [[Row]], reference: [String: Double]?) -> String {
         var lines = [
             "| shape | threads | Tensors API GFLOP/s | direct cblas_sgemm | API / direct | numpy GFLOP/s | API / numpy |",
-            "|---|---:|---:|---:|---:|---:|---:|",
+            "|---|---:|---:|---:|---:|---:|---:|"
         ]
         guard let first = runs.first else { return lines.joined(separator: "\n") }
         for (index, row) in first.enumerated() {
             // Pool the medians of every Swift run (before and after the reference) for this row.
             let api = Summary(runs.map { $0[index].tensorsAPI.median }).median
             let direct = Summary(runs.map { $0[index].directCBLAS.median }).median
-            var line = String(format: "| %@ | %d | %.1f | %.1f | %.3f |", row.shape, row.threads, api, direct, api / direct)
+            var line = String(
+                format: "| %@ | %d | %.1f | %.1f | %.3f |", row.shape, row.threads, api, direct, api / direct)
             if let numpy = reference?["\(row.shape)/\(row.threads)"] {
                 line += String(format: " %.1f | %.2f |", numpy, api / numpy)
             } else {

@@ -60,13 +60,15 @@ public enum ModelBenchmark {
         progress(String(format: "cnn_lstm train b64: %.0f samples/s", train.median))
 
         let inference = [64, 4096].map { size in
-            let summary = measureInference(model: training.model, parameters: training.parameters, batch: size, statics: 4,
-                                           threads: threads, repetitions: repetitions, random: &training.random)
+            let summary = measureInference(
+                model: training.model, parameters: training.parameters, batch: size, statics: 4,
+                threads: threads, repetitions: repetitions, random: &training.random)
             progress(String(format: "cnn_lstm infer b%d: %.0f samples/s", size, summary.median))
             return summary
         }
-        return Result(model: "cnn_lstm", threads: threads, parameters: training.parameters.count, trainBatch64: train,
-                      inferBatch64: inference[0], inferBatch4096: inference[1])
+        return Result(
+            model: "cnn_lstm", threads: threads, parameters: training.parameters.count, trainBatch64: train,
+            inferBatch64: inference[0], inferBatch4096: inference[1])
     }
 
     /// The 2-layer LSTM (`lstm2` in torch_reference.py): BCE on the logit, Adam, dropout on.
@@ -93,13 +95,15 @@ public enum ModelBenchmark {
         }
         progress(String(format: "lstm2 train b64: %.0f samples/s", train.median))
         let inference = [64, 4096].map { size in
-            let summary = measureInference(model: model, parameters: parameters, batch: size, statics: 0, threads: threads,
-                                           repetitions: repetitions, random: &random)
+            let summary = measureInference(
+                model: model, parameters: parameters, batch: size, statics: 0, threads: threads,
+                repetitions: repetitions, random: &random)
             progress(String(format: "lstm2 infer b%d: %.0f samples/s", size, summary.median))
             return summary
         }
-        return Result(model: "lstm2", threads: threads, parameters: parameters.count, trainBatch64: train,
-                      inferBatch64: inference[0], inferBatch4096: inference[1])
+        return Result(
+            model: "lstm2", threads: threads, parameters: parameters.count, trainBatch64: train,
+            inferBatch64: inference[0], inferBatch4096: inference[1])
     }
 
     /// Runs one CNN-LSTM measure alone for about `seconds`, for a profiler (`perf record`,
@@ -109,8 +113,10 @@ public enum ModelBenchmark {
         BlockParallelism.useThreads(threads)
         let bench = CNNLSTMTraining(batch: batch)
         guard training else {
-            return measureInference(model: bench.model, parameters: bench.parameters, batch: batch, statics: 4, threads: threads,
-                                    repetitions: 1, seconds: seconds, random: &bench.random).median
+            return measureInference(
+                model: bench.model, parameters: bench.parameters, batch: batch, statics: 4, threads: threads,
+                repetitions: 1, seconds: seconds, random: &bench.random
+            ).median
         }
         return measure(samplesPerCall: batch, seconds: seconds, repetitions: 1, bench.step).median
     }
@@ -125,7 +131,8 @@ public enum ModelBenchmark {
             sequence: Tensor.normal([batch, 10, 7], using: &random), mask: Tensor.filled([batch, 10], with: 1),
             statics: Tensor.normal([batch, statics], using: &random), aggregates: Tensor.zeros([batch, 0]),
             labels: Tensor.zeros([batch]))
-        let inference = ShardedInference(model: model, parameters: parameters, shardCount: ShardedInference.defaultShardCount)
+        let inference = ShardedInference(
+            model: model, parameters: parameters, shardCount: ShardedInference.defaultShardCount)
         var probabilities: [Float] = []
         return measure(samplesPerCall: batch, seconds: seconds, repetitions: repetitions) {
             inference.probabilities(examples, into: &probabilities)
@@ -143,15 +150,19 @@ public enum ModelBenchmark {
     /// PyTorch's medians from `torch_reference.py --json`: model → (train64, infer64, infer4096).
     public static func referenceMedians(fromJSON data: Data) throws -> [String: [String: Double]] {
         guard let root = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let results = root["results"] as? [[String: Any]] else {
-            throw BenchmarkError("torch reference JSON has no `results` array (was it written by torch_reference.py --json?)")
+            let results = root["results"] as? [[String: Any]]
+        else {
+            throw BenchmarkError(
+                "torch reference JSON has no `results` array (was it written by torch_reference.py --json?)")
         }
         var medians: [String: [String: Double]] = [:]
         for result in results {
             guard let model = result["model"] as? String else { continue }
             var row: [String: Double] = [:]
             for key in ["train_b64", "infer_b64", "infer_b4096"] {
-                if let entry = result[key] as? [String: Any], let median = entry["median"] as? Double { row[key] = median }
+                if let entry = result[key] as? [String: Any], let median = entry["median"] as? Double {
+                    row[key] = median
+                }
             }
             medians[model] = row
         }
@@ -161,12 +172,15 @@ public enum ModelBenchmark {
     /// The side-by-side table, as Markdown. `runs` holds one list of results per Revisit run
     /// (one result per model); each model's runs are pooled by median.
     public static func table(swift runs: [[Result]], reference: [String: [String: Double]]?) -> String {
-        var lines = ["| model | measure | Revisit samples/s | PyTorch samples/s | Revisit / PyTorch |", "|---|---|---:|---:|---:|"]
+        var lines = [
+            "| model | measure | Revisit samples/s | PyTorch samples/s | Revisit / PyTorch |",
+            "|---|---|---:|---:|---:|"
+        ]
         guard let first = runs.first else { return lines.joined(separator: "\n") }
         let measures: [(String, String, (Result) -> Summary)] = [
             ("training, batch 64", "train_b64", { $0.trainBatch64 }),
             ("inference, batch 64", "infer_b64", { $0.inferBatch64 }),
-            ("inference, batch 4096", "infer_b4096", { $0.inferBatch4096 }),
+            ("inference, batch 4096", "infer_b4096", { $0.inferBatch4096 })
         ]
         for (index, result) in first.enumerated() {
             for (label, key, pick) in measures {

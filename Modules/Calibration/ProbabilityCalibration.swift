@@ -72,7 +72,8 @@ public enum ProbabilityCalibration: Sendable, Equatable {
     /// Fits `method` on scores and 0/1 labels. With a single class (or no rows) there is nothing
     /// to learn from and the result is `.none`.
     public static func fit(_ method: Method, scores: [Double], labels: [Bool]) -> ProbabilityCalibration {
-        precondition(scores.count == labels.count, "ProbabilityCalibration.fit: \(scores.count) scores, \(labels.count) labels")
+        precondition(
+            scores.count == labels.count, "ProbabilityCalibration.fit: \(scores.count) scores, \(labels.count) labels")
         let positives = labels.filter { $0 }.count
         guard positives > 0, positives < labels.count else { return .none }
         switch method {
@@ -155,8 +156,9 @@ public enum ProbabilityCalibration: Sendable, Equatable {
             blockValue.append(ys[i]); blockWeight.append(ws[i]); blockStart.append(i)
             while blockValue.count > 1 && blockValue[blockValue.count - 2] > blockValue[blockValue.count - 1] {
                 let w = blockWeight[blockWeight.count - 2] + blockWeight[blockWeight.count - 1]
-                let v = (blockValue[blockValue.count - 2] * blockWeight[blockWeight.count - 2]
-                    + blockValue[blockValue.count - 1] * blockWeight[blockWeight.count - 1]) / w
+                let v =
+                    (blockValue[blockValue.count - 2] * blockWeight[blockWeight.count - 2]
+                        + blockValue[blockValue.count - 1] * blockWeight[blockWeight.count - 1]) / w
                 blockValue.removeLast(); blockWeight.removeLast(); blockStart.removeLast()
                 blockValue[blockValue.count - 1] = v
                 blockWeight[blockWeight.count - 1] = w
@@ -192,18 +194,22 @@ extension ProbabilityCalibration: Codable {
         case .platt:
             let a = try c.decode(Double.self, forKey: .a), b = try c.decode(Double.self, forKey: .b)
             guard a.isFinite, b.isFinite else {
-                throw DecodingError.dataCorruptedError(forKey: .a, in: c, debugDescription: "Platt parameters must be finite")
+                throw DecodingError.dataCorruptedError(
+                    forKey: .a, in: c, debugDescription: "Platt parameters must be finite")
             }
             self = .platt(a: a, b: b)
         case .isotonic:
-            let thresholds = try c.decode([Double].self, forKey: .thresholds), values = try c.decode([Double].self, forKey: .values)
+            let thresholds = try c.decode([Double].self, forKey: .thresholds),
+                values = try c.decode([Double].self, forKey: .values)
             guard thresholds.count == values.count, !thresholds.isEmpty,
-                  zip(thresholds, thresholds.dropFirst()).allSatisfy({ $0 < $1 }),
-                  zip(values, values.dropFirst()).allSatisfy({ $0 <= $1 }),
-                  values.allSatisfy({ (0...1).contains($0) }), thresholds.allSatisfy(\.isFinite) else {
+                zip(thresholds, thresholds.dropFirst()).allSatisfy({ $0 < $1 }),
+                zip(values, values.dropFirst()).allSatisfy({ $0 <= $1 }),
+                values.allSatisfy({ (0...1).contains($0) }), thresholds.allSatisfy(\.isFinite)
+            else {
                 throw DecodingError.dataCorruptedError(
                     forKey: .thresholds, in: c,
-                    debugDescription: "isotonic calibration needs as many increasing thresholds as non-decreasing values in [0, 1]")
+                    debugDescription:
+                        "isotonic calibration needs as many increasing thresholds as non-decreasing values in [0, 1]")
             }
             self = .isotonic(thresholds: thresholds, values: values)
         }

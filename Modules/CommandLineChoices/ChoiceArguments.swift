@@ -73,9 +73,12 @@ public struct ContenderNames: Sendable, Equatable, CustomStringConvertible {
 
     /// The names of `argument`, or the reason they are refused.
     public static func parse(_ argument: String) throws -> [String] {
-        let names = argument.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        let names = argument.split(separator: ",", omittingEmptySubsequences: false).map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
         if let bad = names.first(where: { Contenders.named($0) == nil }) {
-            throw ValidationError("unknown contender '\(bad)'; known: \(Contenders.trainableNames.joined(separator: ", "))")
+            throw ValidationError(
+                "unknown contender '\(bad)'; known: \(Contenders.trainableNames.joined(separator: ", "))")
         }
         guard Set(names).count == names.count else { throw ValidationError("a contender is named twice") }
         return names
@@ -88,16 +91,24 @@ extension ListRule {
     public static func parse(_ value: String, topPerRep: Int) throws -> ListRule {
         if value == "per-rep" { return .perRepTop(topPerRep) }
         let parts = value.split(separator: ":", maxSplits: 1).map(String.init)
-        guard parts.count == 2 else { throw ValidationError("--list must be per-rep, top:N, share:F or threshold:P; got '\(value)'") }
+        guard parts.count == 2 else {
+            throw ValidationError("--list must be per-rep, top:N, share:F or threshold:P; got '\(value)'")
+        }
         switch parts[0] {
         case "top":
-            guard let n = Int(parts[1]), n >= 1 else { throw ValidationError("--list top:N needs N ≥ 1; got '\(parts[1])'") }
+            guard let n = Int(parts[1]), n >= 1 else {
+                throw ValidationError("--list top:N needs N ≥ 1; got '\(parts[1])'")
+            }
             return .top(n)
         case "share":
-            guard let f = Double(parts[1]), f > 0, f <= 1 else { throw ValidationError("--list share:F needs 0 < F ≤ 1; got '\(parts[1])'") }
+            guard let f = Double(parts[1]), f > 0, f <= 1 else {
+                throw ValidationError("--list share:F needs 0 < F ≤ 1; got '\(parts[1])'")
+            }
             return .topShare(f)
         case "threshold":
-            guard let p = Double(parts[1]), p >= 0, p <= 1 else { throw ValidationError("--list threshold:P needs 0 ≤ P ≤ 1; got '\(parts[1])'") }
+            guard let p = Double(parts[1]), p >= 0, p <= 1 else {
+                throw ValidationError("--list threshold:P needs 0 ≤ P ≤ 1; got '\(parts[1])'")
+            }
             return .threshold(p)
         default:
             throw ValidationError("--list must be per-rep, top:N, share:F or threshold:P; got '\(value)'")

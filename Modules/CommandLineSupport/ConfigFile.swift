@@ -33,7 +33,9 @@ public enum ConfigFile {
     /// `arguments` (without the executable) with `--config FILE` (or `--config=FILE`) replaced
     /// by the flags of FILE's table for the command: `[tool]`, or `[tool.subcommand]` when the
     /// first argument is one of `subcommands`. Unchanged without `--config`.
-    public static func expand(_ arguments: [String], tool: String, subcommands: [String] = []) throws -> (arguments: [String], source: String?) {
+    public static func expand(_ arguments: [String], tool: String, subcommands: [String] = []) throws -> (
+        arguments: [String], source: String?
+    ) {
         var arguments = arguments
         var path: String?
         if let index = arguments.firstIndex(of: "--config") {
@@ -45,7 +47,8 @@ public enum ConfigFile {
             arguments.remove(at: index)
         }
         guard let path else { return (arguments, nil) }
-        guard arguments.firstIndex(of: "--config") == nil, !arguments.contains(where: { $0.hasPrefix("--config=") }) else {
+        guard arguments.firstIndex(of: "--config") == nil, !arguments.contains(where: { $0.hasPrefix("--config=") })
+        else {
             throw Failure(description: "--config is given twice")
         }
         let subcommand = arguments.first.flatMap { subcommands.contains($0) ? $0 : nil }
@@ -61,7 +64,9 @@ public enum ConfigFile {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw Failure(description: "\(path): cannot read the config file (\(String(cString: strerror(errno))))")
         }
-        guard let text = String(data: data, encoding: .utf8) else { throw Failure(description: "\(path): the config file is not UTF-8") }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw Failure(description: "\(path): the config file is not UTF-8")
+        }
         let root: TOMLTable
         do {
             root = try TOMLTable(string: text)
@@ -72,9 +77,10 @@ public enum ConfigFile {
         for (depth, name) in section.enumerated() {
             guard let next = table[name]?.table else {
                 let known = tableNames(root).joined(separator: ", ")
-                throw Failure(description: "\(path): no [\(section[...depth].joined(separator: "."))] table for this command"
-                    + (known.isEmpty ? " (the file has no tables)" : " (the file has: \(known))")
-                    + "; add one, empty if this command needs no flags from the file")
+                throw Failure(
+                    description: "\(path): no [\(section[...depth].joined(separator: "."))] table for this command"
+                        + (known.isEmpty ? " (the file has no tables)" : " (the file has: \(known))")
+                        + "; add one, empty if this command needs no flags from the file")
             }
             table = next
         }
@@ -100,7 +106,10 @@ public enum ConfigFile {
                 }
                 flags += [flag, items.joined(separator: ",")]
             case .table:
-                throw Failure(description: "\(where_): a table where a flag's value belongs (a subcommand's flags go in [\((section + [key]).joined(separator: "."))] only when it is the command run)")
+                throw Failure(
+                    description:
+                        "\(where_): a table where a flag's value belongs (a subcommand's flags go in [\((section + [key]).joined(separator: "."))] only when it is the command run)"
+                )
             default:
                 throw Failure(description: "\(where_): dates and times are written as strings (\"2020-01-06\")")
             }
@@ -114,7 +123,8 @@ public enum ConfigFile {
             guard let child = table[key]?.table else { return [] }
             let name = prefix.isEmpty ? key : prefix + "." + key
             let children = tableNames(child, prefix: name)
-            return children.isEmpty || child.keys.contains(where: { child[$0]?.table == nil }) ? [name] + children : children
+            return children.isEmpty || child.keys.contains(where: { child[$0]?.table == nil })
+                ? [name] + children : children
         }
     }
 }
@@ -122,7 +132,10 @@ public enum ConfigFile {
 /// `--config FILE` in a command's help and completions. The file is read by ``runTool(_:name:)``
 /// before parsing (``ConfigFile``), so this option never holds a value when `run()` sees it.
 public struct ConfigOption: ParsableArguments {
-    @Option(help: ArgumentHelp("A TOML file holding this command's flags in its [TOOL] or [TOOL.SUBCOMMAND] table; flags on the command line win. Docs/CLI.md, \"Config files\".", valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "A TOML file holding this command's flags in its [TOOL] or [TOOL.SUBCOMMAND] table; flags on the command line win. Docs/CLI.md, \"Config files\".",
+            valueName: "file"))
     public var config: String?
     public init() {}
 }

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The exit codes every Revisit tool documents (Docs/CLI.md).
@@ -43,7 +43,8 @@ public func runTool<Command: ParsableCommand>(_ command: Command.Type, name: Str
         parsed = try Command.parseAsRoot(arguments.arguments)
     } catch {
         if Command.exitCode(for: error) == .success { Command.exit(withError: error) }  // --help, --version
-        let message = usageMessage(Command.self, for: error, arguments: arguments.arguments, configSource: arguments.source)
+        let message = usageMessage(
+            Command.self, for: error, arguments: arguments.arguments, configSource: arguments.source)
         FileHandle.standardError.write(Data("\(name): \(message)\n".utf8))
         exit(ToolExitCode.usage.rawValue)
     }
@@ -68,7 +69,9 @@ public func runTool<Command: ParsableCommand>(_ command: Command.Type, name: Str
 public func expandedArguments<Command: ParsableCommand>(
     _ command: Command.Type, name: String, subcommands extra: [String] = []
 ) -> (arguments: [String], source: String?) {
-    let subcommands = Command.configuration.subcommands.map { $0.configuration.commandName ?? String(describing: $0).lowercased() } + extra
+    let subcommands =
+        Command.configuration.subcommands.map { $0.configuration.commandName ?? String(describing: $0).lowercased() }
+        + extra
     do {
         return try ConfigFile.expand(Array(CommandLine.arguments.dropFirst()), tool: name, subcommands: subcommands)
     } catch {
@@ -93,14 +96,20 @@ public func usageMessage<Command: ParsableCommand>(
     return lines[0] + " (flags from \(configSource) included)" + (lines.count > 1 ? "\n" + lines[1] : "")
 }
 
-func parseMessage<Command: ParsableCommand>(_ command: Command.Type, for error: any Error, arguments: [String]) -> String {
-    let subcommands = Command.configuration.subcommands.map { $0.configuration.commandName ?? String(describing: $0).lowercased() }
+func parseMessage<Command: ParsableCommand>(_ command: Command.Type, for error: any Error, arguments: [String])
+    -> String
+{
+    let subcommands = Command.configuration.subcommands.map {
+        $0.configuration.commandName ?? String(describing: $0).lowercased()
+    }
     if !subcommands.isEmpty, Command.configuration.defaultSubcommand == nil,
-       let first = arguments.first, !first.hasPrefix("-"), !subcommands.contains(first), first != "help" {
+        let first = arguments.first, !first.hasPrefix("-"), !subcommands.contains(first), first != "help"
+    {
         let nearest = subcommands.map { ($0, editDistance(first, $0)) }.min { $0.1 < $1.1 }
         let suggestion = nearest.flatMap { $0.1 <= max(2, first.count / 3) ? "; did you mean '\($0.0)'?" : nil } ?? "."
         let name = Command.configuration.commandName ?? "TOOL"
-        return "unknown subcommand '\(first)'\(suggestion) Subcommands: \(subcommands.joined(separator: ", ")) (`\(name) --help`)."
+        return
+            "unknown subcommand '\(first)'\(suggestion) Subcommands: \(subcommands.joined(separator: ", ")) (`\(name) --help`)."
     }
     var message = Command.fullMessage(for: error)
     if message.hasPrefix("Error: ") { message.removeFirst("Error: ".count) }
@@ -131,7 +140,8 @@ public func oneLineDescription(_ error: any Error) -> String {
     if nsError.domain == NSCocoaErrorDomain {
         let path = (nsError.userInfo[NSFilePathErrorKey] as? String) ?? (nsError.userInfo[NSURLErrorKey] as? URL)?.path
         var reason = nsError.localizedDescription
-        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain
+        {
             reason = String(cString: strerror(Int32(underlying.code)))
         }
         return [path, reason].compactMap { $0 }.joined(separator: ": ").replacingOccurrences(of: "\n", with: " ")

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import Foundation
 import Formats
@@ -15,13 +15,16 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .missingFile(let path):
-            return "\(path): not found; a dataset directory holds manifest.json, visits.csv and customers.csv (run `importer` to make one)"
+            return
+                "\(path): not found; a dataset directory holds manifest.json, visits.csv and customers.csv (run `importer` to make one)"
         case .unsupportedFormat(let path, let found):
-            return "\(path): \(found); this build reads \(DatasetManifest.formatName) version \(DatasetManifest.currentVersion) — re-import the ERP export with this build's importer"
+            return
+                "\(path): \(found); this build reads \(DatasetManifest.formatName) version \(DatasetManifest.currentVersion) — re-import the ERP export with this build's importer"
         case .malformed(let path, let line, let reason):
             return "\(path):\(line): \(reason)"
         case .integrity(let path, let reason):
-            return "\(path): \(reason); the dataset was changed after the importer wrote it — re-import the export, or restore the directory from a backup"
+            return
+                "\(path): \(reason); the dataset was changed after the importer wrote it — re-import the export, or restore the directory from a backup"
         }
     }
 }
@@ -43,7 +46,9 @@ public struct Dataset: Sendable {
     public static let customersFile = "customers.csv"
     public static let rejectsFile = "rejects.csv"
     public static let manifestFile = "manifest.json"
-    public static let visitHeader = ["visit_id", "customer_id", "rep_id", "visit_date", "method", "target", "purpose", "result", "order"]
+    public static let visitHeader = [
+        "visit_id", "customer_id", "rep_id", "visit_date", "method", "target", "purpose", "result", "order"
+    ]
     public static let customerHeader = ["customer_id", "customer_type", "industry", "tag"]
     public static let rejectHeader = ["source", "line", "reason", "detail", "raw"]
 
@@ -72,14 +77,22 @@ public struct Dataset: Sendable {
         let manifestPath = directory + "/" + manifestFile
         let manifestBytes = try readDatasetFile(manifestPath)
         let manifest = try decodeManifest(manifestBytes, path: manifestPath)
-        for (name, counts) in [("visit_counts", manifest.visitCounts), ("customer_counts", manifest.customerCounts)] where !counts.reconciles {
+        for (name, counts) in [("visit_counts", manifest.visitCounts), ("customer_counts", manifest.customerCounts)]
+        where !counts.reconciles {
             throw DatasetError.integrity(
                 path: manifestPath,
-                reason: "\(name) do not reconcile: read \(counts.read) ≠ accepted \(counts.accepted) + rejected \(counts.rejected) + duplicates \(counts.duplicates), or the rejected reasons do not add up")
+                reason:
+                    "\(name) do not reconcile: read \(counts.read) ≠ accepted \(counts.accepted) + rejected \(counts.rejected) + duplicates \(counts.duplicates), or the rejected reasons do not add up"
+            )
         }
-        for (name, columns) in [("visit_columns", manifest.visitColumns), ("customer_columns", manifest.customerColumns)] {
+        for (name, columns) in [
+            ("visit_columns", manifest.visitColumns), ("customer_columns", manifest.customerColumns)
+        ] {
             if let stray = columns.text.first(where: { !columns.categorical.contains($0) }) {
-                throw DatasetError.integrity(path: manifestPath, reason: "\(name).text names '\(Snippet.bounded(stray))', which is not one of its categorical columns")
+                throw DatasetError.integrity(
+                    path: manifestPath,
+                    reason:
+                        "\(name).text names '\(Snippet.bounded(stray))', which is not one of its categorical columns")
             }
         }
         return (manifest, manifestBytes)
@@ -102,12 +115,16 @@ public struct Dataset: Sendable {
         }
         guard probe.format == DatasetManifest.formatName, probe.formatVersion == DatasetManifest.currentVersion else {
             throw DatasetError.unsupportedFormat(
-                path: path, found: "format \(probe.format ?? "missing") version \(probe.formatVersion.map(String.init) ?? "missing")")
+                path: path,
+                found:
+                    "format \(probe.format ?? "missing") version \(probe.formatVersion.map(String.init) ?? "missing")")
         }
         do {
             return try JSONDecoder().decode(DatasetManifest.self, from: data)
         } catch {
-            throw DatasetError.malformed(path: path, line: 1, reason: "manifest does not match format version \(DatasetManifest.currentVersion): \(error)")
+            throw DatasetError.malformed(
+                path: path, line: 1,
+                reason: "manifest does not match format version \(DatasetManifest.currentVersion): \(error)")
         }
     }
 
@@ -124,7 +141,10 @@ public struct Dataset: Sendable {
         while offset < bytes.count {
             let got = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + offset, $0.count - offset) }
             if got < 0 && errno == EINTR { continue }
-            guard got > 0 else { throw DatasetError.integrity(path: path, reason: "ends before its size \(bytes.count) (changed while being read?)") }
+            guard got > 0 else {
+                throw DatasetError.integrity(
+                    path: path, reason: "ends before its size \(bytes.count) (changed while being read?)")
+            }
             offset += got
         }
         return bytes
@@ -137,7 +157,9 @@ public struct Dataset: Sendable {
         guard lstat(path, &info) == 0 else { throw DatasetError.missingFile(path: path) }
         switch info.st_mode & S_IFMT {
         case S_IFREG: break
-        case S_IFLNK: throw DatasetError.integrity(path: path, reason: "is a symbolic link; a dataset's files must be regular files inside its directory")
+        case S_IFLNK:
+            throw DatasetError.integrity(
+                path: path, reason: "is a symbolic link; a dataset's files must be regular files inside its directory")
         default: throw DatasetError.integrity(path: path, reason: "is not a regular file")
         }
         let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
@@ -152,12 +174,16 @@ public struct Dataset: Sendable {
     static func readVerified(directory: String, name: String, manifest: DatasetManifest) throws -> [UInt8] {
         let path = directory + "/" + name
         let bytes = try readDatasetFile(path)
-        try check(path: path, bytes: bytes.count, sha256: SHA256.hex(bytes), against: try recordedOutput(name, of: manifest, path: path))
+        try check(
+            path: path, bytes: bytes.count, sha256: SHA256.hex(bytes),
+            against: try recordedOutput(name, of: manifest, path: path))
         return bytes
     }
 
     /// What the manifest recorded for its output file `name` (at `path`, for the message).
-    static func recordedOutput(_ name: String, of manifest: DatasetManifest, path: String) throws -> DatasetManifest.FileDigest {
+    static func recordedOutput(_ name: String, of manifest: DatasetManifest, path: String) throws
+        -> DatasetManifest.FileDigest
+    {
         guard let recorded = manifest.files.first(where: { $0.role == "output" && $0.path == name }) else {
             throw DatasetError.integrity(path: path, reason: "manifest.json records no size and SHA-256 for it")
         }
@@ -167,10 +193,15 @@ public struct Dataset: Sendable {
     /// Refuses a file whose size or SHA-256 differ from what the manifest recorded.
     static func check(path: String, bytes: Int, sha256: String, against recorded: DatasetManifest.FileDigest) throws {
         guard bytes == recorded.bytes else {
-            throw DatasetError.integrity(path: path, reason: "has \(bytes) bytes; manifest.json recorded \(recorded.bytes)")
+            throw DatasetError.integrity(
+                path: path, reason: "has \(bytes) bytes; manifest.json recorded \(recorded.bytes)")
         }
         guard sha256 == recorded.sha256 else {
-            throw DatasetError.integrity(path: path, reason: "SHA-256 \(sha256.prefix(12))… differs from the \(recorded.sha256.prefix(12))… manifest.json recorded")
+            throw DatasetError.integrity(
+                path: path,
+                reason:
+                    "SHA-256 \(sha256.prefix(12))… differs from the \(recorded.sha256.prefix(12))… manifest.json recorded"
+            )
         }
     }
 
@@ -186,7 +217,9 @@ public struct Dataset: Sendable {
     ///     wait for the caller itself.
     ///   - waiting: told, with a line for stderr, when a writer holds the lock.
     /// - Throws: ``DatasetError`` naming the file.
-    public static func load(directory: String, writerHoldsLock: Bool = false, waiting: (String) -> Void = { _ in }) throws -> Dataset {
+    public static func load(directory: String, writerHoldsLock: Bool = false, waiting: (String) -> Void = { _ in })
+        throws -> Dataset
+    {
         let lock = writerHoldsLock ? nil : try? FileLock.sharedIfPresent(for: directory, waiting: waiting)
         defer { withExtendedLifetime(lock) {} }
         let (manifest, manifestBytes) = try readCheckedManifest(directory: directory)
@@ -196,10 +229,12 @@ public struct Dataset: Sendable {
             columns: manifest.visitColumns, requireOrder: true)
         guard visits.count == manifest.visitCounts.accepted else {
             throw DatasetError.integrity(
-                path: visitsPath, reason: "has \(visits.count) visits; manifest.json counts \(manifest.visitCounts.accepted) accepted")
+                path: visitsPath,
+                reason: "has \(visits.count) visits; manifest.json counts \(manifest.visitCounts.accepted) accepted")
         }
         let customers = try parseCustomers(
-            try readVerified(directory: directory, name: customersFile, manifest: manifest), path: directory + "/" + customersFile,
+            try readVerified(directory: directory, name: customersFile, manifest: manifest),
+            path: directory + "/" + customersFile,
             columns: manifest.customerColumns)
         var dataset = Dataset(manifest: manifest, visits: visits, customers: customers)
         dataset.manifestSHA256 = SHA256.hex(manifestBytes)
@@ -209,21 +244,29 @@ public struct Dataset: Sendable {
     /// `rejects.csv` of a dataset directory, checked against the manifest like the data files.
     public static func loadRejects(directory: String, manifest: DatasetManifest) throws -> [Reject] {
         let path = directory + "/" + rejectsFile
-        return try parseRejects(try readVerified(directory: directory, name: rejectsFile, manifest: manifest), path: path)
+        return try parseRejects(
+            try readVerified(directory: directory, name: rejectsFile, manifest: manifest), path: path)
     }
 
-    static func parseRecords(_ bytes: [UInt8], path: String, header expected: [String]) throws -> [(line: Int, fields: [String])] {
+    static func parseRecords(_ bytes: [UInt8], path: String, header expected: [String]) throws -> [(
+        line: Int, fields: [String]
+    )] {
         var records = try DelimitedText.parse(bytes, path: path)
-        guard let header = records.first else { throw DatasetError.malformed(path: path, line: 1, reason: "empty file: no header") }
+        guard let header = records.first else {
+            throw DatasetError.malformed(path: path, line: 1, reason: "empty file: no header")
+        }
         guard header.fields == expected else {
             throw DatasetError.malformed(
                 path: path, line: 1,
-                reason: "header is \(Snippet.bounded(header.fields.joined(separator: ","))); expected \(expected.joined(separator: ","))")
+                reason:
+                    "header is \(Snippet.bounded(header.fields.joined(separator: ","))); expected \(expected.joined(separator: ","))"
+            )
         }
         records.removeFirst()
         for record in records where record.fields.count != expected.count {
             throw DatasetError.malformed(
-                path: path, line: record.line, reason: "\(record.fields.count) fields; the header has \(expected.count)")
+                path: path, line: record.line, reason: "\(record.fields.count) fields; the header has \(expected.count)"
+            )
         }
         return records
     }
@@ -231,7 +274,8 @@ public struct Dataset: Sendable {
     static func parseNumeric(_ text: String, path: String, line: Int, column: String) throws -> Double? {
         if text.isEmpty { return nil }
         guard let value = Double(text), value.isFinite else {
-            throw DatasetError.malformed(path: path, line: line, reason: "\(column) '\(Snippet.bounded(text))' is not a finite number")
+            throw DatasetError.malformed(
+                path: path, line: line, reason: "\(column) '\(Snippet.bounded(text))' is not a finite number")
         }
         return value
     }
@@ -254,15 +298,19 @@ public struct Dataset: Sendable {
         let numericStart = categoricalStart + columns.categorical.count
         for (line, f) in records {
             guard let date = Day(iso: f[3]) else {
-                throw DatasetError.malformed(path: path, line: line, reason: "visit_date '\(Snippet.bounded(f[3]))' is not YYYY-MM-DD")
+                throw DatasetError.malformed(
+                    path: path, line: line, reason: "visit_date '\(Snippet.bounded(f[3]))' is not YYYY-MM-DD")
             }
             guard Day.supportedRange.contains(date) else {
                 throw DatasetError.malformed(
                     path: path, line: line,
-                    reason: "visit_date \(date.iso) is outside \(Day.supportedRange.lowerBound.iso)…\(Day.supportedRange.upperBound.iso)")
+                    reason:
+                        "visit_date \(date.iso) is outside \(Day.supportedRange.lowerBound.iso)…\(Day.supportedRange.upperBound.iso)"
+                )
             }
             guard f[8] == "0" || f[8] == "1" else {
-                throw DatasetError.malformed(path: path, line: line, reason: "order '\(Snippet.bounded(f[8]))' is not 0 or 1")
+                throw DatasetError.malformed(
+                    path: path, line: line, reason: "order '\(Snippet.bounded(f[8]))' is not 0 or 1")
             }
             var numeric: [Double?] = []
             for (offset, name) in columns.numeric.enumerated() {
@@ -270,10 +318,12 @@ public struct Dataset: Sendable {
             }
             let visit = Visit(
                 visitID: f[0], customerID: f[1], repID: f[2], date: date, method: f[4], target: f[5], purpose: f[6],
-                result: f[7], isOrder: f[8] == "1", categorical: Array(f[categoricalStart..<numericStart]), numeric: numeric)
+                result: f[7], isOrder: f[8] == "1", categorical: Array(f[categoricalStart..<numericStart]),
+                numeric: numeric)
             if requireOrder, let previous = visits.last, !Visit.datasetOrder(previous, visit) {
                 throw DatasetError.malformed(
-                    path: path, line: line, reason: "rows are not sorted by customer_id, visit_date, visit_id (or repeat a visit)")
+                    path: path, line: line,
+                    reason: "rows are not sorted by customer_id, visit_date, visit_id (or repeat a visit)")
             }
             visits.append(visit)
         }
@@ -285,7 +335,9 @@ public struct Dataset: Sendable {
         return try parseCustomers([UInt8](data), path: path, columns: columns)
     }
 
-    static func parseCustomers(_ bytes: [UInt8], path: String, columns: DatasetManifest.ExtraColumns) throws -> [Customer] {
+    static func parseCustomers(_ bytes: [UInt8], path: String, columns: DatasetManifest.ExtraColumns) throws
+        -> [Customer]
+    {
         let header = customerHeader + columns.categorical + columns.numeric
         let records = try parseRecords(bytes, path: path, header: header)
         var customers: [Customer] = []
@@ -317,7 +369,8 @@ public struct Dataset: Sendable {
     static func parseRejects(_ bytes: [UInt8], path: String) throws -> [Reject] {
         try parseRecords(bytes, path: path, header: rejectHeader).map { line, f in
             guard let sourceLine = Int(f[1]) else {
-                throw DatasetError.malformed(path: path, line: line, reason: "line '\(Snippet.bounded(f[1]))' is not a number")
+                throw DatasetError.malformed(
+                    path: path, line: line, reason: "line '\(Snippet.bounded(f[1]))' is not a number")
             }
             return Reject(source: f[0], line: sourceLine, reason: f[2], detail: f[3], raw: f[4])
         }
@@ -346,8 +399,10 @@ public struct Dataset: Sendable {
 
     /// The fields of `visit` as a row of `visits.csv` (fixed columns, then extras).
     public static func visitRecord(_ visit: Visit) -> [String] {
-        [visit.visitID, visit.customerID, visit.repID, visit.date.iso, visit.method, visit.target,
-         visit.purpose, visit.result, visit.isOrder ? "1" : "0"] + visit.categorical + visit.numeric.map(formatNumber)
+        [
+            visit.visitID, visit.customerID, visit.repID, visit.date.iso, visit.method, visit.target,
+            visit.purpose, visit.result, visit.isOrder ? "1" : "0"
+        ] + visit.categorical + visit.numeric.map(formatNumber)
     }
 
     /// `customers.csv` bytes for `customers` (sorted by id).
@@ -366,7 +421,8 @@ public struct Dataset: Sendable {
         var output: [UInt8] = []
         DelimitedText.appendRecord(rejectHeader, to: &output)
         for reject in rejects {
-            DelimitedText.appendRecord([reject.source, String(reject.line), reject.reason, reject.detail, reject.raw], to: &output)
+            DelimitedText.appendRecord(
+                [reject.source, String(reject.line), reject.reason, reject.detail, reject.raw], to: &output)
         }
         return output
     }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import Formats
 
@@ -36,11 +36,15 @@ public final class DatasetFileReader {
         self.recorded = recorded
         descriptor = try Dataset.openDatasetFile(path)
         fieldCount = header.count
-        guard let first = try nextRecord() else { throw DatasetError.malformed(path: path, line: 1, reason: "empty file: no header") }
+        guard let first = try nextRecord() else {
+            throw DatasetError.malformed(path: path, line: 1, reason: "empty file: no header")
+        }
         guard first.fields == header else {
             throw DatasetError.malformed(
                 path: path, line: 1,
-                reason: "header is \(Snippet.bounded(first.fields.joined(separator: ","))); expected \(header.joined(separator: ","))")
+                reason:
+                    "header is \(Snippet.bounded(first.fields.joined(separator: ","))); expected \(header.joined(separator: ","))"
+            )
         }
     }
 
@@ -54,7 +58,8 @@ public final class DatasetFileReader {
             return nil
         }
         guard record.fields.count == fieldCount else {
-            throw DatasetError.malformed(path: path, line: record.line, reason: "\(record.fields.count) fields; the header has \(fieldCount)")
+            throw DatasetError.malformed(
+                path: path, line: record.line, reason: "\(record.fields.count) fields; the header has \(fieldCount)")
         }
         return record
     }
@@ -136,7 +141,9 @@ extension Dataset {
         while true {
             let got = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress!, $0.count) }
             if got < 0 && errno == EINTR { continue }
-            guard got >= 0 else { throw DatasetError.integrity(path: path, reason: "cannot be read: \(String(cString: strerror(errno)))") }
+            guard got >= 0 else {
+                throw DatasetError.integrity(path: path, reason: "cannot be read: \(String(cString: strerror(errno)))")
+            }
             if got == 0 { break }
             try chunk.withUnsafeBytes { raw in
                 let part = UnsafeRawBufferPointer(rebasing: raw[0..<got])

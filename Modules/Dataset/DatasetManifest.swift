@@ -66,7 +66,10 @@ public struct DatasetManifest: Codable, Sendable, Equatable {
         /// `rejected`, broken down by reason code.
         public var rejectedByReason: [String: Int]
 
-        public init(read: Int = 0, accepted: Int = 0, rejected: Int = 0, duplicates: Int = 0, rejectedByReason: [String: Int] = [:]) {
+        public init(
+            read: Int = 0, accepted: Int = 0, rejected: Int = 0, duplicates: Int = 0,
+            rejectedByReason: [String: Int] = [:]
+        ) {
             self.read = read
             self.accepted = accepted
             self.rejected = rejected
@@ -74,7 +77,9 @@ public struct DatasetManifest: Codable, Sendable, Equatable {
             self.rejectedByReason = rejectedByReason
         }
 
-        public var reconciles: Bool { read == accepted + rejected + duplicates && rejectedByReason.values.reduce(0, +) == rejected }
+        public var reconciles: Bool {
+            read == accepted + rejected + duplicates && rejectedByReason.values.reduce(0, +) == rejected
+        }
 
         enum CodingKeys: String, CodingKey {
             case read, accepted, rejected, duplicates
@@ -107,7 +112,8 @@ public struct DatasetManifest: Codable, Sendable, Equatable {
     public init(
         kind: Kind, visitColumns: ExtraColumns = ExtraColumns(), customerColumns: ExtraColumns = ExtraColumns(),
         visitCounts: Counts = Counts(), customerCounts: Counts = Counts(), firstDate: Day? = nil, lastDate: Day? = nil,
-        customerCount: Int = 0, repCount: Int = 0, files: [FileDigest] = [], mapping: String = "{}", history: [String] = []
+        customerCount: Int = 0, repCount: Int = 0, files: [FileDigest] = [], mapping: String = "{}",
+        history: [String] = []
     ) {
         format = Self.formatName
         formatVersion = Self.currentVersion

@@ -36,7 +36,9 @@ public enum DelimitedText {
     /// `spreadsheetTolerant` is for files a person may have opened and saved in a spreadsheet
     /// (scores, call lists): `\r\n` line ends and a leading UTF-8 byte-order mark are accepted.
     /// A lone carriage return stays an error, and Revisit's own data files stay strict.
-    public static func parse(_ bytes: [UInt8], path: String, spreadsheetTolerant: Bool = false) throws -> [(line: Int, fields: [String])] {
+    public static func parse(_ bytes: [UInt8], path: String, spreadsheetTolerant: Bool = false) throws -> [(
+        line: Int, fields: [String]
+    )] {
         var records: [(line: Int, fields: [String])] = []
         var fields: [String] = []
         var field: [UInt8] = []
@@ -94,7 +96,8 @@ public enum DelimitedText {
             case 0x0D where crlf(at: index):
                 break  // the \n that follows ends the record
             case 0x0D:
-                throw DatasetError.malformed(path: path, line: line, reason: "carriage return outside quotes (Revisit files end lines with \\n)")
+                throw DatasetError.malformed(
+                    path: path, line: line, reason: "carriage return outside quotes (Revisit files end lines with \\n)")
             case 0x22:
                 throw DatasetError.malformed(path: path, line: line, reason: "quote inside an unquoted field")
             default:

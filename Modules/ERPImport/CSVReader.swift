@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import CLibCSV
 
@@ -100,7 +100,8 @@ public final class CSVReader {
         // error (not silently kept); CSV_STRICT_FINI: an unterminated quote at the end of the
         // input is an error (a truncated file), not a field that runs to EOF.
         guard csv_init(&parser, UInt8(CSV_STRICT | CSV_STRICT_FINI)) == 0 else {
-            throw ImportFailure.badInput(path: source.displayName, line: nil, reason: "libcsv could not allocate its parser")
+            throw ImportFailure.badInput(
+                path: source.displayName, line: nil, reason: "libcsv could not allocate its parser")
         }
         csv_set_delim(&parser, delimiter)
         csv_set_quote(&parser, quote)
@@ -123,12 +124,13 @@ public final class CSVReader {
         }
     }
 
-    private static let fieldCallback: @convention(c) (UnsafeMutableRawPointer?, Int, UnsafeMutableRawPointer?) -> Void = {
-        pointer, length, context in
-        let state = Unmanaged<ParseState>.fromOpaque(context!).takeUnretainedValue()
-        guard let pointer, length > 0 else { state.fields.append(""); return }
-        state.fields.append(String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self))
-    }
+    private static let fieldCallback: @convention(c) (UnsafeMutableRawPointer?, Int, UnsafeMutableRawPointer?) -> Void =
+        {
+            pointer, length, context in
+            let state = Unmanaged<ParseState>.fromOpaque(context!).takeUnretainedValue()
+            guard let pointer, length > 0 else { state.fields.append(""); return }
+            state.fields.append(String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self))
+        }
 
     private static let recordCallback: @convention(c) (Int32, UnsafeMutableRawPointer?) -> Void = { _, context in
         Unmanaged<ParseState>.fromOpaque(context!).takeUnretainedValue().finishRecord()
@@ -162,13 +164,17 @@ public final class CSVReader {
         }
         let decoded = decoder.decode(bytes)
         if !decoded.valid && state.problem == nil {
-            state.problem = (.invalidEncoding, "line \(lineNumber): bytes not valid \(decoder.encoding == .utf8 ? "UTF-8" : "GB18030") (shown as \\xNN in raw)")
+            state.problem = (
+                .invalidEncoding,
+                "line \(lineNumber): bytes not valid \(decoder.encoding == .utf8 ? "UTF-8" : "GB18030") (shown as \\xNN in raw)"
+            )
         }
         let context = Unmanaged.passUnretained(state).toOpaque()
         let parsed: Int
         if decoded.valid && decoder.encoding == .utf8 {
             state.raw.append(contentsOf: bytes)
-            parsed = csv_parse(&parser, bytes.baseAddress, bytes.count, Self.fieldCallback, Self.recordCallback, context)
+            parsed = csv_parse(
+                &parser, bytes.baseAddress, bytes.count, Self.fieldCallback, Self.recordCallback, context)
             if parsed < bytes.count { try recoverFromParseError() }
         } else {
             state.raw.append(contentsOf: decoded.bytes)
@@ -194,7 +200,8 @@ public final class CSVReader {
         state.fields = []
         state.problem = (
             .recordTooLarge,
-            "the record starting on line \(state.recordLine) is longer than \(Self.maximumRecordBytes >> 20) MiB (\(total) bytes by line \(lineNumber)); raw keeps its first \(Self.rejectedRecordPrefix) bytes")
+            "the record starting on line \(state.recordLine) is longer than \(Self.maximumRecordBytes >> 20) MiB (\(total) bytes by line \(lineNumber)); raw keeps its first \(Self.rejectedRecordPrefix) bytes"
+        )
         state.finishRecord()
         try? resetParser(first: false)
         skippingQuotedField = insideQuotes
@@ -226,7 +233,9 @@ public final class CSVReader {
     /// and restart the parser at the next line.
     private func recoverFromParseError() throws {
         if state.problem == nil || state.problem?.reason == .invalidEncoding {
-            state.problem = (.malformedQuotes, "line \(lineNumber): quote in an unquoted field or text after a closing quote")
+            state.problem = (
+                .malformedQuotes, "line \(lineNumber): quote in an unquoted field or text after a closing quote"
+            )
         }
         state.finishRecord()
         try resetParser(first: false)
@@ -237,7 +246,9 @@ public final class CSVReader {
         if skippingQuotedField { return }  // already rejected as record_too_large
         let context = Unmanaged.passUnretained(state).toOpaque()
         if csv_fini(&parser, Self.fieldCallback, Self.recordCallback, context) != 0 {
-            state.problem = (.truncatedRecord, "input ends inside a quoted field that opened on line \(state.recordLine) or later")
+            state.problem = (
+                .truncatedRecord, "input ends inside a quoted field that opened on line \(state.recordLine) or later"
+            )
             state.finishRecord()
         }
     }
@@ -266,7 +277,8 @@ public final class CSVReader {
             }
             if atEOF {
                 guard start < end else { return nil }
-                let line = UnsafeBufferPointer(start: (buffer + start).assumingMemoryBound(to: UInt8.self), count: end - start)
+                let line = UnsafeBufferPointer(
+                    start: (buffer + start).assumingMemoryBound(to: UInt8.self), count: end - start)
                 start = end
                 return line
             }
@@ -280,7 +292,8 @@ public final class CSVReader {
                 // A bound on one physical line keeps a file with no newlines from taking all memory.
                 guard bufferCapacity < Self.maximumLineBytes else {
                     throw ImportFailure.badInput(
-                        path: source.displayName, line: lineNumber + 1, reason: "line longer than \(Self.maximumLineBytes >> 20) MiB")
+                        path: source.displayName, line: lineNumber + 1,
+                        reason: "line longer than \(Self.maximumLineBytes >> 20) MiB")
                 }
                 let grown = UnsafeMutableRawPointer.allocate(byteCount: bufferCapacity * 2, alignment: 16)
                 grown.copyMemory(from: buffer, byteCount: end)

@@ -76,14 +76,23 @@ public struct ImportReport: Sendable {
     /// by reason, the dataset's date range and totals, the time).
     public func summaryJSON(output: String, seconds: Double) -> JSONLine {
         func counts(_ c: DatasetManifest.Counts) -> JSONLine {
-            .object([("read", .int(c.read)), ("accepted", .int(c.accepted)), ("rejected", .int(c.rejected)), ("duplicates", .int(c.duplicates)),
-                     ("rejected_by_reason", .object(c.rejectedByReason.keys.sorted().map { ($0, .int(c.rejectedByReason[$0]!)) }))])
+            .object([
+                ("read", .int(c.read)), ("accepted", .int(c.accepted)), ("rejected", .int(c.rejected)),
+                ("duplicates", .int(c.duplicates)),
+                (
+                    "rejected_by_reason",
+                    .object(c.rejectedByReason.keys.sorted().map { ($0, .int(c.rejectedByReason[$0]!)) })
+                )
+            ])
         }
         return .object([
-            ("tool", .string("importer")), ("out", .string(output)), ("visits", counts(visitCounts)), ("customers", counts(customerCounts)),
-            ("replaced_with_other", .int(replacedWithOther)), ("already_imported", .bool(alreadyImported)), ("spilled_runs", .int(spilledRuns)),
+            ("tool", .string("importer")), ("out", .string(output)), ("visits", counts(visitCounts)),
+            ("customers", counts(customerCounts)),
+            ("replaced_with_other", .int(replacedWithOther)), ("already_imported", .bool(alreadyImported)),
+            ("spilled_runs", .int(spilledRuns)),
             ("first_date", .string(manifest.firstDate?.iso)), ("last_date", .string(manifest.lastDate?.iso)),
-            ("customers_in_dataset", .int(manifest.customerCount)), ("reps_in_dataset", .int(manifest.repCount)), ("seconds", .number(seconds)),
+            ("customers_in_dataset", .int(manifest.customerCount)), ("reps_in_dataset", .int(manifest.repCount)),
+            ("seconds", .number(seconds))
         ])
     }
 
@@ -119,7 +128,9 @@ public enum DatasetImport {
         // into one dataset run one after the other and neither import is lost.
         let lock: FileLock
         do {
-            lock = try FileLock.exclusive(for: options.outputDirectory, wait: options.waitForLock) { progress?("importer: \($0)") }
+            lock = try FileLock.exclusive(for: options.outputDirectory, wait: options.waitForLock) {
+                progress?("importer: \($0)")
+            }
         } catch let error as FileLockError {
             throw ImportFailure.cannotWrite(path: options.outputDirectory, reason: error.reason)
         }
@@ -134,7 +145,9 @@ public enum DatasetImport {
                     path: options.outputDirectory, line: nil,
                     reason: "cannot append: no dataset here; import without --append to create it")
             }
-            existing = try appending(to: options.outputDirectory) { try Dataset.readCheckedManifest(directory: options.outputDirectory).manifest }
+            existing = try appending(to: options.outputDirectory) {
+                try Dataset.readCheckedManifest(directory: options.outputDirectory).manifest
+            }
         }
         // The sort runs live beside the output (same file system, and `.NAME.tmp-*` is what
         // the next writer cleans if this one is killed).
@@ -212,16 +225,20 @@ final class ImportRun {
 
     var visitColumns: DatasetManifest.ExtraColumns {
         DatasetManifest.ExtraColumns(
-            categorical: mapping.visitStringExtras.map(\.name), numeric: mapping.visitNumeric.map(\.name), text: mapping.visits.text.map(\.name))
+            categorical: mapping.visitStringExtras.map(\.name), numeric: mapping.visitNumeric.map(\.name),
+            text: mapping.visits.text.map(\.name))
     }
 
     var customerColumns: DatasetManifest.ExtraColumns {
-        DatasetManifest.ExtraColumns(categorical: mapping.customers.categorical.map(\.name), numeric: mapping.customers.numeric.map(\.name))
+        DatasetManifest.ExtraColumns(
+            categorical: mapping.customers.categorical.map(\.name), numeric: mapping.customers.numeric.map(\.name))
     }
 
     func execute() throws -> ImportReport {
         if let existing {
-            guard existing.kind == mapping.kind, existing.visitColumns == visitColumns, existing.customerColumns == customerColumns else {
+            guard existing.kind == mapping.kind, existing.visitColumns == visitColumns,
+                existing.customerColumns == customerColumns
+            else {
                 throw ImportFailure.badInput(
                     path: options.outputDirectory, line: nil,
                     reason: "cannot append: the dataset's kind or extra columns differ from this mapping's")
@@ -239,13 +256,15 @@ final class ImportRun {
         }
 
         var report = ImportReport(
-            manifest: DatasetManifest(kind: mapping.kind), visitCounts: DatasetManifest.Counts(), customerCounts: DatasetManifest.Counts(),
+            manifest: DatasetManifest(kind: mapping.kind), visitCounts: DatasetManifest.Counts(),
+            customerCounts: DatasetManifest.Counts(),
             replacedWithOther: 0, alreadyImported: false)
         report.manifest = try DatasetWriter.commit(directory: options.outputDirectory) { temporary in
             let customersPath = temporary + "/" + Dataset.customersFile
             let customersDigest = try writeCustomers(customerSorter, to: customersPath)
             let byCustomer = try resolveVisits(visitSorter)
-            let (summary, visitsDigest) = try writeVisits(byCustomer, to: temporary + "/" + Dataset.visitsFile, customersPath: customersPath)
+            let (summary, visitsDigest) = try writeVisits(
+                byCustomer, to: temporary + "/" + Dataset.visitsFile, customersPath: customersPath)
             try checkRejectRate()
             let rejectsDigest = try writeRejects(to: temporary + "/" + Dataset.rejectsFile)
 
@@ -261,7 +280,8 @@ final class ImportRun {
                 history = old.history
             }
             var manifest = DatasetManifest(
-                kind: mapping.kind, visitColumns: visitColumns, customerColumns: customerColumns, visitCounts: visitTotals,
+                kind: mapping.kind, visitColumns: visitColumns, customerColumns: customerColumns,
+                visitCounts: visitTotals,
                 customerCounts: customerTotals, firstDate: summary.firstDate, lastDate: summary.lastDate,
                 customerCount: summary.customerCount, repCount: summary.repCount,
                 files: allInputs + [visitsDigest, customersDigest, rejectsDigest], mapping: mapping.canonicalJSON(),
@@ -289,14 +309,17 @@ final class ImportRun {
             for name in [Dataset.visitsFile, Dataset.customersFile, Dataset.rejectsFile] {
                 let writer = try BufferedFileWriter(path: temporary + "/" + name)
                 try appending {
-                    try Dataset.copyVerified(directory: options.outputDirectory, name: name, manifest: old) { try writer.write($0) }
+                    try Dataset.copyVerified(directory: options.outputDirectory, name: name, manifest: old) {
+                        try writer.write($0)
+                    }
                 }
                 manifest.files.append(try writer.finishedDigest(name: name))
             }
             return manifest
         }
         return ImportReport(
-            manifest: written, visitCounts: visitCounts, customerCounts: customerCounts, replacedWithOther: replaced, alreadyImported: true)
+            manifest: written, visitCounts: visitCounts, customerCounts: customerCounts, replacedWithOther: replaced,
+            alreadyImported: true)
     }
 
     func appending<T>(_ body: () throws -> T) throws -> T {
@@ -337,11 +360,13 @@ final class ImportRun {
         let totalRead = visitCounts.read + customerCounts.read
         let totalRejected = visitCounts.rejected + customerCounts.rejected
         guard let limit = options.maxRejectRate, totalRead > 0, totalRejected >= max(options.minimumRejectsForRate, 1),
-              Double(totalRejected) / Double(totalRead) > limit else { return }
+            Double(totalRejected) / Double(totalRead) > limit
+        else { return }
         let reasons = (visitCounts.rejectedByReason.merging(customerCounts.rejectedByReason, uniquingKeysWith: +))
             .sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         throw ImportFailure.rejectRateExceeded(
-            rate: Double(totalRejected) / Double(totalRead), limit: limit, summary: "\(totalRejected) of \(totalRead) rows: \(reasons)",
+            rate: Double(totalRejected) / Double(totalRead), limit: limit,
+            summary: "\(totalRejected) of \(totalRead) rows: \(reasons)",
             causes: causes.topCauses(dateFormats: visitDateFormats))
     }
 
@@ -354,7 +379,9 @@ final class ImportRun {
         try writer.write(header)
         if let existing {
             let reader = try appending {
-                try DatasetFileReader(directory: options.outputDirectory, name: Dataset.rejectsFile, manifest: existing, header: Dataset.rejectHeader)
+                try DatasetFileReader(
+                    directory: options.outputDirectory, name: Dataset.rejectsFile, manifest: existing,
+                    header: Dataset.rejectHeader)
             }
             var record: [UInt8] = []
             while let row = try appending({ try reader.next() }) {
@@ -372,6 +399,7 @@ final class ImportRun {
     static func add(_ a: DatasetManifest.Counts, _ b: DatasetManifest.Counts) -> DatasetManifest.Counts {
         DatasetManifest.Counts(
             read: a.read + b.read, accepted: a.accepted + b.accepted, rejected: a.rejected + b.rejected,
-            duplicates: a.duplicates + b.duplicates, rejectedByReason: a.rejectedByReason.merging(b.rejectedByReason, uniquingKeysWith: +))
+            duplicates: a.duplicates + b.duplicates,
+            rejectedByReason: a.rejectedByReason.merging(b.rejectedByReason, uniquingKeysWith: +))
     }
 }

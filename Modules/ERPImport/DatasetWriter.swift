@@ -10,7 +10,8 @@ enum DatasetWriter {
     /// Refuses, before any work, a target that is not a dataset directory (a user's folder).
     static func checkTarget(_ directory: String) throws {
         do {
-            try AtomicDirectory.checkReplaceable(URL(fileURLWithPath: directory).standardizedFileURL.path, isDatasetDirectory)
+            try AtomicDirectory.checkReplaceable(
+                URL(fileURLWithPath: directory).standardizedFileURL.path, isDatasetDirectory)
         } catch let error as AtomicWriteError {
             throw failure(error, directory)
         }
@@ -25,7 +26,8 @@ enum DatasetWriter {
         do {
             try AtomicDirectory.write(to: directory, replacing: isDatasetDirectory) { temporary in
                 let manifest = try fill(temporary)
-                try AtomicFile.write(Data(try Dataset.encodeManifest(manifest)), to: temporary + "/" + Dataset.manifestFile)
+                try AtomicFile.write(
+                    Data(try Dataset.encodeManifest(manifest)), to: temporary + "/" + Dataset.manifestFile)
                 written = manifest
             }
         } catch let error as AtomicWriteError {
@@ -39,7 +41,8 @@ enum DatasetWriter {
     private static func isDatasetDirectory(_ entries: [String]) -> Bool { entries.contains(Dataset.manifestFile) }
 
     private static func failure(_ error: AtomicWriteError, _ directory: String) -> ImportFailure {
-        let reason = error.reason.hasPrefix("exists and holds files")
+        let reason =
+            error.reason.hasPrefix("exists and holds files")
             ? "exists and is not a dataset directory (no manifest.json); refusing to replace it" : error.reason
         return ImportFailure.cannotWrite(path: directory, reason: reason)
     }

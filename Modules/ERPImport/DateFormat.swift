@@ -22,13 +22,21 @@ public struct DateFormat: Sendable, Equatable {
         var tokens: [Token] = []
         var rest = Substring(pattern)
         while let first = rest.first {
-            if rest.hasPrefix("yyyy") { tokens.append(.year); rest = rest.dropFirst(4) }
-            else if rest.hasPrefix("MM") { tokens.append(.month(fixedWidth: true)); rest = rest.dropFirst(2) }
-            else if rest.hasPrefix("dd") { tokens.append(.day(fixedWidth: true)); rest = rest.dropFirst(2) }
-            else if first == "M" { tokens.append(.month(fixedWidth: false)); rest = rest.dropFirst() }
-            else if first == "d" { tokens.append(.day(fixedWidth: false)); rest = rest.dropFirst() }
-            else if first.isASCII, let byte = first.asciiValue, !first.isLetter { tokens.append(.literal(byte)); rest = rest.dropFirst() }
-            else { return nil }
+            if rest.hasPrefix("yyyy") {
+                tokens.append(.year); rest = rest.dropFirst(4)
+            } else if rest.hasPrefix("MM") {
+                tokens.append(.month(fixedWidth: true)); rest = rest.dropFirst(2)
+            } else if rest.hasPrefix("dd") {
+                tokens.append(.day(fixedWidth: true)); rest = rest.dropFirst(2)
+            } else if first == "M" {
+                tokens.append(.month(fixedWidth: false)); rest = rest.dropFirst()
+            } else if first == "d" {
+                tokens.append(.day(fixedWidth: false)); rest = rest.dropFirst()
+            } else if first.isASCII, let byte = first.asciiValue, !first.isLetter {
+                tokens.append(.literal(byte)); rest = rest.dropFirst()
+            } else {
+                return nil
+            }
         }
         let years = tokens.filter { $0 == .year }.count
         let months = tokens.filter { if case .month = $0 { return true } else { return false } }.count
@@ -87,7 +95,9 @@ public struct DateFormat: Sendable, Equatable {
             }
             return Int(a - 0x30)
         }
-        guard let hour = oneOrTwo(), hour < 24, rest.popFirst() == 0x3A, let minute = two(), minute < 60 else { return false }
+        guard let hour = oneOrTwo(), hour < 24, rest.popFirst() == 0x3A, let minute = two(), minute < 60 else {
+            return false
+        }
         if rest.first == 0x3A {
             rest = rest.dropFirst()
             guard let second = two(), second < 61 else { return false }

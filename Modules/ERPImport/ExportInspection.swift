@@ -45,15 +45,21 @@ public struct FileInspection: Sendable {
 public enum ExportInspection {
     /// Date patterns tried on every column, the usual export forms first.
     public static let candidateDateFormats = [
-        "yyyy-MM-dd", "yyyy/M/d", "yyyyMMdd", "yyyy.M.d", "d.M.yyyy", "dd/MM/yyyy", "MM/dd/yyyy", "d-M-yyyy", "yyyy年M月d日",
+        "yyyy-MM-dd", "yyyy/M/d", "yyyyMMdd", "yyyy.M.d", "d.M.yyyy", "dd/MM/yyyy", "MM/dd/yyyy", "d-M-yyyy",
+        "yyyy年M月d日"
     ]
 
     /// Header names (lowercased, without spaces, `_` and `-`) that say which standard field a
     /// column holds, English and Chinese ERP forms.
     static let synonyms: [String: [String]] = [
         "visit_id": ["visitid", "visitno", "visitnumber", "id", "回访编号", "拜访编号", "回访单号", "拜访单号", "编号", "单号"],
-        "customer_id": ["customerid", "customer", "customerno", "customercode", "clientid", "client", "客户编号", "客户代码", "客户id", "客户", "id"],
-        "rep_id": ["repid", "rep", "salesrep", "salesperson", "seller", "employee", "销售编号", "业务员", "销售", "销售员", "回访人", "拜访人"],
+        "customer_id": [
+            "customerid", "customer", "customerno", "customercode", "clientid", "client", "客户编号", "客户代码", "客户id", "客户",
+            "id"
+        ],
+        "rep_id": [
+            "repid", "rep", "salesrep", "salesperson", "seller", "employee", "销售编号", "业务员", "销售", "销售员", "回访人", "拜访人"
+        ],
         "visit_date": ["visitdate", "date", "orderdate", "invoicedate", "日期", "回访日期", "拜访日期", "下单日期"],
         "method": ["method", "channel", "contactmethod", "回访方式", "拜访方式", "方式", "渠道"],
         "target": ["target", "targettype", "回访对象", "拜访对象", "对象"],
@@ -61,7 +67,7 @@ public enum ExportInspection {
         "result": ["result", "outcome", "status", "回访结果", "拜访结果", "结果"],
         "customer_type": ["customertype", "type", "客户类型", "类型"],
         "industry": ["industry", "sector", "所属行业", "行业"],
-        "tag": ["tag", "segment", "tier", "level", "客户标签", "标签", "等级"],
+        "tag": ["tag", "segment", "tier", "level", "客户标签", "标签", "等级"]
     ]
 
     static func fields(for role: FileInspection.Role) -> [String] {
@@ -69,36 +75,51 @@ public enum ExportInspection {
     }
 
     /// Reads `path` (all rows when `maximumRows` is nil) and describes it.
-    public static func inspect(path: String, role: FileInspection.Role, maximumRows: Int? = nil) throws -> FileInspection {
+    public static func inspect(path: String, role: FileInspection.Role, maximumRows: Int? = nil) throws
+        -> FileInspection
+    {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ImportFailure.badInput(path: path, line: nil, reason: "cannot read the file")
         }
         let bytes = [UInt8](data)
-        guard !bytes.isEmpty else { throw ImportFailure.badInput(path: path, line: nil, reason: "empty file: no header line") }
-        if DatasetImport.formatFor(path) == .xml { return try inspectXML(bytes, path: path, role: role, maximumRows: maximumRows) }
+        guard !bytes.isEmpty else {
+            throw ImportFailure.badInput(path: path, line: nil, reason: "empty file: no header line")
+        }
+        if DatasetImport.formatFor(path) == .xml {
+            return try inspectXML(bytes, path: path, role: role, maximumRows: maximumRows)
+        }
         let (encoding, bom) = detectEncoding(bytes)
         let delimiter = detectDelimiter(bytes, encoding: encoding)
         let reader = try CSVReader(
-            source: InputSource(bytes: bytes, name: path), delimiter: delimiter, quote: UInt8(ascii: "\""), encoding: encoding)
-        guard let header = try reader.next() else { throw ImportFailure.badInput(path: path, line: nil, reason: "empty file: no header line") }
+            source: InputSource(bytes: bytes, name: path), delimiter: delimiter, quote: UInt8(ascii: "\""),
+            encoding: encoding)
+        guard let header = try reader.next() else {
+            throw ImportFailure.badInput(path: path, line: nil, reason: "empty file: no header line")
+        }
         var tally = Tally(headers: header.fields.map { $0.trimmingSpaces })
         var rows = 0, ragged = 0
         while let record = try reader.next() {
             if let maximumRows, rows >= maximumRows { break }
             rows += 1
             if record.fields.count != tally.headers.count { ragged += 1 }
-            for (index, field) in record.fields.prefix(tally.headers.count).enumerated() { tally.add(field.trimmingSpaces, column: index) }
+            for (index, field) in record.fields.prefix(tally.headers.count).enumerated() {
+                tally.add(field.trimmingSpaces, column: index)
+            }
         }
         var columns = tally.columns()
         assignFields(&columns, role: role)
         return FileInspection(
-            path: path, role: role, bytes: bytes.count, encoding: encoding == .utf8 ? "utf-8" : "gb18030", byteOrderMark: bom,
-            delimiter: String(UnicodeScalar(delimiter)), rows: rows, ragged: ragged, columns: columns, recordElement: nil)
+            path: path, role: role, bytes: bytes.count, encoding: encoding == .utf8 ? "utf-8" : "gb18030",
+            byteOrderMark: bom,
+            delimiter: String(UnicodeScalar(delimiter)), rows: rows, ragged: ragged, columns: columns,
+            recordElement: nil)
     }
 
     /// An XML export: the record element is the first child of the root; its attributes
     /// (`@id`) and child elements are the columns, in the order they first appear.
-    static func inspectXML(_ bytes: [UInt8], path: String, role: FileInspection.Role, maximumRows: Int?) throws -> FileInspection {
+    static func inspectXML(_ bytes: [UInt8], path: String, role: FileInspection.Role, maximumRows: Int?) throws
+        -> FileInspection
+    {
         guard let record = firstRecordElement(bytes) else {
             throw ImportFailure.badInput(path: path, line: nil, reason: "no record element under the document's root")
         }
@@ -113,7 +134,8 @@ public enum ExportInspection {
         var columns = tally.columns()
         assignFields(&columns, role: role)
         return FileInspection(
-            path: path, role: role, bytes: bytes.count, encoding: "declared by the file", byteOrderMark: false, delimiter: "", rows: rows,
+            path: path, role: role, bytes: bytes.count, encoding: "declared by the file", byteOrderMark: false,
+            delimiter: "", rows: rows,
             ragged: 0, columns: columns, recordElement: record)
     }
 
@@ -126,9 +148,13 @@ public enum ExportInspection {
         while index < prefix.count {
             guard prefix[index] == UInt8(ascii: "<"), index + 1 < prefix.count else { index += 1; continue }
             let next = prefix[index + 1]
-            if next == UInt8(ascii: "?") || next == UInt8(ascii: "!") || next == UInt8(ascii: "/") { index += 2; continue }
+            if next == UInt8(ascii: "?") || next == UInt8(ascii: "!") || next == UInt8(ascii: "/") {
+                index += 2; continue
+            }
             var end = index + 1
-            while end < prefix.count, ![0x20, 0x09, 0x0A, 0x0D, UInt8(ascii: ">"), UInt8(ascii: "/")].contains(prefix[end]) { end += 1 }
+            while end < prefix.count,
+                ![0x20, 0x09, 0x0A, 0x0D, UInt8(ascii: ">"), UInt8(ascii: "/")].contains(prefix[end])
+            { end += 1 }
             if depth == 1 { return String(decoding: prefix[(index + 1)..<end], as: UTF8.self) }
             depth += 1
             index = end
@@ -175,11 +201,18 @@ public enum ExportInspection {
 
         func columns() -> [FileInspection.Column] {
             headers.indices.map { column in
-                let values = counts[column].sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { (value: $0.key, count: $0.value) }
-                let formats = nonEmpty[column] == 0 ? [] : ExportInspection.candidateDateFormats.filter { pattern in
-                    guard let format = DateFormat(pattern) else { return false }
-                    return values.allSatisfy { format.parse(Substring($0.value)).map(Day.supportedRange.contains) ?? false }
+                let values = counts[column].sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map {
+                    (value: $0.key, count: $0.value)
                 }
+                let formats =
+                    nonEmpty[column] == 0
+                    ? []
+                    : ExportInspection.candidateDateFormats.filter { pattern in
+                        guard let format = DateFormat(pattern) else { return false }
+                        return values.allSatisfy {
+                            format.parse(Substring($0.value)).map(Day.supportedRange.contains) ?? false
+                        }
+                    }
                 let numeric = nonEmpty[column] > 0 && values.allSatisfy { Double($0.value)?.isFinite ?? false }
                 let type = nonEmpty[column] == 0 ? "empty" : !formats.isEmpty ? "date" : numeric ? "number" : "text"
                 return FileInspection.Column(
@@ -196,7 +229,8 @@ public enum ExportInspection {
         if sample.starts(with: TextEncoding.utf8.byteOrderMark) { return (.utf8, true) }
         if sample.starts(with: TextEncoding.gb18030.byteOrderMark) { return (.gb18030, true) }
         // A cut at the sample's end may split a character: judge the whole lines only.
-        let whole = sample.count == bytes.count ? sample : Array(sample[..<(sample.lastIndex(of: 0x0A) ?? sample.count)])
+        let whole =
+            sample.count == bytes.count ? sample : Array(sample[..<(sample.lastIndex(of: 0x0A) ?? sample.count)])
         if String(validating: whole, as: UTF8.self) != nil { return (.utf8, false) }
         let decoder = LineDecoder(encoding: .gb18030)
         let valid = whole.withUnsafeBufferPointer { decoder.decode($0).valid }
@@ -206,13 +240,18 @@ public enum ExportInspection {
     /// The delimiter among `,` `;` tab `|` that splits the first lines into the same number
     /// (more than one) of fields most often; `,` when none does.
     static func detectDelimiter(_ bytes: [UInt8], encoding: TextEncoding) -> UInt8 {
-        let lines = bytes.prefix(1 << 16).split(separator: 0x0A, maxSplits: 40, omittingEmptySubsequences: true).prefix(40)
+        let lines = bytes.prefix(1 << 16).split(separator: 0x0A, maxSplits: 40, omittingEmptySubsequences: true).prefix(
+            40)
         var best: (delimiter: UInt8, score: Int, fields: Int) = (UInt8(ascii: ","), 0, 1)
         for delimiter in [UInt8(ascii: ","), UInt8(ascii: ";"), 0x09, UInt8(ascii: "|")] {
             let fieldCounts = lines.map { line -> Int in
                 var inQuotes = false, count = 1
                 for byte in line {
-                    if byte == UInt8(ascii: "\"") { inQuotes.toggle() } else if byte == delimiter && !inQuotes { count += 1 }
+                    if byte == UInt8(ascii: "\"") {
+                        inQuotes.toggle()
+                    } else if byte == delimiter && !inQuotes {
+                        count += 1
+                    }
                 }
                 return count
             }
@@ -241,7 +280,9 @@ public enum ExportInspection {
                 for name in names where chosen == nil {
                     if exact {
                         chosen = headers.firstIndex { $0 == name }
-                    } else if name.allSatisfy(\.isASCII) ? name.count >= 5 : (name.count >= 2 && !generic.contains(name)) {
+                    } else if name.allSatisfy(\.isASCII)
+                        ? name.count >= 5 : (name.count >= 2 && !generic.contains(name))
+                    {
                         chosen = headers.firstIndex { $0?.contains(name) ?? false }
                     }
                 }
@@ -251,7 +292,9 @@ public enum ExportInspection {
                 }
             }
         }
-        if role == .visits, !taken.contains("visit_date"), let index = columns.indices.first(where: { columns[$0].field == nil && columns[$0].type == "date" }) {
+        if role == .visits, !taken.contains("visit_date"),
+            let index = columns.indices.first(where: { columns[$0].field == nil && columns[$0].type == "date" })
+        {
             columns[index].field = "visit_date"
         }
     }
@@ -270,8 +313,12 @@ public enum ExportInspection {
     static func looksLikeFreeText(_ column: FileInspection.Column) -> Bool {
         guard column.field == nil, column.type == "text" else { return false }
         let header = column.header.lowercased()
-        let named = ["note", "remark", "comment", "memo", "description", "备注", "说明", "记录", "内容", "描述"].contains { header.contains($0) }
-        let varied = column.distinctOverflow || (column.nonEmpty >= 20 && Double(column.values.count) > 0.5 * Double(column.nonEmpty))
+        let named = ["note", "remark", "comment", "memo", "description", "备注", "说明", "记录", "内容", "描述"].contains {
+            header.contains($0)
+        }
+        let varied =
+            column.distinctOverflow
+            || (column.nonEmpty >= 20 && Double(column.values.count) > 0.5 * Double(column.nonEmpty))
         return named || varied
     }
 
@@ -298,7 +345,9 @@ public enum ExportInspection {
             if let record = inspection.recordElement {
                 // XML declares its own encoding; the default layout's element names need no entry.
                 let defaults = inspection.role == .visits ? Mapping.xmlVisitElements : Mapping.xmlCustomerElements
-                for column in inspection.columns { if let field = column.field, defaults[field] == column.header { table.columns[field] = nil } }
+                for column in inspection.columns {
+                    if let field = column.field, defaults[field] == column.header { table.columns[field] = nil }
+                }
                 if record != (inspection.role == .visits ? "Visit" : "Customer") { table.record = record }
                 return table
             }
@@ -307,11 +356,14 @@ public enum ExportInspection {
             return table
         }
         let found = Set(visits.columns.compactMap(\.field))
-        if !found.contains("result") && !found.contains("visit_id") && found.contains("customer_id") && found.contains("visit_date") {
+        if !found.contains("result") && !found.contains("visit_id") && found.contains("customer_id")
+            && found.contains("visit_date")
+        {
             // Customer and date, no visit id or result: a transaction log (every row an order).
             mapping.kind = .transactions
             var table = TableMapping()
-            for column in visits.columns where ["customer_id", "visit_date"].contains(column.field ?? "") && column.header != column.field {
+            for column in visits.columns
+            where ["customer_id", "visit_date"].contains(column.field ?? "") && column.header != column.field {
                 table.columns[column.field!] = column.header
             }
             if let record = visits.recordElement {
@@ -320,7 +372,9 @@ public enum ExportInspection {
                 if visits.delimiter != "," { table.delimiter = visits.delimiter }
                 if visits.encoding != "utf-8" { table.encoding = visits.encoding }
             }
-            if let format = visits.columns.first(where: { $0.field == "visit_date" })?.dateFormats.first { table.dateFormats = [format] }
+            if let format = visits.columns.first(where: { $0.field == "visit_date" })?.dateFormats.first {
+                table.dateFormats = [format]
+            }
             mapping.visits = table
             return mapping
         }
@@ -335,7 +389,8 @@ public enum ExportInspection {
             return ExtraColumn(name: name, column: column.header)
         }
         if let date = visits.columns.first(where: { $0.field == "visit_date" }), let format = date.dateFormats.first,
-           !Mapping.defaultDateFormats.contains(format) || date.dateFormats.count > 1 {
+            !Mapping.defaultDateFormats.contains(format) || date.dateFormats.count > 1
+        {
             mapping.visits.dateFormats = [format]
         }
         let results = visits.columns.first { $0.field == "result" }?.values.map(\.value) ?? []
@@ -348,17 +403,30 @@ public enum ExportInspection {
     public static func draftJSON(_ mapping: Mapping, visits: FileInspection, customers: FileInspection?) -> String {
         let results = visits.columns.first { $0.field == "result" }?.values.map { "\($0.value) (\($0.count))" } ?? []
         var notes = ["Drafted by `importer inspect` from \(visits.path)\(customers.map { " and \($0.path)" } ?? "")."]
-        notes.append("Result values seen: \(results.joined(separator: ", ")). 'orders' lists those that look like an order: check it.")
+        notes.append(
+            "Result values seen: \(results.joined(separator: ", ")). 'orders' lists those that look like an order: check it."
+        )
         let textColumns = Set(mapping.visits.text.map(\.column))
         if !mapping.visits.text.isEmpty {
-            notes.append("Read as free-text notes (visits.text; the models use their significant n-grams): \(mapping.visits.text.map(\.column).joined(separator: ", ")). Remove an entry that is not free text.")
+            notes.append(
+                "Read as free-text notes (visits.text; the models use their significant n-grams): \(mapping.visits.text.map(\.column).joined(separator: ", ")). Remove an entry that is not free text."
+            )
         }
-        let unmapped = (visits.columns.filter { !textColumns.contains($0.header) } + (customers?.columns ?? [])).filter { $0.field == nil }.map(\.header)
-        if !unmapped.isEmpty { notes.append("Columns not mapped (add them as categorical or numeric extras if wanted): \(unmapped.joined(separator: ", ")).") }
+        let unmapped = (visits.columns.filter { !textColumns.contains($0.header) } + (customers?.columns ?? [])).filter
+        { $0.field == nil }.map(\.header)
+        if !unmapped.isEmpty {
+            notes.append(
+                "Columns not mapped (add them as categorical or numeric extras if wanted): \(unmapped.joined(separator: ", "))."
+            )
+        }
         for inspection in [visits] + (customers.map { [$0] } ?? []) {
-            let missing = fields(for: inspection.role).filter { field in !inspection.columns.contains { $0.field == field } }
+            let missing = fields(for: inspection.role).filter { field in
+                !inspection.columns.contains { $0.field == field }
+            }
             if !missing.isEmpty {
-                notes.append("No column found for \(inspection.role.rawValue) field\(missing.count > 1 ? "s" : "") \(missing.joined(separator: ", ")): name the header under \(inspection.role.rawValue).columns.")
+                notes.append(
+                    "No column found for \(inspection.role.rawValue) field\(missing.count > 1 ? "s" : "") \(missing.joined(separator: ", ")): name the header under \(inspection.role.rawValue).columns."
+                )
             }
         }
         let encoder = JSONEncoder()
@@ -376,27 +444,36 @@ public enum ExportInspection {
         }
         for key in ["visits", "customers"] { object[key] = object[key].flatMap(pruned) }
         object["comment"] = notes.joined(separator: " ")
-        let text = (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? data
+        let text =
+            (try? JSONSerialization.data(
+                withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? data
         return String(decoding: text, as: UTF8.self) + "\n"
     }
 
     /// The report printed on stdout: the dialect, then one line per column.
     public static func describe(_ inspection: FileInspection) -> String {
-        var text = "\(inspection.path): \(inspection.role.rawValue), \(inspection.bytes) bytes, \(inspection.rows) rows; "
+        var text =
+            "\(inspection.path): \(inspection.role.rawValue), \(inspection.bytes) bytes, \(inspection.rows) rows; "
         if let record = inspection.recordElement {
             text += "XML, record element <\(record)>, encoding declared by the file"
         } else {
-            text += "encoding \(inspection.encoding)\(inspection.byteOrderMark ? " with a byte-order mark" : ""), delimiter "
+            text +=
+                "encoding \(inspection.encoding)\(inspection.byteOrderMark ? " with a byte-order mark" : ""), delimiter "
             text += inspection.delimiter == "\t" ? "tab" : "'\(inspection.delimiter)'"
         }
         text += inspection.ragged > 0 ? "; \(inspection.ragged) rows with another field count than the header\n" : "\n"
         for column in inspection.columns {
             let field = column.field.map { "→ \($0)" } ?? "→ (not mapped)"
-            var line = "  \(Snippet.bounded(column.header, limit: 40)) \(field): \(column.type), \(column.nonEmpty) non-empty, "
+            var line =
+                "  \(Snippet.bounded(column.header, limit: 40)) \(field): \(column.type), \(column.nonEmpty) non-empty, "
             line += "\(column.values.count)\(column.distinctOverflow ? "+" : "") distinct"
             if !column.dateFormats.isEmpty { line += ", dates as \(column.dateFormats.joined(separator: " or "))" }
-            if column.type != "date", column.values.count <= 30 || column.field.map({ !["visit_id", "customer_id", "rep_id"].contains($0) }) ?? false {
-                let shown = column.values.prefix(12).map { "\(Snippet.bounded($0.value, limit: 30)) (\($0.count))" }.joined(separator: ", ")
+            if column.type != "date",
+                column.values.count <= 30
+                    || column.field.map({ !["visit_id", "customer_id", "rep_id"].contains($0) }) ?? false
+            {
+                let shown = column.values.prefix(12).map { "\(Snippet.bounded($0.value, limit: 30)) (\($0.count))" }
+                    .joined(separator: ", ")
                 line += ": \(shown)\(column.values.count > 12 ? ", …" : "")"
             }
             text += line + "\n"

@@ -35,20 +35,27 @@ public enum Fuzzing {
         var read = 0, accepted: [Visit] = [], rejected = 0
         do {
             let table = try TableSource(
-                source: InputSource(bytes: bytes, name: "fuzz"), format: format, mapping: mapping, recordElement: "Visit", sources: sources)
+                source: InputSource(bytes: bytes, name: "fuzz"), format: format, mapping: mapping,
+                recordElement: "Visit", sources: sources)
             while let row = try table.next() {
                 read += 1
                 switch validator.validate(row) {
                 case .rejected(let reason, _, _):
                     rejected += 1
                     let raw = row.raw
-                    check(row.line >= 1 && row.line <= physicalLines, "rejected row (\(reason)) names line \(row.line) of \(physicalLines)")
+                    check(
+                        row.line >= 1 && row.line <= physicalLines,
+                        "rejected row (\(reason)) names line \(row.line) of \(physicalLines)")
                     check(!raw.isEmpty, "rejected row (\(reason)) on line \(row.line) has no raw text")
                 case .accepted(let values, _):
-                    guard let day = Day(iso: values[3]) else { check(false, "accepted date \(values[3]) is not ISO"); continue }
-                    accepted.append(Visit(
-                        visitID: values[0], customerID: values[1], repID: values[2], date: day, method: values[4], target: values[5],
-                        purpose: values[6], result: values[7], isOrder: values[7] == "order"))
+                    guard let day = Day(iso: values[3]) else {
+                        check(false, "accepted date \(values[3]) is not ISO"); continue
+                    }
+                    accepted.append(
+                        Visit(
+                            visitID: values[0], customerID: values[1], repID: values[2], date: day, method: values[4],
+                            target: values[5],
+                            purpose: values[6], result: values[7], isOrder: values[7] == "order"))
                 }
             }
         } catch {
@@ -57,7 +64,8 @@ public enum Fuzzing {
         }
         check(read == accepted.count + rejected, "read \(read) ≠ accepted \(accepted.count) + rejected \(rejected)")
         do {
-            let reloaded = try Dataset.parseVisits(Dataset.encodeVisits(accepted, columns: .init()), path: "fuzz", columns: .init())
+            let reloaded = try Dataset.parseVisits(
+                Dataset.encodeVisits(accepted, columns: .init()), path: "fuzz", columns: .init())
             check(reloaded == accepted, "accepted visits do not read back from visits.csv unchanged")
         } catch {
             check(false, "accepted visits do not reload: \(error)")

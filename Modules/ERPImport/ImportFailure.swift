@@ -18,7 +18,8 @@ public enum ImportFailure: Error, CustomStringConvertible, Equatable {
         case .rejectRateExceeded(let rate, let limit, let summary, let causes):
             // The one case of a message over several lines: the causes are what the user acts on.
             let lines = causes.map { "\n  - \($0)" }.joined()
-            return "reject rate \(Self.percent(rate)) exceeds --max-reject-rate \(Self.percent(limit)) (\(summary)); nothing written"
+            return
+                "reject rate \(Self.percent(rate)) exceeds --max-reject-rate \(Self.percent(limit)) (\(summary)); nothing written"
                 + (causes.isEmpty ? "" : "; the largest causes:\(lines)")
         case .cannotWrite(let path, let reason):
             return "\(path): cannot write: \(reason)"

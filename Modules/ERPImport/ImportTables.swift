@@ -18,16 +18,22 @@ extension ImportRun {
     /// Reads and validates the customer export into a sorter keyed by customer id.
     func readCustomers(path: String) throws -> ExternalSorter {
         let format = options.format ?? DatasetImport.formatFor(path)
-        let fields = Mapping.customerFields + mapping.customers.categorical.map(\.name) + mapping.customers.numeric.map(\.name)
-        let sources = Mapping.customerFields.map { mapping.customerSource($0, format: format) }
+        let fields =
+            Mapping.customerFields + mapping.customers.categorical.map(\.name) + mapping.customers.numeric.map(\.name)
+        let sources =
+            Mapping.customerFields.map { mapping.customerSource($0, format: format) }
             + mapping.customers.categorical.map(\.column) + mapping.customers.numeric.map(\.column)
-        let required = Mapping.customerFields.map { _ in true } + (mapping.customers.categorical + mapping.customers.numeric).map(\.required)
+        let required =
+            Mapping.customerFields.map { _ in true }
+            + (mapping.customers.categorical + mapping.customers.numeric).map(\.required)
         let validator = RowValidator(
-            fields: fields, required: required, sources: sources, categoricalFields: ["customer_type", "industry", "tag"],
+            fields: fields, required: required, sources: sources,
+            categoricalFields: ["customer_type", "industry", "tag"],
             extraCategorical: mapping.customers.categorical, numericCount: mapping.customers.numeric.count,
             table: mapping.customers, dateFormats: dateFormats)
         let table = try TableSource(
-            path: path, format: format, mapping: mapping.dialect(of: mapping.customers), recordElement: mapping.customers.record ?? "Customer",
+            path: path, format: format, mapping: mapping.dialect(of: mapping.customers),
+            recordElement: mapping.customers.record ?? "Customer",
             sources: sources)
         let sorter = ExternalSorter(directory: scratch, label: "customers", memoryBudget: tableShare)
         let numericStart = Mapping.customerFields.count + mapping.customers.categorical.count
@@ -43,7 +49,8 @@ extension ImportRun {
                     values[index] = Dataset.formatNumber(Double(values[index]))
                 }
                 builder.setContent(values)
-                try builder.addCustomer(id: values[0], origin: Self.fromInput, line: row.line, raw: row.rawUTF8, to: sorter)
+                try builder.addCustomer(
+                    id: values[0], origin: Self.fromInput, line: row.line, raw: row.rawUTF8, to: sorter)
             }
         }
         inputs.append(.init(role: "input", path: path, bytes: table.bytesRead, sha256: table.digest))
@@ -66,12 +73,14 @@ extension ImportRun {
             var builder = SortRecordBuilder()
             while let row = try appending({ try reader.next() }) {
                 builder.setContent(row.fields)
-                try builder.addCustomer(id: row.fields[0], origin: Self.fromDataset, line: row.line, raw: [], to: sorter)
+                try builder.addCustomer(
+                    id: row.fields[0], origin: Self.fromDataset, line: row.line, raw: [], to: sorter)
             }
         }
         let writer = try BufferedFileWriter(path: path)
         var header: [UInt8] = []
-        DelimitedText.appendRecord(Dataset.customerHeader + customerColumns.categorical + customerColumns.numeric, to: &header)
+        DelimitedText.appendRecord(
+            Dataset.customerHeader + customerColumns.categorical + customerColumns.numeric, to: &header)
         try writer.write(header)
         if sorter.spilledRuns > 0 { progress?("importer: customers sorted in \(sorter.spilledRuns) runs") }
         let sorted = try sorter.sorted()
@@ -106,7 +115,9 @@ extension ImportRun {
             let id = String(decoding: SortKey.decodeOrdered(groupKey), as: UTF8.self)
             let row = DuplicateGroup.Row(line: line, content: content, raw: reader.string())
             for refusal in group.add(row, noun: "customer_id \(id)") {
-                try reject(visits: false, line: refusal.line, reason: .conflictingDuplicate, detail: refusal.detail, raw: refusal.raw)
+                try reject(
+                    visits: false, line: refusal.line, reason: .conflictingDuplicate, detail: refusal.detail,
+                    raw: refusal.raw)
             }
             customerCounts.duplicates += group.takeDuplicates()
         }
@@ -126,14 +137,17 @@ extension ImportRun {
         // vocabulary-checked: RowValidator's extraCategorical names only the categorical ones.
         let strings = mapping.visitStringExtras
         let fields = standard + strings.map(\.name) + numeric.map(\.name)
-        let sources = standard.map { mapping.visitSource($0, format: format) } + strings.map(\.column) + numeric.map(\.column)
+        let sources =
+            standard.map { mapping.visitSource($0, format: format) } + strings.map(\.column) + numeric.map(\.column)
         let required = standard.map { _ in true } + (strings + numeric).map(\.required)
         let validator = RowValidator(
             fields: fields, required: required, sources: sources,
             categoricalFields: mapping.kind == .visits ? ["method", "target", "purpose", "result"] : [],
-            extraCategorical: mapping.visits.categorical, numericCount: numeric.count, table: mapping.visits, dateFormats: dateFormats)
+            extraCategorical: mapping.visits.categorical, numericCount: numeric.count, table: mapping.visits,
+            dateFormats: dateFormats)
         let table = try TableSource(
-            path: options.visitsPath, format: format, mapping: mapping.dialect(of: mapping.visits), recordElement: mapping.visits.record ?? "Visit",
+            path: options.visitsPath, format: format, mapping: mapping.dialect(of: mapping.visits),
+            recordElement: mapping.visits.record ?? "Visit",
             sources: sources)
         let sorter = ExternalSorter(directory: scratch, label: "visits-by-id", memoryBudget: tableShare)
         let categoricalCount = strings.count
@@ -143,7 +157,8 @@ extension ImportRun {
         while let row = try table.next() {
             visitCounts.read += 1
             if visitCounts.read % 200_000 == 0 {
-                progress?("importer: \(options.visitsPath): \(visitCounts.read) rows, \(table.bytesRead >> 20) MiB read")
+                progress?(
+                    "importer: \(options.visitsPath): \(visitCounts.read) rows, \(table.bytesRead >> 20) MiB read")
             }
             switch validator.validate(row) {
             case .rejected(let reason, let detail, let cause):
@@ -158,24 +173,31 @@ extension ImportRun {
                     customer = values[1]
                     rep = values[2]
                     date = Day(iso: values[3])!
-                    content = [values[1], values[2], values[3], values[4], values[5], values[6], values[7],
-                               mapping.orders.contains(values[7]) ? "1" : "0"]
+                    content =
+                        [
+                            values[1], values[2], values[3], values[4], values[5], values[6], values[7],
+                            mapping.orders.contains(values[7]) ? "1" : "0"
+                        ]
                         + categorical + numbers.map(Dataset.formatNumber)
                 } else {
                     // Transaction logs have no id: the row id is derived from the content and
                     // its occurrence number (given in the merge), so that re-importing the same
                     // log gives the same ids (identical → duplicate) while two equal orders in
                     // one log stay two rows.
-                    let text = ([values[0], values[1]] + categorical + numbers.map { $0.map { "\($0)" } ?? "" }).joined(separator: "\u{1F}")
+                    let text = ([values[0], values[1]] + categorical + numbers.map { $0.map { "\($0)" } ?? "" }).joined(
+                        separator: "\u{1F}")
                     id = "T" + SHA256.hex(Array(text.utf8)).prefix(16)
                     customer = values[0]
                     rep = ""
                     date = Day(iso: values[1])!
-                    content = [values[0], "", values[1], "", "", "", "order", "1"] + categorical + numbers.map(Dataset.formatNumber)
+                    content =
+                        [values[0], "", values[1], "", "", "", "order", "1"] + categorical
+                        + numbers.map(Dataset.formatNumber)
                 }
                 builder.setContent(content)
                 try builder.addVisit(
-                    group: id, origin: Self.fromInput, line: row.line, id: id, customer: customer, rep: rep, date: date.ordinal,
+                    group: id, origin: Self.fromInput, line: row.line, id: id, customer: customer, rep: rep,
+                    date: date.ordinal,
                     raw: row.rawUTF8, to: sorter)
             }
         }
@@ -200,17 +222,22 @@ extension ImportRun {
             guard let date = Day(iso: f[3]) else {
                 throw ImportFailure.badInput(
                     path: options.outputDirectory, line: nil,
-                    reason: "cannot append: \(reader.path):\(row.line): visit_date '\(Snippet.bounded(f[3]))' is not YYYY-MM-DD")
+                    reason:
+                        "cannot append: \(reader.path):\(row.line): visit_date '\(Snippet.bounded(f[3]))' is not YYYY-MM-DD"
+                )
             }
             builder.setContent(Array(f[1...]))
             try builder.addVisit(
-                group: mapping.kind == .visits ? f[0] : Self.transactionGroup(of: f[0]), origin: Self.fromDataset, line: row.line,
+                group: mapping.kind == .visits ? f[0] : Self.transactionGroup(of: f[0]), origin: Self.fromDataset,
+                line: row.line,
                 id: f[0], customer: f[1], rep: f[2], date: date.ordinal, raw: [], to: sorter)
         }
         guard rows == existing.visitCounts.accepted else {
             throw ImportFailure.badInput(
                 path: options.outputDirectory, line: nil,
-                reason: "cannot append: \(reader.path): has \(rows) visits; manifest.json counts \(existing.visitCounts.accepted) accepted")
+                reason:
+                    "cannot append: \(reader.path): has \(rows) visits; manifest.json counts \(existing.visitCounts.accepted) accepted"
+            )
         }
     }
 
@@ -218,7 +245,8 @@ extension ImportRun {
     static func transactionGroup(of id: String) -> String {
         let utf8 = Array(id.utf8)
         guard utf8.count > 18, utf8[0] == UInt8(ascii: "T"), utf8[17] == UInt8(ascii: "-"),
-              utf8[18...].allSatisfy({ (48...57).contains($0) }) else { return id }
+            utf8[18...].allSatisfy({ (48...57).contains($0) })
+        else { return id }
         return String(decoding: utf8[0..<17], as: UTF8.self)
     }
 
@@ -235,7 +263,9 @@ extension ImportRun {
     func resolveVisits(_ sorter: ExternalSorter) throws -> ExternalSorter {
         try addDatasetVisits(to: sorter)
         if sorter.spilledRuns > 0 {
-            progress?("importer: visits sorted by id in \(sorter.spilledRuns) runs (--memory \(options.memoryBudget >> 20) MiB)")
+            progress?(
+                "importer: visits sorted by id in \(sorter.spilledRuns) runs (--memory \(options.memoryBudget >> 20) MiB)"
+            )
         }
         let sorted = try sorter.sorted()
         spilledRuns += sorter.spilledRuns
@@ -310,12 +340,15 @@ extension ImportRun {
                 } else {
                     try reject(
                         visits: true, line: visit.line, reason: .conflictingDuplicate,
-                        detail: "visit_id \(visit.id) is already in the dataset with different content", raw: String(decoding: visit.raw, as: UTF8.self))
+                        detail: "visit_id \(visit.id) is already in the dataset with different content",
+                        raw: String(decoding: visit.raw, as: UTF8.self))
                 }
                 continue
             }
             for refusal in group.add(visit.row, noun: "visit_id \(visit.id)") {
-                try reject(visits: true, line: refusal.line, reason: .conflictingDuplicate, detail: refusal.detail, raw: refusal.raw)
+                try reject(
+                    visits: true, line: refusal.line, reason: .conflictingDuplicate, detail: refusal.detail,
+                    raw: refusal.raw)
             }
             visitCounts.duplicates += group.takeDuplicates()
         }
@@ -334,7 +367,9 @@ extension ImportRun {
     /// Writes `visits.csv` in dataset order from `sorter`, checking this run's visits against
     /// `customers.csv` (read alongside: both are in customer order) when a customers file was
     /// given, and counting the distinct customers of both files.
-    func writeVisits(_ sorter: ExternalSorter, to path: String, customersPath: String) throws -> (VisitSummary, DatasetManifest.FileDigest) {
+    func writeVisits(_ sorter: ExternalSorter, to path: String, customersPath: String) throws -> (
+        VisitSummary, DatasetManifest.FileDigest
+    ) {
         if sorter.spilledRuns > 0 { progress?("importer: visits sorted by customer in \(sorter.spilledRuns) runs") }
         let sorted = try sorter.sorted()
         spilledRuns += sorter.spilledRuns
@@ -343,7 +378,8 @@ extension ImportRun {
         DelimitedText.appendRecord(Dataset.visitHeader + visitColumns.categorical + visitColumns.numeric, to: &header)
         try writer.write(header)
         let customers = try DatasetFileReader(
-            path: customersPath, header: Dataset.customerHeader + customerColumns.categorical + customerColumns.numeric, recorded: nil)
+            path: customersPath, header: Dataset.customerHeader + customerColumns.categorical + customerColumns.numeric,
+            recorded: nil)
         var listed = try customers.next().map { Array($0.fields[0].utf8) }
         var summary = VisitSummary()
         var reps = Set<String>()
@@ -370,7 +406,8 @@ extension ImportRun {
                 let raw = String(decoding: reader.field(), as: UTF8.self)
                 try reject(
                     visits: true, line: sourceLine, reason: .unknownCustomer,
-                    detail: "customer_id \(String(decoding: customer, as: UTF8.self)) is not in the customers file", raw: raw)
+                    detail: "customer_id \(String(decoding: customer, as: UTF8.self)) is not in the customers file",
+                    raw: raw)
                 continue
             }
             if flags & 1 != 0 { visitCounts.accepted += 1 }
@@ -521,7 +558,12 @@ struct DuplicateGroup {
             return []
         }
         if let conflict {
-            return [Refusal(line: row.line, detail: "\(noun) is on lines \(conflict) with different content; none of them is kept", raw: row.raw)]
+            return [
+                Refusal(
+                    line: row.line,
+                    detail: "\(noun) is on lines \(conflict) with different content; none of them is kept", raw: row.raw
+                )
+            ]
         }
         if first.content == row.content {
             duplicates += 1
@@ -530,8 +572,9 @@ struct DuplicateGroup {
         // Neither version is kept: nothing says the first one is right.
         conflict = "\(first.line) and \(row.line)"
         return [
-            Refusal(line: first.line, detail: "\(noun) also on line \(row.line) with different content", raw: first.raw),
-            Refusal(line: row.line, detail: "\(noun) also on line \(first.line) with different content", raw: row.raw),
+            Refusal(
+                line: first.line, detail: "\(noun) also on line \(row.line) with different content", raw: first.raw),
+            Refusal(line: row.line, detail: "\(noun) also on line \(first.line) with different content", raw: row.raw)
         ]
     }
 

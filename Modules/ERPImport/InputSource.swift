@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import Formats
 
@@ -27,7 +27,8 @@ final class InputSource {
         } else {
             var status = stat()
             guard stat(path, &status) == 0 else {
-                throw ImportFailure.badInput(path: path, line: nil, reason: "cannot open: \(String(cString: strerror(errno)))")
+                throw ImportFailure.badInput(
+                    path: path, line: nil, reason: "cannot open: \(String(cString: strerror(errno)))")
             }
             // A directory or a device is a usage mistake; refuse before reading from it.
             guard (status.st_mode & S_IFMT) == S_IFREG || (status.st_mode & S_IFMT) == S_IFIFO else {
@@ -35,7 +36,8 @@ final class InputSource {
             }
             fd = open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else {
-                throw ImportFailure.badInput(path: path, line: nil, reason: "cannot open: \(String(cString: strerror(errno)))")
+                throw ImportFailure.badInput(
+                    path: path, line: nil, reason: "cannot open: \(String(cString: strerror(errno)))")
             }
             ownsDescriptor = true
         }
@@ -67,7 +69,8 @@ final class InputSource {
             let got = Glibc.read(fd, buffer, count)
             if got < 0 {
                 if errno == EINTR { continue }
-                throw ImportFailure.badInput(path: displayName, line: nil, reason: "read error: \(String(cString: strerror(errno)))")
+                throw ImportFailure.badInput(
+                    path: displayName, line: nil, reason: "read error: \(String(cString: strerror(errno)))")
             }
             if got > 0 {
                 hasher.update(UnsafeRawBufferPointer(start: buffer, count: got))

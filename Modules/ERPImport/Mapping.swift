@@ -75,7 +75,8 @@ public struct TableMapping: Codable, Sendable, Equatable {
     public var dateFormats: [String]?
 
     public init(
-        columns: [String: String] = [:], values: [String: [String: String]] = [:], vocabularies: [String: [String]] = [:],
+        columns: [String: String] = [:], values: [String: [String: String]] = [:],
+        vocabularies: [String: [String]] = [:],
         unknown: [String: UnknownValuePolicy] = [:], categorical: [ExtraColumn] = [], numeric: [ExtraColumn] = [],
         record: String? = nil
     ) {
@@ -174,11 +175,13 @@ public struct Mapping: Codable, Sendable, Equatable {
         "result": ["order", "no_demand", "no_answer", "not_decision_maker", "price_rejected"],
         "customer_type": ["trader", "manufacturer", "design_house"],
         "industry": ["consumer", "automotive", "medical", "industrial", "telecom"],
-        "tag": ["key", "high_potential", "small_medium"],
+        "tag": ["key", "high_potential", "small_medium"]
     ]
 
     /// The standard fields a visits table needs, in dataset order.
-    public static let visitFields = ["visit_id", "customer_id", "rep_id", "visit_date", "method", "target", "purpose", "result"]
+    public static let visitFields = [
+        "visit_id", "customer_id", "rep_id", "visit_date", "method", "target", "purpose", "result"
+    ]
     /// The standard fields a transactions table needs (every row is an order).
     public static let transactionFields = ["customer_id", "visit_date"]
     /// The standard fields of a customers table.
@@ -186,9 +189,11 @@ public struct Mapping: Codable, Sendable, Equatable {
 
     static let xmlVisitElements = [
         "visit_id": "@id", "customer_id": "CustomerId", "rep_id": "RepId", "visit_date": "Date", "method": "Method",
-        "target": "Target", "purpose": "Purpose", "result": "Result",
+        "target": "Target", "purpose": "Purpose", "result": "Result"
     ]
-    static let xmlCustomerElements = ["customer_id": "@id", "customer_type": "Type", "industry": "Industry", "tag": "Tag"]
+    static let xmlCustomerElements = [
+        "customer_id": "@id", "customer_type": "Type", "industry": "Industry", "tag": "Tag"
+    ]
 
     /// The standard fields of the visits table for this mapping's kind.
     public var visitTableFields: [String] { kind == .visits ? Self.visitFields : Self.transactionFields }
@@ -208,7 +213,9 @@ public struct Mapping: Codable, Sendable, Equatable {
     /// The numeric extras of the visits table: the mapping's, or for a transactions log with
     /// none named, `quantity` and `amount` (optional), the plain log's usual columns.
     public var visitNumeric: [ExtraColumn] {
-        if kind == .transactions && visits.numeric.isEmpty { return [ExtraColumn(name: "quantity"), ExtraColumn(name: "amount")] }
+        if kind == .transactions && visits.numeric.isEmpty {
+            return [ExtraColumn(name: "quantity"), ExtraColumn(name: "amount")]
+        }
         return visits.numeric
     }
 
@@ -231,12 +238,16 @@ public struct Mapping: Codable, Sendable, Equatable {
             throw ImportFailure.badInput(path: path, line: nil, reason: "mapping is not a JSON object")
         }
         if let repeated = JSONDuplicateKeys.first(in: [UInt8](data)) {
-            throw ImportFailure.badInput(path: path, line: nil, reason: "key '\(repeated)' appears twice; give each key once")
+            throw ImportFailure.badInput(
+                path: path, line: nil, reason: "key '\(repeated)' appears twice; give each key once")
         }
-        let topKeys: Set<String> = ["kind", "delimiter", "quote", "encoding", "date_formats", "orders", "visits", "customers", "comment"]
+        let topKeys: Set<String> = [
+            "kind", "delimiter", "quote", "encoding", "date_formats", "orders", "visits", "customers", "comment"
+        ]
         let tableKeys: Set<String> = [
-            "columns", "values", "vocabularies", "unknown", "categorical", "numeric", "text", "record", "comment", "delimiter", "quote", "encoding",
-            "date_formats",
+            "columns", "values", "vocabularies", "unknown", "categorical", "numeric", "text", "record", "comment",
+            "delimiter", "quote", "encoding",
+            "date_formats"
         ]
         if let unknown = object.keys.filter({ !topKeys.contains($0) }).sorted().first {
             throw ImportFailure.badInput(path: path, line: nil, reason: "unknown mapping key '\(unknown)'")
@@ -249,9 +260,14 @@ public struct Mapping: Codable, Sendable, Equatable {
             }
             for group in ["categorical", "numeric", "text"] {
                 for (position, extra) in ((inner[group] as? [Any]) ?? []).enumerated() {
-                    if let extra = extra as? [String: Any], let unknown = extra.keys.filter({ !extraKeys.contains($0) }).sorted().first {
+                    if let extra = extra as? [String: Any],
+                        let unknown = extra.keys.filter({ !extraKeys.contains($0) }).sorted().first
+                    {
                         throw ImportFailure.badInput(
-                            path: path, line: nil, reason: "unknown key '\(unknown)' in '\(table).\(group)[\(position)]' (keys: name, column, required)")
+                            path: path, line: nil,
+                            reason:
+                                "unknown key '\(unknown)' in '\(table).\(group)[\(position)]' (keys: name, column, required)"
+                        )
                     }
                 }
             }
@@ -273,21 +289,26 @@ public struct Mapping: Codable, Sendable, Equatable {
     /// standard and extra.
     func checkFieldNames(path: String) throws {
         let visitStandard = visitTableFields
-        let visitCategorical = (kind == .visits ? ["method", "target", "purpose", "result"] : []) + visits.categorical.map(\.name)
+        let visitCategorical =
+            (kind == .visits ? ["method", "target", "purpose", "result"] : []) + visits.categorical.map(\.name)
         let customerCategorical = ["customer_type", "industry", "tag"] + customers.categorical.map(\.name)
         let tables: [(String, TableMapping, [String], [String])] = [
-            ("visits", visits, visitStandard, visitCategorical), ("customers", customers, Self.customerFields, customerCategorical),
+            ("visits", visits, visitStandard, visitCategorical),
+            ("customers", customers, Self.customerFields, customerCategorical)
         ]
         for (table, mapping, standard, categorical) in tables {
             let groups: [(String, [String], [String])] = [
                 ("columns", Array(mapping.columns.keys), standard), ("values", Array(mapping.values.keys), categorical),
-                ("vocabularies", Array(mapping.vocabularies.keys), categorical), ("unknown", Array(mapping.unknown.keys), categorical),
+                ("vocabularies", Array(mapping.vocabularies.keys), categorical),
+                ("unknown", Array(mapping.unknown.keys), categorical)
             ]
             for (group, keys, allowed) in groups {
                 if let unknown = keys.filter({ !allowed.contains($0) }).sorted().first {
                     throw ImportFailure.badInput(
                         path: path, line: nil,
-                        reason: "unknown field '\(unknown)' in '\(table).\(group)'; \(group == "columns" ? "this table's fields are" : "its categorical fields are") \(allowed.joined(separator: ", "))")
+                        reason:
+                            "unknown field '\(unknown)' in '\(table).\(group)'; \(group == "columns" ? "this table's fields are" : "its categorical fields are") \(allowed.joined(separator: ", "))"
+                    )
                 }
             }
         }
@@ -324,7 +345,8 @@ public struct Mapping: Codable, Sendable, Equatable {
             throw fail("\(prefix)quote must be one ASCII character different from the delimiter")
         }
         guard TextEncoding(name: encoding) != nil else {
-            throw fail("\(prefix)encoding '\(Snippet.bounded(encoding, limit: 20))' is not supported (utf-8, gb18030, gbk)")
+            throw fail(
+                "\(prefix)encoding '\(Snippet.bounded(encoding, limit: 20))' is not supported (utf-8, gb18030, gbk)")
         }
         guard !dateFormats.isEmpty else { throw fail("\(prefix)date_formats is empty") }
         for format in dateFormats where DateFormat(format) == nil {
@@ -335,14 +357,19 @@ public struct Mapping: Codable, Sendable, Equatable {
     private func checkColumns(path: String) throws {
         func fail(_ reason: String) -> ImportFailure { .badInput(path: path, line: nil, reason: reason) }
         if kind == .visits, let policy = visits.unknown["result"], policy != .reject {
-            throw fail("visits.unknown.result must be reject, not \(policy.rawValue): an unknown result is never guessed to be an order or a failure; map it under visits.values.result (and list order results in orders)")
+            throw fail(
+                "visits.unknown.result must be reject, not \(policy.rawValue): an unknown result is never guessed to be an order or a failure; map it under visits.values.result (and list order results in orders)"
+            )
         }
         var names = Set<String>()
-        for extra in visitStringExtras + visitNumeric where !names.insert(extra.name).inserted || Dataset.visitHeader.contains(extra.name) {
+        for extra in visitStringExtras + visitNumeric
+        where !names.insert(extra.name).inserted || Dataset.visitHeader.contains(extra.name) {
             throw fail("extra visit column '\(extra.name)' repeats a column name")
         }
         if !customers.text.isEmpty {
-            throw fail("customers.text: free-text columns are read from visits only (a rep's notes); carry a customer text as customers.categorical")
+            throw fail(
+                "customers.text: free-text columns are read from visits only (a rep's notes); carry a customer text as customers.categorical"
+            )
         }
         names = []
         for extra in customers.categorical + customers.numeric

@@ -25,8 +25,11 @@ struct RowValidator {
         case rejected(RejectReason, String, RejectCause)
     }
 
-    init(fields: [String], required: [Bool], sources: [String], categoricalFields: Set<String>, extraCategorical: [ExtraColumn],
-         numericCount: Int, table: TableMapping, dateFormats: [DateFormat]) {
+    init(
+        fields: [String], required: [Bool], sources: [String], categoricalFields: Set<String>,
+        extraCategorical: [ExtraColumn],
+        numericCount: Int, table: TableMapping, dateFormats: [DateFormat]
+    ) {
         self.fields = fields
         self.required = required
         self.sources = sources
@@ -40,7 +43,9 @@ struct RowValidator {
         for (slot, field) in fields.enumerated() where categoricalFields.contains(field) || extraNames.contains(field) {
             categoricalSlots.append(slot)
             valueMaps[slot] = table.values[field] ?? [:]
-            if let vocabulary = table.vocabularies[field] ?? (categoricalFields.contains(field) ? Mapping.defaultVocabularies[field] : nil) {
+            if let vocabulary = table.vocabularies[field]
+                ?? (categoricalFields.contains(field) ? Mapping.defaultVocabularies[field] : nil)
+            {
                 vocabularies[slot] = Set(vocabulary)
                 vocabularyText[slot] = vocabulary.joined(separator: ", ")
             }
@@ -57,7 +62,9 @@ struct RowValidator {
     /// Trimmed, mapped, checked values (dates as `YYYY-MM-DD`, numbers as given), or the
     /// first reason to refuse the row.
     func validate(_ row: SourceRow) -> Outcome {
-        if let problem = row.problem { return .rejected(problem.reason, problem.detail, RejectCause(reason: problem.reason)) }
+        if let problem = row.problem {
+            return .rejected(problem.reason, problem.detail, RejectCause(reason: problem.reason))
+        }
         var output = [String](repeating: "", count: fields.count)
         var replaced = 0
         for slot in 0..<fields.count {
@@ -77,7 +84,8 @@ struct RowValidator {
             guard let day = dateFormats.lazy.compactMap({ $0.parse(Substring(text)) }).first else {
                 let formats = dateFormats.map(\.pattern).joined(separator: ", ")
                 return .rejected(
-                    .unparseableDate, "\(describe(dateSlot)) '\(Snippet.bounded(text))' is not a date in format \(formats)",
+                    .unparseableDate,
+                    "\(describe(dateSlot)) '\(Snippet.bounded(text))' is not a date in format \(formats)",
                     RejectCause(reason: .unparseableDate, field: fields[dateSlot], example: text))
             }
             guard Day.supportedRange.contains(day) else {

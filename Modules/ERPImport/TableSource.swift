@@ -47,8 +47,12 @@ final class TableSource {
     /// whether slot i's column must be present in a CSV header.
     /// - Throws: ``ImportFailure/badInput`` for an unreadable or empty file, or a header that
     ///   lacks a needed column: header-level problems stop the import.
-    convenience init(path: String, format: InputFormat, mapping: Mapping, recordElement: String, sources: [String]) throws {
-        try self.init(source: try InputSource(path: path), format: format, mapping: mapping, recordElement: recordElement, sources: sources)
+    convenience init(path: String, format: InputFormat, mapping: Mapping, recordElement: String, sources: [String])
+        throws
+    {
+        try self.init(
+            source: try InputSource(path: path), format: format, mapping: mapping, recordElement: recordElement,
+            sources: sources)
     }
 
     init(source: InputSource, format: InputFormat, mapping: Mapping, recordElement: String, sources: [String]) throws {
@@ -69,10 +73,14 @@ final class TableSource {
                 throw ImportFailure.badInput(path: path, line: nil, reason: "empty file: no header line")
             }
             // XML read as CSV (standard input has no extension to tell the format by).
-            let xmlHint = Self.looksLikeXML(header.raw)
+            let xmlHint =
+                Self.looksLikeXML(header.raw)
                 ? "; the input looks like XML (it starts with '<'): add --format xml" : ""
             if let problem = header.problem {
-                let hint = (problem.reason == .invalidEncoding ? " (is the file's encoding '\(mapping.encoding)'? set \"encoding\" in the mapping)" : "") + xmlHint
+                let hint =
+                    (problem.reason == .invalidEncoding
+                        ? " (is the file's encoding '\(mapping.encoding)'? set \"encoding\" in the mapping)" : "")
+                    + xmlHint
                 throw ImportFailure.badInput(path: path, line: header.line, reason: "header: \(problem.detail)\(hint)")
             }
             let names = header.fields.map { $0.trimmingSpaces }
@@ -81,20 +89,25 @@ final class TableSource {
             for name in sources {
                 let matches = names.indices.filter { names[$0] == name }
                 if matches.count > 1 {
-                    throw ImportFailure.badInput(path: path, line: header.line, reason: "header names column '\(Snippet.bounded(name))' more than once")
+                    throw ImportFailure.badInput(
+                        path: path, line: header.line,
+                        reason: "header names column '\(Snippet.bounded(name))' more than once")
                 }
                 if matches.isEmpty { missing.append(name) }
                 indices.append(matches.first)
             }
             if !missing.isEmpty {
                 let shown = Snippet.bounded(String(decoding: header.raw, as: UTF8.self))
-                let hint = xmlHint.isEmpty
+                let hint =
+                    xmlHint.isEmpty
                     ? (missing.count == sources.count ? "; is the header line missing or the delimiter wrong?" : "")
                         + "; `importer inspect \(path)` shows the file's columns and drafts a mapping"
                     : xmlHint
                 throw ImportFailure.badInput(
                     path: path, line: header.line,
-                    reason: "header lacks column\(missing.count > 1 ? "s" : "") \(missing.map { "'\($0)'" }.joined(separator: ", ")) (header: \(shown))\(hint)")
+                    reason:
+                        "header lacks column\(missing.count > 1 ? "s" : "") \(missing.map { "'\($0)'" }.joined(separator: ", ")) (header: \(shown))\(hint)"
+                )
             }
             reader = .csv(csv, headerCount: names.count, indices: indices)
         }
@@ -153,7 +166,8 @@ extension String {
     var trimmingSpaces: String {
         let utf8 = self.utf8
         guard let first = utf8.first, let last = utf8.last,
-              first == 0x20 || first == 0x09 || first == 0x0A || first == 0x0D || last == 0x20 || last == 0x09 || last == 0x0A || last == 0x0D
+            first == 0x20 || first == 0x09 || first == 0x0A || first == 0x0D || last == 0x20 || last == 0x09
+                || last == 0x0A || last == 0x0D
         else { return self }
         var start = utf8.startIndex
         var end = utf8.endIndex

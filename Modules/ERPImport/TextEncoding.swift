@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The text encodings an ERP export may use, and the per-line decoding to UTF-8.
@@ -36,7 +36,9 @@ final class LineDecoder {
         if encoding == .gb18030 {
             let descriptor = iconv_open("UTF-8", "GB18030")
             // (iconv_t)-1 signals failure; glibc always ships GB18030, so this is a broken install.
-            precondition(Int(bitPattern: descriptor) != -1, "iconv_open(UTF-8, GB18030) failed: glibc's gconv modules are missing")
+            precondition(
+                Int(bitPattern: descriptor) != -1,
+                "iconv_open(UTF-8, GB18030) failed: glibc's gconv modules are missing")
             converter = descriptor
         }
     }
@@ -126,9 +128,11 @@ final class LineDecoder {
         output.withUnsafeMutableBufferPointer { out in
             while inputOffset < line.count {
                 var inPointer: UnsafeMutablePointer<CChar>? =
-                    UnsafeMutableRawPointer(mutating: line.baseAddress! + inputOffset).assumingMemoryBound(to: CChar.self)
+                    UnsafeMutableRawPointer(mutating: line.baseAddress! + inputOffset).assumingMemoryBound(
+                        to: CChar.self)
                 var inLeft = line.count - inputOffset
-                var outPointer: UnsafeMutablePointer<CChar>? = UnsafeMutableRawPointer(out.baseAddress!).assumingMemoryBound(to: CChar.self)
+                var outPointer: UnsafeMutablePointer<CChar>? = UnsafeMutableRawPointer(out.baseAddress!)
+                    .assumingMemoryBound(to: CChar.self)
                 var outLeft = out.count
                 let status = iconv(converter, &inPointer, &inLeft, &outPointer, &outLeft)
                 result.append(contentsOf: out[0..<(out.count - outLeft)])

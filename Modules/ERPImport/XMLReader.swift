@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import CLibXML2
 
@@ -90,30 +90,32 @@ public final class XMLReader {
     var bytesRead: Int { source.bytesRead }
     var digest: String { source.digest }
 
-    private static let readCallback: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutablePointer<CChar>?, Int32) -> Int32 = {
-        context, buffer, length in
-        let input = Unmanaged<ReadContext>.fromOpaque(context!).takeUnretainedValue()
-        guard let buffer, length > 0 else { return 0 }
-        do {
-            let count = try input.source.read(into: UnsafeMutableRawPointer(buffer), count: Int(length))
-            guard input.markupGuard.scan(UnsafeRawBufferPointer(start: buffer, count: count)) else { return -1 }
-            return Int32(count)
-        } catch {
-            return -1
+    private static let readCallback:
+        @convention(c) (UnsafeMutableRawPointer?, UnsafeMutablePointer<CChar>?, Int32) -> Int32 = {
+            context, buffer, length in
+            let input = Unmanaged<ReadContext>.fromOpaque(context!).takeUnretainedValue()
+            guard let buffer, length > 0 else { return 0 }
+            do {
+                let count = try input.source.read(into: UnsafeMutableRawPointer(buffer), count: Int(length))
+                guard input.markupGuard.scan(UnsafeRawBufferPointer(start: buffer, count: count)) else { return -1 }
+                return Int32(count)
+            } catch {
+                return -1
+            }
         }
-    }
 
-    private static let errorCallback: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutablePointer<xmlError>?) -> Void = {
-        context, error in
-        let state = Unmanaged<ErrorState>.fromOpaque(context!).takeUnretainedValue()
-        guard let error, state.message == nil else { return }
-        // Warnings (level 1) do not stop parsing; keep the first error or fatal error.
-        guard error.pointee.level.rawValue >= XML_ERR_ERROR.rawValue else { return }
-        var message = error.pointee.message.map { String(cString: $0) } ?? "XML error \(error.pointee.code)"
-        while message.last == "\n" { message.removeLast() }
-        state.message = message
-        state.line = Int(error.pointee.line)
-    }
+    private static let errorCallback:
+        @convention(c) (UnsafeMutableRawPointer?, UnsafeMutablePointer<xmlError>?) -> Void = {
+            context, error in
+            let state = Unmanaged<ErrorState>.fromOpaque(context!).takeUnretainedValue()
+            guard let error, state.message == nil else { return }
+            // Warnings (level 1) do not stop parsing; keep the first error or fatal error.
+            guard error.pointee.level.rawValue >= XML_ERR_ERROR.rawValue else { return }
+            var message = error.pointee.message.map { String(cString: $0) } ?? "XML error \(error.pointee.code)"
+            while message.last == "\n" { message.removeLast() }
+            state.message = message
+            state.line = Int(error.pointee.line)
+        }
 
     init(source: InputSource, recordElement: String) throws {
         self.source = source
@@ -123,9 +125,11 @@ public final class XMLReader {
         reader = xmlReaderForIO(
             Self.readCallback, nil, Unmanaged.passUnretained(input).toOpaque(), source.displayName, nil, options)
         guard let reader else {
-            throw ImportFailure.badInput(path: source.displayName, line: nil, reason: "libxml2 could not create a reader")
+            throw ImportFailure.badInput(
+                path: source.displayName, line: nil, reason: "libxml2 could not create a reader")
         }
-        xmlTextReaderSetStructuredErrorHandler(reader, Self.errorCallback, Unmanaged.passUnretained(errorState).toOpaque())
+        xmlTextReaderSetStructuredErrorHandler(
+            reader, Self.errorCallback, Unmanaged.passUnretained(errorState).toOpaque())
     }
 
     deinit {
@@ -148,7 +152,8 @@ public final class XMLReader {
     private func syntaxError() -> ImportFailure {
         if let line = input.markupGuard.tooManyAttributesLine {
             return fail(
-                "an element with more than \(XMLMarkupGuard.maximumAttributes) attributes; refused (an export's records carry a few)", line: line)
+                "an element with more than \(XMLMarkupGuard.maximumAttributes) attributes; refused (an export's records carry a few)",
+                line: line)
         }
         if let message = errorState.message {
             return fail("XML error: \(message)", line: errorState.line)
@@ -181,7 +186,8 @@ public final class XMLReader {
             case Int32(XML_READER_TYPE_DOCUMENT_TYPE.rawValue):
                 try checkDocumentType()
             case Int32(XML_READER_TYPE_ENTITY_REFERENCE.rawValue):
-                throw fail("entity reference &\(name(xmlTextReaderConstName(reader))); refused (entities are never expanded)")
+                throw fail(
+                    "entity reference &\(name(xmlTextReaderConstName(reader))); refused (entities are never expanded)")
             case Int32(XML_READER_TYPE_ELEMENT.rawValue):
                 let element = name(xmlTextReaderConstLocalName(reader))
                 let empty = xmlTextReaderIsEmptyElement(reader) == 1
@@ -199,7 +205,10 @@ public final class XMLReader {
                             let qualified = name(xmlTextReaderConstName(reader))
                             // `x:id` and `id` are one local name: which one is the id would be a guess.
                             if let earlier = seenAttributes.updateValue(qualified, forKey: attribute), problem == nil {
-                                problem = (.unexpectedMarkup, "attribute \(attribute) given twice (\(earlier) and \(qualified))")
+                                problem = (
+                                    .unexpectedMarkup,
+                                    "attribute \(attribute) given twice (\(earlier) and \(qualified))"
+                                )
                             }
                             let value = xmlTextReaderConstValue(reader).map { String(cString: $0) } ?? ""
                             parts.append(("@" + attribute, value))
@@ -228,7 +237,9 @@ public final class XMLReader {
                     }
                 } else if depth >= 3, record != nil {
                     // Markup inside a field: reading only its text would change the value.
-                    flag(&record!, .unexpectedMarkup, "element <\(element)> inside <\(childName ?? recordName)>; a field holds text only")
+                    flag(
+                        &record!, .unexpectedMarkup,
+                        "element <\(element)> inside <\(childName ?? recordName)>; a field holds text only")
                 }
             case Int32(XML_READER_TYPE_TEXT.rawValue), Int32(XML_READER_TYPE_CDATA.rawValue):
                 if depth == 3, childName != nil, let value = xmlTextReaderConstValue(reader) {
@@ -261,7 +272,8 @@ public final class XMLReader {
         let dtd = UnsafeMutableRawPointer(node).assumingMemoryBound(to: xmlDtd.self)
         let line = input.markupGuard.doctypeLine
         if dtd.pointee.entities != nil || dtd.pointee.pentities != nil {
-            throw fail("DOCTYPE declares entities; refused (external and internal entities are never processed)", line: line)
+            throw fail(
+                "DOCTYPE declares entities; refused (external and internal entities are never processed)", line: line)
         }
         if dtd.pointee.SystemID != nil || dtd.pointee.ExternalID != nil {
             throw fail("DOCTYPE names an external DTD; refused (nothing outside the file is ever loaded)", line: line)

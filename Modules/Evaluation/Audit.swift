@@ -26,10 +26,18 @@ public enum Audit {
     public static func horizon(for scores: [ScoreRow], requested: Int?, path: String) throws -> Int {
         let recorded = Set(scores.compactMap(\.horizonDays)).sorted()
         guard recorded.count <= 1 else {
-            throw EvaluationError.mismatch(path: path, reason: "its rows record different label windows (horizon_days \(recorded.map(String.init).joined(separator: ", "))); audit one model's scores at a time")
+            throw EvaluationError.mismatch(
+                path: path,
+                reason:
+                    "its rows record different label windows (horizon_days \(recorded.map(String.init).joined(separator: ", "))); audit one model's scores at a time"
+            )
         }
         if let requested, let file = recorded.first, requested != file {
-            throw EvaluationError.mismatch(path: path, reason: "the scores were made for a \(file)-day window (horizon_days); --horizon \(requested) would judge them on another: drop --horizon, or pass --horizon \(file)")
+            throw EvaluationError.mismatch(
+                path: path,
+                reason:
+                    "the scores were made for a \(file)-day window (horizon_days); --horizon \(requested) would judge them on another: drop --horizon, or pass --horizon \(file)"
+            )
         }
         return requested ?? recorded.first ?? 28
     }
@@ -87,13 +95,17 @@ public enum Audit {
             repsWeek = { outcomes.repsWeek(starting: $0) }
         }
         let names = readableNames(scores)
-        let models = byModel.keys.sorted().map { ModelResult(model: names[$0] ?? $0, rows: byModel[$0]!, repsWeek: repsWeek, settings: settings) }
+        let models = byModel.keys.sorted().map {
+            ModelResult(model: names[$0] ?? $0, rows: byModel[$0]!, repsWeek: repsWeek, settings: settings)
+        }
 
         var notes: [String] = []
         // A published list (each rep's top K and nothing below it) can only be compared with
         // itself: a random list of "the same candidates" and the ceiling's top K are then the
         // list's own rows. Say so, and how to audit honestly.
-        let cutLists = byModel.filter { !$0.value.isEmpty && $0.value.allSatisfy { $0.rankInRep <= settings.topPerRep } }.keys.sorted()
+        let cutLists = byModel.filter {
+            !$0.value.isEmpty && $0.value.allSatisfy { $0.rankInRep <= settings.topPerRep }
+        }.keys.sorted()
         if !cutLists.isEmpty {
             notes.append(
                 "The scores of \(cutLists.map { names[$0] ?? $0 }.joined(separator: ", ")) hold no row ranked below the list length "
@@ -104,12 +116,14 @@ public enum Audit {
         if counts.excludedIncompleteWindow > 0 {
             notes.append(
                 "\(counts.excludedIncompleteWindow) of \(counts.scoreRows) score rows excluded: their \(settings.horizonDays)-day "
-                    + "label window runs past the end of the data (\(outcomes.end.map { "last day \($0.advanced(by: -1))" } ?? "no visits")).")
+                    + "label window runs past the end of the data (\(outcomes.end.map { "last day \($0.advanced(by: -1))" } ?? "no visits"))."
+            )
         }
         if counts.excludedInSample > 0 {
             notes.append(
                 "\(counts.excludedInSample) of \(counts.scoreRows) score rows excluded: they were scored inside their model's "
-                    + "training period (as_of before the file's train_until), so their outcomes trained the model that scored them.")
+                    + "training period (as_of before the file's train_until), so their outcomes trained the model that scored them."
+            )
         }
         if counts.unknownCustomers > 0 {
             notes.append(
@@ -127,11 +141,14 @@ public enum Audit {
             var truth: [GroundTruthKey: Double] = [:]
             truth.reserveCapacity(groundTruth.count)
             for row in groundTruth {
-                truth[GroundTruthKey(customer: row.customerID, asOf: row.asOf)] = useVisitProbability ? row.visitProbability! : row.probability
+                truth[GroundTruthKey(customer: row.customerID, asOf: row.asOf)] =
+                    useVisitProbability ? row.visitProbability! : row.probability
             }
             if visitLabels && !useVisitProbability {
-                notes.append("The ground truth has no p_visit_order (synth format 1): the ceiling is p_order, the probability of any order, "
-                    + "inbound ones included, which a visit log's labels do not count; it overstates the label's probability. Regenerate it with this release's synth.")
+                notes.append(
+                    "The ground truth has no p_visit_order (synth format 1): the ceiling is p_order, the probability of any order, "
+                        + "inbound ones included, which a visit log's labels do not count; it overstates the label's probability. Regenerate it with this release's synth."
+                )
             }
             // The evaluated (customer, as-of) pairs, each once, with the rep the scores name.
             var pairs: [GroundTruthKey: LabeledScore] = [:]
@@ -156,17 +173,23 @@ public enum Audit {
             for index in rows.indices { rows[index].rankInRep = ranks[index] }
             counts.missingGroundTruth = missing
             if missing > 0 {
-                notes.append("\(missing) evaluated (customer, as-of) pairs have no ground-truth row; the ceiling leaves them out.")
+                notes.append(
+                    "\(missing) evaluated (customer, as-of) pairs have no ground-truth row; the ceiling leaves them out."
+                )
             }
-            ceiling = ModelResult(model: useVisitProbability ? visitCeilingName : ceilingName, rows: rows, repsWeek: repsWeek, settings: settings)
+            ceiling = ModelResult(
+                model: useVisitProbability ? visitCeilingName : ceilingName, rows: rows, repsWeek: repsWeek,
+                settings: settings)
         }
         var report = EvaluationReport(
-            mode: "audit", settings: settings, inputs: inputs, counts: counts, models: models, ceiling: ceiling, notes: notes)
+            mode: "audit", settings: settings, inputs: inputs, counts: counts, models: models, ceiling: ceiling,
+            notes: notes)
         var preview = ListPreview.make(scores, outcomes: outcomes)
         if let model = preview?.model { preview?.model = names[model] ?? model }
         report.listPreview = preview
         if settings.comparison == .reps, let first = scores.first?.modelID, let rows = byModel[first] {
-            report.perRep = PerRepResults(model: names[first] ?? first, reps: RepResult.make(rows, listK: settings.topPerRep, outcomes: outcomes))
+            report.perRep = PerRepResults(
+                model: names[first] ?? first, reps: RepResult.make(rows, listK: settings.topPerRep, outcomes: outcomes))
         }
         return report
     }
@@ -186,7 +209,9 @@ public enum Audit {
             names[id] = "\(id[..<dash]) · trained \(day.iso)"
         }
         let counts = Dictionary(grouping: names.values, by: { $0 }).mapValues(\.count)
-        for (id, name) in names where counts[name]! > 1 { names[id] = "\(name) (\(id[id.index(after: id.lastIndex(of: "-")!)...].prefix(8)))" }
+        for (id, name) in names where counts[name]! > 1 {
+            names[id] = "\(name) (\(id[id.index(after: id.lastIndex(of: "-")!)...].prefix(8)))"
+        }
         return names
     }
 

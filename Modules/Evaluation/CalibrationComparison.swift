@@ -17,7 +17,9 @@ public struct CalibrationComparison: Sendable, Hashable, Codable {
             expectedCalibrationError = diagram?.expectedCalibrationError ?? .undefined
             brier = predictions.brierScore()
             logLoss = predictions.logLoss()
-            meanPredicted = predictions.scores.isEmpty ? .undefined : .defined(predictions.scores.reduce(0, +) / Double(predictions.scores.count))
+            meanPredicted =
+                predictions.scores.isEmpty
+                ? .undefined : .defined(predictions.scores.reduce(0, +) / Double(predictions.scores.count))
         }
     }
 

@@ -32,7 +32,9 @@ public struct CountEvaluation: Sendable, Hashable, Codable {
     ///   - predicted / observed: per row, the expected and the observed order days in [t, t + H).
     ///   - bins: how many equal-count calibration groups (fewer when there are fewer rows).
     public init(model: String, predicted: [Double], observed: [Double], bins: Int = 10) {
-        precondition(predicted.count == observed.count, "CountEvaluation: \(predicted.count) predictions for \(observed.count) rows")
+        precondition(
+            predicted.count == observed.count,
+            "CountEvaluation: \(predicted.count) predictions for \(observed.count) rows")
         self.model = model
         rows = predicted.count
         repeatRows = observed.filter { $0 >= 2 }.count
@@ -44,7 +46,9 @@ public struct CountEvaluation: Sendable, Hashable, Codable {
         repeatRocAuc = BinaryPredictions(scores: predicted, labels: observed.map { $0 >= 2 }).rocAUC()
         // Rows in ascending predicted order (ties by row, so the groups are reproducible), cut
         // into `groups` runs whose sizes differ by at most one.
-        let order = predicted.indices.sorted { predicted[$0] != predicted[$1] ? predicted[$0] < predicted[$1] : $0 < $1 }
+        let order = predicted.indices.sorted {
+            predicted[$0] != predicted[$1] ? predicted[$0] < predicted[$1] : $0 < $1
+        }
         let n = predicted.count, groups = min(max(bins, 1), n)
         calibration = (0..<groups).map { g in
             let slice = order[(g * n / groups)..<((g + 1) * n / groups)]

@@ -22,7 +22,9 @@ public enum EvaluationError: Error, CustomStringConvertible, Equatable {
         case .mismatch(let path, let reason):
             return "\(path): \(reason)"
         case .unsupportedVersion(let path, let line, let found, let expected):
-            let versions = expected.count == 1 ? "version \(expected[0])"
+            let versions =
+                expected.count == 1
+                ? "version \(expected[0])"
                 : "versions " + expected.dropLast().map(String.init).joined(separator: ", ") + " and \(expected.last!)"
             return "\(path):\(line): scores format_version \(found); this build reads \(versions) — "
                 + "rescore with a scorer from the same release as this evaluator, or use the evaluator that matches the scorer"

@@ -10,7 +10,9 @@ public typealias InputFile = FileDigest
 extension FileDigest {
     /// Reads `path` and records it. Throws ``EvaluationError/missingFile(path:)`` when unreadable.
     public static func read(role: String, path: String) throws -> InputFile {
-        guard let data = FileManager.default.contents(atPath: path) else { throw EvaluationError.missingFile(path: path) }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw EvaluationError.missingFile(path: path)
+        }
         return InputFile(role: role, path: path, contents: [UInt8](data))
     }
 
@@ -100,8 +102,10 @@ public struct BacktestSettingsRecord: Sendable, Hashable, Codable {
     public var seed: UInt64
 
     public init(
-        contenders: [String], foldDates: [Day], stepDays: Int, candidates: String, list: String, horizonDays: Int, trainingWeeks: Int?,
-        trainingCandidates: String, validationDates: Int, features: String, scaling: String, notes: Bool, calibration: String?,
+        contenders: [String], foldDates: [Day], stepDays: Int, candidates: String, list: String, horizonDays: Int,
+        trainingWeeks: Int?,
+        trainingCandidates: String, validationDates: Int, features: String, scaling: String, notes: Bool,
+        calibration: String?,
         epochs: Int, warmStart: Bool, warmEpochs: Int, batchSize: Int, monitor: String, seed: UInt64
     ) {
         self.contenders = contenders

@@ -16,7 +16,10 @@ public struct GroundTruthRow: Sendable, Hashable {
     /// Whether a visit in the window ended in an order (synth version 2).
     public var visitOrdered: Bool?
 
-    public init(customerID: String, asOf: Day, probability: Double, ordered: Bool, visitProbability: Double? = nil, visitOrdered: Bool? = nil) {
+    public init(
+        customerID: String, asOf: Day, probability: Double, ordered: Bool, visitProbability: Double? = nil,
+        visitOrdered: Bool? = nil
+    ) {
         self.customerID = customerID
         self.asOf = asOf
         self.probability = probability
@@ -40,18 +43,24 @@ public enum GroundTruthFile {
 
     /// Reads and checks `path`. Throws ``EvaluationError`` with the file and line.
     public static func read(path: String) throws -> [GroundTruthRow] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw EvaluationError.missingFile(path: path) }
-        let manifestPath = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("synth.json").path
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw EvaluationError.missingFile(path: path)
+        }
+        let manifestPath = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("synth.json")
+            .path
         if let manifest = FileManager.default.contents(atPath: manifestPath) {
             struct Probe: Decodable {
                 var format: String?
                 var formatVersion: Int?
             }
             let probe = try? JSONDecoder().decode(Probe.self, from: manifest)
-            guard probe?.format == "revisit-synth", let version = probe?.formatVersion, synthFormatVersions.contains(version) else {
+            guard probe?.format == "revisit-synth", let version = probe?.formatVersion,
+                synthFormatVersions.contains(version)
+            else {
                 throw EvaluationError.malformed(
                     path: manifestPath, line: 1,
-                    reason: "format \(probe?.format ?? "missing") version \(probe?.formatVersion.map(String.init) ?? "missing"); "
+                    reason:
+                        "format \(probe?.format ?? "missing") version \(probe?.formatVersion.map(String.init) ?? "missing"); "
                         + "this build reads the ground truth of revisit-synth versions 1 and 2")
             }
         }
@@ -69,7 +78,8 @@ public enum GroundTruthFile {
         guard let first = records.first, first.fields == header || first.fields == Array(header.prefix(4)) else {
             throw EvaluationError.malformed(
                 path: path, line: 1,
-                reason: "header is \(records.first?.fields.joined(separator: ",") ?? "missing"); expected \(header.joined(separator: ",")) "
+                reason:
+                    "header is \(records.first?.fields.joined(separator: ",") ?? "missing"); expected \(header.joined(separator: ",")) "
                     + "(synth version 2) or its first four columns (version 1)")
         }
         let columns = first.fields.count
@@ -80,11 +90,15 @@ public enum GroundTruthFile {
             guard f.count == columns else { throw bad("\(f.count) fields; the header has \(columns)") }
             guard !f[0].isEmpty else { throw bad("customer_id is empty") }
             guard let asOf = Day(iso: f[1]) else { throw bad("as_of '\(f[1])' is not a date YYYY-MM-DD") }
-            guard let p = Double(f[2]), p.isFinite, p >= 0, p <= 1 else { throw bad("p_order '\(f[2])' is not a number in [0, 1]") }
+            guard let p = Double(f[2]), p.isFinite, p >= 0, p <= 1 else {
+                throw bad("p_order '\(f[2])' is not a number in [0, 1]")
+            }
             guard f[3] == "0" || f[3] == "1" else { throw bad("ordered '\(f[3])' is not 0 or 1") }
             var row = GroundTruthRow(customerID: f[0], asOf: asOf, probability: p, ordered: f[3] == "1")
             if columns == 6 {
-                guard let v = Double(f[4]), v.isFinite, v >= 0, v <= 1 else { throw bad("p_visit_order '\(f[4])' is not a number in [0, 1]") }
+                guard let v = Double(f[4]), v.isFinite, v >= 0, v <= 1 else {
+                    throw bad("p_visit_order '\(f[4])' is not a number in [0, 1]")
+                }
                 guard f[5] == "0" || f[5] == "1" else { throw bad("visit_ordered '\(f[5])' is not 0 or 1") }
                 row.visitProbability = v
                 row.visitOrdered = f[5] == "1"

@@ -46,11 +46,13 @@ public struct ListPreview: Sendable, Codable, Hashable {
         for rep in byRep.keys.sorted().prefix(maximumReps) {
             for row in byRep[rep]!.sorted(by: { $0.rankInRep < $1.rankInRep }).prefix(linesPerRep) {
                 let history = outcomes.history(customer: row.customerID, from: from, to: asOf)
-                lines.append(Line(
-                    rep: rep, rankInRep: row.rankInRep, customer: row.customerID, probability: row.probability, reasons: row.reasons,
-                    ordered: outcomes.label(customer: row.customerID, asOf: asOf),
-                    visitDaysBefore: history.visits.map { Int(asOf.ordinal - $0.ordinal) },
-                    orderDaysBefore: history.orders.map { Int(asOf.ordinal - $0.ordinal) }))
+                lines.append(
+                    Line(
+                        rep: rep, rankInRep: row.rankInRep, customer: row.customerID, probability: row.probability,
+                        reasons: row.reasons,
+                        ordered: outcomes.label(customer: row.customerID, asOf: asOf),
+                        visitDaysBefore: history.visits.map { Int(asOf.ordinal - $0.ordinal) },
+                        orderDaysBefore: history.orders.map { Int(asOf.ordinal - $0.ordinal) }))
             }
         }
         return ListPreview(model: model, asOf: asOf, historyDays: historyDays, lines: lines, reps: byRep.count)
@@ -64,7 +66,8 @@ public struct ListPreview: Sendable, Codable, Hashable {
         func f(_ v: Double) -> String { String(format: "%.2f", v) }
         func x(_ daysBefore: Int) -> Double { labelWidth + plotWidth * (1 - Double(daysBefore) / Double(historyDays)) }
         let title = "Visits and orders in the \(historyDays) days before \(asOf.iso)"
-        let subtitle = "top of each rep's list (\(String(model.prefix(40)))) · grey: a visit · blue: a visit with an order"
+        let subtitle =
+            "top of each rep's list (\(String(model.prefix(40)))) · grey: a visit · blue: a visit with an order"
         var svg = """
             <?xml version="1.0" encoding="UTF-8"?>
             <svg xmlns="http://www.w3.org/2000/svg" width="\(f(width))" height="\(f(height))" viewBox="0 0 \(f(width)) \(f(height))" \
@@ -79,20 +82,26 @@ public struct ListPreview: Sendable, Codable, Hashable {
             let y = top + Double(i) * rowHeight
             let label = "\(line.rep.isEmpty ? "—" : line.rep) #\(line.rankInRep) \(line.customer)"
             svg += "<text x=\"10\" y=\"\(f(y + 16))\">\(LineChart.escape(String(label.prefix(30))))</text>\n"
-            svg += "<line x1=\"\(f(labelWidth))\" y1=\"\(f(y + 12))\" x2=\"\(f(labelWidth + plotWidth))\" y2=\"\(f(y + 12))\" stroke=\"#ddd\"/>\n"
+            svg +=
+                "<line x1=\"\(f(labelWidth))\" y1=\"\(f(y + 12))\" x2=\"\(f(labelWidth + plotWidth))\" y2=\"\(f(y + 12))\" stroke=\"#ddd\"/>\n"
             for day in line.visitDaysBefore {
-                svg += "<line x1=\"\(f(x(day)))\" y1=\"\(f(y + 6))\" x2=\"\(f(x(day)))\" y2=\"\(f(y + 18))\" stroke=\"#999\" stroke-width=\"1.5\"/>\n"
+                svg +=
+                    "<line x1=\"\(f(x(day)))\" y1=\"\(f(y + 6))\" x2=\"\(f(x(day)))\" y2=\"\(f(y + 18))\" stroke=\"#999\" stroke-width=\"1.5\"/>\n"
             }
             for day in line.orderDaysBefore {
-                svg += "<line x1=\"\(f(x(day)))\" y1=\"\(f(y + 1))\" x2=\"\(f(x(day)))\" y2=\"\(f(y + 23))\" stroke=\"#0072B2\" stroke-width=\"3\"/>\n"
+                svg +=
+                    "<line x1=\"\(f(x(day)))\" y1=\"\(f(y + 1))\" x2=\"\(f(x(day)))\" y2=\"\(f(y + 23))\" stroke=\"#0072B2\" stroke-width=\"3\"/>\n"
             }
         }
         let axisY = top + Double(lines.count) * rowHeight + 4
-        svg += "<line x1=\"\(f(labelWidth))\" y1=\"\(f(axisY))\" x2=\"\(f(labelWidth + plotWidth))\" y2=\"\(f(axisY))\" stroke=\"#333\"/>\n"
+        svg +=
+            "<line x1=\"\(f(labelWidth))\" y1=\"\(f(axisY))\" x2=\"\(f(labelWidth + plotWidth))\" y2=\"\(f(axisY))\" stroke=\"#333\"/>\n"
         for daysBefore in stride(from: 0, through: historyDays, by: 30) {
             let text = daysBefore == 0 ? "as of" : "−\(daysBefore) d"
-            svg += "<line x1=\"\(f(x(daysBefore)))\" y1=\"\(f(axisY))\" x2=\"\(f(x(daysBefore)))\" y2=\"\(f(axisY + 5))\" stroke=\"#333\"/>\n"
-            svg += "<text x=\"\(f(x(daysBefore)))\" y=\"\(f(axisY + 18))\" text-anchor=\"\(daysBefore == 0 ? "end" : "middle")\">\(text)</text>\n"
+            svg +=
+                "<line x1=\"\(f(x(daysBefore)))\" y1=\"\(f(axisY))\" x2=\"\(f(x(daysBefore)))\" y2=\"\(f(axisY + 5))\" stroke=\"#333\"/>\n"
+            svg +=
+                "<text x=\"\(f(x(daysBefore)))\" y=\"\(f(axisY + 18))\" text-anchor=\"\(daysBefore == 0 ? "end" : "middle")\">\(text)</text>\n"
         }
         return svg + "</svg>\n"
     }

@@ -50,7 +50,8 @@ public enum ComparisonBaseline: String, Sendable, Hashable, Codable {
         switch self {
         case .reps: return "Reps' rate: the share of all visits in [as-of, as-of + 7 days) whose result was an order."
         case .randomList:
-            return "Random list: the expected precision of a list drawn at random from the same candidates, i.e. their base rate "
+            return
+                "Random list: the expected precision of a list drawn at random from the same candidates, i.e. their base rate "
                 + "(a transaction log has no reps and every row is an order, so there is no reps' rate to compare with)."
         }
     }
@@ -304,7 +305,9 @@ public struct ModelResult: Sendable, Hashable, Codable {
             while stop < sorted.endIndex && sorted[stop].asOf == sorted[start].asOf { stop += 1 }
             let day = sorted[start].asOf
             weeks.append(
-                WeekResult(asOf: day, metrics: MetricSummary(Array(sorted[start..<stop]), settings: settings), reps: repsWeek(day)))
+                WeekResult(
+                    asOf: day, metrics: MetricSummary(Array(sorted[start..<stop]), settings: settings),
+                    reps: repsWeek(day)))
             start = stop
         }
         self.weeks = weeks

@@ -49,7 +49,8 @@ public struct RepResult: Sendable, Codable, Hashable {
             var lift = MetricValue.undefined
             if case .defined(let p) = precision, case .defined(let r) = rate, r > 0 { lift = .defined(p / r - 1) }
             return RepResult(
-                rep: rep, weeks: tally.dates.count, listed: tally.listed, listedOrdered: tally.ordered, listPrecision: precision,
+                rep: rep, weeks: tally.dates.count, listed: tally.listed, listedOrdered: tally.ordered,
+                listPrecision: precision,
                 visits: visits, visitOrders: orders, repRate: rate, lift: lift)
         }
         return results.sorted { a, b in

@@ -78,7 +78,9 @@ public struct MarkdownTable: Sendable, Hashable {
             alignments == nil || alignments!.count == headers.count,
             "MarkdownTable: \(headers.count) headers, \(alignments!.count) alignments")
         for (index, row) in rows.enumerated() {
-            precondition(row.count == headers.count, "MarkdownTable: row \(index) has \(row.count) cells, \(headers.count) headers")
+            precondition(
+                row.count == headers.count,
+                "MarkdownTable: row \(index) has \(row.count) cells, \(headers.count) headers")
         }
         self.headers = headers
         self.alignments = alignments ?? headers.indices.map { $0 == 0 ? .left : .right }
@@ -112,7 +114,8 @@ public enum WeeklyComparison {
             headers += ["\(ReportText.literal(model.model)) list precision", "\(ReportText.literal(model.model)) lift"]
             if withRandom { headers.append("\(ReportText.literal(model.model)) over random") }
         }
-        headers += comparison == .reps ? ["reps' rate", "reps' visits", "random list"] : [comparison.columnName, "candidates"]
+        headers +=
+            comparison == .reps ? ["reps' rate", "reps' visits", "random list"] : [comparison.columnName, "candidates"]
         var rows: [[String]] = []
         for week in weeks {
             var row = [week.iso]
@@ -124,13 +127,15 @@ public enum WeeklyComparison {
                 if random == nil { random = result }
                 row += [
                     result.map { ReportText.percent($0.metrics.listPrecision) } ?? ReportText.undefined,
-                    result.map { ReportText.signedPercent($0.lift) } ?? ReportText.undefined,
+                    result.map { ReportText.signedPercent($0.lift) } ?? ReportText.undefined
                 ]
-                if withRandom { row.append(result.map { ReportText.signedPercent($0.liftOverRandom) } ?? ReportText.undefined) }
+                if withRandom {
+                    row.append(result.map { ReportText.signedPercent($0.liftOverRandom) } ?? ReportText.undefined)
+                }
             }
             row += [
                 reps.map { ReportText.percent($0.repsRate) } ?? ReportText.undefined,
-                reps?.reps.map { String($0.visits) } ?? ReportText.undefined,
+                reps?.reps.map { String($0.visits) } ?? ReportText.undefined
             ]
             if withRandom { row.append(random.map { ReportText.percent($0.randomRate) } ?? ReportText.undefined) }
             rows.append(row)
@@ -153,24 +158,37 @@ public enum WeeklyComparison {
     public static func json(_ models: [ModelResult], comparison: ComparisonBaseline = .reps) -> JSONLine {
         func value(_ metric: MetricValue) -> JSONLine { .number(metric.value) }
         let rateKey = comparison == .reps ? "reps_rate" : "base_rate"
-        return .array(models.map { model in
-            .object([
-                ("model", .string(model.model)),
-                ("weeks", .array(model.weeks.map { week in
-                    .object([
-                        ("as_of", .string(week.asOf.iso)), ("listed", .int(week.metrics.listed)), ("listed_ordered", .int(week.metrics.listedOrdered)),
-                        ("list_precision", value(week.metrics.listPrecision)), (rateKey, value(week.repsRate)), ("lift", value(week.lift)),
-                        ("random_rate", value(week.randomRate)), ("lift_over_random", value(week.liftOverRandom)),
-                        ("roc_auc", value(week.metrics.rocAuc)),
-                    ])
-                })),
-                ("average", .object([
-                    ("weeks", .int(model.averages.weeks)), ("list_precision", value(model.averages.listPrecision)),
-                    (rateKey, value(model.averages.repsRate)), ("lift", value(model.averages.lift)),
-                    ("random_rate", value(model.averages.randomRate)), ("lift_over_random", value(model.averages.liftOverRandom)),
-                ])),
-            ])
-        })
+        return .array(
+            models.map { model in
+                .object([
+                    ("model", .string(model.model)),
+                    (
+                        "weeks",
+                        .array(
+                            model.weeks.map { week in
+                                .object([
+                                    ("as_of", .string(week.asOf.iso)), ("listed", .int(week.metrics.listed)),
+                                    ("listed_ordered", .int(week.metrics.listedOrdered)),
+                                    ("list_precision", value(week.metrics.listPrecision)),
+                                    (rateKey, value(week.repsRate)), ("lift", value(week.lift)),
+                                    ("random_rate", value(week.randomRate)),
+                                    ("lift_over_random", value(week.liftOverRandom)),
+                                    ("roc_auc", value(week.metrics.rocAuc))
+                                ])
+                            })
+                    ),
+                    (
+                        "average",
+                        .object([
+                            ("weeks", .int(model.averages.weeks)),
+                            ("list_precision", value(model.averages.listPrecision)),
+                            (rateKey, value(model.averages.repsRate)), ("lift", value(model.averages.lift)),
+                            ("random_rate", value(model.averages.randomRate)),
+                            ("lift_over_random", value(model.averages.liftOverRandom))
+                        ])
+                    )
+                ])
+            })
     }
 
     public static func lines(_ models: [ModelResult], comparison: ComparisonBaseline = .reps) -> [String] {
@@ -182,7 +200,9 @@ public enum WeeklyComparison {
                 lines.append(
                     "\(week.iso) · \(model.model) \(ReportText.percent(result.metrics.listPrecision)) · \(comparison.shortName) "
                         + "\(ReportText.percent(result.repsRate)) · lift \(ReportText.signedPercent(result.lift))"
-                        + (comparison == .reps ? " · random \(ReportText.percent(result.randomRate)) · over random \(ReportText.signedPercent(result.liftOverRandom))" : ""))
+                        + (comparison == .reps
+                            ? " · random \(ReportText.percent(result.randomRate)) · over random \(ReportText.signedPercent(result.liftOverRandom))"
+                            : ""))
             }
         }
         for model in models {
@@ -190,7 +210,8 @@ public enum WeeklyComparison {
                 "average (\(model.averages.weeks) weeks) · \(model.model) \(ReportText.percent(model.averages.listPrecision)) "
                     + "· \(comparison.shortName) \(ReportText.percent(model.averages.repsRate)) · lift \(ReportText.signedPercent(model.averages.lift))"
                     + (comparison == .reps
-                       ? " · random \(ReportText.percent(model.averages.randomRate)) · over random \(ReportText.signedPercent(model.averages.liftOverRandom))" : ""))
+                        ? " · random \(ReportText.percent(model.averages.randomRate)) · over random \(ReportText.signedPercent(model.averages.liftOverRandom))"
+                        : ""))
         }
         return lines
     }

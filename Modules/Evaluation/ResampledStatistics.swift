@@ -21,14 +21,16 @@ public enum ResampledStatistics {
         let order = predictions.rankedIndices()  // [N] by score descending
         // Group starts: positions in `order` where a new distinct score begins.
         var groupStarts: [Int] = []
-        for (position, index) in order.enumerated() where position == 0 || predictions.scores[order[position - 1]] != predictions.scores[index] {
+        for (position, index) in order.enumerated()
+        where position == 0 || predictions.scores[order[position - 1]] != predictions.scores[index] {
             groupStarts.append(position)
         }
         groupStarts.append(n)
         let labels = predictions.labels
         var weights = [Int](repeating: 0, count: n)  // [N] times each row was drawn
         let indexed = BinaryPredictions(scores: (0..<n).map(Double.init), labels: labels)
-        return Bootstrap.interval(indexed, resamples: resamples, confidenceLevel: confidenceLevel, random: &random) { resample in
+        return Bootstrap.interval(indexed, resamples: resamples, confidenceLevel: confidenceLevel, random: &random) {
+            resample in
             for i in weights.indices { weights[i] = 0 }
             for score in resample.scores { weights[Int(score)] += 1 }
             var positives = 0, negatives = 0
@@ -58,7 +60,9 @@ public enum ResampledStatistics {
         labels: [Bool], resamples: Int, confidenceLevel: Double, random: inout SeededRandom
     ) -> BootstrapInterval {
         let indexed = BinaryPredictions(scores: labels.indices.map(Double.init), labels: labels)
-        return Bootstrap.interval(indexed, resamples: resamples, confidenceLevel: confidenceLevel, random: &random) { $0.baseRate }
+        return Bootstrap.interval(indexed, resamples: resamples, confidenceLevel: confidenceLevel, random: &random) {
+            $0.baseRate
+        }
     }
 
     /// The percentile interval of the pooled lift of the list over a random list of the same
@@ -68,9 +72,11 @@ public enum ResampledStatistics {
     public static func liftOverRandomInterval(
         labels: [Bool], listed: [Bool], resamples: Int, confidenceLevel: Double, random: inout SeededRandom
     ) -> BootstrapInterval {
-        precondition(labels.count == listed.count, "liftOverRandomInterval: \(labels.count) labels, \(listed.count) list flags")
+        precondition(
+            labels.count == listed.count, "liftOverRandomInterval: \(labels.count) labels, \(listed.count) list flags")
         let indexed = BinaryPredictions(scores: labels.indices.map(Double.init), labels: labels)
-        return Bootstrap.interval(indexed, resamples: resamples, confidenceLevel: confidenceLevel, random: &random) { resample in
+        return Bootstrap.interval(indexed, resamples: resamples, confidenceLevel: confidenceLevel, random: &random) {
+            resample in
             var rows = 0, orders = 0, listedRows = 0, listedOrders = 0
             for score in resample.scores {
                 let i = Int(score)

@@ -90,30 +90,39 @@ public struct LineChart: Sendable {
             """
         svg += "<title>\(Self.escape(title))</title>\n"
         svg += "<rect x=\"0\" y=\"0\" width=\"\(f(Self.width))\" height=\"\(f(Self.height))\" fill=\"white\"/>\n"
-        svg += "<text x=\"\(f(Self.left))\" y=\"24\" font-size=\"15\" font-weight=\"bold\">\(Self.escape(title))</text>\n"
+        svg +=
+            "<text x=\"\(f(Self.left))\" y=\"24\" font-size=\"15\" font-weight=\"bold\">\(Self.escape(title))</text>\n"
         // Frame, grid and ticks.
         svg += "<g stroke=\"#cccccc\" stroke-width=\"1\">\n"
         for tick in xTicks where xRange.contains(tick.value) {
-            svg += "<line x1=\"\(f(px(tick.value)))\" y1=\"\(f(Self.top))\" x2=\"\(f(px(tick.value)))\" y2=\"\(f(Self.top + plotHeight))\"/>\n"
+            svg +=
+                "<line x1=\"\(f(px(tick.value)))\" y1=\"\(f(Self.top))\" x2=\"\(f(px(tick.value)))\" y2=\"\(f(Self.top + plotHeight))\"/>\n"
         }
         for tick in yTicks where yRange.contains(tick.value) {
-            svg += "<line x1=\"\(f(Self.left))\" y1=\"\(f(py(tick.value)))\" x2=\"\(f(Self.left + plotWidth))\" y2=\"\(f(py(tick.value)))\"/>\n"
+            svg +=
+                "<line x1=\"\(f(Self.left))\" y1=\"\(f(py(tick.value)))\" x2=\"\(f(Self.left + plotWidth))\" y2=\"\(f(py(tick.value)))\"/>\n"
         }
         svg += "</g>\n"
-        svg += "<rect x=\"\(f(Self.left))\" y=\"\(f(Self.top))\" width=\"\(f(plotWidth))\" height=\"\(f(plotHeight))\" fill=\"none\" stroke=\"#333333\"/>\n"
+        svg +=
+            "<rect x=\"\(f(Self.left))\" y=\"\(f(Self.top))\" width=\"\(f(plotWidth))\" height=\"\(f(plotHeight))\" fill=\"none\" stroke=\"#333333\"/>\n"
         svg += "<g fill=\"#333333\">\n"
         for tick in xTicks where xRange.contains(tick.value) {
-            svg += "<text x=\"\(f(px(tick.value)))\" y=\"\(f(Self.top + plotHeight + 16))\" text-anchor=\"middle\">\(Self.escape(tick.label))</text>\n"
+            svg +=
+                "<text x=\"\(f(px(tick.value)))\" y=\"\(f(Self.top + plotHeight + 16))\" text-anchor=\"middle\">\(Self.escape(tick.label))</text>\n"
         }
         for tick in yTicks where yRange.contains(tick.value) {
-            svg += "<text x=\"\(f(Self.left - 6))\" y=\"\(f(py(tick.value) + 4))\" text-anchor=\"end\">\(Self.escape(tick.label))</text>\n"
+            svg +=
+                "<text x=\"\(f(Self.left - 6))\" y=\"\(f(py(tick.value) + 4))\" text-anchor=\"end\">\(Self.escape(tick.label))</text>\n"
         }
-        svg += "<text x=\"\(f(Self.left + plotWidth / 2))\" y=\"\(f(Self.height - 16))\" text-anchor=\"middle\">\(Self.escape(xLabel))</text>\n"
-        svg += "<text x=\"18\" y=\"\(f(Self.top + plotHeight / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 18 \(f(Self.top + plotHeight / 2)))\">\(Self.escape(yLabel))</text>\n"
+        svg +=
+            "<text x=\"\(f(Self.left + plotWidth / 2))\" y=\"\(f(Self.height - 16))\" text-anchor=\"middle\">\(Self.escape(xLabel))</text>\n"
+        svg +=
+            "<text x=\"18\" y=\"\(f(Self.top + plotHeight / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 18 \(f(Self.top + plotHeight / 2)))\">\(Self.escape(yLabel))</text>\n"
         svg += "</g>\n"
         if diagonal {
             let low = max(xRange.lowerBound, yRange.lowerBound), high = min(xRange.upperBound, yRange.upperBound)
-            svg += "<line x1=\"\(f(px(low)))\" y1=\"\(f(py(low)))\" x2=\"\(f(px(high)))\" y2=\"\(f(py(high)))\" stroke=\"#999999\" stroke-dasharray=\"2 3\"/>\n"
+            svg +=
+                "<line x1=\"\(f(px(low)))\" y1=\"\(f(py(low)))\" x2=\"\(f(px(high)))\" y2=\"\(f(py(high)))\" stroke=\"#999999\" stroke-dasharray=\"2 3\"/>\n"
         }
         // One polyline per series, then the legend. Past the palette's eight colours a colour
         // comes back dotted, so that no two series look alike (a backtest of every contender
@@ -126,15 +135,18 @@ public struct LineChart: Sendable {
             let colour = Self.palette[index % Self.palette.count]
             let points = line.points.compactMap { point in point.y.map { "\(f(px(point.x))),\(f(py($0)))" } }
             let dash = dash(index, line)
-            svg += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\"\(dash) points=\"\(points.joined(separator: " "))\">"
+            svg +=
+                "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\"\(dash) points=\"\(points.joined(separator: " "))\">"
             svg += "<title>\(Self.escape(line.name))</title></polyline>\n"
             // A point with no defined neighbour draws no line (a one-week report, a week
             // between two undefined ones): mark it, or the chart looks empty.
             for (i, point) in line.points.enumerated() {
                 guard let y = point.y else { continue }
-                let before = i > 0 ? line.points[i - 1].y : nil, after = i + 1 < line.points.count ? line.points[i + 1].y : nil
+                let before = i > 0 ? line.points[i - 1].y : nil,
+                    after = i + 1 < line.points.count ? line.points[i + 1].y : nil
                 guard before == nil && after == nil else { continue }
-                svg += "<circle cx=\"\(f(px(point.x)))\" cy=\"\(f(py(y)))\" r=\"4\" fill=\"\(colour)\"><title>\(Self.escape(line.name))</title></circle>\n"
+                svg +=
+                    "<circle cx=\"\(f(px(point.x)))\" cy=\"\(f(py(y)))\" r=\"4\" fill=\"\(colour)\"><title>\(Self.escape(line.name))</title></circle>\n"
             }
         }
         for (index, line) in series.enumerated() {
@@ -142,7 +154,8 @@ public struct LineChart: Sendable {
             let y = Self.top + 10 + Double(index) * 20
             let x = Self.left + plotWidth + 14
             let dash = dash(index, line)
-            svg += "<line x1=\"\(f(x))\" y1=\"\(f(y))\" x2=\"\(f(x + 24))\" y2=\"\(f(y))\" stroke=\"\(colour)\" stroke-width=\"2\"\(dash)/>\n"
+            svg +=
+                "<line x1=\"\(f(x))\" y1=\"\(f(y))\" x2=\"\(f(x + 24))\" y2=\"\(f(y))\" stroke=\"\(colour)\" stroke-width=\"2\"\(dash)/>\n"
             svg += "<text x=\"\(f(x + 30))\" y=\"\(f(y + 4))\">\(Self.escape(line.name))</text>\n"
         }
         svg += "</svg>\n"
@@ -175,23 +188,30 @@ public enum ReportCharts {
     }
 
     /// The same chart with the list named by `listLabel` ("top 3 per rep", "top 20%").
-    public static func weeklyPrecision(_ models: [ModelResult], comparison: ComparisonBaseline = .reps, listLabel: String) -> LineChart {
+    public static func weeklyPrecision(
+        _ models: [ModelResult], comparison: ComparisonBaseline = .reps, listLabel: String
+    ) -> LineChart {
         let weeks = Set(models.flatMap { $0.weeks.map(\.asOf) }).sorted()
         let position = Dictionary(uniqueKeysWithValues: weeks.enumerated().map { ($1, Double($0)) })
         var series = models.map { model in
             ChartSeries(
-                name: model.model, points: model.weeks.map { (x: position[$0.asOf]!, y: $0.metrics.listPrecision.value) })
+                name: model.model,
+                points: model.weeks.map { (x: position[$0.asOf]!, y: $0.metrics.listPrecision.value) })
         }
         var repsByWeek: [Double: Double?] = [:]
         for model in models {
             for week in model.weeks where week.reps != nil { repsByWeek[position[week.asOf]!] = week.repsRate.value }
         }
         series.append(
-            ChartSeries(name: comparison == .reps ? "reps" : "random list", points: repsByWeek.keys.sorted().map { (x: $0, y: repsByWeek[$0]!) }, dashed: true))
+            ChartSeries(
+                name: comparison == .reps ? "reps" : "random list",
+                points: repsByWeek.keys.sorted().map { (x: $0, y: repsByWeek[$0]!) }, dashed: true))
         if comparison == .reps, let first = models.first {
             // The random list of the same candidates (the first model's; a backtest's models share them).
-            series.append(ChartSeries(
-                name: "random list", points: first.weeks.map { (x: position[$0.asOf]!, y: $0.randomRate.value) }, dashed: true))
+            series.append(
+                ChartSeries(
+                    name: "random list", points: first.weeks.map { (x: position[$0.asOf]!, y: $0.randomRate.value) },
+                    dashed: true))
         }
         let highest = series.flatMap { $0.points.compactMap(\.y) }.max() ?? 0
         let top = max(0.05, (highest * 10).rounded(.up) / 10)
@@ -203,7 +223,8 @@ public enum ReportCharts {
         let step = max(1, (weeks.count + 4) / 5)
         let xTicks = stride(from: 0, to: weeks.count, by: step).map { LineChart.Tick(Double($0), weeks[$0].iso) }
         return LineChart(
-            title: comparison == .reps ? "List precision (\(listLabel)) vs the reps and a random list"
+            title: comparison == .reps
+                ? "List precision (\(listLabel)) vs the reps and a random list"
                 : "List precision (\(listLabel)) vs a random list (base rate)", xLabel: "week (as-of date)",
             yLabel: "share ordered", xRange: 0...Double(max(weeks.count - 1, 1)), yRange: 0...top, xTicks: xTicks,
             yTicks: yTicks, series: series)
@@ -212,7 +233,8 @@ public enum ReportCharts {
     /// ROC curves, one per model (models without a curve draw an empty line).
     public static func roc(_ models: [ModelResult]) -> LineChart {
         LineChart(
-            title: "ROC curve", xLabel: "false-positive rate", yLabel: "true-positive rate", xRange: 0...1, yRange: 0...1,
+            title: "ROC curve", xLabel: "false-positive rate", yLabel: "true-positive rate", xRange: 0...1,
+            yRange: 0...1,
             xTicks: LineChart.unitTicks(), yTicks: LineChart.unitTicks(),
             series: models.map { curve($0.model, $0.overall.rocCurve) }, diagonal: true)
     }
@@ -233,21 +255,28 @@ public enum ReportCharts {
             series: models.map { model in
                 let bins = model.overall.reliability?.nonEmptyBins ?? []
                 return ChartSeries(
-                    name: model.model, points: bins.compactMap { bin in bin.meanPredicted.value.map { (x: $0, y: bin.observedRate.value) } })
+                    name: model.model,
+                    points: bins.compactMap { bin in bin.meanPredicted.value.map { (x: $0, y: bin.observedRate.value) }
+                    })
             }, diagonal: true)
     }
 
     /// Reliability before (dashed) and after calibration, one pair of lines per model.
     public static func calibration(_ comparisons: [CalibrationComparison]) -> LineChart {
         func points(_ diagram: ReliabilityDiagram?) -> [(x: Double, y: Double?)] {
-            (diagram?.nonEmptyBins ?? []).compactMap { bin in bin.meanPredicted.value.map { (x: $0, y: bin.observedRate.value) } }
+            (diagram?.nonEmptyBins ?? []).compactMap { bin in
+                bin.meanPredicted.value.map { (x: $0, y: bin.observedRate.value) }
+            }
         }
         return LineChart(
             title: "Reliability before (dashed) and after calibration", xLabel: "mean predicted probability",
-            yLabel: "observed order rate", xRange: 0...1, yRange: 0...1, xTicks: LineChart.unitTicks(), yTicks: LineChart.unitTicks(),
+            yLabel: "observed order rate", xRange: 0...1, yRange: 0...1, xTicks: LineChart.unitTicks(),
+            yTicks: LineChart.unitTicks(),
             series: comparisons.flatMap { c in
-                [ChartSeries(name: "\(c.model) raw", points: points(c.before.reliability), dashed: true),
-                 ChartSeries(name: "\(c.model) \(c.method)", points: points(c.after.reliability))]
+                [
+                    ChartSeries(name: "\(c.model) raw", points: points(c.before.reliability), dashed: true),
+                    ChartSeries(name: "\(c.model) \(c.method)", points: points(c.after.reliability))
+                ]
             }, diagonal: true)
     }
 
@@ -270,14 +299,19 @@ public enum ReportCharts {
         let observedCurves = evaluations.map { $0.cumulative.map(\.observedRate) }
         let shared = Set(observedCurves).count <= 1
         var series = evaluations.map { ChartSeries(name: $0.model, points: predicted($0), dashed: true) }
-        series += shared ? evaluations.prefix(1).map { ChartSeries(name: "observed", points: observed($0)) }
+        series +=
+            shared
+            ? evaluations.prefix(1).map { ChartSeries(name: "observed", points: observed($0)) }
             : evaluations.map { ChartSeries(name: "\($0.model) observed", points: observed($0)) }
         let highest = series.flatMap { $0.points.compactMap(\.y) }.max() ?? 1
         let top = min(1, max(0.1, ((highest * 1.15) * 10).rounded(.up) / 10))
         let yStep = top <= 0.3 ? 0.05 : top <= 0.6 ? 0.1 : 0.2
-        let yTicks = stride(from: 0.0, through: top + 1e-9, by: yStep).map { LineChart.Tick($0, String(format: "%.0f%%", $0 * 100)) }
+        let yTicks = stride(from: 0.0, through: top + 1e-9, by: yStep).map {
+            LineChart.Tick($0, String(format: "%.0f%%", $0 * 100))
+        }
         return LineChart(
-            title: "When the next order comes: P(order within d days)", xLabel: "days after the as-of date", yLabel: "P(order within d days)",
+            title: "When the next order comes: P(order within d days)", xLabel: "days after the as-of date",
+            yLabel: "P(order within d days)",
             xRange: 0...maximum, yRange: 0...top, xTicks: ticks, yTicks: yTicks, series: series)
     }
 
@@ -285,15 +319,20 @@ public enum ReportCharts {
     /// predicted, with the diagonal a calibrated model lies on; both axes run from 0 to a little
     /// above the largest mean.
     public static func orderCounts(_ evaluations: [CountEvaluation]) -> LineChart {
-        let highest = evaluations.flatMap { $0.calibration.flatMap { [$0.meanPredicted, $0.meanObserved] } }.filter(\.isFinite).max() ?? 1
+        let highest =
+            evaluations.flatMap { $0.calibration.flatMap { [$0.meanPredicted, $0.meanObserved] } }.filter(\.isFinite)
+            .max() ?? 1
         let top = max(0.1, niceCeiling(highest * 1.1))
         let step = top / 5
-        let ticks = stride(from: 0.0, through: top + step * 1e-6, by: step).map { LineChart.Tick($0, String(format: top < 1 ? "%.2f" : "%.1f", $0)) }
+        let ticks = stride(from: 0.0, through: top + step * 1e-6, by: step).map {
+            LineChart.Tick($0, String(format: top < 1 ? "%.2f" : "%.1f", $0))
+        }
         return LineChart(
             title: "How many orders: expected against observed", xLabel: "mean expected order days in [t, t + H)",
             yLabel: "mean observed order days", xRange: 0...top, yRange: 0...top, xTicks: ticks, yTicks: ticks,
             series: evaluations.map { e in
-                ChartSeries(name: e.model, points: e.calibration.map { (x: $0.meanPredicted, y: Optional($0.meanObserved)) })
+                ChartSeries(
+                    name: e.model, points: e.calibration.map { (x: $0.meanPredicted, y: Optional($0.meanObserved)) })
             }, diagonal: true)
     }
 
@@ -314,12 +353,14 @@ public enum ReportCharts {
     }
 
     /// The four charts, the list named by `listLabel`.
-    public static func all(_ models: [ModelResult], comparison: ComparisonBaseline = .reps, listLabel: String) -> [(file: String, svg: String)] {
+    public static func all(_ models: [ModelResult], comparison: ComparisonBaseline = .reps, listLabel: String) -> [(
+        file: String, svg: String
+    )] {
         [
             ("weekly_precision.svg", weeklyPrecision(models, comparison: comparison, listLabel: listLabel).render()),
             ("roc.svg", roc(models).render()),
             ("pr.svg", precisionRecall(models).render()),
-            ("reliability.svg", reliability(models).render()),
+            ("reliability.svg", reliability(models).render())
         ]
     }
 }

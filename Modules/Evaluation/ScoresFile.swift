@@ -55,8 +55,13 @@ public struct ScoreRow: Sendable, Hashable, Codable {
                 medianDaysToOrder: medianDaysToOrder.map(round), withinDays: withinDays?.map(round))
         }
 
-        public init(expectedOrders: Double? = nil, expectedDaysToOrder: Double? = nil, medianDaysToOrder: Double? = nil, withinDays: [Double]? = nil) {
-            precondition(withinDays == nil || withinDays!.count == Self.days.count, "ScoreRow.Forecast: \(withinDays!.count) probabilities for \(Self.days)")
+        public init(
+            expectedOrders: Double? = nil, expectedDaysToOrder: Double? = nil, medianDaysToOrder: Double? = nil,
+            withinDays: [Double]? = nil
+        ) {
+            precondition(
+                withinDays == nil || withinDays!.count == Self.days.count,
+                "ScoreRow.Forecast: \(withinDays!.count) probabilities for \(Self.days)")
             self.expectedOrders = expectedOrders
             self.expectedDaysToOrder = expectedDaysToOrder
             self.medianDaysToOrder = medianDaysToOrder
@@ -84,7 +89,8 @@ public struct ScoreRow: Sendable, Hashable, Codable {
     ) {
         precondition(probability.isFinite, "ScoreRow: probability \(probability) is not finite")
         self.init(
-            customerID: customerID, repID: repID, asOf: asOf, probability: Double("\(probability)")!, rankInRep: rankInRep,
+            customerID: customerID, repID: repID, asOf: asOf, probability: Double("\(probability)")!,
+            rankInRep: rankInRep,
             rank: rank, modelID: modelID)
     }
 }
@@ -113,12 +119,13 @@ public enum ScoresFile {
     public static let readableVersions = [1, 2, 3]
     /// Version 1's header: the eight columns every version starts with.
     public static let coreHeader = [
-        "customer_id", "rep_id", "as_of", "probability", "rank_in_rep", "rank", "model_id", "format_version",
+        "customer_id", "rep_id", "as_of", "probability", "rank_in_rep", "rank", "model_id", "format_version"
     ]
     /// The forecast columns version 2 adds.
-    public static let forecastHeader = [
-        "expected_orders", "expected_days_to_order", "median_days_to_order",
-    ] + ScoreRow.Forecast.days.map { "p_order_\($0)d" }
+    public static let forecastHeader =
+        [
+            "expected_orders", "expected_days_to_order", "median_days_to_order"
+        ] + ScoreRow.Forecast.days.map { "p_order_\($0)d" }
     /// The provenance columns version 2 adds last.
     public static let provenanceHeader = ["horizon_days", "train_until"]
     /// The reasons per row (version 3).
@@ -149,7 +156,7 @@ public enum ScoresFile {
             var fields: [String] = [
                 row.customerID, row.repID, row.asOf.iso, "\(row.probability)", String(row.rankInRep),
                 String(row.rank), row.modelID, version, field(f.expectedOrders), field(f.expectedDaysToOrder),
-                field(f.medianDaysToOrder),
+                field(f.medianDaysToOrder)
             ]
             fields += f.withinDays?.map { "\($0)" } ?? ScoreRow.Forecast.days.map { _ in "" }
             fields += [row.horizonDays.map(String.init) ?? "", row.trainUntil?.iso ?? ""]
@@ -165,7 +172,9 @@ public enum ScoresFile {
     ///   row of another format version, a bad date, probability or rank, an empty id, or a
     ///   repeated (model, customer, as-of date).
     public static func read(path: String) throws -> [ScoreRow] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw EvaluationError.missingFile(path: path) }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw EvaluationError.missingFile(path: path)
+        }
         return try decode([UInt8](data), path: path)
     }
 
@@ -179,7 +188,8 @@ public enum ScoresFile {
             throw EvaluationError.from(error)
         }
         guard let first = records.first else {
-            throw EvaluationError.malformed(path: path, line: 1, reason: "empty file: no header (expected \(header.joined(separator: ",")))")
+            throw EvaluationError.malformed(
+                path: path, line: 1, reason: "empty file: no header (expected \(header.joined(separator: ",")))")
         }
         guard let version = readableVersions.first(where: { first.fields == header(version: $0) }) else {
             // A file of another version announces it in its format_version column: say so, not "bad header".
@@ -187,12 +197,14 @@ public enum ScoresFile {
                 records[1].fields.count > column, !readableVersions.map(String.init).contains(records[1].fields[column])
             {
                 throw EvaluationError.unsupportedVersion(
-                    path: path, line: records[1].line, found: "'\(records[1].fields[column])'", expected: readableVersions)
+                    path: path, line: records[1].line, found: "'\(records[1].fields[column])'",
+                    expected: readableVersions)
             }
             throw EvaluationError.malformed(
                 path: path, line: first.line,
                 reason: "header is \(first.fields.joined(separator: ",")); expected \(header.joined(separator: ",")) "
-                    + "(scores format version \(formatVersion)), it without the reason columns (version 2) or its first eight columns (version 1)")
+                    + "(scores format version \(formatVersion)), it without the reason columns (version 2) or its first eight columns (version 1)"
+            )
         }
         let columns = header(version: version).count
         var rows: [ScoreRow] = []
@@ -205,32 +217,41 @@ public enum ScoresFile {
             guard f.count == columns else { throw bad("\(f.count) fields; the header has \(columns)") }
             guard f[7] == versionText else {
                 guard readableVersions.map(String.init).contains(f[7]) else {
-                    throw EvaluationError.unsupportedVersion(path: path, line: line, found: "'\(f[7])'", expected: readableVersions)
+                    throw EvaluationError.unsupportedVersion(
+                        path: path, line: line, found: "'\(f[7])'", expected: readableVersions)
                 }
                 // The header says which version the file is; a row of another one is a file mixed from two builds.
-                throw bad("format_version '\(f[7])' under a version-\(version) header: the file mixes two scores versions "
-                          + "(rescore it whole with one scorer)")
+                throw bad(
+                    "format_version '\(f[7])' under a version-\(version) header: the file mixes two scores versions "
+                        + "(rescore it whole with one scorer)")
             }
             guard !f[0].isEmpty else { throw bad("customer_id is empty") }
             guard let asOf = Day(iso: f[2]) else { throw bad("as_of '\(f[2])' is not a date YYYY-MM-DD") }
             guard let probability = Double(f[3]), probability.isFinite, probability >= 0, probability <= 1 else {
                 throw bad("probability '\(f[3])' is not a number in [0, 1]")
             }
-            guard let rankInRep = Int(f[4]), rankInRep >= 1 else { throw bad("rank_in_rep '\(f[4])' is not a positive integer") }
+            guard let rankInRep = Int(f[4]), rankInRep >= 1 else {
+                throw bad("rank_in_rep '\(f[4])' is not a positive integer")
+            }
             guard let rank = Int(f[5]), rank >= 1 else { throw bad("rank '\(f[5])' is not a positive integer") }
             guard !f[6].isEmpty else { throw bad("model_id is empty") }
             // Ids travel into report headings, tables and the terminal: printable and short.
             for (column, value) in [("customer_id", f[0]), ("rep_id", f[1]), ("model_id", f[6])] {
-                if let problem = ScoresFile.identifierProblem(value) { throw bad("\(column) '\(Snippet.bounded(value, limit: 40))' \(problem)") }
+                if let problem = ScoresFile.identifierProblem(value) {
+                    throw bad("\(column) '\(Snippet.bounded(value, limit: 40))' \(problem)")
+                }
             }
             if models.insert(f[6]).inserted, models.count > maximumModels {
-                throw bad("more than \(maximumModels) distinct model_id values; a report compares a few models (split the file per model)")
+                throw bad(
+                    "more than \(maximumModels) distinct model_id values; a report compares a few models (split the file per model)"
+                )
             }
             guard seen.insert(Key(model: f[6], customer: f[0], asOf: asOf)).inserted else {
                 throw bad("customer \(f[0]) is scored twice for as_of \(f[2]) by model \(f[6])")
             }
             var row = ScoreRow(
-                customerID: f[0], repID: f[1], asOf: asOf, probability: probability, rankInRep: rankInRep, rank: rank, modelID: f[6])
+                customerID: f[0], repID: f[1], asOf: asOf, probability: probability, rankInRep: rankInRep, rank: rank,
+                modelID: f[6])
             if version >= 2 {
                 do {
                     row.forecast = try forecast(Array(f[8..<(8 + forecastHeader.count)]))
@@ -239,18 +260,28 @@ public enum ScoresFile {
                 }
                 let (horizon, cutOff) = (f[8 + forecastHeader.count], f[9 + forecastHeader.count])
                 if !horizon.isEmpty {
-                    guard let days = Int(horizon), (1...3660).contains(days) else { throw bad("horizon_days '\(Snippet.bounded(horizon, limit: 40))' is not a whole number of days in 1…3660") }
+                    guard let days = Int(horizon), (1...3660).contains(days) else {
+                        throw bad(
+                            "horizon_days '\(Snippet.bounded(horizon, limit: 40))' is not a whole number of days in 1…3660"
+                        )
+                    }
                     row.horizonDays = days
                 }
                 if !cutOff.isEmpty {
-                    guard let day = Day(iso: cutOff) else { throw bad("train_until '\(Snippet.bounded(cutOff, limit: 40))' is not a date YYYY-MM-DD") }
+                    guard let day = Day(iso: cutOff) else {
+                        throw bad("train_until '\(Snippet.bounded(cutOff, limit: 40))' is not a date YYYY-MM-DD")
+                    }
                     row.trainUntil = day
                 }
             }
             if version >= 3 {
                 for (offset, reason) in f[(columns - reasonCount)...].enumerated() where !reason.isEmpty {
-                    if let problem = reasonProblem(reason) { throw bad("reason_\(offset + 1) '\(Snippet.bounded(reason, limit: 40))' \(problem)") }
-                    guard row.reasons.count == offset else { throw bad("reason_\(offset + 1) follows an empty reason_\(offset): reasons fill from reason_1") }
+                    if let problem = reasonProblem(reason) {
+                        throw bad("reason_\(offset + 1) '\(Snippet.bounded(reason, limit: 40))' \(problem)")
+                    }
+                    guard row.reasons.count == offset else {
+                        throw bad("reason_\(offset + 1) follows an empty reason_\(offset): reasons fill from reason_1")
+                    }
                     row.reasons.append(reason)
                 }
             }
@@ -268,8 +299,12 @@ public enum ScoresFile {
         func number(_ index: Int, _ range: ClosedRange<Double>) throws -> Double? {
             guard !f[index].isEmpty else { return nil }
             guard let value = Double(f[index]), value.isFinite, range.contains(value) else {
-                let bound = range.upperBound.isInfinite ? "≥ \(Int(range.lowerBound))" : "in [\(Int(range.lowerBound)), \(Int(range.upperBound))]"
-                throw ForecastProblem(reason: "\(forecastHeader[index]) '\(Snippet.bounded(f[index], limit: 40))' is not a number \(bound)")
+                let bound =
+                    range.upperBound.isInfinite
+                    ? "≥ \(Int(range.lowerBound))" : "in [\(Int(range.lowerBound)), \(Int(range.upperBound))]"
+                throw ForecastProblem(
+                    reason:
+                        "\(forecastHeader[index]) '\(Snippet.bounded(f[index], limit: 40))' is not a number \(bound)")
             }
             return value
         }
@@ -280,12 +315,15 @@ public enum ScoresFile {
         if within.allSatisfy({ $0 != nil }) {
             let values = within.map { $0! }
             guard zip(values, values.dropFirst()).allSatisfy({ $0 <= $1 }) else {
-                throw ForecastProblem(reason: "p_order_7d, p_order_14d, p_order_28d (\(values.map { "\($0)" }.joined(separator: ", "))) decrease; "
-                    + "P(order within d days) cannot fall as d grows")
+                throw ForecastProblem(
+                    reason:
+                        "p_order_7d, p_order_14d, p_order_28d (\(values.map { "\($0)" }.joined(separator: ", "))) decrease; "
+                        + "P(order within d days) cannot fall as d grows")
             }
             forecast.withinDays = values
         } else if within.contains(where: { $0 != nil }) {
-            throw ForecastProblem(reason: "p_order_7d, p_order_14d and p_order_28d are given only in part: all three, or none")
+            throw ForecastProblem(
+                reason: "p_order_7d, p_order_14d and p_order_28d are given only in part: all three, or none")
         }
         return forecast
     }
@@ -310,7 +348,9 @@ public enum ScoresFile {
 
     /// Why `value` cannot be a reason shown in a report (control characters, too long), or `nil`.
     static func reasonProblem(_ value: String) -> String? {
-        if value.unicodeScalars.contains(where: Snippet.isControl) { return "contains control characters or a line break" }
+        if value.unicodeScalars.contains(where: Snippet.isControl) {
+            return "contains control characters or a line break"
+        }
         if value.count > maximumReasonLength { return "is longer than \(maximumReasonLength) characters" }
         return nil
     }
@@ -329,7 +369,8 @@ public enum ScoresFile {
     ) -> [Int] {
         precondition(
             asOf.count == probabilities.count && asOf.count == customers.count && asOf.count == groups.count,
-            "ScoresFile.ranks: \(asOf.count) dates, \(probabilities.count) probabilities, \(customers.count) customers, \(groups.count) groups")
+            "ScoresFile.ranks: \(asOf.count) dates, \(probabilities.count) probabilities, \(customers.count) customers, \(groups.count) groups"
+        )
         let order = asOf.indices.sorted { a, b in
             if asOf[a] != asOf[b] { return asOf[a] < asOf[b] }
             if groups[a] != groups[b] { return groups[a] < groups[b] }

@@ -38,11 +38,15 @@ public struct TimingEvaluation: Sendable, Hashable, Codable {
     ///   - times / observed: per row, days to the next order, or to the end of the data (censored).
     ///   - followUp: per row, days from its as-of date to the end of the data.
     public init(
-        model: String, edges: [Int], predictedCumulative: [[Double]], expectedDays: [Double], scores: [Double], times: [Double],
+        model: String, edges: [Int], predictedCumulative: [[Double]], expectedDays: [Double], scores: [Double],
+        times: [Double],
         observed: [Bool], followUp: [Double]
     ) {
-        precondition([predictedCumulative.count, expectedDays.count, scores.count, observed.count, followUp.count].allSatisfy { $0 == times.count },
-                     "TimingEvaluation: lengths differ")
+        precondition(
+            [predictedCumulative.count, expectedDays.count, scores.count, observed.count, followUp.count].allSatisfy {
+                $0 == times.count
+            },
+            "TimingEvaluation: lengths differ")
         self.model = model
         rows = times.count
         observedOrders = observed.filter { $0 }.count

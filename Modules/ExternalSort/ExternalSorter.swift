@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A failure to spill or read back a sorted run (disk full, a directory that cannot be written).
@@ -90,7 +90,9 @@ public final class ExternalSorter {
         base.storeBytes(of: UInt32(payload.count).littleEndian, toByteOffset: 4, as: UInt32.self)
         base.storeBytes(of: sequence.littleEndian, toByteOffset: 8, as: UInt64.self)
         if key.count > 0 { (base + Self.headerBytes).copyMemory(from: key.baseAddress!, byteCount: key.count) }
-        if payload.count > 0 { (base + Self.headerBytes + key.count).copyMemory(from: payload.baseAddress!, byteCount: payload.count) }
+        if payload.count > 0 {
+            (base + Self.headerBytes + key.count).copyMemory(from: payload.baseAddress!, byteCount: payload.count)
+        }
         entries.append(Entry(prefix: Entry.prefix(of: key), offset: arenaUsed))
         arenaUsed += size
         sequence += 1
@@ -147,7 +149,9 @@ public final class ExternalSorter {
 
     private func sortArena() {
         guard let base = arena else { return }
-        entries.sort { a, b in a.prefix != b.prefix ? a.prefix < b.prefix : Self.precedes(base + a.offset, base + b.offset) }
+        entries.sort { a, b in
+            a.prefix != b.prefix ? a.prefix < b.prefix : Self.precedes(base + a.offset, base + b.offset)
+        }
     }
 
     static func precedes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer) -> Bool {
@@ -175,7 +179,8 @@ public final class ExternalSorter {
         let base = arena!
         for entry in entries {
             let record = base + entry.offset
-            let size = Self.headerBytes + Int(UInt32(littleEndian: record.loadUnaligned(as: UInt32.self)))
+            let size =
+                Self.headerBytes + Int(UInt32(littleEndian: record.loadUnaligned(as: UInt32.self)))
                 + Int(UInt32(littleEndian: record.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
             try writer.writeRaw(UnsafeRawBufferPointer(start: record, count: size))
         }
@@ -278,8 +283,13 @@ public final class SortedRecords {
             if left >= heap.count { return }
             var smallest = left
             let right = left + 1
-            if right < heap.count, ExternalSorter.precedes(readers[heap[right]].current!, readers[heap[left]].current!) { smallest = right }
-            guard ExternalSorter.precedes(readers[heap[smallest]].current!, readers[heap[parent]].current!) else { return }
+            if right < heap.count, ExternalSorter.precedes(readers[heap[right]].current!, readers[heap[left]].current!)
+            {
+                smallest = right
+            }
+            guard ExternalSorter.precedes(readers[heap[smallest]].current!, readers[heap[parent]].current!) else {
+                return
+            }
             heap.swapAt(parent, smallest)
             parent = smallest
         }
@@ -290,7 +300,8 @@ public final class SortedRecords {
         let payloadLength = Int(UInt32(littleEndian: record.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
         let sequence = UInt64(littleEndian: record.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
         let key = UnsafeRawBufferPointer(start: record + ExternalSorter.headerBytes, count: keyLength)
-        let payload = UnsafeRawBufferPointer(start: record + ExternalSorter.headerBytes + keyLength, count: payloadLength)
+        let payload = UnsafeRawBufferPointer(
+            start: record + ExternalSorter.headerBytes + keyLength, count: payloadLength)
         return SortedRecord(key: key, payload: payload, sequence: sequence)
     }
 }
@@ -306,7 +317,9 @@ final class RunWriter {
     init(path: String) throws {
         self.path = path
         descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw ExternalSortError(path: path, reason: "cannot create a sort run: \(errnoText())") }
+        guard descriptor >= 0 else {
+            throw ExternalSortError(path: path, reason: "cannot create a sort run: \(errnoText())")
+        }
         buffer.reserveCapacity(1 << 20)
     }
 
@@ -353,7 +366,9 @@ final class RunWriter {
         try flush()
         let result = Glibc.close(descriptor)
         descriptor = -1
-        guard result == 0 else { throw ExternalSortError(path: path, reason: "cannot write a sort run: \(errnoText())") }
+        guard result == 0 else {
+            throw ExternalSortError(path: path, reason: "cannot write a sort run: \(errnoText())")
+        }
     }
 }
 
@@ -373,7 +388,9 @@ final class RunReader {
     init(path: String, bufferBytes: Int) throws {
         self.path = path
         descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw ExternalSortError(path: path, reason: "cannot open a sort run: \(errnoText())") }
+        guard descriptor >= 0 else {
+            throw ExternalSortError(path: path, reason: "cannot open a sort run: \(errnoText())")
+        }
         capacity = bufferBytes
         buffer = malloc(bufferBytes)!
     }
@@ -389,7 +406,9 @@ final class RunReader {
         current = nil
         guard try fill(ExternalSorter.headerBytes) else { return false }
         let size = recordSize(at: start)
-        guard try fill(size) else { throw ExternalSortError(path: path, reason: "sort run ends inside a record (was it changed?)") }
+        guard try fill(size) else {
+            throw ExternalSortError(path: path, reason: "sort run ends inside a record (was it changed?)")
+        }
         current = UnsafeRawPointer(buffer + start)
         return true
     }

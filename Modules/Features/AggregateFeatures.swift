@@ -48,12 +48,13 @@ public enum AggregateFeature {
     public static let fixedNames = [
         "visits_30d", "visits_90d", "visits_365d", "orders_30d", "orders_90d", "orders_365d",
         "days_since_last_visit", "days_since_last_order", "total_visits", "total_orders", "order_rate",
-        "mean_gap_days", "distinct_reps", "tenure_days",
+        "mean_gap_days", "distinct_reps", "tenure_days"
     ]
     /// The time-aware additions, columns 14–21.
     public static let timeAwareNames = [
-        "orders_180d", "order_days", "mean_order_gap_days", "order_gap_std_days", "overdue_ratio", "days_since_first_order",
-        "visits_since_last_order", "ever_ordered", "bgnbd_p_alive", "bgnbd_p_purchase",
+        "orders_180d", "order_days", "mean_order_gap_days", "order_gap_std_days", "overdue_ratio",
+        "days_since_first_order",
+        "visits_since_last_order", "ever_ordered", "bgnbd_p_alive", "bgnbd_p_purchase"
     ]
 
     /// The columns before the per-numeric-column ones.
@@ -95,7 +96,8 @@ public enum AggregateFeature {
     ///   - numericColumns: per numeric block, the visit numeric column it reads (nil = absent).
     ///   - purchaseModel: the example's BG/NBD P(alive) and P(purchase) (time-aware only).
     static func append(
-        featureSet: FeatureSet, history: VisitHistory, visits: some BidirectionalCollection<Int>, contiguous: Bool, asOf t: Int32,
+        featureSet: FeatureSet, history: VisitHistory, visits: some BidirectionalCollection<Int>, contiguous: Bool,
+        asOf t: Int32,
         numericColumns: [Int?], purchaseModel: (alive: Double, purchase: Double) = (0, 0), to output: inout [Double]
     ) {
         let days = history.days
@@ -192,7 +194,8 @@ public enum AggregateFeature {
         output[base + 19] = statistics.firstOrderDay >= 0 ? Double(t - statistics.firstOrderDay) : 0
         // Visits after the last order: in a contiguous history, the index difference.
         if let lastOrderIndex {
-            output[base + 20] = Double(contiguous ? lastIndex - lastOrderIndex : visits.reversed().prefix { $0 != lastOrderIndex }.count)
+            output[base + 20] = Double(
+                contiguous ? lastIndex - lastOrderIndex : visits.reversed().prefix { $0 != lastOrderIndex }.count)
         } else {
             output[base + 20] = Double(n)
         }
@@ -201,7 +204,8 @@ public enum AggregateFeature {
         output[base + 23] = purchaseModel.purchase
         for c in 0..<M {
             output[base + fixedCount + M + c] = log1p(Swift.max(0, numericTotals[c]))
-            output[base + fixedCount + 2 * M + c] = numericPresent[c] > 0 ? log1p(Swift.max(0, numericTotals[c] / Double(numericPresent[c]))) : 0
+            output[base + fixedCount + 2 * M + c] =
+                numericPresent[c] > 0 ? log1p(Swift.max(0, numericTotals[c] / Double(numericPresent[c]))) : 0
         }
     }
 }
@@ -212,7 +216,9 @@ extension VisitHistory {
     public func purchaseSummary(of example: AsOfExample, in set: ExampleSet) -> BGNBD.Observation? {
         if example.shifted >= 0 {
             var scanned = OrderStatistics()
-            for index in set.shiftedHistories[Int(example.shifted)] { scanned.add(day: days[Int(index)], isOrder: orders[Int(index)]) }
+            for index in set.shiftedHistories[Int(example.shifted)] {
+                scanned.add(day: days[Int(index)], isOrder: orders[Int(index)])
+            }
             return scanned.observation(asOf: example.asOf)
         }
         let start = customers[Int(example.customer)].visits.lowerBound
@@ -225,7 +231,8 @@ extension VisitHistory {
     /// that has not ordered yet, alive with x = 0 and T = the days since its first visit (the
     /// model's view of someone who has not bought yet).
     public func bgnbdObservation(of example: AsOfExample, in set: ExampleSet) -> BGNBD.Observation {
-        purchaseSummary(of: example, in: set) ?? BGNBD.Observation(x: 0, tx: 0, T: daysSinceFirstVisit(of: example, in: set) ?? 0)
+        purchaseSummary(of: example, in: set)
+            ?? BGNBD.Observation(x: 0, tx: 0, T: daysSinceFirstVisit(of: example, in: set) ?? 0)
     }
 
     /// Days from the customer's first visit to t (the age a customer without an order has).

@@ -30,8 +30,10 @@ public struct ExampleSettings: Codable, Sendable, Equatable {
     public var padding: Padding
     public var label: Label
 
-    public init(sequenceLength: Int = 10, horizonDays: Int = 28, padding: Padding = .leftPadWithMask,
-                label: Label = .orderWithinHorizon) {
+    public init(
+        sequenceLength: Int = 10, horizonDays: Int = 28, padding: Padding = .leftPadWithMask,
+        label: Label = .orderWithinHorizon
+    ) {
         precondition(sequenceLength >= 1, "ExampleSettings: sequence length must be at least 1, got \(sequenceLength)")
         precondition(horizonDays >= 1, "ExampleSettings: horizon must be at least 1 day, got \(horizonDays)")
         self.sequenceLength = sequenceLength
@@ -109,7 +111,8 @@ public struct AsOfExample: Sendable, Equatable {
     /// date, i.e. whether the label was fully observed (false when scoring at the end of data).
     public var labelComplete: Bool
 
-    public init(customer: Int32, asOf: Int32, historyEnd: Int32, shifted: Int32 = -1, label: Float, labelComplete: Bool) {
+    public init(customer: Int32, asOf: Int32, historyEnd: Int32, shifted: Int32 = -1, label: Float, labelComplete: Bool)
+    {
         self.customer = customer
         self.asOf = asOf
         self.historyEnd = historyEnd
@@ -159,7 +162,9 @@ public struct ExampleSet: Sendable {
     /// Rewritten histories of shift-augmented copies: visit indices kept, in dataset order.
     public var shiftedHistories: [[Int32]]
 
-    public init(settings: ExampleSettings, examples: [AsOfExample], counts: ExampleCounts, shiftedHistories: [[Int32]] = []) {
+    public init(
+        settings: ExampleSettings, examples: [AsOfExample], counts: ExampleCounts, shiftedHistories: [[Int32]] = []
+    ) {
         self.settings = settings
         self.examples = examples
         self.counts = counts
@@ -192,7 +197,8 @@ public struct ExampleBuilder: Sendable {
     ///   ``ExampleCounts/droppedAfterCutoff``. `nil` keeps every date (scoring, evaluation).
     /// - Complexity: O(V + C · G) for `.withHistory` (one forward pointer per customer), O(V ·
     ///   G_v) at worst for the visit-based candidate sets.
-    public func build(grid: AsOfGrid, candidates: CandidateSet = .withHistory, trainingCutoff: Day? = nil) -> ExampleSet {
+    public func build(grid: AsOfGrid, candidates: CandidateSet = .withHistory, trainingCutoff: Day? = nil) -> ExampleSet
+    {
         let dates = grid.dates(in: history).map(\.ordinal)
         let horizon = Int32(settings.horizonDays)
         let L = settings.sequenceLength
@@ -233,9 +239,10 @@ public struct ExampleBuilder: Sendable {
             }
             if length < L { counts.padded += 1 }
             if length == 0 { counts.emptyHistory += 1 }
-            examples.append(AsOfExample(
-                customer: Int32(customer), asOf: t, historyEnd: Int32(end), label: label,
-                labelComplete: t + horizon <= observedEnd))
+            examples.append(
+                AsOfExample(
+                    customer: Int32(customer), asOf: t, historyEnd: Int32(end), label: label,
+                    labelComplete: t + horizon <= observedEnd))
         }
 
         switch candidates {

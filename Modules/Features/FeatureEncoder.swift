@@ -92,7 +92,9 @@ public struct FeatureEncoder: Sendable {
         self.history = history
         let manifest = history.dataset.manifest
         func index(_ name: String, in columns: [String], source: String) throws -> Int {
-            guard let found = columns.firstIndex(of: name) else { throw FeatureError.missingColumn(source: source, name: name) }
+            guard let found = columns.firstIndex(of: name) else {
+                throw FeatureError.missingColumn(source: source, name: name)
+            }
             return found
         }
         func categoricalAccessor(_ field: FeaturePipeline.CategoricalField) throws -> Accessor {
@@ -104,7 +106,8 @@ public struct FeatureEncoder: Sendable {
             case (.lastVisit, "result"): return .result
             case (.lastVisit, "method"): return .method
             case (.customer, let name):
-                return .customerCategorical(try index(name, in: manifest.customerColumns.categorical, source: "customer"))
+                return .customerCategorical(
+                    try index(name, in: manifest.customerColumns.categorical, source: "customer"))
             case (.lastVisit, let name):
                 return .visitCategorical(try index(name, in: manifest.visitColumns.categorical, source: "visit"))
             }
@@ -114,7 +117,8 @@ public struct FeatureEncoder: Sendable {
         for field in pipeline.numeric {
             switch field.source {
             case .customer:
-                numeric.append(.customerNumeric(try index(field.name, in: manifest.customerColumns.numeric, source: "customer")))
+                numeric.append(
+                    .customerNumeric(try index(field.name, in: manifest.customerColumns.numeric, source: "customer")))
             case .lastVisit:
                 numeric.append(.visitNumeric(try index(field.name, in: manifest.visitColumns.numeric, source: "visit")))
             }
@@ -125,15 +129,28 @@ public struct FeatureEncoder: Sendable {
         // The aggregates' numeric blocks name their columns: `<column>_sum_365d_log1p`, …
         let base = AggregateFeature.baseCount(pipeline.featureSet)
         let sumSuffix = "_sum_365d_log1p"
-        let aggregateColumns = pipeline.aggregateFeatures.count >= base
-            ? pipeline.aggregateFeatures[base...].filter { $0.hasSuffix(sumSuffix) }.map { String($0.dropLast(sumSuffix.count)) } : []
-        guard AggregateFeature.names(featureSet: pipeline.featureSet, numericColumns: aggregateColumns) == pipeline.aggregateFeatures else {
-            throw FeatureError.inconsistent("aggregate_features do not match the \(pipeline.featureSet.rawValue) feature set")
+        let aggregateColumns =
+            pipeline.aggregateFeatures.count >= base
+            ? pipeline.aggregateFeatures[base...].filter { $0.hasSuffix(sumSuffix) }.map {
+                String($0.dropLast(sumSuffix.count))
+            } : []
+        guard
+            AggregateFeature.names(featureSet: pipeline.featureSet, numericColumns: aggregateColumns)
+                == pipeline.aggregateFeatures
+        else {
+            throw FeatureError.inconsistent(
+                "aggregate_features do not match the \(pipeline.featureSet.rawValue) feature set")
         }
-        aggregateNumericColumns = try aggregateColumns.map { try index($0, in: manifest.visitColumns.numeric, source: "visit") }
-        sequenceNumericColumns = try pipeline.sequenceNumeric.map { try index($0.name, in: manifest.visitColumns.numeric, source: "visit") }
+        aggregateNumericColumns = try aggregateColumns.map {
+            try index($0, in: manifest.visitColumns.numeric, source: "visit")
+        }
+        sequenceNumericColumns = try pipeline.sequenceNumeric.map {
+            try index($0.name, in: manifest.visitColumns.numeric, source: "visit")
+        }
         notesSlots = try (pipeline.notes?.columns ?? []).map { name in
-            guard manifest.visitColumns.text.contains(name) else { throw FeatureError.missingColumn(source: "visit text", name: name) }
+            guard manifest.visitColumns.text.contains(name) else {
+                throw FeatureError.missingColumn(source: "visit text", name: name)
+            }
             return try index(name, in: manifest.visitColumns.categorical, source: "visit text")
         }
         sequenceCategoricalAccessors = try pipeline.sequenceCategorical.map(categoricalAccessor)
@@ -157,8 +174,9 @@ public struct FeatureEncoder: Sendable {
         customerCodes.reserveCapacity(history.dataset.customers.count * customerFields.count)
         for customer in history.dataset.customers {
             for f in customerFields {
-                customerCodes.append(pipeline.categorical[f].vocabulary.code(
-                    Self.value(categorical[f], customer: customer, visit: nil)))
+                customerCodes.append(
+                    pipeline.categorical[f].vocabulary.code(
+                        Self.value(categorical[f], customer: customer, visit: nil)))
             }
         }
         var visitCodes: [Int32] = []
@@ -167,10 +185,12 @@ public struct FeatureEncoder: Sendable {
         sequenceCodes.reserveCapacity(history.dataset.visits.count * pipeline.sequenceCategorical.count)
         for visit in history.dataset.visits {
             for f in visitFields {
-                visitCodes.append(pipeline.categorical[f].vocabulary.code(Self.value(categorical[f], customer: nil, visit: visit)))
+                visitCodes.append(
+                    pipeline.categorical[f].vocabulary.code(Self.value(categorical[f], customer: nil, visit: visit)))
             }
             for (f, field) in pipeline.sequenceCategorical.enumerated() {
-                sequenceCodes.append(field.vocabulary.code(Self.value(sequenceCategoricalAccessors[f], customer: nil, visit: visit)))
+                sequenceCodes.append(
+                    field.vocabulary.code(Self.value(sequenceCategoricalAccessors[f], customer: nil, visit: visit)))
             }
         }
         self.customerCodes = customerCodes
@@ -194,7 +214,8 @@ public struct FeatureEncoder: Sendable {
             for visit in 0..<history.days.count {
                 values.removeAll(keepingCapacity: true)
                 let width = SequentialFeature.count
-                appendPerVisitColumns(visit: visit, studyFeatures: history.features[(visit * width)..<((visit + 1) * width)], to: &values)
+                appendPerVisitColumns(
+                    visit: visit, studyFeatures: history.features[(visit * width)..<((visit + 1) * width)], to: &values)
                 for c in 0..<Fv { scaled[visit * Fv + c] = pipeline.sequenceRanges[c].scale(values[c], to: targets[c]) }
             }
             scaledVisitColumns = scaled
@@ -211,7 +232,8 @@ public struct FeatureEncoder: Sendable {
         case .method: return visit?.method ?? ""
         case .customerCategorical(let i): return customer?.categorical[i] ?? ""
         case .visitCategorical(let i): return visit?.categorical[i] ?? ""
-        case .customerNumeric, .visitNumeric: preconditionFailure("FeatureEncoder: a numeric column read as categorical")
+        case .customerNumeric, .visitNumeric:
+            preconditionFailure("FeatureEncoder: a numeric column read as categorical")
         }
     }
 
@@ -296,28 +318,35 @@ public struct FeatureEncoder: Sendable {
             let kept = set.shiftedHistories[Int(example.shifted)]
             row.scratch.removeAll(keepingCapacity: true)
             appendSequentialFeatures(
-                days: kept.lazy.map { self.history.days[Int($0)] }, orders: kept.lazy.map { self.history.orders[Int($0)] },
+                days: kept.lazy.map { self.history.days[Int($0)] },
+                orders: kept.lazy.map { self.history.orders[Int($0)] },
                 reps: kept.lazy.map { self.history.reps[Int($0)] }, to: &row.scratch)
             row.steps = min(L, kept.count)
             for position in (kept.count - row.steps)..<kept.count {
                 let visit = Int(kept[position])
-                appendPerVisitColumns(visit: visit, studyFeatures: row.scratch[(position * width)..<((position + 1) * width)], to: &row.sequence)
+                appendPerVisitColumns(
+                    visit: visit, studyFeatures: row.scratch[(position * width)..<((position + 1) * width)],
+                    to: &row.sequence)
                 if featureSet == .timeAware { row.sequence.append(daysToAsOf(visit: visit, asOf: t)) }
             }
             AggregateFeature.append(
                 featureSet: featureSet, history: history, visits: kept.lazy.map { Int($0) }, contiguous: false, asOf: t,
-                numericColumns: aggregateNumericColumns, purchaseModel: purchaseModelInputs(example, in: set), to: &row.aggregates)
+                numericColumns: aggregateNumericColumns, purchaseModel: purchaseModelInputs(example, in: set),
+                to: &row.aggregates)
         } else {
             let start = history.customers[Int(example.customer)].visits.lowerBound
             let end = Int(example.historyEnd)
             row.steps = min(L, end - start)
             for visit in (end - row.steps)..<end {
-                appendPerVisitColumns(visit: visit, studyFeatures: history.features[(visit * width)..<((visit + 1) * width)], to: &row.sequence)
+                appendPerVisitColumns(
+                    visit: visit, studyFeatures: history.features[(visit * width)..<((visit + 1) * width)],
+                    to: &row.sequence)
                 if featureSet == .timeAware { row.sequence.append(daysToAsOf(visit: visit, asOf: t)) }
             }
             AggregateFeature.append(
                 featureSet: featureSet, history: history, visits: start..<end, contiguous: true, asOf: t,
-                numericColumns: aggregateNumericColumns, purchaseModel: purchaseModelInputs(example, in: set), to: &row.aggregates)
+                numericColumns: aggregateNumericColumns, purchaseModel: purchaseModelInputs(example, in: set),
+                to: &row.aggregates)
         }
         transformAggregates(&row.aggregates)
         let (profile, last) = staticSources(of: example, in: set)
@@ -338,7 +367,9 @@ public struct FeatureEncoder: Sendable {
     /// Appends the raw static values: categorical codes (as Double), then numeric values after
     /// their transform (NaN = missing).
     func appendStatics(profile: Int?, lastVisit: Int?, to statics: inout [Double]) {
-        for f in pipeline.categorical.indices { statics.append(Double(code(f, profile: profile, lastVisit: lastVisit))) }
+        for f in pipeline.categorical.indices {
+            statics.append(Double(code(f, profile: profile, lastVisit: lastVisit)))
+        }
         for (f, field) in pipeline.numeric.enumerated() {
             statics.append(numericValue(f, profile: profile, lastVisit: lastVisit).map(field.transform.apply) ?? .nan)
         }
@@ -352,7 +383,8 @@ public struct FeatureEncoder: Sendable {
         let range = range ?? 0..<set.examples.count
         precondition(
             set.settings == pipeline.settings,
-            "FeatureEncoder.tensors: examples were cut with \(set.settings), the pipeline was fitted with \(pipeline.settings)")
+            "FeatureEncoder.tensors: examples were cut with \(set.settings), the pipeline was fitted with \(pipeline.settings)"
+        )
         let n = range.count
         let L = pipeline.settings.sequenceLength
         let F = pipeline.sequenceWidth
@@ -391,11 +423,13 @@ public struct FeatureEncoder: Sendable {
         // The notes' columns, the last of the statics: unit-length TF-IDF weights in [0, 1],
         // not min–max scaled (Docs/Features.md, "Visit notes").
         let notesWidth = pipeline.notes?.model.width ?? 0
-        let notesVectors: [[Double]] = pipeline.notes.map { notes in
-            notes.model.transform(range.map {
-                history.notesDocument(of: set.examples[$0], in: set, slots: notesSlots, days: notes.days)
-            })
-        } ?? []
+        let notesVectors: [[Double]] =
+            pipeline.notes.map { notes in
+                notes.model.transform(
+                    range.map {
+                        history.notesDocument(of: set.examples[$0], in: set, slots: notesSlots, days: notes.days)
+                    })
+            } ?? []
         sequence.withUnsafeMutableBufferPointer { seq in
             mask.withUnsafeMutableBufferPointer { msk in
                 statics.withUnsafeMutableBufferPointer { sta in
@@ -419,12 +453,14 @@ public struct FeatureEncoder: Sendable {
                                             out.update(from: source.baseAddress! + visit * Fv, count: Fv)
                                             if timeAware {
                                                 out[F - 1] = daysRange.scale(
-                                                    ValueTransform.log1p.apply(Double(example.asOf - days[visit])), to: scaling)
+                                                    ValueTransform.log1p.apply(Double(example.asOf - days[visit])),
+                                                    to: scaling)
                                             }
                                         }
                                         row.aggregates.removeAll(keepingCapacity: true)
                                         AggregateFeature.append(
-                                            featureSet: pipeline.featureSet, history: history, visits: start..<end, contiguous: true,
+                                            featureSet: pipeline.featureSet, history: history, visits: start..<end,
+                                            contiguous: true,
                                             asOf: example.asOf, numericColumns: aggregateNumericColumns,
                                             purchaseModel: purchaseModelInputs(example, in: set), to: &row.aggregates)
                                         transformAggregates(&row.aggregates)
@@ -463,7 +499,9 @@ public struct FeatureEncoder: Sendable {
                                         agg[i * A + c] = scaled
                                         if timeAware { sta[i * S + fieldWidth + c] = scaled }
                                     }
-                                    for j in 0..<notesWidth { sta[i * S + S - notesWidth + j] = Float(notesVectors[i][j]) }
+                                    for j in 0..<notesWidth {
+                                        sta[i * S + S - notesWidth + j] = Float(notesVectors[i][j])
+                                    }
                                     lab[i] = example.label
                                     customerIDs.append(history.customerID(of: example))
                                     repIDs.append(history.repID(of: example, in: set))

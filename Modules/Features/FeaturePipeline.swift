@@ -13,10 +13,12 @@ public enum FeatureError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .missingColumn(let source, let name):
-            return "the feature pipeline needs the \(source) column '\(name)', which this dataset's manifest does not list"
+            return
+                "the feature pipeline needs the \(source) column '\(name)', which this dataset's manifest does not list"
         case .unsupportedFormat(let found):
             let versions = FeaturePipeline.readableVersions.map(String.init).joined(separator: " or ")
-            return "\(found); this build reads \(FeaturePipeline.formatName) version \(versions) — retrain the model with this build's trainer"
+            return
+                "\(found); this build reads \(FeaturePipeline.formatName) version \(versions) — retrain the model with this build's trainer"
         case .inconsistent(let reason):
             return "the feature pipeline is inconsistent: \(reason)"
         }
@@ -149,21 +151,31 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
     var perVisitSequenceWidth: Int { featureSet == .timeAware ? sequenceWidth - 1 : sequenceWidth }
 
     /// The sequence column names this pipeline's fields give, in order.
-    static func sequenceNames(featureSet: FeatureSet, numeric: [NumericField], categorical: [CategoricalField]) -> [String] {
+    static func sequenceNames(featureSet: FeatureSet, numeric: [NumericField], categorical: [CategoricalField])
+        -> [String]
+    {
         guard featureSet == .timeAware else { return SequentialFeature.names }
         return SequentialFeature.names + numeric.map(\.name)
-            + categorical.flatMap { field in ["\(field.name)=<unknown>"] + field.vocabulary.values.map { "\(field.name)=\($0)" } }
+            + categorical.flatMap { field in
+                ["\(field.name)=<unknown>"] + field.vocabulary.values.map { "\(field.name)=\($0)" }
+            }
             + [daysToAsOfName]
     }
 
     /// Transforms of the seven study columns under the time-aware set: log1p on the gap and
     /// the counts, identity on the 0/1 columns.
-    static let studyColumnTransforms: [ValueTransform] = [.log1p, .identity, .identity, .identity, .log1p, .log1p, .log1p]
+    static let studyColumnTransforms: [ValueTransform] = [
+        .log1p, .identity, .identity, .identity, .log1p, .log1p, .log1p
+    ]
 
-    static func sequenceTransforms(featureSet: FeatureSet, numeric: [NumericField], categorical: [CategoricalField]) -> [ValueTransform] {
+    static func sequenceTransforms(featureSet: FeatureSet, numeric: [NumericField], categorical: [CategoricalField])
+        -> [ValueTransform]
+    {
         guard featureSet == .timeAware else { return SequentialFeature.allCases.map { _ in .identity } }
         return studyColumnTransforms + numeric.map(\.transform)
-            + categorical.flatMap { field in [ValueTransform](repeating: .identity, count: field.vocabulary.size) } + [.log1p]
+            + categorical.flatMap { field in [ValueTransform](repeating: .identity, count: field.vocabulary.size) } + [
+                .log1p
+            ]
     }
 
     /// Width of the profile-and-last-visit part of the statics.
@@ -188,9 +200,10 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
         case .integer:
             names = categorical.map(\.name) + numeric.map(\.name)
         case .oneHot:
-            names = categorical.flatMap { field in
-                ["\(field.name)=<unknown>"] + field.vocabulary.values.map { "\(field.name)=\($0)" }
-            } + numeric.map(\.name)
+            names =
+                categorical.flatMap { field in
+                    ["\(field.name)=<unknown>"] + field.vocabulary.values.map { "\(field.name)=\($0)" }
+                } + numeric.map(\.name)
         }
         if featureSet.windowSummaryInStatics { names += aggregateFeatures.map { "window.\($0)" } }
         return names + (notes?.names ?? [])
@@ -202,12 +215,15 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
     static func fieldLayout(_ manifest: DatasetManifest, featureSet: FeatureSet)
         -> (categorical: [(String, Source)], numeric: [(String, Source)])
     {
-        let lastVisitFields = featureSet == .timeAware ? [("target", Source.lastVisit), ("result", .lastVisit)] : [("target", .lastVisit)]
-        let categorical = [("customer_type", Source.customer), ("industry", .customer), ("tag", .customer)]
+        let lastVisitFields =
+            featureSet == .timeAware ? [("target", Source.lastVisit), ("result", .lastVisit)] : [("target", .lastVisit)]
+        let categorical =
+            [("customer_type", Source.customer), ("industry", .customer), ("tag", .customer)]
             + manifest.customerColumns.categorical.map { ($0, Source.customer) }
             + lastVisitFields
             + manifest.visitColumns.categories.map { ($0, Source.lastVisit) }
-        let numeric = manifest.customerColumns.numeric.map { ($0, Source.customer) }
+        let numeric =
+            manifest.customerColumns.numeric.map { ($0, Source.customer) }
             + manifest.visitColumns.numeric.map { ($0, Source.lastVisit) }
         return (categorical, numeric)
     }
@@ -226,7 +242,8 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
     ///   - scaling: the interval measured columns are scaled to ([0, 1] default, or [−1, 1]).
     ///   - notes: whether to fit notes inputs when the dataset has a text column.
     public static func fit(
-        training: ExampleSet, history: VisitHistory, encoding: StaticEncoding = .integer, featureSet: FeatureSet = .timeAware,
+        training: ExampleSet, history: VisitHistory, encoding: StaticEncoding = .integer,
+        featureSet: FeatureSet = .timeAware,
         scaling: ScalingRange = .zeroOne, notes: Bool = true
     ) -> FeaturePipeline {
         let manifest = history.dataset.manifest
@@ -237,13 +254,19 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
             staticEncoding: encoding, sequenceFeatures: [], sequenceTransforms: [],
             sequenceNumeric: visitNumeric.map { NumericField(name: $0, source: .lastVisit, transform: .identity) },
             sequenceCategorical: featureSet == .timeAware
-                ? sequenceCategoricalCandidates.map { CategoricalField(name: $0, source: .lastVisit, vocabulary: Vocabulary(values: [])) } : [],
+                ? sequenceCategoricalCandidates.map {
+                    CategoricalField(name: $0, source: .lastVisit, vocabulary: Vocabulary(values: []))
+                } : [],
             sequenceRanges: [],
-            categorical: layout.categorical.map { CategoricalField(name: $0.0, source: $0.1, vocabulary: Vocabulary(values: [])) },
+            categorical: layout.categorical.map {
+                CategoricalField(name: $0.0, source: $0.1, vocabulary: Vocabulary(values: []))
+            },
             numeric: layout.numeric.map { NumericField(name: $0.0, source: $0.1, transform: .identity) },
             staticRanges: [],
-            aggregateFeatures: AggregateFeature.names(featureSet: featureSet, numericColumns: manifest.visitColumns.numeric),
-            aggregateTransforms: AggregateFeature.transforms(featureSet: featureSet, numericColumns: manifest.visitColumns.numeric),
+            aggregateFeatures: AggregateFeature.names(
+                featureSet: featureSet, numericColumns: manifest.visitColumns.numeric),
+            aggregateTransforms: AggregateFeature.transforms(
+                featureSet: featureSet, numericColumns: manifest.visitColumns.numeric),
             aggregateRanges: [], storedScaling: scaling)
         // The layout comes from this history's manifest, so binding cannot fail.
         let probe = try! FeatureEncoder(pipeline: unresolved.withDerivedSequenceColumns(), history: history)
@@ -254,7 +277,8 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
         let L = training.settings.sequenceLength
         var profileUsed = [Bool](repeating: false, count: history.dataset.customers.count)
         var lastVisitUsed = [Bool](repeating: false, count: history.dataset.visits.count)
-        var windowVisitUsed = [Bool](repeating: false, count: featureSet == .timeAware ? history.dataset.visits.count : 0)
+        var windowVisitUsed = [Bool](
+            repeating: false, count: featureSet == .timeAware ? history.dataset.visits.count : 0)
         for example in training.examples {
             let (profile, last) = probe.staticSources(of: example, in: training)
             // An absent source reads as "" (unknown) or missing: nothing to add to a vocabulary.
@@ -271,11 +295,17 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
                 seen[f].insert(probe.categoricalValue(f, profile: profile, lastVisit: lastVisit))
             }
             for f in nonNegative.indices where layout.numeric[f].1 == source {
-                if let value = probe.numericValue(f, profile: profile, lastVisit: lastVisit), value < 0 { nonNegative[f] = false }
+                if let value = probe.numericValue(f, profile: profile, lastVisit: lastVisit), value < 0 {
+                    nonNegative[f] = false
+                }
             }
         }
-        for (profile, used) in profileUsed.enumerated() where used { observe(profile: profile, lastVisit: nil, source: .customer) }
-        for (visit, used) in lastVisitUsed.enumerated() where used { observe(profile: nil, lastVisit: visit, source: .lastVisit) }
+        for (profile, used) in profileUsed.enumerated() where used {
+            observe(profile: profile, lastVisit: nil, source: .customer)
+        }
+        for (visit, used) in lastVisitUsed.enumerated() where used {
+            observe(profile: nil, lastVisit: visit, source: .lastVisit)
+        }
         var pipeline = unresolved
         for f in pipeline.categorical.indices { pipeline.categorical[f].vocabulary = Vocabulary(values: seen[f]) }
         for f in pipeline.numeric.indices { pipeline.numeric[f].transform = nonNegative[f] ? .log1p : .identity }
@@ -289,8 +319,12 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
                 for f in stepValues.indices { stepValues[f].insert(probe.sequenceCategoricalValue(f, visit: visit)) }
                 for k in 0..<K where history.numeric[visit * K + k] < 0 { stepNonNegative[k] = false }
             }
-            for k in pipeline.sequenceNumeric.indices { pipeline.sequenceNumeric[k].transform = stepNonNegative[k] ? .log1p : .identity }
-            for f in pipeline.sequenceCategorical.indices { pipeline.sequenceCategorical[f].vocabulary = Vocabulary(values: stepValues[f]) }
+            for k in pipeline.sequenceNumeric.indices {
+                pipeline.sequenceNumeric[k].transform = stepNonNegative[k] ? .log1p : .identity
+            }
+            for f in pipeline.sequenceCategorical.indices {
+                pipeline.sequenceCategorical[f].vocabulary = Vocabulary(values: stepValues[f])
+            }
             // A field with fewer than two known values (a transaction log's result, a log
             // without methods) would add only constant columns.
             pipeline.sequenceCategorical.removeAll { $0.vocabulary.values.count < 2 }
@@ -329,7 +363,8 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
     /// The pipeline with `sequenceFeatures` and `sequenceTransforms` derived from its fields.
     func withDerivedSequenceColumns() -> FeaturePipeline {
         var pipeline = self
-        pipeline.sequenceFeatures = Self.sequenceNames(featureSet: featureSet, numeric: sequenceNumeric, categorical: sequenceCategorical)
+        pipeline.sequenceFeatures = Self.sequenceNames(
+            featureSet: featureSet, numeric: sequenceNumeric, categorical: sequenceCategorical)
         pipeline.sequenceTransforms = Self.sequenceTransforms(
             featureSet: featureSet, numeric: sequenceNumeric, categorical: sequenceCategorical)
         return pipeline
@@ -369,7 +404,8 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
         }
         guard probe.format == formatName, let version = probe.formatVersion, readableVersions.contains(version) else {
             throw FeatureError.unsupportedFormat(
-                found: "format \(probe.format ?? "missing") version \(probe.formatVersion.map(String.init) ?? "missing")")
+                found:
+                    "format \(probe.format ?? "missing") version \(probe.formatVersion.map(String.init) ?? "missing")")
         }
         let pipeline: FeaturePipeline
         do {
@@ -390,9 +426,13 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
         guard (1...Self.maximumHorizonDays).contains(settings.horizonDays) else {
             throw fail("horizon_days \(settings.horizonDays) is outside 1...\(Self.maximumHorizonDays)")
         }
-        let names = Self.sequenceNames(featureSet: featureSet, numeric: sequenceNumeric, categorical: sequenceCategorical)
+        let names = Self.sequenceNames(
+            featureSet: featureSet, numeric: sequenceNumeric, categorical: sequenceCategorical)
         guard sequenceFeatures == names else { throw fail("sequence_features do not match its sequence fields") }
-        guard sequenceTransforms == Self.sequenceTransforms(featureSet: featureSet, numeric: sequenceNumeric, categorical: sequenceCategorical)
+        guard
+            sequenceTransforms
+                == Self.sequenceTransforms(
+                    featureSet: featureSet, numeric: sequenceNumeric, categorical: sequenceCategorical)
         else { throw fail("sequence_transforms do not match its sequence fields") }
         guard sequenceRanges.count == sequenceFeatures.count else {
             throw fail("\(sequenceRanges.count) sequence ranges for \(sequenceFeatures.count) sequence columns")
@@ -400,10 +440,15 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
         guard staticRanges.count == categorical.count + numeric.count else {
             throw fail("\(staticRanges.count) static ranges for \(categorical.count + numeric.count) static fields")
         }
-        guard aggregateTransforms.count == aggregateFeatures.count, aggregateRanges.count == aggregateFeatures.count else {
-            throw fail("\(aggregateFeatures.count) aggregate features with \(aggregateTransforms.count) transforms and \(aggregateRanges.count) ranges")
+        guard aggregateTransforms.count == aggregateFeatures.count, aggregateRanges.count == aggregateFeatures.count
+        else {
+            throw fail(
+                "\(aggregateFeatures.count) aggregate features with \(aggregateTransforms.count) transforms and \(aggregateRanges.count) ranges"
+            )
         }
-        if formatVersion >= 3, storedScaling == nil { throw fail("a version \(formatVersion) pipeline must name its scaling") }
+        if formatVersion >= 3, storedScaling == nil {
+            throw fail("a version \(formatVersion) pipeline must name its scaling")
+        }
         if let notes {
             guard formatVersion >= 4 else { throw fail("a version \(formatVersion) pipeline cannot have notes inputs") }
             if let problem = notes.model.problem { throw fail("its notes inputs: \(problem)") }

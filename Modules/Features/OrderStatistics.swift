@@ -51,6 +51,7 @@ extension OrderStatistics {
     /// T the time from the first purchase to t. Nil before the first order.
     public func observation(asOf t: Int32) -> BGNBD.Observation? {
         guard orderDays > 0 else { return nil }
-        return BGNBD.Observation(x: Double(orderDays - 1), tx: Double(lastOrderDay - firstOrderDay), T: Double(t - firstOrderDay))
+        return BGNBD.Observation(
+            x: Double(orderDays - 1), tx: Double(lastOrderDay - firstOrderDay), T: Double(t - firstOrderDay))
     }
 }

@@ -40,10 +40,14 @@ public final class PurchaseModelCache: @unchecked Sendable {
         var observations: [BGNBD.Observation] = []
         let sampled = history.customers.count > maximumCustomers
         for customer in history.customers {
-            if sampled && Self.hash(customer.customerID) % UInt64(history.customers.count) >= UInt64(maximumCustomers) { continue }
+            if sampled && Self.hash(customer.customerID) % UInt64(history.customers.count) >= UInt64(maximumCustomers) {
+                continue
+            }
             let end = history.firstVisit(in: customer.visits, onOrAfter: t)
             guard end > customer.visits.lowerBound else { continue }
-            if let observation = history.orderStatistics[end - 1].observation(asOf: t) { observations.append(observation) }
+            if let observation = history.orderStatistics[end - 1].observation(asOf: t) {
+                observations.append(observation)
+            }
         }
         let (patterns, weights) = BGNBD.patterns(observations)
         return try? BGNBD.fit(patterns, weights: weights, settings: settings).parameters
@@ -61,11 +65,15 @@ extension VisitHistory {
     /// P(alive) and P(≥ 1 order in [t, t + horizon)) of `example` under BG/NBD fitted at its
     /// as-of date; (0, 0) when no fit is possible at that date. A customer that has not ordered
     /// yet is taken as alive with x = 0 and T = the days since its first visit.
-    func purchaseModelInputs(of example: AsOfExample, in set: ExampleSet, horizon: Int) -> (alive: Double, purchase: Double) {
+    func purchaseModelInputs(of example: AsOfExample, in set: ExampleSet, horizon: Int) -> (
+        alive: Double, purchase: Double
+    ) {
         guard let parameters = purchaseModels.parameters(at: example.asOf, history: self) else { return (0, 0) }
         let observation = bgnbdObservation(of: example, in: set)
-        return (BGNBD.probabilityAlive(parameters, observation),
-                BGNBD.probabilityOfPurchase(parameters, observation, horizon: Double(horizon)))
+        return (
+            BGNBD.probabilityAlive(parameters, observation),
+            BGNBD.probabilityOfPurchase(parameters, observation, horizon: Double(horizon))
+        )
     }
 }
 

@@ -25,7 +25,8 @@ public struct TimingBins: Codable, Sendable, Equatable {
     /// Bins from a file (untrusted): nil unless 1…64 strictly increasing edges within 1…3660 days.
     public init?(edges: [Int]) {
         guard (1...64).contains(edges.count), edges.first! >= 1, edges.last! <= 3660,
-              zip(edges, edges.dropFirst()).allSatisfy({ $0 < $1 }) else { return nil }
+            zip(edges, edges.dropFirst()).allSatisfy({ $0 < $1 })
+        else { return nil }
         self.edges = edges
     }
 
@@ -173,7 +174,8 @@ public struct PurchaseTiming: Sendable, Equatable {
     /// A distribution from cumulative probabilities at the bin edges (made non-decreasing and
     /// clamped to [0, 1]).
     public init(bins: TimingBins, cumulative: [Double]) {
-        precondition(cumulative.count == bins.count, "PurchaseTiming: \(cumulative.count) values for \(bins.count) bins")
+        precondition(
+            cumulative.count == bins.count, "PurchaseTiming: \(cumulative.count) values for \(bins.count) bins")
         self.bins = bins
         var running = 0.0
         self.cumulative = cumulative.map { p in

@@ -17,8 +17,10 @@ public struct ShiftAugmentation: Codable, Sendable, Equatable {
     public var probability: Double
 
     public init(maxRemovedOrders: Int = 1, probability: Double = 1) {
-        precondition(maxRemovedOrders >= 1, "ShiftAugmentation: maxRemovedOrders must be at least 1, got \(maxRemovedOrders)")
-        precondition((0...1).contains(probability), "ShiftAugmentation: probability must be in [0, 1], got \(probability)")
+        precondition(
+            maxRemovedOrders >= 1, "ShiftAugmentation: maxRemovedOrders must be at least 1, got \(maxRemovedOrders)")
+        precondition(
+            (0...1).contains(probability), "ShiftAugmentation: probability must be in [0, 1], got \(probability)")
         self.maxRemovedOrders = maxRemovedOrders
         self.probability = probability
     }

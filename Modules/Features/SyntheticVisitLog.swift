@@ -35,9 +35,11 @@ public enum SyntheticVisitLog {
         for c in 0..<customerCount {
             let number = String(c)
             let customerID = "C" + String(repeating: "0", count: idWidth - number.count) + number
-            customers.append(Customer(
-                customerID: customerID, customerType: types[random.int(below: types.count)],
-                industry: industries[random.int(below: industries.count)], tag: tags[random.int(below: tags.count)]))
+            customers.append(
+                Customer(
+                    customerID: customerID, customerType: types[random.int(below: types.count)],
+                    industry: industries[random.int(below: industries.count)], tag: tags[random.int(below: tags.count)])
+            )
             let n = 1 + random.int(below: 2 * meanVisits - 1)
             let cycle = Int32(14 + random.int(below: 77))
             let phase = Int32(random.int(below: Int(cycle)))
@@ -54,13 +56,14 @@ public enum SyntheticVisitLog {
                 let isOrder = kind == .transactions || random.bernoulli(probability: due ? 0.35 : 0.05)
                 let amount: Double? = isOrder ? Double(10 + random.int(below: 990)) : nil
                 let index = String(v)
-                visits.append(Visit(
-                    visitID: customerID + "-" + String(repeating: "0", count: width - index.count) + index,
-                    customerID: customerID, repID: kind == .transactions ? "" : "R\(rep)", date: Day(ordinal: day),
-                    method: kind == .transactions ? "" : methods[random.int(below: methods.count)],
-                    target: kind == .transactions ? "" : targets[random.int(below: targets.count)],
-                    purpose: kind == .transactions ? "" : "follow_up", result: isOrder ? "order" : "no_demand",
-                    isOrder: isOrder, numeric: [amount]))
+                visits.append(
+                    Visit(
+                        visitID: customerID + "-" + String(repeating: "0", count: width - index.count) + index,
+                        customerID: customerID, repID: kind == .transactions ? "" : "R\(rep)", date: Day(ordinal: day),
+                        method: kind == .transactions ? "" : methods[random.int(below: methods.count)],
+                        target: kind == .transactions ? "" : targets[random.int(below: targets.count)],
+                        purpose: kind == .transactions ? "" : "follow_up", result: isOrder ? "order" : "no_demand",
+                        isOrder: isOrder, numeric: [amount]))
             }
         }
         let manifest = DatasetManifest(
@@ -78,8 +81,10 @@ public enum SyntheticVisitLog {
     /// Seeded, so the same arguments give the same notes.
     public static func withNotes(_ dataset: Dataset, signal: Double, seed: UInt64) -> Dataset {
         var random = SeededRandom(seed: seed)
-        let filler = ["called back", "no answer", "left a message", "price too high", "asked for samples", "spoke to the buyer",
-                      "客户不在", "价格太高", "下周再联系", "stock is fine", "happy with service"]
+        let filler = [
+            "called back", "no answer", "left a message", "price too high", "asked for samples", "spoke to the buyer",
+            "客户不在", "价格太高", "下周再联系", "stock is fine", "happy with service"
+        ]
         var copy = dataset
         copy.visits.sort(by: Visit.datasetOrder)
         let visits = copy.visits
@@ -94,7 +99,9 @@ public enum SyntheticVisitLog {
                 if gap >= 1 && visits[next].isOrder { orderSoon = true; break }
                 next += 1
             }
-            if orderSoon && random.bernoulli(probability: signal) { parts.insert("new project", at: random.int(below: parts.count + 1)) }
+            if orderSoon && random.bernoulli(probability: signal) {
+                parts.insert("new project", at: random.int(below: parts.count + 1))
+            }
             copy.visits[index].categorical = visits[index].categorical + [parts.joined(separator: ", ")]
         }
         copy.manifest.visitColumns.categorical.append("notes")

@@ -36,15 +36,22 @@ public struct CharacterNGramTFIDF: Codable, Sendable, Equatable {
         public init() {}
 
         enum CodingKeys: String, CodingKey {
-            case minN = "min_n", maxN = "max_n", minimumDocuments = "minimum_documents", vocabularySize = "vocabulary_size", selected
+            case minN = "min_n", maxN = "max_n", minimumDocuments = "minimum_documents", vocabularySize =
+                "vocabulary_size", selected
         }
 
         /// The first setting that cannot work, or nil.
         public var problem: String? {
-            if minN < 1 || maxN < minN || maxN > 8 { return "n-gram lengths must satisfy 1 ≤ min ≤ max ≤ 8, got \(minN)…\(maxN)" }
+            if minN < 1 || maxN < minN || maxN > 8 {
+                return "n-gram lengths must satisfy 1 ≤ min ≤ max ≤ 8, got \(minN)…\(maxN)"
+            }
             if minimumDocuments < 1 { return "the minimum document count must be at least 1, got \(minimumDocuments)" }
-            if vocabularySize < 1 || vocabularySize > 100_000 { return "the vocabulary size must be in 1…100000, got \(vocabularySize)" }
-            if selected < 1 || selected > vocabularySize { return "the selected columns must be in 1…\(vocabularySize), got \(selected)" }
+            if vocabularySize < 1 || vocabularySize > 100_000 {
+                return "the vocabulary size must be in 1…100000, got \(vocabularySize)"
+            }
+            if selected < 1 || selected > vocabularySize {
+                return "the selected columns must be in 1…\(vocabularySize), got \(selected)"
+            }
             return nil
         }
     }
@@ -68,7 +75,9 @@ public struct CharacterNGramTFIDF: Codable, Sendable, Equatable {
     public var problem: String? {
         if let problem = settings.problem { return problem }
         if terms.count != idf.count { return "\(terms.count) terms but \(idf.count) idf values" }
-        if terms.count > settings.vocabularySize { return "\(terms.count) terms, more than the vocabulary size \(settings.vocabularySize)" }
+        if terms.count > settings.vocabularySize {
+            return "\(terms.count) terms, more than the vocabulary size \(settings.vocabularySize)"
+        }
         if !idf.allSatisfy({ $0.isFinite && $0 >= 1 }) { return "an idf value is not a finite number ≥ 1" }
         // Code-point order, and distinct as Swift compares strings (canonical equivalence: "é"
         // as one scalar and as e + ◌́ are one term here, and the term index would trap on both).
@@ -76,7 +85,8 @@ public struct CharacterNGramTFIDF: Codable, Sendable, Equatable {
             return "the terms are not distinct and in code-point order"
         }
         if !zip(selectedColumns, selectedColumns.dropFirst()).allSatisfy({ $0 < $1 })
-            || !selectedColumns.allSatisfy({ $0 >= 0 && $0 < terms.count }) || selectedColumns.count > settings.selected {
+            || !selectedColumns.allSatisfy({ $0 >= 0 && $0 < terms.count }) || selectedColumns.count > settings.selected
+        {
             return "the selected columns are not increasing indices of the \(terms.count) terms"
         }
         return nil
@@ -97,7 +107,9 @@ public struct CharacterNGramTFIDF: Codable, Sendable, Equatable {
             whitespaceRun.removeAll(keepingCapacity: true)
         }
         for scalar in document.lowercased().unicodeScalars {
-            if isPythonWhitespace(scalar) { whitespaceRun.append(scalar) } else {
+            if isPythonWhitespace(scalar) {
+                whitespaceRun.append(scalar)
+            } else {
                 flushWhitespace()
                 scalars.append(scalar)
             }
@@ -128,10 +140,13 @@ public struct CharacterNGramTFIDF: Codable, Sendable, Equatable {
     /// it returns the critical value). Returns nil when no n-gram is in `minimumDocuments`
     /// documents, or no column reaches the minimum (nothing to learn from).
     public static func fit(
-        documents: [String], labels: [Bool], settings: Settings, minimumChiSquare: ((_ vocabularySize: Int) -> Double)? = nil
+        documents: [String], labels: [Bool], settings: Settings,
+        minimumChiSquare: ((_ vocabularySize: Int) -> Double)? = nil
     ) -> CharacterNGramTFIDF? {
         precondition(settings.problem == nil, "CharacterNGramTFIDF: \(settings.problem!)")
-        precondition(documents.count == labels.count, "CharacterNGramTFIDF: \(documents.count) documents, \(labels.count) labels")
+        precondition(
+            documents.count == labels.count, "CharacterNGramTFIDF: \(documents.count) documents, \(labels.count) labels"
+        )
         var documentFrequency: [String: Int] = [:], totalCount: [String: Int] = [:]
         for document in documents {
             var counts: [String: Int] = [:]
@@ -163,7 +178,9 @@ public struct CharacterNGramTFIDF: Codable, Sendable, Equatable {
         // Identical columns (n-grams that always occur together, such as "new p" and "ew pr")
         // tie exactly, and then the later columns are kept.
         let order = statistics.indices.sorted {
-            let (a, b) = (statistics[$0].isNaN ? -.infinity : statistics[$0], statistics[$1].isNaN ? -.infinity : statistics[$1])
+            let (a, b) = (
+                statistics[$0].isNaN ? -.infinity : statistics[$0], statistics[$1].isNaN ? -.infinity : statistics[$1]
+            )
             return a != b ? a < b : $0 < $1
         }
         model.selectedColumns = Array(order.suffix(settings.selected)).sorted()
@@ -219,7 +236,8 @@ public struct CharacterNGramTFIDF: Codable, Sendable, Equatable {
             let expectedPositive = total[j] * share, expectedNegative = total[j] * (1 - share)
             let observedNegative = total[j] - positive[j]
             func term(_ observed: Double, _ expected: Double) -> Double {
-                expected == 0 ? (observed == 0 ? .nan : .infinity) : (observed - expected) * (observed - expected) / expected
+                expected == 0
+                    ? (observed == 0 ? .nan : .infinity) : (observed - expected) * (observed - expected) / expected
             }
             let a = term(positive[j], expectedPositive), b = term(observedNegative, expectedNegative)
             // scikit-learn sums the classes that occur; a class with no rows contributes nothing.
@@ -239,7 +257,9 @@ public struct CharacterNGramTFIDF: Codable, Sendable, Equatable {
         for (i, column) in selectedColumns.enumerated() { position[column] = i }
         return documents.map { document in
             var out = [Double](repeating: 0, count: selectedColumns.count)
-            for (column, weight) in weights(document, columns: columns) { if let i = position[column] { out[i] = weight } }
+            for (column, weight) in weights(document, columns: columns) {
+                if let i = position[column] { out[i] = weight }
+            }
             return out
         }
     }
@@ -276,22 +296,36 @@ public struct NotesInputs: Codable, Sendable, Equatable {
     /// below 1e-9 over (0, 1); P. J. Acklam, "An algorithm for computing the inverse normal
     /// cumulative distribution function", 2003).
     static func normalQuantile(_ p: Double) -> Double {
-        let a = [-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00]
-        let b = [-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01, -1.328068155288572e+01]
-        let c = [-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00]
+        let a = [
+            -3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02,
+            -3.066479806614716e+01, 2.506628277459239e+00
+        ]
+        let b = [
+            -5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01,
+            -1.328068155288572e+01
+        ]
+        let c = [
+            -7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00,
+            4.374664141464968e+00, 2.938163982698783e+00
+        ]
         let d = [7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00]
         let low = 0.02425
         var x: Double
         if p < low {
             let q = (-2 * log(p)).squareRoot()
-            x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
+            x =
+                (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5])
+                / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
         } else if p <= 1 - low {
             let q = p - 0.5, r = q * q
-            x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q
+            x =
+                (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q
                 / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
         } else {
             let q = (-2 * log(1 - p)).squareRoot()
-            x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
+            x =
+                -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5])
+                / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
         }
         let e = 0.5 * erfc(-x / 2.0.squareRoot()) - p
         let u = e * (2 * Double.pi).squareRoot() * exp(x * x / 2)
@@ -300,7 +334,9 @@ public struct NotesInputs: Codable, Sendable, Equatable {
 
     /// Fits the notes inputs on the training examples, or nil when the dataset has no text
     /// column, no n-gram is common enough, or none is significant.
-    public static func fit(training: ExampleSet, history: VisitHistory, settings: CharacterNGramTFIDF.Settings = .init()) -> NotesInputs? {
+    public static func fit(
+        training: ExampleSet, history: VisitHistory, settings: CharacterNGramTFIDF.Settings = .init()
+    ) -> NotesInputs? {
         let manifest = history.dataset.manifest
         guard !manifest.visitColumns.text.isEmpty else { return nil }
         let columns = manifest.visitColumns.text
@@ -317,8 +353,10 @@ public struct NotesInputs: Codable, Sendable, Equatable {
             documents.append(document)
             labels.append(example.label == 1)
         }
-        guard let model = CharacterNGramTFIDF.fit(
-            documents: documents, labels: labels, settings: settings, minimumChiSquare: { criticalChiSquare(tests: $0) })
+        guard
+            let model = CharacterNGramTFIDF.fit(
+                documents: documents, labels: labels, settings: settings,
+                minimumChiSquare: { criticalChiSquare(tests: $0) })
         else { return nil }
         return NotesInputs(columns: columns, days: days, model: model)
     }
@@ -355,7 +393,11 @@ extension VisitHistory {
                 let note = dataset.visits[visit].categorical[slot]
                 // A note longer than this is a pasted document, not a rep's remark; its head is
                 // what the n-grams need, and the cap bounds the work per example.
-                if !note.isEmpty { parts.append(note.count > NotesInputs.maximumNoteCharacters ? String(note.prefix(NotesInputs.maximumNoteCharacters)) : note) }
+                if !note.isEmpty {
+                    parts.append(
+                        note.count > NotesInputs.maximumNoteCharacters
+                            ? String(note.prefix(NotesInputs.maximumNoteCharacters)) : note)
+                }
             }
         }
         return parts.joined(separator: " ")

@@ -93,12 +93,16 @@ public struct VisitHistory: Sendable {
             var end = start + 1
             while end < count && visits[end].customerID == id { end += 1 }
             // Both lists are sorted by id: a merge join finds each profile in O(1) amortised.
-            while profileCursor < dataset.customers.count && dataset.customers[profileCursor].customerID < id { profileCursor += 1 }
-            let profile = profileCursor < dataset.customers.count && dataset.customers[profileCursor].customerID == id
+            while profileCursor < dataset.customers.count && dataset.customers[profileCursor].customerID < id {
+                profileCursor += 1
+            }
+            let profile =
+                profileCursor < dataset.customers.count && dataset.customers[profileCursor].customerID == id
                 ? profileCursor : nil
             for index in start..<end { customerOfVisit[index] = Int32(customers.count) }
             customers.append(CustomerVisits(customerID: id, visits: start..<end, profile: profile))
-            appendSequentialFeatures(days: days[start..<end], orders: orders[start..<end], reps: reps[start..<end], to: &features)
+            appendSequentialFeatures(
+                days: days[start..<end], orders: orders[start..<end], reps: reps[start..<end], to: &features)
             start = end
         }
         var numeric: [Double] = []

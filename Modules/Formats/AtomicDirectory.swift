@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import CFileSystem
 import Foundation
@@ -25,7 +25,9 @@ public enum AtomicDirectory {
     /// as `target`.
     ///
     /// - Throws: ``AtomicWriteError`` (the target is unchanged), or what `fill` throws.
-    public static func write(to target: String, replacing isReplaceable: ReplaceCheck, _ fill: (String) throws -> Void) throws {
+    public static func write(to target: String, replacing isReplaceable: ReplaceCheck, _ fill: (String) throws -> Void)
+        throws
+    {
         let target = URL(fileURLWithPath: target).standardizedFileURL.path
         try checkReplaceable(target, isReplaceable)
         let temporary = try makeTemporary(beside: target)
@@ -47,7 +49,11 @@ public enum AtomicDirectory {
         }
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: target)) ?? []
         guard entries.isEmpty || isReplaceable(entries) else {
-            throw AtomicWriteError(path: target, reason: "exists and holds files that are not this tool's; refusing to replace it (choose another directory)")
+            throw AtomicWriteError(
+                path: target,
+                reason:
+                    "exists and holds files that are not this tool's; refusing to replace it (choose another directory)"
+            )
         }
     }
 
@@ -56,7 +62,8 @@ public enum AtomicDirectory {
         let (parent, name) = split(target)
         var template = Array("\(parent)/.\(name).tmp-XXXXXX".utf8CString)
         guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
-            throw AtomicWriteError(path: target, reason: "cannot create a temporary directory in \(parent): \(errnoText())")
+            throw AtomicWriteError(
+                path: target, reason: "cannot create a temporary directory in \(parent): \(errnoText())")
         }
         return String(cString: template.withUnsafeBufferPointer { $0.baseAddress! })
     }
@@ -92,7 +99,8 @@ public enum AtomicDirectory {
             guard moved else {
                 throw AtomicWriteError(
                     path: target,
-                    reason: errno == EEXIST ? "another process created it meanwhile; nothing replaced" : "rename: \(errnoText())")
+                    reason: errno == EEXIST
+                        ? "another process created it meanwhile; nothing replaced" : "rename: \(errnoText())")
             }
         }
         CommitFaults.point("committed")

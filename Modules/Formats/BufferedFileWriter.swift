@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A new file written through a 1 MiB buffer, its size and SHA-256 computed as it goes, and
@@ -50,7 +50,9 @@ public final class BufferedFileWriter {
     /// Flushes, fsyncs and closes; returns the file's size and SHA-256 (hex).
     public func finish() throws -> (bytes: Int, sha256: String) {
         try flush()
-        guard fsync(descriptor) == 0 else { throw AtomicWriteError(path: path, reason: "fsync: \(AtomicFile.errnoText())") }
+        guard fsync(descriptor) == 0 else {
+            throw AtomicWriteError(path: path, reason: "fsync: \(AtomicFile.errnoText())")
+        }
         let result = close(descriptor)
         descriptor = -1
         guard result == 0 else { throw AtomicWriteError(path: path, reason: "close: \(AtomicFile.errnoText())") }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import Foundation
 
@@ -51,11 +51,14 @@ public final class FileLock: @unchecked Sendable {
     ///     for stderr) instead of failing.
     /// - Throws: ``FileLockError`` when the lock is held and `wait` is false, or when the lock
     ///   file cannot be created (the message names the directory and the system error).
-    public static func exclusive(for target: String, wait: Bool, waiting: (String) -> Void = { _ in }) throws -> FileLock {
+    public static func exclusive(for target: String, wait: Bool, waiting: (String) -> Void = { _ in }) throws
+        -> FileLock
+    {
         let path = lockPath(for: target)
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o666)
         guard descriptor >= 0 else {
-            throw FileLockError(path: target, reason: "cannot create the lock file \(path): \(String(cString: strerror(errno)))")
+            throw FileLockError(
+                path: target, reason: "cannot create the lock file \(path): \(String(cString: strerror(errno)))")
         }
         let lock = FileLock(path: path, descriptor: descriptor)
         try lock.take(LOCK_EX, target: target, wait: wait, waiting: waiting)
@@ -87,7 +90,11 @@ public final class FileLock: @unchecked Sendable {
         }
         let holder = holderDescription()
         guard wait else {
-            throw FileLockError(path: target, reason: "another process\(holder) is writing it; try again when it has finished (or run without --no-wait to wait)")
+            throw FileLockError(
+                path: target,
+                reason:
+                    "another process\(holder) is writing it; try again when it has finished (or run without --no-wait to wait)"
+            )
         }
         waiting("waiting for another process\(holder) that is writing \(target)")
         while flock(descriptor, operation) != 0 {
@@ -101,7 +108,9 @@ public final class FileLock: @unchecked Sendable {
     private func holderDescription() -> String {
         var bytes = [UInt8](repeating: 0, count: 32)
         let count = bytes.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, 0) }
-        guard count > 0, let pid = Int(String(decoding: bytes[..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        guard count > 0,
+            let pid = Int(
+                String(decoding: bytes[..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
         else { return "" }
         return " (pid \(pid))"
     }

@@ -75,7 +75,10 @@ public enum JSONDuplicateKeys {
                 return nil
             default:
                 // A number, true, false or null: up to the next delimiter.
-                while index < bytes.count, ![UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]"), 0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) {
+                while index < bytes.count,
+                    ![UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]"), 0x20, 0x09, 0x0A, 0x0D].contains(
+                        bytes[index])
+                {
                     index += 1
                 }
                 return nil
@@ -107,7 +110,8 @@ public enum JSONDuplicateKeys {
                 flushRaw()
                 switch escape {
                 case UInt8(ascii: "u"):
-                    guard index + 4 <= bytes.count, let code = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16)
+                    guard index + 4 <= bytes.count,
+                        let code = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16)
                     else { throw NotJSON() }
                     index += 4
                     if (0xD800...0xDBFF).contains(code) {

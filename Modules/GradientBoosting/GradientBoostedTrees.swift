@@ -56,7 +56,9 @@ public final class GradientBoostedTrees: @unchecked Sendable {
         /// The first setting that cannot work, or nil.
         public var problem: String? {
             if rounds < 1 { return "boosting rounds must be at least 1, got \(rounds)" }
-            if !(learningRate > 0 && learningRate <= 1) { return "learning rate must be in (0, 1], got \(learningRate)" }
+            if !(learningRate > 0 && learningRate <= 1) {
+                return "learning rate must be in (0, 1], got \(learningRate)"
+            }
             if maxDepth < 1 || maxDepth > 30 { return "tree depth must be in 1...30, got \(maxDepth)" }
             if !(minChildWeight >= 0) { return "min child weight must be ≥ 0, got \(minChildWeight)" }
             if !(subsample > 0 && subsample <= 1) || !(columnSample > 0 && columnSample <= 1) {
@@ -69,10 +71,14 @@ public final class GradientBoostedTrees: @unchecked Sendable {
 
         /// XGBoost's parameters for these settings, `objective` and `threads` threads.
         func parameters(objective: Objective, threads: Int) -> [(String, String)] {
-            [("objective", objective.rawValue), ("eval_metric", objective.evaluationMetric), ("tree_method", "hist"),
-             ("eta", String(learningRate)), ("max_depth", String(maxDepth)), ("min_child_weight", String(minChildWeight)),
-             ("subsample", String(subsample)), ("colsample_bytree", String(columnSample)), ("lambda", String(lambda)),
-             ("seed", String(seed % UInt64(Int32.max))), ("nthread", String(threads)), ("verbosity", "0")]
+            [
+                ("objective", objective.rawValue), ("eval_metric", objective.evaluationMetric), ("tree_method", "hist"),
+                ("eta", String(learningRate)), ("max_depth", String(maxDepth)),
+                ("min_child_weight", String(minChildWeight)),
+                ("subsample", String(subsample)), ("colsample_bytree", String(columnSample)),
+                ("lambda", String(lambda)),
+                ("seed", String(seed % UInt64(Int32.max))), ("nthread", String(threads)), ("verbosity", "0")
+            ]
         }
     }
 
@@ -82,7 +88,9 @@ public final class GradientBoostedTrees: @unchecked Sendable {
         public var rows: Int
         public var columns: Int
         public init(values: [Float], rows: Int, columns: Int) {
-            precondition(values.count == rows * columns, "GradientBoostedTrees.Matrix: \(values.count) values for \(rows) × \(columns)")
+            precondition(
+                values.count == rows * columns,
+                "GradientBoostedTrees.Matrix: \(values.count) values for \(rows) × \(columns)")
             self.values = values
             self.rows = rows
             self.columns = columns
@@ -128,16 +136,21 @@ public final class GradientBoostedTrees: @unchecked Sendable {
         var out: DMatrixHandle?
         // NaN marks a missing value, which Revisit's features never are; XGBoost then learns no default branch for it.
         try m.values.withUnsafeBufferPointer { buffer in
-            try check(XGDMatrixCreateFromMat(buffer.baseAddress, UInt64(m.rows), UInt64(m.columns), .nan, &out), "load a feature matrix")
+            try check(
+                XGDMatrixCreateFromMat(buffer.baseAddress, UInt64(m.rows), UInt64(m.columns), .nan, &out),
+                "load a feature matrix")
         }
         guard let out else { throw GradientBoostingError("XGBoost returned no feature matrix") }
         if let labels {
-            try labels.withUnsafeBufferPointer { try check(XGDMatrixSetFloatInfo(out, "label", $0.baseAddress, UInt64($0.count)), "set labels") }
+            try labels.withUnsafeBufferPointer {
+                try check(XGDMatrixSetFloatInfo(out, "label", $0.baseAddress, UInt64($0.count)), "set labels")
+            }
         }
         if let margin {
             precondition(margin.count == m.rows, "GradientBoostedTrees: \(margin.count) margins for \(m.rows) rows")
             try margin.withUnsafeBufferPointer {
-                try check(XGDMatrixSetFloatInfo(out, "base_margin", $0.baseAddress, UInt64($0.count)), "set base margins")
+                try check(
+                    XGDMatrixSetFloatInfo(out, "base_margin", $0.baseAddress, UInt64($0.count)), "set base margins")
             }
         }
         return out
@@ -157,15 +170,25 @@ public final class GradientBoostedTrees: @unchecked Sendable {
         roundFinished: (Round) -> Void = { _ in }, shouldStop: () -> Bool = { false }
     ) throws -> GradientBoostedTrees {
         precondition(settings.problem == nil, "GradientBoostedTrees: \(settings.problem!)")
-        precondition(labels.count == train.rows && validationLabels.count == validation.rows, "GradientBoostedTrees: labels and rows differ")
+        precondition(
+            labels.count == train.rows && validationLabels.count == validation.rows,
+            "GradientBoostedTrees: labels and rows differ")
         precondition(train.columns == validation.columns, "GradientBoostedTrees: training and validation widths differ")
         if objective == .poisson {
-            precondition((labels + validationLabels).allSatisfy { $0 >= 0 && $0.isFinite }, "GradientBoostedTrees: Poisson labels must be finite counts ≥ 0")
+            precondition(
+                (labels + validationLabels).allSatisfy { $0 >= 0 && $0.isFinite },
+                "GradientBoostedTrees: Poisson labels must be finite counts ≥ 0")
         }
-        guard train.rows > 0, validation.rows > 0 else { throw GradientBoostingError("gradient boosting needs training and validation rows") }
+        guard train.rows > 0, validation.rows > 0 else {
+            throw GradientBoostingError("gradient boosting needs training and validation rows")
+        }
         if let margins {
-            precondition(margins.train.count == train.rows && margins.validation.count == validation.rows, "GradientBoostedTrees: margins and rows differ")
-            precondition((margins.train + margins.validation).allSatisfy(\.isFinite), "GradientBoostedTrees: margins must be finite")
+            precondition(
+                margins.train.count == train.rows && margins.validation.count == validation.rows,
+                "GradientBoostedTrees: margins and rows differ")
+            precondition(
+                (margins.train + margins.validation).allSatisfy(\.isFinite),
+                "GradientBoostedTrees: margins must be finite")
         }
         let trainMatrix = try matrix(train, labels: labels, margin: margins?.train)
         defer { XGDMatrixFree(trainMatrix) }
@@ -198,7 +221,9 @@ public final class GradientBoostedTrees: @unchecked Sendable {
             var text: UnsafePointer<CChar>?
             try names.withCStrings { cNames in
                 var pointers = cNames
-                try check(XGBoosterEvalOneIter(booster, Int32(round), &evaluated, &pointers, 1, &text), "evaluate round \(round + 1)")
+                try check(
+                    XGBoosterEvalOneIter(booster, Int32(round), &evaluated, &pointers, 1, &text),
+                    "evaluate round \(round + 1)")
             }
             // "[7]\tvalidation-logloss:0.21342" (or "validation-poisson-nloglik:…")
             guard let text, let loss = String(cString: text).split(separator: ":").last.flatMap({ Double($0) }) else {
@@ -216,10 +241,14 @@ public final class GradientBoostedTrees: @unchecked Sendable {
                 if sinceBest >= settings.earlyStoppingRounds { break }
             }
         }
-        guard model.bestRound > 0 else { throw GradientBoostingError("gradient boosting stopped before its first round") }
+        guard model.bestRound > 0 else {
+            throw GradientBoostingError("gradient boosting stopped before its first round")
+        }
         if model.bestRound < model.history.count {
             var sliced: BoosterHandle?
-            try check(XGBoosterSlice(booster, 0, Int32(model.bestRound), 1, &sliced), "keep the best \(model.bestRound) rounds")
+            try check(
+                XGBoosterSlice(booster, 0, Int32(model.bestRound), 1, &sliced),
+                "keep the best \(model.bestRound) rounds")
             guard let sliced else { throw GradientBoostingError("XGBoost returned no sliced booster") }
             XGBoosterFree(booster)
             model.handle = sliced
@@ -231,15 +260,20 @@ public final class GradientBoostedTrees: @unchecked Sendable {
     /// expected count for ``Objective/poisson``. `margins` are the per-row offsets of a model
     /// trained with them (nil for one trained without).
     public func predict(_ features: Matrix, margins: [Float]? = nil) throws -> [Float] {
-        precondition(features.columns == featureCount, "GradientBoostedTrees.predict: \(features.columns) columns, trained on \(featureCount)")
+        precondition(
+            features.columns == featureCount,
+            "GradientBoostedTrees.predict: \(features.columns) columns, trained on \(featureCount)")
         guard features.rows > 0 else { return [] }
-        if let margins { precondition(margins.allSatisfy(\.isFinite), "GradientBoostedTrees.predict: margins must be finite") }
+        if let margins {
+            precondition(margins.allSatisfy(\.isFinite), "GradientBoostedTrees.predict: margins must be finite")
+        }
         let dmatrix = try Self.matrix(features, labels: nil, margin: margins)
         defer { XGDMatrixFree(dmatrix) }
         var shape: UnsafePointer<UInt64>?
         var dimensions: UInt64 = 0
         var result: UnsafePointer<Float>?
-        let config = "{\"type\": 0, \"training\": false, \"iteration_begin\": 0, \"iteration_end\": 0, \"strict_shape\": false}"
+        let config =
+            "{\"type\": 0, \"training\": false, \"iteration_begin\": 0, \"iteration_end\": 0, \"strict_shape\": false}"
         try Self.check(XGBoosterPredictFromDMatrix(handle, dmatrix, config, &shape, &dimensions, &result), "predict")
         guard let result else { throw GradientBoostingError("XGBoost returned no predictions") }
         return Array(UnsafeBufferPointer(start: result, count: features.rows))
@@ -249,9 +283,12 @@ public final class GradientBoostedTrees: @unchecked Sendable {
     public func serialized() throws -> [UInt8] {
         var length: UInt64 = 0
         var bytes: UnsafePointer<CChar>?
-        try Self.check(XGBoosterSaveModelToBuffer(handle, "{\"format\": \"ubj\"}", &length, &bytes), "serialise the model")
+        try Self.check(
+            XGBoosterSaveModelToBuffer(handle, "{\"format\": \"ubj\"}", &length, &bytes), "serialise the model")
         guard let bytes else { throw GradientBoostingError("XGBoost returned no model bytes") }
-        return bytes.withMemoryRebound(to: UInt8.self, capacity: Int(length)) { Array(UnsafeBufferPointer(start: $0, count: Int(length))) }
+        return bytes.withMemoryRebound(to: UInt8.self, capacity: Int(length)) {
+            Array(UnsafeBufferPointer(start: $0, count: Int(length)))
+        }
     }
 
     /// Loads a model from ``serialized()`` bytes, checking that it has `featureCount` features
@@ -268,7 +305,8 @@ public final class GradientBoostedTrees: @unchecked Sendable {
         var features: UInt64 = 0
         try check(XGBoosterGetNumFeature(booster, &features), "read the feature count")
         guard Int(features) == featureCount else {
-            throw GradientBoostingError("the trees were grown on \(features) features, the model file's pipeline gives \(featureCount)")
+            throw GradientBoostingError(
+                "the trees were grown on \(features) features, the model file's pipeline gives \(featureCount)")
         }
         var rounds: Int32 = 0
         try check(XGBoosterBoostedRounds(booster, &rounds), "read the number of rounds")

@@ -21,7 +21,8 @@ public enum Activation: Sendable {
 
     /// `dx = dy ⊙ f'(x)`, from the forward output `y`.
     public func backward(_ dy: Tensor, output y: Tensor, inputGradient dx: inout Tensor) {
-        precondition(dy.shape == y.shape, "Activation.backward: gradient shape \(dy.shape) differs from output shape \(y.shape)")
+        precondition(
+            dy.shape == y.shape, "Activation.backward: gradient shape \(dy.shape) differs from output shape \(y.shape)")
         dx.prepare(shape: y.shape)
         dy.withUnsafeBufferPointer { g in
             y.withUnsafeBufferPointer { out in

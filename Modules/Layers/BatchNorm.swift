@@ -30,12 +30,14 @@ public struct BatchNorm {
     /// Training-mode forward passes so far (PyTorch's `num_batches_tracked`).
     public private(set) var batchesTracked = 0
 
-    private var normalized = Tensor.zeros([0, 0])          // x̂ [M, C] saved for backward
-    private var inverseDeviation = [Float]()               // 1/√(σ² + ε) per channel
+    private var normalized = Tensor.zeros([0, 0])  // x̂ [M, C] saved for backward
+    private var inverseDeviation = [Float]()  // 1/√(σ² + ε) per channel
     private var sums = [Double](), products = [Double]()  // per-channel scratch
     private var lastMode = Mode.training
 
-    public init(_ name: String, channels: Int, momentum: Float = 0.1, epsilon: Float = 1e-5, layout: inout ParameterLayout) {
+    public init(
+        _ name: String, channels: Int, momentum: Float = 0.1, epsilon: Float = 1e-5, layout: inout ParameterLayout
+    ) {
         self.channels = channels
         self.momentum = momentum
         self.epsilon = epsilon
@@ -58,8 +60,9 @@ public struct BatchNorm {
 
     /// Normalises `x` (`[..., C]`) into `y` (same shape).
     public mutating func forward(_ x: Tensor, mode: Mode, _ parameters: ParameterStore, into y: inout Tensor) {
-        precondition(x.rank >= 2 && x.shape[x.rank - 1] == channels,
-                     "BatchNorm.forward: input shape \(x.shape) does not end in \(channels) channels")
+        precondition(
+            x.rank >= 2 && x.shape[x.rank - 1] == channels,
+            "BatchNorm.forward: input shape \(x.shape) does not end in \(channels) channels")
         let c = channels, m = x.count / c
         lastMode = mode
         y.prepare(shape: x.shape)
@@ -68,7 +71,8 @@ public struct BatchNorm {
         let meanBuffer = parameters.buffer(runningMean), varianceBuffer = parameters.buffer(runningVariance)
         x.withUnsafeBufferPointer { input in
             if mode == .training {
-                precondition(m > 1, "BatchNorm.forward: training needs more than one value per channel, got input \(x.shape)")
+                precondition(
+                    m > 1, "BatchNorm.forward: training needs more than one value per channel, got input \(x.shape)")
                 for j in 0..<c { sums[j] = 0; products[j] = 0 }
                 for row in 0..<m {
                     let r = input.baseAddress! + row * c
@@ -86,7 +90,8 @@ public struct BatchNorm {
                     let variance = products[j] / Double(m)
                     inverseDeviation[j] = Float(1 / (variance + Double(epsilon)).squareRoot())
                     meanBuffer[j] = (1 - momentum) * meanBuffer[j] + momentum * Float(sums[j])
-                    varianceBuffer[j] = (1 - momentum) * varianceBuffer[j] + momentum * Float(variance * Double(m) / Double(m - 1))
+                    varianceBuffer[j] =
+                        (1 - momentum) * varianceBuffer[j] + momentum * Float(variance * Double(m) / Double(m - 1))
                 }
                 batchesTracked += 1
             } else {
@@ -98,7 +103,8 @@ public struct BatchNorm {
             normalized.withUnsafeMutableBufferPointer { xhat in
                 y.withUnsafeMutableBufferPointer { out in
                     for row in 0..<m {
-                        let r = input.baseAddress! + row * c, h = xhat.baseAddress! + row * c, o = out.baseAddress! + row * c
+                        let r = input.baseAddress! + row * c, h = xhat.baseAddress! + row * c,
+                            o = out.baseAddress! + row * c
                         for j in 0..<c {
                             h[j] = (r[j] - Float(sums[j])) * inverseDeviation[j]
                             o[j] = gamma[j] * h[j] + beta[j]
@@ -112,7 +118,9 @@ public struct BatchNorm {
     /// Accumulates `dγ`, `dβ` and writes `dx` (shape of `dy`), for the mode of the last forward.
     public mutating func backward(_ dy: Tensor, _ parameters: ParameterStore, inputGradient dx: inout Tensor) {
         let c = channels, m = dy.count / c
-        precondition(dy.count == normalized.count, "BatchNorm.backward: gradient shape \(dy.shape) does not match the forward input")
+        precondition(
+            dy.count == normalized.count,
+            "BatchNorm.backward: gradient shape \(dy.shape) does not match the forward input")
         let gamma = parameters.values(weight)
         let dGamma = parameters.gradients(weight), dBeta = parameters.gradients(bias)
         dx.prepare(shape: dy.shape)
@@ -122,7 +130,7 @@ public struct BatchNorm {
                 for row in 0..<m {
                     let g = gradient.baseAddress! + row * c, h = xhat.baseAddress! + row * c
                     for j in 0..<c {
-                        sums[j] += Double(g[j])             // Σ dy
+                        sums[j] += Double(g[j])  // Σ dy
                         products[j] += Double(g[j] * h[j])  // Σ dy·x̂
                     }
                 }
@@ -132,10 +140,12 @@ public struct BatchNorm {
                 }
                 dx.withUnsafeMutableBufferPointer { out in
                     for row in 0..<m {
-                        let g = gradient.baseAddress! + row * c, h = xhat.baseAddress! + row * c, o = out.baseAddress! + row * c
+                        let g = gradient.baseAddress! + row * c, h = xhat.baseAddress! + row * c,
+                            o = out.baseAddress! + row * c
                         for j in 0..<c {
                             if lastMode == .training {
-                                let meanGradient = Float(sums[j] / Double(m)), meanProduct = Float(products[j] / Double(m))
+                                let meanGradient = Float(sums[j] / Double(m)),
+                                    meanProduct = Float(products[j] / Double(m))
                                 o[j] = gamma[j] * inverseDeviation[j] * (g[j] - meanGradient - h[j] * meanProduct)
                             } else {
                                 o[j] = gamma[j] * inverseDeviation[j] * g[j]

@@ -25,11 +25,14 @@ public struct Conv1D {
     public let weight: ParameterHandle
     public let bias: ParameterHandle
 
-    private var columns = Tensor.zeros([0, 0])          // [N·T_out, C·K] saved for backward
-    private var columnGradient = Tensor.zeros([0, 0])   // [N·T_out, C·K] backward scratch
+    private var columns = Tensor.zeros([0, 0])  // [N·T_out, C·K] saved for backward
+    private var columnGradient = Tensor.zeros([0, 0])  // [N·T_out, C·K] backward scratch
     private var batch = 0, steps = 0
 
-    public init(_ name: String, inputChannels: Int, outputChannels: Int, kernelSize: Int, padding: Padding, layout: inout ParameterLayout) {
+    public init(
+        _ name: String, inputChannels: Int, outputChannels: Int, kernelSize: Int, padding: Padding,
+        layout: inout ParameterLayout
+    ) {
         precondition(kernelSize >= 1, "Conv1D: kernel size must be positive")
         self.inputChannels = inputChannels
         self.outputChannels = outputChannels
@@ -54,8 +57,9 @@ public struct Conv1D {
     }
 
     public mutating func forward(_ x: Tensor, _ parameters: ParameterStore, into y: inout Tensor) {
-        precondition(x.rank == 3 && x.shape[2] == inputChannels,
-                     "Conv1D.forward: input shape \(x.shape) is not [N, T, \(inputChannels)]")
+        precondition(
+            x.rank == 3 && x.shape[2] == inputChannels,
+            "Conv1D.forward: input shape \(x.shape) is not [N, T, \(inputChannels)]")
         let n = x.shape[0], t = x.shape[1], c = inputChannels, k = kernelSize, o = outputChannels
         let (left, tOut) = geometry(steps: t)
         batch = n
@@ -80,9 +84,10 @@ public struct Conv1D {
         y.prepare(depth: n, rows: tOut, columns: o)
         columns.withUnsafeBufferPointer { cols in
             y.withUnsafeMutableBufferPointer { out in
-                BLAS.sgemm(transposeA: false, transposeB: true, m: n * tOut, n: o, k: width, alpha: 1,
-                           a: cols.baseAddress!, lda: width, b: parameters.values(weight), ldb: width,
-                           beta: 0, c: out.baseAddress!, ldc: o)
+                BLAS.sgemm(
+                    transposeA: false, transposeB: true, m: n * tOut, n: o, k: width, alpha: 1,
+                    a: cols.baseAddress!, lda: width, b: parameters.values(weight), ldb: width,
+                    beta: 0, c: out.baseAddress!, ldc: o)
                 let b = parameters.values(bias)
                 for row in 0..<(n * tOut) {
                     let r = out.baseAddress! + row * o
@@ -98,12 +103,14 @@ public struct Conv1D {
         let n = batch, t = steps, c = inputChannels, k = kernelSize, o = outputChannels
         let tOut = geometry(steps: t).outputSteps
         let width = c * k
-        precondition(dy.count == n * tOut * o, "Conv1D.backward: gradient shape \(dy.shape) is not [\(n), \(tOut), \(o)]")
+        precondition(
+            dy.count == n * tOut * o, "Conv1D.backward: gradient shape \(dy.shape) is not [\(n), \(tOut), \(o)]")
         dy.withUnsafeBufferPointer { gradient in
             columns.withUnsafeBufferPointer { cols in
-                BLAS.sgemm(transposeA: true, transposeB: false, m: o, n: width, k: n * tOut, alpha: 1,
-                           a: gradient.baseAddress!, lda: o, b: cols.baseAddress!, ldb: width,
-                           beta: 1, c: parameters.gradients(weight), ldc: width)
+                BLAS.sgemm(
+                    transposeA: true, transposeB: false, m: o, n: width, k: n * tOut, alpha: 1,
+                    a: gradient.baseAddress!, lda: o, b: cols.baseAddress!, ldb: width,
+                    beta: 1, c: parameters.gradients(weight), ldc: width)
             }
             let db = parameters.gradients(bias)
             for row in 0..<(n * tOut) {
@@ -122,9 +129,10 @@ public struct Conv1D {
         columnGradient.prepare(rows: n * tOut, columns: width)
         dy.withUnsafeBufferPointer { gradient in
             columnGradient.withUnsafeMutableBufferPointer { dcols in
-                BLAS.sgemm(transposeA: false, transposeB: false, m: n * tOut, n: width, k: o, alpha: 1,
-                           a: gradient.baseAddress!, lda: o, b: parameters.values(weight), ldb: width,
-                           beta: 0, c: dcols.baseAddress!, ldc: width)
+                BLAS.sgemm(
+                    transposeA: false, transposeB: false, m: n * tOut, n: width, k: o, alpha: 1,
+                    a: gradient.baseAddress!, lda: o, b: parameters.values(weight), ldb: width,
+                    beta: 0, c: dcols.baseAddress!, ldc: width)
             }
         }
         dx.prepare(depth: n, rows: t, columns: c)

@@ -11,7 +11,7 @@ import Tensors
 public struct Dropout {
     /// The probability p of zeroing an element.
     public let rate: Float
-    private var scaledMask = Tensor.zeros([0])   // m / (1 − p), shape of the last training input
+    private var scaledMask = Tensor.zeros([0])  // m / (1 − p), shape of the last training input
     private var lastMode = Mode.inference
 
     public init(rate: Float) {
@@ -23,7 +23,11 @@ public struct Dropout {
         lastMode = mode
         y.prepare(shape: x.shape)
         if mode == .inference || rate == 0 {
-            x.withUnsafeBufferPointer { source in y.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: source.baseAddress!, count: source.count) } }
+            x.withUnsafeBufferPointer { source in
+                y.withUnsafeMutableBufferPointer {
+                    $0.baseAddress!.update(from: source.baseAddress!, count: source.count)
+                }
+            }
             return
         }
         scaledMask.prepare(shape: x.shape)
@@ -43,7 +47,9 @@ public struct Dropout {
     public func backward(_ dy: Tensor, inputGradient dx: inout Tensor) {
         dx.prepare(shape: dy.shape)
         let training = lastMode == .training && rate > 0
-        precondition(!training || dy.count == scaledMask.count, "Dropout.backward: gradient shape \(dy.shape) does not match the forward input")
+        precondition(
+            !training || dy.count == scaledMask.count,
+            "Dropout.backward: gradient shape \(dy.shape) does not match the forward input")
         dy.withUnsafeBufferPointer { g in
             dx.withUnsafeMutableBufferPointer { out in
                 if training {

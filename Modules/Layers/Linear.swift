@@ -24,7 +24,9 @@ public struct Linear {
     private var savedInputShape: [Int] = []
 
     /// Declares `name.weight` and `name.bias` (unless `bias` is false) in `layout`.
-    public init(_ name: String, inputFeatures: Int, outputFeatures: Int, bias: Bool = true, layout: inout ParameterLayout) {
+    public init(
+        _ name: String, inputFeatures: Int, outputFeatures: Int, bias: Bool = true, layout: inout ParameterLayout
+    ) {
         self.inputFeatures = inputFeatures
         self.outputFeatures = outputFeatures
         weight = layout.declare("\(name).weight", shape: [outputFeatures, inputFeatures])
@@ -47,7 +49,9 @@ public struct Linear {
         if !Tensor.sameShape(savedInputShape, x.shape) { savedInputShape = x.shape }
         savedInput.prepare(rows: rows, columns: inputFeatures)
         x.withUnsafeBufferPointer { source in
-            savedInput.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: source.baseAddress!, count: source.count) }
+            savedInput.withUnsafeMutableBufferPointer {
+                $0.baseAddress!.update(from: source.baseAddress!, count: source.count)
+            }
         }
         y.prepare(rows: rows, columns: outputFeatures)
         x.withUnsafeBufferPointer { input in
@@ -90,7 +94,8 @@ public struct Linear {
         let rows = savedInput.count / Swift.max(inputFeatures, 1)
         precondition(
             dy.count == rows * outputFeatures,
-            "Linear.backward: output gradient shape \(dy.shape) does not match the forward output [\(rows), \(outputFeatures)]")
+            "Linear.backward: output gradient shape \(dy.shape) does not match the forward output [\(rows), \(outputFeatures)]"
+        )
         dy.withUnsafeBufferPointer { gradient in
             savedInput.withUnsafeBufferPointer { input in
                 BLAS.sgemm(

@@ -40,8 +40,9 @@ public struct ParameterLayout {
 
     /// Declares a buffer (PyTorch's `register_buffer`). Names share one namespace with parameters.
     public mutating func declareBuffer(_ name: String, shape: [Int]) -> BufferHandle {
-        precondition(!entries.contains { $0.name == name } && !buffers.contains { $0.name == name },
-                     "ParameterLayout: \"\(name)\" declared twice")
+        precondition(
+            !entries.contains { $0.name == name } && !buffers.contains { $0.name == name },
+            "ParameterLayout: \"\(name)\" declared twice")
         let entry = Entry(name: name, shape: shape, offset: bufferCount)
         buffers.append(entry)
         bufferCount += entry.count
@@ -50,8 +51,9 @@ public struct ParameterLayout {
 
     /// Declares a parameter. Names must be unique.
     public mutating func declare(_ name: String, shape: [Int]) -> ParameterHandle {
-        precondition(!entries.contains { $0.name == name } && !buffers.contains { $0.name == name },
-                     "ParameterLayout: parameter \"\(name)\" declared twice")
+        precondition(
+            !entries.contains { $0.name == name } && !buffers.contains { $0.name == name },
+            "ParameterLayout: parameter \"\(name)\" declared twice")
         precondition(shape.allSatisfy { $0 > 0 }, "ParameterLayout: parameter \"\(name)\" has shape \(shape)")
         let entry = Entry(name: name, shape: shape, offset: count)
         entries.append(entry)
@@ -80,8 +82,10 @@ public final class ParameterStore {
     public init(layout: ParameterLayout) {
         self.layout = layout
         let capacity = Swift.max(layout.count, 1)
-        values = UnsafeMutableRawPointer.allocate(byteCount: capacity * 4, alignment: 64).bindMemory(to: Float.self, capacity: capacity)
-        gradients = UnsafeMutableRawPointer.allocate(byteCount: capacity * 4, alignment: 64).bindMemory(to: Float.self, capacity: capacity)
+        values = UnsafeMutableRawPointer.allocate(byteCount: capacity * 4, alignment: 64).bindMemory(
+            to: Float.self, capacity: capacity)
+        gradients = UnsafeMutableRawPointer.allocate(byteCount: capacity * 4, alignment: 64).bindMemory(
+            to: Float.self, capacity: capacity)
         values.initialize(repeating: 0, count: capacity)
         gradients.initialize(repeating: 0, count: capacity)
         let bufferCapacity = Swift.max(layout.bufferCount, 1)
@@ -128,7 +132,9 @@ public final class ParameterStore {
 
     // MARK: Named access (files, tests, fixtures)
 
-    private func entry(named name: String) -> (entry: ParameterLayout.Entry, base: UnsafeMutablePointer<Float>, isBuffer: Bool)? {
+    private func entry(named name: String) -> (
+        entry: ParameterLayout.Entry, base: UnsafeMutablePointer<Float>, isBuffer: Bool
+    )? {
         if let entry = layout.entries.first(where: { $0.name == name }) { return (entry, values, false) }
         if let entry = layout.buffers.first(where: { $0.name == name }) { return (entry, buffers, true) }
         return nil
@@ -137,19 +143,24 @@ public final class ParameterStore {
     /// A copy of a parameter's or buffer's values, by name.
     public func value(named name: String) -> Tensor? {
         guard let (entry, base, _) = entry(named: name) else { return nil }
-        return Tensor(shape: entry.shape, scalars: Array(UnsafeBufferPointer(start: base + entry.offset, count: entry.count)))
+        return Tensor(
+            shape: entry.shape, scalars: Array(UnsafeBufferPointer(start: base + entry.offset, count: entry.count)))
     }
 
     /// A copy of a parameter's gradient, by name (nil for buffers, which have none).
     public func gradient(named name: String) -> Tensor? {
         guard let (entry, _, isBuffer) = entry(named: name), !isBuffer else { return nil }
-        return Tensor(shape: entry.shape, scalars: Array(UnsafeBufferPointer(start: gradients + entry.offset, count: entry.count)))
+        return Tensor(
+            shape: entry.shape, scalars: Array(UnsafeBufferPointer(start: gradients + entry.offset, count: entry.count))
+        )
     }
 
     /// Sets a parameter's or buffer's values by name; the shape must match the declaration.
     public func setValue(named name: String, to tensor: Tensor) throws {
         guard let (entry, base, _) = entry(named: name) else { throw ParameterError.unknownName(name, known: allNames) }
-        guard entry.shape == tensor.shape else { throw ParameterError.shapeMismatch(name, expected: entry.shape, found: tensor.shape) }
+        guard entry.shape == tensor.shape else {
+            throw ParameterError.shapeMismatch(name, expected: entry.shape, found: tensor.shape)
+        }
         tensor.withUnsafeBufferPointer { (base + entry.offset).update(from: $0.baseAddress!, count: entry.count) }
     }
 

@@ -69,7 +69,8 @@ public struct RecurrentStep {
     public var outputGradientStride = 0
     public var hiddenGradient: UnsafeMutablePointer<Float>?, cellGradient: UnsafeMutablePointer<Float>?
     /// Backward: `[G·H × N]` each, sharing `gradientStride`.
-    public var projectionGradient: UnsafeMutablePointer<Float>?, recurrentProjectionGradient: UnsafeMutablePointer<Float>?
+    public var projectionGradient: UnsafeMutablePointer<Float>?,
+        recurrentProjectionGradient: UnsafeMutablePointer<Float>?
     public var gradientStride = 0
 
     public init(hidden: Int, rows: Int) {
@@ -94,15 +95,17 @@ public enum LSTMCell: RecurrentCell {
 
     @inline(__always)
     public static func forward(_ s: RecurrentStep) {
-        revisit_lstm_forward_step(s.hidden, s.rows, s.projection, s.projectionStride, s.previousHidden, s.previousCell,
-                                  s.hiddenOut, s.cellOut, s.stateStride, s.saved, s.savedStride, s.mask)
+        revisit_lstm_forward_step(
+            s.hidden, s.rows, s.projection, s.projectionStride, s.previousHidden, s.previousCell,
+            s.hiddenOut, s.cellOut, s.stateStride, s.saved, s.savedStride, s.mask)
     }
 
     @inline(__always)
     public static func backward(_ s: RecurrentStep) {
-        revisit_lstm_backward_step(s.hidden, s.rows, s.outputGradient, s.outputGradientStride, s.hiddenGradient, s.cellGradient,
-                                   s.saved, s.savedStride, s.previousCell, s.stateStride,
-                                   s.projectionGradient, s.gradientStride, s.mask)
+        revisit_lstm_backward_step(
+            s.hidden, s.rows, s.outputGradient, s.outputGradientStride, s.hiddenGradient, s.cellGradient,
+            s.saved, s.savedStride, s.previousCell, s.stateStride,
+            s.projectionGradient, s.gradientStride, s.mask)
     }
 }
 
@@ -120,15 +123,17 @@ public enum GRUCell: RecurrentCell {
 
     @inline(__always)
     public static func forward(_ s: RecurrentStep) {
-        revisit_gru_forward_step(s.hidden, s.rows, s.projection, s.projectionStride, s.recurrentProjection, s.previousHidden,
-                                 s.hiddenOut, s.stateStride, s.saved, s.savedStride, s.mask)
+        revisit_gru_forward_step(
+            s.hidden, s.rows, s.projection, s.projectionStride, s.recurrentProjection, s.previousHidden,
+            s.hiddenOut, s.stateStride, s.saved, s.savedStride, s.mask)
     }
 
     @inline(__always)
     public static func backward(_ s: RecurrentStep) {
-        revisit_gru_backward_step(s.hidden, s.rows, s.outputGradient, s.outputGradientStride, s.hiddenGradient,
-                                  s.saved, s.savedStride, s.previousHidden, s.stateStride,
-                                  s.projectionGradient, s.recurrentProjectionGradient, s.gradientStride, s.mask)
+        revisit_gru_backward_step(
+            s.hidden, s.rows, s.outputGradient, s.outputGradientStride, s.hiddenGradient,
+            s.saved, s.savedStride, s.previousHidden, s.stateStride,
+            s.projectionGradient, s.recurrentProjectionGradient, s.gradientStride, s.mask)
     }
 }
 
@@ -141,14 +146,16 @@ public enum TanhRNNCell: RecurrentCell {
 
     @inline(__always)
     public static func forward(_ s: RecurrentStep) {
-        revisit_tanh_rnn_forward_step(s.hidden, s.rows, s.projection, s.projectionStride, s.previousHidden,
-                                      s.hiddenOut, s.stateStride, s.saved, s.savedStride, s.mask)
+        revisit_tanh_rnn_forward_step(
+            s.hidden, s.rows, s.projection, s.projectionStride, s.previousHidden,
+            s.hiddenOut, s.stateStride, s.saved, s.savedStride, s.mask)
     }
 
     @inline(__always)
     public static func backward(_ s: RecurrentStep) {
-        revisit_tanh_rnn_backward_step(s.hidden, s.rows, s.outputGradient, s.outputGradientStride, s.hiddenGradient,
-                                       s.saved, s.savedStride, s.projectionGradient, s.gradientStride, s.mask)
+        revisit_tanh_rnn_backward_step(
+            s.hidden, s.rows, s.outputGradient, s.outputGradientStride, s.hiddenGradient,
+            s.saved, s.savedStride, s.projectionGradient, s.gradientStride, s.mask)
     }
 }
 
@@ -190,10 +197,10 @@ public struct RecurrentNetwork<Cell: RecurrentCell> {
     public let inputSize: Int
     public let hiddenSize: Int
     public let layerCount: Int
-    public let inputWeights: [ParameterHandle]      // weight_ih_lℓ [G·H, I_ℓ]
+    public let inputWeights: [ParameterHandle]  // weight_ih_lℓ [G·H, I_ℓ]
     public let recurrentWeights: [ParameterHandle]  // weight_hh_lℓ [G·H, H]
-    public let inputBiases: [ParameterHandle]       // bias_ih_lℓ [G·H]
-    public let recurrentBiases: [ParameterHandle]   // bias_hh_lℓ [G·H]
+    public let inputBiases: [ParameterHandle]  // bias_ih_lℓ [G·H]
+    public let recurrentBiases: [ParameterHandle]  // bias_hh_lℓ [G·H]
 
     /// The fewest rows a block gets. Smaller blocks run their products slower: `W_hh · H₋₁` with
     /// H = 128 reached 172, 199 and 220 GFLOP/s at 16, 32 and 64 rows on one thread (OpenBLAS
@@ -224,7 +231,8 @@ public struct RecurrentNetwork<Cell: RecurrentCell> {
         self.hiddenSize = hiddenSize
         self.layerCount = layerCount
         let rows = Cell.gateCount * hiddenSize
-        var ih: [ParameterHandle] = [], hh: [ParameterHandle] = [], bih: [ParameterHandle] = [], bhh: [ParameterHandle] = []
+        var ih: [ParameterHandle] = [], hh: [ParameterHandle] = [], bih: [ParameterHandle] = [],
+            bhh: [ParameterHandle] = []
         var offsets: [(Int, Int, Int, Int)] = [], total = 0
         for layer in 0..<layerCount {
             let width = layer == 0 ? inputSize : hiddenSize
@@ -232,7 +240,11 @@ public struct RecurrentNetwork<Cell: RecurrentCell> {
             hh.append(layout.declare("\(name).weight_hh_l\(layer)", shape: [rows, hiddenSize]))
             bih.append(layout.declare("\(name).bias_ih_l\(layer)", shape: [rows]))
             bhh.append(layout.declare("\(name).bias_hh_l\(layer)", shape: [rows]))
-            offsets.append((total, total + rows * width, total + rows * (width + hiddenSize), total + rows * (width + hiddenSize + 1)))
+            offsets.append(
+                (
+                    total, total + rows * width, total + rows * (width + hiddenSize),
+                    total + rows * (width + hiddenSize + 1)
+                ))
             total += rows * (width + hiddenSize + 2)
         }
         inputWeights = ih
@@ -265,23 +277,33 @@ public struct RecurrentNetwork<Cell: RecurrentCell> {
     public mutating func forward(
         _ x: Tensor, mask: Tensor? = nil, returnSequences: Bool, _ parameters: ParameterStore, into output: inout Tensor
     ) {
-        precondition(x.rank == 3 && x.shape[2] == inputSize, "\(Cell.self) network: input shape \(x.shape) is not [N, T, \(inputSize)]")
+        precondition(
+            x.rank == 3 && x.shape[2] == inputSize,
+            "\(Cell.self) network: input shape \(x.shape) is not [N, T, \(inputSize)]")
         let n = x.shape[0], t = x.shape[1], h = hiddenSize, i = inputSize
         if let mask {
-            precondition(mask.rank == 2 && mask.shape[0] == n && mask.shape[1] == t,
-                         "\(Cell.self) network: mask shape \(mask.shape) is not [\(n), \(t)]")
+            precondition(
+                mask.rank == 2 && mask.shape[0] == n && mask.shape[1] == t,
+                "\(Cell.self) network: mask shape \(mask.shape) is not [\(n), \(t)]")
         }
         prepareBlocks(batch: n, steps: t)
         returnedSequences = returnSequences
-        if returnSequences { output.prepare(depth: n, rows: t, columns: h) } else { output.prepare(rows: n, columns: h) }
+        if returnSequences {
+            output.prepare(depth: n, rows: t, columns: h)
+        } else {
+            output.prepare(rows: n, columns: h)
+        }
         let weights = RecurrentWeights(network: self, parameters: parameters)
         x.withUnsafeBufferPointer { xs in
             output.withUnsafeMutableBufferPointer { out in
                 withOptionalPointer(mask) { maskPointer in
                     blocks.withUnsafeMutableBufferPointer { blocks in
-                        let pass = BlockPass(blocks: blocks.baseAddress!, rows: blockRows, weights: weights, steps: t, inputSize: i, hiddenSize: h)
-                        let job = ForwardJob(pass: pass, x: xs.baseAddress!, mask: maskPointer, output: out.baseAddress!,
-                                             returnSequences: returnSequences)
+                        let pass = BlockPass(
+                            blocks: blocks.baseAddress!, rows: blockRows, weights: weights, steps: t, inputSize: i,
+                            hiddenSize: h)
+                        let job = ForwardJob(
+                            pass: pass, x: xs.baseAddress!, mask: maskPointer, output: out.baseAddress!,
+                            returnSequences: returnSequences)
                         withUnsafePointer(to: job) { BlockParallelism.forEach(blocks.count, ForwardTask(job: $0)) }
                     }
                 }
@@ -303,7 +325,8 @@ public struct RecurrentNetwork<Cell: RecurrentCell> {
     /// One forward pass; block `b` writes only its rows of `output`.
     private struct ForwardJob {
         let pass: BlockPass
-        let x: UnsafePointer<Float>, mask: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>  // [N, T, I], [N, T], [N, (T,) H]
+        // x [N, T, I], mask [N, T], output [N, (T,) H]
+        let x: UnsafePointer<Float>, mask: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>
         let returnSequences: Bool
     }
 
@@ -312,18 +335,23 @@ public struct RecurrentNetwork<Cell: RecurrentCell> {
         func run(block b: Int) {
             let j = job.pointee, p = j.pass, t = p.steps, h = p.hiddenSize
             p.blocks[b].forward(
-                x: j.x + p.offset(b, width: t * p.inputSize), mask: j.mask.map { $0 + p.offset(b, width: t) }, weights: p.weights,
-                output: j.output + p.offset(b, width: j.returnSequences ? t * h : h), returnSequences: j.returnSequences)
+                x: j.x + p.offset(b, width: t * p.inputSize), mask: j.mask.map { $0 + p.offset(b, width: t) },
+                weights: p.weights,
+                output: j.output + p.offset(b, width: j.returnSequences ? t * h : h), returnSequences: j.returnSequences
+            )
         }
     }
 
     /// Backpropagation through time. `outputGradient` has the forward output's shape
     /// (`[N, T, H]` or `[N, H]`). Accumulates every parameter gradient and writes `dx [N, T, I]`.
-    public mutating func backward(_ outputGradient: Tensor, _ parameters: ParameterStore, inputGradient dx: inout Tensor) {
+    public mutating func backward(
+        _ outputGradient: Tensor, _ parameters: ParameterStore, inputGradient dx: inout Tensor
+    ) {
         let n = batch, t = steps, h = hiddenSize, i = inputSize
         precondition(blocksPrepared, "\(Cell.self) network: backward needs a forward pass first")
-        precondition(outputGradient.count == (returnedSequences ? n * t * h : n * h),
-                     "\(Cell.self) network: output gradient shape \(outputGradient.shape) does not match the forward output")
+        precondition(
+            outputGradient.count == (returnedSequences ? n * t * h : n * h),
+            "\(Cell.self) network: output gradient shape \(outputGradient.shape) does not match the forward output")
         dx.prepare(depth: n, rows: t, columns: i)
         let weights = RecurrentWeights(network: self, parameters: parameters)
         let perBlock = gradientsPerBlock
@@ -331,7 +359,9 @@ public struct RecurrentNetwork<Cell: RecurrentCell> {
             outputGradient.withUnsafeBufferPointer { dy in
                 dx.withUnsafeMutableBufferPointer { dxs in
                     blocks.withUnsafeMutableBufferPointer { blocks in
-                        let pass = BlockPass(blocks: blocks.baseAddress!, rows: blockRows, weights: weights, steps: t, inputSize: i, hiddenSize: h)
+                        let pass = BlockPass(
+                            blocks: blocks.baseAddress!, rows: blockRows, weights: weights, steps: t, inputSize: i,
+                            hiddenSize: h)
                         let job = BackwardJob(
                             pass: pass, outputGradient: dy.baseAddress!, inputGradient: dxs.baseAddress!,
                             privateGradients: privateGradients.baseAddress, gradientsPerBlock: perBlock,
@@ -375,13 +405,15 @@ public struct RecurrentNetwork<Cell: RecurrentCell> {
             let j = job.pointee, p = j.pass, t = p.steps, h = p.hiddenSize
             let own = b == 0 ? nil : j.privateGradients! + (b - 1) * j.gradientsPerBlock
             p.blocks[b].backward(
-                outputGradient: j.outputGradient + p.offset(b, width: j.returnedSequences ? t * h : h), weights: p.weights,
+                outputGradient: j.outputGradient + p.offset(b, width: j.returnedSequences ? t * h : h),
+                weights: p.weights,
                 gradients: { layer in
                     guard let own else { return p.weights.gradients(layer, accumulate: true) }
                     let o = j.gradientOffsets[layer]
-                    return RecurrentWeights.Gradients(inputWeights: own + o.inputWeights, recurrentWeights: own + o.recurrentWeights,
-                                                      inputBias: own + o.inputBias, recurrentBias: own + o.recurrentBias,
-                                                      accumulate: false)
+                    return RecurrentWeights.Gradients(
+                        inputWeights: own + o.inputWeights, recurrentWeights: own + o.recurrentWeights,
+                        inputBias: own + o.inputBias, recurrentBias: own + o.recurrentBias,
+                        accumulate: false)
                 },
                 inputGradient: j.inputGradient + p.offset(b, width: t * p.inputSize))
         }
@@ -432,14 +464,21 @@ struct RecurrentWeights: @unchecked Sendable {
     }
 
     func inputWeight(_ layer: Int) -> UnsafePointer<Float> { UnsafePointer(parameters.values(inputWeights[layer])) }
-    func recurrentWeight(_ layer: Int) -> UnsafePointer<Float> { UnsafePointer(parameters.values(recurrentWeights[layer])) }
+    func recurrentWeight(_ layer: Int) -> UnsafePointer<Float> {
+        UnsafePointer(parameters.values(recurrentWeights[layer]))
+    }
     func inputBias(_ layer: Int) -> UnsafePointer<Float> { UnsafePointer(parameters.values(inputBiases[layer])) }
-    func recurrentBias(_ layer: Int) -> UnsafePointer<Float> { UnsafePointer(parameters.values(recurrentBiases[layer])) }
+    func recurrentBias(_ layer: Int) -> UnsafePointer<Float> {
+        UnsafePointer(parameters.values(recurrentBiases[layer]))
+    }
 
     func gradients(_ layer: Int, accumulate: Bool) -> Gradients {
-        Gradients(inputWeights: parameters.gradients(inputWeights[layer]), recurrentWeights: parameters.gradients(recurrentWeights[layer]),
-                  inputBias: parameters.gradients(inputBiases[layer]), recurrentBias: parameters.gradients(recurrentBiases[layer]),
-                  accumulate: accumulate)
+        Gradients(
+            inputWeights: parameters.gradients(inputWeights[layer]),
+            recurrentWeights: parameters.gradients(recurrentWeights[layer]),
+            inputBias: parameters.gradients(inputBiases[layer]),
+            recurrentBias: parameters.gradients(recurrentBiases[layer]),
+            accumulate: accumulate)
     }
 }
 
@@ -455,21 +494,21 @@ struct RecurrentWeights: @unchecked Sendable {
 struct RecurrentRowBlock<Cell: RecurrentCell> {
     let rows: Int, steps: Int, inputSize: Int, hiddenSize: Int, layerCount: Int
 
-    private var input: Tensor                      // [I × L] layer-0 input
-    private var stepMask: [Float]                  // [L]: 1 = real step, 0 = padding
+    private var input: Tensor  // [I × L] layer-0 input
+    private var stepMask: [Float]  // [L]: 1 = real step, 0 = padding
     private var stepMaskIsAllOnes = true
-    private var hiddens: [Tensor]                  // per layer [H × (T+1)·N]: h_0 … h_T
-    private var cells: [Tensor]                    // per layer [H × (T+1)·N] (cells with a cell state)
-    private var saved: [Tensor]                    // per layer [S·H × L]
-    private var projections: Tensor                // [G·H × L] input projections (pre-activations when summed)
-    private var recurrentProjection: Tensor        // [G·H × N] (cells with separate projections)
+    private var hiddens: [Tensor]  // per layer [H × (T+1)·N]: h_0 … h_T
+    private var cells: [Tensor]  // per layer [H × (T+1)·N] (cells with a cell state)
+    private var saved: [Tensor]  // per layer [S·H × L]
+    private var projections: Tensor  // [G·H × L] input projections (pre-activations when summed)
+    private var recurrentProjection: Tensor  // [G·H × N] (cells with separate projections)
 
-    private var projectionGradient: Tensor         // [G·H × L] dL/d(input projection) = dL/d(pre-activation) when summed
+    private var projectionGradient: Tensor  // [G·H × L] dL/d(input projection) = dL/d(pre-activation) when summed
     private var recurrentProjectionGradient: Tensor  // [G·H × L] (separate projections only)
-    private var hiddenGradient: Tensor             // [H × N] dL/dh flowing to the previous step
-    private var cellGradient: Tensor               // [H × N] dL/dc flowing to the previous step
-    private var outputGradients: [Tensor]          // ping-pong [H × L]: dL/d(a layer's outputs h_1 … h_T)
-    private var inputGradient: Tensor              // [I × L]
+    private var hiddenGradient: Tensor  // [H × N] dL/dh flowing to the previous step
+    private var cellGradient: Tensor  // [H × N] dL/dc flowing to the previous step
+    private var outputGradients: [Tensor]  // ping-pong [H × L]: dL/d(a layer's outputs h_1 … h_T)
+    private var inputGradient: Tensor  // [I × L]
     private var returnedSequences = false
 
     init(rows n: Int, steps t: Int, network: RecurrentNetwork<Cell>) {
@@ -505,9 +544,13 @@ struct RecurrentRowBlock<Cell: RecurrentCell> {
         input.withUnsafeMutableBufferPointer { xs in
             let xs = xs.baseAddress!
             // Contiguous writes, one feature row at a time.
-            for feature in 0..<i { for step in 0..<t { for sample in 0..<n {
-                xs[feature * l + step * n + sample] = x[(sample * t + step) * i + feature]
-            } } }
+            for feature in 0..<i {
+                for step in 0..<t {
+                    for sample in 0..<n {
+                        xs[feature * l + step * n + sample] = x[(sample * t + step) * i + feature]
+                    }
+                }
+            }
         }
         // The cells always read a mask (all ones without one), so that their loops vectorise.
         if let mask {
@@ -523,7 +566,9 @@ struct RecurrentRowBlock<Cell: RecurrentCell> {
             for sample in 0..<n {
                 for j in 0..<h {
                     if returnSequences {
-                        for step in 0..<t { output[(sample * t + step) * h + j] = hs[j * stateStride + (step + 1) * n + sample] }
+                        for step in 0..<t {
+                            output[(sample * t + step) * h + j] = hs[j * stateStride + (step + 1) * n + sample]
+                        }
                     } else {
                         output[sample * h + j] = hs[j * stateStride + t * n + sample]
                     }
@@ -535,65 +580,77 @@ struct RecurrentRowBlock<Cell: RecurrentCell> {
     /// The input of `layer`, `[I_ℓ × L]` with its row stride: the block's input, or the layer
     /// below's h_1 … h_T.
     private func layerInput(_ layer: Int) -> (pointer: UnsafePointer<Float>, width: Int, stride: Int) {
-        if layer == 0 { return (input.withUnsafeBufferPointer { UnsafePointer($0.baseAddress!) }, inputSize, steps * rows) }
-        return (hiddens[layer - 1].withUnsafeBufferPointer { UnsafePointer($0.baseAddress! + rows) }, hiddenSize, (steps + 1) * rows)
+        if layer == 0 {
+            return (input.withUnsafeBufferPointer { UnsafePointer($0.baseAddress!) }, inputSize, steps * rows)
+        }
+        return (
+            hiddens[layer - 1].withUnsafeBufferPointer { UnsafePointer($0.baseAddress! + rows) }, hiddenSize,
+            (steps + 1) * rows
+        )
     }
 
     private mutating func forwardLayer(_ layer: Int, _ weights: RecurrentWeights) {
-        let n = rows, t = steps, h = hiddenSize, l = t * n, width = Cell.gateCount * hiddenSize, stateStride = (t + 1) * n
+        let n = rows, t = steps, h = hiddenSize, l = t * n, width = Cell.gateCount * hiddenSize,
+            stateStride = (t + 1) * n
         let (x, xWidth, xStride) = layerInput(layer)
         let summed = Cell.projectionsEnterAsSum, hasCell = Cell.hasCellState
         let wih = weights.inputWeight(layer), whh = weights.recurrentWeight(layer)
         let bih = weights.inputBias(layer), bhh = weights.recurrentBias(layer)
         let cellBuffer = hasCell ? cells[layer].withUnsafeMutableBufferPointer { $0.baseAddress } : nil
         stepMask.withUnsafeBufferPointer { maskBuffer in
-          projections.withUnsafeMutableBufferPointer { xpBuffer in
-            recurrentProjection.withUnsafeMutableBufferPointer { rpBuffer in
-              hiddens[layer].withUnsafeMutableBufferPointer { hiddenBuffer in
-                saved[layer].withUnsafeMutableBufferPointer { savedBuffer in
-                    let xp = xpBuffer.baseAddress!, rp = rpBuffer.baseAddress, hs = hiddenBuffer.baseAddress!
-                    let keep = savedBuffer.baseAddress!, mask = maskBuffer.baseAddress!
-                    // Every step's input projection at once, biases first:
-                    // XP[G·H × L] = b (+ b_hh when summed) + W_ih · X.
-                    for r in 0..<width { (xp + r * l).update(repeating: summed ? bih[r] + bhh[r] : bih[r], count: l) }
-                    BLAS.sgemm(transposeA: false, transposeB: false, m: width, n: l, k: xWidth, alpha: 1,
-                               a: wih, lda: xWidth, b: x, ldb: xStride, beta: 1, c: xp, ldc: l)
-                    for j in 0..<h {
-                        (hs + j * stateStride).update(repeating: 0, count: n)                  // h_0
-                        if let cs = cellBuffer { (cs + j * stateStride).update(repeating: 0, count: n) }  // c_0
-                    }
-                    var step = RecurrentStep(hidden: h, rows: n)
-                    step.projectionStride = l
-                    step.stateStride = stateStride
-                    step.savedStride = l
-                    for time in 0..<t {
-                        let hPrevious = hs + time * n
-                        if summed {
-                            // Pre-activation += W_hh · h_{t−1}, in place.
-                            BLAS.sgemm(transposeA: false, transposeB: false, m: width, n: n, k: h, alpha: 1,
-                                       a: whh, lda: h, b: hPrevious, ldb: stateStride, beta: 1, c: xp + time * n, ldc: l)
-                        } else {
-                            // RP = b_hh + W_hh · h_{t−1}
-                            for r in 0..<width { (rp! + r * n).update(repeating: bhh[r], count: n) }
-                            BLAS.sgemm(transposeA: false, transposeB: false, m: width, n: n, k: h, alpha: 1,
-                                       a: whh, lda: h, b: hPrevious, ldb: stateStride, beta: 1, c: rp!, ldc: n)
-                            step.recurrentProjection = UnsafePointer(rp!)
+            projections.withUnsafeMutableBufferPointer { xpBuffer in
+                recurrentProjection.withUnsafeMutableBufferPointer { rpBuffer in
+                    hiddens[layer].withUnsafeMutableBufferPointer { hiddenBuffer in
+                        saved[layer].withUnsafeMutableBufferPointer { savedBuffer in
+                            let xp = xpBuffer.baseAddress!, rp = rpBuffer.baseAddress, hs = hiddenBuffer.baseAddress!
+                            let keep = savedBuffer.baseAddress!, mask = maskBuffer.baseAddress!
+                            // Every step's input projection at once, biases first:
+                            // XP[G·H × L] = b (+ b_hh when summed) + W_ih · X.
+                            for r in 0..<width {
+                                (xp + r * l).update(repeating: summed ? bih[r] + bhh[r] : bih[r], count: l)
+                            }
+                            BLAS.sgemm(
+                                transposeA: false, transposeB: false, m: width, n: l, k: xWidth, alpha: 1,
+                                a: wih, lda: xWidth, b: x, ldb: xStride, beta: 1, c: xp, ldc: l)
+                            for j in 0..<h {
+                                (hs + j * stateStride).update(repeating: 0, count: n)  // h_0
+                                if let cs = cellBuffer { (cs + j * stateStride).update(repeating: 0, count: n) }  // c_0
+                            }
+                            var step = RecurrentStep(hidden: h, rows: n)
+                            step.projectionStride = l
+                            step.stateStride = stateStride
+                            step.savedStride = l
+                            for time in 0..<t {
+                                let hPrevious = hs + time * n
+                                if summed {
+                                    // Pre-activation += W_hh · h_{t−1}, in place.
+                                    BLAS.sgemm(
+                                        transposeA: false, transposeB: false, m: width, n: n, k: h, alpha: 1,
+                                        a: whh, lda: h, b: hPrevious, ldb: stateStride, beta: 1, c: xp + time * n,
+                                        ldc: l)
+                                } else {
+                                    // RP = b_hh + W_hh · h_{t−1}
+                                    for r in 0..<width { (rp! + r * n).update(repeating: bhh[r], count: n) }
+                                    BLAS.sgemm(
+                                        transposeA: false, transposeB: false, m: width, n: n, k: h, alpha: 1,
+                                        a: whh, lda: h, b: hPrevious, ldb: stateStride, beta: 1, c: rp!, ldc: n)
+                                    step.recurrentProjection = UnsafePointer(rp!)
+                                }
+                                step.projection = UnsafePointer(xp + time * n)
+                                step.previousHidden = UnsafePointer(hPrevious)
+                                step.hiddenOut = hs + (time + 1) * n
+                                if let cellBuffer {
+                                    step.previousCell = UnsafePointer(cellBuffer + time * n)
+                                    step.cellOut = cellBuffer + (time + 1) * n
+                                }
+                                step.saved = keep + time * n
+                                step.mask = mask + time * n
+                                Cell.forward(step)
+                            }
                         }
-                        step.projection = UnsafePointer(xp + time * n)
-                        step.previousHidden = UnsafePointer(hPrevious)
-                        step.hiddenOut = hs + (time + 1) * n
-                        if let cellBuffer {
-                            step.previousCell = UnsafePointer(cellBuffer + time * n)
-                            step.cellOut = cellBuffer + (time + 1) * n
-                        }
-                        step.saved = keep + time * n
-                        step.mask = mask + time * n
-                        Cell.forward(step)
                     }
                 }
-              }
             }
-          }
         }
     }
 
@@ -601,7 +658,8 @@ struct RecurrentRowBlock<Cell: RecurrentCell> {
     /// layout (`[N, T, H]` or `[N, H]`), `gradients(ℓ)` says where layer ℓ's weight gradients
     /// go, and `dx [N, T, I]` receives the input gradient.
     mutating func backward(
-        outputGradient dy: UnsafePointer<Float>, weights: RecurrentWeights, gradients: (Int) -> RecurrentWeights.Gradients,
+        outputGradient dy: UnsafePointer<Float>, weights: RecurrentWeights,
+        gradients: (Int) -> RecurrentWeights.Gradients,
         inputGradient dx: UnsafeMutablePointer<Float>
     ) {
         let n = rows, t = steps, h = hiddenSize, l = t * n, i = inputSize, sequences = returnedSequences
@@ -625,74 +683,90 @@ struct RecurrentRowBlock<Cell: RecurrentCell> {
         }
         inputGradient.withUnsafeBufferPointer { gradient in
             let gradient = gradient.baseAddress!
-            for sample in 0..<n { for step in 0..<t { for feature in 0..<i {
-                dx[(sample * t + step) * i + feature] = gradient[feature * l + step * n + sample]
-            } } }
+            for sample in 0..<n {
+                for step in 0..<t {
+                    for feature in 0..<i {
+                        dx[(sample * t + step) * i + feature] = gradient[feature * l + step * n + sample]
+                    }
+                }
+            }
         }
     }
 
     private mutating func backwardLayer(
         _ layer: Int, outputGradientIndex index: Int, _ weights: RecurrentWeights, _ target: RecurrentWeights.Gradients
     ) {
-        let n = rows, t = steps, h = hiddenSize, l = t * n, width = Cell.gateCount * hiddenSize, stateStride = (t + 1) * n
+        let n = rows, t = steps, h = hiddenSize, l = t * n, width = Cell.gateCount * hiddenSize,
+            stateStride = (t + 1) * n
         let (x, xWidth, xStride) = layerInput(layer)
         let summed = Cell.projectionsEnterAsSum, hasCell = Cell.hasCellState
         let whh = weights.recurrentWeight(layer), wih = weights.inputWeight(layer)
         hiddenGradient.fill(with: 0)
         cellGradient.fill(with: 0)
-        let cellStates: UnsafePointer<Float>? = hasCell ? cells[layer].withUnsafeBufferPointer { UnsafePointer($0.baseAddress!) } : nil
+        let cellStates: UnsafePointer<Float>? =
+            hasCell ? cells[layer].withUnsafeBufferPointer { UnsafePointer($0.baseAddress!) } : nil
         stepMask.withUnsafeBufferPointer { maskBuffer in
-          outputGradients[index].withUnsafeBufferPointer { dyBuffer in
-            hiddens[layer].withUnsafeBufferPointer { hiddenBuffer in
-              saved[layer].withUnsafeBufferPointer { savedBuffer in
-                projectionGradient.withUnsafeMutableBufferPointer { dxpBuffer in
-                  recurrentProjectionGradient.withUnsafeMutableBufferPointer { drpBuffer in
-                    hiddenGradient.withUnsafeMutableBufferPointer { dhBuffer in
-                      cellGradient.withUnsafeMutableBufferPointer { dcBuffer in
-                        let dy = dyBuffer.baseAddress!, hs = hiddenBuffer.baseAddress!, keep = savedBuffer.baseAddress!
-                        let dxp = dxpBuffer.baseAddress!, drp = drpBuffer.baseAddress, dhNext = dhBuffer.baseAddress!
-                        let mask = maskBuffer.baseAddress!
-                        // The gradient reaching h₋₁ through W_hh: the pre-activation's when
-                        // summed, the recurrent projection's otherwise.
-                        let recurrentGradient = summed ? dxp : drp!
-                        var step = RecurrentStep(hidden: h, rows: n)
-                        step.outputGradientStride = l
-                        step.hiddenGradient = dhNext
-                        if hasCell { step.cellGradient = dcBuffer.baseAddress }
-                        step.savedStride = l
-                        step.stateStride = stateStride
-                        step.gradientStride = l
-                        for time in stride(from: t - 1, through: 0, by: -1) {
-                            step.outputGradient = dy + time * n
-                            step.saved = UnsafeMutablePointer(mutating: keep + time * n)  // read only in backward
-                            step.previousHidden = UnsafePointer(hs + time * n)
-                            if let cellStates { step.previousCell = cellStates + time * n }
-                            step.projectionGradient = dxp + time * n
-                            if !summed { step.recurrentProjectionGradient = drp! + time * n }
-                            step.mask = mask + time * n
-                            Cell.backward(step)
-                            // dL/dh₋₁ = (what the cell left: direct path, carried) + W_hhᵀ · dRP_t.
-                            BLAS.sgemm(transposeA: true, transposeB: false, m: h, n: n, k: width, alpha: 1,
-                                       a: whh, lda: h, b: recurrentGradient + time * n, ldb: l, beta: 1, c: dhNext, ldc: n)
+            outputGradients[index].withUnsafeBufferPointer { dyBuffer in
+                hiddens[layer].withUnsafeBufferPointer { hiddenBuffer in
+                    saved[layer].withUnsafeBufferPointer { savedBuffer in
+                        projectionGradient.withUnsafeMutableBufferPointer { dxpBuffer in
+                            recurrentProjectionGradient.withUnsafeMutableBufferPointer { drpBuffer in
+                                hiddenGradient.withUnsafeMutableBufferPointer { dhBuffer in
+                                    cellGradient.withUnsafeMutableBufferPointer { dcBuffer in
+                                        let dy = dyBuffer.baseAddress!, hs = hiddenBuffer.baseAddress!,
+                                            keep = savedBuffer.baseAddress!
+                                        let dxp = dxpBuffer.baseAddress!, drp = drpBuffer.baseAddress,
+                                            dhNext = dhBuffer.baseAddress!
+                                        let mask = maskBuffer.baseAddress!
+                                        // The gradient reaching h₋₁ through W_hh: the pre-activation's when
+                                        // summed, the recurrent projection's otherwise.
+                                        let recurrentGradient = summed ? dxp : drp!
+                                        var step = RecurrentStep(hidden: h, rows: n)
+                                        step.outputGradientStride = l
+                                        step.hiddenGradient = dhNext
+                                        if hasCell { step.cellGradient = dcBuffer.baseAddress }
+                                        step.savedStride = l
+                                        step.stateStride = stateStride
+                                        step.gradientStride = l
+                                        for time in stride(from: t - 1, through: 0, by: -1) {
+                                            step.outputGradient = dy + time * n
+                                            // Read only in backward.
+                                            step.saved = UnsafeMutablePointer(mutating: keep + time * n)
+                                            step.previousHidden = UnsafePointer(hs + time * n)
+                                            if let cellStates { step.previousCell = cellStates + time * n }
+                                            step.projectionGradient = dxp + time * n
+                                            if !summed { step.recurrentProjectionGradient = drp! + time * n }
+                                            step.mask = mask + time * n
+                                            Cell.backward(step)
+                                            // dL/dh₋₁ = (what the cell left: direct path, carried) + W_hhᵀ · dRP_t.
+                                            BLAS.sgemm(
+                                                transposeA: true, transposeB: false, m: h, n: n, k: width, alpha: 1,
+                                                a: whh, lda: h, b: recurrentGradient + time * n, ldb: l, beta: 1,
+                                                c: dhNext, ldc: n)
+                                        }
+                                    }
+                                }
+                            }
                         }
-                      }
                     }
-                  }
                 }
-              }
             }
-          }
         }
         let dxpAll: UnsafePointer<Float> = projectionGradient.withUnsafeBufferPointer { UnsafePointer($0.baseAddress!) }
-        let drpAll: UnsafePointer<Float> = summed
+        let drpAll: UnsafePointer<Float> =
+            summed
             ? dxpAll : recurrentProjectionGradient.withUnsafeBufferPointer { UnsafePointer($0.baseAddress!) }
-        let previousHiddens: UnsafePointer<Float> = hiddens[layer].withUnsafeBufferPointer { UnsafePointer($0.baseAddress!) }  // h_0 … h_{T−1}
+        let previousHiddens: UnsafePointer<Float> = hiddens[layer].withUnsafeBufferPointer {
+            UnsafePointer($0.baseAddress!)
+        }  // h_0 … h_{T−1}
         // dW_hh (+)= dRP · H₋₁ᵀ,  dW_ih (+)= dXP · Xᵀ   (columns are the L (step, sequence) pairs)
         let beta: Float = target.accumulate ? 1 : 0
-        BLAS.sgemm(transposeA: false, transposeB: true, m: width, n: h, k: l, alpha: 1,
-                   a: drpAll, lda: l, b: previousHiddens, ldb: stateStride, beta: beta, c: target.recurrentWeights, ldc: h)
-        BLAS.sgemm(transposeA: false, transposeB: true, m: width, n: xWidth, k: l, alpha: 1,
-                   a: dxpAll, lda: l, b: x, ldb: xStride, beta: beta, c: target.inputWeights, ldc: xWidth)
+        BLAS.sgemm(
+            transposeA: false, transposeB: true, m: width, n: h, k: l, alpha: 1,
+            a: drpAll, lda: l, b: previousHiddens, ldb: stateStride, beta: beta, c: target.recurrentWeights, ldc: h)
+        BLAS.sgemm(
+            transposeA: false, transposeB: true, m: width, n: xWidth, k: l, alpha: 1,
+            a: dxpAll, lda: l, b: x, ldb: xStride, beta: beta, c: target.inputWeights, ldc: xWidth)
         // Bias gradients: row sums (both biases receive the pre-activation gradient when summed).
         let dbih = target.inputBias, dbhh = target.recurrentBias
         for r in 0..<width {
@@ -707,13 +781,15 @@ struct RecurrentRowBlock<Cell: RecurrentCell> {
         // dL/d(layer input) = W_ihᵀ · dXP, feature-major.
         if layer == 0 {
             inputGradient.withUnsafeMutableBufferPointer { out in
-                BLAS.sgemm(transposeA: true, transposeB: false, m: xWidth, n: l, k: width, alpha: 1,
-                           a: wih, lda: xWidth, b: dxpAll, ldb: l, beta: 0, c: out.baseAddress!, ldc: l)
+                BLAS.sgemm(
+                    transposeA: true, transposeB: false, m: xWidth, n: l, k: width, alpha: 1,
+                    a: wih, lda: xWidth, b: dxpAll, ldb: l, beta: 0, c: out.baseAddress!, ldc: l)
             }
         } else {
             outputGradients[1 - index].withUnsafeMutableBufferPointer { out in
-                BLAS.sgemm(transposeA: true, transposeB: false, m: h, n: l, k: width, alpha: 1,
-                           a: wih, lda: h, b: dxpAll, ldb: l, beta: 0, c: out.baseAddress!, ldc: l)
+                BLAS.sgemm(
+                    transposeA: true, transposeB: false, m: h, n: l, k: width, alpha: 1,
+                    a: wih, lda: h, b: dxpAll, ldb: l, beta: 0, c: out.baseAddress!, ldc: l)
             }
         }
     }

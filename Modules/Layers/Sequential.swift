@@ -29,8 +29,8 @@ public struct Sequential {
     private var steps: [Step] = []
     private var linears: [Linear] = []
     private var dropouts: [Dropout] = []
-    private var outputs: [Tensor]     // outputs[k]: the output of stage k
-    private var gradients: [Tensor]   // gradients[k]: dL/d(input of stage k)
+    private var outputs: [Tensor]  // outputs[k]: the output of stage k
+    private var gradients: [Tensor]  // gradients[k]: dL/d(input of stage k)
 
     public init(_ stages: [Stage]) {
         precondition(!stages.isEmpty, "Sequential: needs at least one stage")
@@ -52,7 +52,9 @@ public struct Sequential {
 
     /// Runs every stage on `x [B, I]`; `y` receives the last stage's output. Dropout draws from
     /// `random` in training mode only.
-    public mutating func forward(_ x: Tensor, mode: Mode, random: inout SeededRandom, _ parameters: ParameterStore, into y: inout Tensor) {
+    public mutating func forward(
+        _ x: Tensor, mode: Mode, random: inout SeededRandom, _ parameters: ParameterStore, into y: inout Tensor
+    ) {
         let steps = self.steps
         outputs.withUnsafeMutableBufferPointer { out in
             for k in steps.indices {
@@ -83,7 +85,9 @@ public struct Sequential {
         let first = gradients[0]
         inputGradient.prepare(shape: first.shape)
         first.withUnsafeBufferPointer { source in
-            inputGradient.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: source.baseAddress!, count: source.count) }
+            inputGradient.withUnsafeMutableBufferPointer {
+                $0.baseAddress!.update(from: source.baseAddress!, count: source.count)
+            }
         }
     }
 

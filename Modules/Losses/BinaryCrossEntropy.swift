@@ -25,8 +25,9 @@ public struct BinaryCrossEntropy: Sendable {
     /// The loss, and its gradient with respect to `logits` written into `gradient`.
     public func callAsFunction(logits: Tensor, labels: Tensor, gradient: inout Tensor) -> Float {
         let n = labels.count
-        precondition(labels.rank == 1 && logits.count == n && (logits.rank == 1 || (logits.rank == 2 && logits.shape[1] == 1)),
-                     "BinaryCrossEntropy: logits \(logits.shape) and labels \(labels.shape) must be [N] (or [N, 1]) and [N]")
+        precondition(
+            labels.rank == 1 && logits.count == n && (logits.rank == 1 || (logits.rank == 2 && logits.shape[1] == 1)),
+            "BinaryCrossEntropy: logits \(logits.shape) and labels \(labels.shape) must be [N] (or [N, 1]) and [N]")
         gradient.prepare(shape: logits.shape)
         let scale: Float = reduction == .mean ? 1 / Float(Swift.max(n, 1)) : 1
         var total = 0.0

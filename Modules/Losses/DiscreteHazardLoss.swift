@@ -28,8 +28,10 @@ public struct DiscreteHazardLoss: Sendable {
 
     /// The loss, and its gradient with respect to `logits` written into `gradient`.
     public func callAsFunction(logits: Tensor, events: Tensor, atRisk: Tensor, gradient: inout Tensor) -> Float {
-        precondition(logits.rank == 2 && events.shape == logits.shape && atRisk.shape == logits.shape,
-                     "DiscreteHazardLoss: logits \(logits.shape), events \(events.shape) and at-risk mask \(atRisk.shape) must all be [N, K]")
+        precondition(
+            logits.rank == 2 && events.shape == logits.shape && atRisk.shape == logits.shape,
+            "DiscreteHazardLoss: logits \(logits.shape), events \(events.shape) and at-risk mask \(atRisk.shape) must all be [N, K]"
+        )
         let n = logits.shape[0], count = logits.count
         gradient.prepare(shape: logits.shape)
         let scale: Float = reduction == .mean ? 1 / Float(Swift.max(n, 1)) : 1

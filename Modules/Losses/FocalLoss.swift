@@ -44,7 +44,9 @@ public struct FocalLoss: Sendable {
     public static let epsilon: Float = 1e-7
 
     public init(alpha: Float = 0.25, gamma: Float = 2, form: Form = .twoClassSoftmax, reduction: Reduction = .mean) {
-        precondition(alpha >= 0 && alpha <= 1 && gamma >= 0, "FocalLoss: needs 0 ≤ α ≤ 1 and γ ≥ 0, got α = \(alpha), γ = \(gamma)")
+        precondition(
+            alpha >= 0 && alpha <= 1 && gamma >= 0,
+            "FocalLoss: needs 0 ≤ α ≤ 1 and γ ≥ 0, got α = \(alpha), γ = \(gamma)")
         self.alpha = alpha
         self.gamma = gamma
         self.form = form
@@ -59,11 +61,15 @@ public struct FocalLoss: Sendable {
         let n = labels.count
         switch form {
         case .binaryLogit:
-            precondition(labels.rank == 1 && logits.count == n && (logits.rank == 1 || (logits.rank == 2 && logits.shape[1] == 1)),
-                         "FocalLoss(binaryLogit): logits \(logits.shape) and labels \(labels.shape) must be [N] (or [N, 1]) and [N]")
+            precondition(
+                labels.rank == 1 && logits.count == n
+                    && (logits.rank == 1 || (logits.rank == 2 && logits.shape[1] == 1)),
+                "FocalLoss(binaryLogit): logits \(logits.shape) and labels \(labels.shape) must be [N] (or [N, 1]) and [N]"
+            )
         case .twoClassSoftmax:
-            precondition(labels.rank == 1 && logits.rank == 2 && logits.shape[0] == n && logits.shape[1] == 2,
-                         "FocalLoss(twoClassSoftmax): logits \(logits.shape) must be [N, 2] for labels \(labels.shape)")
+            precondition(
+                labels.rank == 1 && logits.rank == 2 && logits.shape[0] == n && logits.shape[1] == 2,
+                "FocalLoss(twoClassSoftmax): logits \(logits.shape) must be [N, 2] for labels \(labels.shape)")
         }
         gradient.prepare(shape: logits.shape)
         let scale = reduction == .mean ? 1 / Double(Swift.max(n, 1)) : 1
@@ -78,10 +84,10 @@ public struct FocalLoss: Sendable {
                         switch form {
                         case .binaryLogit:
                             let logit = Double(z[i])
-                            let signed = positive ? logit : -logit              // p_t = σ(signed)
+                            let signed = positive ? logit : -logit  // p_t = σ(signed)
                             let logPt = -softplus(-signed)
                             let pt = Foundation.exp(logPt)
-                            let oneMinus = 1 - pt                               // = σ(−signed)
+                            let oneMinus = 1 - pt  // = σ(−signed)
                             total += -alphaT * Foundation.pow(oneMinus, g) * logPt
                             // d/dsigned of −α(1−p)^γ log p, with dp/dsigned = p(1−p):
                             //   α(1−p)^γ · [γ p log p − (1 − p)]
@@ -90,7 +96,8 @@ public struct FocalLoss: Sendable {
                         case .twoClassSoftmax:
                             let difference = Double(z[2 * i + 1]) - Double(z[2 * i])
                             let p = 1 / (1 + Foundation.exp(-difference))
-                            let clamped = Swift.min(Swift.max(p, Double(FocalLoss.epsilon)), 1 - Double(FocalLoss.epsilon))
+                            let clamped = Swift.min(
+                                Swift.max(p, Double(FocalLoss.epsilon)), 1 - Double(FocalLoss.epsilon))
                             let pt = positive ? clamped : 1 - clamped
                             let oneMinus = 1 - pt
                             let logPt = Foundation.log(pt)

@@ -24,18 +24,21 @@ public struct SoftmaxCrossEntropy: Sendable {
     }
 
     public func callAsFunction(logits: Tensor, targets: [Int], gradient: inout Tensor) -> Float {
-        precondition(logits.rank == 2 && logits.shape[0] == targets.count,
-                     "SoftmaxCrossEntropy: logits \(logits.shape) must be [N, C] with N = \(targets.count) targets")
+        precondition(
+            logits.rank == 2 && logits.shape[0] == targets.count,
+            "SoftmaxCrossEntropy: logits \(logits.shape) must be [N, C] with N = \(targets.count) targets")
         let n = logits.shape[0], c = logits.shape[1]
-        precondition(classWeights.isEmpty || classWeights.count == c,
-                     "SoftmaxCrossEntropy: \(classWeights.count) class weights for \(c) classes")
+        precondition(
+            classWeights.isEmpty || classWeights.count == c,
+            "SoftmaxCrossEntropy: \(classWeights.count) class weights for \(c) classes")
         gradient.prepare(rows: n, columns: c)
         var total = 0.0, weightTotal = 0.0
         logits.withUnsafeBufferPointer { z in
             gradient.withUnsafeMutableBufferPointer { dz in
                 for i in 0..<n {
                     let k = targets[i]
-                    precondition(k >= 0 && k < c, "SoftmaxCrossEntropy: target \(k) of example \(i) is not a class in 0..<\(c)")
+                    precondition(
+                        k >= 0 && k < c, "SoftmaxCrossEntropy: target \(k) of example \(i) is not a class in 0..<\(c)")
                     let row = z.baseAddress! + i * c, out = dz.baseAddress! + i * c
                     var largest = row[0]
                     for j in 1..<c { largest = Swift.max(largest, row[j]) }

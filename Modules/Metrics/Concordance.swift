@@ -13,7 +13,8 @@
 /// - Complexity: O(n log n): times in descending order, each event queried against a Fenwick
 ///   tree of the predictions of everyone with a later time.
 public func concordanceIndex(times: [Double], predictedTimes: [Double], observed: [Bool]) -> MetricValue {
-    precondition(times.count == predictedTimes.count && times.count == observed.count, "concordanceIndex: lengths differ")
+    precondition(
+        times.count == predictedTimes.count && times.count == observed.count, "concordanceIndex: lengths differ")
     let n = times.count
     // Ranks of the distinct predictions, 1-based for the tree.
     let distinct = Array(Set(predictedTimes)).sorted()

@@ -14,7 +14,9 @@ public enum CountMetrics {
     /// √((1/n) Σ (y − μ)²).
     public static func rootMeanSquaredError(predicted: [Double], observed: [Double]) -> MetricValue {
         precondition(predicted.count == observed.count, "CountMetrics: lengths differ")
-        guard case .defined(let mean) = MetricValue.ratio(zip(predicted, observed).reduce(0) { $0 + ($1.1 - $1.0) * ($1.1 - $1.0) }, Double(predicted.count))
+        guard
+            case .defined(let mean) = MetricValue.ratio(
+                zip(predicted, observed).reduce(0) { $0 + ($1.1 - $1.0) * ($1.1 - $1.0) }, Double(predicted.count))
         else { return .undefined }
         return .defined(mean.squareRoot())
     }
@@ -24,7 +26,8 @@ public enum CountMetrics {
     /// perfect prediction. scikit-learn refuses μ ≤ 0; a model that predicts exactly 0 (BG/NBD
     /// for a customer it believes gone) is taken at `floor`, so one such row costs
     /// 2 y log(y / floor) rather than making the whole metric undefined.
-    public static func meanPoissonDeviance(predicted: [Double], observed: [Double], floor: Double = 1e-9) -> MetricValue {
+    public static func meanPoissonDeviance(predicted: [Double], observed: [Double], floor: Double = 1e-9) -> MetricValue
+    {
         precondition(predicted.count == observed.count, "CountMetrics: lengths differ")
         var total = 0.0
         for (mu, y) in zip(predicted, observed) {

@@ -45,14 +45,14 @@ public struct CNNLSTM {
 
     // Activations, named by the step that produces them; B = batch, T = steps, F = filters.
     private var sequenceConvolved = Tensor.zeros([0]), sequenceNormalized = Tensor.zeros([0])  // [B, T, F]
-    private var sequenceActivated = Tensor.zeros([0])                                           // [B, T, F]
-    private var lastHidden = Tensor.zeros([0])                                                  // [B, H]
-    private var sequenceLogits = Tensor.zeros([0]), staticLogits = Tensor.zeros([0])           // [B, O]
-    private var staticConvolved = Tensor.zeros([0]), staticNormalized = Tensor.zeros([0])      // [B, T, F]
-    private var staticActivated = Tensor.zeros([0])                                             // [B, T, F]
-    private var staticFlat = Tensor.zeros([0])                                                  // [B, F·T] channels-first
-    var repeatedStatics = Tensor.zeros([0])                                                     // [B, T, S] (Classifier)
-    private var joined = Tensor.zeros([0])                                                      // [B, 2·O]
+    private var sequenceActivated = Tensor.zeros([0])  // [B, T, F]
+    private var lastHidden = Tensor.zeros([0])  // [B, H]
+    private var sequenceLogits = Tensor.zeros([0]), staticLogits = Tensor.zeros([0])  // [B, O]
+    private var staticConvolved = Tensor.zeros([0]), staticNormalized = Tensor.zeros([0])  // [B, T, F]
+    private var staticActivated = Tensor.zeros([0])  // [B, T, F]
+    private var staticFlat = Tensor.zeros([0])  // [B, F·T] channels-first
+    var repeatedStatics = Tensor.zeros([0])  // [B, T, S] (Classifier)
+    private var joined = Tensor.zeros([0])  // [B, 2·O]
     // Gradients.
     private var joinedGradient = Tensor.zeros([0]), sequenceLogitsGradient = Tensor.zeros([0])
     private var staticLogitsGradient = Tensor.zeros([0]), staticFlatGradient = Tensor.zeros([0])
@@ -65,16 +65,21 @@ public struct CNNLSTM {
     public init(_ configuration: Configuration = Configuration(), layout: inout ParameterLayout) {
         self.configuration = configuration
         let c = configuration
-        convSequence = Conv1D("conv_seq", inputChannels: c.sequenceFeatures, outputChannels: c.convolutionChannels,
-                              kernelSize: c.kernelSize, padding: .same, layout: &layout)
+        convSequence = Conv1D(
+            "conv_seq", inputChannels: c.sequenceFeatures, outputChannels: c.convolutionChannels,
+            kernelSize: c.kernelSize, padding: .same, layout: &layout)
         normSequence = BatchNorm("bn_seq", channels: c.convolutionChannels, layout: &layout)
-        lstm = LSTM("lstm", inputSize: c.convolutionChannels, hiddenSize: c.hiddenSize, layerCount: c.layerCount, layout: &layout)
+        lstm = LSTM(
+            "lstm", inputSize: c.convolutionChannels, hiddenSize: c.hiddenSize, layerCount: c.layerCount,
+            layout: &layout)
         denseSequence = Linear("fc_seq", inputFeatures: c.hiddenSize, outputFeatures: c.outputs, layout: &layout)
         guard c.staticBranch else { return }
-        convStatic = Conv1D("conv_stat", inputChannels: c.staticFeatures, outputChannels: c.convolutionChannels,
-                            kernelSize: c.kernelSize, padding: .same, layout: &layout)
+        convStatic = Conv1D(
+            "conv_stat", inputChannels: c.staticFeatures, outputChannels: c.convolutionChannels,
+            kernelSize: c.kernelSize, padding: .same, layout: &layout)
         normStatic = BatchNorm("bn_stat", channels: c.convolutionChannels, layout: &layout)
-        denseStatic = Linear("fc_stat", inputFeatures: c.convolutionChannels * c.steps, outputFeatures: c.outputs, layout: &layout)
+        denseStatic = Linear(
+            "fc_stat", inputFeatures: c.convolutionChannels * c.steps, outputFeatures: c.outputs, layout: &layout)
         head = Linear("head", inputFeatures: 2 * c.outputs, outputFeatures: c.outputs, layout: &layout)
     }
 
@@ -94,11 +99,13 @@ public struct CNNLSTM {
     /// Logits `[B, O]` (the study's O = 2: column 1 = order) for `sequence [B, T, 7]` and `statics [B, T, 4]`
     /// (`statics` is not read without the static branch).
     public mutating func forward(
-        sequence: Tensor, statics: Tensor, mask: Tensor? = nil, mode: Mode, _ parameters: ParameterStore, into logits: inout Tensor
+        sequence: Tensor, statics: Tensor, mask: Tensor? = nil, mode: Mode, _ parameters: ParameterStore,
+        into logits: inout Tensor
     ) {
         let c = configuration
-        precondition(sequence.rank == 3 && sequence.shape[1] == c.steps && sequence.shape[2] == c.sequenceFeatures,
-                     "CNNLSTM.forward: sequence shape \(sequence.shape) is not [B, \(c.steps), \(c.sequenceFeatures)]")
+        precondition(
+            sequence.rank == 3 && sequence.shape[1] == c.steps && sequence.shape[2] == c.sequenceFeatures,
+            "CNNLSTM.forward: sequence shape \(sequence.shape) is not [B, \(c.steps), \(c.sequenceFeatures)]")
         let b = sequence.shape[0], t = c.steps, f = c.convolutionChannels
 
         convSequence.forward(sequence, parameters, into: &sequenceConvolved)
@@ -112,9 +119,11 @@ public struct CNNLSTM {
         // The static-branch layers are mutated in place through `!` (binding them to locals
         // would share their saved buffers and copy them on the next write).
         denseSequence.forward(lastHidden, parameters, into: &sequenceLogits)
-        precondition(statics.rank == 3 && statics.shape[0] == sequence.shape[0] && statics.shape[1] == c.steps
-                     && statics.shape[2] == c.staticFeatures,
-                     "CNNLSTM.forward: static shape \(statics.shape) is not [\(sequence.shape[0]), \(c.steps), \(c.staticFeatures)]")
+        precondition(
+            statics.rank == 3 && statics.shape[0] == sequence.shape[0] && statics.shape[1] == c.steps
+                && statics.shape[2] == c.staticFeatures,
+            "CNNLSTM.forward: static shape \(statics.shape) is not [\(sequence.shape[0]), \(c.steps), \(c.staticFeatures)]"
+        )
 
         convStatic!.forward(statics, parameters, into: &staticConvolved)
         normStatic!.forward(staticConvolved, mode: mode, parameters, into: &staticNormalized)
@@ -123,9 +132,13 @@ public struct CNNLSTM {
         staticFlat.prepare(rows: b, columns: f * t)
         staticActivated.withUnsafeBufferPointer { source in
             staticFlat.withUnsafeMutableBufferPointer { flat in
-                for sample in 0..<b { for step in 0..<t { for channel in 0..<f {
-                    flat[sample * f * t + channel * t + step] = source[(sample * t + step) * f + channel]
-                } } }
+                for sample in 0..<b {
+                    for step in 0..<t {
+                        for channel in 0..<f {
+                            flat[sample * f * t + channel * t + step] = source[(sample * t + step) * f + channel]
+                        }
+                    }
+                }
             }
         }
         denseStatic!.forward(staticFlat, parameters, into: &staticLogits)
@@ -179,12 +192,17 @@ public struct CNNLSTM {
         staticActivatedGradient.prepare(depth: b, rows: t, columns: f)
         staticFlatGradient.withUnsafeBufferPointer { flat in
             staticActivatedGradient.withUnsafeMutableBufferPointer { out in
-                for sample in 0..<b { for step in 0..<t { for channel in 0..<f {
-                    out[(sample * t + step) * f + channel] = flat[sample * f * t + channel * t + step]
-                } } }
+                for sample in 0..<b {
+                    for step in 0..<t {
+                        for channel in 0..<f {
+                            out[(sample * t + step) * f + channel] = flat[sample * f * t + channel * t + step]
+                        }
+                    }
+                }
             }
         }
-        Activation.relu.backward(staticActivatedGradient, output: staticActivated, inputGradient: &staticNormalizedGradient)
+        Activation.relu.backward(
+            staticActivatedGradient, output: staticActivated, inputGradient: &staticNormalizedGradient)
         normStatic!.backward(staticNormalizedGradient, parameters, inputGradient: &staticConvolvedGradient)
         convStatic!.accumulateParameterGradients(staticConvolvedGradient, parameters)
 
@@ -195,8 +213,40 @@ public struct CNNLSTM {
     /// From `lastHiddenGradient` down to the sequence convolution's parameters.
     private mutating func backwardSequenceBranch(_ parameters: ParameterStore) {
         lstm.backward(lastHiddenGradient, parameters, inputGradient: &sequenceActivatedGradient)
-        Activation.relu.backward(sequenceActivatedGradient, output: sequenceActivated, inputGradient: &sequenceNormalizedGradient)
+        Activation.relu.backward(
+            sequenceActivatedGradient, output: sequenceActivated, inputGradient: &sequenceNormalizedGradient)
         normSequence.backward(sequenceNormalizedGradient, parameters, inputGradient: &sequenceConvolvedGradient)
         convSequence.accumulateParameterGradients(sequenceConvolvedGradient, parameters)
+    }
+}
+
+extension CNNLSTM: Classifier {
+    public var architecture: Architecture { configuration.staticBranch ? .cnnLSTM : .cnnLSTMSequenceOnly }
+    public var outputForm: OutputForm { .twoClassLogits }
+
+    /// Repeats the `[B, S]` statics along time into the study's `[B, T, S]` layout.
+    public mutating func forward(
+        _ input: ModelInput, mode: Mode, random: inout SeededRandom, _ parameters: ParameterStore,
+        into logits: inout Tensor
+    ) {
+        let b = input.batchSize, t = configuration.steps, s = configuration.staticFeatures
+        if configuration.staticBranch {
+            precondition(
+                input.statics.rank == 2 && input.statics.shape == [b, s],
+                "CNNLSTM: statics shape \(input.statics.shape) is not [\(b), \(s)]")
+            repeatedStatics.prepare(depth: b, rows: t, columns: s)
+            input.statics.withUnsafeBufferPointer { source in
+                repeatedStatics.withUnsafeMutableBufferPointer { out in
+                    for sample in 0..<b {
+                        for step in 0..<t {
+                            (out.baseAddress! + (sample * t + step) * s).update(
+                                from: source.baseAddress! + sample * s, count: s)
+                        }
+                    }
+                }
+            }
+        }
+        forward(
+            sequence: input.sequence, statics: repeatedStatics, mask: input.mask, mode: mode, parameters, into: &logits)
     }
 }

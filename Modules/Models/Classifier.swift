@@ -6,10 +6,10 @@ import Tensors
 /// A model reads the parts it needs: the recurrent models `sequence` and `mask`, the CNN-LSTM
 /// also `statics`, the MLP and logistic regression `aggregates`.
 public struct ModelInput {
-    public var sequence: Tensor     // [B, T, F]
-    public var mask: Tensor?        // [B, T], 1 = real visit, 0 = left padding
-    public var statics: Tensor      // [B, S]
-    public var aggregates: Tensor   // [B, A]
+    public var sequence: Tensor  // [B, T, F]
+    public var mask: Tensor?  // [B, T], 1 = real visit, 0 = left padding
+    public var statics: Tensor  // [B, S]
+    public var aggregates: Tensor  // [B, A]
 
     public init(sequence: Tensor, mask: Tensor?, statics: Tensor, aggregates: Tensor) {
         self.sequence = sequence
@@ -84,8 +84,12 @@ public struct ModelShape: Codable, Sendable, Equatable {
 
     /// Why a shape (from a file: untrusted) cannot be built, or nil.
     public var problem: String? {
-        guard (1...Self.maximumSteps).contains(steps) else { return "steps \(steps) is outside 1...\(Self.maximumSteps)" }
-        for (name, value) in [("sequence", sequenceFeatures), ("static", staticFeatures), ("aggregate", aggregateFeatures)]
+        guard (1...Self.maximumSteps).contains(steps) else {
+            return "steps \(steps) is outside 1...\(Self.maximumSteps)"
+        }
+        for (name, value) in [
+            ("sequence", sequenceFeatures), ("static", staticFeatures), ("aggregate", aggregateFeatures)
+        ]
         where !(0...Self.maximumFeatures).contains(value) {
             return "\(name) feature count \(value) is outside 0...\(Self.maximumFeatures)"
         }
@@ -102,7 +106,9 @@ public protocol Classifier {
     /// PyTorch's default initialisation of every layer (Revisit's seeded draws).
     func initialize(_ parameters: ParameterStore, using random: inout SeededRandom)
     /// Logits (see ``outputForm``). `random` feeds dropout in training mode.
-    mutating func forward(_ input: ModelInput, mode: Mode, random: inout SeededRandom, _ parameters: ParameterStore, into logits: inout Tensor)
+    mutating func forward(
+        _ input: ModelInput, mode: Mode, random: inout SeededRandom, _ parameters: ParameterStore,
+        into logits: inout Tensor)
     /// Backpropagates `dL/dlogits` through the last forward pass, accumulating every parameter gradient.
     mutating func backward(_ logitsGradient: Tensor, _ parameters: ParameterStore)
     /// P(order) per row, `[B]`, from this model's logits (a requirement, so that a hazard head
@@ -137,7 +143,9 @@ public func makeClassifier(
 ) -> any Classifier {
     switch architecture {
     case .cnnLSTMTiming:
-        guard let timing else { preconditionFailure("makeClassifier: \(architecture.rawValue) needs its timing bins (a HazardReadout)") }
+        guard let timing else {
+            preconditionFailure("makeClassifier: \(architecture.rawValue) needs its timing bins (a HazardReadout)")
+        }
         var configuration = CNNLSTM.Configuration()
         configuration.steps = shape.steps
         configuration.sequenceFeatures = shape.sequenceFeatures
@@ -171,60 +179,4 @@ private func stackConfiguration(_ shape: ModelShape) -> RecurrentStackConfigurat
     var configuration = RecurrentStackConfiguration()
     configuration.sequenceFeatures = shape.sequenceFeatures
     return configuration
-}
-
-extension CNNLSTM: Classifier {
-    public var architecture: Architecture { configuration.staticBranch ? .cnnLSTM : .cnnLSTMSequenceOnly }
-    public var outputForm: OutputForm { .twoClassLogits }
-
-    /// Repeats the `[B, S]` statics along time into the study's `[B, T, S]` layout.
-    public mutating func forward(_ input: ModelInput, mode: Mode, random: inout SeededRandom, _ parameters: ParameterStore, into logits: inout Tensor) {
-        let b = input.batchSize, t = configuration.steps, s = configuration.staticFeatures
-        if configuration.staticBranch {
-            precondition(input.statics.rank == 2 && input.statics.shape == [b, s],
-                         "CNNLSTM: statics shape \(input.statics.shape) is not [\(b), \(s)]")
-            repeatedStatics.prepare(depth: b, rows: t, columns: s)
-            input.statics.withUnsafeBufferPointer { source in
-                repeatedStatics.withUnsafeMutableBufferPointer { out in
-                    for sample in 0..<b {
-                        for step in 0..<t {
-                            (out.baseAddress! + (sample * t + step) * s).update(from: source.baseAddress! + sample * s, count: s)
-                        }
-                    }
-                }
-            }
-        }
-        forward(sequence: input.sequence, statics: repeatedStatics, mask: input.mask, mode: mode, parameters, into: &logits)
-    }
-}
-
-extension StackedRecurrent: Classifier {
-    public var architecture: Architecture {
-        if Cell.self == GRUCell.self { return .gru }
-        if Cell.self == TanhRNNCell.self { return .rnn }
-        return .lstm
-    }
-    public var outputForm: OutputForm { .positiveLogit }
-
-    public mutating func forward(_ input: ModelInput, mode: Mode, random: inout SeededRandom, _ parameters: ParameterStore, into logits: inout Tensor) {
-        forward(sequence: input.sequence, mask: input.mask, mode: mode, random: &random, parameters, into: &logits)
-    }
-}
-
-extension MultilayerPerceptron: Classifier {
-    public var architecture: Architecture { .mlp }
-    public var outputForm: OutputForm { .positiveLogit }
-
-    public mutating func forward(_ input: ModelInput, mode: Mode, random: inout SeededRandom, _ parameters: ParameterStore, into logits: inout Tensor) {
-        forward(features: input.aggregates, mode: mode, random: &random, parameters, into: &logits)
-    }
-}
-
-extension LogisticRegression: Classifier {
-    public var architecture: Architecture { .logisticRegression }
-    public var outputForm: OutputForm { .positiveLogit }
-
-    public mutating func forward(_ input: ModelInput, mode: Mode, random: inout SeededRandom, _ parameters: ParameterStore, into logits: inout Tensor) {
-        forward(features: input.aggregates, parameters, into: &logits)
-    }
 }

@@ -27,7 +27,8 @@ public struct MultilayerPerceptron {
         var stages: [Sequential.Stage] = []
         var width = configuration.inputFeatures
         for (index, hidden) in configuration.hidden.enumerated() {
-            stages.append(.linear(Linear("fc\(index + 1)", inputFeatures: width, outputFeatures: hidden, layout: &layout)))
+            stages.append(
+                .linear(Linear("fc\(index + 1)", inputFeatures: width, outputFeatures: hidden, layout: &layout)))
             stages.append(.activation(.relu))
             // Dropout after the first hidden layer only, as in the common Keras recipe.
             if index == 0 && configuration.dropout > 0 { stages.append(.dropout(Dropout(rate: configuration.dropout))) }
@@ -43,10 +44,12 @@ public struct MultilayerPerceptron {
 
     /// Logits `[B, 1]` for `features [B, A]`.
     public mutating func forward(
-        features: Tensor, mode: Mode, random: inout SeededRandom, _ parameters: ParameterStore, into logits: inout Tensor
+        features: Tensor, mode: Mode, random: inout SeededRandom, _ parameters: ParameterStore,
+        into logits: inout Tensor
     ) {
-        precondition(features.rank == 2 && features.shape[1] == configuration.inputFeatures,
-                     "MultilayerPerceptron.forward: features shape \(features.shape) is not [B, \(configuration.inputFeatures)]")
+        precondition(
+            features.rank == 2 && features.shape[1] == configuration.inputFeatures,
+            "MultilayerPerceptron.forward: features shape \(features.shape) is not [B, \(configuration.inputFeatures)]")
         chain.forward(features, mode: mode, random: &random, parameters, into: &logits)
     }
 
@@ -81,13 +84,38 @@ public struct LogisticRegression {
 
     /// Logits `[B, 1]` for `features [B, A]`.
     public mutating func forward(features: Tensor, _ parameters: ParameterStore, into logits: inout Tensor) {
-        precondition(features.rank == 2 && features.shape[1] == configuration.inputFeatures,
-                     "LogisticRegression.forward: features shape \(features.shape) is not [B, \(configuration.inputFeatures)]")
+        precondition(
+            features.rank == 2 && features.shape[1] == configuration.inputFeatures,
+            "LogisticRegression.forward: features shape \(features.shape) is not [B, \(configuration.inputFeatures)]")
         linear.forward(features, parameters, into: &logits)
     }
 
     /// Accumulates `dw`, `db` from `dL/dlogits [B, 1]`.
     public mutating func backward(_ logitsGradient: Tensor, _ parameters: ParameterStore) {
         linear.accumulateParameterGradients(logitsGradient, parameters)
+    }
+}
+
+extension MultilayerPerceptron: Classifier {
+    public var architecture: Architecture { .mlp }
+    public var outputForm: OutputForm { .positiveLogit }
+
+    public mutating func forward(
+        _ input: ModelInput, mode: Mode, random: inout SeededRandom, _ parameters: ParameterStore,
+        into logits: inout Tensor
+    ) {
+        forward(features: input.aggregates, mode: mode, random: &random, parameters, into: &logits)
+    }
+}
+
+extension LogisticRegression: Classifier {
+    public var architecture: Architecture { .logisticRegression }
+    public var outputForm: OutputForm { .positiveLogit }
+
+    public mutating func forward(
+        _ input: ModelInput, mode: Mode, random: inout SeededRandom, _ parameters: ParameterStore,
+        into logits: inout Tensor
+    ) {
+        forward(features: input.aggregates, parameters, into: &logits)
     }
 }

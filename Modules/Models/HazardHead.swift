@@ -33,7 +33,8 @@ public struct HazardReadout: Codable, Sendable, Equatable {
     /// Why a readout (from a file: untrusted) cannot be used, or nil.
     public var problem: String? {
         guard (1...64).contains(binEdges.count), binEdges.first! >= 1, binEdges.last! <= 3660,
-              zip(binEdges, binEdges.dropFirst()).allSatisfy({ $0 < $1 }) else {
+            zip(binEdges, binEdges.dropFirst()).allSatisfy({ $0 < $1 })
+        else {
             return "its bin edges \(binEdges.prefix(70)) are not 1…64 increasing days within 1…3660"
         }
         guard (1...binEdges.last!).contains(horizonDays) else {
@@ -88,7 +89,10 @@ public struct TimingCNNLSTM: Classifier {
         network.initialize(parameters, using: &random)
     }
 
-    public mutating func forward(_ input: ModelInput, mode: Mode, random: inout SeededRandom, _ parameters: ParameterStore, into logits: inout Tensor) {
+    public mutating func forward(
+        _ input: ModelInput, mode: Mode, random: inout SeededRandom, _ parameters: ParameterStore,
+        into logits: inout Tensor
+    ) {
         network.forward(input, mode: mode, random: &random, parameters, into: &logits)
     }
 
@@ -101,7 +105,8 @@ public struct TimingCNNLSTM: Classifier {
         if probabilities.count != b { probabilities = [Float](repeating: 0, count: b) }
         logits.withUnsafeBufferPointer { z in
             for row in 0..<b {
-                probabilities[row] = readout.probabilityWithinHorizon(logits: UnsafeBufferPointer(rebasing: z[(row * k)..<((row + 1) * k)]))
+                probabilities[row] = readout.probabilityWithinHorizon(
+                    logits: UnsafeBufferPointer(rebasing: z[(row * k)..<((row + 1) * k)]))
             }
         }
     }

@@ -22,7 +22,7 @@ public struct StackedRecurrent<Cell: RecurrentCell> {
     public let configuration: Configuration
     var first: RecurrentNetwork<Cell>, second: RecurrentNetwork<Cell>, dense: Linear
     var firstDropout: Dropout, secondDropout: Dropout
-    private var firstOutput = Tensor.zeros([0]), firstDropped = Tensor.zeros([0])    // [B, T, H1]
+    private var firstOutput = Tensor.zeros([0]), firstDropped = Tensor.zeros([0])  // [B, T, H1]
     private var secondOutput = Tensor.zeros([0]), secondDropped = Tensor.zeros([0])  // [B, H2]
     private var secondDroppedGradient = Tensor.zeros([0]), secondOutputGradient = Tensor.zeros([0])
     private var firstDroppedGradient = Tensor.zeros([0]), firstOutputGradient = Tensor.zeros([0])
@@ -30,8 +30,10 @@ public struct StackedRecurrent<Cell: RecurrentCell> {
 
     public init(_ configuration: Configuration = Configuration(), layout: inout ParameterLayout) {
         self.configuration = configuration
-        first = RecurrentNetwork<Cell>("l1", inputSize: configuration.sequenceFeatures, hiddenSize: configuration.firstHidden, layout: &layout)
-        second = RecurrentNetwork<Cell>("l2", inputSize: configuration.firstHidden, hiddenSize: configuration.secondHidden, layout: &layout)
+        first = RecurrentNetwork<Cell>(
+            "l1", inputSize: configuration.sequenceFeatures, hiddenSize: configuration.firstHidden, layout: &layout)
+        second = RecurrentNetwork<Cell>(
+            "l2", inputSize: configuration.firstHidden, hiddenSize: configuration.secondHidden, layout: &layout)
         dense = Linear("fc", inputFeatures: configuration.secondHidden, outputFeatures: 1, layout: &layout)
         firstDropout = Dropout(rate: configuration.dropout)
         secondDropout = Dropout(rate: configuration.dropout)
@@ -81,3 +83,25 @@ public typealias StackedLSTM = StackedRecurrent<LSTMCell>
 public typealias StackedGRU = StackedRecurrent<GRUCell>
 /// The same stack with plain tanh RNN layers (PyTorch's `nn.RNN`, `nonlinearity='tanh'`).
 public typealias StackedRNN = StackedRecurrent<TanhRNNCell>
+
+/// The architecture a stack of this cell is: a property of the cell, so that a new cell names
+/// its architecture where it is declared rather than in a chain of type comparisons.
+public protocol StackedCell: RecurrentCell {
+    static var stackedArchitecture: Architecture { get }
+}
+
+extension LSTMCell: StackedCell { public static var stackedArchitecture: Architecture { .lstm } }
+extension GRUCell: StackedCell { public static var stackedArchitecture: Architecture { .gru } }
+extension TanhRNNCell: StackedCell { public static var stackedArchitecture: Architecture { .rnn } }
+
+extension StackedRecurrent: Classifier where Cell: StackedCell {
+    public var architecture: Architecture { Cell.stackedArchitecture }
+    public var outputForm: OutputForm { .positiveLogit }
+
+    public mutating func forward(
+        _ input: ModelInput, mode: Mode, random: inout SeededRandom, _ parameters: ParameterStore,
+        into logits: inout Tensor
+    ) {
+        forward(sequence: input.sequence, mask: input.mask, mode: mode, random: &random, parameters, into: &logits)
+    }
+}

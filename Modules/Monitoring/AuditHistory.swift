@@ -21,7 +21,8 @@ import Metrics
 public struct AuditHistory: Sendable, Equatable {
     public static let formatVersion = 1
     public static let header = [
-        "format_version", "as_of", "model", "candidates", "listed", "listed_ordered", "list_precision", "reps_rate", "random_rate",
+        "format_version", "as_of", "model", "candidates", "listed", "listed_ordered", "list_precision", "reps_rate",
+        "random_rate"
     ]
 
     /// One audited list.
@@ -42,7 +43,8 @@ public struct AuditHistory: Sendable, Equatable {
         public var randomRate: Double?
 
         public init(
-            asOf: Day, model: String, candidates: Int, listed: Int, listedOrdered: Int, listPrecision: Double?, repsRate: Double?,
+            asOf: Day, model: String, candidates: Int, listed: Int, listedOrdered: Int, listPrecision: Double?,
+            repsRate: Double?,
             randomRate: Double?
         ) {
             self.asOf = asOf
@@ -94,10 +96,12 @@ public struct AuditHistory: Sendable, Equatable {
         // Swift's shortest round-trip spelling: a decoded history equals the one written.
         func rate(_ value: Double?) -> String { value.map { String($0) } ?? "" }
         for entry in entries {
-            DelimitedText.appendRecord([
-                String(Self.formatVersion), entry.asOf.iso, entry.model, String(entry.candidates), String(entry.listed),
-                String(entry.listedOrdered), rate(entry.listPrecision), rate(entry.repsRate), rate(entry.randomRate),
-            ], to: &output)
+            DelimitedText.appendRecord(
+                [
+                    String(Self.formatVersion), entry.asOf.iso, entry.model, String(entry.candidates),
+                    String(entry.listed),
+                    String(entry.listedOrdered), rate(entry.listPrecision), rate(entry.repsRate), rate(entry.randomRate)
+                ], to: &output)
         }
         return output
     }
@@ -109,19 +113,28 @@ public struct AuditHistory: Sendable, Equatable {
         guard first.fields == header else {
             throw EvaluationError.malformed(
                 path: path, line: first.line,
-                reason: "not an audit history: the header must be \(header.joined(separator: ",")) (written by evaluator audit --history)")
+                reason:
+                    "not an audit history: the header must be \(header.joined(separator: ",")) (written by evaluator audit --history)"
+            )
         }
         var entries: [Entry] = []
         for (line, fields) in records.dropFirst() {
             func fail(_ reason: String) -> EvaluationError { .malformed(path: path, line: line, reason: reason) }
-            guard fields.count == header.count else { throw fail("\(fields.count) fields, the header has \(header.count)") }
-            guard fields[0] == String(formatVersion) else {
-                throw EvaluationError.unsupportedVersion(path: path, line: line, found: fields[0], expected: [formatVersion])
+            guard fields.count == header.count else {
+                throw fail("\(fields.count) fields, the header has \(header.count)")
             }
-            guard let day = Day(iso: fields[1]) else { throw fail("as_of '\(Snippet.bounded(fields[1]))' is not a YYYY-MM-DD date") }
+            guard fields[0] == String(formatVersion) else {
+                throw EvaluationError.unsupportedVersion(
+                    path: path, line: line, found: fields[0], expected: [formatVersion])
+            }
+            guard let day = Day(iso: fields[1]) else {
+                throw fail("as_of '\(Snippet.bounded(fields[1]))' is not a YYYY-MM-DD date")
+            }
             guard !fields[2].isEmpty else { throw fail("model is empty") }
             func count(_ index: Int) throws -> Int {
-                guard let value = Int(fields[index]), value >= 0 else { throw fail("\(header[index]) '\(Snippet.bounded(fields[index]))' is not a count ≥ 0") }
+                guard let value = Int(fields[index]), value >= 0 else {
+                    throw fail("\(header[index]) '\(Snippet.bounded(fields[index]))' is not a count ≥ 0")
+                }
                 return value
             }
             func rate(_ index: Int) throws -> Double? {
@@ -132,10 +145,13 @@ public struct AuditHistory: Sendable, Equatable {
                 return value
             }
             let entry = Entry(
-                asOf: day, model: fields[2], candidates: try count(3), listed: try count(4), listedOrdered: try count(5),
+                asOf: day, model: fields[2], candidates: try count(3), listed: try count(4),
+                listedOrdered: try count(5),
                 listPrecision: try rate(6), repsRate: try rate(7), randomRate: try rate(8))
             guard entry.listedOrdered <= entry.listed, entry.listed <= entry.candidates else {
-                throw fail("listed_ordered ≤ listed ≤ candidates does not hold (\(entry.listedOrdered), \(entry.listed), \(entry.candidates))")
+                throw fail(
+                    "listed_ordered ≤ listed ≤ candidates does not hold (\(entry.listedOrdered), \(entry.listed), \(entry.candidates))"
+                )
             }
             entries.append(entry)
         }
@@ -145,14 +161,18 @@ public struct AuditHistory: Sendable, Equatable {
     /// Reads `path`; a missing file is an empty history (the first night).
     public static func read(path: String) throws -> AuditHistory {
         guard FileManager.default.fileExists(atPath: path) else { return AuditHistory() }
-        guard let data = FileManager.default.contents(atPath: path) else { throw EvaluationError.missingFile(path: path) }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw EvaluationError.missingFile(path: path)
+        }
         return try decode([UInt8](data), path: path)
     }
 
     /// Adds `new` to the history at `path` under its lock, atomically: read, merge, replace.
     /// Returns the history as written.
     @discardableResult
-    public static func append(_ new: [Entry], to path: String, waiting: (String) -> Void = { _ in }) throws -> AuditHistory {
+    public static func append(_ new: [Entry], to path: String, waiting: (String) -> Void = { _ in }) throws
+        -> AuditHistory
+    {
         let lock = try FileLock.exclusive(for: path, wait: true, waiting: waiting)
         return try withExtendedLifetime(lock) {
             var history = try read(path: path)

@@ -68,31 +68,38 @@ public struct DatasetDrift: Sendable {
                 continue
             }
             let now = candidate.visits[index]
-            if now.date != visit.date || now.customerID != visit.customerID || now.repID != visit.repID || now.result != visit.result
-                || now.isOrder != visit.isOrder {
+            if now.date != visit.date || now.customerID != visit.customerID || now.repID != visit.repID
+                || now.result != visit.result
+                || now.isOrder != visit.isOrder
+            {
                 changed += 1
                 if changedExample == nil { changedExample = (visit, now) }
             }
         }
         let n = baseline.visits.count
         let lostShare = Self.share(lost, n)
-        add("history_lost", lostShare > thresholds.maxHistoryLoss,
+        add(
+            "history_lost", lostShare > thresholds.maxHistoryLoss,
             "\(lost) of \(n) visits of yesterday's dataset are missing tonight (\(Self.percent(lostShare)); threshold "
                 + "\(Self.percent(thresholds.maxHistoryLoss)))"
                 + (lostExample.map { ", e.g. visit '\(Snippet.bounded($0.visitID))' of \($0.date.iso)" } ?? "")
                 + (lost > 0 ? ": a partial export, or an ERP that purged old records" : ""))
         let changedShare = Self.share(changed, n)
-        add("history_changed", changedShare > thresholds.maxHistoryChange,
+        add(
+            "history_changed", changedShare > thresholds.maxHistoryChange,
             "\(changed) of \(n) visits changed date, customer, rep or result (\(Self.percent(changedShare)); threshold "
                 + "\(Self.percent(thresholds.maxHistoryChange)))"
-                + (changedExample.map { ", e.g. visit '\(Snippet.bounded($0.0.visitID))': result '\(Snippet.bounded($0.0.result))' → '\(Snippet.bounded($0.1.result))', \($0.0.date.iso) → \($0.1.date.iso)" } ?? ""))
+                + (changedExample.map {
+                    ", e.g. visit '\(Snippet.bounded($0.0.visitID))': result '\(Snippet.bounded($0.0.result))' → '\(Snippet.bounded($0.1.result))', \($0.0.date.iso) → \($0.1.date.iso)"
+                } ?? ""))
 
         let candidateCustomers = Set(candidate.customers.map(\.customerID))
         let customersLost = baseline.customers.filter { !candidateCustomers.contains($0.customerID) }.count
         let baselineCustomers = Set(baseline.customers.map(\.customerID))
         let customersNew = candidate.customers.filter { !baselineCustomers.contains($0.customerID) }.count
         let customerShare = Self.share(customersLost, baseline.customers.count)
-        add("customers_lost", customerShare > thresholds.maxCustomerLoss,
+        add(
+            "customers_lost", customerShare > thresholds.maxCustomerLoss,
             "\(customersLost) of \(baseline.customers.count) customer profiles are missing tonight (\(Self.percent(customerShare)); "
                 + "threshold \(Self.percent(thresholds.maxCustomerLoss))); \(customersNew) new")
 
@@ -110,12 +117,16 @@ public struct DatasetDrift: Sendable {
             let observed = fresh.filter { $0.date > baselineEnd }.count
             let ratio = expected > 0 ? Double(observed) / expected : (observed > 0 ? Double.infinity : 1)
             let outside = ratio > thresholds.maxVolumeRatio || ratio < 1 / thresholds.maxVolumeRatio
-            add("rows_per_day", outside && expected >= 20,
+            add(
+                "rows_per_day", outside && expected >= 20,
                 "\(observed) visits dated \(days.first!.iso)…\(days.last!.iso) against \(String(format: "%.1f", expected)) expected "
                     + "from the same weekdays of the last 4 weeks (ratio \(String(format: "%.2f", ratio)); allowed "
-                    + "\(String(format: "%.2f", 1 / thresholds.maxVolumeRatio))…\(String(format: "%.0f", thresholds.maxVolumeRatio)))")
+                    + "\(String(format: "%.2f", 1 / thresholds.maxVolumeRatio))…\(String(format: "%.0f", thresholds.maxVolumeRatio)))"
+            )
         } else {
-            add("rows_per_day", false, "no visit dated after yesterday's last day (\(baselineEnd?.iso ?? "none")): no new day to compare")
+            add(
+                "rows_per_day", false,
+                "no visit dated after yesterday's last day (\(baselineEnd?.iso ?? "none")): no new day to compare")
         }
 
         // The order share of the new visits against the baseline's recent weeks.
@@ -127,7 +138,8 @@ public struct DatasetDrift: Sendable {
             let lower = Trend.binomialLowerTail(freshOrders, fresh.count, before)
             let upper = freshOrders == 0 ? 1 : 1 - Trend.binomialLowerTail(freshOrders - 1, fresh.count, before)
             let p = min(1, 2 * min(lower, upper))
-            add("order_share", change > thresholds.maxOrderShareChange && p < 0.001,
+            add(
+                "order_share", change > thresholds.maxOrderShareChange && p < 0.001,
                 "\(freshOrders) orders among \(fresh.count) new visits (\(Self.percent(now))) against \(Self.percent(before)) in the "
                     + "last 28 days (change \(String(format: "%.0f", change * 100))%, two-sided p = \(String(format: "%.2g", p)); "
                     + "threshold \(String(format: "%.0f", thresholds.maxOrderShareChange * 100))% at p < 0.001)")
@@ -141,7 +153,9 @@ public struct DatasetDrift: Sendable {
                 known["target", default: []].insert(visit.target)
                 known["purpose", default: []].insert(visit.purpose)
                 known["result", default: []].insert(visit.result)
-                for (c, value) in visit.categorical.enumerated() { known["categorical \(c + 1)", default: []].insert(value) }
+                for (c, value) in visit.categorical.enumerated() {
+                    known["categorical \(c + 1)", default: []].insert(value)
+                }
             }
             return known
         }
@@ -165,20 +179,26 @@ public struct DatasetDrift: Sendable {
         }
         let novelShare = Self.share(novelRows, fresh.count)
         let listed = novel.keys.sorted().flatMap { field in
-            novel[field]!.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.prefix(3).map { "\(field) '\(Snippet.bounded($0.key, limit: 40))' (\($0.value))" }
+            novel[field]!.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.prefix(3).map {
+                "\(field) '\(Snippet.bounded($0.key, limit: 40))' (\($0.value))"
+            }
         }
-        add("new_values", novelShare > thresholds.maxNewValueShare && fresh.count >= 20,
+        add(
+            "new_values", novelShare > thresholds.maxNewValueShare && fresh.count >= 20,
             "\(novelRows) of \(fresh.count) new visits carry a value yesterday's dataset never had (\(Self.percent(novelShare)); "
-                + "threshold \(Self.percent(thresholds.maxNewValueShare)))" + (listed.isEmpty ? "" : ": " + listed.prefix(6).joined(separator: ", ")))
+                + "threshold \(Self.percent(thresholds.maxNewValueShare)))"
+                + (listed.isEmpty ? "" : ": " + listed.prefix(6).joined(separator: ", ")))
 
         // The import's reject rate, from the manifests.
         let rateBefore = Self.share(baseline.manifest.visitCounts.rejected, baseline.manifest.visitCounts.read)
         let rateNow = Self.share(candidate.manifest.visitCounts.rejected, candidate.manifest.visitCounts.read)
         let topReason = candidate.manifest.visitCounts.rejectedByReason.max { ($0.value, $1.key) < ($1.value, $0.key) }
-        add("reject_rate", rateNow - rateBefore > thresholds.maxRejectRateIncrease,
+        add(
+            "reject_rate", rateNow - rateBefore > thresholds.maxRejectRateIncrease,
             "\(candidate.manifest.visitCounts.rejected) of \(candidate.manifest.visitCounts.read) visit rows rejected tonight "
                 + "(\(Self.percent(rateNow))) against \(Self.percent(rateBefore)) yesterday (allowed increase "
-                + "\(Self.percent(thresholds.maxRejectRateIncrease)))" + (topReason.map { "; most: \($0.key) (\($0.value))" } ?? ""))
+                + "\(Self.percent(thresholds.maxRejectRateIncrease)))"
+                + (topReason.map { "; most: \($0.key) (\($0.value))" } ?? ""))
 
         // Reps: a note only (territories change), but an operator wants to know.
         let baselineReps = Set(baseline.visits.map(\.repID)).subtracting([""])
@@ -200,11 +220,13 @@ public struct DatasetDrift: Sendable {
             "# Revisit: what moved in tonight's export", "",
             exceedsThreshold
                 ? "**Past a threshold: \(findings.filter(\.exceedsThreshold).map(\.check).joined(separator: ", ")).** The nightly job keeps yesterday's dataset and model."
-                : "Within every threshold.", "",
+                : "Within every threshold.", ""
         ]
         let table = MarkdownTable(
             headers: ["check", "result", "what moved"], alignments: [.left, .left, .left],
-            rows: findings.map { [$0.check, $0.exceedsThreshold ? "**past threshold**" : "ok", ReportText.literal($0.message)] })
+            rows: findings.map {
+                [$0.check, $0.exceedsThreshold ? "**past threshold**" : "ok", ReportText.literal($0.message)]
+            })
         lines.append(table.render())
         lines += ["Yesterday: \(ReportText.literal(baselinePath)); tonight: \(ReportText.literal(candidatePath)).", ""]
         return lines.joined(separator: "\n")

@@ -38,7 +38,9 @@ public struct Trend: Sendable {
     }
 
     public struct Warning: Sendable, Equatable, CustomStringConvertible {
-        public enum Kind: String, Sendable { case drop, belowReps = "below_reps", noBetterThanRandom = "no_better_than_random" }
+        public enum Kind: String, Sendable {
+            case drop, belowReps = "below_reps", noBetterThanRandom = "no_better_than_random"
+        }
         public var asOf: Day
         public var kind: Kind
         public var message: String
@@ -54,7 +56,8 @@ public struct Trend: Sendable {
         self.settings = settings
         var byDate: [Day: Night] = [:]
         for entry in history.entries {
-            var night = byDate[entry.asOf] ?? Night(asOf: entry.asOf, models: [], candidates: 0, listed: 0, listedOrdered: 0)
+            var night =
+                byDate[entry.asOf] ?? Night(asOf: entry.asOf, models: [], candidates: 0, listed: 0, listedOrdered: 0)
             night.models.append(entry.model)
             night.candidates += entry.candidates
             night.listed += entry.listed
@@ -67,7 +70,8 @@ public struct Trend: Sendable {
         self.nights = nights
         var warnings: [Warning] = []
         for (index, night) in nights.enumerated() {
-            warnings += Self.warnings(night, previous: nights[max(0, index - settings.window)..<index], settings: settings)
+            warnings += Self.warnings(
+                night, previous: nights[max(0, index - settings.window)..<index], settings: settings)
         }
         self.warnings = warnings
     }
@@ -83,20 +87,25 @@ public struct Trend: Sendable {
             let baseline = Double(pastOrdered) / Double(pastListed)
             let p = binomialLowerTail(k, n, baseline)
             if precision < (1 - settings.relativeDrop) * baseline, p < settings.significance {
-                found.append(Warning(
-                    asOf: night.asOf, kind: .drop,
-                    message: "list of \(night.asOf.iso): precision \(percent(precision)) (\(k) of \(n) listed ordered) against "
-                        + "\(percent(baseline)) over the \(previous.count) nights before; a drop this large has p = "
-                        + String(format: "%.2g", p) + " by chance. Check the night's import and model (drift report, trainer log)."))
+                found.append(
+                    Warning(
+                        asOf: night.asOf, kind: .drop,
+                        message:
+                            "list of \(night.asOf.iso): precision \(percent(precision)) (\(k) of \(n) listed ordered) against "
+                            + "\(percent(baseline)) over the \(previous.count) nights before; a drop this large has p = "
+                            + String(format: "%.2g", p)
+                            + " by chance. Check the night's import and model (drift report, trainer log)."))
             }
         }
         if let reps = night.repsRate, precision < reps {
             let p = binomialLowerTail(k, n, reps)
             if p < settings.significance {
-                found.append(Warning(
-                    asOf: night.asOf, kind: .belowReps,
-                    message: "list of \(night.asOf.iso): precision \(percent(precision)) below the reps' own rate \(percent(reps)) "
-                        + "(p = " + String(format: "%.2g", p) + "): that night the reps' choices beat the list."))
+                found.append(
+                    Warning(
+                        asOf: night.asOf, kind: .belowReps,
+                        message:
+                            "list of \(night.asOf.iso): precision \(percent(precision)) below the reps' own rate \(percent(reps)) "
+                            + "(p = " + String(format: "%.2g", p) + "): that night the reps' choices beat the list."))
             }
         }
         // A sustained check: the window ending tonight pooled, against the random list of the
@@ -105,15 +114,17 @@ public struct Trend: Sendable {
         let windowListed = window.map(\.listed).reduce(0, +), windowOrdered = window.map(\.listedOrdered).reduce(0, +)
         let randomNights = window.filter { $0.randomRate != nil && $0.listed > 0 }
         if window.count >= settings.minimumNights, !randomNights.isEmpty, windowListed > 0 {
-            let random = randomNights.map { $0.randomRate! * Double($0.listed) }.reduce(0, +)
+            let random =
+                randomNights.map { $0.randomRate! * Double($0.listed) }.reduce(0, +)
                 / Double(randomNights.map(\.listed).reduce(0, +))
             if Double(windowOrdered) / Double(windowListed) <= random {
-                found.append(Warning(
-                    asOf: night.asOf, kind: .noBetterThanRandom,
-                    message: "lists of the \(window.count) nights to \(night.asOf.iso): precision "
-                        + "\(percent(Double(windowOrdered) / Double(windowListed))) is no better than a random list of the same "
-                        + "candidates (\(percent(random))): the model is not ranking. Retrain from scratch (drop --init-from) and "
-                        + "check the data."))
+                found.append(
+                    Warning(
+                        asOf: night.asOf, kind: .noBetterThanRandom,
+                        message: "lists of the \(window.count) nights to \(night.asOf.iso): precision "
+                            + "\(percent(Double(windowOrdered) / Double(windowListed))) is no better than a random list of the same "
+                            + "candidates (\(percent(random))): the model is not ranking. Retrain from scratch (drop --init-from) and "
+                            + "check the data."))
             }
         }
         return found
@@ -135,7 +146,8 @@ public struct Trend: Sendable {
         var terms: [Double] = []
         terms.reserveCapacity(k + 1)
         for i in 0...k {
-            terms.append(logN - logGamma(Double(i) + 1) - logGamma(Double(n - i) + 1) + Double(i) * logP + Double(n - i) * logQ)
+            terms.append(
+                logN - logGamma(Double(i) + 1) - logGamma(Double(n - i) + 1) + Double(i) * logP + Double(n - i) * logQ)
         }
         let top = terms.max()!
         return min(1, Foundation.exp(top) * terms.map { Foundation.exp($0 - top) }.reduce(0, +))
@@ -156,12 +168,16 @@ public struct Trend: Sendable {
         var series = [
             ChartSeries(name: "list precision", points: nights.map { (x: position[$0.asOf]!, y: $0.listPrecision) }),
             ChartSeries(name: "reps", points: nights.map { (x: position[$0.asOf]!, y: $0.repsRate) }, dashed: true),
-            ChartSeries(name: "random list", points: nights.map { (x: position[$0.asOf]!, y: $0.randomRate) }, dashed: true),
+            ChartSeries(
+                name: "random list", points: nights.map { (x: position[$0.asOf]!, y: $0.randomRate) }, dashed: true)
         ]
         if !warned.isEmpty {
             // Isolated points (nil between them) are drawn as circles: one per warned night.
-            series.append(ChartSeries(
-                name: "warning", points: nights.map { (x: position[$0.asOf]!, y: warned.contains($0.asOf) ? $0.listPrecision : nil) }))
+            series.append(
+                ChartSeries(
+                    name: "warning",
+                    points: nights.map { (x: position[$0.asOf]!, y: warned.contains($0.asOf) ? $0.listPrecision : nil) }
+                ))
         }
         let highest = series.flatMap { $0.points.compactMap(\.y) }.max() ?? 0
         let top = max(0.05, (highest * 10).rounded(.up) / 10)
@@ -173,7 +189,8 @@ public struct Trend: Sendable {
         let xTicks = stride(from: 0, to: nights.count, by: step).map { LineChart.Tick(Double($0), nights[$0].asOf.iso) }
         return LineChart(
             title: "Published lists, night by night: list precision vs the reps and a random list",
-            xLabel: "list date (as-of)", yLabel: "share ordered", xRange: 0...Double(max(nights.count - 1, 1)), yRange: 0...top,
+            xLabel: "list date (as-of)", yLabel: "share ordered", xRange: 0...Double(max(nights.count - 1, 1)),
+            yRange: 0...top,
             xTicks: xTicks, yTicks: yTicks, series: series)
     }
 
@@ -182,9 +199,11 @@ public struct Trend: Sendable {
         var lines = ["# Revisit: list precision over the nights", ""]
         let latest = latestWarnings
         if let last = nights.last {
-            lines.append(latest.isEmpty
-                ? "Latest audited list (\(last.asOf.iso)): no warning."
-                : "Latest audited list (\(last.asOf.iso)): **\(latest.count) warning\(latest.count == 1 ? "" : "s")**.")
+            lines.append(
+                latest.isEmpty
+                    ? "Latest audited list (\(last.asOf.iso)): no warning."
+                    : "Latest audited list (\(last.asOf.iso)): **\(latest.count) warning\(latest.count == 1 ? "" : "s")**."
+            )
         } else {
             lines.append("No audited list yet: a list is audited once its outcome window has closed.")
         }
@@ -196,11 +215,17 @@ public struct Trend: Sendable {
         }
         lines += ["## Nights", "", "![trend](trend.svg)", ""]
         let table = MarkdownTable(
-            headers: ["list date", "model", "candidates", "listed", "ordered", "list precision", "reps' rate", "random list"],
+            headers: [
+                "list date", "model", "candidates", "listed", "ordered", "list precision", "reps' rate", "random list"
+            ],
             rows: nights.reversed().map { night in
-                [night.asOf.iso, ReportText.literal(night.models.joined(separator: "; ")), String(night.candidates), String(night.listed),
-                 String(night.listedOrdered), night.listPrecision.map(Self.percent) ?? ReportText.undefined,
-                 night.repsRate.map(Self.percent) ?? ReportText.undefined, night.randomRate.map(Self.percent) ?? ReportText.undefined]
+                [
+                    night.asOf.iso, ReportText.literal(night.models.joined(separator: "; ")), String(night.candidates),
+                    String(night.listed),
+                    String(night.listedOrdered), night.listPrecision.map(Self.percent) ?? ReportText.undefined,
+                    night.repsRate.map(Self.percent) ?? ReportText.undefined,
+                    night.randomRate.map(Self.percent) ?? ReportText.undefined
+                ]
             })
         lines.append(table.render())
         lines += [
@@ -210,7 +235,7 @@ public struct Trend: Sendable {
                 + "the chance of so few orders below \(settings.significance). Below the reps: the night's precision is under the "
                 + "reps' rate that week by the same test. No better than a random list: over the last \(settings.window + 1) nights "
                 + "pooled, the lists' precision is at most a random list's of the same candidates.",
-            "", "History: \(ReportText.literal(historyPath))", "",
+            "", "History: \(ReportText.literal(historyPath))", ""
         ]
         return lines.joined(separator: "\n")
     }

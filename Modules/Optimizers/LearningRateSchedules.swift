@@ -43,8 +43,10 @@ public struct ReduceOnPlateau: Sendable, Equatable {
     private var badEpochs = 0
     private var cooldownLeft = 0
 
-    public init(learningRate: Float, factor: Float = 0.1, patience: Int = 10, threshold: Float = 1e-4,
-                cooldown: Int = 0, minimum: Float = 0) {
+    public init(
+        learningRate: Float, factor: Float = 0.1, patience: Int = 10, threshold: Float = 1e-4,
+        cooldown: Int = 0, minimum: Float = 0
+    ) {
         precondition(factor > 0 && factor < 1, "ReduceOnPlateau: factor must be in (0, 1), got \(factor)")
         self.learningRate = learningRate
         self.factor = factor

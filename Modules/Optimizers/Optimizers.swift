@@ -14,8 +14,10 @@ public struct AdamConfiguration: Sendable, Equatable {
     /// Decoupled weight decay (PyTorch `AdamW(weight_decay=)`; its default there is 0.01).
     public var decoupledWeightDecay: Float = 0
 
-    public init(learningRate: Float = 0.001, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
-                weightDecay: Float = 0, decoupledWeightDecay: Float = 0) {
+    public init(
+        learningRate: Float = 0.001, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
+        weightDecay: Float = 0, decoupledWeightDecay: Float = 0
+    ) {
         self.learningRate = learningRate
         self.beta1 = beta1
         self.beta2 = beta2
@@ -49,7 +51,9 @@ public struct Adam {
 
     /// One step over `count` parameters at `values` with gradients at `gradients`. The learning
     /// rate is `configuration.learningRate` unless a schedule passes another.
-    public mutating func update(values: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, learningRate: Float? = nil) {
+    public mutating func update(
+        values: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, learningRate: Float? = nil
+    ) {
         step += 1
         let c = configuration
         let rate = learningRate ?? c.learningRate
@@ -58,9 +62,10 @@ public struct Adam {
         let count = parameterCount
         firstMoment.withUnsafeMutableBufferPointer { m in
             secondMoment.withUnsafeMutableBufferPointer { v in
-                let job = AdamJob(values: values, gradients: gradients, firstMoment: m.baseAddress!, secondMoment: v.baseAddress!,
-                                  count: count, configuration: c, learningRate: rate,
-                                  biasCorrection1: bias1, biasCorrection2Root: bias2Root)
+                let job = AdamJob(
+                    values: values, gradients: gradients, firstMoment: m.baseAddress!, secondMoment: v.baseAddress!,
+                    count: count, configuration: c, learningRate: rate,
+                    biasCorrection1: bias1, biasCorrection2Root: bias2Root)
                 // Elementwise, so the chunks (and the threads running them) change no value.
                 withUnsafePointer(to: job) { BlockParallelism.forEach(AdamJob.chunkCount(count), AdamTask(job: $0)) }
             }
@@ -86,23 +91,27 @@ public struct Adam {
             let start = j.count * block / chunks, end = j.count * (block + 1) / chunks
             // The vectorised C loop (CVectorMath): the same formula as UpdateRule.adam, which the
             // Swift loop computed one value at a time (9% of a training step, measured).
-            revisit_adam_update(end - start, j.values + start, j.gradients + start, j.firstMoment + start, j.secondMoment + start,
-                                j.learningRate, c.beta1, c.beta2, c.epsilon, c.weightDecay, c.decoupledWeightDecay,
-                                j.biasCorrection1, j.biasCorrection2Root)
+            revisit_adam_update(
+                end - start, j.values + start, j.gradients + start, j.firstMoment + start, j.secondMoment + start,
+                j.learningRate, c.beta1, c.beta2, c.epsilon, c.weightDecay, c.decoupledWeightDecay,
+                j.biasCorrection1, j.biasCorrection2Root)
         }
     }
 
     /// The optimizer state as tensors, for a checkpoint: `adam.first_moment`,
     /// `adam.second_moment` (`[P]`) and `adam.step` (Int64).
     public func state() -> (tensors: [String: Tensor], integers: [String: Int64Tensor]) {
-        (["adam.first_moment": Tensor(firstMoment), "adam.second_moment": Tensor(secondMoment)],
-         ["adam.step": Int64Tensor(shape: [], scalars: [Int64(step)])])
+        (
+            ["adam.first_moment": Tensor(firstMoment), "adam.second_moment": Tensor(secondMoment)],
+            ["adam.step": Int64Tensor(shape: [], scalars: [Int64(step)])]
+        )
     }
 
     /// Restores a state saved by ``state()`` from a tensor file.
     public mutating func restore(from file: TensorFile) throws {
         guard let m = file.tensors["adam.first_moment"], let v = file.tensors["adam.second_moment"],
-              let t = file.integerTensors["adam.step"], t.scalars.count == 1 else {
+            let t = file.integerTensors["adam.step"], t.scalars.count == 1
+        else {
             throw OptimizerStateError("the file has no Adam state (adam.first_moment, adam.second_moment, adam.step)")
         }
         guard m.shape == [parameterCount], v.shape == [parameterCount] else {
@@ -143,15 +152,18 @@ public struct SGD {
         momentumBuffer = [Float](repeating: 0, count: parameterCount)
     }
 
-    public mutating func update(values: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, learningRate: Float? = nil) {
+    public mutating func update(
+        values: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, learningRate: Float? = nil
+    ) {
         let c = configuration
         let rate = learningRate ?? c.learningRate
         let first = step == 0
         step += 1
         momentumBuffer.withUnsafeMutableBufferPointer { b in
             for i in 0..<parameterCount {
-                UpdateRule.sgd(parameter: &values[i], gradient: gradients[i], momentumBuffer: &b[i], learningRate: rate,
-                               momentum: c.momentum, weightDecay: c.weightDecay, nesterov: c.nesterov, firstStep: first)
+                UpdateRule.sgd(
+                    parameter: &values[i], gradient: gradients[i], momentumBuffer: &b[i], learningRate: rate,
+                    momentum: c.momentum, weightDecay: c.weightDecay, nesterov: c.nesterov, firstStep: first)
             }
         }
     }
@@ -162,7 +174,8 @@ public struct SGD {
     }
 
     public mutating func restore(from file: TensorFile) throws {
-        guard let b = file.tensors["sgd.momentum_buffer"], let t = file.integerTensors["sgd.step"], t.scalars.count == 1 else {
+        guard let b = file.tensors["sgd.momentum_buffer"], let t = file.integerTensors["sgd.step"], t.scalars.count == 1
+        else {
             throw OptimizerStateError("the file has no SGD state (sgd.momentum_buffer, sgd.step)")
         }
         guard b.shape == [parameterCount] else {

@@ -62,7 +62,8 @@ public struct SeededRandom {
     private mutating func step() {
         // s = s * M + inc  (mod 2^128), with 64-bit halves.
         let (productHigh, productLow) = stateLow.multipliedFullWidth(by: SeededRandom.multiplierLow)
-        var high = productHigh
+        var high =
+            productHigh
             &+ stateHigh &* SeededRandom.multiplierLow
             &+ stateLow &* SeededRandom.multiplierHigh
         let (low, carry) = productLow.addingReportingOverflow(incrementLow)

@@ -29,7 +29,8 @@ struct CustomerSimulation {
     private let repOpenConversion: [Double]
     private let repClosedConversion: [Double]
 
-    init(configuration: SynthConfiguration, customers: [CustomerProfile], reps: [RepProfile], schedule: PollingSchedule) {
+    init(configuration: SynthConfiguration, customers: [CustomerProfile], reps: [RepProfile], schedule: PollingSchedule)
+    {
         self.configuration = configuration
         self.customers = customers
         self.reps = reps
@@ -86,7 +87,8 @@ struct CustomerSimulation {
             if day % 7 == 0 && day / 7 < groundTruth.mondays {
                 for visitOrdersOnly in [false, true] {
                     let probability = orderProbability(
-                        customer: customer, monday: day, churned: churned, needOpen: needOpen, lastClose: lastClose, gap: gap,
+                        customer: customer, monday: day, churned: churned, needOpen: needOpen, lastClose: lastClose,
+                        gap: gap,
                         pollIndex: pollIndex, pollEnd: pollEnd, followUp: followUp, visitOrdersOnly: visitOrdersOnly)
                     if visitOrdersOnly {
                         groundTruth.visitProbability[(day / 7) * groundTruth.customers + customer] = Float(probability)
@@ -270,8 +272,10 @@ struct CustomerSimulation {
             open -= ending
             if visitOrdersOnly {
                 lapsed[offset] = ending
-                if ending > 0, let call = schedule.followUp(customer: customer, orderDay: day, lag: configuration.followUpDays),
-                   call.day < monday + horizon, !plan.contains(where: { $0.day == call.day }) {
+                if ending > 0,
+                    let call = schedule.followUp(customer: customer, orderDay: day, lag: configuration.followUpDays),
+                    call.day < monday + horizon, !plan.contains(where: { $0.day == call.day })
+                {
                     inboundFollowUp[offset] = call
                 }
             } else {
@@ -300,7 +304,9 @@ struct CustomerSimulation {
     /// notes stream.
     func note(projectAhead: Bool, using random: inout SeededRandom) -> String {
         var parts: [String] = []
-        for _ in 0..<random.int(below: 3) { parts.append(VisitNote.routine[random.int(below: VisitNote.routine.count)]) }
+        for _ in 0..<random.int(below: 3) {
+            parts.append(VisitNote.routine[random.int(below: VisitNote.routine.count)])
+        }
         let mention = random.uniformDouble() < (projectAhead ? configuration.noteSignal : configuration.noteNoise)
         let phrase = VisitNote.project[random.int(below: VisitNote.project.count)]
         if mention { parts.insert(phrase, at: random.int(below: parts.count + 1)) }

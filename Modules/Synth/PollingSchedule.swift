@@ -93,7 +93,8 @@ struct PollingSchedule {
         }
 
         // Stagger the first round so that the polling clocks start spread over one cycle.
-        let cycleDays = max(1, Int(1.4 * Double(customerCount) / Double(repCount) / Double(max(1, configuration.visitsPerDay))))
+        let cycleDays = max(
+            1, Int(1.4 * Double(customerCount) / Double(repCount) / Double(max(1, configuration.visitsPerDay))))
         var lastPoll = (0..<customerCount).map { _ in -1 - assignment.int(below: cycleDays) }
         let weight = customers.map { $0.tag == .key ? configuration.keyAccountWeight : 1.0 }
 
@@ -144,7 +145,9 @@ struct PollingSchedule {
                         let priority = Double(day - lastPoll[customer]) * weight[customer]
                         if top.count == overdueSlots {
                             let last = top[top.count - 1]
-                            if priority < last.priority || (priority == last.priority && customer > last.customer) { continue }
+                            if priority < last.priority || (priority == last.priority && customer > last.customer) {
+                                continue
+                            }
                         }
                         if picked.contains(customer) { continue }
                         var index = top.count

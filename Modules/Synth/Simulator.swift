@@ -33,7 +33,8 @@ public enum Simulator {
         progress?("synth: polling schedule for \(configuration.reps) reps over \(configuration.weeks) weeks")
         let schedule = PollingSchedule(configuration: configuration, customers: customers)
         progress?("synth: \(schedule.visitDays.count) polling visits; simulating \(configuration.customers) customers")
-        var simulation = CustomerSimulation(configuration: configuration, customers: customers, reps: reps, schedule: schedule)
+        var simulation = CustomerSimulation(
+            configuration: configuration, customers: customers, reps: reps, schedule: schedule)
         let step = max(1, configuration.customers / 10)
         for customer in 0..<configuration.customers {
             simulation.simulate(customer: customer)
@@ -77,7 +78,8 @@ public enum Simulator {
             let prospect = random.bernoulli(probability: configuration.prospectShare)
             // Lognormal factor with mean 1: exp(σz − σ²/2).
             let factor = Foundation.exp(sigma * Double(random.normal()) - sigma * sigma / 2)
-            let rate = configuration.typeRates[Int(type.rawValue)] * configuration.industryRates[Int(industry.rawValue)]
+            let rate =
+                configuration.typeRates[Int(type.rawValue)] * configuration.industryRates[Int(industry.rawValue)]
                 * configuration.tagRates[Int(tag.rawValue)] * factor
             return CustomerProfile(
                 type: type, industry: industry, tag: tag, prospect: prospect,
@@ -95,7 +97,8 @@ public enum Simulator {
             mix = mix.map { $0 / total }
             let open = configuration.methodEffect.map { min(0.95, configuration.openConversion * $0 * skill) }
             let closed = configuration.methodEffect.map { min(0.95, configuration.closedConversion * $0 * skill) }
-            return RepProfile(skill: skill, methodMix: mix, openConversionByMethod: open, closedConversionByMethod: closed)
+            return RepProfile(
+                skill: skill, methodMix: mix, openConversionByMethod: open, closedConversionByMethod: closed)
         }
     }
 

@@ -121,11 +121,13 @@ public struct SynthConfiguration: Sendable, Codable, Equatable {
             ("--inbound-share", inboundShare), ("--prospect-share", prospectShare), ("--annual-churn", annualChurn),
             ("--annual-reassignment", annualReassignment), ("--absence-rate", absenceRate),
             ("--random-visit-share", randomVisitShare), ("--open-conversion", openConversion),
-            ("--closed-conversion", closedConversion), ("--note-signal", noteSignal), ("--note-noise", noteNoise),
+            ("--closed-conversion", closedConversion), ("--note-signal", noteSignal), ("--note-noise", noteNoise)
         ] where !(value >= 0 && value <= 1) {
             return "\(name) must be a probability in 0...1"
         }
-        if annualChurn >= 1 || annualReassignment >= 1 { return "--annual-churn and --annual-reassignment must be below 1" }
+        if annualChurn >= 1 || annualReassignment >= 1 {
+            return "--annual-churn and --annual-reassignment must be below 1"
+        }
         if absenceRate >= 1 { return "--absence-rate must be below 1" }
         if churnRemovalDays < 0 { return "--churn-removal-days cannot be negative" }
         if visitsPerDay < 0 || visitsPerDay > 100 { return "--visits-per-day must be in 0...100" }

@@ -13,7 +13,7 @@ public enum SynthWriter {
     /// The files written, in the order they are written.
     public static let fileNames = [
         "customers.csv", "customers.xml", "visits.csv", "visits.xml", "inbound_orders.csv", "ground_truth.csv",
-        "synth.json",
+        "synth.json"
     ]
 
     /// Writes every file into `directory` (created when missing); `includeXML: false` skips
@@ -135,12 +135,12 @@ public enum SynthWriter {
             groundTruth = [
                 "horizon_days": String(export.configuration.horizonDays),
                 "first_as_of": export.configuration.start.description,
-                "last_as_of": export.configuration.start.advanced(by: max(0, truth.mondays - 1) * 7).description,
+                "last_as_of": export.configuration.start.advanced(by: max(0, truth.mondays - 1) * 7).description
             ]
             settings = export.configuration
             rows = [
                 "customers.csv": export.customers.count, "visits.csv": export.visits.count,
-                "inbound_orders.csv": export.inboundOrders.count, "ground_truth.csv": truth.mondays * truth.customers,
+                "inbound_orders.csv": export.inboundOrders.count, "ground_truth.csv": truth.mondays * truth.customers
             ]
         }
     }

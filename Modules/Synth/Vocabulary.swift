@@ -77,8 +77,9 @@ public enum CustomerTag: UInt8, CaseIterable, Sendable, Codable {
 public enum VisitNote {
     /// Routine phrases, said whatever the customer's state.
     public static let routine = [
-        "called back", "no answer at first", "left a message", "price too high", "asked for samples", "spoke to the buyer",
-        "stock is fine", "happy with service", "客户不在", "价格太高", "下周再联系", "库存充足", "对服务满意",
+        "called back", "no answer at first", "left a message", "price too high", "asked for samples",
+        "spoke to the buyer",
+        "stock is fine", "happy with service", "客户不在", "价格太高", "下周再联系", "库存充足", "对服务满意"
     ]
     /// Mentions of a coming project (the signal).
     public static let project = ["new project starting", "plans a new line", "新项目", "准备扩产"]

@@ -49,7 +49,9 @@ public enum BLASKernelSelection {
     ///   - environment: the process environment: the policy (`REVISIT_BLAS_KERNELS`) and a
     ///     previous re-execution (`REVISIT_BLAS_REEXECUTED`, which stops a loop). An inherited
     ///     `OPENBLAS_CORETYPE` does not matter under `auto`: `loadedCore` already shows its effect.
-    public static func preferredCoreType(cpuFlags: Set<String>, loadedCore: String, environment: [String: String]) -> String? {
+    public static func preferredCoreType(cpuFlags: Set<String>, loadedCore: String, environment: [String: String])
+        -> String?
+    {
         guard Policy(environment: environment) == .auto else { return nil }
         if environment["REVISIT_BLAS_REEXECUTED"] != nil { return nil }
         if avx512Cores.contains(loadedCore.lowercased()) { return nil }
@@ -83,9 +85,10 @@ public enum BLASKernelSelection {
             return
         }
         guard Policy(environment: environment) != nil else {
-            FileHandle.standardError.write(Data((
-                "warning: REVISIT_BLAS_KERNELS=\(environment["REVISIT_BLAS_KERNELS"] ?? "") is not one of auto, inherit; "
-                + "keeping OpenBLAS's kernels (\(BLAS.coreName))\n").utf8))
+            FileHandle.standardError.write(
+                Data(
+                    ("warning: REVISIT_BLAS_KERNELS=\(environment["REVISIT_BLAS_KERNELS"] ?? "") is not one of auto, inherit; "
+                        + "keeping OpenBLAS's kernels (\(BLAS.coreName))\n").utf8))
             return
         }
         let flags = cpuFlags(cpuinfo: environment["REVISIT_CPUINFO"] ?? "/proc/cpuinfo")
@@ -108,10 +111,11 @@ public enum BLASKernelSelection {
         let forcedFailure = environment["REVISIT_BLAS_SELF_CHECK"] == "fail"
         if forcedFailure || (!simulatedCPU && !kernelsComputeCorrectly()) {
             let inherited = environment["REVISIT_INHERITED_OPENBLAS_CORETYPE"] ?? ""
-            FileHandle.standardError.write(Data((
-                "warning: OpenBLAS's \(BLAS.coreName) kernels failed Revisit's self-check; going back to "
-                + (inherited.isEmpty ? "OpenBLAS's own choice" : "OPENBLAS_CORETYPE=\(inherited)")
-                + " (set REVISIT_BLAS_KERNELS=inherit to skip this step)\n").utf8))
+            FileHandle.standardError.write(
+                Data(
+                    ("warning: OpenBLAS's \(BLAS.coreName) kernels failed Revisit's self-check; going back to "
+                        + (inherited.isEmpty ? "OpenBLAS's own choice" : "OPENBLAS_CORETYPE=\(inherited)")
+                        + " (set REVISIT_BLAS_KERNELS=inherit to skip this step)\n").utf8))
             restoreInheritedCoreType()
             setenv("REVISIT_BLAS_KERNELS", "inherit", 1)
             unsetenv("REVISIT_BLAS_SELF_CHECK")
@@ -147,8 +151,9 @@ public enum BLASKernelSelection {
                     let b = (0..<(k * n)).map { _ in random.uniform() * 2 - 1 }
                     var c = [Float](repeating: 0.5, count: m * n)
                     let lda = transposeA ? m : k, ldb = transposeB ? k : n
-                    BLAS.sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1,
-                               a: a, lda: lda, b: b, ldb: ldb, beta: 1, c: &c, ldc: n)
+                    BLAS.sgemm(
+                        transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1,
+                        a: a, lda: lda, b: b, ldb: ldb, beta: 1, c: &c, ldc: n)
                     for i in 0..<m {
                         for j in 0..<n {
                             var exact = 0.5, magnitude = 0.5

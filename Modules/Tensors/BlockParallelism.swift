@@ -71,10 +71,14 @@ public enum BlockParallelism {
         // Inside a block OpenBLAS must be single-threaded; it already is unless a caller (the
         // sgemm benchmark) gave it threads of its own.
         if BLAS.threadCount == 1 {
-            withUnsafeMutablePointer(to: &erased) { revisit_parallel_blocks(count, threads, runErasedBlock, UnsafeMutableRawPointer($0)) }
+            withUnsafeMutablePointer(to: &erased) {
+                revisit_parallel_blocks(count, threads, runErasedBlock, UnsafeMutableRawPointer($0))
+            }
         } else {
             BLAS.withThreadCount(1) {
-                withUnsafeMutablePointer(to: &erased) { revisit_parallel_blocks(count, threads, runErasedBlock, UnsafeMutableRawPointer($0)) }
+                withUnsafeMutablePointer(to: &erased) {
+                    revisit_parallel_blocks(count, threads, runErasedBlock, UnsafeMutableRawPointer($0))
+                }
             }
         }
     }

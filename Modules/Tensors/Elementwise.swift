@@ -28,7 +28,8 @@ extension Tensor {
         if sameShape(lhs, rhs) { return .sameShape }
         if rhs.count == 1 && lhs.count >= 2 && rhs[0] == lhs[lhs.count - 1] { return .rowVector }
         preconditionFailure(
-            "Tensors.\(operation.symbol): shapes \(lhs) and \(rhs) differ (expected equal shapes, or a row vector [\(lhs.last.map(String.init) ?? "?")] on the right)")
+            "Tensors.\(operation.symbol): shapes \(lhs) and \(rhs) differ (expected equal shapes, or a row vector [\(lhs.last.map(String.init) ?? "?")] on the right)"
+        )
     }
 
     /// `result = lhs ∘ rhs`, elementwise, with row-vector broadcasting of `rhs`.
@@ -36,8 +37,9 @@ extension Tensor {
     public static func apply(_ operation: BinaryOperation, _ lhs: Tensor, _ rhs: Tensor, into result: inout Tensor) {
         let mode = broadcast(lhs.shape, rhs.shape, operation: operation)
         result.prepare(shape: lhs.shape)
-        combine(operation, lhs.buffer.base, rhs.buffer.base, result.buffer.base, count: lhs.count,
-                rowLength: mode == .rowVector ? rhs.count : lhs.count)
+        combine(
+            operation, lhs.buffer.base, rhs.buffer.base, result.buffer.base, count: lhs.count,
+            rowLength: mode == .rowVector ? rhs.count : lhs.count)
     }
 
     /// `result = lhs ∘ scalar`.
@@ -74,8 +76,9 @@ extension Tensor {
     static func applyInPlace(_ operation: BinaryOperation, _ lhs: inout Tensor, _ rhs: Tensor) {
         let mode = broadcast(lhs.shape, rhs.shape, operation: operation)
         lhs.makeUnique()
-        combine(operation, lhs.buffer.base, rhs.buffer.base, lhs.buffer.base, count: lhs.count,
-                rowLength: mode == .rowVector ? rhs.count : lhs.count)
+        combine(
+            operation, lhs.buffer.base, rhs.buffer.base, lhs.buffer.base, count: lhs.count,
+            rowLength: mode == .rowVector ? rhs.count : lhs.count)
     }
 
     @usableFromInline

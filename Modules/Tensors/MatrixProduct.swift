@@ -9,7 +9,8 @@ import COpenBLAS
 /// computes the same thing in plain Swift and is the oracle the tests compare against.
 extension Tensor {
     /// Shapes of `op(A)` · `op(B)` = `[M, K] · [K, N]`, checked with a message that names them.
-    static func productShape(_ a: [Int], _ transposeA: Bool, _ b: [Int], _ transposeB: Bool) -> (m: Int, n: Int, k: Int) {
+    static func productShape(_ a: [Int], _ transposeA: Bool, _ b: [Int], _ transposeB: Bool) -> (m: Int, n: Int, k: Int)
+    {
         precondition(
             a.count == 2 && b.count == 2,
             "Tensors.matmul: needs rank-2 operands, got shapes \(a) and \(b)")
@@ -17,7 +18,8 @@ extension Tensor {
         let (kb, n) = transposeB ? (b[1], b[0]) : (b[0], b[1])
         precondition(
             ka == kb,
-            "Tensors.matmul: inner extents differ: op(A) is [\(m), \(ka)] (A \(a)\(transposeA ? "ᵀ" : "")), op(B) is [\(kb), \(n)] (B \(b)\(transposeB ? "ᵀ" : ""))")
+            "Tensors.matmul: inner extents differ: op(A) is [\(m), \(ka)] (A \(a)\(transposeA ? "ᵀ" : "")), op(B) is [\(kb), \(n)] (B \(b)\(transposeB ? "ᵀ" : ""))"
+        )
         return (m, n, ka)
     }
 
@@ -39,7 +41,8 @@ extension Tensor {
         } else {
             precondition(
                 c.shape.count == 2 && c.shape[0] == m && c.shape[1] == n,
-                "Tensors.matmul: accumulating (β = \(beta)) into C of shape \(c.shape), but op(A)·op(B) is [\(m), \(n)]")
+                "Tensors.matmul: accumulating (β = \(beta)) into C of shape \(c.shape), but op(A)·op(B) is [\(m), \(n)]"
+            )
             c.makeUnique()
         }
         precondition(

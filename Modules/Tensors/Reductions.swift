@@ -47,7 +47,8 @@ extension Tensor {
         if accumulate {
             precondition(
                 source.isReducedShape(result.shape, removing: axis),
-                "Tensors.sum: accumulating into shape \(result.shape), but the reduced shape is \(source.reducedShape(removing: axis))")
+                "Tensors.sum: accumulating into shape \(result.shape), but the reduced shape is \(source.reducedShape(removing: axis))"
+            )
             result.makeUnique()
         } else if source.isReducedShape(result.shape, removing: axis) {
             result.prepare(shape: result.shape)

@@ -237,7 +237,8 @@ extension Tensor: CustomStringConvertible {
     /// `Tensor([2, 3]: [0.0, 1.0, …])`, eliding the middle of large tensors.
     public var description: String {
         let values = scalars
-        let shown = values.count <= 12
+        let shown =
+            values.count <= 12
             ? values.map { "\($0)" }
             : values.prefix(6).map { "\($0)" } + ["…"] + values.suffix(6).map { "\($0)" }
         return "Tensor(\(shape): [\(shown.joined(separator: ", "))])"

@@ -36,7 +36,8 @@ public struct TensorFile: Equatable, Sendable {
     public var metadata: [String: String]
 
     public init(
-        tensors: [String: Tensor] = [:], integerTensors: [String: Int64Tensor] = [:], byteTensors: [String: [UInt8]] = [:],
+        tensors: [String: Tensor] = [:], integerTensors: [String: Int64Tensor] = [:],
+        byteTensors: [String: [UInt8]] = [:],
         metadata: [String: String] = [:]
     ) {
         self.tensors = tensors
@@ -53,11 +54,13 @@ public struct TensorFile: Equatable, Sendable {
     /// The file's bytes.
     public func encoded() -> Data {
         precondition(
-            Set(tensors.keys).isDisjoint(with: integerTensors.keys) && Set(tensors.keys).isDisjoint(with: byteTensors.keys)
+            Set(tensors.keys).isDisjoint(with: integerTensors.keys)
+                && Set(tensors.keys).isDisjoint(with: byteTensors.keys)
                 && Set(integerTensors.keys).isDisjoint(with: byteTensors.keys),
             "TensorFile: a name is used by two tensors of different dtypes")
         precondition(
-            tensors["__metadata__"] == nil && integerTensors["__metadata__"] == nil && byteTensors["__metadata__"] == nil,
+            tensors["__metadata__"] == nil && integerTensors["__metadata__"] == nil
+                && byteTensors["__metadata__"] == nil,
             "TensorFile: `__metadata__` is reserved and cannot name a tensor")
         enum Entry { case float(Tensor), integer(Int64Tensor), bytes([UInt8]) }
         var entries: [(name: String, entry: Entry)] = tensors.map { ($0.key, .float($0.value)) }
@@ -82,7 +85,8 @@ public struct TensorFile: Equatable, Sendable {
             }
             let shapeText = shape.map(String.init).joined(separator: ",")
             fields.append(
-                "\(jsonString(name)):{\"dtype\":\"\(dtype)\",\"shape\":[\(shapeText)],\"data_offsets\":[\(offset),\(offset + byteCount)]}")
+                "\(jsonString(name)):{\"dtype\":\"\(dtype)\",\"shape\":[\(shapeText)],\"data_offsets\":[\(offset),\(offset + byteCount)]}"
+            )
             offset += byteCount
         }
         header += fields.joined(separator: ",") + "}"
@@ -136,11 +140,16 @@ public struct TensorFile: Equatable, Sendable {
     public static func decode(_ data: Data, source: String) throws -> TensorFile {
         func fail(_ reason: String) -> TensorFileError { TensorFileError(path: source, reason: reason) }
         guard data.count >= 8 else {
-            throw fail("truncated: \(data.count) bytes, shorter than the 8-byte header length (not a safetensors file?)")
+            throw fail(
+                "truncated: \(data.count) bytes, shorter than the 8-byte header length (not a safetensors file?)")
         }
-        let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | (UInt64($1.element) << (8 * UInt64($1.offset))) }
+        let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) {
+            $0 | (UInt64($1.element) << (8 * UInt64($1.offset)))
+        }
         guard headerLength <= UInt64(maximumHeaderLength) else {
-            throw fail("header length \(headerLength) exceeds the \(maximumHeaderLength)-byte limit (not a safetensors file, or corrupt)")
+            throw fail(
+                "header length \(headerLength) exceeds the \(maximumHeaderLength)-byte limit (not a safetensors file, or corrupt)"
+            )
         }
         guard headerLength <= UInt64(data.count - 8) else {
             throw fail("truncated: header length is \(headerLength) bytes but only \(data.count - 8) follow")
@@ -180,11 +189,13 @@ public struct TensorFile: Equatable, Sendable {
             guard let info = raw as? [String: Any] else { throw fail("entry \"\(name)\" is not an object") }
             guard let dtype = info["dtype"] as? String else { throw fail("tensor \"\(name)\" has no string dtype") }
             guard let shapeValues = info["shape"] as? [Any],
-                  let shape = integers(shapeValues), shape.allSatisfy({ $0 >= 0 }) else {
+                let shape = integers(shapeValues), shape.allSatisfy({ $0 >= 0 })
+            else {
                 throw fail("tensor \"\(name)\" has no valid shape (non-negative integers)")
             }
             guard let offsetValues = info["data_offsets"] as? [Any], let offsets = integers(offsetValues),
-                  offsets.count == 2, offsets[0] >= 0, offsets[0] <= offsets[1] else {
+                offsets.count == 2, offsets[0] >= 0, offsets[0] <= offsets[1]
+            else {
                 throw fail("tensor \"\(name)\" has no valid data_offsets [begin, end]")
             }
             let elementSize: Int
@@ -192,10 +203,16 @@ public struct TensorFile: Equatable, Sendable {
             case "F32": elementSize = 4
             case "I64": elementSize = 8
             case "U8":
-                guard shape.count == 1 else { throw fail("tensor \"\(name)\" is U8 of shape \(shape); Revisit reads U8 byte strings (one dimension) only") }
+                guard shape.count == 1 else {
+                    throw fail(
+                        "tensor \"\(name)\" is U8 of shape \(shape); Revisit reads U8 byte strings (one dimension) only"
+                    )
+                }
                 elementSize = 1
             default:
-                throw fail("tensor \"\(name)\" has dtype \(dtype); Revisit reads F32, I64 and U8 (convert with tensor.float() before saving)")
+                throw fail(
+                    "tensor \"\(name)\" has dtype \(dtype); Revisit reads F32, I64 and U8 (convert with tensor.float() before saving)"
+                )
             }
             var elements = 1
             for extent in shape {
@@ -206,10 +223,14 @@ public struct TensorFile: Equatable, Sendable {
             let (begin, end) = (offsets[0], offsets[1])
             let (byteCount, overflow) = elements.multipliedReportingOverflow(by: elementSize)
             guard !overflow, end - begin == byteCount else {
-                throw fail("tensor \"\(name)\": \(dtype) shape \(shape) needs \(overflow ? "more than Int.max" : String(byteCount)) bytes, data_offsets give \(end - begin)")
+                throw fail(
+                    "tensor \"\(name)\": \(dtype) shape \(shape) needs \(overflow ? "more than Int.max" : String(byteCount)) bytes, data_offsets give \(end - begin)"
+                )
             }
             guard end <= dataLength else {
-                throw fail("truncated: tensor \"\(name)\" ends at byte \(end) of the data region, which has \(dataLength) bytes")
+                throw fail(
+                    "truncated: tensor \"\(name)\" ends at byte \(end) of the data region, which has \(dataLength) bytes"
+                )
             }
             spans.append(Span(name: name, begin: begin, end: end))
             let bytes = data[(dataStart + begin)..<(dataStart + end)]
@@ -220,14 +241,18 @@ public struct TensorFile: Equatable, Sendable {
                 tensor.withUnsafeMutableBufferPointer { out in
                     bytes.withUnsafeBytes { raw in
                         for i in 0..<elements {
-                            out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)))
+                            out[i] = Float(
+                                bitPattern: UInt32(
+                                    littleEndian: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)))
                         }
                     }
                 }
                 result.tensors[name] = tensor
             } else {
                 let values = bytes.withUnsafeBytes { raw in
-                    (0..<elements).map { Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self)) }
+                    (0..<elements).map {
+                        Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self))
+                    }
                 }
                 result.integerTensors[name] = Int64Tensor(shape: shape, scalars: values)
             }
@@ -237,14 +262,18 @@ public struct TensorFile: Equatable, Sendable {
         var expectedBegin = 0
         for span in spans {
             guard span.begin == expectedBegin else {
-                throw fail(span.begin < expectedBegin
-                    ? "tensor \"\(span.name)\" overlaps the previous tensor (data_offsets begin at \(span.begin), expected \(expectedBegin))"
-                    : "gap in the data region before tensor \"\(span.name)\" (bytes \(expectedBegin)..<\(span.begin) belong to no tensor)")
+                throw fail(
+                    span.begin < expectedBegin
+                        ? "tensor \"\(span.name)\" overlaps the previous tensor (data_offsets begin at \(span.begin), expected \(expectedBegin))"
+                        : "gap in the data region before tensor \"\(span.name)\" (bytes \(expectedBegin)..<\(span.begin) belong to no tensor)"
+                )
             }
             expectedBegin = span.end
         }
         guard expectedBegin == dataLength else {
-            throw fail("data region has \(dataLength) bytes but the tensors account for \(expectedBegin) (trailing bytes or a bad header)")
+            throw fail(
+                "data region has \(dataLength) bytes but the tensors account for \(expectedBegin) (trailing bytes or a bad header)"
+            )
         }
         return result
     }
@@ -254,7 +283,8 @@ public struct TensorFile: Equatable, Sendable {
         for value in values {
             // JSONSerialization yields NSNumber; reject fractions and booleans.
             guard let number = value as? NSNumber,
-                  ["q", "l", "i", "s", "Q", "L", "I", "S"].contains(String(cString: number.objCType)) else { return nil }
+                ["q", "l", "i", "s", "Q", "L", "I", "S"].contains(String(cString: number.objCType))
+            else { return nil }
             result.append(number.intValue)
         }
         return result

@@ -30,7 +30,9 @@ public struct NeuralModel: Sendable {
     public var history: [EpochReport]
 
     /// The metadata keys this part owns.
-    public static let metadataKeys: Set<String> = ["architecture", "shape", "training", "history", "best_epoch", "steps"]
+    public static let metadataKeys: Set<String> = [
+        "architecture", "shape", "training", "history", "best_epoch", "steps"
+    ]
 
     public init(run: TrainingRun) {
         architecture = run.settings.architecture
@@ -51,7 +53,8 @@ public struct NeuralModel: Sendable {
         func json<T: Encodable>(_ value: T) throws -> String { try TensorFile.metadataJSON(value) }
         file.metadata = [
             "architecture": architecture.rawValue, "shape": try json(shape), "training": try json(settings),
-            "history": try json(history), "best_epoch": String(history.filter(\.improved).last?.epoch ?? 0), "steps": String(steps),
+            "history": try json(history), "best_epoch": String(history.filter(\.improved).last?.epoch ?? 0),
+            "steps": String(steps)
         ]
         return file
     }
@@ -69,13 +72,17 @@ public struct NeuralModel: Sendable {
             return value
         }
         guard let architecture = Architecture(rawValue: file.metadata["architecture"] ?? "") else {
-            throw fail("unknown architecture '\(file.metadata["architecture"] ?? "")'; known: \(Architecture.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw fail(
+                "unknown architecture '\(file.metadata["architecture"] ?? "")'; known: \(Architecture.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
         }
         let shape = try decode(ModelShape.self, "shape")
         guard let problem = shape.problem else {
             let model = NeuralModel(
-                architecture: architecture, shape: shape, tensors: file.tensors, steps: Int(file.metadata["steps"] ?? "0") ?? 0,
-                settings: try decode(TrainingSettings.self, "training"), history: try decode([EpochReport].self, "history"))
+                architecture: architecture, shape: shape, tensors: file.tensors,
+                steps: Int(file.metadata["steps"] ?? "0") ?? 0,
+                settings: try decode(TrainingSettings.self, "training"),
+                history: try decode([EpochReport].self, "history"))
             for (name, tensor) in file.tensors where !tensor.scalars.allSatisfy(\.isFinite) {
                 throw fail("tensor '\(name)' holds NaN or infinite values; the model cannot score (retrain it)")
             }
@@ -93,7 +100,8 @@ public struct NeuralModel: Sendable {
     }
 
     private init(
-        architecture: Architecture, shape: ModelShape, tensors: [String: Tensor], steps: Int, settings: TrainingSettings,
+        architecture: Architecture, shape: ModelShape, tensors: [String: Tensor], steps: Int,
+        settings: TrainingSettings,
         history: [EpochReport]
     ) {
         self.architecture = architecture
@@ -121,7 +129,8 @@ public func predictProbabilities(
     model: inout any Classifier, parameters: ParameterStore, examples: ModelExamples, batchSize: Int = 4096
 ) -> [Float] {
     var probabilities = [Float](repeating: 0, count: examples.count)
-    let inference = ShardedInference(model: model, parameters: parameters, shardCount: ShardedInference.defaultShardCount)
+    let inference = ShardedInference(
+        model: model, parameters: parameters, shardCount: ShardedInference.defaultShardCount)
     var part: [Float] = []
     forEachBatch(of: examples.count, size: batchSize) { rows in
         inference.probabilities(examples, rows: rows, into: &part)
@@ -148,7 +157,8 @@ public func predictHazards(
 ) -> [Float] {
     precondition(model.outputForm == .hazardLogits, "predictHazards: \(model.architecture.rawValue) has no hazard head")
     var hazards = [Float](repeating: 0, count: examples.count * bins)
-    let inference = ShardedInference(model: model, parameters: parameters, shardCount: ShardedInference.defaultShardCount)
+    let inference = ShardedInference(
+        model: model, parameters: parameters, shardCount: ShardedInference.defaultShardCount)
     var part: [Float] = []
     forEachBatch(of: examples.count, size: batchSize) { rows in
         inference.logits(examples, rows: rows, width: bins, into: &part)

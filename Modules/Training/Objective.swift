@@ -20,9 +20,11 @@ public enum Objective: Codable, Sendable, Equatable {
     public func loss(logits: Tensor, labels: Tensor, form: OutputForm, gradient: inout Tensor) -> Float {
         switch (self, form) {
         case (.focal(let alpha, let gamma), .twoClassLogits):
-            return FocalLoss(alpha: alpha, gamma: gamma, form: .twoClassSoftmax)(logits: logits, labels: labels, gradient: &gradient)
+            return FocalLoss(alpha: alpha, gamma: gamma, form: .twoClassSoftmax)(
+                logits: logits, labels: labels, gradient: &gradient)
         case (.focal(let alpha, let gamma), .positiveLogit):
-            return FocalLoss(alpha: alpha, gamma: gamma, form: .binaryLogit)(logits: logits, labels: labels, gradient: &gradient)
+            return FocalLoss(alpha: alpha, gamma: gamma, form: .binaryLogit)(
+                logits: logits, labels: labels, gradient: &gradient)
         case (.crossEntropy(let weight), .positiveLogit):
             return BinaryCrossEntropy(classWeights: ClassWeights(negative: 1, positive: weight))(
                 logits: logits, labels: labels, gradient: &gradient)
@@ -32,7 +34,9 @@ public enum Objective: Codable, Sendable, Equatable {
             let n = labels.count
             var difference = Tensor.zeros([n])
             logits.withUnsafeBufferPointer { z in
-                difference.withUnsafeMutableBufferPointer { d in for row in 0..<n { d[row] = z[row * 2 + 1] - z[row * 2] } }
+                difference.withUnsafeMutableBufferPointer { d in
+                    for row in 0..<n { d[row] = z[row * 2 + 1] - z[row * 2] }
+                }
             }
             var differenceGradient = Tensor.zeros([n])
             let value = BinaryCrossEntropy(classWeights: ClassWeights(negative: 1, positive: weight))(

@@ -43,7 +43,8 @@ public final class ShardedInference {
         func run(block s: Int) {
             let c = context.pointee, b = c.buffers
             b.batches[s].gather(from: c.examples, rows: Array(b.rows[s])[...])
-            b.models[s].forward(b.batches[s].input, mode: .inference, random: &b.randoms[s], c.parameters, into: &b.logits[s])
+            b.models[s].forward(
+                b.batches[s].input, mode: .inference, random: &b.randoms[s], c.parameters, into: &b.logits[s])
             if c.rawLogits {
                 b.probabilities[s] = b.logits[s].scalars
             } else {
@@ -78,7 +79,8 @@ public final class ShardedInference {
             return buffer
         }
         buffers = Buffers(
-            models: make(model), batches: make(ExampleBatch()), logits: make(Tensor.zeros([0])), probabilities: make([]),
+            models: make(model), batches: make(ExampleBatch()), logits: make(Tensor.zeros([0])),
+            probabilities: make([]),
             randoms: make(SeededRandom(seed: 0)), rows: make(0..<0))
     }
 
@@ -107,7 +109,9 @@ public final class ShardedInference {
         run(examples, rows: rows, width: width, rawLogits: true, into: &logits)
     }
 
-    private func run(_ examples: ModelExamples, rows: Range<Int>?, width: Int, rawLogits: Bool, into probabilities: inout [Float]) {
+    private func run(
+        _ examples: ModelExamples, rows: Range<Int>?, width: Int, rawLogits: Bool, into probabilities: inout [Float]
+    ) {
         let range = rows ?? 0..<examples.count
         let n = range.count
         if probabilities.count != n * width { probabilities = [Float](repeating: 0, count: n * width) }
@@ -122,7 +126,10 @@ public final class ShardedInference {
             for s in 0..<used {
                 let offset = (buffers.rows[s].lowerBound - range.lowerBound) * width
                 buffers.probabilities[s].withUnsafeBufferPointer { part in
-                    precondition(part.count == buffers.rows[s].count * width, "ShardedInference: a shard gave \(part.count) values for \(buffers.rows[s].count) rows × \(width)")
+                    precondition(
+                        part.count == buffers.rows[s].count * width,
+                        "ShardedInference: a shard gave \(part.count) values for \(buffers.rows[s].count) rows × \(width)"
+                    )
                     (out.baseAddress! + offset).update(from: part.baseAddress!, count: part.count)
                 }
             }

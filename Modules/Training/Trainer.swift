@@ -39,7 +39,8 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
     /// checkpoint made on two threads resumes on four). Every other field is encoded and
     /// compared; a new field joins both `CodingKeys` and this comparison.
     public static func == (a: TrainingSettings, b: TrainingSettings) -> Bool {
-        a.architecture == b.architecture && a.objective == b.objective && a.epochs == b.epochs && a.batchSize == b.batchSize
+        a.architecture == b.architecture && a.objective == b.objective && a.epochs == b.epochs
+            && a.batchSize == b.batchSize
             && a.learningRate == b.learningRate && a.patience == b.patience && a.monitor == b.monitor
             && a.gradientClip == b.gradientClip && a.seed == b.seed && a.timing == b.timing
     }
@@ -63,9 +64,13 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
         if epochs < 1 { return "epochs must be at least 1, got \(epochs)" }
         if epochs > 100_000 { return "epochs must be at most 100000, got \(epochs)" }
         if !(1...1_000_000).contains(batchSize) { return "batch size must be in 1...1000000, got \(batchSize)" }
-        if !(learningRate > 0 && learningRate.isFinite) { return "learning rate must be a positive finite number, got \(learningRate)" }
+        if !(learningRate > 0 && learningRate.isFinite) {
+            return "learning rate must be a positive finite number, got \(learningRate)"
+        }
         if !(1...100_000).contains(patience) { return "patience must be in 1...100000, got \(patience)" }
-        if let clip = gradientClip, !(clip > 0 && clip.isFinite) { return "gradient clip must be a positive finite number, got \(clip)" }
+        if let clip = gradientClip, !(clip > 0 && clip.isFinite) {
+            return "gradient clip must be a positive finite number, got \(clip)"
+        }
         if threads < 1 || threads > 64 { return "threads must be in 1...64, got \(threads)" }
         // A hazard head's bins are set by its contender from the label horizon (nil until then).
         if let timing, let problem = timing.problem { return "the timing head: \(problem)" }
@@ -96,12 +101,14 @@ public struct EpochReport: Codable, Sendable, Equatable {
     public var improved: Bool
 
     enum CodingKeys: String, CodingKey {
-        case epoch, trainingLoss = "training_loss", validationLoss = "validation_loss", validationAUC = "validation_auc", batches, improved
+        case epoch, trainingLoss = "training_loss", validationLoss = "validation_loss", validationAUC =
+            "validation_auc", batches, improved
         case validationAveragePrecision = "validation_average_precision"
     }
 
     public init(
-        epoch: Int, trainingLoss: Double, validationLoss: Double, validationAUC: Double?, validationAveragePrecision: Double? = nil,
+        epoch: Int, trainingLoss: Double, validationLoss: Double, validationAUC: Double?,
+        validationAveragePrecision: Double? = nil,
         batches: Int, seconds: Double, improved: Bool
     ) {
         self.epoch = epoch
@@ -169,8 +176,9 @@ public final class TrainingRun {
         averagePrecision: (([Float], [Float]) -> Double?)? = nil
     ) {
         precondition(settings.problem == nil, "TrainingRun: \(settings.problem!)")
-        precondition(settings.monitor != .averagePrecision || averagePrecision != nil,
-                     "TrainingRun: monitoring average precision needs its function")
+        precondition(
+            settings.monitor != .averagePrecision || averagePrecision != nil,
+            "TrainingRun: monitoring average precision needs its function")
         self.settings = settings
         self.shape = shape
         self.validationScore = validationScore
@@ -180,7 +188,8 @@ public final class TrainingRun {
         parameters = ParameterStore(layout: layout)
         var random = SeededRandom(seed: settings.seed, stream: 0)
         model.initialize(parameters, using: &random)
-        optimizer = Adam(parameterCount: parameters.count, configuration: AdamConfiguration(learningRate: settings.learningRate))
+        optimizer = Adam(
+            parameterCount: parameters.count, configuration: AdamConfiguration(learningRate: settings.learningRate))
     }
 
     /// Whether early stopping has ended training (or the epoch budget is spent).
@@ -188,7 +197,8 @@ public final class TrainingRun {
 
     /// Copies parameter and buffer values from another model file's tensors (warm start).
     public func loadWeights(_ tensors: [String: Tensor]) throws {
-        let wanted = Dictionary(uniqueKeysWithValues: parameters.allNames.compactMap { name in tensors[name].map { (name, $0) } })
+        let wanted = Dictionary(
+            uniqueKeysWithValues: parameters.allNames.compactMap { name in tensors[name].map { (name, $0) } })
         try parameters.load(wanted)
     }
 
@@ -218,11 +228,15 @@ public final class TrainingRun {
             model.forward(batch.input, mode: .training, random: &dropout, parameters, into: &logits)
             let loss = lossValue(logits: logits, batch: batch, gradient: &gradient)
             model.backward(gradient, parameters)
-            if let clip = settings.gradientClip { _ = clipGradientNorm(parameters.gradients, count: parameters.count, maximumNorm: clip) }
+            if let clip = settings.gradientClip {
+                _ = clipGradientNorm(parameters.gradients, count: parameters.count, maximumNorm: clip)
+            }
             optimizer.update(values: parameters.values, gradients: parameters.gradients)
             lossSum += Double(loss) * Double(rows.count)
             seen += rows.count
-            progress(BatchProgress(epoch: epoch, batch: index + 1, batches: batches, runningLoss: lossSum / Double(max(seen, 1))))
+            progress(
+                BatchProgress(
+                    epoch: epoch, batch: index + 1, batches: batches, runningLoss: lossSum / Double(max(seen, 1))))
         }
         let (validationLoss, probabilities) = evaluate(validation)
         let auc = validationScore(probabilities, validation.labels.scalars)
@@ -243,8 +257,10 @@ public final class TrainingRun {
             epochsWithoutImprovement += 1
         }
         let report = EpochReport(
-            epoch: epoch, trainingLoss: lossSum / Double(max(seen, 1)), validationLoss: validationLoss, validationAUC: auc,
-            validationAveragePrecision: precision, batches: batches, seconds: (clock.now - began) / .seconds(1), improved: improved)
+            epoch: epoch, trainingLoss: lossSum / Double(max(seen, 1)), validationLoss: validationLoss,
+            validationAUC: auc,
+            validationAveragePrecision: precision, batches: batches, seconds: (clock.now - began) / .seconds(1),
+            improved: improved)
         history.append(report)
         return report
     }
@@ -271,10 +287,12 @@ public final class TrainingRun {
     /// censoring-aware hazard likelihood for a hazard head (whose examples carry their bins).
     private func lossValue(logits: Tensor, batch: ExampleBatch, gradient: inout Tensor) -> Float {
         guard model.outputForm == .hazardLogits else {
-            return settings.objective.loss(logits: logits, labels: batch.labels, form: model.outputForm, gradient: &gradient)
+            return settings.objective.loss(
+                logits: logits, labels: batch.labels, form: model.outputForm, gradient: &gradient)
         }
         guard let events = batch.hazardEvents, let atRisk = batch.hazardAtRisk else {
-            preconditionFailure("TrainingRun: a hazard head trains on examples with timing targets (ModelExamples.withTiming)")
+            preconditionFailure(
+                "TrainingRun: a hazard head trains on examples with timing targets (ModelExamples.withTiming)")
         }
         return DiscreteHazardLoss()(logits: logits, events: events, atRisk: atRisk, gradient: &gradient)
     }
@@ -307,7 +325,9 @@ public final class TrainingRun {
         shouldStop: () -> Bool = { false }
     ) throws -> Bool {
         while !isFinished {
-            guard let report = runEpoch(train: train, validation: validation, progress: progress, shouldStop: shouldStop) else {
+            guard
+                let report = runEpoch(train: train, validation: validation, progress: progress, shouldStop: shouldStop)
+            else {
                 return false
             }
             epochFinished(report)
@@ -321,7 +341,9 @@ public final class TrainingRun {
     public func restoreBest() {
         guard let bestValues, let bestBuffers else { return }
         bestValues.withUnsafeBufferPointer { parameters.values.update(from: $0.baseAddress!, count: $0.count) }
-        if !bestBuffers.isEmpty { bestBuffers.withUnsafeBufferPointer { parameters.buffers.update(from: $0.baseAddress!, count: $0.count) } }
+        if !bestBuffers.isEmpty {
+            bestBuffers.withUnsafeBufferPointer { parameters.buffers.update(from: $0.baseAddress!, count: $0.count) }
+        }
     }
 
     /// The best epoch's report (nil before the first epoch).
@@ -355,22 +377,32 @@ public final class TrainingRun {
     public func restore(_ file: TensorFile, source: String) throws {
         func fail(_ reason: String) -> TrainingError { TrainingError.checkpoint(path: source, reason: reason) }
         guard file.metadata["format"] == "revisit-checkpoint", file.metadata["format_version"] == "1" else {
-            throw fail("not a Revisit checkpoint of format version 1 (found \(file.metadata["format"] ?? "no format") \(file.metadata["format_version"] ?? ""))")
+            throw fail(
+                "not a Revisit checkpoint of format version 1 (found \(file.metadata["format"] ?? "no format") \(file.metadata["format_version"] ?? ""))"
+            )
         }
         let decoder = JSONDecoder()
-        guard let settingsText = file.metadata["settings"], let saved = try? decoder.decode(TrainingSettings.self, from: Data(settingsText.utf8)),
-              saved == settings else {
-            throw fail("it was made with other training settings; resume with the same flags, or start afresh without --resume")
+        guard let settingsText = file.metadata["settings"],
+            let saved = try? decoder.decode(TrainingSettings.self, from: Data(settingsText.utf8)),
+            saved == settings
+        else {
+            throw fail(
+                "it was made with other training settings; resume with the same flags, or start afresh without --resume"
+            )
         }
-        guard let shapeText = file.metadata["shape"], let savedShape = try? decoder.decode(ModelShape.self, from: Data(shapeText.utf8)),
-              savedShape == shape else {
+        guard let shapeText = file.metadata["shape"],
+            let savedShape = try? decoder.decode(ModelShape.self, from: Data(shapeText.utf8)),
+            savedShape == shape
+        else {
             throw fail("it was made for other input shapes (another feature pipeline); start afresh without --resume")
         }
         var state: [String: Tensor] = [:]
         for (name, tensor) in file.tensors where name.hasPrefix("model.") { state[String(name.dropFirst(6))] = tensor }
         try parameters.load(state)
         var optimizerFile = TensorFile()
-        for (name, tensor) in file.tensors where name.hasPrefix("optimizer.") { optimizerFile.tensors[String(name.dropFirst(10))] = tensor }
+        for (name, tensor) in file.tensors where name.hasPrefix("optimizer.") {
+            optimizerFile.tensors[String(name.dropFirst(10))] = tensor
+        }
         for (name, tensor) in file.integerTensors where name.hasPrefix("optimizer.") {
             optimizerFile.integerTensors[String(name.dropFirst(10))] = tensor
         }

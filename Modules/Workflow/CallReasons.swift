@@ -78,12 +78,15 @@ public enum CallReasons {
     /// The surrogate's columns of one candidate: (group, value) pairs, the results one-hot over
     /// `results`.
     static func columns(_ f: Facts, results: [String]) -> [(Group, Double)] {
-        let overdue = f.daysSinceLastOrder.flatMap { days in f.usualOrderGap.map { $0 > 0 ? min(Double(days) / $0, 4) : 0 } } ?? 0
+        let overdue =
+            f.daysSinceLastOrder.flatMap { days in f.usualOrderGap.map { $0 > 0 ? min(Double(days) / $0, 4) : 0 } } ?? 0
         var columns: [(Group, Double)] = [
-            (.rhythm, log1p(Double(f.daysSinceLastOrder ?? 0))), (.rhythm, overdue), (.rhythm, f.daysSinceLastOrder == nil ? 0 : 1),
+            (.rhythm, log1p(Double(f.daysSinceLastOrder ?? 0))), (.rhythm, overdue),
+            (.rhythm, f.daysSinceLastOrder == nil ? 0 : 1),
             (.recentOrders, log1p(Double(f.ordersIn90Days))),
-            (.recentVisits, log1p(Double(f.visitsIn30Days))), (.recentVisits, log1p(Double(f.daysSinceLastVisit ?? 365))),
-            (.orderHistory, log1p(Double(f.totalOrders))),
+            (.recentVisits, log1p(Double(f.visitsIn30Days))),
+            (.recentVisits, log1p(Double(f.daysSinceLastVisit ?? 365))),
+            (.orderHistory, log1p(Double(f.totalOrders)))
         ]
         for result in results { columns.append((.lastResult, f.lastResult == result ? 1 : 0)) }
         return columns
@@ -121,8 +124,11 @@ public enum CallReasons {
 
     /// Reasons for the candidates `set.examples` with the model's `scores` (one per example).
     /// Candidates of different as-of dates are explained per date (a surrogate per list).
-    public static func explain(history: VisitHistory, set: ExampleSet, scores: [Float], maximum: Int = 3) -> Explanation {
-        precondition(scores.count == set.examples.count, "CallReasons: \(scores.count) scores for \(set.examples.count) examples")
+    public static func explain(history: VisitHistory, set: ExampleSet, scores: [Float], maximum: Int = 3) -> Explanation
+    {
+        precondition(
+            scores.count == set.examples.count, "CallReasons: \(scores.count) scores for \(set.examples.count) examples"
+        )
         var reasons = [[String]](repeating: [], count: scores.count)
         var explained = 0.0, total = 0.0
         let byDate = Dictionary(grouping: set.examples.indices, by: { set.examples[$0].asOf })
@@ -145,7 +151,9 @@ public enum CallReasons {
             let groups = matrix[0].map { $0.0 }
             for (u, i) in usable.enumerated() {
                 var contribution = [Double](repeating: 0, count: Group.allCases.count)
-                for (j, group) in groups.enumerated() { contribution[group.rawValue] += fit.contribution(row: u, column: j) }
+                for (j, group) in groups.enumerated() {
+                    contribution[group.rawValue] += fit.contribution(row: u, column: j)
+                }
                 reasons[rows[i]] = Group.allCases
                     .filter { contribution[$0.rawValue] > 1e-9 }
                     .sorted { contribution[$0.rawValue] > contribution[$1.rawValue] }
@@ -161,8 +169,8 @@ public enum CallReasons {
 /// such as a customer's recency and its overdue ratio, from trading huge opposite weights).
 /// Solved by LAPACK's Cholesky `dposv` (OpenBLAS). Constant columns get β = 0.
 struct RidgeFit {
-    let standardized: [[Double]]   // [n][p]
-    let coefficients: [Double]     // [p]
+    let standardized: [[Double]]  // [n][p]
+    let coefficients: [Double]  // [p]
     let explainedSquares: Double
     let totalSquares: Double
 
@@ -189,7 +197,8 @@ struct RidgeFit {
             }
         }
         for j in 0..<p { a[j * p + j] += lambda }
-        var uplo = Int8(UInt8(ascii: "U")), order = Int32(p), rightHandSides: Int32 = 1, leading = Int32(p), info: Int32 = 0
+        var uplo = Int8(UInt8(ascii: "U")), order = Int32(p), rightHandSides: Int32 = 1, leading = Int32(p),
+            info: Int32 = 0
         var leadingB = Int32(p)
         dposv_(&uplo, &order, &rightHandSides, &a, &leading, &b, &leadingB, &info)
         guard info == 0, b.allSatisfy(\.isFinite) else { return nil }

@@ -32,8 +32,9 @@ public struct ModelFile: Sendable {
     public static let formatVersion = 2
     /// The metadata keys this type owns; the rest belong to the contender.
     public static let commonKeys: Set<String> = [
-        "format", "format_version", "model", "examples", "pipeline", "calibration", "validation", "dataset_sha256", "train_until",
-        "model_id", "revisit_version",
+        "format", "format_version", "model", "examples", "pipeline", "calibration", "validation", "dataset_sha256",
+        "train_until",
+        "model_id", "revisit_version"
     ]
 
     public var model: String
@@ -64,7 +65,9 @@ public struct ModelFile: Sendable {
     func fileWithoutID() throws -> TensorFile {
         var file = contents
         func json<T: Encodable>(_ value: T) throws -> String { try TensorFile.metadataJSON(value) }
-        precondition(Set(file.metadata.keys).isDisjoint(with: Self.commonKeys), "ModelFile: a contender wrote a common metadata key")
+        precondition(
+            Set(file.metadata.keys).isDisjoint(with: Self.commonKeys),
+            "ModelFile: a contender wrote a common metadata key")
         file.metadata["format"] = Self.format
         file.metadata["format_version"] = String(Self.formatVersion)
         file.metadata["model"] = model
@@ -120,11 +123,14 @@ public struct ModelFile: Sendable {
         }
         func fail(_ reason: String) -> ReadError { ReadError(path: path, reason: reason) }
         guard file.metadata["format"] == format else {
-            throw fail("not a Revisit model file (metadata format is \(file.metadata["format"].map { "'\($0)'" } ?? "missing")); train one with `trainer`")
+            throw fail(
+                "not a Revisit model file (metadata format is \(file.metadata["format"].map { "'\($0)'" } ?? "missing")); train one with `trainer`"
+            )
         }
         guard file.metadata["format_version"] == String(formatVersion) else {
-            throw fail("model format version \(file.metadata["format_version"] ?? "missing"); this build reads version \(formatVersion) "
-                + "(time-aware inputs, calibration, any contender) — retrain the model with this build's trainer")
+            throw fail(
+                "model format version \(file.metadata["format_version"] ?? "missing"); this build reads version \(formatVersion) "
+                    + "(time-aware inputs, calibration, any contender) — retrain the model with this build's trainer")
         }
         let decoder = JSONDecoder()
         func decode<T: Decodable>(_ type: T.Type, _ key: String) throws -> T {
@@ -136,13 +142,18 @@ public struct ModelFile: Sendable {
             }
         }
         guard let model = file.metadata["model"], Contenders.named(model) != nil else {
-            throw fail("unknown model '\(file.metadata["model"] ?? "")'; this build knows \(Contenders.trainableNames.joined(separator: ", "))")
+            throw fail(
+                "unknown model '\(file.metadata["model"] ?? "")'; this build knows \(Contenders.trainableNames.joined(separator: ", "))"
+            )
         }
         let examples = try decode(ExampleSettings.self, "examples")
         guard (1...FeaturePipeline.maximumSequenceLength).contains(examples.sequenceLength),
-              (1...FeaturePipeline.maximumHorizonDays).contains(examples.horizonDays) else {
-            throw fail("metadata 'examples' has a window of \(examples.sequenceLength) visits and a horizon of \(examples.horizonDays) days; "
-                + "this build accepts 1...\(FeaturePipeline.maximumSequenceLength) and 1...\(FeaturePipeline.maximumHorizonDays)")
+            (1...FeaturePipeline.maximumHorizonDays).contains(examples.horizonDays)
+        else {
+            throw fail(
+                "metadata 'examples' has a window of \(examples.sequenceLength) visits and a horizon of \(examples.horizonDays) days; "
+                    + "this build accepts 1...\(FeaturePipeline.maximumSequenceLength) and 1...\(FeaturePipeline.maximumHorizonDays)"
+            )
         }
         var pipeline: FeaturePipeline? = nil
         if let text = file.metadata["pipeline"] {
@@ -151,13 +162,18 @@ public struct ModelFile: Sendable {
             } catch {
                 throw fail("its feature pipeline cannot be read: \(error)")
             }
-            guard pipeline!.settings == examples else { throw fail("its pipeline's example settings differ from metadata 'examples'") }
+            guard pipeline!.settings == examples else {
+                throw fail("its pipeline's example settings differ from metadata 'examples'")
+            }
         }
-        var contents = TensorFile(tensors: file.tensors, integerTensors: file.integerTensors, byteTensors: file.byteTensors)
+        var contents = TensorFile(
+            tensors: file.tensors, integerTensors: file.integerTensors, byteTensors: file.byteTensors)
         for (key, value) in file.metadata where !commonKeys.contains(key) { contents.metadata[key] = value }
         return ModelFile(
-            model: model, examples: examples, pipeline: pipeline, calibration: try decode(ProbabilityCalibration.self, "calibration"),
-            validation: try decode([String: Double?].self, "validation"), datasetSHA256: file.metadata["dataset_sha256"] ?? "",
+            model: model, examples: examples, pipeline: pipeline,
+            calibration: try decode(ProbabilityCalibration.self, "calibration"),
+            validation: try decode([String: Double?].self, "validation"),
+            datasetSHA256: file.metadata["dataset_sha256"] ?? "",
             trainUntil: file.metadata["train_until"] ?? "", contents: contents)
     }
 }

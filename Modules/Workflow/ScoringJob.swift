@@ -71,33 +71,42 @@ public enum ScoringJob {
             do {
                 return ScoringInput(history: history, set: set, encoder: try file.pipeline?.encoder(for: history))
             } catch {
-                throw MismatchError(description: "\(path): the model's feature pipeline does not fit this dataset: \(error)")
+                throw MismatchError(
+                    description: "\(path): the model's feature pipeline does not fit this dataset: \(error)")
             }
         }
 
         /// Calibrated P(order) for `set` (built with `file.examples`), in batches of `batchSize`.
-        public func probabilities(history: VisitHistory, set: ExampleSet, path: String, batchSize: Int = 4096) throws -> [Float] {
+        public func probabilities(history: VisitHistory, set: ExampleSet, path: String, batchSize: Int = 4096) throws
+            -> [Float]
+        {
             try probabilities(try input(history: history, set: set, path: path), path: path, batchSize: batchSize)
         }
 
         /// Calibrated P(order) for `input`'s examples, in batches of `batchSize`.
         public func probabilities(_ input: ScoringInput, path: String, batchSize: Int = 4096) throws -> [Float] {
-            try inBatches(input.set.count, batchSize: batchSize, path: path) { file.calibration.apply(to: try fitted.scores(input, range: $0)) }
+            try inBatches(input.set.count, batchSize: batchSize, path: path) {
+                file.calibration.apply(to: try fitted.scores(input, range: $0))
+            }
         }
 
         /// What the model predicts beside the probability, per example of `input`: its timing
         /// (expected and median days, P(order within 7/14/28 days)) and its expected order days
         /// in [t, t + H); empty forecasts for a model that predicts neither.
-        public func forecasts(_ input: ScoringInput, path: String, batchSize: Int = 4096) throws -> [ScoreRow.Forecast] {
+        public func forecasts(_ input: ScoringInput, path: String, batchSize: Int = 4096) throws -> [ScoreRow.Forecast]
+        {
             try inBatches(input.set.count, batchSize: batchSize, path: path) { range in
-                let timing = try fitted.timing(input, range: range), counts = try fitted.expectedOrders(input, range: range)
+                let timing = try fitted.timing(input, range: range),
+                    counts = try fitted.expectedOrders(input, range: range)
                 return (0..<range.count).map { ScoreRow.Forecast(timing: timing?[$0], expectedOrders: counts?[$0]) }
             }
         }
 
         /// `body` over `0..<count` in batches of `batchSize`, concatenated; a model that cannot
         /// score the examples (`JobError`) becomes a ``MismatchError`` naming `path`.
-        private func inBatches<T>(_ count: Int, batchSize: Int, path: String, _ body: (Range<Int>) throws -> [T]) throws -> [T] {
+        private func inBatches<T>(_ count: Int, batchSize: Int, path: String, _ body: (Range<Int>) throws -> [T]) throws
+            -> [T]
+        {
             var result: [T] = []
             result.reserveCapacity(count)
             var start = 0
@@ -117,9 +126,12 @@ public enum ScoringJob {
     /// Scores `history` with the model at `modelPath`.
     public static func run(modelPath: String, history: VisitHistory, options: Options) throws -> Result {
         let model = try LoadedModel(path: modelPath)
-        guard let last = history.days.max() else { throw MismatchError(description: "the dataset has no visits to score from") }
+        guard let last = history.days.max() else {
+            throw MismatchError(description: "the dataset has no visits to score from")
+        }
         let asOf = options.asOf ?? Day(ordinal: last + 1)
-        let set = ExampleBuilder(history: history, settings: model.file.examples).scoringExamples(asOf: asOf, candidates: options.candidates)
+        let set = ExampleBuilder(history: history, settings: model.file.examples).scoringExamples(
+            asOf: asOf, candidates: options.candidates)
         let input = try model.input(history: history, set: set, path: modelPath)
         let probabilities = try model.probabilities(input, path: modelPath, batchSize: options.batchSize)
         let forecasts = try model.forecasts(input, path: modelPath, batchSize: options.batchSize)
@@ -128,12 +140,16 @@ public enum ScoringJob {
         rows.reserveCapacity(set.count)
         let trainUntil = Day(iso: model.file.trainUntil)
         for (i, example) in set.examples.enumerated() {
-            rows.append(ScoredCustomer(
-                customerID: history.customerID(of: example), repID: history.repID(of: example, in: set), asOf: asOf,
-                probability: probabilities[i], rankInRep: 0, rank: 0, forecast: forecasts[i],
-                horizonDays: model.file.examples.horizonDays, trainUntil: trainUntil, reasons: explanation.reasons[i]))
+            rows.append(
+                ScoredCustomer(
+                    customerID: history.customerID(of: example), repID: history.repID(of: example, in: set), asOf: asOf,
+                    probability: probabilities[i], rankInRep: 0, rank: 0, forecast: forecasts[i],
+                    horizonDays: model.file.examples.horizonDays, trainUntil: trainUntil,
+                    reasons: explanation.reasons[i]))
         }
-        return Result(rows: rank(rows, topPerRep: options.topPerRep), modelID: model.modelID, reasonsRSquared: explanation.rSquared)
+        return Result(
+            rows: rank(rows, topPerRep: options.topPerRep), modelID: model.modelID,
+            reasonsRSquared: explanation.rSquared)
     }
 
     /// The warning for a list scored inside its model's training period (as-of before the
@@ -157,10 +173,13 @@ public enum ScoringJob {
     /// customer id; keeps each rep's top K when asked. Output order: as-of, rep, rank in rep.
     public static func rank(_ rows: [ScoredCustomer], topPerRep: Int?) -> [ScoredCustomer] {
         // The scores file's own ranking rule (`ScoresFile.ranks`), so scorer and evaluator agree.
-        let asOf = rows.map(\.asOf), probabilities = rows.map { Double($0.probability) }, customers = rows.map(\.customerID)
-        let inRep = ScoresFile.ranks(asOf: asOf, probabilities: probabilities, customers: customers, groups: rows.map(\.repID))
+        let asOf = rows.map(\.asOf), probabilities = rows.map { Double($0.probability) },
+            customers = rows.map(\.customerID)
+        let inRep = ScoresFile.ranks(
+            asOf: asOf, probabilities: probabilities, customers: customers, groups: rows.map(\.repID))
         let overall = ScoresFile.ranks(
-            asOf: asOf, probabilities: probabilities, customers: customers, groups: [String](repeating: "", count: rows.count))
+            asOf: asOf, probabilities: probabilities, customers: customers,
+            groups: [String](repeating: "", count: rows.count))
         var ranked = rows
         for index in ranked.indices {
             ranked[index].rankInRep = inRep[index]

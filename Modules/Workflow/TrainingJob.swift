@@ -76,25 +76,35 @@ public enum TrainingJob {
 
         /// The first option that cannot work, or nil.
         public var problem: String? {
-            guard let contender else { return "unknown model '\(model)'; choose one of \(Contenders.trainableNames.joined(separator: ", "))" }
+            guard let contender else {
+                return "unknown model '\(model)'; choose one of \(Contenders.trainableNames.joined(separator: ", "))"
+            }
             if let problem = training.problem { return problem }
             if let problem = boosting.problem { return problem }
-            if let warmEpochs, !(1...100_000).contains(warmEpochs) { return "warm epochs must be in 1...100000, got \(warmEpochs)" }
+            if let warmEpochs, !(1...100_000).contains(warmEpochs) {
+                return "warm epochs must be in 1...100000, got \(warmEpochs)"
+            }
             if !(1...FeaturePipeline.maximumSequenceLength).contains(examples.sequenceLength) {
-                return "sequence length must be in 1...\(FeaturePipeline.maximumSequenceLength), got \(examples.sequenceLength)"
+                return
+                    "sequence length must be in 1...\(FeaturePipeline.maximumSequenceLength), got \(examples.sequenceLength)"
             }
             if !(1...FeaturePipeline.maximumHorizonDays).contains(examples.horizonDays) {
                 return "horizon must be in 1...\(FeaturePipeline.maximumHorizonDays) days, got \(examples.horizonDays)"
             }
-            if !(1...520).contains(validationDates) { return "validation dates must be in 1...520, got \(validationDates)" }
-            if let weeks = trainingWeeks, !(1...5_200).contains(weeks) { return "training weeks must be in 1...5200, got \(weeks)" }
+            if !(1...520).contains(validationDates) {
+                return "validation dates must be in 1...520, got \(validationDates)"
+            }
+            if let weeks = trainingWeeks, !(1...5_200).contains(weeks) {
+                return "training weeks must be in 1...5200, got \(weeks)"
+            }
             if !(bgnbd.penalizer >= 0) { return "the BG/NBD penalizer must be ≥ 0, got \(bgnbd.penalizer)" }
             if let problem = rules.problem { return problem }
             if contender.kind == .heuristic, let calibration, calibration != .none {
                 return "\(model) is a ranking rule, not a probability: it cannot be calibrated (drop --calibration)"
             }
             if !contender.usesFeaturePipeline, let calibration, calibration != .none {
-                return "\(model) scores from the visit history with no validation split: it cannot be calibrated (drop --calibration)"
+                return
+                    "\(model) scores from the visit history with no validation split: it cannot be calibrated (drop --calibration)"
             }
             return nil
         }
@@ -185,10 +195,13 @@ public enum TrainingJob {
         case .visitDates: grid = .visitDates(from: Day(ordinal: history.days.min()! + 1), through: trainUntil)
         }
         var all = builder.build(grid: grid, candidates: options.trainingCandidates, trainingCutoff: trainUntil)
-        if let earliestAsOf = options.earliestAsOf(trainUntil: trainUntil) { all.examples = all.examples.filter { $0.asOf >= earliestAsOf.ordinal } }
+        if let earliestAsOf = options.earliestAsOf(trainUntil: trainUntil) {
+            all.examples = all.examples.filter { $0.asOf >= earliestAsOf.ordinal }
+        }
         let dates = Array(Set(all.examples.map(\.asOf))).sorted()
         let horizon = Int32(options.examples.horizonDays)
-        guard dates.count > options.validationDates, dates[0] + horizon <= dates[dates.count - options.validationDates] else {
+        guard dates.count > options.validationDates, dates[0] + horizon <= dates[dates.count - options.validationDates]
+        else {
             throw JobError(tooFewDatesAdvice(dates: dates, options: options, trainUntil: trainUntil))
         }
         let validationFrom = dates[dates.count - options.validationDates]
@@ -199,9 +212,12 @@ public enum TrainingJob {
             var random = SeededRandom(seed: options.training.seed, stream: 3)
             trainSet = trainSet.shiftAugmented(history: history, options: shift, random: &random)
         }
-        guard !trainSet.examples.isEmpty else { throw JobError(tooFewDatesAdvice(dates: dates, options: options, trainUntil: trainUntil)) }
-        return ExampleSplit(train: trainSet, validation: validationSet, counts: all.counts, trainUntil: trainUntil,
-                            validationFrom: Day(ordinal: validationFrom))
+        guard !trainSet.examples.isEmpty else {
+            throw JobError(tooFewDatesAdvice(dates: dates, options: options, trainUntil: trainUntil))
+        }
+        return ExampleSplit(
+            train: trainSet, validation: validationSet, counts: all.counts, trainUntil: trainUntil,
+            validationFrom: Day(ordinal: validationFrom))
     }
 
     /// Why `dates` (the as-of dates left after the cut-off and the rolling window) leave no
@@ -212,19 +228,25 @@ public enum TrainingJob {
         let horizon = Int32(options.examples.horizonDays), validation = options.validationDates
         // The most validation dates that still leave a training date: the latest v whose first
         // validation date is a horizon after the first date.
-        let fewerValidation = dates.isEmpty ? 0 : (1..<max(1, dates.count)).reversed().first { dates[dates.count - $0] - dates[0] >= horizon } ?? 0
+        let fewerValidation =
+            dates.isEmpty
+            ? 0 : (1..<max(1, dates.count)).reversed().first { dates[dates.count - $0] - dates[0] >= horizon } ?? 0
         let gapWeeks = (options.examples.horizonDays + 6) / 7
         var remedies: [String] = []
         if let weeks = options.trainingWeeks, options.grid == .weekly {
-            remedies.append("--training-weeks \(validation + gapWeeks + 1) or more (now \(weeks): \(validation) validation weeks, \(gapWeeks) weeks for the labels of the last training week to close before them, and at least one training week; several times that trains better)")
+            remedies.append(
+                "--training-weeks \(validation + gapWeeks + 1) or more (now \(weeks): \(validation) validation weeks, \(gapWeeks) weeks for the labels of the last training week to close before them, and at least one training week; several times that trains better)"
+            )
         } else {
             remedies.append("more data or a later --train-until")
         }
         if fewerValidation >= 1 {
             remedies.append("--validation-dates \(fewerValidation) or fewer (now \(validation))")
         }
-        return "only \(dates.count) as-of dates have a label window closing by \(trainUntil) (horizon \(horizon) days), and none is a horizon before "
-            + "the \(validation) validation dates: no training example is left. Use " + remedies.joined(separator: ", or ")
+        return
+            "only \(dates.count) as-of dates have a label window closing by \(trainUntil) (horizon \(horizon) days), and none is a horizon before "
+            + "the \(validation) validation dates: no training example is left. Use "
+            + remedies.joined(separator: ", or ")
     }
 
     /// Builds the training and validation tensors for `history` under `options`;
@@ -233,20 +255,23 @@ public enum TrainingJob {
     public static func prepare(history: VisitHistory, options: Options) throws -> PreparedData {
         let split = try splitExamples(history: history, options: options)
         let trainSet = split.train, validationSet = split.validation
-        let pipeline = FeaturePipeline.fit(training: trainSet, history: history, encoding: options.encoding, featureSet: options.featureSet,
+        let pipeline = FeaturePipeline.fit(
+            training: trainSet, history: history, encoding: options.encoding, featureSet: options.featureSet,
             scaling: options.scaling, notes: options.notes)
         let encoder = try pipeline.encoder(for: history)
         return PreparedData(
             pipeline: pipeline, train: modelExamples(encoder.tensors(for: trainSet)),
-            validation: modelExamples(encoder.tensors(for: validationSet)), trainSet: trainSet, validationSet: validationSet,
+            validation: modelExamples(encoder.tensors(for: validationSet)), trainSet: trainSet,
+            validationSet: validationSet,
             counts: split.counts,
             trainUntil: split.trainUntil, validationFrom: split.validationFrom)
     }
 
     /// The model-facing part of the Features module's tensors.
     public static func modelExamples(_ tensors: ExampleTensors) -> ModelExamples {
-        ModelExamples(sequence: tensors.sequence, mask: tensors.mask, statics: tensors.statics, aggregates: tensors.aggregates,
-                      labels: tensors.labels)
+        ModelExamples(
+            sequence: tensors.sequence, mask: tensors.mask, statics: tensors.statics, aggregates: tensors.aggregates,
+            labels: tensors.labels)
     }
 
     /// ROC-AUC of probabilities against 0/1 labels (nil when undefined).
@@ -263,9 +288,10 @@ public enum TrainingJob {
     public static func validationMetrics(scores: [Float], labels: [Float], prefix: String = "") -> [String: Double?] {
         let predictions = BinaryPredictions(scores: scores, labels: labels.map { Int($0) })
         return [
-            prefix + "roc_auc": predictions.rocAUC().value, prefix + "average_precision": predictions.averagePrecision().value,
+            prefix + "roc_auc": predictions.rocAUC().value,
+            prefix + "average_precision": predictions.averagePrecision().value,
             prefix + "brier": predictions.brierScore().value, prefix + "log_loss": predictions.logLoss().value,
-            prefix + "ece": predictions.reliabilityDiagram(binCount: 10)?.expectedCalibrationError.value,
+            prefix + "ece": predictions.reliabilityDiagram(binCount: 10)?.expectedCalibrationError.value
         ]
     }
 
@@ -301,9 +327,12 @@ public enum TrainingJob {
         guard let plain = try fitOnce(job.with(options: options, secondFit: true)) else { return nil }
         func loss(_ fitted: Fitted) -> Double { (fitted.validation["log_loss"] ?? nil) ?? .infinity }
         let keep = loss(fitted) < loss(plain)
-        job.log(String(
-            format: "trainer: %@: validation log loss %.5f with the notes' %d n-grams, %.5f without: %@", job.options.model,
-            loss(fitted), fitted.pipeline?.notes?.model.width ?? 0, loss(plain), keep ? "notes kept" : "notes dropped"))
+        job.log(
+            String(
+                format: "trainer: %@: validation log loss %.5f with the notes' %d n-grams, %.5f without: %@",
+                job.options.model,
+                loss(fitted), fitted.pipeline?.notes?.model.width ?? 0, loss(plain),
+                keep ? "notes kept" : "notes dropped"))
         return keep ? fitted : plain
     }
 
@@ -321,11 +350,14 @@ public enum TrainingJob {
             if let computed = result.validationScores {
                 raw = computed
             } else {
-                let input = ScoringInput(history: job.history, set: prepared.validationSet, encoder: try prepared.pipeline.encoder(for: job.history))
+                let input = ScoringInput(
+                    history: job.history, set: prepared.validationSet,
+                    encoder: try prepared.pipeline.encoder(for: job.history))
                 raw = try result.model.scores(input, range: 0..<prepared.validationSet.count)
             }
             let method = job.options.calibrationMethod
-            calibration = ProbabilityCalibration.fit(method, scores: raw.map(Double.init), labels: labels.map { $0 == 1 })
+            calibration = ProbabilityCalibration.fit(
+                method, scores: raw.map(Double.init), labels: labels.map { $0 == 1 })
             if method != .none && calibration == .none {
                 job.log("trainer: the validation split has one class only: the scores are left uncalibrated")
             }
@@ -336,14 +368,19 @@ public enum TrainingJob {
             validation["positive_rate"] = labels.isEmpty ? nil : Double(labels.reduce(0, +)) / Double(labels.count)
         }
         return Fitted(
-            model: result.model, calibration: calibration, validation: validation, pipeline: prepared?.pipeline, result: result)
+            model: result.model, calibration: calibration, validation: validation, pipeline: prepared?.pipeline,
+            result: result)
     }
 
     /// The model file of a fitted contender.
-    public static func modelFile(_ fitted: Fitted, options: Options, trainUntil: Day, datasetSHA256: String) throws -> ModelFile {
+    public static func modelFile(_ fitted: Fitted, options: Options, trainUntil: Day, datasetSHA256: String) throws
+        -> ModelFile
+    {
         ModelFile(
-            model: fitted.model.name, examples: options.examples, pipeline: fitted.pipeline, calibration: fitted.calibration,
-            validation: fitted.validation, datasetSHA256: datasetSHA256, trainUntil: trainUntil.iso, contents: try fitted.model.contents())
+            model: fitted.model.name, examples: options.examples, pipeline: fitted.pipeline,
+            calibration: fitted.calibration,
+            validation: fitted.validation, datasetSHA256: datasetSHA256, trainUntil: trainUntil.iso,
+            contents: try fitted.model.contents())
     }
 
     /// Trains and writes the model file at `output` (atomically). A neural model writes a
@@ -382,12 +419,17 @@ public enum TrainingJob {
         // the pipeline it records, and the log line below, say what it uses).
         if let contender = options.contender, !contender.readsStatics { options.notes = false }
         let job = FitJob(
-            history: history, options: options, warmStart: warm, checkpointPath: output + ".checkpoint", resume: resume, log: log, progress: progress,
-            epochFinished: { epochsThisRun += 1; epochFinished($0) }, shouldStop: shouldStop)
+            history: history, options: options, warmStart: warm, checkpointPath: output + ".checkpoint", resume: resume,
+            log: log, progress: progress,
+            epochFinished: {
+                epochsThisRun += 1; epochFinished($0)
+            }, shouldStop: shouldStop)
         if options.contender!.usesFeaturePipeline {
             let prepared = try job.prepared()
             log("trainer: \(prepared.description)")
-            if let warning = prepared.splitWarning(validationDates: options.validationDates) { log("trainer: warning: \(warning)") }
+            if let warning = prepared.splitWarning(validationDates: options.validationDates) {
+                log("trainer: warning: \(warning)")
+            }
         }
         let fitted = try fit(job)
         let prepared = job.preparedIfBuilt
@@ -402,12 +444,15 @@ public enum TrainingJob {
             // Only a checkpoint this run wrote or resumed from counts: an older one left beside
             // a fresh run is not what --resume would continue.
             if epochsThisRun > 0 || resume, let file = try? TensorFile.read(from: output + ".checkpoint"),
-               let history = try? JSONDecoder().decode([EpochReport].self, from: Data((file.metadata["history"] ?? "").utf8)) {
+                let history = try? JSONDecoder().decode(
+                    [EpochReport].self, from: Data((file.metadata["history"] ?? "").utf8))
+            {
                 summary.checkpointEpochs = history.count
             }
             return summary
         }
-        let model = try modelFile(fitted, options: options, trainUntil: job.trainUntil, datasetSHA256: dataset.manifestSHA256)
+        let model = try modelFile(
+            fitted, options: options, trainUntil: job.trainUntil, datasetSHA256: dataset.manifestSHA256)
         try model.write(to: output)
         try? FileManager.default.removeItem(atPath: output + ".checkpoint")
         summary.validation = fitted.validation

@@ -30,7 +30,8 @@ struct AssociationRulesTests {
     }
 
     static let reference: Reference = {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent("Fixtures/rules/rules_reference.json")
         return try! JSONDecoder().decode(Reference.self, from: Data(contentsOf: url))
     }()
@@ -49,12 +50,17 @@ struct AssociationRulesTests {
         var settings = ClassAssociationRules.Settings()
         settings.minimumSupport = reference.min_support
         settings.maxAntecedent = reference.max_antecedent
-        let mined = ClassAssociationRules(transactions: ids, labels: reference.labels, itemCount: names.count, settings: settings)
+        let mined = ClassAssociationRules(
+            transactions: ids, labels: reference.labels, itemCount: names.count, settings: settings)
         #expect(mined.rules.count == reference.rules.count)
         #expect(!reference.rules.isEmpty)
-        let ours = Dictionary(uniqueKeysWithValues: mined.rules.map {
-            ("\($0.antecedent.map { names[Int($0)] }.joined(separator: ",")) -> \($0.predictsOrder ? "order" : "no_order")", $0)
-        })
+        let ours = Dictionary(
+            uniqueKeysWithValues: mined.rules.map {
+                (
+                    "\($0.antecedent.map { names[Int($0)] }.joined(separator: ",")) -> \($0.predictsOrder ? "order" : "no_order")",
+                    $0
+                )
+            })
         for expected in reference.rules {
             let key = "\(expected.lhs.joined(separator: ",")) -> \(expected.rhs)"
             guard let rule = ours[key] else {
@@ -76,7 +82,8 @@ struct AssociationRulesTests {
         var settings = ClassAssociationRules.Settings()
         settings.minimumSupport = reference.min_support
         settings.maxAntecedent = reference.max_antecedent
-        let mined = ClassAssociationRules(transactions: ids, labels: reference.labels, itemCount: names.count, settings: settings)
+        let mined = ClassAssociationRules(
+            transactions: ids, labels: reference.labels, itemCount: names.count, settings: settings)
         let top = mined.orderRulesByLift(limit: 1)[0]
         #expect(Set(top.antecedent.map { names[Int($0)] }).isSuperset(of: ["a1", "a3"]))
         #expect(top.lift > 2)
@@ -129,9 +136,13 @@ struct AssociationRulesTests {
         #expect(rebuilt == rules)
         var broken = rules.rules
         broken[0].confidence = 1.5
-        #expect(throws: (any Error).self) { try ClassAssociationRules(settings: settings, rules: broken, transactions: 10, positives: 4) }
+        #expect(throws: (any Error).self) {
+            try ClassAssociationRules(settings: settings, rules: broken, transactions: 10, positives: 4)
+        }
         broken = rules.rules
         broken[0].antecedent = [2, 1]
-        #expect(throws: (any Error).self) { try ClassAssociationRules(settings: settings, rules: broken, transactions: 10, positives: 4) }
+        #expect(throws: (any Error).self) {
+            try ClassAssociationRules(settings: settings, rules: broken, transactions: 10, positives: 4)
+        }
     }
 }

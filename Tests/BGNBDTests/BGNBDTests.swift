@@ -43,7 +43,8 @@ struct BGNBDTests {
     }
 
     static let reference: Reference = {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent("Fixtures/bgnbd/bgnbd_reference.json")
         return try! JSONDecoder().decode(Reference.self, from: Data(contentsOf: url))
     }()
@@ -57,7 +58,9 @@ struct BGNBDTests {
         let p = Self.parameters(Self.reference.fixed_parameters)
         for point in Self.reference.log_likelihoods {
             let value = BGNBD.logLikelihood(p, BGNBD.Observation(x: point.x, tx: point.tx, T: point.T))
-            #expect(abs(value - point.log_likelihood) < 1e-12, "x \(point.x) tx \(point.tx) T \(point.T): \(value) vs \(point.log_likelihood)")
+            #expect(
+                abs(value - point.log_likelihood) < 1e-12,
+                "x \(point.x) tx \(point.tx) T \(point.T): \(value) vs \(point.log_likelihood)")
         }
     }
 
@@ -72,17 +75,22 @@ struct BGNBDTests {
         let fit = try BGNBD.fit(patterns, weights: weights, settings: settings)
         // Both optimisers stop at a tolerance: the objectives agree far more tightly than the
         // parameters, which sit in a flat valley (a and b trade off on short histories).
-        #expect(fit.objective <= c.objective + 1e-9, "\(c.name): objective \(fit.objective) vs lifetimes \(c.objective)")
+        #expect(
+            fit.objective <= c.objective + 1e-9, "\(c.name): objective \(fit.objective) vs lifetimes \(c.objective)")
         let expected = Self.parameters(c.parameters)
-        for (name, ours, theirs) in [("r", fit.parameters.r, expected.r), ("alpha", fit.parameters.alpha, expected.alpha),
-                                     ("a", fit.parameters.a, expected.a), ("b", fit.parameters.b, expected.b)] {
+        for (name, ours, theirs) in [
+            ("r", fit.parameters.r, expected.r), ("alpha", fit.parameters.alpha, expected.alpha),
+            ("a", fit.parameters.a, expected.a), ("b", fit.parameters.b, expected.b)
+        ] {
             #expect(abs(ours - theirs) / theirs < 1e-3, "\(c.name): \(name) \(ours) vs lifetimes \(theirs)")
         }
         // Predictions from our fitted parameters against lifetimes' predictions from its own.
         var worstAlive = 0.0, worstPurchase = 0.0
         for (i, o) in observations.enumerated() {
             worstAlive = max(worstAlive, abs(BGNBD.probabilityAlive(fit.parameters, o) - c.probability_alive[i]))
-            worstPurchase = max(worstPurchase, abs(BGNBD.probabilityOfPurchase(fit.parameters, o, horizon: 28) - c.probability_purchase_28d[i]))
+            worstPurchase = max(
+                worstPurchase,
+                abs(BGNBD.probabilityOfPurchase(fit.parameters, o, horizon: 28) - c.probability_purchase_28d[i]))
         }
         #expect(worstAlive < 1e-4, "\(c.name): P(alive) differs by \(worstAlive)")
         #expect(worstPurchase < 1e-4, "\(c.name): P(purchase in 28 days) differs by \(worstPurchase)")
@@ -107,15 +115,19 @@ struct BGNBDTests {
                 let o = BGNBD.Observation(x: c.x[i], tx: c.tx[i], T: c.T[i])
                 for (h, expected) in [(28.0, c.expected_purchases_28d[i]), (91.0, c.expected_purchases_91d[i])] {
                     let value = BGNBD.expectedPurchases(p, o, horizon: h)
-                    #expect(abs(value - expected) <= 1e-9 * max(1, expected), "\(c.name) #\(i) h \(h): \(value) vs \(expected)")
+                    #expect(
+                        abs(value - expected) <= 1e-9 * max(1, expected),
+                        "\(c.name) #\(i) h \(h): \(value) vs \(expected)")
                 }
             }
         }
         for point in Self.reference.expected_purchases {
             let value = BGNBD.expectedPurchases(
-                Self.parameters(point.parameters), BGNBD.Observation(x: point.x, tx: point.tx, T: point.T), horizon: point.horizon)
-            #expect(abs(value - point.expected_purchases) <= 1e-9 * max(1, point.expected_purchases),
-                    "x \(point.x) tx \(point.tx) T \(point.T) h \(point.horizon): \(value) vs \(point.expected_purchases)")
+                Self.parameters(point.parameters), BGNBD.Observation(x: point.x, tx: point.tx, T: point.T),
+                horizon: point.horizon)
+            #expect(
+                abs(value - point.expected_purchases) <= 1e-9 * max(1, point.expected_purchases),
+                "x \(point.x) tx \(point.tx) T \(point.T) h \(point.horizon): \(value) vs \(point.expected_purchases)")
         }
         // At a = 1 the formula is 0/0: the limit lies between its neighbours.
         let o = BGNBD.Observation(x: 3, tx: 40, T: 90)

@@ -25,7 +25,8 @@ struct BacktestProgressTests {
 
     @Test func theStatusLineSaysFoldContenderEpochAndTime() {
         var progress = BacktestProgress(
-            fold: 1, folds: 4, foldStart: Day(iso: "2019-06-03")!, contender: "xgboost", contenderIndex: 2, contenders: 9,
+            fold: 1, folds: 4, foldStart: Day(iso: "2019-06-03")!, contender: "xgboost", contenderIndex: 2,
+            contenders: 9,
             epoch: nil, batch: nil, batches: nil, elapsedSeconds: 80, remainingSeconds: 185)
         #expect(progress.line == "fold 2/4 (2019-06-03) · xgboost 3/9 · 1m20s, about 3m05s left")
         progress.epoch = 1; progress.batch = 12; progress.batches = 40; progress.remainingSeconds = nil

@@ -28,7 +28,8 @@ struct BacktestTests {
     /// The reps' rate, the list and its precision agree with a direct count on the visit log.
     @Test func foldFiguresMatchADirectCount() throws {
         let history = VisitHistory(dataset: Self.dataset)
-        let backtest = Backtest(settings: Self.settings(["recency", "round_robin"], firstFold: Self.firstFold), history: history)
+        let backtest = Backtest(
+            settings: Self.settings(["recency", "round_robin"], firstFold: Self.firstFold), history: history)
         let folds = try backtest.run()
         #expect(folds.count == 2 && folds[1].start == folds[0].start.advanced(by: 7))
         for fold in folds {
@@ -38,14 +39,16 @@ struct BacktestTests {
             #expect(Set(fold.customerIDs) == Set(week.map(\.customerID)))
             for (index, customer) in fold.customerIDs.enumerated() {
                 let ordered = Self.dataset.visits.contains {
-                    $0.customerID == customer && $0.isOrder && $0.date >= fold.start && $0.date < fold.start.advanced(by: 28)
+                    $0.customerID == customer && $0.isOrder && $0.date >= fold.start
+                        && $0.date < fold.start.advanced(by: 28)
                 }
                 #expect(fold.labels[index] == (ordered ? 1 : 0))
             }
             for entry in fold.entries {
                 // The list is the 10 best scores; its precision is the ordered share among them.
                 let order = entry.scores.indices.sorted {
-                    entry.scores[$0] != entry.scores[$1] ? entry.scores[$0] > entry.scores[$1] : fold.customerIDs[$0] < fold.customerIDs[$1]
+                    entry.scores[$0] != entry.scores[$1]
+                        ? entry.scores[$0] > entry.scores[$1] : fold.customerIDs[$0] < fold.customerIDs[$1]
                 }
                 let listed = order.prefix(10)
                 #expect(entry.listed == listed.count)
@@ -57,7 +60,8 @@ struct BacktestTests {
         }
         // Round-robin scores are days since the last visit d, squashed to d / (1 + d).
         let customer = folds[0].customerIDs[0]
-        let last = Self.dataset.visits.filter { $0.customerID == customer && $0.date < folds[0].start }.map(\.date).max()
+        let last = Self.dataset.visits.filter { $0.customerID == customer && $0.date < folds[0].start }.map(\.date)
+            .max()
         let roundRobin = folds[0].entries.first { $0.contender == "round_robin" }!
         let days = Float(last.map { $0.distance(to: folds[0].start) } ?? 0)
         #expect(roundRobin.scores[0] == (last == nil ? 0 : days / (1 + days)))
@@ -84,8 +88,9 @@ struct BacktestTests {
         for (a, b) in zip(clean[0].entries, dirty[0].entries) {
             #expect(a.contender == b.contender)
             #expect(a.scores == b.scores, "\(a.contender): scores changed when only the future changed")
-            #expect(a.timingCumulative == b.timingCumulative && a.expectedOrders == b.expectedOrders,
-                    "\(a.contender): timing or counts changed when only the future changed")
+            #expect(
+                a.timingCumulative == b.timingCumulative && a.expectedOrders == b.expectedOrders,
+                "\(a.contender): timing or counts changed when only the future changed")
         }
         // The outcomes themselves do change (they are the future), so the test is not vacuous.
         #expect(dirty[0].labels != clean[0].labels)
@@ -102,18 +107,22 @@ struct BacktestTests {
         let folds = try backtest.run()
         for fold in folds {
             for (index, customer) in fold.customerIDs.enumerated() {
-                let days = Set(Self.dataset.visits.filter {
-                    $0.customerID == customer && $0.isOrder && $0.date >= fold.start && $0.date < fold.start.advanced(by: 28)
-                }.map(\.date))
+                let days = Set(
+                    Self.dataset.visits.filter {
+                        $0.customerID == customer && $0.isOrder && $0.date >= fold.start
+                            && $0.date < fold.start.advanced(by: 28)
+                    }.map(\.date))
                 #expect(fold.orderDays[index] == Double(days.count))
-                #expect((fold.orderDays[index] > 0) == (fold.labels[index] == 1), "an order day in the window is the label")
+                #expect(
+                    (fold.orderDays[index] > 0) == (fold.labels[index] == 1), "an order day in the window is the label")
             }
             let byName = Dictionary(uniqueKeysWithValues: fold.entries.map { ($0.contender, $0) })
             #expect(byName["xgboost_timing"]?.expectedOrders?.count == fold.candidates)
             #expect(byName["bgnbd"]?.expectedOrders?.count == fold.candidates)
             #expect(byName["recency"]?.expectedOrders == nil && byName["recency"]?.timingCumulative == nil)
         }
-        let report = backtest.report(folds: folds, evaluation: EvaluationSettings(bootstrapResamples: 20), groundTruth: nil, inputs: [])
+        let report = backtest.report(
+            folds: folds, evaluation: EvaluationSettings(bootstrapResamples: 20), groundTruth: nil, inputs: [])
         #expect(report.timing.map(\.model) == ["xgboost_timing", "bgnbd"])
         #expect(report.orderCounts.map(\.model) == ["xgboost_timing", "bgnbd"])
         let rows = folds.map(\.candidates).reduce(0, +)
@@ -127,10 +136,14 @@ struct BacktestTests {
         // How the contenders were trained is recorded, numbers as numbers.
         let recorded = try #require(decoded.backtestSettings)
         #expect(recorded.contenders == backtest.settings.contenders && recorded.foldDates == folds.map(\.start))
-        #expect(recorded.epochs == backtest.settings.training.training.epochs && recorded.horizonDays == backtest.settings.training.examples.horizonDays)
+        #expect(
+            recorded.epochs == backtest.settings.training.training.epochs
+                && recorded.horizonDays == backtest.settings.training.examples.horizonDays)
         let json = try JSONSerialization.jsonObject(with: Data(try report.jsonBytes())) as! [String: Any]
         let recordedJSON = try #require(json["backtest_settings"] as? [String: Any])
-        #expect(recordedJSON["epochs"] is Int && recordedJSON["fold_dates"] is [String] && recordedJSON["warm_start"] is Bool, "\(recordedJSON)")
+        #expect(
+            recordedJSON["epochs"] is Int && recordedJSON["fold_dates"] is [String]
+                && recordedJSON["warm_start"] is Bool, "\(recordedJSON)")
         let directory = NSTemporaryDirectory() + "revisit-backtest-counts-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try ReportWriter.write(report, to: directory)
@@ -153,15 +166,21 @@ struct BacktestTests {
         settings.minimumLeaf = 5
         let tree = DecisionTree(features: features, labels: labels, featureCount: 2, settings: settings)
         let predictions = tree.predict(features)
-        #expect(zip(predictions, labels).allSatisfy { ($0 > 0.5) == ($1 == 1) }, "an axis-aligned rule of depth 2 is learnt exactly")
+        #expect(
+            zip(predictions, labels).allSatisfy { ($0 > 0.5) == ($1 == 1) },
+            "an axis-aligned rule of depth 2 is learnt exactly")
         #expect(tree.leafCount <= 8)
         settings.minimumLeaf = 400
-        #expect(DecisionTree(features: features, labels: labels, featureCount: 2, settings: settings).leafCount == 1,
-                "no split can leave 400 rows on both sides of 600")
+        #expect(
+            DecisionTree(features: features, labels: labels, featureCount: 2, settings: settings).leafCount == 1,
+            "no split can leave 400 rows on both sides of 600")
     }
 
     @Test func contenderNamesRoundTrip() {
-        for name in ["cnn_lstm", "lstm", "gru", "rnn", "mlp", "logreg", "cnn_lstm_seq", "xgboost", "bgnbd", "decision_tree", "recency", "frequency", "round_robin"] {
+        for name in [
+            "cnn_lstm", "lstm", "gru", "rnn", "mlp", "logreg", "cnn_lstm_seq", "xgboost", "bgnbd", "decision_tree",
+            "recency", "frequency", "round_robin"
+        ] {
             #expect(Contenders.named(name)?.name == name)
         }
         #expect(Contenders.named("oracle") == nil)
@@ -176,20 +195,28 @@ struct BacktestReportTests {
     @Test(arguments: [ListRule.perRepTop(2), .top(10), .topShare(0.25), .threshold(0.5)])
     func reportListPrecisionIsTheBacktests(rule: ListRule) throws {
         let history = VisitHistory(dataset: BacktestTests.dataset)
-        var settings = BacktestTests.settings(["recency", "round_robin", "frequency"], firstFold: BacktestTests.firstFold)
+        var settings = BacktestTests.settings(
+            ["recency", "round_robin", "frequency"], firstFold: BacktestTests.firstFold)
         settings.list = rule
         let backtest = Backtest(settings: settings, history: history)
         let folds = try backtest.run()
-        let report = backtest.report(folds: folds, evaluation: EvaluationSettings(bootstrapResamples: 20), groundTruth: nil, inputs: [])
+        let report = backtest.report(
+            folds: folds, evaluation: EvaluationSettings(bootstrapResamples: 20), groundTruth: nil, inputs: [])
         #expect(report.mode == "backtest")
         #expect(report.models.map(\.model) == ["recency", "round_robin", "frequency"])
         for model in report.models {
             for (fold, week) in zip(folds, model.weeks) {
                 #expect(week.asOf == fold.start)
                 let entry = fold.entries.first { $0.contender == model.model }!
-                #expect(week.metrics.listPrecision.value == entry.listPrecision, "\(model.model) \(rule) week \(fold.start)")
+                #expect(
+                    week.metrics.listPrecision.value == entry.listPrecision, "\(model.model) \(rule) week \(fold.start)"
+                )
             }
         }
-        if case .perRepTop = rule { #expect(report.settings.listRule == nil) } else { #expect(report.settings.listRule == rule.description) }
+        if case .perRepTop = rule {
+            #expect(report.settings.listRule == nil)
+        } else {
+            #expect(report.settings.listRule == rule.description)
+        }
     }
 }

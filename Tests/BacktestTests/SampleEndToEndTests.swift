@@ -14,15 +14,20 @@ import Testing
 /// heuristic does (ROC-AUC pooled over both folds).
 @Suite("Fixtures/sample end to end")
 struct SampleEndToEndTests {
-    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     @Test func theCNNLSTMBeatsRecencyOnLaterWeeks() throws {
         let sample = Self.repositoryRoot.appendingPathComponent("Fixtures/sample").path
         let directory = NSTemporaryDirectory() + "revisit-sample-\(UUID().uuidString)"
-        let report = try DatasetImport.run(ImportOptions(
-            visitsPath: sample + "/visits.csv", customersPath: sample + "/customers.csv", outputDirectory: directory,
-            timestamp: "2026-01-01T00:00:00Z"))
-        #expect(report.visitCounts.read == 23_100 && report.visitCounts.rejected == 0 && report.customerCounts.read == 1_000)
+        let report = try DatasetImport.run(
+            ImportOptions(
+                visitsPath: sample + "/visits.csv", customersPath: sample + "/customers.csv",
+                outputDirectory: directory,
+                timestamp: "2026-01-01T00:00:00Z"))
+        #expect(
+            report.visitCounts.read == 23_100 && report.visitCounts.rejected == 0 && report.customerCounts.read == 1_000
+        )
         let history = VisitHistory(dataset: try Dataset.load(directory: directory))
 
         var settings = Backtest.Settings(firstFold: Day(iso: "2020-01-20")!)

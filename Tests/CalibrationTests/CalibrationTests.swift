@@ -24,7 +24,8 @@ struct CalibrationTests {
     }
 
     static let reference: Reference = {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent("Fixtures/calibration/calibration_reference.json")
         return try! JSONDecoder().decode(Reference.self, from: Data(contentsOf: url))
     }()
@@ -38,7 +39,9 @@ struct CalibrationTests {
             return
         }
         // scikit-learn stops L-BFGS at gtol 1e-6; Newton here converges to machine precision.
-        #expect(abs(a - c.platt.a) < 1e-4 && abs(b - c.platt.b) < 1e-4, "\(c.name): (\(a), \(b)) vs (\(c.platt.a), \(c.platt.b))")
+        #expect(
+            abs(a - c.platt.a) < 1e-4 && abs(b - c.platt.b) < 1e-4,
+            "\(c.name): (\(a), \(b)) vs (\(c.platt.a), \(c.platt.b))")
         for (x, expected) in zip(c.probe, c.platt_probe) {
             #expect(abs(fitted.apply(x) - expected) < 1e-4, "\(c.name) at \(x)")
         }
@@ -54,7 +57,9 @@ struct CalibrationTests {
             return
         }
         #expect(thresholds == c.isotonic.thresholds, "\(c.name): thresholds")
-        #expect(zip(values, c.isotonic.values).allSatisfy { abs($0 - $1) < 1e-12 } && values.count == c.isotonic.values.count, "\(c.name): values")
+        #expect(
+            zip(values, c.isotonic.values).allSatisfy { abs($0 - $1) < 1e-12 }
+                && values.count == c.isotonic.values.count, "\(c.name): values")
         for (x, expected) in zip(c.probe, c.isotonic_probe) {
             #expect(abs(fitted.apply(x) - expected) < 1e-12, "\(c.name) at \(x)")
         }
@@ -66,13 +71,20 @@ struct CalibrationTests {
         #expect(ProbabilityCalibration.fit(.isotonic, scores: [], labels: []) == .none)
         #expect(ProbabilityCalibration.fit(.none, scores: [0.2, 0.4], labels: [false, true]) == .none)
         #expect(ProbabilityCalibration.none.apply(0.37) == 0.37)
-        for value in [ProbabilityCalibration.none, .platt(a: 1.25, b: -0.5), .isotonic(thresholds: [0.1, 0.5], values: [0.02, 0.3])] {
+        for value in [
+            ProbabilityCalibration.none, .platt(a: 1.25, b: -0.5),
+            .isotonic(thresholds: [0.1, 0.5], values: [0.02, 0.3])
+        ] {
             let data = try JSONEncoder().encode(value)
             #expect(try JSONDecoder().decode(ProbabilityCalibration.self, from: data) == value)
         }
-        for bad in [#"{"method":"platt","a":1}"#, #"{"method":"isotonic","thresholds":[0.5,0.1],"values":[0,1]}"#,
-                    #"{"method":"isotonic","thresholds":[0.1],"values":[2]}"#, #"{"method":"magic"}"#] {
-            #expect(throws: DecodingError.self) { try JSONDecoder().decode(ProbabilityCalibration.self, from: Data(bad.utf8)) }
+        for bad in [
+            #"{"method":"platt","a":1}"#, #"{"method":"isotonic","thresholds":[0.5,0.1],"values":[0,1]}"#,
+            #"{"method":"isotonic","thresholds":[0.1],"values":[2]}"#, #"{"method":"magic"}"#
+        ] {
+            #expect(throws: DecodingError.self) {
+                try JSONDecoder().decode(ProbabilityCalibration.self, from: Data(bad.utf8))
+            }
         }
     }
 }

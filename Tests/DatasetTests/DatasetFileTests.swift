@@ -14,20 +14,28 @@ struct DatasetFileTests {
     static let sample: Dataset = {
         let columns = DatasetManifest.ExtraColumns(categorical: ["region"], numeric: ["amount"])
         let visits = [
-            Visit(visitID: "V1", customerID: "C1", repID: "R1", date: Day(iso: "2018-03-01")!, method: "phone", target: "active",
-                  purpose: "quotation, \"urgent\"", result: "order", isOrder: true, categorical: ["华东"], numeric: [1250.5]),
-            Visit(visitID: "V3", customerID: "C1", repID: "R2", date: Day(iso: "2018-03-01")!, method: "im", target: "active",
-                  purpose: "line one\nline two", result: "no_demand", isOrder: false, categorical: [""], numeric: [nil]),
-            Visit(visitID: "V2", customerID: "C2", repID: "R1", date: Day(iso: "2018-02-27")!, method: "onsite", target: "key_account",
-                  purpose: "relationship", result: "no_answer", isOrder: false, categorical: ["north"], numeric: [-3]),
+            Visit(
+                visitID: "V1", customerID: "C1", repID: "R1", date: Day(iso: "2018-03-01")!, method: "phone",
+                target: "active",
+                purpose: "quotation, \"urgent\"", result: "order", isOrder: true, categorical: ["华东"], numeric: [1250.5]
+            ),
+            Visit(
+                visitID: "V3", customerID: "C1", repID: "R2", date: Day(iso: "2018-03-01")!, method: "im",
+                target: "active",
+                purpose: "line one\nline two", result: "no_demand", isOrder: false, categorical: [""], numeric: [nil]),
+            Visit(
+                visitID: "V2", customerID: "C2", repID: "R1", date: Day(iso: "2018-02-27")!, method: "onsite",
+                target: "key_account",
+                purpose: "relationship", result: "no_answer", isOrder: false, categorical: ["north"], numeric: [-3])
         ]
         let customers = [
             Customer(customerID: "C1", customerType: "trader", industry: "medical", tag: "key"),
-            Customer(customerID: "C2", customerType: "manufacturer", industry: "automotive", tag: "small_medium"),
+            Customer(customerID: "C2", customerType: "manufacturer", industry: "automotive", tag: "small_medium")
         ]
-        let manifest = DatasetManifest(kind: .visits, visitColumns: columns, visitCounts: .init(read: 3, accepted: 3),
-                                       customerCounts: .init(read: 2, accepted: 2), firstDate: visits[2].date, lastDate: visits[0].date,
-                                       customerCount: 2, repCount: 2)
+        let manifest = DatasetManifest(
+            kind: .visits, visitColumns: columns, visitCounts: .init(read: 3, accepted: 3),
+            customerCounts: .init(read: 2, accepted: 2), firstDate: visits[2].date, lastDate: visits[0].date,
+            customerCount: 2, repCount: 2)
         return Dataset(manifest: manifest, visits: visits, customers: customers)
     }()
 
@@ -43,10 +51,13 @@ struct DatasetFileTests {
         #expect(loaded.visits.count == Self.sample.visits.count)
         #expect(loaded.visits == Self.sample.visits)
         #expect(loaded.customers == Self.sample.customers)
-        #expect(loaded.manifest.visitCounts == Self.sample.manifest.visitCounts && loaded.manifest.firstDate == Self.sample.manifest.firstDate)
+        #expect(
+            loaded.manifest.visitCounts == Self.sample.manifest.visitCounts
+                && loaded.manifest.firstDate == Self.sample.manifest.firstDate)
         #expect(loaded.manifest.files.map(\.path) == ["visits.csv", "customers.csv", "rejects.csv"])
         let text = try String(contentsOfFile: directory + "/visits.csv", encoding: .utf8)
-        #expect(text.hasPrefix("visit_id,customer_id,rep_id,visit_date,method,target,purpose,result,order,region,amount\n"))
+        #expect(
+            text.hasPrefix("visit_id,customer_id,rep_id,visit_date,method,target,purpose,result,order,region,amount\n"))
         #expect(text.contains("\"quotation, \"\"urgent\"\"\""))
     }
 
@@ -76,7 +87,9 @@ struct DatasetFileTests {
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         try DatasetFiles.reseal(directory)  // past the digest check, to the parser's own
         // Header (1), V1 (2), V3 (3-4: its purpose spans two lines), V2 (5), the new row (6).
-        #expect(throws: DatasetError.malformed(path: path, line: 6, reason: "visit_date '2018-02-30' is not YYYY-MM-DD")) {
+        #expect(
+            throws: DatasetError.malformed(path: path, line: 6, reason: "visit_date '2018-02-30' is not YYYY-MM-DD")
+        ) {
             try Dataset.load(directory: directory)
         }
         // Out of order: the sample's rows reversed.
@@ -92,8 +105,14 @@ struct DatasetFileTests {
 
     @Test("Counts reconcile only when read = accepted + rejected + duplicates")
     func countsReconcile() {
-        #expect(DatasetManifest.Counts(read: 10, accepted: 7, rejected: 2, duplicates: 1, rejectedByReason: ["a": 2]).reconciles)
-        #expect(!DatasetManifest.Counts(read: 10, accepted: 7, rejected: 2, duplicates: 0, rejectedByReason: ["a": 2]).reconciles)
-        #expect(!DatasetManifest.Counts(read: 10, accepted: 7, rejected: 2, duplicates: 1, rejectedByReason: ["a": 1]).reconciles)
+        #expect(
+            DatasetManifest.Counts(read: 10, accepted: 7, rejected: 2, duplicates: 1, rejectedByReason: ["a": 2])
+                .reconciles)
+        #expect(
+            !DatasetManifest.Counts(read: 10, accepted: 7, rejected: 2, duplicates: 0, rejectedByReason: ["a": 2])
+                .reconciles)
+        #expect(
+            !DatasetManifest.Counts(read: 10, accepted: 7, rejected: 2, duplicates: 1, rejectedByReason: ["a": 1])
+                .reconciles)
     }
 }

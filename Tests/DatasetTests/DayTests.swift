@@ -25,7 +25,10 @@ struct DayTests {
 
     @Test("Invalid dates and malformed text are refused")
     func refusesInvalid() {
-        for text in ["2019-02-29", "2018-13-01", "2018-00-10", "2018-04-31", "2018-1-01", "2018/01/01", "20180101", "", "2018-01-0x"] {
+        for text in [
+            "2019-02-29", "2018-13-01", "2018-00-10", "2018-04-31", "2018-1-01", "2018/01/01", "20180101", "",
+            "2018-01-0x"
+        ] {
             #expect(Day(iso: text) == nil, "\(text)")
         }
         #expect(Day(iso: "2020-02-29") != nil)

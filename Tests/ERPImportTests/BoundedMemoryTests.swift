@@ -24,7 +24,8 @@ import Testing
     /// master with a duplicate and a conflict.
     static func export(rows: Int, seed: UInt64) -> (visits: [String], customers: [String]) {
         var generator = Generator(state: seed)
-        let methods = ["phone", "im", "onsite", "email"], targets = ["first_order", "dormant_3m", "active", "key_account"]
+        let methods = ["phone", "im", "onsite", "email"],
+            targets = ["first_order", "dormant_3m", "active", "key_account"]
         let purposes = ["demand_mining", "follow_up", "quotation", "relationship"]
         let results = ["order", "no_demand", "no_answer", "not_decision_maker", "price_rejected"]
         var visits: [String] = []
@@ -32,8 +33,10 @@ import Testing
             let customer = generator.below(10) == 0 ? "客户\(generator.below(300))" : "C\(generator.below(2000))"
             let day = 1 + generator.below(28), month = 1 + generator.below(12)
             let purpose = generator.below(20) == 0 ? "\"follow_up\"" : purposes[generator.below(4)]
-            visits.append("V\(index),\(customer),R\(generator.below(40)),2019-\(month < 10 ? "0" : "")\(month)-\(day < 10 ? "0" : "")\(day),"
-                + "\(methods[generator.below(4)]),\(targets[generator.below(4)]),\(purpose),\(results[generator.below(5)])")
+            visits.append(
+                "V\(index),\(customer),R\(generator.below(40)),2019-\(month < 10 ? "0" : "")\(month)-\(day < 10 ? "0" : "")\(day),"
+                    + "\(methods[generator.below(4)]),\(targets[generator.below(4)]),\(purpose),\(results[generator.below(5)])"
+            )
         }
         // Exact copies of some rows, and rows that reuse an id with other content.
         for _ in 0..<rows / 50 { visits.append(visits[generator.below(rows)]) }
@@ -41,7 +44,9 @@ import Testing
             let row = visits[generator.below(rows)]
             visits.append(row.replacingOccurrences(of: ",R", with: ",X"))
         }
-        var customers = (0..<1900).map { "C\($0),trader,industrial,key" } + (0..<300).map { "客户\($0),manufacturer,medical,high_potential" }
+        var customers =
+            (0..<1900).map { "C\($0),trader,industrial,key" }
+            + (0..<300).map { "客户\($0),manufacturer,medical,high_potential" }
         customers.append("C5,trader,industrial,key")
         customers.append("C7,design_house,industrial,key")
         return (visits, customers)
@@ -54,7 +59,9 @@ import Testing
     static let visitHeader = "visit_id,customer_id,rep_id,visit_date,method,target,purpose,result"
     static let customerHeader = "customer_id,customer_type,industry,tag"
 
-    static func run(visits: String, customers: String?, out: String, memory: Int, append: Bool = false) throws -> ImportReport {
+    static func run(visits: String, customers: String?, out: String, memory: Int, append: Bool = false) throws
+        -> ImportReport
+    {
         var options = ImportOptions(
             visitsPath: visits, customersPath: customers, outputDirectory: out, append: append, maxRejectRate: 1,
             timestamp: "2024-01-01T00:00:00Z")
@@ -62,7 +69,10 @@ import Testing
         return try DatasetImport.run(options)
     }
 
-    static func files(_ directory: String, _ names: [String] = [Dataset.visitsFile, Dataset.customersFile, Dataset.rejectsFile, Dataset.manifestFile]) throws -> [String: Data] {
+    static func files(
+        _ directory: String,
+        _ names: [String] = [Dataset.visitsFile, Dataset.customersFile, Dataset.rejectsFile, Dataset.manifestFile]
+    ) throws -> [String: Data] {
         var result: [String: Data] = [:]
         for name in names { result[name] = try Data(contentsOf: URL(fileURLWithPath: directory + "/" + name)) }
         return result
@@ -74,9 +84,11 @@ import Testing
         let (visits, customers) = Self.export(rows: 30_000, seed: 1)
         try Self.write(visits, header: Self.visitHeader, to: base + "/visits.csv")
         try Self.write(customers, header: Self.customerHeader, to: base + "/customers.csv")
-        let inMemory = try Self.run(visits: base + "/visits.csv", customers: base + "/customers.csv", out: base + "/a", memory: 1 << 30)
+        let inMemory = try Self.run(
+            visits: base + "/visits.csv", customers: base + "/customers.csv", out: base + "/a", memory: 1 << 30)
         // 1 MiB: the 30,000 rows (several MB of sort records) spill in many runs.
-        let spilled = try Self.run(visits: base + "/visits.csv", customers: base + "/customers.csv", out: base + "/b", memory: 1 << 20)
+        let spilled = try Self.run(
+            visits: base + "/visits.csv", customers: base + "/customers.csv", out: base + "/b", memory: 1 << 20)
         #expect(try Self.files(base + "/a") == Self.files(base + "/b"))
         #expect(inMemory.visitCounts == spilled.visitCounts)
         #expect(inMemory.spilledRuns == 0)
@@ -99,8 +111,11 @@ import Testing
         #expect(rejects[split...].allSatisfy { $0.source.hasSuffix("visits.csv") })
         #expect(rejects[..<split].map(\.line) == rejects[..<split].map(\.line).sorted())
         #expect(rejects[split...].map(\.line) == rejects[split...].map(\.line).sorted())
-        #expect(try FileManager.default.contentsOfDirectory(atPath: base).filter { $0.hasPrefix(".") && !$0.hasSuffix(".lock") }.isEmpty,
-                "no sort runs or temporary directories are left")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: base).filter {
+                $0.hasPrefix(".") && !$0.hasSuffix(".lock")
+            }.isEmpty,
+            "no sort runs or temporary directories are left")
     }
 
     @Test func theSameRowsInAnotherOrderGiveTheSameDataFiles() throws {
@@ -116,8 +131,11 @@ import Testing
         try Self.write(customers, header: Self.customerHeader, to: base + "/customers.csv")
         try Self.write(shuffled, header: Self.visitHeader, to: base + "/shuffled.csv")
         try Self.write(shuffledCustomers, header: Self.customerHeader, to: base + "/shuffled_customers.csv")
-        _ = try Self.run(visits: base + "/visits.csv", customers: base + "/customers.csv", out: base + "/a", memory: 1 << 20)
-        _ = try Self.run(visits: base + "/shuffled.csv", customers: base + "/shuffled_customers.csv", out: base + "/b", memory: 2 << 20)
+        _ = try Self.run(
+            visits: base + "/visits.csv", customers: base + "/customers.csv", out: base + "/a", memory: 1 << 20)
+        _ = try Self.run(
+            visits: base + "/shuffled.csv", customers: base + "/shuffled_customers.csv", out: base + "/b",
+            memory: 2 << 20)
         let names = [Dataset.visitsFile, Dataset.customersFile]
         #expect(try Self.files(base + "/a", names) == Self.files(base + "/b", names))
     }
@@ -129,14 +147,17 @@ import Testing
         let base = Fixture.scratch("transactions")
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
         let header = "customer_id,order_date,quantity,amount"
-        try Self.write(["C001,2018-03-01,5,120.50", "C002,2018-03-02,1,", "C001,2018-03-01,5,120.50"], header: header, to: base + "/first.csv")
+        try Self.write(
+            ["C001,2018-03-01,5,120.50", "C002,2018-03-02,1,", "C001,2018-03-01,5,120.50"], header: header,
+            to: base + "/first.csv")
         try Self.write(
             ["C001,2018-03-01,5,120.50", "C001,2018-03-01,5,120.50", "C003,2018-03-04,2,9", "C001,2018-03-01,5,120.50"],
             header: header, to: base + "/second.csv")
         let mapping = try Mapping.load(path: Fixture.mapping("transactions.json"))
         for (directory, memory) in [("a", 1 << 30), ("b", 1 << 20)] {
             var options = ImportOptions(
-                visitsPath: base + "/first.csv", mapping: mapping, outputDirectory: base + "/" + directory, maxRejectRate: 1,
+                visitsPath: base + "/first.csv", mapping: mapping, outputDirectory: base + "/" + directory,
+                maxRejectRate: 1,
                 timestamp: "2024-01-01T00:00:00Z")
             options.memoryBudget = memory
             _ = try DatasetImport.run(options)
@@ -163,8 +184,11 @@ import Testing
         try Self.write(Array(visits[9_000...]), header: Self.visitHeader, to: base + "/second.csv")
         try Self.write(customers, header: Self.customerHeader, to: base + "/customers.csv")
         for (directory, memory) in [("a", 1 << 30), ("b", 1 << 20)] {
-            _ = try Self.run(visits: base + "/first.csv", customers: base + "/customers.csv", out: base + "/" + directory, memory: memory)
-            let appended = try Self.run(visits: base + "/second.csv", customers: nil, out: base + "/" + directory, memory: memory, append: true)
+            _ = try Self.run(
+                visits: base + "/first.csv", customers: base + "/customers.csv", out: base + "/" + directory,
+                memory: memory)
+            let appended = try Self.run(
+                visits: base + "/second.csv", customers: nil, out: base + "/" + directory, memory: memory, append: true)
             #expect(appended.visitCounts.duplicates >= 3_000)
         }
         #expect(try Self.files(base + "/a") == Self.files(base + "/b"))

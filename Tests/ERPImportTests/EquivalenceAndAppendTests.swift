@@ -21,7 +21,7 @@ struct DatasetImportTests {
                 mapping: Fixture.mapping("gb18030-chinese.json")),
             try Fixture.importDataset(
                 visits: Fixture.erp("visits_bom_semicolon.csv"), customers: Fixture.erp("customers_bom_semicolon.csv"),
-                mapping: Fixture.mapping("semicolon.json")),
+                mapping: Fixture.mapping("semicolon.json"))
         ]
         #expect(csv.dataset.visits.count == 60 && csv.dataset.customers.count == 12)
         #expect(csv.rejects.isEmpty)
@@ -35,7 +35,8 @@ struct DatasetImportTests {
     }
 
     @Test func manifestRecordsCountsRangeAndEveryDigest() throws {
-        let result = try Fixture.importDataset(visits: Fixture.erp("visits.csv"), customers: Fixture.erp("customers.csv"))
+        let result = try Fixture.importDataset(
+            visits: Fixture.erp("visits.csv"), customers: Fixture.erp("customers.csv"))
         let manifest = result.dataset.manifest
         #expect(manifest.visitCounts == DatasetManifest.Counts(read: 60, accepted: 60))
         #expect(manifest.customerCounts == DatasetManifest.Counts(read: 12, accepted: 12))
@@ -43,7 +44,8 @@ struct DatasetImportTests {
         #expect(manifest.customerCount == 12)
         #expect(manifest.repCount == Set(result.dataset.visits.map(\.repID)).count)
         let input = try #require(manifest.files.first { $0.path == Fixture.erp("visits.csv") })
-        #expect(input.sha256 == SHA256.hex(try #require(FileManager.default.contents(atPath: Fixture.erp("visits.csv")))))
+        #expect(
+            input.sha256 == SHA256.hex(try #require(FileManager.default.contents(atPath: Fixture.erp("visits.csv")))))
         for file in ["visits.csv", "customers.csv", "rejects.csv"] {
             let output = try #require(manifest.files.first { $0.role == "output" && $0.path == file })
             #expect(output.sha256 == (try digest(result.directory, file)))
@@ -55,7 +57,8 @@ struct DatasetImportTests {
         let directory = Fixture.scratch("input")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let visits = directory + "/v.csv"
-        try "visit_id,customer_id,rep_id,visit_date,method,target,purpose,result\nV1,C001,R1,2018-03-01,im,active,quotation,order\nV2,C999,R1,2018-03-01,im,active,quotation,order\n"
+        try
+            "visit_id,customer_id,rep_id,visit_date,method,target,purpose,result\nV1,C001,R1,2018-03-01,im,active,quotation,order\nV2,C999,R1,2018-03-01,im,active,quotation,order\n"
             .write(toFile: visits, atomically: true, encoding: .utf8)
         let result = try Fixture.importDataset(visits: visits, customers: Fixture.erp("customers.csv"))
         #expect(result.dataset.visits.map(\.visitID) == ["V1"])
@@ -65,7 +68,8 @@ struct DatasetImportTests {
     @Test func appendingTheSameExportTwiceChangesOnlyTheHistory() throws {
         let first = try Fixture.importDataset(visits: Fixture.malformed("duplicates.csv"))
         let before = try #require(FileManager.default.contents(atPath: first.directory + "/manifest.json"))
-        let second = try Fixture.importDataset(visits: Fixture.malformed("duplicates.csv"), out: first.directory, append: true)
+        let second = try Fixture.importDataset(
+            visits: Fixture.malformed("duplicates.csv"), out: first.directory, append: true)
         #expect(second.report.alreadyImported)
         for file in ["visits.csv", "customers.csv", "rejects.csv"] {
             #expect(try digest(first.directory, file) == digest(second.directory, file))
@@ -82,9 +86,13 @@ struct DatasetImportTests {
         let directory = Fixture.scratch("input")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let header = "visit_id,customer_id,rep_id,visit_date,method,target,purpose,result\n"
-        try (header + "V1,C001,R1,2018-03-01,im,active,quotation,order\nV2,C001,R1,2018-03-02,im,active,quotation,no_demand\n")
+        try
+            (header
+            + "V1,C001,R1,2018-03-01,im,active,quotation,order\nV2,C001,R1,2018-03-02,im,active,quotation,no_demand\n")
             .write(toFile: directory + "/old.csv", atomically: true, encoding: .utf8)
-        try (header + "V2,C001,R1,2018-03-02,im,active,quotation,no_demand\nV1,C001,R1,2018-03-01,im,active,quotation,no_answer\nV3,C002,R2,2018-03-05,phone,active,follow_up,order\n")
+        try
+            (header
+            + "V2,C001,R1,2018-03-02,im,active,quotation,no_demand\nV1,C001,R1,2018-03-01,im,active,quotation,no_answer\nV3,C002,R2,2018-03-05,phone,active,follow_up,order\n")
             .write(toFile: directory + "/new.csv", atomically: true, encoding: .utf8)
         let first = try Fixture.importDataset(visits: directory + "/old.csv")
         let merged = try Fixture.importDataset(visits: directory + "/new.csv", out: first.directory, append: true)
@@ -93,7 +101,10 @@ struct DatasetImportTests {
         #expect(merged.rejects.map(\.reason) == ["conflicting_duplicate"])
         #expect(merged.rejects[0].line == 3)
         let counts = merged.dataset.manifest.visitCounts
-        #expect(counts == DatasetManifest.Counts(read: 5, accepted: 3, rejected: 1, duplicates: 1, rejectedByReason: ["conflicting_duplicate": 1]))
+        #expect(
+            counts
+                == DatasetManifest.Counts(
+                    read: 5, accepted: 3, rejected: 1, duplicates: 1, rejectedByReason: ["conflicting_duplicate": 1]))
         #expect(counts.reconciles)
         // And the merge itself is idempotent.
         let again = try Fixture.importDataset(visits: directory + "/new.csv", out: first.directory, append: true)
@@ -106,7 +117,9 @@ struct DatasetImportTests {
         let second = try Fixture.importDataset(visits: Fixture.malformed("bad_date.csv"), out: first.directory)
         #expect(second.dataset.visits.map(\.visitID) == ["V1", "V4"])
         let parent = URL(fileURLWithPath: first.directory).deletingLastPathComponent().path
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: parent).filter { $0.hasPrefix(".") && !$0.hasSuffix(".lock") }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: parent).filter {
+            $0.hasPrefix(".") && !$0.hasSuffix(".lock")
+        }
         #expect(leftovers.isEmpty, "temporary or backup directories left: \(leftovers)")
 
         let precious = Fixture.scratch("precious")
@@ -143,14 +156,17 @@ struct DatasetImportTests {
         refused(#"{"encoding": "latin9"}"#, "encoding 'latin9' is not supported")
         refused(#"{"date_formats": ["dd/MM"]}"#, "needs yyyy")
         refused(#"{"visits": {"unknown": {"method": "drop"}}}"#, "does not match the schema")
-        for file in ["gb18030-chinese.json", "semicolon.json", "transactions.json", "open-vocabulary.json", "extras.json"] {
+        for file in [
+            "gb18030-chinese.json", "semicolon.json", "transactions.json", "open-vocabulary.json", "extras.json"
+        ] {
             #expect(throws: Never.self) { _ = try Mapping.load(path: Fixture.mapping(file)) }
         }
     }
 
     @Test func extraCategoricalAndNumericColumns() throws {
         let result = try Fixture.importDataset(
-            visits: Fixture.erp("visits_extras.csv"), customers: Fixture.erp("customers_extras.csv"), mapping: Fixture.mapping("extras.json"))
+            visits: Fixture.erp("visits_extras.csv"), customers: Fixture.erp("customers_extras.csv"),
+            mapping: Fixture.mapping("extras.json"))
         #expect(result.dataset.manifest.visitColumns == .init(categorical: ["region"], numeric: ["amount"]))
         #expect(result.dataset.visits.map(\.categorical) == [["华南"], ["华东"]])
         #expect(result.dataset.visits.map(\.numeric) == [[1200.5], [nil]])

@@ -5,7 +5,8 @@ import Foundation
 /// Paths and a one-call import for the ERPImport tests.
 enum Fixture {
     /// The repository root (this file is Tests/ERPImportTests/ImportTestSupport.swift).
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
 
     static func erp(_ name: String) -> String { root + "/Fixtures/erp/" + name }
     static func malformed(_ name: String) -> String { root + "/Fixtures/malformed/" + name }
@@ -13,7 +14,8 @@ enum Fixture {
 
     /// A fresh, not yet existing directory path under the temporary directory.
     static func scratch(_ label: String) -> String {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("erpimport-\(getpid())-\(UUID().uuidString.prefix(8))")
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "erpimport-\(getpid())-\(UUID().uuidString.prefix(8))")
         try? FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
         return base.appendingPathComponent(label).path
     }
@@ -25,7 +27,8 @@ enum Fixture {
     ) throws -> (report: ImportReport, dataset: Dataset, rejects: [Reject], directory: String) {
         let directory = out ?? scratch("dataset")
         let options = ImportOptions(
-            visitsPath: visits, customersPath: customers, mapping: try mapping.map(Mapping.load) ?? Mapping(), mappingPath: mapping,
+            visitsPath: visits, customersPath: customers, mapping: try mapping.map(Mapping.load) ?? Mapping(),
+            mappingPath: mapping,
             outputDirectory: directory, append: append, maxRejectRate: maxRejectRate, timestamp: "2024-01-01T00:00:00Z")
         let report = try DatasetImport.run(options)
         let dataset = try Dataset.load(directory: directory)

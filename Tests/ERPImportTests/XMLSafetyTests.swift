@@ -12,11 +12,15 @@ struct XMLImportTests {
         let out = Fixture.scratch("xml")
         let started = Date()
         do {
-            _ = try DatasetImport.run(ImportOptions(visitsPath: Fixture.malformed(name), outputDirectory: out, timestamp: "t"))
+            _ = try DatasetImport.run(
+                ImportOptions(visitsPath: Fixture.malformed(name), outputDirectory: out, timestamp: "t"))
             Issue.record("\(name) was accepted", sourceLocation: sourceLocation)
         } catch let failure as ImportFailure {
-            #expect(fragments.contains { failure.description.contains($0) }, "\(failure)", sourceLocation: sourceLocation)
-            #expect(!failure.description.contains("root:"), "nothing of /etc/passwd may appear", sourceLocation: sourceLocation)
+            #expect(
+                fragments.contains { failure.description.contains($0) }, "\(failure)", sourceLocation: sourceLocation)
+            #expect(
+                !failure.description.contains("root:"), "nothing of /etc/passwd may appear",
+                sourceLocation: sourceLocation)
         } catch {
             Issue.record("unexpected \(error)", sourceLocation: sourceLocation)
         }
@@ -30,7 +34,8 @@ struct XMLImportTests {
 
     @Test func billionLaughsIsRefusedInWellUnderASecond() {
         // libxml2's own amplification check may stop it before the reader reaches the DOCTYPE node.
-        let seconds = refuse("billion_laughs.xml", "DOCTYPE declares entities", "entity reference loop", "amplification")
+        let seconds = refuse(
+            "billion_laughs.xml", "DOCTYPE declares entities", "entity reference loop", "amplification")
         #expect(seconds < 1.0, "took \(seconds) s")
     }
 

@@ -3,7 +3,7 @@ import Evaluation
 import Formats
 import Foundation
 #if canImport(FoundationXML)
-import FoundationXML
+    import FoundationXML
 #endif
 import Metrics
 import Tensors
@@ -39,22 +39,32 @@ struct AuditTests {
         let report = HandMadeCase.report(scores: scores)
         let inSample = scores.filter { $0.asOf < HandMadeCase.day(7) }.count
         #expect(inSample == 6 && report.counts.excludedInSample == inSample)
-        #expect(report.counts.scoreRows == report.counts.evaluatedRows + report.counts.excludedIncompleteWindow + report.counts.excludedInSample)
+        #expect(
+            report.counts.scoreRows == report.counts.evaluatedRows + report.counts.excludedIncompleteWindow
+                + report.counts.excludedInSample)
         #expect(report.models.first?.weeks.map(\.asOf) == [HandMadeCase.day(7)])
-        #expect(report.notes.contains { $0.hasPrefix("6 of 15 score rows excluded: they were scored inside their model's training period") })
+        #expect(
+            report.notes.contains {
+                $0.hasPrefix("6 of 15 score rows excluded: they were scored inside their model's training period")
+            })
         #expect(ReportMarkdown.render(report).contains("excluded: scored inside the model's training period | 6"))
 
         #expect(try Audit.horizon(for: scores, requested: nil, path: "s.csv") == 28)
-        #expect(try Audit.horizon(for: HandMadeCase.scores(), requested: nil, path: "s.csv") == 28, "no record: the default")
+        #expect(
+            try Audit.horizon(for: HandMadeCase.scores(), requested: nil, path: "s.csv") == 28, "no record: the default"
+        )
         #expect(try Audit.horizon(for: HandMadeCase.scores(), requested: 14, path: "s.csv") == 14)
         var fourteen = scores
         for i in fourteen.indices { fourteen[i].horizonDays = 14 }
         #expect(try Audit.horizon(for: fourteen, requested: nil, path: "s.csv") == 14)
         #expect { try Audit.horizon(for: fourteen, requested: 28, path: "s.csv") } throws: {
-            String(describing: $0) == "s.csv: the scores were made for a 14-day window (horizon_days); --horizon 28 would judge them on another: drop --horizon, or pass --horizon 14"
+            String(describing: $0)
+                == "s.csv: the scores were made for a 14-day window (horizon_days); --horizon 28 would judge them on another: drop --horizon, or pass --horizon 14"
         }
         fourteen[0].horizonDays = 28
-        #expect { try Audit.horizon(for: fourteen, requested: nil, path: "s.csv") } throws: { String(describing: $0).contains("different label windows (horizon_days 14, 28)") }
+        #expect { try Audit.horizon(for: fourteen, requested: nil, path: "s.csv") } throws: {
+            String(describing: $0).contains("different label windows (horizon_days 14, 28)")
+        }
     }
 
     @Test func listPrecisionRepsRateAndLiftMatchTheHandComputation() throws {
@@ -100,15 +110,20 @@ struct AuditTests {
         // lift over it (50% / 50% − 1 = 0; 75% / 50% − 1 = +50%).
         #expect(lines[0] == "2024-01-01 · M 50.00% · reps 40.00% · lift +25.0% · random 50.00% · over random +0.0%")
         #expect(lines[1] == "2024-01-08 · M 75.00% · reps 50.00% · lift +50.0% · random 50.00% · over random +50.0%")
-        #expect(lines[2] == "average (2 weeks) · M 62.50% · reps 45.00% · lift +37.5% · random 50.00% · over random +25.0%")
+        #expect(
+            lines[2] == "average (2 weeks) · M 62.50% · reps 45.00% · lift +37.5% · random 50.00% · over random +25.0%")
     }
 
     /// A week of negatives only, with no reps' visits that week: ROC-AUC, the reps' rate and the
     /// lift are undefined — `null` in JSON and "—" in Markdown — while list precision is a real 0.
     @Test func undefinedValuesAreNullInJSONAndADashInMarkdown() throws {
         let rows = [
-            ScoreRow(customerID: "C4", repID: "R2", asOf: HandMadeCase.day(-7), probability: 0.7, rankInRep: 1, rank: 1, modelID: "M"),
-            ScoreRow(customerID: "C6", repID: "R2", asOf: HandMadeCase.day(-7), probability: 0.2, rankInRep: 2, rank: 2, modelID: "M"),
+            ScoreRow(
+                customerID: "C4", repID: "R2", asOf: HandMadeCase.day(-7), probability: 0.7, rankInRep: 1, rank: 1,
+                modelID: "M"),
+            ScoreRow(
+                customerID: "C6", repID: "R2", asOf: HandMadeCase.day(-7), probability: 0.2, rankInRep: 2, rank: 2,
+                modelID: "M")
         ]
         let report = HandMadeCase.report(scores: rows)
         let week = try #require(report.models.first?.weeks.first)
@@ -126,7 +141,9 @@ struct AuditTests {
         let markdown = ReportMarkdown.render(report)
         let weekRow = try #require(markdown.split(separator: "\n").first { $0.hasPrefix("| 2023-12-25 | 0.00% |") })
         #expect(weekRow == "| 2023-12-25 | 0.00% | — | — | — | 0 | 0.00% |")
-        #expect(WeeklyComparison.lines(report.models)[0] == "2023-12-25 · M 0.00% · reps — · lift — · random 0.00% · over random —")
+        #expect(
+            WeeklyComparison.lines(report.models)[0]
+                == "2023-12-25 · M 0.00% · reps — · lift — · random 0.00% · over random —")
     }
 
     @Test func reportJSONRoundTripsAndCarriesItsFormat() throws {
@@ -137,7 +154,8 @@ struct AuditTests {
         #expect(try decoded.jsonBytes() == bytes)
         let json = try JSONSerialization.jsonObject(with: Data(bytes)) as! [String: Any]
         #expect(json["format"] as? String == "revisit-evaluation-report")
-        #expect(json["format_version"] as? Int == EvaluationReport.currentVersion && EvaluationReport.currentVersion == 7)
+        #expect(
+            json["format_version"] as? Int == EvaluationReport.currentVersion && EvaluationReport.currentVersion == 7)
         #expect(json["mode"] as? String == "audit")
         let input = (json["inputs"] as! [[String: Any]])[0]
         #expect(input["sha256"] as? String == SHA256.hex(ScoresFile.encode(rows: HandMadeCase.scores())))
@@ -147,8 +165,12 @@ struct AuditTests {
     static func groundTruth() -> [GroundTruthRow] {
         let p0: [Double] = [0.9, 0.8, 0.1, 0.2, 0.7, 0.3]  // C1…C6 at day 0; labels 1 1 0 0 1 0
         let p7: [Double] = [0.6, 0.2, 0.5, 0.1, 0.9, 0.3]  // labels 0 1 1 0 1 0
-        return (0..<6).map { GroundTruthRow(customerID: "C\($0 + 1)", asOf: HandMadeCase.day(0), probability: p0[$0], ordered: false) }
-            + (0..<5).map { GroundTruthRow(customerID: "C\($0 + 1)", asOf: HandMadeCase.day(7), probability: p7[$0], ordered: false) }
+        return (0..<6).map {
+            GroundTruthRow(customerID: "C\($0 + 1)", asOf: HandMadeCase.day(0), probability: p0[$0], ordered: false)
+        }
+            + (0..<5).map {
+                GroundTruthRow(customerID: "C\($0 + 1)", asOf: HandMadeCase.day(7), probability: p7[$0], ordered: false)
+            }
     }
 
     @Test func groundTruthCeilingIsScoredOnTheSameRows() throws {
@@ -163,7 +185,9 @@ struct AuditTests {
         // Pooled ROC-AUC by hand: positives 0.9, 0.8, 0.7 (day 0), 0.2, 0.5, 0.9 (day 7) against negatives
         // 0.1, 0.2, 0.3, 0.6, 0.1: 5 + 5 + 5 + (2 + ½) + 4 + 5 = 26.5 of 30 pairs.
         #expect(ceiling.overall.metrics.rocAuc == .defined(26.5 / 30))
-        #expect(ReportMarkdown.render(report).contains("| ceiling (p\\_order) | 11 | 6 | 0.8833 ["), "model names are Markdown-escaped")
+        #expect(
+            ReportMarkdown.render(report).contains("| ceiling (p\\_order) | 11 | 6 | 0.8833 ["),
+            "model names are Markdown-escaped")
         #expect(WeeklyComparison.table(report.allResults).headers.contains("ceiling (p\\_order) list precision"))
     }
 
@@ -193,8 +217,13 @@ struct AuditTests {
     @Test func aCutListIsSaidToBeComparedWithItself() {
         let full = HandMadeCase.report()
         #expect(!full.notes.contains { $0.contains("hold no row ranked below the list length") })
-        let list = HandMadeCase.report(scores: HandMadeCase.scores().filter { $0.rankInRep <= HandMadeCase.settings.topPerRep })
-        #expect(list.notes.contains { $0.contains("hold no row ranked below the list length (2 per rep)") && $0.contains("scorer --all-scores") })
+        let list = HandMadeCase.report(
+            scores: HandMadeCase.scores().filter { $0.rankInRep <= HandMadeCase.settings.topPerRep })
+        #expect(
+            list.notes.contains {
+                $0.contains("hold no row ranked below the list length (2 per rep)")
+                    && $0.contains("scorer --all-scores")
+            })
     }
 
     @Test func identicalInputsGiveIdenticalReportBytes() throws {
@@ -210,7 +239,8 @@ struct AuditTests {
         var other = HandMadeCase.settings
         other.seed = 8
         let reseeded = Audit.run(
-            scores: HandMadeCase.scores(), outcomes: Outcomes(dataset: HandMadeCase.dataset()), settings: other, inputs: [])
+            scores: HandMadeCase.scores(), outcomes: Outcomes(dataset: HandMadeCase.dataset()), settings: other,
+            inputs: [])
         #expect(reseeded.models[0].overall.rocAucInterval != HandMadeCase.report().models[0].overall.rocAucInterval)
     }
 }
@@ -220,8 +250,10 @@ struct ChartTests {
     final class PolylineCounter: NSObject, XMLParserDelegate {
         var polylines = 0
         var root: String?
-        func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
-                    attributes: [String: String] = [:]) {
+        func parser(
+            _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+            attributes: [String: String] = [:]
+        ) {
             if root == nil { root = name }
             if name == "polyline" { polylines += 1 }
         }
@@ -238,8 +270,12 @@ struct ChartTests {
     /// Past the palette's eight colours a series comes back dotted, so that eleven series (a
     /// backtest of every contender with the ceiling) are told apart; dashed baselines stay dashed.
     @Test func seriesPastThePaletteAreDotted() {
-        let series = (0..<11).map { ChartSeries(name: "s\($0)", points: [(x: 0, y: 0), (x: 1, y: Double($0) / 10)], dashed: $0 == 10) }
-        let svg = LineChart(title: "t", xLabel: "x", yLabel: "y", xRange: 0...1, yRange: 0...1, xTicks: [], yTicks: [], series: series).render()
+        let series = (0..<11).map {
+            ChartSeries(name: "s\($0)", points: [(x: 0, y: 0), (x: 1, y: Double($0) / 10)], dashed: $0 == 10)
+        }
+        let svg = LineChart(
+            title: "t", xLabel: "x", yLabel: "y", xRange: 0...1, yRange: 0...1, xTicks: [], yTicks: [], series: series
+        ).render()
         let lines = svg.split(separator: "\n").filter { $0.hasPrefix("<polyline") }
         #expect(lines.count == 11)
         #expect(lines.prefix(8).allSatisfy { !$0.contains("stroke-dasharray") })
@@ -267,10 +303,14 @@ struct ChartTests {
         let report = HandMadeCase.report(scores: HandMadeCase.scores(model: "a") + HandMadeCase.scores(model: "b|c"))
         let table = WeeklyComparison.table(report.models).render()
         let lines = table.split(separator: "\n")
-        #expect(lines[0] == "| week | a list precision | a lift | a over random | b\\|c list precision | b\\|c lift | b\\|c over random | reps' rate | reps' visits | random list |")
+        #expect(
+            lines[0]
+                == "| week | a list precision | a lift | a over random | b\\|c list precision | b\\|c lift | b\\|c over random | reps' rate | reps' visits | random list |"
+        )
         #expect(lines[1] == "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         #expect(lines[2] == "| 2024-01-01 | 50.00% | +25.0% | +0.0% | 50.00% | +25.0% | +0.0% | 40.00% | 5 | 50.00% |")
-        #expect(lines.last == "| **average** | 62.50% | +37.5% | +25.0% | 62.50% | +37.5% | +25.0% | 45.00% |  | 50.00% |")
+        #expect(
+            lines.last == "| **average** | 62.50% | +37.5% | +25.0% | 62.50% | +37.5% | +25.0% | 45.00% |  | 50.00% |")
     }
 }
 
@@ -286,11 +326,16 @@ struct ResampledStatisticsTests {
             let predictions = BinaryPredictions(scores: scores, labels: labels)
             var a = SeededRandom(seed: 5, stream: 3), b = SeededRandom(seed: 5, stream: 3)
             let fast = ResampledStatistics.rocAUCInterval(predictions, resamples: 150, confidenceLevel: 0.9, random: &a)
-            let reference = Bootstrap.interval(predictions, resamples: 150, confidenceLevel: 0.9, random: &b) { $0.rocAUC() }
+            let reference = Bootstrap.interval(predictions, resamples: 150, confidenceLevel: 0.9, random: &b) {
+                $0.rocAUC()
+            }
             #expect(fast == reference, "n = \(n)")
             var c = SeededRandom(seed: 5, stream: 4), d = SeededRandom(seed: 5, stream: 4)
-            let share = ResampledStatistics.proportionInterval(labels: labels, resamples: 150, confidenceLevel: 0.9, random: &c)
-            let shareReference = Bootstrap.interval(predictions, resamples: 150, confidenceLevel: 0.9, random: &d) { $0.baseRate }
+            let share = ResampledStatistics.proportionInterval(
+                labels: labels, resamples: 150, confidenceLevel: 0.9, random: &c)
+            let shareReference = Bootstrap.interval(predictions, resamples: 150, confidenceLevel: 0.9, random: &d) {
+                $0.baseRate
+            }
             #expect(share == shareReference, "n = \(n)")
         }
     }

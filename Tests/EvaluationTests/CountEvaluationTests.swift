@@ -5,7 +5,9 @@ import Testing
 
 @Suite("Order-count evaluation")
 struct CountEvaluationTests {
-    @Test("By hand: means, errors through CountMetrics, repeat buyers' ROC-AUC, equal-count calibration groups in predicted order")
+    @Test(
+        "By hand: means, errors through CountMetrics, repeat buyers' ROC-AUC, equal-count calibration groups in predicted order"
+    )
     func byHand() {
         let predicted = [0.1, 2.5, 0.4, 1.2, 0.1, 3.0], observed: [Double] = [0, 3, 1, 0, 0, 2]
         let e = CountEvaluation(model: "m", predicted: predicted, observed: observed, bins: 3)
@@ -22,7 +24,9 @@ struct CountEvaluationTests {
         #expect(abs(e.calibration[1].meanPredicted - 0.8) < 1e-12 && abs(e.calibration[2].meanPredicted - 2.75) < 1e-12)
     }
 
-    @Test("Fewer rows than groups: one group per row; no repeat buyer: the ROC-AUC is undefined; no rows: every metric undefined")
+    @Test(
+        "Fewer rows than groups: one group per row; no repeat buyer: the ROC-AUC is undefined; no rows: every metric undefined"
+    )
     func edges() {
         let two = CountEvaluation(model: "m", predicted: [0.2, 0.1], observed: [1, 0], bins: 10)
         #expect(two.calibration.count == 2 && two.calibration[0].meanObserved == 0 && two.repeatRocAuc == .undefined)

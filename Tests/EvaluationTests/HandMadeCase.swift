@@ -28,11 +28,12 @@ enum HandMadeCase {
         let raw: [(String, String, Int, Bool)] = [
             ("C1", "R1", 3, true), ("C1", "R1", 20, false), ("C2", "R1", 10, true), ("C3", "R1", 2, false),
             ("C3", "R1", 34, true), ("C4", "R2", 5, false), ("C4", "R2", 8, false), ("C5", "R2", 1, true),
-            ("C5", "R2", 30, true), ("C6", "R2", 4, false),
+            ("C5", "R2", 30, true), ("C6", "R2", 4, false)
         ]
         let visits = raw.enumerated().map { index, v in
             Visit(
-                visitID: String(format: "V%03d", index + 1), customerID: v.0, repID: v.1, date: day(v.2), method: "phone",
+                visitID: String(format: "V%03d", index + 1), customerID: v.0, repID: v.1, date: day(v.2),
+                method: "phone",
                 target: "active", purpose: "follow_up", result: v.3 ? "order" : "no_demand", isOrder: v.3)
         }.sorted(by: Visit.datasetOrder)
         let customers = (1...6).map {
@@ -64,10 +65,11 @@ enum HandMadeCase {
             ("C4", "R2", 0, 0.8, 1), ("C5", "R2", 0, 0.5, 2), ("C6", "R2", 0, 0.1, 3),
             ("C2", "R1", 7, 0.7, 1), ("C3", "R1", 7, 0.4, 2), ("C1", "R1", 7, 0.2, 3),
             ("C5", "R2", 7, 0.9, 1), ("C6", "R2", 7, 0.6, 2), ("C4", "R2", 7, 0.35, 3),
-            ("C1", "R1", 14, 0.5, 1), ("C4", "R2", 14, 0.5, 1), ("C5", "R2", 14, 0.4, 2),
+            ("C1", "R1", 14, 0.5, 1), ("C4", "R2", 14, 0.5, 1), ("C5", "R2", 14, 0.4, 2)
         ]
         return rows.map { r in
-            ScoreRow(customerID: r.0, repID: r.1, asOf: day(r.2), probability: r.3, rankInRep: r.4, rank: 1, modelID: model)
+            ScoreRow(
+                customerID: r.0, repID: r.1, asOf: day(r.2), probability: r.3, rankInRep: r.4, rank: 1, modelID: model)
         }
     }
 
@@ -76,7 +78,8 @@ enum HandMadeCase {
     static func report(scores: [ScoreRow] = scores(), groundTruth: [GroundTruthRow]? = nil) -> EvaluationReport {
         Audit.run(
             scores: scores, outcomes: Outcomes(dataset: dataset(), horizonDays: 28), groundTruth: groundTruth,
-            settings: settings, inputs: [InputFile(role: "scores", path: "scores.csv", contents: ScoresFile.encode(rows: scores))])
+            settings: settings,
+            inputs: [InputFile(role: "scores", path: "scores.csv", contents: ScoresFile.encode(rows: scores))])
     }
 
     static func temporaryDirectory(_ name: String) -> String {

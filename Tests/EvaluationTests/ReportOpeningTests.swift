@@ -19,13 +19,17 @@ struct ReportOpeningTests {
         #expect(r2.weeks == 2 && r2.listed == 4 && r2.listedOrdered == 2 && r2.visits == 4 && r2.visitOrders == 1)
         #expect(r2.listPrecision == .defined(0.5) && r2.repRate == .defined(0.25) && r2.lift == .defined(1))
         #expect(r1.listed == 4 && r1.listedOrdered == 3 && r1.visits == 3 && r1.visitOrders == 2)
-        if case .defined(let lift) = r1.lift { #expect(abs(lift - 0.125) < 1e-12) } else { Issue.record("R1's lift is undefined") }
+        if case .defined(let lift) = r1.lift {
+            #expect(abs(lift - 0.125) < 1e-12)
+        } else {
+            Issue.record("R1's lift is undefined")
+        }
     }
 
     @Test("The latest list: each rep's first lines at the newest as-of date, open windows unknown, history before t")
     func latestList() throws {
         var scores = HandMadeCase.scores()
-        scores[13].reasons = ["1 order in 90 days", "last visit: no_demand"]   // C4, R2, day 14
+        scores[13].reasons = ["1 order in 90 days", "last visit: no_demand"]  // C4, R2, day 14
         let preview = try #require(HandMadeCase.report(scores: scores).listPreview)
         #expect(preview.model == "M" && preview.asOf == HandMadeCase.day(14) && preview.reps == 2)
         #expect(preview.lines.map(\.customer) == ["C1", "C4", "C5"])
@@ -38,7 +42,9 @@ struct ReportOpeningTests {
         let svg = preview.historyChart()
         #expect(svg.contains("R2 #1 C4") && svg.hasSuffix("</svg>\n"))
         let markdown = ReportMarkdown.render(HandMadeCase.report(scores: scores))
-        #expect(markdown.contains("| R2 | 1 | C4 | 50.0% | 1 order in 90 days; last visit: no\\_demand | — |"), "\(markdown)")
+        #expect(
+            markdown.contains("| R2 | 1 | C4 | 50.0% | 1 order in 90 days; last visit: no\\_demand | — |"),
+            "\(markdown)")
     }
 
     @Test("The report opens with the verdict, before definitions and checksums")
@@ -47,13 +53,19 @@ struct ReportOpeningTests {
         let verdict = markdown.range(of: "## Verdict")!.lowerBound
         #expect(verdict < markdown.range(of: "## Per-week comparison")!.lowerBound)
         #expect(markdown.range(of: "## Per-week comparison")!.lowerBound < markdown.range(of: "## Inputs")!.lowerBound)
-        #expect(markdown.range(of: "## Metrics over all")!.lowerBound < markdown.range(of: "## Definitions")!.lowerBound)
+        #expect(
+            markdown.range(of: "## Metrics over all")!.lowerBound < markdown.range(of: "## Definitions")!.lowerBound)
         // Averages of the hand-made case: lists 62.5%, reps 45%.
-        #expect(markdown.contains("Over 2 weeks, M's lists (each rep's top 2) converted 62.50% of the time, against 45.00% for the reps' own visits (+38.9%)"),
-                "\(markdown.prefix(800))")
+        #expect(
+            markdown.contains(
+                "Over 2 weeks, M's lists (each rep's top 2) converted 62.50% of the time, against 45.00% for the reps' own visits (+38.9%)"
+            ),
+            "\(markdown.prefix(800))")
         // Nothing evaluable: the verdict says when it will be.
         let open = HandMadeCase.scores().filter { $0.asOf == HandMadeCase.day(14) }
-        #expect(ReportMarkdown.render(HandMadeCase.report(scores: open)).contains("No week has a complete outcome window yet"))
+        #expect(
+            ReportMarkdown.render(HandMadeCase.report(scores: open)).contains(
+                "No week has a complete outcome window yet"))
     }
 
     @Test("Model ids read as names: the model and the day its training labels closed, the hash only to tell two apart")
@@ -62,13 +74,19 @@ struct ReportOpeningTests {
         for i in scores.indices { scores[i].trainUntil = HandMadeCase.day(-30) }
         let report = HandMadeCase.report(scores: scores)
         #expect(report.models.map(\.model) == ["cnn_lstm · trained 2023-12-02"])
-        #expect(report.listPreview?.model == "cnn_lstm · trained 2023-12-02" && report.perRep?.model == "cnn_lstm · trained 2023-12-02")
+        #expect(
+            report.listPreview?.model == "cnn_lstm · trained 2023-12-02"
+                && report.perRep?.model == "cnn_lstm · trained 2023-12-02")
         var twin = HandMadeCase.scores(model: "cnn_lstm-77e1a0b2c3d4")
         for i in twin.indices { twin[i].trainUntil = HandMadeCase.day(-30) }
-        #expect(HandMadeCase.report(scores: scores + twin).models.map(\.model) == [
-            "cnn_lstm · trained 2023-12-02 (3f2a9c0d)", "cnn_lstm · trained 2023-12-02 (77e1a0b2)",
-        ])
+        #expect(
+            HandMadeCase.report(scores: scores + twin).models.map(\.model) == [
+                "cnn_lstm · trained 2023-12-02 (3f2a9c0d)", "cnn_lstm · trained 2023-12-02 (77e1a0b2)"
+            ])
         // No cut-off, or a backtest's contender name: the id as it is.
-        #expect(HandMadeCase.report(scores: HandMadeCase.scores(model: "cnn_lstm-3f2a9c0d11ee")).models.map(\.model) == ["cnn_lstm-3f2a9c0d11ee"])
+        #expect(
+            HandMadeCase.report(scores: HandMadeCase.scores(model: "cnn_lstm-3f2a9c0d11ee")).models.map(\.model) == [
+                "cnn_lstm-3f2a9c0d11ee"
+            ])
     }
 }

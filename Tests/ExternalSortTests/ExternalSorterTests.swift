@@ -20,7 +20,9 @@ import Testing
     }
 
     static func scratch() throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("externalsort-\(getpid())-\(UUID().uuidString.prefix(8))").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "externalsort-\(getpid())-\(UUID().uuidString.prefix(8))"
+        ).path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }
@@ -48,7 +50,8 @@ import Testing
             position += 1
         }
         #expect(position == records.count)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty, "run files are removed at the end")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty, "run files are removed at the end")
         return runs
     }
 
@@ -87,14 +90,17 @@ import Testing
         var generator = Generator(state: 3)
         let alphabet: [UInt8] = [0, 1, 0x41, 0xFE, 0xFF]
         var texts: [[UInt8]] = []
-        for _ in 0..<400 { texts.append((0..<generator.below(5)).map { _ in alphabet[generator.below(alphabet.count)] }) }
+        for _ in 0..<400 {
+            texts.append((0..<generator.below(5)).map { _ in alphabet[generator.below(alphabet.count)] })
+        }
         for a in texts {
             for b in texts.prefix(60) {
                 var ka = SortKey(), kb = SortKey()
                 ka.append(ordered: String(decoding: a, as: UTF8.self))
                 kb.append(ordered: String(decoding: b, as: UTF8.self))
                 // Compare the UTF-8 the strings hold (0xFE/0xFF are not UTF-8: decoding replaces them).
-                let ua = Array(String(decoding: a, as: UTF8.self).utf8), ub = Array(String(decoding: b, as: UTF8.self).utf8)
+                let ua = Array(String(decoding: a, as: UTF8.self).utf8),
+                    ub = Array(String(decoding: b, as: UTF8.self).utf8)
                 #expect(ka.bytes.lexicographicallyPrecedes(kb.bytes) == ua.lexicographicallyPrecedes(ub))
                 #expect(SortKey.decodeOrdered(ka.bytes) == ua)
             }

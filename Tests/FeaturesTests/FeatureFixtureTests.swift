@@ -42,7 +42,7 @@ struct FeatureFixtureTests {
             [0, 0, 0, 0, 0, 1, 1],  // B1: the only visit
             [0, 1, 0, 1, 1, 1, 1],  // C1: first visit, an order
             [0, 0, 1, 1, 1, 2, 1],  // C2: tie with C1 (after it by id) → gap 0, previous ordered
-            [33, 1, 0, 1, 2, 3, 1],  // C3: 01-03 → 02-05 = 28 + 5 = 33 days
+            [33, 1, 0, 1, 2, 3, 1]  // C3: 01-03 → 02-05 = 28 + 5 = 33 days
         ]
         #expect(history.features.count == 8 * 7)
         for (index, row) in expected.enumerated() {
@@ -108,7 +108,7 @@ struct FeatureFixtureTests {
         let expected: [Float] = [
             1, 1, 0.5, 1, 0,
             0.5, 0, 1, 0.5, 0,
-            0, 0.5, 0, 0, 1,
+            0, 0.5, 0, 0, 1
         ]
         #expect(tensors.statics.scalars == expected)
         #expect(pipeline.staticRanges[4] == MinMaxRange(min: log1p(3), max: log1p(9)))
@@ -120,7 +120,10 @@ struct FeatureFixtureTests {
         #expect(hot.statics.shape == [3, 17])
         #expect(oneHot.staticNames[0] == "customer_type=<unknown>" && oneHot.staticNames[3] == "customer_type=trader")
         let rowA = Array(hot.statics.scalars[0..<17])
-        #expect(rowA == [0, 0, 0, 1, /* industry */ 0, 0, 0, 1, /* tag */ 0, 0, 1, 0, /* target */ 0, 0, 0, 1, /* amount */ 0])
+        #expect(
+            rowA == [
+                0, 0, 0, 1, /* industry */ 0, 0, 0, 1, /* tag */ 0, 0, 1, 0, /* target */ 0, 0, 0, 1, /* amount */ 0
+            ])
     }
 
     @Test("Aggregates of the fixture at 2024-01-15, by hand")
@@ -148,14 +151,18 @@ struct FeatureFixtureTests {
     func policies() throws {
         let history = try Self.history()
         let t = Self.day("2024-01-15")
-        let dropped = ExampleBuilder(history: history, settings: ExampleSettings(sequenceLength: 3, padding: .dropShort))
-            .build(grid: .dates([t]))
+        let dropped = ExampleBuilder(
+            history: history, settings: ExampleSettings(sequenceLength: 3, padding: .dropShort)
+        )
+        .build(grid: .dates([t]))
         #expect(dropped.examples.map { history.customerID(of: $0) } == ["A"])
         #expect(dropped.counts.droppedShort == 2 && dropped.counts.padded == 0)
 
         // First visit in [01-15, 02-12): A → A4 (order); B → none (no example); C → C3 (order).
-        let next = ExampleBuilder(history: history, settings: ExampleSettings(sequenceLength: 3, label: .nextVisitConverted))
-            .build(grid: .dates([t]))
+        let next = ExampleBuilder(
+            history: history, settings: ExampleSettings(sequenceLength: 3, label: .nextVisitConverted)
+        )
+        .build(grid: .dates([t]))
         #expect(next.examples.map { history.customerID(of: $0) } == ["A", "C"])
         #expect(next.examples.map(\.label) == [1, 1])
         #expect(next.counts.noVisitInWindow == 1)
@@ -170,7 +177,8 @@ struct FeatureFixtureTests {
 
         // Weekly grid 01-08 … 02-05 with H = 28 and T = 02-12: only t ≤ 01-15 closes by T.
         let train = builder.build(
-            grid: .weekly(from: Self.day("2024-01-02"), through: Self.day("2024-02-05")), trainingCutoff: Self.day("2024-02-12"))
+            grid: .weekly(from: Self.day("2024-01-02"), through: Self.day("2024-02-05")),
+            trainingCutoff: Self.day("2024-02-12"))
         #expect(Set(train.examples.map(\.asOf)) == [Self.day("2024-01-08").ordinal, t.ordinal])
         #expect(train.counts.droppedAfterCutoff == 3 + 3 + 3)  // 01-22, 01-29, 02-05: A, B, C each
     }
@@ -179,7 +187,10 @@ struct FeatureFixtureTests {
     func perVisitFormulation() throws {
         let history = try Self.history()
         let grid = AsOfGrid.visitDates(from: Self.day("2024-01-01"), through: Self.day("2024-02-05"))
-        #expect(grid.dates(in: history).map(\.iso) == ["2024-01-01", "2024-01-03", "2024-01-08", "2024-01-10", "2024-01-20", "2024-02-05"])
+        #expect(
+            grid.dates(in: history).map(\.iso) == [
+                "2024-01-01", "2024-01-03", "2024-01-08", "2024-01-10", "2024-01-20", "2024-02-05"
+            ])
         let settings = ExampleSettings(sequenceLength: 2, horizonDays: 1, label: .nextVisitConverted)
         let set = ExampleBuilder(history: history, settings: settings).build(grid: grid, candidates: .visitedOnDay)
         // 01-01 A (A1 no), 01-03 C (C1 order: first visit of the day by id), 01-08 A (A2 order),
@@ -187,7 +198,10 @@ struct FeatureFixtureTests {
         #expect(set.examples.map { history.customerID(of: $0) } == ["A", "C", "A", "B", "A", "C"])
         #expect(set.examples.map(\.label) == [0, 1, 1, 0, 1, 1])
         // Histories strictly before the day: none, none, [A1], none, [A1, A2, A3], [C1, C2].
-        #expect(set.examples.map { Int($0.historyEnd) - history.customers[Int($0.customer)].visits.lowerBound } == [0, 0, 1, 0, 3, 2])
+        #expect(
+            set.examples.map { Int($0.historyEnd) - history.customers[Int($0.customer)].visits.lowerBound } == [
+                0, 0, 1, 0, 3, 2
+            ])
         #expect(set.counts.emptyHistory == 3 && set.counts.padded == 4)
         var study = settings
         study.padding = .dropShort
@@ -215,16 +229,19 @@ struct FeatureFixtureTests {
         #expect(row.sequence == [0, 0, 0, 0, 0, 1, 1, 7, 0, 0, 0, 0, 2, 1])
         #expect(history.repID(of: copyA, in: augmented) == "R1")
         var again = SeededRandom(seed: 7)
-        #expect(set.shiftAugmented(history: history, options: ShiftAugmentation(), random: &again).shiftedHistories
-            == augmented.shiftedHistories)
+        #expect(
+            set.shiftAugmented(history: history, options: ShiftAugmentation(), random: &again).shiftedHistories
+                == augmented.shiftedHistories)
     }
 
     @Test("A transaction log goes through the same machinery (every row an order, no rep)")
     func transactions() throws {
         let days = ["2024-03-01", "2024-03-04", "2024-03-04", "2024-03-20"]
         let visits = days.enumerated().map { index, date in
-            Visit(visitID: "T\(index)", customerID: "K", repID: "", date: Self.day(date), method: "", target: "", purpose: "",
-                  result: "order", isOrder: true, numeric: [Double(10 * (index + 1))])
+            Visit(
+                visitID: "T\(index)", customerID: "K", repID: "", date: Self.day(date), method: "", target: "",
+                purpose: "",
+                result: "order", isOrder: true, numeric: [Double(10 * (index + 1))])
         }
         let dataset = Dataset(
             manifest: DatasetManifest(kind: .transactions, visitColumns: .init(numeric: ["amount"])), visits: visits,

@@ -24,8 +24,10 @@ struct LeakageTests {
     }
 
     /// Every as-of date of the weekly grid, with the example tensors of `candidates` at it.
-    static func tensors(_ history: VisitHistory, _ pipeline: FeaturePipeline, at t: Day,
-                        candidates: CandidateSet = .withHistory) throws -> ExampleTensors {
+    static func tensors(
+        _ history: VisitHistory, _ pipeline: FeaturePipeline, at t: Day,
+        candidates: CandidateSet = .withHistory
+    ) throws -> ExampleTensors {
         let set = ExampleBuilder(history: history, settings: settings).build(grid: .dates([t]), candidates: candidates)
         return try pipeline.encoder(for: history).tensors(for: set)
     }
@@ -46,7 +48,9 @@ struct LeakageTests {
         let full = VisitHistory(dataset: Self.dataset)
         // Every input of both feature sets: the time-aware set's days to t, per-step visit
         // columns, window summary and per-date BG/NBD fits included.
-        for (encoding, featureSet) in [(StaticEncoding.integer, FeatureSet.timeAware), (.oneHot, .timeAware), (.integer, .study)] {
+        for (encoding, featureSet) in [
+            (StaticEncoding.integer, FeatureSet.timeAware), (.oneHot, .timeAware), (.integer, .study)
+        ] {
             let pipeline = Self.trainingPipeline(full, encoding: encoding, featureSet: featureSet)
             let dates = AsOfGrid.weekly(covering: full).dates(in: full)
             #expect(dates.count >= 50)
@@ -77,8 +81,10 @@ struct LeakageTests {
             if let j = all.customerIDs.firstIndex(of: id) {
                 // The same customer scored from the truncated log: identical inputs.
                 #expect(rowWeek == Array(all.sequence.scalars[(j * L * F)..<((j + 1) * L * F)]), "\(id)")
-                #expect(Array(week.statics.scalars[(i * week.statics.shape[1])..<((i + 1) * week.statics.shape[1])])
-                    == Array(all.statics.scalars[(j * all.statics.shape[1])..<((j + 1) * all.statics.shape[1])]), "\(id)")
+                #expect(
+                    Array(week.statics.scalars[(i * week.statics.shape[1])..<((i + 1) * week.statics.shape[1])])
+                        == Array(all.statics.scalars[(j * all.statics.shape[1])..<((j + 1) * all.statics.shape[1])]),
+                    "\(id)")
                 compared += 1
             } else {
                 // Visited for the first time this week: nothing before t, so fully padded.
@@ -120,7 +126,9 @@ struct LeakageTests {
         #expect(trainBefore.examples.map(\.asOf) == train.examples.map(\.asOf))
         // The scaler fitted on the full log's training set equals the one fitted with the
         // future deleted: it saw train-only rows.
-        #expect(FeaturePipeline.fit(training: train, history: full) == FeaturePipeline.fit(training: trainBefore, history: before))
+        #expect(
+            FeaturePipeline.fit(training: train, history: full)
+                == FeaturePipeline.fit(training: trainBefore, history: before))
     }
 
     @Test("Fit on train, apply to test: test values beyond the training range are clipped to [0, 1]")
@@ -142,10 +150,13 @@ struct LeakageTests {
         for (i, example) in test.examples.enumerated() {
             encoder.raw(example, in: test, into: &row)
             guard row.steps > 0 else { continue }
-            let last = row.sequence[(row.steps - 1) * pipeline.sequenceWidth + SequentialFeature.cumulativeVisits.rawValue]
+            let last = row.sequence[
+                (row.steps - 1) * pipeline.sequenceWidth + SequentialFeature.cumulativeVisits.rawValue]
             if last > maxVisits {
                 clipped += 1
-                #expect(tensors.sequence[i, Self.settings.sequenceLength - 1, SequentialFeature.cumulativeVisits.rawValue] == 1)
+                #expect(
+                    tensors.sequence[i, Self.settings.sequenceLength - 1, SequentialFeature.cumulativeVisits.rawValue]
+                        == 1)
             }
         }
         #expect(clipped > 0)

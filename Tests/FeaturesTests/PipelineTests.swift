@@ -15,7 +15,8 @@ struct PipelineTests {
         let builder = ExampleBuilder(history: history)
         var random = SeededRandom(seed: 3)
         let train = builder.build(grid: .weekly(covering: history), trainingCutoff: Day(iso: "2022-08-01")!)
-            .shiftAugmented(history: history, options: ShiftAugmentation(maxRemovedOrders: 2, probability: 0.5), random: &random)
+            .shiftAugmented(
+                history: history, options: ShiftAugmentation(maxRemovedOrders: 2, probability: 0.5), random: &random)
         #expect(train.counts.augmented > 0)
         for encoding in [StaticEncoding.integer, .oneHot] {
             let pipeline = FeaturePipeline.fit(training: train, history: history, encoding: encoding)
@@ -25,8 +26,10 @@ struct PipelineTests {
             #expect(try decoded.jsonBytes() == json)  // stable bytes: sorted keys, exact numbers
             let a = try pipeline.encoder(for: history).tensors(for: train)
             let b = try decoded.encoder(for: history).tensors(for: train)
-            for (x, y) in [(a.sequence, b.sequence), (a.mask, b.mask), (a.statics, b.statics), (a.aggregates, b.aggregates),
-                           (a.labels, b.labels)] {
+            for (x, y) in [
+                (a.sequence, b.sequence), (a.mask, b.mask), (a.statics, b.statics), (a.aggregates, b.aggregates),
+                (a.labels, b.labels)
+            ] {
                 #expect(x.shape == y.shape)
                 #expect(x.scalars.map(\.bitPattern) == y.scalars.map(\.bitPattern))
             }
@@ -48,7 +51,9 @@ struct PipelineTests {
         }
         var other = Self.dataset
         other.manifest.visitColumns = .init()
-        other.visits = other.visits.map { var v = $0; v.numeric = []; return v }
+        other.visits = other.visits.map {
+            var v = $0; v.numeric = []; return v
+        }
         #expect(throws: FeatureError.missingColumn(source: "visit", name: "amount")) {
             try pipeline.encoder(for: VisitHistory(dataset: other))
         }
@@ -95,8 +100,11 @@ struct PipelineTests {
         let tensors = try pipeline.encoder(for: history).tensors(for: both)
         let n = set.count
         #expect(n > 1000)
-        for (tensor, width) in [(tensors.sequence, 10 * tensors.sequence.shape[2]), (tensors.mask, 10), (tensors.statics, tensors.statics.shape[1]),
-                                (tensors.aggregates, tensors.aggregates.shape[1])] {
+        for (tensor, width) in [
+            (tensors.sequence, 10 * tensors.sequence.shape[2]), (tensors.mask, 10),
+            (tensors.statics, tensors.statics.shape[1]),
+            (tensors.aggregates, tensors.aggregates.shape[1])
+        ] {
             let scalars = tensor.scalars
             #expect(Array(scalars[0..<(n * width)]) == Array(scalars[(n * width)...]))
         }

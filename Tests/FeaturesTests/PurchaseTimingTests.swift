@@ -19,7 +19,9 @@ struct PurchaseTimingTests {
         #expect(TimingBins(edges: [7, 3661]) == nil && TimingBins(edges: [7, 14])?.maximumDays == 14)
     }
 
-    @Test("Person-periods: bins before the event at 0, the event's bin at 1, only among bins seen whole before the cut-off")
+    @Test(
+        "Person-periods: bins before the event at 0, the event's bin at 1, only among bins seen whole before the cut-off"
+    )
     func personPeriods() {
         let bins = TimingBins(horizonDays: 28)
         #expect(bins.personPeriods(TimeToOrder(days: 0, observed: true), followUpDays: 400) == (1, 0))
@@ -41,36 +43,53 @@ struct PurchaseTimingTests {
         // One customer: visits on days 0 (order), 10 (no order), 20 (order), 40 (order).
         let start = Day(iso: "2024-01-01")!
         let visits = [(0, true), (10, false), (20, true), (40, true)].enumerated().map { index, visit in
-            Visit(visitID: "V\(index)", customerID: "c", repID: "r", date: start.advanced(by: visit.0), method: "", target: "", purpose: "",
-                  result: visit.1 ? "order" : "no_order", isOrder: visit.1, numeric: [])
+            Visit(
+                visitID: "V\(index)", customerID: "c", repID: "r", date: start.advanced(by: visit.0), method: "",
+                target: "", purpose: "",
+                result: visit.1 ? "order" : "no_order", isOrder: visit.1, numeric: [])
         }
-        let history = VisitHistory(dataset: Dataset(manifest: DatasetManifest(kind: .visits), visits: visits, customers: []))
-        let set = ExampleBuilder(history: history).build(grid: .dates([start.advanced(by: 5), start.advanced(by: 20), start.advanced(by: 41)]))
+        let history = VisitHistory(
+            dataset: Dataset(manifest: DatasetManifest(kind: .visits), visits: visits, customers: []))
+        let set = ExampleBuilder(history: history).build(
+            grid: .dates([start.advanced(by: 5), start.advanced(by: 20), start.advanced(by: 41)]))
         #expect(set.count == 3)
         let base = history.days.min()!
-        #expect(history.timeToOrder(of: set.examples[0], censoredAt: base + 100) == TimeToOrder(days: 15, observed: true))
-        #expect(history.timeToOrder(of: set.examples[1], censoredAt: base + 100) == TimeToOrder(days: 0, observed: true))
-        #expect(history.timeToOrder(of: set.examples[2], censoredAt: base + 100) == TimeToOrder(days: 59, observed: false))
+        #expect(
+            history.timeToOrder(of: set.examples[0], censoredAt: base + 100) == TimeToOrder(days: 15, observed: true))
+        #expect(
+            history.timeToOrder(of: set.examples[1], censoredAt: base + 100) == TimeToOrder(days: 0, observed: true))
+        #expect(
+            history.timeToOrder(of: set.examples[2], censoredAt: base + 100) == TimeToOrder(days: 59, observed: false))
         // The order on day 20 is on the cut-off: not seen.
-        #expect(history.timeToOrder(of: set.examples[0], censoredAt: base + 20) == TimeToOrder(days: 15, observed: false))
+        #expect(
+            history.timeToOrder(of: set.examples[0], censoredAt: base + 20) == TimeToOrder(days: 15, observed: false))
     }
 
-    @Test("Order days in [t, end): distinct days with an order, two orders on one day counted once, nothing on or after end")
+    @Test(
+        "Order days in [t, end): distinct days with an order, two orders on one day counted once, nothing on or after end"
+    )
     func orderDays() throws {
         // Visits on days 0 (order), 10 (no order), 20 (order), 20 (a second order), 40 (order).
         let start = Day(iso: "2024-01-01")!
         let visits = [(0, true), (10, false), (20, true), (20, true), (40, true)].enumerated().map { index, visit in
-            Visit(visitID: "V\(index)", customerID: "c", repID: "r", date: start.advanced(by: visit.0), method: "", target: "", purpose: "",
-                  result: visit.1 ? "order" : "no_order", isOrder: visit.1, numeric: [])
+            Visit(
+                visitID: "V\(index)", customerID: "c", repID: "r", date: start.advanced(by: visit.0), method: "",
+                target: "", purpose: "",
+                result: visit.1 ? "order" : "no_order", isOrder: visit.1, numeric: [])
         }
-        let history = VisitHistory(dataset: Dataset(manifest: DatasetManifest(kind: .visits), visits: visits, customers: []))
+        let history = VisitHistory(
+            dataset: Dataset(manifest: DatasetManifest(kind: .visits), visits: visits, customers: []))
         let set = ExampleBuilder(history: history).build(grid: .dates([start.advanced(by: 5), start.advanced(by: 20)]))
         let base = history.days.min()!
         #expect(history.orderDays(of: set.examples[0], before: base + 5 + 28) == 1)
-        #expect(history.orderDays(of: set.examples[0], before: base + 40) == 1, "the order on day 40 is on the end: not counted")
+        #expect(
+            history.orderDays(of: set.examples[0], before: base + 40) == 1,
+            "the order on day 40 is on the end: not counted")
         #expect(history.orderDays(of: set.examples[0], before: base + 41) == 2)
         #expect(history.orderDays(of: set.examples[0], before: base + 20) == 0)
-        #expect(history.orderDays(of: set.examples[1], before: base + 48) == 2, "an order on t itself counts, as the label does")
+        #expect(
+            history.orderDays(of: set.examples[1], before: base + 48) == 2,
+            "an order on t itself counts, as the label does")
     }
 
     @Test("Shift-augmented copies (no historyEnd) have their original's future: the same time to order and order days")
@@ -86,8 +105,11 @@ struct PurchaseTimingTests {
         let end = history.days.max()! + 1
         for copy in copies {
             let original = try #require(set.examples.first { $0.customer == copy.customer && $0.asOf == copy.asOf })
-            #expect(history.timeToOrder(of: copy, censoredAt: end) == history.timeToOrder(of: original, censoredAt: end))
-            #expect(history.orderDays(of: copy, before: copy.asOf + 28) == history.orderDays(of: original, before: original.asOf + 28))
+            #expect(
+                history.timeToOrder(of: copy, censoredAt: end) == history.timeToOrder(of: original, censoredAt: end))
+            #expect(
+                history.orderDays(of: copy, before: copy.asOf + 28)
+                    == history.orderDays(of: original, before: original.asOf + 28))
         }
     }
 
@@ -96,9 +118,14 @@ struct PurchaseTimingTests {
         let bins = TimingBins(horizonDays: 28)
         for p in [0.002, 0.03, 0.2] {
             let q = 1 - p
-            let timing = PurchaseTiming(bins: bins, hazards: (0..<bins.count).map { 1 - pow(q, Double(bins.width($0))) })
-            for (k, edge) in bins.edges.enumerated() { #expect(abs(timing.cumulative[k] - (1 - pow(q, Double(edge)))) < 1e-12) }
-            for d in [1.0, 3, 7, 10, 28, 50, 91, 120, 400] { #expect(abs(timing.probability(withinDays: d) - (1 - pow(q, d))) < 1e-12) }
+            let timing = PurchaseTiming(
+                bins: bins, hazards: (0..<bins.count).map { 1 - pow(q, Double(bins.width($0))) })
+            for (k, edge) in bins.edges.enumerated() {
+                #expect(abs(timing.cumulative[k] - (1 - pow(q, Double(edge)))) < 1e-12)
+            }
+            for d in [1.0, 3, 7, 10, 28, 50, 91, 120, 400] {
+                #expect(abs(timing.probability(withinDays: d) - (1 - pow(q, d))) < 1e-12)
+            }
             #expect(abs(timing.expectedDays - min(q / p, PurchaseTiming.cap)) < 1e-9 * q / p)
             #expect(timing.medianDays == min((log(0.5) / log(q)).rounded(.up), PurchaseTiming.cap))
         }

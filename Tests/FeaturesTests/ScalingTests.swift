@@ -22,7 +22,8 @@ struct ScalingTests {
     }
 
     static let reference: Reference = {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent("Fixtures/scaling/scaling_reference.json")
         return try! JSONDecoder().decode(Reference.self, from: Data(contentsOf: url))
     }()
@@ -48,7 +49,9 @@ struct ScalingTests {
                     // Deliberately not scikit-learn's extrapolation (see the generator): the lower end.
                     #expect(scaled == target.lower)
                 } else {
-                    #expect(abs(scaled - expected[column]) <= Self.floatRounding, "column \(column): \(scaled) vs \(expected[column])")
+                    #expect(
+                        abs(scaled - expected[column]) <= Self.floatRounding,
+                        "column \(column): \(scaled) vs \(expected[column])")
                 }
             }
         }
@@ -72,8 +75,9 @@ struct ScalingTests {
 
     static let dataset = SyntheticVisitLog.generate(customers: 150, visits: 2500, days: 300, seed: 41)
 
-    @Test("[−1, 1] tensors are 2·[0, 1] − 1 on every measured column; one-hot columns, the mask and padding stay as they are",
-          arguments: [StaticEncoding.integer, .oneHot])
+    @Test(
+        "[−1, 1] tensors are 2·[0, 1] − 1 on every measured column; one-hot columns, the mask and padding stay as they are",
+        arguments: [StaticEncoding.integer, .oneHot])
     func pipelineScaling(encoding: StaticEncoding) throws {
         let history = VisitHistory(dataset: Self.dataset)
         let set = ExampleBuilder(history: history).build(grid: .weekly(covering: history))
@@ -120,7 +124,9 @@ struct ScalingTests {
         #expect(reachedBottom)
     }
 
-    @Test("The scaling travels in the pipeline JSON (version 3); a version 2 document reads as [0, 1]; a version 3 one without it is refused")
+    @Test(
+        "The scaling travels in the pipeline JSON (version 3); a version 2 document reads as [0, 1]; a version 3 one without it is refused"
+    )
     func documents() throws {
         let history = VisitHistory(dataset: Self.dataset)
         let set = ExampleBuilder(history: history).build(grid: .weekly(covering: history))
@@ -136,17 +142,23 @@ struct ScalingTests {
             return [UInt8](try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
         }
         // A version 2 document (this build's own before `scaling`) is [0, 1], tensors unchanged.
-        let version2 = try FeaturePipeline.decode(json: try edited { $0["scaling"] = nil; $0["format_version"] = 2 })
+        let version2 = try FeaturePipeline.decode(
+            json: try edited {
+                $0["scaling"] = nil; $0["format_version"] = 2
+            })
         #expect(version2.scaling == .zeroOne && version2.formatVersion == 2)
         let unit = FeaturePipeline.fit(training: set, history: history)
-        #expect(try version2.encoder(for: history).tensors(for: set).statics.scalars
-            == unit.encoder(for: history).tensors(for: set).statics.scalars)
+        #expect(
+            try version2.encoder(for: history).tensors(for: set).statics.scalars
+                == unit.encoder(for: history).tensors(for: set).statics.scalars)
         #expect(!String(decoding: try version2.jsonBytes(), as: UTF8.self).contains("scaling"))
 
         #expect(throws: FeatureError.inconsistent("a version 3 pipeline must name its scaling")) {
             try FeaturePipeline.decode(json: try edited { $0["scaling"] = nil })
         }
-        #expect(throws: FeatureError.self) { try FeaturePipeline.decode(json: try edited { $0["scaling"] = "minus_two_two" }) }
+        #expect(throws: FeatureError.self) {
+            try FeaturePipeline.decode(json: try edited { $0["scaling"] = "minus_two_two" })
+        }
         // Version 4 (notes inputs) is this build's own; a later one is refused.
         #expect(throws: FeatureError.unsupportedFormat(found: "format revisit-feature-pipeline version 5")) {
             try FeaturePipeline.decode(json: try edited { $0["format_version"] = 5 })

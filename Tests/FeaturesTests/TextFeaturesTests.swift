@@ -30,7 +30,9 @@ struct TextFeaturesTests {
 
     static let reference: Reference = fixtureJSON("text/tfidf_reference.json")
 
-    @Test("Vocabulary, idf, χ² scores, selection and transformed rows equal scikit-learn's (English, Chinese, a capped mix)", arguments: 0..<3)
+    @Test(
+        "Vocabulary, idf, χ² scores, selection and transformed rows equal scikit-learn's (English, Chinese, a capped mix)",
+        arguments: 0..<3)
     func agreesWithScikitLearn(index: Int) throws {
         let c = Self.reference.cases[index]
         var settings = CharacterNGramTFIDF.Settings()
@@ -47,7 +49,8 @@ struct TextFeaturesTests {
         #expect(zip(model.idf, c.idf).allSatisfy { abs($0 - $1) <= 1e-12 * $1 }, "\(c.name): idf")
         let scores = model.chiSquare(c.documents.map { model.presence($0) }, labels: labels)
         #expect(zip(scores, c.chi2).allSatisfy { abs($0 - $1) <= 1e-9 * max(1, $1) }, "\(c.name): χ²")
-        #expect(model.selectedColumns == c.selected, "\(c.name): selected \(model.selectedColumns.map { model.terms[$0] })")
+        #expect(
+            model.selectedColumns == c.selected, "\(c.name): selected \(model.selectedColumns.map { model.terms[$0] })")
         let rows = model.transform(c.documents)
         for (row, expected) in zip(rows, c.transformed) {
             #expect(zip(row, expected).allSatisfy { abs($0 - $1) <= 1e-12 }, "\(c.name): a transformed row differs")
@@ -67,13 +70,17 @@ struct TextFeaturesTests {
         #expect(CharacterNGramTFIDF.ngrams("ab", minN: 3, maxN: 4).isEmpty)
     }
 
-    @Test("No n-gram in enough documents: nothing to fit; an empty or unknown note is the zero vector; tampered documents are refused")
+    @Test(
+        "No n-gram in enough documents: nothing to fit; an empty or unknown note is the zero vector; tampered documents are refused"
+    )
     func edges() throws {
         var settings = CharacterNGramTFIDF.Settings()
         settings.minimumDocuments = 3
         #expect(CharacterNGramTFIDF.fit(documents: ["ab", "cd"], labels: [true, false], settings: settings) == nil)
         settings.selected = 2
-        let model = try #require(CharacterNGramTFIDF.fit(documents: ["abc", "abd", "abe", "xyz"], labels: [true, false, true, false], settings: settings))
+        let model = try #require(
+            CharacterNGramTFIDF.fit(
+                documents: ["abc", "abd", "abe", "xyz"], labels: [true, false, true, false], settings: settings))
         #expect(model.terms == ["ab"] && model.width == 1)
         #expect(model.transform("") == [0] && model.transform("zzz") == [0] && model.transform("xab") == [1])
         var bad = model

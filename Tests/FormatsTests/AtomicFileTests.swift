@@ -5,7 +5,9 @@ import Testing
 @Suite("Atomic file writes")
 struct AtomicFileTests {
     static func scratchDirectory() -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("revisit-atomic-\(getpid())-\(UUID().uuidString)").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "revisit-atomic-\(getpid())-\(UUID().uuidString)"
+        ).path
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }

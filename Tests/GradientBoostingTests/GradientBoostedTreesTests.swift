@@ -32,7 +32,8 @@ struct GradientBoostedTreesTests {
     }
 
     static func auc(_ scores: [Float], _ labels: [Float]) -> Double {
-        let positives = zip(scores, labels).filter { $0.1 == 1 }.map(\.0), negatives = zip(scores, labels).filter { $0.1 == 0 }.map(\.0)
+        let positives = zip(scores, labels).filter { $0.1 == 1 }.map(\.0),
+            negatives = zip(scores, labels).filter { $0.1 == 0 }.map(\.0)
         var wins = 0.0
         for p in positives { for n in negatives { wins += p > n ? 1 : (p == n ? 0.5 : 0) } }
         return wins / Double(positives.count * negatives.count)
@@ -46,7 +47,8 @@ struct GradientBoostedTreesTests {
         settings.learningRate = 0.3
         settings.earlyStoppingRounds = 10
         let trees = try GradientBoostedTrees.train(
-            train: train, labels: labels, validation: validation, validationLabels: validationLabels, settings: settings)
+            train: train, labels: labels, validation: validation, validationLabels: validationLabels, settings: settings
+        )
         #expect(trees.history.count < 400, "early stopping ends before the round budget")
         let best = trees.history.min { $0.validationLoss < $1.validationLoss }!
         #expect(trees.bestRound == best.round && trees.history.count == best.round + 10)
@@ -55,7 +57,9 @@ struct GradientBoostedTreesTests {
         // Within 0.02 of the ROC-AUC of the true probabilities (the best any model can reach here).
         #expect(Self.auc(scores, validationLabels) > Self.auc(truth, validationLabels) - 0.02)
         // The kept model predicts the best round's loss (it was sliced to that round).
-        let loss = zip(scores, validationLabels).map { s, y in -Double(y == 1 ? log(s) : log(1 - s)) }.reduce(0, +) / Double(scores.count)
+        let loss =
+            zip(scores, validationLabels).map { s, y in -Double(y == 1 ? log(s) : log(1 - s)) }.reduce(0, +)
+            / Double(scores.count)
         #expect(abs(loss - best.validationLoss) < 1e-4)
     }
 
@@ -97,8 +101,9 @@ struct GradientBoostedTreesTests {
         settings.rounds = 600
         settings.learningRate = 0.1
         settings.earlyStoppingRounds = 20
-        let trees = try GradientBoostedTrees.train(train: train, labels: labels, validation: validation,
-                                                   validationLabels: validationLabels, settings: settings, objective: .poisson)
+        let trees = try GradientBoostedTrees.train(
+            train: train, labels: labels, validation: validation,
+            validationLabels: validationLabels, settings: settings, objective: .poisson)
         #expect(trees.history.count < 600, "early stopping on the Poisson loss ends before the budget")
         let predicted = try trees.predict(validation)
         #expect(predicted.allSatisfy { $0 > 0 && $0.isFinite }, "a Poisson mean is positive")
@@ -108,8 +113,11 @@ struct GradientBoostedTreesTests {
         // training rows leave some estimation error, measured 87% of the gap with these seeds).
         let ratio = Double(predicted.reduce(0, +)) / Double(validationLabels.reduce(0, +))
         #expect(abs(ratio - 1) < 0.05, "predicted/observed total \(ratio)")
-        let deviance = Self.poissonDeviance(predicted, validationLabels), best = Self.poissonDeviance(means, validationLabels)
-        let constant = Self.poissonDeviance(Array(repeating: labels.reduce(0, +) / Float(labels.count), count: validationLabels.count), validationLabels)
+        let deviance = Self.poissonDeviance(predicted, validationLabels),
+            best = Self.poissonDeviance(means, validationLabels)
+        let constant = Self.poissonDeviance(
+            Array(repeating: labels.reduce(0, +) / Float(labels.count), count: validationLabels.count), validationLabels
+        )
         let captured = (constant - deviance) / (constant - best)
         #expect(captured > 0.75, "deviance \(deviance), truth \(best), constant \(constant): \(captured) of the gap")
         // Poisson's evaluation metric is the negative log-likelihood, not the log loss: the best
@@ -145,10 +153,12 @@ struct GradientBoostedTreesTests {
         settings.learningRate = 0.1
         settings.earlyStoppingRounds = 20
         let offset = try GradientBoostedTrees.train(
-            train: train, labels: labels, validation: validation, validationLabels: validationLabels, settings: settings,
+            train: train, labels: labels, validation: validation, validationLabels: validationLabels,
+            settings: settings,
             objective: .poisson, margins: (trainMargins, validationMargins))
         let plain = try GradientBoostedTrees.train(
-            train: train, labels: labels, validation: validation, validationLabels: validationLabels, settings: settings, objective: .poisson)
+            train: train, labels: labels, validation: validation, validationLabels: validationLabels,
+            settings: settings, objective: .poisson)
         let withOffset = try offset.predict(validation, margins: validationMargins)
         let best = Self.poissonDeviance(means, validationLabels)
         let offsetDeviance = Self.poissonDeviance(withOffset, validationLabels)
@@ -172,10 +182,12 @@ struct GradientBoostedTreesTests {
         let (validation, validationLabels) = Self.data(rows: 500, seed: 4)
         var settings = GradientBoostedTrees.Settings()
         settings.rounds = 60
-        let one = try GradientBoostedTrees.train(train: train, labels: labels, validation: validation, validationLabels: validationLabels,
-                                                 settings: settings, threads: 1)
-        let two = try GradientBoostedTrees.train(train: train, labels: labels, validation: validation, validationLabels: validationLabels,
-                                                 settings: settings, threads: 2)
+        let one = try GradientBoostedTrees.train(
+            train: train, labels: labels, validation: validation, validationLabels: validationLabels,
+            settings: settings, threads: 1)
+        let two = try GradientBoostedTrees.train(
+            train: train, labels: labels, validation: validation, validationLabels: validationLabels,
+            settings: settings, threads: 2)
         let bytes = try one.serialized()
         #expect(bytes == (try two.serialized()))
         let loaded = try GradientBoostedTrees.load(bytes, featureCount: 3)
@@ -184,12 +196,17 @@ struct GradientBoostedTreesTests {
     }
 
     @Test func refusesBytesThatAreNotAModelAndTheWrongWidth() throws {
-        #expect(throws: GradientBoostingError.self) { try GradientBoostedTrees.load(Array("not a model".utf8), featureCount: 3) }
+        #expect(throws: GradientBoostingError.self) {
+            try GradientBoostedTrees.load(Array("not a model".utf8), featureCount: 3)
+        }
         let (train, labels) = Self.data(rows: 500, seed: 5)
         var settings = GradientBoostedTrees.Settings()
         settings.rounds = 5
-        let trees = try GradientBoostedTrees.train(train: train, labels: labels, validation: train, validationLabels: labels, settings: settings)
-        #expect(throws: GradientBoostingError.self) { try GradientBoostedTrees.load(try trees.serialized(), featureCount: 4) }
+        let trees = try GradientBoostedTrees.train(
+            train: train, labels: labels, validation: train, validationLabels: labels, settings: settings)
+        #expect(throws: GradientBoostingError.self) {
+            try GradientBoostedTrees.load(try trees.serialized(), featureCount: 4)
+        }
         var bad = settings
         bad.learningRate = 0
         #expect(bad.problem != nil)

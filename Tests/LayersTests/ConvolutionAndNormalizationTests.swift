@@ -12,16 +12,23 @@ struct ConvolutionAndNormalizationTests {
     @Test(arguments: [("conv_same", 5, 2, Conv1D.Padding.same), ("conv_valid", 4, 3, Conv1D.Padding.valid)])
     func convolutionMatchesPyTorch(name: String, outputs: Int, kernel: Int, padding: Conv1D.Padding) throws {
         var layout = ParameterLayout()
-        var conv = Conv1D(name, inputChannels: 3, outputChannels: outputs, kernelSize: kernel, padding: padding, layout: &layout)
+        var conv = Conv1D(
+            name, inputChannels: 3, outputChannels: outputs, kernelSize: kernel, padding: padding, layout: &layout)
         let parameters = ParameterStore(layout: layout)
-        try parameters.load(["\(name).weight": Self.reference["\(name).weight"]!, "\(name).bias": Self.reference["\(name).bias"]!])
+        try parameters.load([
+            "\(name).weight": Self.reference["\(name).weight"]!, "\(name).bias": Self.reference["\(name).bias"]!
+        ])
         var y = Tensor.zeros([]), dx = Tensor.zeros([])
         conv.forward(Self.reference["\(name).input"]!, parameters, into: &y)
         expectAgreement(y, Self.reference["\(name).output"], relative: Self.tolerance, "\(name) output")
         conv.backward(Self.reference["\(name).upstream"]!, parameters, inputGradient: &dx)
         expectAgreement(dx, Self.reference["\(name).grad.input"], relative: Self.tolerance, "\(name) input gradient")
-        expectAgreement(parameters.gradient(named: "\(name).weight")!, Self.reference["\(name).grad.weight"], relative: Self.tolerance, "\(name) dW")
-        expectAgreement(parameters.gradient(named: "\(name).bias")!, Self.reference["\(name).grad.bias"], relative: Self.tolerance, "\(name) db")
+        expectAgreement(
+            parameters.gradient(named: "\(name).weight")!, Self.reference["\(name).grad.weight"],
+            relative: Self.tolerance, "\(name) dW")
+        expectAgreement(
+            parameters.gradient(named: "\(name).bias")!, Self.reference["\(name).grad.bias"], relative: Self.tolerance,
+            "\(name) db")
     }
 
     @Test(arguments: [("bn_train", Mode.training), ("bn_eval", Mode.inference)])
@@ -29,18 +36,28 @@ struct ConvolutionAndNormalizationTests {
         var layout = ParameterLayout()
         var norm = BatchNorm("bn", channels: 4, layout: &layout)
         let parameters = ParameterStore(layout: layout)
-        try parameters.load(Dictionary(uniqueKeysWithValues: ["weight", "bias", "running_mean", "running_var"].map {
-            ("bn.\($0)", Self.reference["\(name).\($0)"]!)
-        }))
+        try parameters.load(
+            Dictionary(
+                uniqueKeysWithValues: ["weight", "bias", "running_mean", "running_var"].map {
+                    ("bn.\($0)", Self.reference["\(name).\($0)"]!)
+                }))
         var y = Tensor.zeros([]), dx = Tensor.zeros([])
         norm.forward(Self.reference["\(name).input"]!, mode: mode, parameters, into: &y)
         expectAgreement(y, Self.reference["\(name).output"], relative: Self.tolerance, "\(name) output")
-        expectAgreement(parameters.value(named: "bn.running_mean")!, Self.reference["\(name).after.running_mean"], relative: Self.tolerance, "\(name) running mean")
-        expectAgreement(parameters.value(named: "bn.running_var")!, Self.reference["\(name).after.running_var"], relative: Self.tolerance, "\(name) running variance")
+        expectAgreement(
+            parameters.value(named: "bn.running_mean")!, Self.reference["\(name).after.running_mean"],
+            relative: Self.tolerance, "\(name) running mean")
+        expectAgreement(
+            parameters.value(named: "bn.running_var")!, Self.reference["\(name).after.running_var"],
+            relative: Self.tolerance, "\(name) running variance")
         norm.backward(Self.reference["\(name).upstream"]!, parameters, inputGradient: &dx)
         expectAgreement(dx, Self.reference["\(name).grad.input"], relative: Self.tolerance, "\(name) input gradient")
-        expectAgreement(parameters.gradient(named: "bn.weight")!, Self.reference["\(name).grad.weight"], relative: Self.tolerance, "\(name) dγ")
-        expectAgreement(parameters.gradient(named: "bn.bias")!, Self.reference["\(name).grad.bias"], relative: Self.tolerance, "\(name) dβ")
+        expectAgreement(
+            parameters.gradient(named: "bn.weight")!, Self.reference["\(name).grad.weight"], relative: Self.tolerance,
+            "\(name) dγ")
+        expectAgreement(
+            parameters.gradient(named: "bn.bias")!, Self.reference["\(name).grad.bias"], relative: Self.tolerance,
+            "\(name) dβ")
         #expect(norm.batchesTracked == (mode == .training ? 1 : 0))
     }
 
@@ -53,29 +70,40 @@ struct ConvolutionAndNormalizationTests {
     func gradientsMatchFiniteDifferences(layer: String) {
         var random = SeededRandom(seed: 5)
         var layout = ParameterLayout()
-        var conv = Conv1D("conv", inputChannels: 2, outputChannels: 3, kernelSize: layer == "conv valid" ? 3 : 2,
-                          padding: layer == "conv valid" ? .valid : .same, layout: &layout)
+        var conv = Conv1D(
+            "conv", inputChannels: 2, outputChannels: 3, kernelSize: layer == "conv valid" ? 3 : 2,
+            padding: layer == "conv valid" ? .valid : .same, layout: &layout)
         var norm = BatchNorm("bn", channels: 2, layout: &layout)
         let parameters = ParameterStore(layout: layout)
         conv.initialize(parameters, using: &random)
         norm.initialize(parameters)
         parameters.initializeUniform(norm.weight, bound: 1.5, using: &random)
         parameters.initializeUniform(norm.bias, bound: 0.5, using: &random)
-        let x = Tensor.uniform([2, 5, 2], in: 0.1..<1, using: &random) * Tensor.bernoulli([2, 5, 2], probability: 0.5, using: &random).map { $0 * 2 - 1 }
+        let x =
+            Tensor.uniform([2, 5, 2], in: 0.1..<1, using: &random)
+            * Tensor.bernoulli([2, 5, 2], probability: 0.5, using: &random).map { $0 * 2 - 1 }
         let activation: Activation? = ["relu": .relu, "tanh": .tanh, "sigmoid": .sigmoid][layer]
 
         func run(_ input: Tensor, backward: Bool) -> (Tensor, Tensor) {
             var y = Tensor.zeros([]), dx = Tensor.zeros([])
             var c = conv, n = norm
-            if layer.hasPrefix("conv") { c.forward(input, parameters, into: &y) }
-            else if layer == "batch norm" { n.forward(input, mode: .training, parameters, into: &y) }
-            else { activation!.forward(input, into: &y) }
+            if layer.hasPrefix("conv") {
+                c.forward(input, parameters, into: &y)
+            } else if layer == "batch norm" {
+                n.forward(input, mode: .training, parameters, into: &y)
+            } else {
+                activation!.forward(input, into: &y)
+            }
             if backward {
                 var random = SeededRandom(seed: 8)
                 let upstream = Tensor.uniform(y.shape, in: -1..<1, using: &random)
-                if layer.hasPrefix("conv") { c.backward(upstream, parameters, inputGradient: &dx) }
-                else if layer == "batch norm" { n.backward(upstream, parameters, inputGradient: &dx) }
-                else { activation!.backward(upstream, output: y, inputGradient: &dx) }
+                if layer.hasPrefix("conv") {
+                    c.backward(upstream, parameters, inputGradient: &dx)
+                } else if layer == "batch norm" {
+                    n.backward(upstream, parameters, inputGradient: &dx)
+                } else {
+                    activation!.backward(upstream, output: y, inputGradient: &dx)
+                }
             }
             return (y, dx)
         }
@@ -87,10 +115,13 @@ struct ConvolutionAndNormalizationTests {
         }
         parameters.zeroGradients()
         let dx = run(x, backward: true).1
-        let inputError = maximumRelativeError(analytic: dx.scalars, numeric: finiteDifferenceGradient(ofInput: x, step: 1e-2, loss: loss), floor: 1e-2)
+        let inputError = maximumRelativeError(
+            analytic: dx.scalars, numeric: finiteDifferenceGradient(ofInput: x, step: 1e-2, loss: loss), floor: 1e-2)
         #expect(inputError.error < 2e-3, "\(layer) input \(inputError.index): relative error \(inputError.error)")
         if activation == nil {
-            let numeric = finiteDifferenceGradient(of: parameters.values, count: parameters.count, step: 1e-2) { loss(x) }
+            let numeric = finiteDifferenceGradient(of: parameters.values, count: parameters.count, step: 1e-2) {
+                loss(x)
+            }
             let analytic = Array(UnsafeBufferPointer(start: parameters.gradients, count: parameters.count))
             let worst = maximumRelativeError(analytic: analytic, numeric: numeric, floor: 1e-2)
             #expect(worst.error < 2e-3, "\(layer) parameter \(worst.index): relative error \(worst.error)")

@@ -21,8 +21,11 @@ struct LinearTests {
         var dx = Tensor.zeros([])
         linear.backward(reference["linear.upstream"]!, parameters, inputGradient: &dx)
         expectAgreement(dx, reference["linear.grad.input"], relative: Self.tolerance, "input gradient")
-        expectAgreement(parameters.gradient(named: "linear.weight")!, reference["linear.grad.weight"], relative: Self.tolerance, "dW")
-        expectAgreement(parameters.gradient(named: "linear.bias")!, reference["linear.grad.bias"], relative: Self.tolerance, "db")
+        expectAgreement(
+            parameters.gradient(named: "linear.weight")!, reference["linear.grad.weight"], relative: Self.tolerance,
+            "dW")
+        expectAgreement(
+            parameters.gradient(named: "linear.bias")!, reference["linear.grad.bias"], relative: Self.tolerance, "db")
     }
 
     @Test func gradientsMatchFiniteDifferences() {
@@ -62,7 +65,7 @@ struct LinearTests {
         let parameters = ParameterStore(layout: layout)
         linear.initialize(parameters, using: &random)
         let weights = parameters.value(named: "fc.weight")!.scalars + parameters.value(named: "fc.bias")!.scalars
-        #expect(weights.allSatisfy { abs($0) < 0.25 })        // U(−1/√16, 1/√16)
+        #expect(weights.allSatisfy { abs($0) < 0.25 })  // U(−1/√16, 1/√16)
         #expect(weights.contains { abs($0) > 0.2 })
         #expect(layout.entries.map(\.name) == ["fc.weight", "fc.bias"])
     }

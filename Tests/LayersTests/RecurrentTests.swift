@@ -11,7 +11,9 @@ struct RecurrentTests {
     /// layers of sums of ≤ 8 products, each value O(1): accumulated rounding is well under
     /// 1e-5 of the largest value (measured ~1e-7).
     static let tolerance: Float = 1e-5
-    static let parameterNames = (0..<2).flatMap { l in ["weight_ih_l\(l)", "weight_hh_l\(l)", "bias_ih_l\(l)", "bias_hh_l\(l)"] }
+    static let parameterNames = (0..<2).flatMap { l in
+        ["weight_ih_l\(l)", "weight_hh_l\(l)", "bias_ih_l\(l)", "bias_hh_l\(l)"]
+    }
 
     enum Kind: String, CaseIterable, Sendable { case lstm, gru, rnn }
 
@@ -22,21 +24,34 @@ struct RecurrentTests {
         let parameters: ParameterStore
     }
 
-    static func make(_ kind: Kind, name: String, inputSize: Int, hiddenSize: Int, layerCount: Int) -> (Network, (inout SeededRandom) -> Void) {
+    static func make(_ kind: Kind, name: String, inputSize: Int, hiddenSize: Int, layerCount: Int) -> (
+        Network, (inout SeededRandom) -> Void
+    ) {
         var layout = ParameterLayout()
-        func wrap<Cell: RecurrentCell>(_ network: RecurrentNetwork<Cell>, _ layout: ParameterLayout) -> (Network, (inout SeededRandom) -> Void) {
+        func wrap<Cell: RecurrentCell>(_ network: RecurrentNetwork<Cell>, _ layout: ParameterLayout) -> (
+            Network, (inout SeededRandom) -> Void
+        ) {
             var network = network
             let parameters = ParameterStore(layout: layout)
             let box = Network(
-                forward: { x, mask, sequences, y in network.forward(x, mask: mask, returnSequences: sequences, parameters, into: &y) },
+                forward: { x, mask, sequences, y in
+                    network.forward(x, mask: mask, returnSequences: sequences, parameters, into: &y)
+                },
                 backward: { dy, dx in network.backward(dy, parameters, inputGradient: &dx) },
                 parameters: parameters)
             return (box, { network.initialize(parameters, using: &$0) })
         }
         switch kind {
-        case .lstm: let n = LSTM(name, inputSize: inputSize, hiddenSize: hiddenSize, layerCount: layerCount, layout: &layout); return wrap(n, layout)
-        case .gru: let n = GRU(name, inputSize: inputSize, hiddenSize: hiddenSize, layerCount: layerCount, layout: &layout); return wrap(n, layout)
-        case .rnn: let n = TanhRNN(name, inputSize: inputSize, hiddenSize: hiddenSize, layerCount: layerCount, layout: &layout); return wrap(n, layout)
+        case .lstm:
+            let n = LSTM(name, inputSize: inputSize, hiddenSize: hiddenSize, layerCount: layerCount, layout: &layout);
+            return wrap(n, layout)
+        case .gru:
+            let n = GRU(name, inputSize: inputSize, hiddenSize: hiddenSize, layerCount: layerCount, layout: &layout);
+            return wrap(n, layout)
+        case .rnn:
+            let n = TanhRNN(
+                name, inputSize: inputSize, hiddenSize: hiddenSize, layerCount: layerCount, layout: &layout);
+            return wrap(n, layout)
         }
     }
 
@@ -47,32 +62,40 @@ struct RecurrentTests {
         let (network, _) = Self.make(kind, name: kind.rawValue, inputSize: 3, hiddenSize: 4, layerCount: 2)
         let gates = ["lstm": 4, "gru": 3, "rnn": 1][kind.rawValue]!
         #expect(network.parameters.layout.entries.map(\.name) == Self.parameterNames.map { "\(kind.rawValue).\($0)" })
-        #expect(network.parameters.layout.entries[0].shape == [4 * gates, 3] && network.parameters.layout.entries[1].shape == [4 * gates, 4])
-        try network.parameters.load(Dictionary(uniqueKeysWithValues: Self.parameterNames.map {
-            ("\(kind.rawValue).\($0)", reference["\(kind.rawValue).\($0)"]!)
-        }))
+        #expect(
+            network.parameters.layout.entries[0].shape == [4 * gates, 3]
+                && network.parameters.layout.entries[1].shape == [4 * gates, 4])
+        try network.parameters.load(
+            Dictionary(
+                uniqueKeysWithValues: Self.parameterNames.map {
+                    ("\(kind.rawValue).\($0)", reference["\(kind.rawValue).\($0)"]!)
+                }))
         var y = Tensor.zeros([]), dx = Tensor.zeros([])
         network.forward(reference["\(prefix).input"]!, masked ? reference["\(prefix).mask"] : nil, !masked, &y)
         expectAgreement(y, reference["\(prefix).output"], relative: Self.tolerance, "\(prefix) output")
         network.backward(reference["\(prefix).upstream"]!, &dx)
         expectAgreement(dx, reference["\(prefix).grad.input"], relative: Self.tolerance, "\(prefix) input gradient")
         for name in Self.parameterNames {
-            expectAgreement(network.parameters.gradient(named: "\(kind.rawValue).\(name)")!, reference["\(prefix).grad.\(name)"],
-                            relative: Self.tolerance, "\(prefix) d\(name)")
+            expectAgreement(
+                network.parameters.gradient(named: "\(kind.rawValue).\(name)")!, reference["\(prefix).grad.\(name)"],
+                relative: Self.tolerance, "\(prefix) d\(name)")
         }
     }
 
     @Test func lstmLastStepMatchesPyTorch() throws {
         let reference = try loadReference("layers/layer_reference.safetensors").tensors
         let (network, _) = Self.make(.lstm, name: "lstm", inputSize: 3, hiddenSize: 4, layerCount: 2)
-        try network.parameters.load(Dictionary(uniqueKeysWithValues: Self.parameterNames.map { ("lstm.\($0)", reference["lstm.\($0)"]!) }))
+        try network.parameters.load(
+            Dictionary(uniqueKeysWithValues: Self.parameterNames.map { ("lstm.\($0)", reference["lstm.\($0)"]!) }))
         var y = Tensor.zeros([]), dx = Tensor.zeros([])
         network.forward(reference["lstm_last.input"]!, nil, false, &y)
         expectAgreement(y, reference["lstm_last.output"], relative: Self.tolerance, "output")
         network.backward(reference["lstm_last.upstream"]!, &dx)
         expectAgreement(dx, reference["lstm_last.grad.input"], relative: Self.tolerance, "input gradient")
         for name in Self.parameterNames {
-            expectAgreement(network.parameters.gradient(named: "lstm.\(name)")!, reference["lstm_last.grad.\(name)"], relative: Self.tolerance, "d\(name)")
+            expectAgreement(
+                network.parameters.gradient(named: "lstm.\(name)")!, reference["lstm_last.grad.\(name)"],
+                relative: Self.tolerance, "d\(name)")
         }
     }
 
@@ -106,8 +129,13 @@ struct RecurrentTests {
         // (1e-5, matchesPyTorch); this one is the independent sanity check.
         let numeric = finiteDifferenceGradient(of: parameters.values, count: parameters.count, step: 1e-2) { loss(x) }
         let worst = maximumRelativeError(analytic: analytic, numeric: numeric, floor: 1e-2)
-        #expect(worst.error < 5e-3, "\(kind) \(parameters.layout.entries.last { $0.offset <= worst.index }!.name)[\(worst.index)]: relative error \(worst.error)")
-        let inputError = maximumRelativeError(analytic: analyticInput.scalars, numeric: finiteDifferenceGradient(ofInput: x, step: 1e-2, loss: loss), floor: 1e-2)
+        #expect(
+            worst.error < 5e-3,
+            "\(kind) \(parameters.layout.entries.last { $0.offset <= worst.index }!.name)[\(worst.index)]: relative error \(worst.error)"
+        )
+        let inputError = maximumRelativeError(
+            analytic: analyticInput.scalars, numeric: finiteDifferenceGradient(ofInput: x, step: 1e-2, loss: loss),
+            floor: 1e-2)
         #expect(inputError.error < 5e-3, "\(kind) input \(inputError.index): relative error \(inputError.error)")
         #expect(analyticInput[1, 0, 0] == 0 && analyticInput[1, 0, 1] == 0, "a masked step receives no gradient")
     }
@@ -132,7 +160,7 @@ struct RecurrentTests {
         var random = SeededRandom(seed: 3)
         let (network, initialize) = Self.make(kind, name: "net", inputSize: 64, hiddenSize: 128, layerCount: 3)
         initialize(&random)
-        let x = Tensor.uniform([64, 10, 64], in: -1..<1, using: &random)   // [N, T, C]
+        let x = Tensor.uniform([64, 10, 64], in: -1..<1, using: &random)  // [N, T, C]
         let mask = Tensor.filled([64, 10], with: 1)
         let upstream = Tensor.uniform([64, 128], in: -1..<1, using: &random)
         var y = Tensor.zeros([]), dx = Tensor.zeros([])
@@ -185,7 +213,8 @@ struct RecurrentTests {
         part.parameters.values.update(from: whole.parameters.values, count: whole.parameters.count)
         let x = Tensor.uniform([70, 4, 5], in: -1..<1, using: &random)
         var maskValues = [Float](repeating: 1, count: 70 * 4)
-        for row in stride(from: 0, to: 70, by: 3) { for step in 0..<(row % 4) { maskValues[row * 4 + step] = 0 } }  // left padding
+        // Left padding.
+        for row in stride(from: 0, to: 70, by: 3) { for step in 0..<(row % 4) { maskValues[row * 4 + step] = 0 } }
         let mask = Tensor(shape: [70, 4], scalars: maskValues)
         let upstream = Tensor.uniform([70, 4, 6], in: -1..<1, using: &random)
         var y = Tensor.zeros([]), dx = Tensor.zeros([])
@@ -204,8 +233,9 @@ struct RecurrentTests {
         #expect(dx.scalars == partDX, "\(kind) input gradients")
         for entry in whole.parameters.layout.entries {
             // Both sides add the same two Float sums; only the order of one addition may differ.
-            expectAgreement(whole.parameters.gradient(named: entry.name)!, part.parameters.gradient(named: entry.name),
-                            relative: 1e-6, "\(kind) d\(entry.name)")
+            expectAgreement(
+                whole.parameters.gradient(named: entry.name)!, part.parameters.gradient(named: entry.name),
+                relative: 1e-6, "\(kind) d\(entry.name)")
         }
     }
 
@@ -225,7 +255,8 @@ struct RecurrentTests {
                 network.forward(x, nil, false, &y)
                 network.backward(upstream, &dx)
             }
-            return y.scalars + dx.scalars + Array(UnsafeBufferPointer(start: network.parameters.gradients, count: network.parameters.count))
+            return y.scalars + dx.scalars
+                + Array(UnsafeBufferPointer(start: network.parameters.gradients, count: network.parameters.count))
         }
         #expect(run(threads: 1) == run(threads: 2))
     }

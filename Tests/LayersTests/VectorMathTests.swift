@@ -9,7 +9,9 @@ struct VectorMathTests {
     /// Every 4096th float (by bit pattern) of magnitude up to `bound` with both signs (about
     /// 260,000 values: every binade, 2048 values each), plus the extremes and special values.
     static func inputs(bound: Float) -> [Float] {
-        var values: [Float] = [0, -0, bound, -bound, .leastNormalMagnitude, -.leastNormalMagnitude, 1e-30, -1e-30, 100, -100, 1e4, -1e4]
+        var values: [Float] = [
+            0, -0, bound, -bound, .leastNormalMagnitude, -.leastNormalMagnitude, 1e-30, -1e-30, 100, -100, 1e4, -1e4
+        ]
         var x = Float.leastNormalMagnitude
         while x < bound {
             values.append(x)
@@ -77,22 +79,25 @@ struct VectorMathTests {
             return Float(Int64(bitPattern: random >> 11) % 2_000_000) / 250_000 - 4
         }
         let a = (0..<(4 * h * aStride)).map { _ in next() }
-        let state = (0..<(h * stateStride)).map { _ in next() }    // h_prev in columns 0..<n
-        let cells = (0..<(h * stateStride)).map { _ in next() }    // c_prev in columns 0..<n
-        var hOut = state, cOut = cells                              // h, c written to columns n..<2n
+        let state = (0..<(h * stateStride)).map { _ in next() }  // h_prev in columns 0..<n
+        let cells = (0..<(h * stateStride)).map { _ in next() }  // c_prev in columns 0..<n
+        var hOut = state, cOut = cells  // h, c written to columns n..<2n
         var saved = [Float](repeating: 9, count: 5 * h * savedStride)
-        let mask = (0..<n).map { Float($0 == 4 ? 0 : 1) }            // sequence 4 is padding at this step
+        let mask = (0..<n).map { Float($0 == 4 ? 0 : 1) }  // sequence 4 is padding at this step
         hOut.withUnsafeMutableBufferPointer { ho in
             cOut.withUnsafeMutableBufferPointer { co in
-                revisit_lstm_forward_step(h, n, a, aStride, state, cells, ho.baseAddress! + n, co.baseAddress! + n, stateStride,
-                                          &saved, savedStride, mask)
+                revisit_lstm_forward_step(
+                    h, n, a, aStride, state, cells, ho.baseAddress! + n, co.baseAddress! + n, stateStride,
+                    &saved, savedStride, mask)
             }
         }
         for j in 0..<h {
             for s in 0..<n {
                 let hNew = Double(hOut[j * stateStride + n + s]), cNew = Double(cOut[j * stateStride + n + s])
                 if s == 4 {
-                    #expect(hNew == Double(state[j * stateStride + s]) && cNew == Double(cells[j * stateStride + s]), "masked: carried")
+                    #expect(
+                        hNew == Double(state[j * stateStride + s]) && cNew == Double(cells[j * stateStride + s]),
+                        "masked: carried")
                     #expect((0..<5).allSatisfy { saved[($0 * h + j) * savedStride + s] == 0 }, "masked: nothing saved")
                     continue
                 }
@@ -103,7 +108,9 @@ struct VectorMathTests {
                 // Each value within a few Float roundings of the exact composition (|c| ≤ 5 here).
                 #expect(abs(cNew - c) <= 4e-6 * max(1, abs(c)))
                 #expect(abs(hNew - o * Foundation.tanh(c)) <= 4e-6)
-                #expect(abs(Double(saved[j * savedStride + s]) - i) <= 2e-7 && abs(Double(saved[(3 * h + j) * savedStride + s]) - o) <= 2e-7)
+                #expect(
+                    abs(Double(saved[j * savedStride + s]) - i) <= 2e-7
+                        && abs(Double(saved[(3 * h + j) * savedStride + s]) - o) <= 2e-7)
             }
         }
     }

@@ -27,40 +27,59 @@ struct LossTests {
         let loss = BinaryCrossEntropy()(logits: Self.logits("bce"), labels: Self.labels("bce"), gradient: &gradient)
         expectReference("bce", loss: loss, gradient: gradient)
         let weighted = BinaryCrossEntropy(classWeights: ClassWeights(negative: 0.5, positive: 4), reduction: .sum)
-        let weightedLoss = weighted(logits: Self.logits("bce_weighted"), labels: Self.labels("bce_weighted"), gradient: &gradient)
+        let weightedLoss = weighted(
+            logits: Self.logits("bce_weighted"), labels: Self.labels("bce_weighted"), gradient: &gradient)
         expectReference("bce_weighted", loss: weightedLoss, gradient: gradient)
     }
 
     @Test func softmaxCrossEntropy() {
         var gradient = Tensor.zeros([])
         let targets = Self.labels("ce").scalars.map { Int($0) }
-        expectReference("ce", loss: SoftmaxCrossEntropy()(logits: Self.logits("ce"), targets: targets, gradient: &gradient), gradient: gradient)
+        expectReference(
+            "ce", loss: SoftmaxCrossEntropy()(logits: Self.logits("ce"), targets: targets, gradient: &gradient),
+            gradient: gradient)
         let weighted = SoftmaxCrossEntropy(classWeights: [0.2, 1, 3])
-        expectReference("ce_weighted", loss: weighted(logits: Self.logits("ce_weighted"), targets: targets, gradient: &gradient), gradient: gradient)
+        expectReference(
+            "ce_weighted", loss: weighted(logits: Self.logits("ce_weighted"), targets: targets, gradient: &gradient),
+            gradient: gradient)
     }
 
     @Test func focalLossBothForms() {
         var gradient = Tensor.zeros([])
         let binary = FocalLoss(alpha: 0.25, gamma: 2, form: .binaryLogit)
-        expectReference("focal_binary", loss: binary(logits: Self.logits("focal_binary"), labels: Self.labels("focal_binary"), gradient: &gradient), gradient: gradient)
+        expectReference(
+            "focal_binary",
+            loss: binary(logits: Self.logits("focal_binary"), labels: Self.labels("focal_binary"), gradient: &gradient),
+            gradient: gradient)
         let softmax = FocalLoss(alpha: 0.25, gamma: 2, form: .twoClassSoftmax)
-        expectReference("focal_softmax", loss: softmax(logits: Self.logits("focal_softmax"), labels: Self.labels("focal_softmax"), gradient: &gradient), gradient: gradient)
-        #expect(gradient[8, 0] == 0 && gradient[8, 1] == 0 && gradient[9, 1] == 0, "clamped probabilities get no gradient")
+        expectReference(
+            "focal_softmax",
+            loss: softmax(
+                logits: Self.logits("focal_softmax"), labels: Self.labels("focal_softmax"), gradient: &gradient),
+            gradient: gradient)
+        #expect(
+            gradient[8, 0] == 0 && gradient[8, 1] == 0 && gradient[9, 1] == 0, "clamped probabilities get no gradient")
         let other = FocalLoss(alpha: 0.6, gamma: 0.5, form: .twoClassSoftmax, reduction: .sum)
-        expectReference("focal_softmax_sum", loss: other(logits: Self.logits("focal_softmax_sum"), labels: Self.labels("focal_softmax_sum"), gradient: &gradient), gradient: gradient)
+        expectReference(
+            "focal_softmax_sum",
+            loss: other(
+                logits: Self.logits("focal_softmax_sum"), labels: Self.labels("focal_softmax_sum"), gradient: &gradient),
+            gradient: gradient)
     }
 
     @Test func discreteHazardLikelihood() {
         var gradient = Tensor.zeros([])
         let atRisk = Self.reference["hazard.at_risk"]!
-        let loss = DiscreteHazardLoss()(logits: Self.logits("hazard"), events: Self.labels("hazard"), atRisk: atRisk, gradient: &gradient)
+        let loss = DiscreteHazardLoss()(
+            logits: Self.logits("hazard"), events: Self.labels("hazard"), atRisk: atRisk, gradient: &gradient)
         expectReference("hazard", loss: loss, gradient: gradient)
         #expect(gradient[5, 0] == 0 && gradient[0, 1] == 0, "bins outside the risk set get no gradient")
         // The likelihood it is: a row with an order in bin 2 after two silent bins contributes
         // −log[(1 − h₀)(1 − h₁) h₂].
         let z = Tensor(shape: [1, 3], scalars: [-1, 0.5, 2])
         let single = DiscreteHazardLoss()(
-            logits: z, events: Tensor(shape: [1, 3], scalars: [0, 0, 1]), atRisk: Tensor(shape: [1, 3], scalars: [1, 1, 1]), gradient: &gradient)
+            logits: z, events: Tensor(shape: [1, 3], scalars: [0, 0, 1]),
+            atRisk: Tensor(shape: [1, 3], scalars: [1, 1, 1]), gradient: &gradient)
         let h = z.scalars.map { 1 / (1 + exp(-Double($0))) }
         #expect(abs(Double(single) + log((1 - h[0]) * (1 - h[1]) * h[2])) < 1e-6)
     }
@@ -80,14 +99,39 @@ struct LossTests {
     static let cases: [(String, @Sendable (Tensor, inout Tensor) -> Float)] = {
         let y = Tensor([1, 0, 0, 1, 0, 1])
         return [
-            ("bce", { BinaryCrossEntropy(classWeights: ClassWeights(negative: 0.7, positive: 3))(logits: $0, labels: y, gradient: &$1) }),
-            ("focal binary", { FocalLoss(alpha: 0.25, gamma: 2, form: .binaryLogit)(logits: $0, labels: y, gradient: &$1) }),
-            ("focal softmax", { FocalLoss(alpha: 0.25, gamma: 2, form: .twoClassSoftmax, reduction: .sum)(logits: $0.reshaped([3, 2]), labels: Tensor([1, 0, 1]), gradient: &$1) }),
-            ("cross-entropy", { SoftmaxCrossEntropy(classWeights: [0.5, 2])(logits: $0.reshaped([3, 2]), targets: [1, 0, 1], gradient: &$1) }),
-            ("discrete hazard", {
-                DiscreteHazardLoss()(logits: $0.reshaped([2, 3]), events: Tensor(shape: [2, 3], scalars: [0, 1, 0, 0, 0, 0]),
-                                     atRisk: Tensor(shape: [2, 3], scalars: [1, 1, 0, 1, 1, 1]), gradient: &$1)
-            }),
+            (
+                "bce",
+                {
+                    BinaryCrossEntropy(classWeights: ClassWeights(negative: 0.7, positive: 3))(
+                        logits: $0, labels: y, gradient: &$1)
+                }
+            ),
+            (
+                "focal binary",
+                { FocalLoss(alpha: 0.25, gamma: 2, form: .binaryLogit)(logits: $0, labels: y, gradient: &$1) }
+            ),
+            (
+                "focal softmax",
+                {
+                    FocalLoss(alpha: 0.25, gamma: 2, form: .twoClassSoftmax, reduction: .sum)(
+                        logits: $0.reshaped([3, 2]), labels: Tensor([1, 0, 1]), gradient: &$1)
+                }
+            ),
+            (
+                "cross-entropy",
+                {
+                    SoftmaxCrossEntropy(classWeights: [0.5, 2])(
+                        logits: $0.reshaped([3, 2]), targets: [1, 0, 1], gradient: &$1)
+                }
+            ),
+            (
+                "discrete hazard",
+                {
+                    DiscreteHazardLoss()(
+                        logits: $0.reshaped([2, 3]), events: Tensor(shape: [2, 3], scalars: [0, 1, 0, 0, 0, 0]),
+                        atRisk: Tensor(shape: [2, 3], scalars: [1, 1, 0, 1, 1, 1]), gradient: &$1)
+                }
+            )
         ]
     }()
 
@@ -114,7 +158,8 @@ struct LossTests {
         #expect(bce.isFinite && abs(bce - 500) < 1e-3 && gradient.scalars.allSatisfy { $0.isFinite })
         let focal = FocalLoss(form: .binaryLogit)(logits: z, labels: y, gradient: &gradient)
         #expect(focal.isFinite && gradient.scalars.allSatisfy { $0.isFinite })
-        let ce = SoftmaxCrossEntropy()(logits: Tensor(shape: [2, 2], scalars: [1000, -1000, 500, 501]), targets: [1, 0], gradient: &gradient)
+        let ce = SoftmaxCrossEntropy()(
+            logits: Tensor(shape: [2, 2], scalars: [1000, -1000, 500, 501]), targets: [1, 0], gradient: &gradient)
         #expect(ce.isFinite && gradient.scalars.allSatisfy { $0.isFinite })
     }
 }

@@ -22,17 +22,23 @@ struct CountMetricsTests {
 
     static let reference: Reference = fixtureJSON("metrics/count_reference.json")
 
-    @Test("MAE, RMSE and mean Poisson deviance equal scikit-learn's on Poisson, sparse, overdispersed and biased cases", arguments: 0..<5)
+    @Test(
+        "MAE, RMSE and mean Poisson deviance equal scikit-learn's on Poisson, sparse, overdispersed and biased cases",
+        arguments: 0..<5)
     func agreesWithScikitLearn(index: Int) throws {
         let c = Self.reference.cases[index]
         // Sums of a few hundred doubles in a different order: agreement to ~1e-13 relative.
         func close(_ value: MetricValue, _ expected: Double, _ what: String) {
             guard case .defined(let found) = value else { Issue.record("\(c.name) \(what): undefined"); return }
-            #expect(abs(found - expected) <= 1e-10 * max(1, abs(expected)), "\(c.name) \(what): \(found) vs scikit-learn \(expected)")
+            #expect(
+                abs(found - expected) <= 1e-10 * max(1, abs(expected)),
+                "\(c.name) \(what): \(found) vs scikit-learn \(expected)")
         }
         close(CountMetrics.meanAbsoluteError(predicted: c.predicted, observed: c.observed), c.mae, "MAE")
         close(CountMetrics.rootMeanSquaredError(predicted: c.predicted, observed: c.observed), c.rmse, "RMSE")
-        close(CountMetrics.meanPoissonDeviance(predicted: c.predicted, observed: c.observed), c.poisson_deviance, "Poisson deviance")
+        close(
+            CountMetrics.meanPoissonDeviance(predicted: c.predicted, observed: c.observed), c.poisson_deviance,
+            "Poisson deviance")
     }
 
     @Test("By hand: a perfect prediction has deviance 0; no rows is undefined; a predicted 0 is taken at the floor")

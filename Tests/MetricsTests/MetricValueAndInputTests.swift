@@ -45,7 +45,7 @@ struct MetricValueAndInputTests {
         for value in [
             matrix.accuracy, matrix.precision, matrix.recall, matrix.f1, empty.rocAUC(), empty.averagePrecision(),
             empty.precisionRecallAUC(), empty.logLoss(), empty.brierScore(), empty.precision(atTop: 3),
-            empty.recall(atTop: 3), empty.lift(atTop: 3), empty.baseRate,
+            empty.recall(atTop: 3), empty.lift(atTop: 3), empty.baseRate
         ] {
             #expect(value == .undefined)
         }

@@ -199,7 +199,7 @@ struct MetricsReferenceTests {
         let names = Set(Self.caseNames)
         for required in [
             "random_n1000", "heavy_ties_n1000", "all_equal_n60", "perfect_n40", "inverted_n40",
-            "tiny_n4", "no_positives_n20", "no_negatives_n20", "empty",
+            "tiny_n4", "no_positives_n20", "no_negatives_n20", "empty"
         ] {
             #expect(names.contains(required), "missing case \(required)")
         }

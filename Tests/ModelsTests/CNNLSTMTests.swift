@@ -16,7 +16,9 @@ struct CNNLSTMTests {
         let model = CNNLSTM(layout: &layout)
         let parameters = ParameterStore(layout: layout)
         var initial: [String: Tensor] = [:]
-        for (key, value) in reference where key.hasPrefix("initial.") { initial[String(key.dropFirst("initial.".count))] = value }
+        for (key, value) in reference where key.hasPrefix("initial.") {
+            initial[String(key.dropFirst("initial.".count))] = value
+        }
         try parameters.load(initial)
         return (model, parameters)
     }
@@ -27,7 +29,10 @@ struct CNNLSTMTests {
         for entry in parameters.layout.entries {
             #expect(Self.reference["grad.\(entry.name)"]?.shape == entry.shape, "\(entry.name)")
         }
-        #expect(parameters.layout.buffers.map(\.name) == ["bn_seq.running_mean", "bn_seq.running_var", "bn_stat.running_mean", "bn_stat.running_var"])
+        #expect(
+            parameters.layout.buffers.map(\.name) == [
+                "bn_seq.running_mean", "bn_seq.running_var", "bn_stat.running_mean", "bn_stat.running_var"
+            ])
     }
 
     /// The convolution biases that feed a batch norm have an exact gradient of zero: batch
@@ -42,24 +47,31 @@ struct CNNLSTMTests {
     @Test func forwardLossAndEveryGradientMatchPyTorch() throws {
         var (model, parameters) = try Self.referenceModel()
         var logits = Tensor.zeros([]), probabilities = Tensor.zeros([]), gradient = Tensor.zeros([])
-        model.forward(sequence: Self.reference["x_seq"]!, statics: Self.reference["x_stat"]!, mode: .training, parameters, into: &logits)
+        model.forward(
+            sequence: Self.reference["x_seq"]!, statics: Self.reference["x_stat"]!, mode: .training, parameters,
+            into: &logits)
         Softmax.forward(logits, into: &probabilities)
         expectAgreement(probabilities, Self.reference["probabilities"], relative: 1e-5, "probabilities")
-        let loss = FocalLoss(alpha: 0.25, gamma: 2, form: .twoClassSoftmax)(logits: logits, labels: Self.reference["labels"]!, gradient: &gradient)
+        let loss = FocalLoss(alpha: 0.25, gamma: 2, form: .twoClassSoftmax)(
+            logits: logits, labels: Self.reference["labels"]!, gradient: &gradient)
         let expectedLoss = Self.reference["loss"]!.scalar
         #expect(abs(loss - expectedLoss) <= 1e-5 * expectedLoss, "loss \(loss) vs PyTorch \(expectedLoss)")
         model.backward(gradient, parameters)
         for entry in parameters.layout.entries {
             let computed = parameters.gradient(named: entry.name)!
             if Self.shiftInvariantBiases.contains(entry.name) {
-                #expect(computed.scalars.allSatisfy { abs($0) <= 1e-7 }, "d\(entry.name) should be 0 up to rounding: \(computed)")
+                #expect(
+                    computed.scalars.allSatisfy { abs($0) <= 1e-7 },
+                    "d\(entry.name) should be 0 up to rounding: \(computed)")
             } else {
                 expectAgreement(computed, Self.reference["grad.\(entry.name)"], relative: 1e-5, "d\(entry.name)")
             }
         }
         for name in ["bn_seq", "bn_stat"] {
             for stat in ["running_mean", "running_var"] {
-                expectAgreement(parameters.value(named: "\(name).\(stat)")!, Self.reference["after.\(name).\(stat)"], relative: 1e-5, "\(name).\(stat)")
+                expectAgreement(
+                    parameters.value(named: "\(name).\(stat)")!, Self.reference["after.\(name).\(stat)"],
+                    relative: 1e-5, "\(name).\(stat)")
             }
         }
     }
@@ -76,7 +88,9 @@ struct CNNLSTMTests {
         var losses: [Float] = []
         for _ in 0..<20 {
             parameters.zeroGradients()
-            model.forward(sequence: Self.reference["x_seq"]!, statics: Self.reference["x_stat"]!, mode: .training, parameters, into: &logits)
+            model.forward(
+                sequence: Self.reference["x_seq"]!, statics: Self.reference["x_stat"]!, mode: .training, parameters,
+                into: &logits)
             losses.append(focal(logits: logits, labels: Self.reference["labels"]!, gradient: &gradient))
             model.backward(gradient, parameters)
             adam.update(values: parameters.values, gradients: parameters.gradients)
@@ -89,9 +103,12 @@ struct CNNLSTMTests {
         for entry in parameters.layout.entries {
             let final = parameters.value(named: entry.name)!
             if Self.shiftInvariantBiases.contains(entry.name) {
-                expectClose(final, Self.reference["initial.\(entry.name)"]!, absolute: 2e-3, "\(entry.name) drifts by rounding noise only")
+                expectClose(
+                    final, Self.reference["initial.\(entry.name)"]!, absolute: 2e-3,
+                    "\(entry.name) drifts by rounding noise only")
             } else {
-                expectAgreement(final, Self.reference["adam.final.\(entry.name)"], relative: 1e-5, "\(entry.name) after 20 steps")
+                expectAgreement(
+                    final, Self.reference["adam.final.\(entry.name)"], relative: 1e-5, "\(entry.name) after 20 steps")
             }
         }
     }
@@ -103,8 +120,10 @@ struct CNNLSTMTests {
         model.forward(sequence: sequence, statics: statics, mode: .inference, parameters, into: &first)
         let runningMean = parameters.value(named: "bn_seq.running_mean")!
         // One sample at a time gives the same logits as the batch: no batch statistics in inference.
-        model.forward(sequence: sequence.slice(2..<3), statics: statics.slice(2..<3), mode: .inference, parameters, into: &second)
+        model.forward(
+            sequence: sequence.slice(2..<3), statics: statics.slice(2..<3), mode: .inference, parameters, into: &second)
         expectClose(second, first.slice(2..<3), relative: 1e-5, absolute: 1e-6)
-        #expect(parameters.value(named: "bn_seq.running_mean")! == runningMean, "inference leaves running statistics alone")
+        #expect(
+            parameters.value(named: "bn_seq.running_mean")! == runningMean, "inference leaves running statistics alone")
     }
 }

@@ -58,8 +58,8 @@ struct CNNLSTMTrainingTests {
         let parameters = ParameterStore(layout: layout)
         model.initialize(parameters, using: &random)
         var adam = Adam(parameterCount: parameters.count)
-        let sequence = Tensor.uniform([64, 10, 7], in: -1..<1, using: &random)   // [B, T, 7]
-        let statics = Tensor.uniform([64, 10, 4], in: -1..<1, using: &random)    // [B, T, 4]
+        let sequence = Tensor.uniform([64, 10, 7], in: -1..<1, using: &random)  // [B, T, 7]
+        let statics = Tensor.uniform([64, 10, 4], in: -1..<1, using: &random)  // [B, T, 4]
         let labels = Tensor.bernoulli([64], probability: 0.1, using: &random)
         let focal = FocalLoss()
         var logits = Tensor.zeros([]), gradient = Tensor.zeros([])
@@ -117,7 +117,9 @@ struct CNNLSTMTrainingTests {
             for start in stride(from: 0, to: 1024, by: 64) {
                 let rows = start..<(start + 64)
                 parameters.zeroGradients()
-                model.forward(sequence: trainSequence.slice(rows), statics: trainStatics.slice(rows), mode: .training, parameters, into: &logits)
+                model.forward(
+                    sequence: trainSequence.slice(rows), statics: trainStatics.slice(rows), mode: .training, parameters,
+                    into: &logits)
                 _ = loss(logits: logits, targets: trainLabels.slice(rows).scalars.map { Int($0) }, gradient: &gradient)
                 model.backward(gradient, parameters)
                 adam.update(values: parameters.values, gradients: parameters.gradients)

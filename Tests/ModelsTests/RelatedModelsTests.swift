@@ -17,15 +17,20 @@ struct RelatedModelsTests {
     static let shape = ModelShape(steps: 10, sequenceFeatures: 7, staticFeatures: 4, aggregateFeatures: 16)
 
     /// The model for `prefix`, with the reference's initial weights loaded by name.
-    static func referenceModel(_ architecture: Architecture, prefix: String) throws -> (any Classifier, ParameterStore) {
+    static func referenceModel(_ architecture: Architecture, prefix: String) throws -> (any Classifier, ParameterStore)
+    {
         var layout = ParameterLayout()
         let model = makeClassifier(architecture, shape: shape, layout: &layout)
         let parameters = ParameterStore(layout: layout)
         var initial: [String: Tensor] = [:]
         let marker = "\(prefix).initial."
-        for (key, value) in reference where key.hasPrefix(marker) { initial[String(key.dropFirst(marker.count))] = value }
+        for (key, value) in reference where key.hasPrefix(marker) {
+            initial[String(key.dropFirst(marker.count))] = value
+        }
         // Names and shapes first: every Revisit parameter exists in PyTorch's state_dict with the same shape.
-        #expect(Set(initial.keys) == Set(parameters.allNames), "\(prefix): Revisit \(parameters.allNames.sorted()) vs PyTorch \(initial.keys.sorted())")
+        #expect(
+            Set(initial.keys) == Set(parameters.allNames),
+            "\(prefix): Revisit \(parameters.allNames.sorted()) vs PyTorch \(initial.keys.sorted())")
         try parameters.load(initial)
         return (model, parameters)
     }
@@ -33,16 +38,21 @@ struct RelatedModelsTests {
     static func input(_ architecture: Architecture, _ x: Tensor, mask: Tensor? = nil) -> ModelInput {
         switch architecture {
         case .mlp, .logisticRegression:
-            return ModelInput(sequence: Tensor.zeros([x.shape[0], 0, 0]), mask: nil, statics: Tensor.zeros([x.shape[0], 0]), aggregates: x)
+            return ModelInput(
+                sequence: Tensor.zeros([x.shape[0], 0, 0]), mask: nil, statics: Tensor.zeros([x.shape[0], 0]),
+                aggregates: x)
         default:
-            return ModelInput(sequence: x, mask: mask, statics: Tensor.zeros([x.shape[0], 0]), aggregates: Tensor.zeros([x.shape[0], 0]))
+            return ModelInput(
+                sequence: x, mask: mask, statics: Tensor.zeros([x.shape[0], 0]),
+                aggregates: Tensor.zeros([x.shape[0], 0]))
         }
     }
 
     /// Probabilities, loss and every gradient within 1e-5 (normwise per tensor), the project's
     /// standard bound for float32 against a float64 reference.
     @Test(arguments: [
-        (Architecture.gru, "gru"), (.rnn, "rnn"), (.cnnLSTMSequenceOnly, "cnn_seq"), (.mlp, "mlp"), (.logisticRegression, "logreg"),
+        (Architecture.gru, "gru"), (.rnn, "rnn"), (.cnnLSTMSequenceOnly, "cnn_seq"), (.mlp, "mlp"),
+        (.logisticRegression, "logreg")
     ])
     func matchesPyTorch(architecture: Architecture, prefix: String) throws {
         var (model, parameters) = try Self.referenceModel(architecture, prefix: prefix)
@@ -54,10 +64,13 @@ struct RelatedModelsTests {
         model.forward(Self.input(architecture, x), mode: mode, random: &random, parameters, into: &logits)
         #expect(logits.shape == [x.shape[0], model.outputForm == .twoClassLogits ? 2 : 1])
         model.positiveProbabilities(logits, into: &probabilities)
-        expectAgreement(Tensor(probabilities), Self.reference["\(prefix).probabilities"], relative: 1e-5, "\(prefix) probabilities")
+        expectAgreement(
+            Tensor(probabilities), Self.reference["\(prefix).probabilities"], relative: 1e-5, "\(prefix) probabilities")
         let loss: Float
         switch model.outputForm {
-        case .twoClassLogits: loss = FocalLoss(alpha: 0.25, gamma: 2, form: .twoClassSoftmax)(logits: logits, labels: labels, gradient: &gradient)
+        case .twoClassLogits:
+            loss = FocalLoss(alpha: 0.25, gamma: 2, form: .twoClassSoftmax)(
+                logits: logits, labels: labels, gradient: &gradient)
         case .positiveLogit: loss = BinaryCrossEntropy()(logits: logits, labels: labels, gradient: &gradient)
         case .hazardLogits:
             Issue.record("\(prefix): the related models' fixture has no hazard head (its parity is ModelParityTests')")
@@ -72,7 +85,9 @@ struct RelatedModelsTests {
                 // Exactly zero in exact arithmetic (batch norm removes a per-channel shift); see CNNLSTMTests.
                 #expect(computed.scalars.allSatisfy { abs($0) <= 1e-7 }, "d\(entry.name) should be 0 up to rounding")
             } else {
-                expectAgreement(computed, Self.reference["\(prefix).grad.\(entry.name)"], relative: 1e-5, "\(prefix) d\(entry.name)")
+                expectAgreement(
+                    computed, Self.reference["\(prefix).grad.\(entry.name)"], relative: 1e-5, "\(prefix) d\(entry.name)"
+                )
             }
         }
     }
@@ -86,7 +101,9 @@ struct RelatedModelsTests {
         let input = Self.input(.gru, Self.reference["masked.gru.input"]!, mask: Self.reference["masked.gru.mask"]!)
         model.forward(input, mode: .inference, random: &random, parameters, into: &logits)
         model.positiveProbabilities(logits, into: &probabilities)
-        expectAgreement(Tensor(probabilities), Self.reference["masked.gru.probabilities"], relative: 1e-5, "masked GRU probabilities")
+        expectAgreement(
+            Tensor(probabilities), Self.reference["masked.gru.probabilities"], relative: 1e-5,
+            "masked GRU probabilities")
     }
 
     /// Every model at tiny sizes against central finite differences of the loss (accumulated
@@ -108,7 +125,8 @@ struct RelatedModelsTests {
         switch architecture {
         case .cnnLSTM, .cnnLSTMSequenceOnly:
             var c = CNNLSTM.Configuration()
-            c.steps = 4; c.sequenceFeatures = 2; c.staticFeatures = 2; c.convolutionChannels = 3; c.hiddenSize = 3; c.layerCount = 2
+            c.steps = 4; c.sequenceFeatures = 2; c.staticFeatures = 2; c.convolutionChannels = 3; c.hiddenSize = 3;
+            c.layerCount = 2
             c.staticBranch = architecture == .cnnLSTM
             model = CNNLSTM(c, layout: &layout)
         case .lstm, .gru, .rnn:
@@ -130,7 +148,8 @@ struct RelatedModelsTests {
         case .cnnLSTMTiming:
             // Three bins, the horizon inside the second: every output and the readout's partial bin.
             var c = CNNLSTM.Configuration()
-            c.steps = 4; c.sequenceFeatures = 2; c.staticFeatures = 2; c.convolutionChannels = 3; c.hiddenSize = 3; c.layerCount = 2
+            c.steps = 4; c.sequenceFeatures = 2; c.staticFeatures = 2; c.convolutionChannels = 3; c.hiddenSize = 3;
+            c.layerCount = 2
             model = TimingCNNLSTM(c, readout: HazardReadout(binEdges: [7, 14, 28], horizonDays: 10), layout: &layout)
         }
         #expect(model.architecture == architecture)
@@ -142,7 +161,9 @@ struct RelatedModelsTests {
         model.initialize(parameters, using: &random)
         let b = 5
         var mask = Tensor.filled([b, shape.steps], with: 1)
-        mask.withUnsafeMutableBufferPointer { $0[0] = 0; $0[1] = 0; $0[shape.steps] = 0 }  // rows 0 and 1 left-padded
+        mask.withUnsafeMutableBufferPointer {
+            $0[0] = 0; $0[1] = 0; $0[shape.steps] = 0
+        }  // rows 0 and 1 left-padded
         let input = ModelInput(
             sequence: Tensor.uniform([b, shape.steps, shape.sequenceFeatures], in: -1..<1, using: &random), mask: mask,
             statics: Tensor.uniform([b, shape.staticFeatures], in: 0..<1, using: &random),
@@ -152,13 +173,17 @@ struct RelatedModelsTests {
             var logits = Tensor.zeros([]), replay = SeededRandom(seed: 77)
             model.forward(input, mode: .training, random: &replay, parameters, into: &logits)
             switch model.outputForm {
-            case .twoClassLogits: return FocalLoss(alpha: 0.25, gamma: 2, form: .twoClassSoftmax, reduction: .sum)(logits: logits, labels: labels, gradient: &gradient)
-            case .positiveLogit: return BinaryCrossEntropy(reduction: .sum)(logits: logits, labels: labels, gradient: &gradient)
+            case .twoClassLogits:
+                return FocalLoss(alpha: 0.25, gamma: 2, form: .twoClassSoftmax, reduction: .sum)(
+                    logits: logits, labels: labels, gradient: &gradient)
+            case .positiveLogit:
+                return BinaryCrossEntropy(reduction: .sum)(logits: logits, labels: labels, gradient: &gradient)
             case .hazardLogits:
                 // Rows: an order in bin 0, in bin 2, censored after 2 bins, after 1, an order in bin 1.
                 let atRisk = Tensor(shape: [5, 3], scalars: [1, 0, 0, 1, 1, 1, 1, 1, 0, 1, 0, 0, 1, 1, 0])
                 let events = Tensor(shape: [5, 3], scalars: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0])
-                return DiscreteHazardLoss(reduction: .sum)(logits: logits, events: events, atRisk: atRisk, gradient: &gradient)
+                return DiscreteHazardLoss(reduction: .sum)(
+                    logits: logits, events: events, atRisk: atRisk, gradient: &gradient)
             }
         }
         var gradient = Tensor.zeros([])
@@ -170,7 +195,10 @@ struct RelatedModelsTests {
             return Double(loss(&scratch, gradient: &g))
         }
         let worst = maximumRelativeError(analytic: analytic, numeric: numeric, floor: 3e-2)
-        #expect(worst.error < 5e-3, "\(architecture) element \(worst.index) (\(parameters.layout.entries.first { $0.offset <= worst.index && worst.index < $0.offset + $0.count }?.name ?? "?")): relative error \(worst.error)")
+        #expect(
+            worst.error < 5e-3,
+            "\(architecture) element \(worst.index) (\(parameters.layout.entries.first { $0.offset <= worst.index && worst.index < $0.offset + $0.count }?.name ?? "?")): relative error \(worst.error)"
+        )
     }
 
     /// Every architecture declares its parameters under the PyTorch names the model file will carry.
@@ -179,7 +207,7 @@ struct RelatedModelsTests {
             .cnnLSTMSequenceOnly: ["conv_seq.weight", "conv_seq.bias", "bn_seq.weight", "bn_seq.bias"],
             .gru: ["l1.weight_ih_l0", "l1.weight_hh_l0", "l1.bias_ih_l0", "l1.bias_hh_l0"],
             .mlp: ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "out.weight", "out.bias"],
-            .logisticRegression: ["linear.weight", "linear.bias"],
+            .logisticRegression: ["linear.weight", "linear.bias"]
         ]
         for (architecture, names) in expected {
             var layout = ParameterLayout()

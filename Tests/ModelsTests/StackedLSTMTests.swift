@@ -17,19 +17,24 @@ struct StackedLSTMTests {
         let parameters = ParameterStore(layout: layout)
         #expect(parameters.count == 119_873, "torch_reference.py reports 119,873 parameters")
         var initial: [String: Tensor] = [:]
-        for (key, value) in Self.reference where key.hasPrefix("initial.") { initial[String(key.dropFirst("initial.".count))] = value }
+        for (key, value) in Self.reference where key.hasPrefix("initial.") {
+            initial[String(key.dropFirst("initial.".count))] = value
+        }
         try parameters.load(initial)
         var random = SeededRandom(seed: 0)
         var logits = Tensor.zeros([]), gradient = Tensor.zeros([])
         model.forward(sequence: Self.reference["x_seq"]!, mode: .inference, random: &random, parameters, into: &logits)
         #expect(logits.shape == [5, 1])
-        expectAgreement(logits.sigmoid().reshaped([5]), Self.reference["probabilities"], relative: 1e-5, "probabilities")
+        expectAgreement(
+            logits.sigmoid().reshaped([5]), Self.reference["probabilities"], relative: 1e-5, "probabilities")
         let loss = BinaryCrossEntropy()(logits: logits, labels: Self.reference["labels"]!, gradient: &gradient)
         let expected = Self.reference["loss"]!.scalar
         #expect(abs(loss - expected) <= 1e-5 * expected, "loss \(loss) vs PyTorch \(expected)")
         model.backward(gradient, parameters)
         for entry in parameters.layout.entries {
-            expectAgreement(parameters.gradient(named: entry.name)!, Self.reference["grad.\(entry.name)"], relative: 1e-5, "d\(entry.name)")
+            expectAgreement(
+                parameters.gradient(named: entry.name)!, Self.reference["grad.\(entry.name)"], relative: 1e-5,
+                "d\(entry.name)")
         }
     }
 

@@ -17,7 +17,8 @@ struct TrendTests {
         #expect(reference.cases.count >= 15)
         for c in reference.cases {
             let value = Trend.binomialLowerTail(c.k, c.n, c.p)
-            #expect(abs(value - c.cdf) <= 1e-9 + 1e-7 * c.cdf, "k \(c.k), n \(c.n), p \(c.p): \(value) against \(c.cdf)")
+            #expect(
+                abs(value - c.cdf) <= 1e-9 + 1e-7 * c.cdf, "k \(c.k), n \(c.n), p \(c.p): \(value) against \(c.cdf)")
         }
         #expect(Trend.binomialLowerTail(5, 5, 0.3) == 1)
         #expect(Trend.binomialLowerTail(0, 10, 0) == 1)
@@ -27,16 +28,23 @@ struct TrendTests {
     static let start = Day(iso: "2020-01-06")!
 
     /// Nights of 60 listed customers each, `ordered[i]` of them ordering; reps at 8%, random at 10%.
-    static func history(_ ordered: [Int], listed: Int = 60, reps: Double? = 0.08, random: Double? = 0.10) -> AuditHistory {
-        AuditHistory(entries: ordered.enumerated().map { index, k in
-            AuditHistory.Entry(
-                asOf: start.advanced(by: index), model: "cnn_lstm_bgnbd · trained \(start.advanced(by: index - 1).iso)",
-                candidates: 600, listed: listed, listedOrdered: k, listPrecision: Double(k) / Double(listed), repsRate: reps,
-                randomRate: random)
-        })
+    static func history(_ ordered: [Int], listed: Int = 60, reps: Double? = 0.08, random: Double? = 0.10)
+        -> AuditHistory
+    {
+        AuditHistory(
+            entries: ordered.enumerated().map { index, k in
+                AuditHistory.Entry(
+                    asOf: start.advanced(by: index),
+                    model: "cnn_lstm_bgnbd · trained \(start.advanced(by: index - 1).iso)",
+                    candidates: 600, listed: listed, listedOrdered: k, listPrecision: Double(k) / Double(listed),
+                    repsRate: reps,
+                    randomRate: random)
+            })
     }
 
-    @Test("Steady nights warn of nothing; a sharp drop does, a small dip does not; the first nights have no past to drop from")
+    @Test(
+        "Steady nights warn of nothing; a sharp drop does, a small dip does not; the first nights have no past to drop from"
+    )
     func dropWarnings() {
         let steady = [9, 10, 8, 11, 9, 10, 9, 8, 10, 9]
         #expect(Trend(Self.history(steady)).warnings.isEmpty)
@@ -62,12 +70,16 @@ struct TrendTests {
     @Test("Nights pool their models; the chart circles warned nights; the markdown opens with the latest verdict")
     func nightsChartAndMarkdown() {
         var history = Self.history([9, 10, 8, 11, 9, 10, 1])
-        history.merge([AuditHistory.Entry(
-            asOf: Self.start, model: "xgboost_timing", candidates: 600, listed: 60, listedOrdered: 11, listPrecision: 11.0 / 60,
-            repsRate: 0.08, randomRate: 0.10)])
+        history.merge([
+            AuditHistory.Entry(
+                asOf: Self.start, model: "xgboost_timing", candidates: 600, listed: 60, listedOrdered: 11,
+                listPrecision: 11.0 / 60,
+                repsRate: 0.08, randomRate: 0.10)
+        ])
         let trend = Trend(history)
         #expect(trend.nights.count == 7)
-        #expect(trend.nights[0].listed == 120 && trend.nights[0].listedOrdered == 20 && trend.nights[0].models.count == 2)
+        #expect(
+            trend.nights[0].listed == 120 && trend.nights[0].listedOrdered == 20 && trend.nights[0].models.count == 2)
         let chart = trend.chart()
         #expect(chart.series.map(\.name) == ["list precision", "reps", "random list", "warning"])
         #expect(chart.series[3].points.compactMap(\.y) == [1.0 / 60])
@@ -83,12 +95,15 @@ struct TrendTests {
 @Suite("Audit history file")
 struct AuditHistoryTests {
     static func temporary(_ name: String) -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("revisit-monitoring-\(UUID().uuidString)").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "revisit-monitoring-\(UUID().uuidString)"
+        ).path
         try! FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         return (directory as NSString).appendingPathComponent(name)
     }
 
-    @Test("Encodes and decodes to the same entries in (as_of, model) order; an audit of a date already there replaces it")
+    @Test(
+        "Encodes and decodes to the same entries in (as_of, model) order; an audit of a date already there replaces it")
     func roundTripAndMerge() throws {
         let history = TrendTests.history([9, 10, 8], reps: nil)
         let bytes = history.encoded()
@@ -98,7 +113,8 @@ struct AuditHistoryTests {
         #expect(try AuditHistory.decode(bytes, path: "h.csv") == history)
         var merged = history
         let again = AuditHistory.Entry(
-            asOf: TrendTests.start.advanced(by: 1), model: history.entries[1].model, candidates: 600, listed: 60, listedOrdered: 12,
+            asOf: TrendTests.start.advanced(by: 1), model: history.entries[1].model, candidates: 600, listed: 60,
+            listedOrdered: 12,
             listPrecision: 0.2, repsRate: 0.08, randomRate: 0.1)
         merged.merge([again])
         #expect(merged.entries.count == 3 && merged.entries[1] == again)

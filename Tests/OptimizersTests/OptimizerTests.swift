@@ -20,8 +20,12 @@ struct OptimizerTests {
         #expect(expected.shape == [20, 12])
         for t in 0..<20 {
             let g = gradients.slice(t..<(t + 1)).scalars
-            values.withUnsafeMutableBufferPointer { p in g.withUnsafeBufferPointer { step(p.baseAddress!, $0.baseAddress!) } }
-            expectAgreement(Tensor(values), expected.slice(t..<(t + 1)).reshaped([12]), relative: 1e-5, "\(name) after step \(t + 1)")
+            values.withUnsafeMutableBufferPointer { p in
+                g.withUnsafeBufferPointer { step(p.baseAddress!, $0.baseAddress!) }
+            }
+            expectAgreement(
+                Tensor(values), expected.slice(t..<(t + 1)).reshaped([12]), relative: 1e-5,
+                "\(name) after step \(t + 1)")
         }
     }
 
@@ -42,9 +46,11 @@ struct OptimizerTests {
     }
 
     @Test func sgdWithMomentumMatchesPyTorch() {
-        var sgd = SGD(parameterCount: 12, configuration: SGDConfiguration(learningRate: 0.05, momentum: 0.9, weightDecay: 0.01))
+        var sgd = SGD(
+            parameterCount: 12, configuration: SGDConfiguration(learningRate: 0.05, momentum: 0.9, weightDecay: 0.01))
         follow("sgd") { sgd.update(values: $0, gradients: $1) }
-        var nesterov = SGD(parameterCount: 12, configuration: SGDConfiguration(learningRate: 0.05, momentum: 0.9, nesterov: true))
+        var nesterov = SGD(
+            parameterCount: 12, configuration: SGDConfiguration(learningRate: 0.05, momentum: 0.9, nesterov: true))
         follow("nesterov") { nesterov.update(values: $0, gradients: $1) }
     }
 
@@ -64,7 +70,8 @@ struct OptimizerTests {
             if t < 10 { b.withUnsafeMutableBufferPointer { resumed.update(values: $0.baseAddress!, gradients: g) } }
             if t == 9 {
                 let (tensors, integers) = resumed.state()
-                let file = try TensorFile.decode(TensorFile(tensors: tensors, integerTensors: integers).encoded(), source: "adam-state")
+                let file = try TensorFile.decode(
+                    TensorFile(tensors: tensors, integerTensors: integers).encoded(), source: "adam-state")
                 resumed = Adam(parameterCount: 12)
                 try resumed.restore(from: file)
             }
@@ -73,7 +80,9 @@ struct OptimizerTests {
         #expect(a == b, "a resumed optimizer continues bit for bit")
         var wrongSize = Adam(parameterCount: 3)
         let (tensors, integers) = straight.state()
-        #expect(throws: OptimizerStateError.self) { try wrongSize.restore(from: TensorFile(tensors: tensors, integerTensors: integers)) }
+        #expect(throws: OptimizerStateError.self) {
+            try wrongSize.restore(from: TensorFile(tensors: tensors, integerTensors: integers))
+        }
     }
 
     @Test func clippingMatchesPyTorch() {
@@ -88,9 +97,13 @@ struct OptimizerTests {
     }
 
     @Test func schedulesMatchPyTorch() {
-        let step = (0..<10).map { LearningRateSchedule.step(stepSize: 3, gamma: 0.5).learningRate(epoch: $0, base: 0.1) }
+        let step = (0..<10).map {
+            LearningRateSchedule.step(stepSize: 3, gamma: 0.5).learningRate(epoch: $0, base: 0.1)
+        }
         expectAgreement(Tensor(step), Self.reference["schedule.step"], relative: 1e-6, "StepLR")
-        let cosine = (0..<10).map { LearningRateSchedule.cosine(period: 10, minimum: 0.001).learningRate(epoch: $0, base: 0.1) }
+        let cosine = (0..<10).map {
+            LearningRateSchedule.cosine(period: 10, minimum: 0.001).learningRate(epoch: $0, base: 0.1)
+        }
         expectAgreement(Tensor(cosine), Self.reference["schedule.cosine"], relative: 1e-6, "CosineAnnealingLR")
         var plateau = ReduceOnPlateau(learningRate: 0.1, factor: 0.5, patience: 2, cooldown: 1)
         let rates = Self.reference["plateau.metrics"]!.scalars.map { plateau.step(metric: $0) }

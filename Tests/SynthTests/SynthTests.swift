@@ -102,7 +102,9 @@ struct SynthBehaviourTests {
         func mentions(_ visit: SimulatedVisit) -> Bool { VisitNote.project.contains { visit.note.contains($0) } }
         func needSoon(_ index: Int) -> Bool {
             var next = index + 1
-            while next < visits.count && visits[next].customer == visits[index].customer && visits[next].day - visits[index].day <= 21 {
+            while next < visits.count && visits[next].customer == visits[index].customer
+                && visits[next].day - visits[index].day <= 21
+            {
                 if visits[next].needOpen { return true }
                 next += 1
             }
@@ -113,7 +115,9 @@ struct SynthBehaviourTests {
         #expect(mentioned.count > 100 && silent.count > 1000)
         let mentionedRate = Double(mentioned.filter(needSoon).count) / Double(mentioned.count)
         let silentRate = Double(silent.filter(needSoon).count) / Double(silent.count)
-        #expect(mentionedRate > 2 * silentRate, "need within 21 days after a mention \(mentionedRate), without \(silentRate)")
+        #expect(
+            mentionedRate > 2 * silentRate,
+            "need within 21 days after a mention \(mentionedRate), without \(silentRate)")
         #expect(visits.contains { !$0.note.isEmpty && !mentions($0) } && visits.contains { $0.note.isEmpty })
 
         var silentConfiguration = statisticalConfiguration()
@@ -139,7 +143,8 @@ struct SynthBehaviourTests {
         Self.expectCalibrated(truth.visitProbability, truth.visitOrdered, "p_visit_order")
         #expect(zip(truth.visitProbability, truth.probability).allSatisfy { $0 <= $1 + 1e-4 })
         #expect(zip(truth.visitOrdered, truth.ordered).allSatisfy { !$0 || $1 }, "a visit order is an order")
-        let any = truth.probability.reduce(0) { $0 + Double($1) }, visit = truth.visitProbability.reduce(0) { $0 + Double($1) }
+        let any = truth.probability.reduce(0) { $0 + Double($1) },
+            visit = truth.visitProbability.reduce(0) { $0 + Double($1) }
         #expect(visit < 0.9 * any && visit > 0.3 * any, "visit \(visit) against any \(any)")
     }
 
@@ -174,7 +179,8 @@ struct SynthBehaviourTests {
             let bound = 4 * variance[bin].squareRoot() + 5e-5 * Double(counts[bin])
             #expect(
                 abs(residual[bin]) <= bound,
-                "\(name) bin [\(edges[bin]), \(edges[bin + 1])): n \(counts[bin]), Σ(y − p) \(residual[bin]), bound \(bound)")
+                "\(name) bin [\(edges[bin]), \(edges[bin + 1])): n \(counts[bin]), Σ(y − p) \(residual[bin]), bound \(bound)"
+            )
         }
         #expect(checkedBins >= 4, "\(name): too few populated bins to speak of calibration")
         // And the probabilities are informative, not a constant: the top bin orders far more.
@@ -213,7 +219,7 @@ struct SynthBehaviourTests {
 struct SynthFileTests {
     static let vocabulary: [Set<String>] = [
         Set(VisitMethod.allCases.map(\.code)), Set(VisitTarget.allCases.map(\.code)),
-        Set(VisitPurpose.allCases.map(\.code)), Set(VisitResult.allCases.map(\.code)),
+        Set(VisitPurpose.allCases.map(\.code)), Set(VisitResult.allCases.map(\.code))
     ]
 
     func lines(_ data: Data) -> [Substring] {
@@ -266,10 +272,12 @@ struct SynthFileTests {
             let fields = line.split(separator: ",", omittingEmptySubsequences: false)
             try #require(fields.count == 9, "\(line)")
             // Notes: routine phrases and project mentions of VisitNote, joined by "; ".
-            #expect(fields[8].isEmpty || fields[8].split(separator: ";").allSatisfy { phrase in
-                let text = phrase.trimmingCharacters(in: .whitespaces)
-                return VisitNote.routine.contains(text) || VisitNote.project.contains(text)
-            }, "\(line)")
+            #expect(
+                fields[8].isEmpty
+                    || fields[8].split(separator: ";").allSatisfy { phrase in
+                        let text = phrase.trimmingCharacters(in: .whitespaces)
+                        return VisitNote.routine.contains(text) || VisitNote.project.contains(text)
+                    }, "\(line)")
             #expect(fields[0].count == 8 && fields[0].hasPrefix("V"))
             #expect(tags[fields[1]] != nil, "unknown customer in \(line)")
             #expect(fields[2].count == 4 && fields[2].hasPrefix("R"))
@@ -310,7 +318,8 @@ struct SynthFileTests {
             xml.contains(
                 "<Visit id=\"\(firstVisit[0])\"><CustomerId>\(firstVisit[1])</CustomerId><RepId>\(firstVisit[2])</RepId>"
                     + "<Date>\(firstVisit[3])</Date><Method>\(firstVisit[4])</Method><Target>\(firstVisit[5])</Target>"
-                    + "<Purpose>\(firstVisit[6])</Purpose><Result>\(firstVisit[7])</Result><Notes>\(firstVisit[8])</Notes></Visit>\n"))
+                    + "<Purpose>\(firstVisit[6])</Purpose><Result>\(firstVisit[7])</Result><Notes>\(firstVisit[8])</Notes></Visit>\n"
+            ))
         let customerXML = String(decoding: try read(directory, "customers.xml"), as: UTF8.self)
         #expect(customerXML.components(separatedBy: "<Customer id=\"").count - 1 == configuration.customers)
         #expect(customerXML.hasSuffix("</CustomerExport>\n"))

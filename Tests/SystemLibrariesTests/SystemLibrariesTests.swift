@@ -17,12 +17,16 @@ struct SystemLibrariesTests {
         let fields = Fields()
         let context = Unmanaged.passUnretained(fields).toOpaque()
         let bytes = Array(input.utf8)
-        let consumed = csv_parse(&parser, bytes, bytes.count, { field, length, data in
-            let fields = Unmanaged<Fields>.fromOpaque(data!).takeUnretainedValue()
-            fields.values.append(String(decoding: UnsafeRawBufferPointer(start: field, count: length), as: UTF8.self))
-        }, { _, data in
-            Unmanaged<Fields>.fromOpaque(data!).takeUnretainedValue().rows += 1
-        }, context)
+        let consumed = csv_parse(
+            &parser, bytes, bytes.count,
+            { field, length, data in
+                let fields = Unmanaged<Fields>.fromOpaque(data!).takeUnretainedValue()
+                fields.values.append(
+                    String(decoding: UnsafeRawBufferPointer(start: field, count: length), as: UTF8.self))
+            },
+            { _, data in
+                Unmanaged<Fields>.fromOpaque(data!).takeUnretainedValue().rows += 1
+            }, context)
         csv_fini(&parser, nil, nil, context)
         #expect(consumed == bytes.count)
         #expect(fields.values == ["a", "b, with comma", "line\nbreak", "say \"hi\""])
@@ -33,7 +37,8 @@ struct SystemLibrariesTests {
         let document = "<VisitExport><Visit id=\"V1\"><CustomerId>C7</CustomerId></Visit></VisitExport>"
         let bytes = Array(document.utf8CString)
         let reader = bytes.withUnsafeBufferPointer {
-            xmlReaderForMemory($0.baseAddress, Int32(document.utf8.count), nil, "UTF-8", Int32(XML_PARSE_NONET.rawValue))
+            xmlReaderForMemory(
+                $0.baseAddress, Int32(document.utf8.count), nil, "UTF-8", Int32(XML_PARSE_NONET.rawValue))
         }
         #expect(reader != nil)
         defer { xmlFreeTextReader(reader) }

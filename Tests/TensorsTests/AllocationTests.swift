@@ -25,10 +25,10 @@ struct AllocationTests {
     @Test func aDenseLayerStepAllocatesNothingOnceBuffersExist() {
         var random = SeededRandom(seed: 5)
         // N = 64 rows, input C = 192, output H = 512: the shape of one LSTM gate product.
-        let x = Tensor.uniform([64, 192], in: -1..<1, using: &random)          // [N, C]
+        let x = Tensor.uniform([64, 192], in: -1..<1, using: &random)  // [N, C]
         var weight = Tensor.uniform([512, 192], in: -0.1..<0.1, using: &random)  // [H, C]
-        let bias = Tensor.uniform([512], in: -0.1..<0.1, using: &random)        // [H]
-        let target = Tensor.uniform([64, 512], in: -1..<1, using: &random)      // [N, H]
+        let bias = Tensor.uniform([512], in: -0.1..<0.1, using: &random)  // [H]
+        let target = Tensor.uniform([64, 512], in: -1..<1, using: &random)  // [N, H]
         var preActivation = Tensor.zeros([64, 512]), activation = Tensor.zeros([64, 512])
         var gradient = Tensor.zeros([64, 512]), weightGradient = Tensor.zeros([512, 192])
         var biasGradient = Tensor.zeros([512]), inputGradient = Tensor.zeros([64, 192])
@@ -36,17 +36,17 @@ struct AllocationTests {
         let parts = [x, activation]
 
         func step() {
-            Tensor.matmul(x, weight, transposeB: true, into: &preActivation)     // y = x·Wᵀ
-            preActivation += bias                                               // + b (row vector)
+            Tensor.matmul(x, weight, transposeB: true, into: &preActivation)  // y = x·Wᵀ
+            preActivation += bias  // + b (row vector)
             Tensor.apply(.tanh, to: preActivation, into: &activation)
-            Tensor.apply(.subtract, activation, target, into: &gradient)       // dL/da for ½‖a − t‖²
+            Tensor.apply(.subtract, activation, target, into: &gradient)  // dL/da for ½‖a − t‖²
             Tensor.apply(.multiply, activation, activation, into: &preActivation)
-            preActivation -= 1                                                  // a² − 1 = −(1 − a²)
+            preActivation -= 1  // a² − 1 = −(1 − a²)
             gradient *= preActivation
-            gradient *= -1                                                      // dL/dz = (a − t)(1 − a²)
+            gradient *= -1  // dL/dz = (a − t)(1 − a²)
             Tensor.matmul(gradient, transposeA: true, x, beta: 1, into: &weightGradient)  // dW += dzᵀ·x
-            Tensor.sum(gradient, alongAxis: 0, into: &biasGradient, accumulate: true)     // db += Σ dz
-            Tensor.matmul(gradient, weight, into: &inputGradient)                          // dx = dz·W
+            Tensor.sum(gradient, alongAxis: 0, into: &biasGradient, accumulate: true)  // db += Σ dz
+            Tensor.matmul(gradient, weight, into: &inputGradient)  // dx = dz·W
             weight.addScaled(weightGradient, by: -0.001)
             weightGradient.fill(with: 0)
             activation.clamp(to: -1...1)

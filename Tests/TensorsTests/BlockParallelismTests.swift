@@ -10,7 +10,7 @@ struct BlockParallelismTests {
     /// Counts how often each block ran and on how many distinct threads, and what OpenBLAS's
     /// thread count was inside the blocks.
     struct CountingTask: BlockTask {
-        let runs: UnsafeMutablePointer<Atomic<Int>>          // [count]
+        let runs: UnsafeMutablePointer<Atomic<Int>>  // [count]
         let blasThreadsSeen: UnsafeMutablePointer<Atomic<Int>>  // the largest BLAS.threadCount seen
         let work: Int
         func run(block: Int) {
@@ -65,7 +65,8 @@ struct BlockParallelismTests {
                 let seen = UnsafeMutablePointer<Atomic<Int>>.allocate(capacity: 1)
                 seen.initialize(to: Atomic(0))
                 defer { seen.deallocate() }
-                BlockParallelism.forEach(3, BlockParallelismTests.CountingTask(runs: inner + 3 * block, blasThreadsSeen: seen, work: 10))
+                BlockParallelism.forEach(
+                    3, BlockParallelismTests.CountingTask(runs: inner + 3 * block, blasThreadsSeen: seen, work: 10))
             }
         }
         let inner = UnsafeMutablePointer<Atomic<Int>>.allocate(capacity: 12)

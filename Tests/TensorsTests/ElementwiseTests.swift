@@ -6,7 +6,7 @@ import Testing
 @Suite("Elementwise arithmetic and math against a plain-Swift oracle")
 struct ElementwiseTests {
     static let operations: [(BinaryOperation, @Sendable (Float, Float) -> Float)] = [
-        (.add, +), (.subtract, -), (.multiply, *), (.divide, /),
+        (.add, +), (.subtract, -), (.multiply, *), (.divide, /)
     ]
 
     @Test(arguments: 0..<6)

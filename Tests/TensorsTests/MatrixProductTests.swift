@@ -17,7 +17,9 @@ struct MatrixProductTests {
             for transposeB in [false, true] {
                 for (alpha, beta) in [(Float(1), Float(0)), (1, 1), (0.5, -2)] {
                     let m = 1 + random.int(below: 70), n = 1 + random.int(below: 70), k = 1 + random.int(below: 200)
-                    cases.append(Case(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, alpha: alpha, beta: beta))
+                    cases.append(
+                        Case(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, alpha: alpha, beta: beta)
+                    )
                 }
             }
         }
@@ -27,7 +29,7 @@ struct MatrixProductTests {
             Case(m: 0, n: 5, k: 3, transposeA: false, transposeB: false, alpha: 1, beta: 0),
             Case(m: 4, n: 0, k: 3, transposeA: true, transposeB: false, alpha: 1, beta: 0),
             Case(m: 3, n: 4, k: 0, transposeA: false, transposeB: false, alpha: 1, beta: 0),
-            Case(m: 3, n: 4, k: 0, transposeA: false, transposeB: true, alpha: 1, beta: 2),
+            Case(m: 3, n: 4, k: 0, transposeA: false, transposeB: true, alpha: 1, beta: 2)
         ]
         return cases
     }()
@@ -39,8 +41,10 @@ struct MatrixProductTests {
         let b = Tensor.uniform(c.transposeB ? [c.n, c.k] : [c.k, c.n], in: -1..<1, using: &random)
         let initial = Tensor.uniform([c.m, c.n], in: -1..<1, using: &random)
         var fast = initial, oracle = initial
-        Tensor.matmul(a, transposeA: c.transposeA, b, transposeB: c.transposeB, alpha: c.alpha, beta: c.beta, into: &fast)
-        ReferenceKernels.matrixProduct(a, transposeA: c.transposeA, b, transposeB: c.transposeB, alpha: c.alpha, beta: c.beta, into: &oracle)
+        Tensor.matmul(
+            a, transposeA: c.transposeA, b, transposeB: c.transposeB, alpha: c.alpha, beta: c.beta, into: &fast)
+        ReferenceKernels.matrixProduct(
+            a, transposeA: c.transposeA, b, transposeB: c.transposeB, alpha: c.alpha, beta: c.beta, into: &oracle)
         #expect(fast.shape == [c.m, c.n])
         // Float32 accumulation of k products of magnitude ≤ 1 (|α| ≤ 1, |β·c| ≤ 2) differs from the
         // Double oracle by at most about k·2⁻²⁴ per term in the worst case (Higham's γ_k bound);

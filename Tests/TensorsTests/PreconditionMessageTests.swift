@@ -26,7 +26,8 @@ struct PreconditionMessageTests {
             _ = Tensor.zeros([2, 3]).reshaped([4, 2])
         }
         let text = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
-        #expect(text.contains("Tensors.reshape: shape [2, 3] (6 elements) cannot become [4, 2] (8 elements)"), "\(text)")
+        #expect(
+            text.contains("Tensors.reshape: shape [2, 3] (6 elements) cannot become [4, 2] (8 elements)"), "\(text)")
     }
 
     @Test func concatenateWithMismatchedOtherAxes() async {

@@ -8,7 +8,9 @@ struct ReductionTests {
     static func reduce(_ values: [Float], _ shape: [Int], axis: Int, _ combine: ([Float]) -> Float) -> [Float] {
         let outer = shape[..<axis].reduce(1, *), extent = shape[axis], inner = shape[(axis + 1)...].reduce(1, *)
         var out: [Float] = []
-        for o in 0..<outer { for i in 0..<inner { out.append(combine((0..<extent).map { values[(o * extent + $0) * inner + i] })) } }
+        for o in 0..<outer {
+            for i in 0..<inner { out.append(combine((0..<extent).map { values[(o * extent + $0) * inner + i] })) }
+        }
         return out
     }
 
@@ -26,10 +28,13 @@ struct ReductionTests {
             #expect(sum.shape == reduced)
             let oracleSum = Self.reduce(v, shape, axis: axis) { Float($0.reduce(0.0) { $0 + Double($1) }) }
             #expect(sum.scalars == oracleSum)
-            expectClose(x.mean(alongAxis: axis), Tensor(shape: reduced, scalars: oracleSum.map { $0 / Float(shape[axis]) }), relative: 1e-6)
+            expectClose(
+                x.mean(alongAxis: axis), Tensor(shape: reduced, scalars: oracleSum.map { $0 / Float(shape[axis]) }),
+                relative: 1e-6)
             #expect(x.max(alongAxis: axis).scalars == Self.reduce(v, shape, axis: axis) { $0.max()! })
-            #expect(x.argmax(alongAxis: axis).map(Float.init)
-                == Self.reduce(v, shape, axis: axis) { Float($0.firstIndex(of: $0.max()!)!) })
+            #expect(
+                x.argmax(alongAxis: axis).map(Float.init)
+                    == Self.reduce(v, shape, axis: axis) { Float($0.firstIndex(of: $0.max()!)!) })
         }
         #expect(abs(x.sum() - v.reduce(0, +)) <= 1e-4 * Float(v.count))
         #expect(x.max() == v.max()!)

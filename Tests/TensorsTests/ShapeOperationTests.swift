@@ -11,7 +11,9 @@ struct ShapeOperationTests {
         let x = Tensor.uniform(shape, in: -1..<1, using: &random)
         let t = x.transposed()
         #expect(t.shape == [shape[1], shape[0]])
-        for r in 0..<shape[0] { for c in 0..<shape[1] where t[c, r] != x[r, c] { Issue.record("t[\(c),\(r)]"); return } }
+        for r in 0..<shape[0] {
+            for c in 0..<shape[1] where t[c, r] != x[r, c] { Issue.record("t[\(c),\(r)]"); return }
+        }
         #expect(t.transposed() == x)
     }
 
@@ -57,7 +59,8 @@ struct ShapeOperationTests {
             for o in 0..<outer {
                 for a in 0..<size {
                     for i in 0..<inner {
-                        expected[(o * expectedShape[axis] + offset + a) * inner + i] = values[(o * size + a) * inner + i]
+                        expected[(o * expectedShape[axis] + offset + a) * inner + i] =
+                            values[(o * size + a) * inner + i]
                     }
                 }
             }

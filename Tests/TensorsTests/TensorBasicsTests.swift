@@ -41,7 +41,8 @@ struct TensorBasicsTests {
         #expect(before == after && destination.shape == [8, 3])
         let holder = destination
         destination.prepare(shape: [24])
-        #expect(destination.withUnsafeBufferPointer { $0.baseAddress } != holder.withUnsafeBufferPointer { $0.baseAddress })
+        #expect(
+            destination.withUnsafeBufferPointer { $0.baseAddress } != holder.withUnsafeBufferPointer { $0.baseAddress })
     }
 
     @Test func equalityComparesShapesThenValues() {

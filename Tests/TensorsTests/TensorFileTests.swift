@@ -16,7 +16,11 @@ struct TensorFileTests {
         let text: String
         init(from decoder: Decoder) throws {
             let container = try decoder.singleValueContainer()
-            if let value = try? container.decode(UInt32.self) { text = String(value) } else { text = try container.decode(String.self) }
+            if let value = try? container.decode(UInt32.self) {
+                text = String(value)
+            } else {
+                text = try container.decode(String.self)
+            }
         }
     }
 
@@ -30,7 +34,8 @@ struct TensorFileTests {
 
     @Test func readsAFileWrittenByPythonSafetensors() throws {
         let file = try TensorFile.read(from: fixturePath("tensors/python_written.safetensors"))
-        let expected = try JSONDecoder().decode(Expected.self, from: Data(contentsOf: URL(fileURLWithPath: Self.expectedPath)))
+        let expected = try JSONDecoder().decode(
+            Expected.self, from: Data(contentsOf: URL(fileURLWithPath: Self.expectedPath)))
         #expect(file.metadata == expected.metadata)
         #expect(Set(file.tensors.keys).union(file.integerTensors.keys) == Set(expected.tensors.keys))
         for (name, entry) in expected.tensors {
@@ -68,7 +73,9 @@ struct TensorFileTests {
         let file = try TensorFile.read(from: fixturePath("tensors/python_written.safetensors"))
         let path = Self.temporaryPath("for-python.safetensors")
         try file.write(to: path)
-        let result = try PythonEnvironment.run([fixturePath("tensors/check_safetensors_interop.py"), path, Self.expectedPath])
+        let result = try PythonEnvironment.run([
+            fixturePath("tensors/check_safetensors_interop.py"), path, Self.expectedPath
+        ])
         #expect(result.status == 0, "check_safetensors_interop.py: \(result.stderr)")
     }
 
@@ -109,16 +116,32 @@ struct TensorFileTests {
             (Self.withHeader("{\"a\":", dataBytes: 0), "not valid JSON"),
             (Self.withHeader("[1,2]", dataBytes: 0), "not a JSON object"),
             (Self.withHeader(#"{"a":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}"#, dataBytes: 4), "dtype F16"),
-            (Self.withHeader(#"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, dataBytes: 8), "needs 12 bytes"),
-            (Self.withHeader(#"{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#, dataBytes: 4), "no valid shape"),
-            (Self.withHeader(#"{"a":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}}"#, dataBytes: 4), "no valid shape"),
+            (
+                Self.withHeader(#"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, dataBytes: 8),
+                "needs 12 bytes"
+            ),
+            (
+                Self.withHeader(#"{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#, dataBytes: 4),
+                "no valid shape"
+            ),
+            (
+                Self.withHeader(#"{"a":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}}"#, dataBytes: 4),
+                "no valid shape"
+            ),
             (Self.withHeader(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}}"#, dataBytes: 8), "data_offsets"),
-            (Self.withHeader(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, dataBytes: 8), "overlaps"),
+            (
+                Self.withHeader(
+                    #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
+                    dataBytes: 8), "overlaps"
+            ),
             (Self.withHeader(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, dataBytes: 8), "gap"),
-            (Self.withHeader(#"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#, dataBytes: 8), "truncated: tensor \"a\""),
+            (
+                Self.withHeader(#"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#, dataBytes: 8),
+                "truncated: tensor \"a\""
+            ),
             (Self.withHeader(#"{"__metadata__":{"n":1}}"#, dataBytes: 0), "is not a string"),
             (Self.withHeader(#"{"__metadata__":[]}"#, dataBytes: 0), "not an object"),
-            (Self.withHeader(#"{"a":3}"#, dataBytes: 0), "not an object"),
+            (Self.withHeader(#"{"a":3}"#, dataBytes: 0), "not an object")
         ]
         for (data, fragment) in cases {
             let reason = Self.reason(data)
@@ -143,10 +166,13 @@ struct TensorFileTests {
             metadata: ["format_version": "1", "name": "quote \" backslash \\ tab \t 中"])
         let bytes = file.encoded()
         #expect(bytes == file.encoded())
-        let headerLength = Int(bytes.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+        let headerLength = Int(
+            bytes.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
         #expect(headerLength % 8 == 0)
         let header = String(decoding: bytes[8..<(8 + headerLength)], as: UTF8.self)
-        #expect(header.hasPrefix(#"{"__metadata__":{"format_version":"1","name":"quote \" backslash \\ tab \t 中"},"a.bias":"#))
+        #expect(
+            header.hasPrefix(
+                #"{"__metadata__":{"format_version":"1","name":"quote \" backslash \\ tab \t 中"},"a.bias":"#))
         let decoded = try TensorFile.decode(bytes, source: "x")
         #expect(decoded == file)
     }

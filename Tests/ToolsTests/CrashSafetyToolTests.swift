@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Nothing lost (issue 14, data loss): concurrent appends, a kill at every step of a commit,
@@ -19,7 +19,8 @@ struct CrashSafetyToolTests {
         var text = header
         for index in 0..<count {
             let day = 1 + index % 28, month = 1 + (index / 28) % 12
-            text += "\(prefix)\(index),C\(index % 50),R\(index % 5),2020-\(String(format: "%02d", month))-\(String(format: "%02d", day)),phone,active,follow_up,\(index % 7 == 0 ? "order" : "no_answer")\n"
+            text +=
+                "\(prefix)\(index),C\(index % 50),R\(index % 5),2020-\(String(format: "%02d", month))-\(String(format: "%02d", day)),phone,active,follow_up,\(index % 7 == 0 ? "order" : "no_answer")\n"
         }
         let path = "\(directory)/\(prefix).csv"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
@@ -39,10 +40,13 @@ struct CrashSafetyToolTests {
     @Test func concurrentAppendsKeepEveryRow() throws {
         let directory = try ToolProcess.temporaryDirectory("concurrent")
         let dataset = directory + "/data"
-        let base = try ToolProcess.run("importer", [try Self.export(directory, "B", count: 200), "--out", dataset, "--quiet"])
+        let base = try ToolProcess.run(
+            "importer", [try Self.export(directory, "B", count: 200), "--out", dataset, "--quiet"])
         try #require(base.status == 0, "\(base.stderr)")
         let exports = try (0..<4).map { try Self.export(directory, "A\($0)x", count: 300) }
-        let running = try exports.map { try ToolProcess.start("importer", [$0, "--out", dataset, "--append", "--quiet"]) }
+        let running = try exports.map {
+            try ToolProcess.start("importer", [$0, "--out", dataset, "--append", "--quiet"])
+        }
         for process in running {
             process.process.waitUntilExit()
             let stderr = String(decoding: process.stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
@@ -81,16 +85,22 @@ struct CrashSafetyToolTests {
     /// SIGKILL at every step of the commit, with the one-step exchange and with the two-rename
     /// fallback: the dataset is always there, old or new, never missing; the next run cleans
     /// (or, for the fallback, restores from) what the killed one left, and appends on top.
-    @Test(arguments: [("files-written", false), ("committed", false), ("files-written", true), ("old-moved-aside", true), ("committed", true)])
+    @Test(arguments: [
+        ("files-written", false), ("committed", false), ("files-written", true), ("old-moved-aside", true),
+        ("committed", true)
+    ])
     func aKillAtAnyCommitStepLeavesTheOldOrTheNewDataset(step: String, fallback: Bool) throws {
         let directory = try ToolProcess.temporaryDirectory("kill-\(step)")
         let dataset = directory + "/data"
-        #expect(try ToolProcess.run("importer", [try Self.export(directory, "O", count: 120), "--out", dataset, "--quiet"]).status == 0)
+        #expect(
+            try ToolProcess.run("importer", [try Self.export(directory, "O", count: 120), "--out", dataset, "--quiet"])
+                .status == 0)
         var environment = ProcessInfo.processInfo.environment
         environment["REVISIT_TEST_KILL_AT"] = step
         if fallback { environment["REVISIT_TEST_NO_EXCHANGE"] = "1" }
         let killed = try ToolProcess.run(
-            "importer", [try Self.export(directory, "N", count: 30), "--out", dataset, "--append", "--quiet"], environment: environment)
+            "importer", [try Self.export(directory, "N", count: 30), "--out", dataset, "--append", "--quiet"],
+            environment: environment)
         #expect(killed.status == SIGKILL, "killed at \(step): \(killed.stderr)")
         let leftovers = try Self.leftovers(of: dataset)
         #expect(!leftovers.isEmpty, "a kill at \(step) leaves something to clean")
@@ -101,7 +111,8 @@ struct CrashSafetyToolTests {
             let seen = try Dataset.load(directory: dataset).visits.count
             #expect(seen == (step == "committed" ? 150 : 120), "old or new, whole")
         }
-        let next = try ToolProcess.run("importer", [try Self.export(directory, "M", count: 10), "--out", dataset, "--append"])
+        let next = try ToolProcess.run(
+            "importer", [try Self.export(directory, "M", count: 10), "--out", dataset, "--append"])
         #expect(next.status == 0, "\(next.stderr)")
         #expect(try Self.leftovers(of: dataset).isEmpty, "the next run cleans what the killed one left")
         let expected = (step == "committed" ? 150 : 120) + 10
@@ -113,7 +124,8 @@ struct CrashSafetyToolTests {
     /// dataset silently (after a lost commit, 60 visits instead of 23,100).
     @Test func appendRefusesATargetThatDoesNotExist() throws {
         let directory = try ToolProcess.temporaryDirectory("append-missing")
-        let result = try ToolProcess.run("importer", [try Self.export(directory, "X", count: 5), "--out", directory + "/none", "--append"])
+        let result = try ToolProcess.run(
+            "importer", [try Self.export(directory, "X", count: 5), "--out", directory + "/none", "--append"])
         #expect(result.status == 2, "\(result.stderr)")
         #expect(result.stderr.contains("cannot append: no dataset here; import without --append"), "\(result.stderr)")
         #expect(!FileManager.default.fileExists(atPath: directory + "/none"))
@@ -124,23 +136,43 @@ struct CrashSafetyToolTests {
     @Test func aReportDirectoryIsCommittedInOneStep() throws {
         let directory = try ToolProcess.temporaryDirectory("report-commit")
         let dataset = directory + "/data"
-        #expect(try ToolProcess.run("importer", [try Self.export(directory, "R", count: 300), "--out", dataset, "--quiet"]).status == 0)
+        #expect(
+            try ToolProcess.run("importer", [try Self.export(directory, "R", count: 300), "--out", dataset, "--quiet"])
+                .status == 0)
         var scores = "customer_id,rep_id,as_of,probability,rank_in_rep,rank,model_id,format_version\n"
-        for customer in 0..<10 { scores += "C\(customer),R\(customer % 5),2020-03-02,0.\(customer),\(customer / 5 + 1),\(customer + 1),first,1\n" }
+        for customer in 0..<10 {
+            scores +=
+                "C\(customer),R\(customer % 5),2020-03-02,0.\(customer),\(customer / 5 + 1),\(customer + 1),first,1\n"
+        }
         try scores.write(toFile: directory + "/a.csv", atomically: true, encoding: .utf8)
-        try scores.replacingOccurrences(of: ",first,", with: ",second,").write(toFile: directory + "/b.csv", atomically: true, encoding: .utf8)
+        try scores.replacingOccurrences(of: ",first,", with: ",second,").write(
+            toFile: directory + "/b.csv", atomically: true, encoding: .utf8)
         let report = directory + "/report"
-        let first = try ToolProcess.run("evaluator", ["audit", "--scores", directory + "/a.csv", "--dataset", dataset, "--out", report, "--quiet", "--bootstrap", "10"])
+        let first = try ToolProcess.run(
+            "evaluator",
+            [
+                "audit", "--scores", directory + "/a.csv", "--dataset", dataset, "--out", report, "--quiet",
+                "--bootstrap", "10"
+            ])
         #expect(first.status == 0, "\(first.stderr)")
         let before = try Data(contentsOf: URL(fileURLWithPath: report + "/report.md"))
         var environment = ProcessInfo.processInfo.environment
         environment["REVISIT_TEST_KILL_AT"] = "files-written"
         let killed = try ToolProcess.run(
-            "evaluator", ["audit", "--scores", directory + "/b.csv", "--dataset", dataset, "--out", report, "--quiet", "--bootstrap", "10"],
+            "evaluator",
+            [
+                "audit", "--scores", directory + "/b.csv", "--dataset", dataset, "--out", report, "--quiet",
+                "--bootstrap", "10"
+            ],
             environment: environment)
         #expect(killed.status == SIGKILL)
         #expect(try Data(contentsOf: URL(fileURLWithPath: report + "/report.md")) == before, "the old report is whole")
-        let again = try ToolProcess.run("evaluator", ["audit", "--scores", directory + "/b.csv", "--dataset", dataset, "--out", report, "--quiet", "--bootstrap", "10"])
+        let again = try ToolProcess.run(
+            "evaluator",
+            [
+                "audit", "--scores", directory + "/b.csv", "--dataset", dataset, "--out", report, "--quiet",
+                "--bootstrap", "10"
+            ])
         #expect(again.status == 0, "\(again.stderr)")
         #expect(try String(contentsOfFile: report + "/report.md", encoding: .utf8).contains("second"))
         #expect(try Self.leftovers(of: report).isEmpty)
@@ -148,7 +180,12 @@ struct CrashSafetyToolTests {
         let foreign = directory + "/foreign"
         try FileManager.default.createDirectory(atPath: foreign, withIntermediateDirectories: true)
         try "keep".write(toFile: foreign + "/notes.txt", atomically: true, encoding: .utf8)
-        let refused = try ToolProcess.run("evaluator", ["audit", "--scores", directory + "/a.csv", "--dataset", dataset, "--out", foreign, "--quiet", "--bootstrap", "10"])
+        let refused = try ToolProcess.run(
+            "evaluator",
+            [
+                "audit", "--scores", directory + "/a.csv", "--dataset", dataset, "--out", foreign, "--quiet",
+                "--bootstrap", "10"
+            ])
         #expect(refused.status == 4 && refused.stderr.contains("refusing to replace it"), "\(refused.stderr)")
         #expect(FileManager.default.fileExists(atPath: foreign + "/notes.txt"))
     }

@@ -15,16 +15,25 @@ struct PipelineToolTests {
     static let fixture: (directory: String, dataset: String) = {
         let directory = try! ToolProcess.temporaryDirectory("pipeline")
         let export = directory + "/export", dataset = directory + "/data"
-        let synth = try! ToolProcess.run("synth", ["--out", export, "--customers", "80", "--reps", "6", "--weeks", "40", "--seed", "11", "--quiet", "--no-xml"])
+        let synth = try! ToolProcess.run(
+            "synth",
+            [
+                "--out", export, "--customers", "80", "--reps", "6", "--weeks", "40", "--seed", "11", "--quiet",
+                "--no-xml"
+            ])
         precondition(synth.status == 0, synth.stderr)
-        let imported = try! ToolProcess.run("importer", [export + "/visits.csv", "--customers", export + "/customers.csv", "--out", dataset, "--quiet"])
+        let imported = try! ToolProcess.run(
+            "importer", [export + "/visits.csv", "--customers", export + "/customers.csv", "--out", dataset, "--quiet"])
         precondition(imported.status == 0, imported.stderr)
         return (directory, dataset)
     }()
 
-    static let quickTraining = ["--epochs", "2", "--batch-size", "128", "--validation-dates", "4", "--seed", "3", "--quiet"]
+    static let quickTraining = [
+        "--epochs", "2", "--batch-size", "128", "--validation-dates", "4", "--seed", "3", "--quiet"
+    ]
 
-    static func train(_ model: String, _ extra: [String] = []) throws -> (status: Int32, stdout: String, stderr: String) {
+    static func train(_ model: String, _ extra: [String] = []) throws -> (status: Int32, stdout: String, stderr: String)
+    {
         try ToolProcess.run("trainer", [fixture.dataset, "--out", model] + quickTraining + extra)
     }
 
@@ -32,10 +41,12 @@ struct PipelineToolTests {
         let model = Self.fixture.directory + "/cnn.safetensors"
         let trained = try Self.train(model, ["--model", "cnn_lstm"])
         #expect(trained.status == 0, "\(trained.stderr)")
-        let scored = try ToolProcess.run("scorer", ["--model", model, "--dataset", Self.fixture.dataset, "--top-per-rep", "5"])
+        let scored = try ToolProcess.run(
+            "scorer", ["--model", model, "--dataset", Self.fixture.dataset, "--top-per-rep", "5"])
         #expect(scored.status == 0, "\(scored.stderr)")
         let lines = scored.stdout.split(separator: "\n")
-        let header = "customer_id,rep_id,as_of,probability,rank_in_rep,rank,model_id,format_version,"
+        let header =
+            "customer_id,rep_id,as_of,probability,rank_in_rep,rank,model_id,format_version,"
             + "expected_orders,expected_days_to_order,median_days_to_order,p_order_7d,p_order_14d,p_order_28d,horizon_days,train_until,"
             + "reason_1,reason_2,reason_3"
         #expect(lines.first.map(String.init) == header)
@@ -58,13 +69,16 @@ struct PipelineToolTests {
         }
         // As a filter: dataset-format visit rows on standard input, scores on standard output.
         let visits = try Data(contentsOf: URL(fileURLWithPath: Self.fixture.dataset + "/visits.csv"))
-        let piped = try ToolProcess.run("scorer", ["--model", model, "--visits", "-", "--customers", Self.fixture.dataset + "/customers.csv"], stdin: visits)
+        let piped = try ToolProcess.run(
+            "scorer", ["--model", model, "--visits", "-", "--customers", Self.fixture.dataset + "/customers.csv"],
+            stdin: visits)
         #expect(piped.status == 0, "\(piped.stderr)")
         let full = try ToolProcess.run("scorer", ["--model", model, "--dataset", Self.fixture.dataset])
         #expect(piped.stdout == full.stdout, "stdin rows and the dataset directory give the same scores")
         // The thread count changes the speed, not the scores.
         for threads in ["1", "2", "3"] {
-            let scored = try ToolProcess.run("scorer", ["--model", model, "--dataset", Self.fixture.dataset, "--threads", threads])
+            let scored = try ToolProcess.run(
+                "scorer", ["--model", model, "--dataset", Self.fixture.dataset, "--threads", threads])
             #expect(scored.status == 0 && scored.stdout == full.stdout, "--threads \(threads): \(scored.stderr)")
         }
     }
@@ -72,7 +86,8 @@ struct PipelineToolTests {
     /// The thread count changes the speed, not the model: the row blocks depend on the batch
     /// size alone, and the file does not record the count.
     @Test func theThreadCountDoesNotChangeTheModelFile() throws {
-        let one = Self.fixture.directory + "/threads-1.safetensors", two = Self.fixture.directory + "/threads-2.safetensors"
+        let one = Self.fixture.directory + "/threads-1.safetensors",
+            two = Self.fixture.directory + "/threads-2.safetensors"
         #expect(try Self.train(one, ["--model", "cnn_lstm", "--threads", "1"]).status == 0)
         #expect(try Self.train(two, ["--model", "cnn_lstm", "--threads", "2"]).status == 0)
         let a = try Data(contentsOf: URL(fileURLWithPath: one)), b = try Data(contentsOf: URL(fileURLWithPath: two))
@@ -84,7 +99,8 @@ struct PipelineToolTests {
         let first = Self.fixture.directory + "/a.safetensors", second = Self.fixture.directory + "/b.safetensors"
         #expect(try Self.train(first, ["--model", "gru"]).status == 0)
         #expect(try Self.train(second, ["--model", "gru"]).status == 0)
-        let a = try Data(contentsOf: URL(fileURLWithPath: first)), b = try Data(contentsOf: URL(fileURLWithPath: second))
+        let a = try Data(contentsOf: URL(fileURLWithPath: first)),
+            b = try Data(contentsOf: URL(fileURLWithPath: second))
         #expect(a == b)
         #expect(!FileManager.default.fileExists(atPath: first + ".checkpoint"), "a finished run removes its checkpoint")
     }
@@ -93,7 +109,10 @@ struct PipelineToolTests {
     /// finishes with exactly the model an uninterrupted run writes, here on another thread count
     /// than the interrupted run (two, then one).
     @Test func aSignalLeavesACheckpointAndResumeFinishesTheSameModel() throws {
-        let flags = ["--model", "lstm", "--epochs", "4", "--patience", "10", "--batch-size", "32", "--validation-dates", "4", "--seed", "5", "--quiet"]
+        let flags = [
+            "--model", "lstm", "--epochs", "4", "--patience", "10", "--batch-size", "32", "--validation-dates", "4",
+            "--seed", "5", "--quiet"
+        ]
         let reference = Self.fixture.directory + "/uninterrupted.safetensors"
         let uninterrupted = try ToolProcess.run("trainer", [Self.fixture.dataset, "--out", reference] + flags)
         #expect(uninterrupted.status == 0, "\(uninterrupted.stderr)")
@@ -101,7 +120,9 @@ struct PipelineToolTests {
         let model = Self.fixture.directory + "/interrupted.safetensors"
         let running = try ToolProcess.start("trainer", [Self.fixture.dataset, "--out", model, "--threads", "2"] + flags)
         let deadline = Date().addingTimeInterval(120)
-        while !FileManager.default.fileExists(atPath: model + ".checkpoint") && running.process.isRunning && Date() < deadline {
+        while !FileManager.default.fileExists(atPath: model + ".checkpoint") && running.process.isRunning
+            && Date() < deadline
+        {
             Thread.sleep(forTimeInterval: 0.05)
         }
         try #require(running.process.isRunning, "training finished before it could be interrupted")
@@ -112,7 +133,8 @@ struct PipelineToolTests {
         #expect(FileManager.default.fileExists(atPath: model + ".checkpoint"))
         #expect(!FileManager.default.fileExists(atPath: model), "no model file from an interrupted run")
 
-        let resumed = try ToolProcess.run("trainer", [Self.fixture.dataset, "--out", model, "--resume", "--threads", "1"] + flags)
+        let resumed = try ToolProcess.run(
+            "trainer", [Self.fixture.dataset, "--out", model, "--resume", "--threads", "1"] + flags)
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: model)) == Data(contentsOf: URL(fileURLWithPath: reference)))
     }
@@ -120,13 +142,20 @@ struct PipelineToolTests {
     /// synth's CSV and XML layouts of one export import into the same dataset, byte for byte.
     @Test func synthCSVAndXMLImportIdentically() throws {
         let directory = try ToolProcess.temporaryDirectory("synth-formats")
-        let synth = try ToolProcess.run("synth", ["--out", directory + "/export", "--customers", "60", "--reps", "4", "--weeks", "20", "--seed", "9", "--quiet"])
+        let synth = try ToolProcess.run(
+            "synth",
+            [
+                "--out", directory + "/export", "--customers", "60", "--reps", "4", "--weeks", "20", "--seed", "9",
+                "--quiet"
+            ])
         #expect(synth.status == 0, "\(synth.stderr)")
         for format in ["csv", "xml"] {
-            let imported = try ToolProcess.run("importer", [
-                directory + "/export/visits.\(format)", "--customers", directory + "/export/customers.\(format)",
-                "--out", directory + "/\(format)", "--quiet",
-            ])
+            let imported = try ToolProcess.run(
+                "importer",
+                [
+                    directory + "/export/visits.\(format)", "--customers", directory + "/export/customers.\(format)",
+                    "--out", directory + "/\(format)", "--quiet"
+                ])
             #expect(imported.status == 0, "\(format): \(imported.stderr)")
         }
         for file in ["visits.csv", "customers.csv"] {
@@ -139,8 +168,13 @@ struct PipelineToolTests {
     }
 
     @Test func helpDescribesEveryFlagAndExitsZero() throws {
-        for (tool, flags) in [("trainer", ["--model", "--epochs", "--resume", "--init-from", "--train-until", "--log-json", "Exit codes"]),
-                              ("scorer", ["--model", "--dataset", "--visits", "--top-per-rep", "--as-of", "Exit codes"])] {
+        for (tool, flags) in [
+            (
+                "trainer",
+                ["--model", "--epochs", "--resume", "--init-from", "--train-until", "--log-json", "Exit codes"]
+            ),
+            ("scorer", ["--model", "--dataset", "--visits", "--top-per-rep", "--as-of", "Exit codes"])
+        ] {
             let help = try ToolProcess.run(tool, ["--help"])
             #expect(help.status == 0, "\(tool) --help: \(help.stderr)")
             for flag in flags { #expect(help.stdout.contains(flag), "\(tool) --help lacks \(flag)") }
@@ -148,31 +182,51 @@ struct PipelineToolTests {
         // Every tool names its release (the model file and report.json record it too).
         for tool in ["importer", "trainer", "scorer", "evaluator", "synth"] {
             let version = try ToolProcess.run(tool, ["--version"])
-            #expect(version.status == 0 && version.stdout == RevisitVersion.current + "\n", "\(tool) --version: \(version.stdout) \(version.stderr)")
+            #expect(
+                version.status == 0 && version.stdout == RevisitVersion.current + "\n",
+                "\(tool) --version: \(version.stdout) \(version.stderr)")
         }
         let backtest = try ToolProcess.run("evaluator", ["backtest", "--help"])
-        #expect(backtest.status == 0 && backtest.stdout.contains("--first-fold") && backtest.stdout.contains("--models"), "\(backtest.stderr)")
+        #expect(
+            backtest.status == 0 && backtest.stdout.contains("--first-fold") && backtest.stdout.contains("--models"),
+            "\(backtest.stderr)")
     }
 
     @Test func refusalsHaveReasonsAndExitCodes() throws {
-        let missing = try ToolProcess.run("trainer", [Self.fixture.directory + "/nothing", "--out", Self.fixture.directory + "/x.safetensors"])
+        let missing = try ToolProcess.run(
+            "trainer", [Self.fixture.directory + "/nothing", "--out", Self.fixture.directory + "/x.safetensors"])
         #expect(missing.status == 2 && missing.stderr.contains("manifest.json"), "\(missing.stderr)")
-        let badModel = try ToolProcess.run("trainer", [Self.fixture.dataset, "--out", "/tmp/x", "--model", "transformer"])
+        let badModel = try ToolProcess.run(
+            "trainer", [Self.fixture.dataset, "--out", "/tmp/x", "--model", "transformer"])
         #expect(badModel.status == 1, "usage errors exit 1: \(badModel.stderr)")
         // The parser lists the registry's names.
-        #expect(badModel.stderr.contains("'transformer' is invalid for '--model <model>'") && badModel.stderr.contains("- xgboost_timing"), "\(badModel.stderr)")
-        for (tool, arguments) in [("trainer", [Self.fixture.dataset, "--out", "/tmp/x"]), ("scorer", ["--model", "/tmp/x", "--dataset", Self.fixture.dataset]),
-                                  ("evaluator", ["backtest", "--dataset", Self.fixture.dataset, "--out", "/tmp/x"])] {
+        #expect(
+            badModel.stderr.contains("'transformer' is invalid for '--model <model>'")
+                && badModel.stderr.contains("- xgboost_timing"), "\(badModel.stderr)")
+        for (tool, arguments) in [
+            ("trainer", [Self.fixture.dataset, "--out", "/tmp/x"]),
+            ("scorer", ["--model", "/tmp/x", "--dataset", Self.fixture.dataset]),
+            ("evaluator", ["backtest", "--dataset", Self.fixture.dataset, "--out", "/tmp/x"])
+        ] {
             let zeroThreads = try ToolProcess.run(tool, arguments + ["--threads", "0"])
-            #expect(zeroThreads.status == 1 && zeroThreads.stderr.contains("threads must be in 1...64"), "\(tool): \(zeroThreads.stderr)")
+            #expect(
+                zeroThreads.status == 1 && zeroThreads.stderr.contains("threads must be in 1...64"),
+                "\(tool): \(zeroThreads.stderr)")
         }
-        let noResume = try ToolProcess.run("trainer", [Self.fixture.dataset, "--out", Self.fixture.directory + "/never.safetensors", "--resume", "--quiet"])
+        let noResume = try ToolProcess.run(
+            "trainer",
+            [Self.fixture.dataset, "--out", Self.fixture.directory + "/never.safetensors", "--resume", "--quiet"])
         #expect(noResume.status == 2 && noResume.stderr.contains("no checkpoint"), "\(noResume.stderr)")
         // A file that is not a model.
-        let notModel = try ToolProcess.run("scorer", ["--model", Self.fixture.dataset + "/manifest.json", "--dataset", Self.fixture.dataset])
+        let notModel = try ToolProcess.run(
+            "scorer", ["--model", Self.fixture.dataset + "/manifest.json", "--dataset", Self.fixture.dataset])
         #expect(notModel.status == 2 && notModel.stderr.hasPrefix("scorer: "), "\(notModel.stderr)")
-        let unwritable = try ToolProcess.run("scorer", ["--model", Self.fixture.directory + "/cnn.safetensors", "--dataset", Self.fixture.dataset,
-                                                       "--out", "/nonexistent-directory/scores.csv"])
+        let unwritable = try ToolProcess.run(
+            "scorer",
+            [
+                "--model", Self.fixture.directory + "/cnn.safetensors", "--dataset", Self.fixture.dataset,
+                "--out", "/nonexistent-directory/scores.csv"
+            ])
         #expect(unwritable.status == 4, "\(unwritable.stderr)")
         // A model whose pipeline needs a column this dataset lacks is refused with the reason:
         // trained on a copy of the dataset with a numeric `amount` column, scored without it.
@@ -181,9 +235,13 @@ struct PipelineToolTests {
         var manifest = try Dataset.readManifest(directory: Self.fixture.dataset)
         manifest.visitColumns = DatasetManifest.ExtraColumns(numeric: ["amount"])
         let dataset = try Dataset.load(directory: Self.fixture.dataset)
-        let visits = dataset.visits.map { var v = $0; v.numeric = [1]; return v }
-        try Data(Dataset.encodeVisits(visits, columns: manifest.visitColumns)).write(to: URL(fileURLWithPath: other + "/visits.csv"))
-        try FileManager.default.copyItem(atPath: Self.fixture.dataset + "/customers.csv", toPath: other + "/customers.csv")
+        let visits = dataset.visits.map {
+            var v = $0; v.numeric = [1]; return v
+        }
+        try Data(Dataset.encodeVisits(visits, columns: manifest.visitColumns)).write(
+            to: URL(fileURLWithPath: other + "/visits.csv"))
+        try FileManager.default.copyItem(
+            atPath: Self.fixture.dataset + "/customers.csv", toPath: other + "/customers.csv")
         try FileManager.default.copyItem(atPath: Self.fixture.dataset + "/rejects.csv", toPath: other + "/rejects.csv")
         try DatasetFiles.writeManifest(manifest, to: other)
         let trained = try ToolProcess.run("trainer", [other, "--out", model, "--model", "logreg"] + Self.quickTraining)
@@ -199,16 +257,21 @@ struct PipelineToolTests {
             let model = Self.fixture.directory + "/\(name).safetensors"
             let trained = try Self.train(model, ["--model", name] + extra)
             #expect(trained.status == 0, "\(name): \(trained.stderr)")
-            let scored = try ToolProcess.run("scorer", ["--model", model, "--dataset", Self.fixture.dataset, "--top-per-rep", "2", "--quiet"])
+            let scored = try ToolProcess.run(
+                "scorer", ["--model", model, "--dataset", Self.fixture.dataset, "--top-per-rep", "2", "--quiet"])
             #expect(scored.status == 0, "\(name): \(scored.stderr)")
             let rows = scored.stdout.split(separator: "\n").dropFirst()
-            #expect(!rows.isEmpty && rows.allSatisfy { $0.contains(",\(name)-") }, "\(name): the model id names the model")
+            #expect(
+                !rows.isEmpty && rows.allSatisfy { $0.contains(",\(name)-") }, "\(name): the model id names the model")
             let file = try TensorFile.read(from: model)
             #expect(file.metadata["model"] == name)
             let expected = name == "xgboost" ? "isotonic" : "none"
-            #expect(file.metadata["calibration"]?.contains("\"method\":\"\(expected)\"") == true, "\(name): \(file.metadata["calibration"] ?? "")")
+            #expect(
+                file.metadata["calibration"]?.contains("\"method\":\"\(expected)\"") == true,
+                "\(name): \(file.metadata["calibration"] ?? "")")
         }
-        let refused = try Self.train(Self.fixture.directory + "/x.safetensors", ["--model", "recency", "--calibration", "platt"])
+        let refused = try Self.train(
+            Self.fixture.directory + "/x.safetensors", ["--model", "recency", "--calibration", "platt"])
         #expect(refused.status == 1 && refused.stderr.contains("cannot be calibrated"), "\(refused.stderr)")
     }
 
@@ -223,11 +286,16 @@ struct PipelineToolTests {
             #expect(trained.status == 0, "\(name): \(trained.stderr)")
             let scored = try ToolProcess.run("scorer", ["--model", model, "--dataset", Self.fixture.dataset, "--quiet"])
             #expect(scored.status == 0, "\(name): \(scored.stderr)")
-            let rows = scored.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+            let rows = scored.stdout.split(separator: "\n").dropFirst().map {
+                $0.split(separator: ",", omittingEmptySubsequences: false)
+            }
             #expect(rows.count > 50)
             for row in rows {
-                guard row.count >= 19, let p = Double(row[3]), let orders = Double(row[8]), let expected = Double(row[9]),
-                      let median = Double(row[10]), let p7 = Double(row[11]), let p14 = Double(row[12]), let p28 = Double(row[13]) else {
+                guard row.count >= 19, let p = Double(row[3]), let orders = Double(row[8]),
+                    let expected = Double(row[9]),
+                    let median = Double(row[10]), let p7 = Double(row[11]), let p14 = Double(row[12]),
+                    let p28 = Double(row[13])
+                else {
                     Issue.record("\(name): a forecast column is empty or not a number: \(row)")
                     return
                 }
@@ -236,23 +304,38 @@ struct PipelineToolTests {
             }
             let scores = Self.fixture.directory + "/forecast-\(name).csv"
             try scored.stdout.write(toFile: scores, atomically: true, encoding: .utf8)
-            let audit = try ToolProcess.run("evaluator", ["audit", "--scores", scores, "--dataset", Self.fixture.dataset,
-                                                          "--out", Self.fixture.directory + "/forecast-report-\(name)", "--quiet", "--bootstrap", "10"])
+            let audit = try ToolProcess.run(
+                "evaluator",
+                [
+                    "audit", "--scores", scores, "--dataset", Self.fixture.dataset,
+                    "--out", Self.fixture.directory + "/forecast-report-\(name)", "--quiet", "--bootstrap", "10"
+                ])
             #expect(audit.status == 0, "\(name): \(audit.stderr)")
         }
         // A list scored inside the model's training period is flagged by the scorer and left
         // out by the audit; --visits without --customers says the profiles are missing.
         let model = Self.fixture.directory + "/forecast-bgnbd.safetensors"
-        let early = try ToolProcess.run("scorer", ["--model", model, "--dataset", Self.fixture.dataset, "--as-of", "2018-06-04"])
+        let early = try ToolProcess.run(
+            "scorer", ["--model", model, "--dataset", Self.fixture.dataset, "--as-of", "2018-06-04"])
         #expect(early.status == 0 && early.stderr.contains("inside the model's training period"), "\(early.stderr)")
         let earlyScores = Self.fixture.directory + "/early.csv"
         try early.stdout.write(toFile: earlyScores, atomically: true, encoding: .utf8)
-        let earlyAudit = try ToolProcess.run("evaluator", ["audit", "--scores", earlyScores, "--dataset", Self.fixture.dataset,
-                                                           "--out", Self.fixture.directory + "/early-report", "--bootstrap", "10"])
-        #expect(earlyAudit.stdout.contains("scored inside their model's training period") || earlyAudit.stderr.contains("training period"),
-                "\(earlyAudit.stdout) \(earlyAudit.stderr)")
-        let refused = try ToolProcess.run("evaluator", ["audit", "--scores", earlyScores, "--dataset", Self.fixture.dataset,
-                                                        "--out", Self.fixture.directory + "/early-report-14", "--horizon", "14"])
+        let earlyAudit = try ToolProcess.run(
+            "evaluator",
+            [
+                "audit", "--scores", earlyScores, "--dataset", Self.fixture.dataset,
+                "--out", Self.fixture.directory + "/early-report", "--bootstrap", "10"
+            ])
+        #expect(
+            earlyAudit.stdout.contains("scored inside their model's training period")
+                || earlyAudit.stderr.contains("training period"),
+            "\(earlyAudit.stdout) \(earlyAudit.stderr)")
+        let refused = try ToolProcess.run(
+            "evaluator",
+            [
+                "audit", "--scores", earlyScores, "--dataset", Self.fixture.dataset,
+                "--out", Self.fixture.directory + "/early-report-14", "--horizon", "14"
+            ])
         #expect(refused.status == 2 && refused.stderr.contains("made for a 28-day window"), "\(refused.stderr)")
         let visits = try Data(contentsOf: URL(fileURLWithPath: Self.fixture.dataset + "/visits.csv"))
         let bare = try ToolProcess.run("scorer", ["--model", model, "--visits", "-"], stdin: visits)

@@ -7,8 +7,10 @@ struct RevisitBenchTests {
     /// Runs `revisit-bench` without the BLAS-selection variables of this process, plus `environment`.
     static func run(_ arguments: [String], environment: [String: String]) throws -> (status: Int32, output: String) {
         var base = ProcessInfo.processInfo.environment
-        for key in ["OPENBLAS_CORETYPE", "REVISIT_BLAS_REEXECUTED", "REVISIT_BLAS_KERNELS", "REVISIT_CPUINFO",
-                    "REVISIT_INHERITED_OPENBLAS_CORETYPE", "REVISIT_BLAS_SELF_CHECK"] { base[key] = nil }
+        for key in [
+            "OPENBLAS_CORETYPE", "REVISIT_BLAS_REEXECUTED", "REVISIT_BLAS_KERNELS", "REVISIT_CPUINFO",
+            "REVISIT_INHERITED_OPENBLAS_CORETYPE", "REVISIT_BLAS_SELF_CHECK"
+        ] { base[key] = nil }
         let result = try ToolProcess.run("revisit-bench", arguments, environment: base.merging(environment) { $1 })
         return (result.status, result.stdout + result.stderr)
     }
@@ -25,7 +27,8 @@ struct RevisitBenchTests {
         // bf16-capable EPYCs some CI machines have), the documented behaviour is to leave it
         // alone: no re-execution, OPENBLAS_CORETYPE stays unset.
         let native = try Self.run(["blas-info"], environment: ["REVISIT_BLAS_KERNELS": "off"])
-        let nativeCore = native.output.split(separator: "\n").first { $0.hasPrefix("core: ") }?.dropFirst(6).lowercased() ?? ""
+        let nativeCore =
+            native.output.split(separator: "\n").first { $0.hasPrefix("core: ") }?.dropFirst(6).lowercased() ?? ""
         if ["skylakex", "cooperlake", "sapphirerapids", "zen4", "zen5"].contains(nativeCore) {
             #expect(result.output.lowercased().contains("core: \(nativeCore)"), "\(result.output)")
             #expect(result.output.contains("OPENBLAS_CORETYPE: (unset)"), "\(result.output)")
@@ -38,40 +41,58 @@ struct RevisitBenchTests {
     /// A cpuinfo file that claims the SkylakeX subsets of AVX-512.
     static func avx512CPUInfo(_ name: String) throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(getpid())").path
-        try "flags\t\t: avx2 avx512f avx512cd avx512bw avx512dq avx512vl\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try "flags\t\t: avx2 avx512f avx512cd avx512bw avx512dq avx512vl\n".write(
+            toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 
     @Test func overridesAnInheritedPinToSlowerKernelsAndRemembersIt() throws {
         let cpuinfo = try Self.avx512CPUInfo("avx512-cpuinfo-pin")
-        let result = try Self.run(["blas-info"], environment: ["REVISIT_CPUINFO": cpuinfo, "OPENBLAS_CORETYPE": "Haswell"])
+        let result = try Self.run(
+            ["blas-info"], environment: ["REVISIT_CPUINFO": cpuinfo, "OPENBLAS_CORETYPE": "Haswell"])
         #expect(result.status == 0, "\(result.output)")
-        #expect(result.output.contains("core: SkylakeX") && result.output.contains("OPENBLAS_CORETYPE: SkylakeX"), "\(result.output)")
+        #expect(
+            result.output.contains("core: SkylakeX") && result.output.contains("OPENBLAS_CORETYPE: SkylakeX"),
+            "\(result.output)")
         #expect(result.output.contains("inherited OPENBLAS_CORETYPE: Haswell"), "\(result.output)")
     }
 
     @Test func inheritKeepsTheEnvironmentsChoice() throws {
         let cpuinfo = try Self.avx512CPUInfo("avx512-cpuinfo-inherit")
         for policy in ["inherit", "off"] {
-            let pinned = try Self.run(["blas-info"], environment: ["REVISIT_CPUINFO": cpuinfo, "OPENBLAS_CORETYPE": "Haswell",
-                                                                    "REVISIT_BLAS_KERNELS": policy])
+            let pinned = try Self.run(
+                ["blas-info"],
+                environment: [
+                    "REVISIT_CPUINFO": cpuinfo, "OPENBLAS_CORETYPE": "Haswell",
+                    "REVISIT_BLAS_KERNELS": policy
+                ])
             #expect(pinned.status == 0 && pinned.output.contains("core: Haswell"), "\(pinned.output)")
-            let unset = try Self.run(["blas-info"], environment: ["REVISIT_CPUINFO": cpuinfo, "REVISIT_BLAS_KERNELS": policy])
+            let unset = try Self.run(
+                ["blas-info"], environment: ["REVISIT_CPUINFO": cpuinfo, "REVISIT_BLAS_KERNELS": policy])
             #expect(unset.status == 0 && unset.output.contains("OPENBLAS_CORETYPE: (unset)"), "\(unset.output)")
         }
     }
 
     @Test func aFailedSelfCheckGoesBackToTheInheritedKernels() throws {
         let cpuinfo = try Self.avx512CPUInfo("avx512-cpuinfo-selfcheck")
-        let result = try Self.run(["blas-info"], environment: ["REVISIT_CPUINFO": cpuinfo, "OPENBLAS_CORETYPE": "Haswell",
-                                                                "REVISIT_BLAS_SELF_CHECK": "fail"])
+        let result = try Self.run(
+            ["blas-info"],
+            environment: [
+                "REVISIT_CPUINFO": cpuinfo, "OPENBLAS_CORETYPE": "Haswell",
+                "REVISIT_BLAS_SELF_CHECK": "fail"
+            ])
         #expect(result.status == 0, "\(result.output)")
-        #expect(result.output.contains("failed Revisit's self-check; going back to OPENBLAS_CORETYPE=Haswell"), "\(result.output)")
-        #expect(result.output.contains("core: Haswell") && result.output.contains("REVISIT_BLAS_KERNELS: inherit"), "\(result.output)")
+        #expect(
+            result.output.contains("failed Revisit's self-check; going back to OPENBLAS_CORETYPE=Haswell"),
+            "\(result.output)")
+        #expect(
+            result.output.contains("core: Haswell") && result.output.contains("REVISIT_BLAS_KERNELS: inherit"),
+            "\(result.output)")
     }
 
     @Test func anUnknownPolicyWarnsAndKeepsTheKernels() throws {
-        let result = try Self.run(["blas-info"], environment: ["OPENBLAS_CORETYPE": "Haswell", "REVISIT_BLAS_KERNELS": "fastest"])
+        let result = try Self.run(
+            ["blas-info"], environment: ["OPENBLAS_CORETYPE": "Haswell", "REVISIT_BLAS_KERNELS": "fastest"])
         #expect(result.status == 0 && result.output.contains("core: Haswell"), "\(result.output)")
         #expect(result.output.contains("REVISIT_BLAS_KERNELS=fastest is not one of auto, inherit"), "\(result.output)")
     }
@@ -92,19 +113,24 @@ struct RevisitBenchTests {
 
     @Test func profileRunsOneMeasureAndRefusesBadSizes() throws {
         for inference in [false, true] {
-            let result = try Self.run(["profile", "--batch", "4", "--threads", "2", "--seconds", "0.05"] + (inference ? ["--inference"] : []),
-                                      environment: [:])
+            let result = try Self.run(
+                ["profile", "--batch", "4", "--threads", "2", "--seconds", "0.05"] + (inference ? ["--inference"] : []),
+                environment: [:])
             #expect(result.status == 0, "\(result.output)")
-            #expect(result.output.contains("cnn_lstm \(inference ? "inference" : "training") batch 4, 2 threads:"), "\(result.output)")
+            #expect(
+                result.output.contains("cnn_lstm \(inference ? "inference" : "training") batch 4, 2 threads:"),
+                "\(result.output)")
         }
         let bad = try Self.run(["profile", "--batch", "0"], environment: [:])
         #expect(bad.status != 0 && bad.output.contains("--batch must be at least 1"), "\(bad.output)")
     }
 
     @Test func featuresBenchmarkRunsOnASmallLogAndRefusesBadSizes() throws {
-        let small = try Self.run(["features", "--customers", "100", "--visits", "1500", "--days", "120"], environment: [:])
+        let small = try Self.run(
+            ["features", "--customers", "100", "--visits", "1500", "--days", "120"], environment: [:])
         #expect(small.status == 0, "\(small.output)")
-        #expect(small.output.contains("100 customers") && small.output.contains("| **index + build** |"), "\(small.output)")
+        #expect(
+            small.output.contains("100 customers") && small.output.contains("| **index + build** |"), "\(small.output)")
         let bad = try Self.run(["features", "--customers", "10", "--visits", "5"], environment: [:])
         #expect(bad.status != 0)
         #expect(bad.output.contains("need at least one visit per customer"), "\(bad.output)")

@@ -35,7 +35,8 @@ struct TrainingTests {
         }
         return ModelExamples(
             sequence: Tensor(shape: [count, t, f], scalars: sequence), mask: Tensor(shape: [count, t], scalars: mask),
-            statics: Tensor(shape: [count, s], scalars: statics), aggregates: Tensor(shape: [count, a], scalars: aggregates),
+            statics: Tensor(shape: [count, s], scalars: statics),
+            aggregates: Tensor(shape: [count, a], scalars: aggregates),
             labels: Tensor(labels))
     }
 
@@ -118,7 +119,11 @@ struct TrainingTests {
         try resumed.restore(TensorFile.read(from: checkpointPath), source: checkpointPath)
         #expect(resumed.history.count == 1)
         try resumed.fit(train: train, validation: validation)
-        #expect(resumed.history == uninterrupted.history.map { var r = $0; r.seconds = resumed.history[$0.epoch - 1].seconds; return r })
+        #expect(
+            resumed.history
+                == uninterrupted.history.map {
+                    var r = $0; r.seconds = resumed.history[$0.epoch - 1].seconds; return r
+                })
         #expect(try Self.modelBytes(resumed) == Self.modelBytes(uninterrupted))
 
         var other = settings
@@ -139,7 +144,9 @@ struct TrainingTests {
         try run.fit(train: train, validation: validation)
         let best = run.history.map(\.validationLoss).min()!
         let tail = run.history.suffix(2)
-        if run.history.count < 30 { #expect(tail.allSatisfy { !$0.improved }, "stopped after \(settings.patience) epochs without improvement") }
+        if run.history.count < 30 {
+            #expect(tail.allSatisfy { !$0.improved }, "stopped after \(settings.patience) epochs without improvement")
+        }
         let (loss, _) = run.evaluate(validation)
         #expect(abs(loss - best) <= 1e-9 * max(1, best), "restored weights give \(loss), best epoch \(best)")
     }
@@ -155,7 +162,9 @@ struct TrainingTests {
         try run.fit(train: train, validation: validation)
         let aucs = run.history.compactMap(\.validationAUC)
         let best = try #require(run.bestEpoch)
-        #expect(best.validationAUC == aucs.max(), "kept epoch \(best.epoch) of \(run.history.map { ($0.epoch, $0.validationAUC ?? -1) })")
+        #expect(
+            best.validationAUC == aucs.max(),
+            "kept epoch \(best.epoch) of \(run.history.map { ($0.epoch, $0.validationAUC ?? -1) })")
         #expect(Self.auc(run.evaluate(validation).probabilities, validation.labels.scalars) == best.validationAUC)
     }
 
@@ -163,7 +172,8 @@ struct TrainingTests {
     /// missing tensor and an absurd shape are refused with the reason (untrusted files).
     @Test func neuralModelsRoundTripAndRefuseBadFiles() throws {
         let train = Self.examples(count: 96, seed: 1), validation = Self.examples(count: 64, seed: 2)
-        let run = TrainingRun(settings: Self.settings(.cnnLSTM, epochs: 1), shape: train.shape, validationScore: Self.auc)
+        let run = TrainingRun(
+            settings: Self.settings(.cnnLSTM, epochs: 1), shape: train.shape, validationScore: Self.auc)
         try run.fit(train: train, validation: validation)
         let path = Self.temporaryPath("model.safetensors")
         try NeuralModel(run: run).fileEntries().write(to: path)
@@ -171,7 +181,9 @@ struct TrainingTests {
         let loaded = try NeuralModel.decode(raw, source: path)
         // Wall times are not stored (byte-identical reruns): compare everything else.
         #expect(loaded.architecture == .cnnLSTM && loaded.settings == run.settings)
-        #expect(loaded.history.map(\.validationLoss) == run.history.map(\.validationLoss) && loaded.history.map(\.improved) == run.history.map(\.improved))
+        #expect(
+            loaded.history.map(\.validationLoss) == run.history.map(\.validationLoss)
+                && loaded.history.map(\.improved) == run.history.map(\.improved))
         #expect(raw.integerTensors["bn_seq.num_batches_tracked"]?.scalars == [Int64(run.steps)])
         var (model, parameters) = try loaded.instantiate()
         let reloaded = predictProbabilities(model: &model, parameters: parameters, examples: validation)
@@ -181,12 +193,17 @@ struct TrainingTests {
         var weights = poisoned.tensors["head.weight"]!
         weights.withUnsafeMutableBufferPointer { $0[0] = .nan }
         poisoned.tensors["head.weight"] = weights
-        #expect { try NeuralModel.decode(poisoned, source: path) } throws: { String(describing: $0).contains("NaN or infinite") }
+        #expect { try NeuralModel.decode(poisoned, source: path) } throws: {
+            String(describing: $0).contains("NaN or infinite")
+        }
         var missing = raw
         missing.tensors["head.weight"] = nil
-        #expect { try NeuralModel.decode(missing, source: path) } throws: { String(describing: $0).contains("do not fit") }
+        #expect { try NeuralModel.decode(missing, source: path) } throws: {
+            String(describing: $0).contains("do not fit")
+        }
         var absurd = raw
-        absurd.metadata["shape"] = #"{"aggregateFeatures":1,"sequenceFeatures":7,"staticFeatures":4,"steps":1000000000}"#
+        absurd.metadata["shape"] =
+            #"{"aggregateFeatures":1,"sequenceFeatures":7,"staticFeatures":4,"steps":1000000000}"#
         #expect { try NeuralModel.decode(absurd, source: path) } throws: { String(describing: $0).contains("outside") }
     }
 }
@@ -213,7 +230,8 @@ struct ShardedInferenceTests {
         var single: [Float] = [], sharded: [Float] = [], again: [Float] = []
         ShardedInference(model: model, parameters: parameters, shardCount: 1).probabilities(examples, into: &single)
         let inference = ShardedInference(model: model, parameters: parameters, shardCount: 3)
-        BlockParallelism.withThreads(2) { inference.probabilities(examples, into: &sharded) }  // shards run concurrently
+        // The shards run concurrently.
+        BlockParallelism.withThreads(2) { inference.probabilities(examples, into: &sharded) }
         #expect(single.count == 203 && sharded.count == 203)
         let worst = zip(single, sharded).map { abs($0 - $1) }.max()!
         #expect(worst <= 2e-6, "\(architecture): max |single − sharded| = \(worst)")

@@ -19,7 +19,9 @@ struct CallReasonsTests {
         for example in Self.set.examples.prefix(60) {
             let facts = try #require(CallReasons.facts(of: example, in: Self.history))
             let id = Self.history.customerID(of: example), t = example.asOf
-            let visits = Self.history.dataset.visits.filter { $0.customerID == id && $0.date.ordinal < t }.sorted { $0.date < $1.date }
+            let visits = Self.history.dataset.visits.filter { $0.customerID == id && $0.date.ordinal < t }.sorted {
+                $0.date < $1.date
+            }
             let orders = visits.filter(\.isOrder)
             #expect(facts.totalOrders == orders.count)
             #expect(facts.ordersIn90Days == orders.filter { t - $0.date.ordinal <= 90 }.count)
@@ -27,7 +29,8 @@ struct CallReasonsTests {
             #expect(facts.daysSinceLastVisit == visits.last.map { Int(t - $0.date.ordinal) })
             #expect(facts.daysSinceLastOrder == orders.last.map { Int(t - $0.date.ordinal) })
             let orderDays = Array(Set(orders.map(\.date.ordinal))).sorted()
-            let gap = orderDays.count >= 2 ? Double(orderDays.last! - orderDays.first!) / Double(orderDays.count - 1) : nil
+            let gap =
+                orderDays.count >= 2 ? Double(orderDays.last! - orderDays.first!) / Double(orderDays.count - 1) : nil
             #expect(facts.usualOrderGap == gap)
             // Same-day visits sort in dataset order; the last one's result is the fact.
             if let last = visits.last, !visits.contains(where: { $0.date == last.date && $0.visitID != last.visitID }) {
@@ -61,14 +64,18 @@ struct CallReasonsTests {
         let b0 = zip(z0, c).map(*).reduce(0, +), b1 = zip(z1, c).map(*).reduce(0, +)
         let det = a00 * a11 - a01 * a01
         let expected = [(a11 * b0 - a01 * b1) / det, (a00 * b1 - a01 * b0) / det]
-        #expect(abs(fit.coefficients[0] - expected[0]) < 1e-9 && abs(fit.coefficients[1] - expected[1]) < 1e-9, "\(fit.coefficients) vs \(expected)")
+        #expect(
+            abs(fit.coefficients[0] - expected[0]) < 1e-9 && abs(fit.coefficients[1] - expected[1]) < 1e-9,
+            "\(fit.coefficients) vs \(expected)")
         #expect(fit.explainedSquares / fit.totalSquares > 0.99)
         #expect(abs(fit.contribution(row: 3, column: 0) - expected[0] * z0[3]) < 1e-9)
         // A constant target has nothing to explain.
         #expect(RidgeFit(x, [Double](repeating: 1, count: 50)) == nil)
     }
 
-    @Test("A model that ranks by recent orders gets 'N orders in 90 days' first for its top customers; reasons only raise")
+    @Test(
+        "A model that ranks by recent orders gets 'N orders in 90 days' first for its top customers; reasons only raise"
+    )
     func reasonsFollowWhatMovesTheScore() throws {
         let facts = Self.set.examples.map { CallReasons.facts(of: $0, in: Self.history)! }
         let scores = facts.map { Float(1 / (1 + exp(-(Double($0.ordersIn90Days) - 1.5)))) }
@@ -77,7 +84,9 @@ struct CallReasonsTests {
         #expect(r2 > 0.8, "the surrogate reproduces a score that is a function of one of its facts: R² \(r2)")
         let top = scores.indices.sorted { scores[$0] > scores[$1] }.prefix(10)
         for i in top {
-            #expect(explanation.reasons[i].first == "\(facts[i].ordersIn90Days) orders in 90 days", "\(explanation.reasons[i])")
+            #expect(
+                explanation.reasons[i].first == "\(facts[i].ordersIn90Days) orders in 90 days",
+                "\(explanation.reasons[i])")
         }
         // The lowest-scored customers have no recent orders: that fact does not raise them, so it is not among their reasons.
         for i in scores.indices where facts[i].ordersIn90Days == 0 {
@@ -89,7 +98,8 @@ struct CallReasonsTests {
     @Test("Phrases say the facts in words, in the singular where one")
     func phrases() {
         let f = CallReasons.Facts(
-            daysSinceLastOrder: 41, usualOrderGap: 37.6, ordersIn90Days: 1, visitsIn30Days: 2, daysSinceLastVisit: 1, lastResult: "no answer",
+            daysSinceLastOrder: 41, usualOrderGap: 37.6, ordersIn90Days: 1, visitsIn30Days: 2, daysSinceLastVisit: 1,
+            lastResult: "no answer",
             totalOrders: 12)
         #expect(CallReasons.phrase(.rhythm, f) == "last order 41 days ago, usually every 38 days")
         #expect(CallReasons.phrase(.recentOrders, f) == "1 order in 90 days")
@@ -108,7 +118,8 @@ struct CallReasonsTests {
         let result = try ScoringJob.run(modelPath: path, history: Self.history, options: ScoringJob.Options())
         #expect(result.reasonsRSquared != nil)
         let withReasons = result.rows.filter { !$0.reasons.isEmpty }
-        #expect(withReasons.count > result.rows.count / 2, "\(withReasons.count) of \(result.rows.count) rows have reasons")
+        #expect(
+            withReasons.count > result.rows.count / 2, "\(withReasons.count) of \(result.rows.count) rows have reasons")
         let text = String(decoding: ScoringJob.encodeScores(result.rows, modelID: result.modelID), as: UTF8.self)
         #expect(text.hasPrefix(ScoresFile.header.joined(separator: ",") + "\n"))
         let decoded = try ScoresFile.decode(Array(text.utf8), path: "s.csv")

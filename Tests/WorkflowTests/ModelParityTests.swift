@@ -15,7 +15,9 @@ import Workflow
 struct ModelParityTests {
     static let torchPython: String? = {
         var candidates: [String] = []
-        if let explicit = ProcessInfo.processInfo.environment["REVISIT_TORCH_PYTHON"], !explicit.isEmpty { candidates.append(explicit) }
+        if let explicit = ProcessInfo.processInfo.environment["REVISIT_TORCH_PYTHON"], !explicit.isEmpty {
+            candidates.append(explicit)
+        }
         candidates.append(NSHomeDirectory() + "/.cache/revisit-bench/venv/bin/python")
         return candidates.first { path in
             guard FileManager.default.isExecutableFile(atPath: path) else { return false }
@@ -30,10 +32,13 @@ struct ModelParityTests {
         }
     }()
 
-    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
-    @Test(.enabled(if: torchPython != nil, "needs a Python with PyTorch (REVISIT_TORCH_PYTHON or ../shared/bench/setup.sh)"),
-          arguments: Architecture.allCases)
+    @Test(
+        .enabled(
+            if: torchPython != nil, "needs a Python with PyTorch (REVISIT_TORCH_PYTHON or ../shared/bench/setup.sh)"),
+        arguments: Architecture.allCases)
     func pyTorchReproducesRevisitProbabilities(architecture: Architecture) throws {
         let dataset = SyntheticVisitLog.generate(customers: 60, visits: 1500, days: 240, seed: 4)
         let history = VisitHistory(dataset: dataset)
@@ -50,24 +55,30 @@ struct ModelParityTests {
         let directory = NSTemporaryDirectory() + "revisit-parity-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let modelPath = directory + "/model.safetensors", inputsPath = directory + "/inputs.safetensors"
-        try TrainingJob.modelFile(fitted, options: options, trainUntil: data.trainUntil, datasetSHA256: "").write(to: modelPath)
+        try TrainingJob.modelFile(fitted, options: options, trainUntil: data.trainUntil, datasetSHA256: "").write(
+            to: modelPath)
 
         // Revisit's probabilities (before calibration: PyTorch reproduces the network) from the
         // model file as the scorer reads it, on the validation rows (left-padded ones included).
-        let loaded = try #require(try Contenders.load(ModelFile.read(from: modelPath), path: modelPath) as? FittedNeuralModel)
+        let loaded = try #require(
+            try Contenders.load(ModelFile.read(from: modelPath), path: modelPath) as? FittedNeuralModel)
         var (model, parameters) = try loaded.model.instantiate()
         let rows = Array(0..<min(48, data.validation.count))
         let examples = data.validation.selecting(rows)
         #expect(examples.mask.scalars.contains(0), "the rows include left-padded histories")
         let probabilities = predictProbabilities(model: &model, parameters: parameters, examples: examples)
         try TensorFile(tensors: [
-            "x_seq": examples.sequence, "mask": examples.mask, "statics": examples.statics, "aggregates": examples.aggregates,
-            "probabilities": Tensor(probabilities),
+            "x_seq": examples.sequence, "mask": examples.mask, "statics": examples.statics,
+            "aggregates": examples.aggregates,
+            "probabilities": Tensor(probabilities)
         ]).write(to: inputsPath)
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.torchPython!)
-        process.arguments = [Self.repositoryRoot.appendingPathComponent("Fixtures/models/check_model_file_parity.py").path, modelPath, inputsPath]
+        process.arguments = [
+            Self.repositoryRoot.appendingPathComponent("Fixtures/models/check_model_file_parity.py").path, modelPath,
+            inputsPath
+        ]
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe

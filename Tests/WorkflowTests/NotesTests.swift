@@ -15,7 +15,9 @@ struct NotesTests {
 
     /// Trains `model` on `dataset` up to 120 days before its end and returns the ROC-AUC of its
     /// scores on three later as-of dates (labels complete), and the fitted model.
-    static func outOfSample(_ dataset: Dataset, model: String, notes: Bool) throws -> (auc: Double, fitted: TrainingJob.Fitted) {
+    static func outOfSample(_ dataset: Dataset, model: String, notes: Bool) throws -> (
+        auc: Double, fitted: TrainingJob.Fitted
+    ) {
         let history = VisitHistory(dataset: dataset)
         let last = history.days.max()!
         var options = TrainingJob.Options()
@@ -27,7 +29,8 @@ struct NotesTests {
         let fitted = try #require(try TrainingJob.fit(FitJob(history: history, options: options)))
         var scores: [Float] = [], labels: [Int] = []
         for back in [100, 70, 40] {
-            let set = ExampleBuilder(history: history, settings: options.examples).scoringExamples(asOf: Day(ordinal: last - Int32(back)))
+            let set = ExampleBuilder(history: history, settings: options.examples).scoringExamples(
+                asOf: Day(ordinal: last - Int32(back)))
             let input = ScoringInput(history: history, set: set, encoder: try fitted.pipeline?.encoder(for: history))
             scores += fitted.calibration.apply(to: try fitted.model.scores(input, range: 0..<set.count))
             labels += set.examples.map { Int($0.label) }
@@ -48,7 +51,9 @@ struct NotesTests {
         #expect(with.auc > without.auc + 0.03, "with notes \(with.auc), without \(without.auc)")
     }
 
-    @Test("Notes with no signal: what survives the χ² test is dropped by the validation check, and the scores are those without notes")
+    @Test(
+        "Notes with no signal: what survives the χ² test is dropped by the validation check, and the scores are those without notes"
+    )
     func noSignalAddsNothing() throws {
         let dataset = SyntheticVisitLog.withNotes(Self.base, signal: 0, seed: 5)
         let with = try Self.outOfSample(dataset, model: "xgboost", notes: true)
@@ -60,7 +65,9 @@ struct NotesTests {
         #expect(with.auc == without.auc)
     }
 
-    @Test("A model with notes round-trips through its file; the file's notes are checked; a dataset without the column is refused")
+    @Test(
+        "A model with notes round-trips through its file; the file's notes are checked; a dataset without the column is refused"
+    )
     func fileRoundTrip() throws {
         let dataset = SyntheticVisitLog.withNotes(Self.base, signal: 0.7, seed: 5)
         let history = VisitHistory(dataset: dataset)
@@ -73,11 +80,14 @@ struct NotesTests {
         #expect(fitted.pipeline?.notes != nil)
         let path = NSTemporaryDirectory() + "revisit-notes-\(UUID().uuidString).safetensors"
         defer { try? FileManager.default.removeItem(atPath: path) }
-        try TrainingJob.modelFile(fitted, options: options, trainUntil: job.trainUntil, datasetSHA256: "test").write(to: path)
+        try TrainingJob.modelFile(fitted, options: options, trainUntil: job.trainUntil, datasetSHA256: "test").write(
+            to: path)
         let loaded = try ScoringJob.LoadedModel(path: path)
-        let set = ExampleBuilder(history: history, settings: options.examples).scoringExamples(asOf: Day(ordinal: history.days.max()! + 1))
+        let set = ExampleBuilder(history: history, settings: options.examples).scoringExamples(
+            asOf: Day(ordinal: history.days.max()! + 1))
         let input = ScoringInput(history: history, set: set, encoder: try fitted.pipeline?.encoder(for: history))
-        #expect(try loaded.probabilities(history: history, set: set, path: path)
+        #expect(
+            try loaded.probabilities(history: history, set: set, path: path)
                 == fitted.calibration.apply(to: try fitted.model.scores(input, range: 0..<set.count)))
         // The same export without its notes column cannot feed this model.
         let plain = VisitHistory(dataset: Self.base)
@@ -97,7 +107,8 @@ struct NotesTests {
         options.training.epochs = 1
         options.validationDates = 4
         var lines: [String] = []
-        let fitted = try #require(try TrainingJob.fit(FitJob(history: history, options: options, log: { lines.append($0) })))
+        let fitted = try #require(
+            try TrainingJob.fit(FitJob(history: history, options: options, log: { lines.append($0) })))
         #expect(fitted.pipeline?.notes == nil && fitted.pipeline?.formatVersion == 3)
         #expect(!lines.contains { $0.contains("notes kept") || $0.contains("notes dropped") }, "\(lines)")
     }
@@ -115,8 +126,13 @@ struct NotesTests {
         let first = try #require(try TrainingJob.fit(FitJob(history: history, options: options)))
         options.examples.sequenceLength = 10
         var lines: [String] = []
-        let second = try TrainingJob.fit(FitJob(history: history, options: options, warmStart: first.model, log: { lines.append($0) }))
+        let second = try TrainingJob.fit(
+            FitJob(history: history, options: options, warmStart: first.model, log: { lines.append($0) }))
         #expect(second != nil)
-        #expect(lines.contains { $0.contains("cannot warm-start logreg") && $0.contains("training from scratch") && $0.contains("5 steps") }, "\(lines)")
+        #expect(
+            lines.contains {
+                $0.contains("cannot warm-start logreg") && $0.contains("training from scratch")
+                    && $0.contains("5 steps")
+            }, "\(lines)")
     }
 }

@@ -14,12 +14,17 @@ struct TimingContenderTests {
     static let history = ContenderTests.history
 
     /// Tomorrow's candidates (as of the day after the data) and the scoring input of `fitted`.
-    static func tomorrow(_ fitted: TrainingJob.Fitted, _ options: TrainingJob.Options) throws -> (set: ExampleSet, input: ScoringInput) {
-        let set = ExampleBuilder(history: history, settings: options.examples).scoringExamples(asOf: Day(ordinal: history.days.max()! + 1))
+    static func tomorrow(_ fitted: TrainingJob.Fitted, _ options: TrainingJob.Options) throws -> (
+        set: ExampleSet, input: ScoringInput
+    ) {
+        let set = ExampleBuilder(history: history, settings: options.examples).scoringExamples(
+            asOf: Day(ordinal: history.days.max()! + 1))
         return (set, ScoringInput(history: history, set: set, encoder: try fitted.pipeline?.encoder(for: history)))
     }
 
-    @Test("xgboost_timing: score = P(order within H) of its distribution; monotone curves; the file gives the same timing")
+    @Test(
+        "xgboost_timing: score = P(order within H) of its distribution; monotone curves; the file gives the same timing"
+    )
     func hazardTrees() throws {
         let (path, fitted, options) = try ContenderTests.trained("xgboost_timing")
         let (set, input) = try Self.tomorrow(fitted, options)
@@ -44,9 +49,12 @@ struct TimingContenderTests {
         #expect(text.contains("\"survival_exponent\":"))
         for (edited, phrase) in [
             (text.replacingOccurrences(of: "[7,14,21,28,42,56,91]", with: "[7,7]"), "bin edges"),
-            (text.replacingOccurrences(of: "\"survival_exponent\":", with: "\"survival_exponent\":1e9,\"x\":"), "level calibration"),
+            (
+                text.replacingOccurrences(of: "\"survival_exponent\":", with: "\"survival_exponent\":1e9,\"x\":"),
+                "level calibration"
+            ),
             (text.replacingOccurrences(of: "[7,14,21,28,42,56,91]", with: "[7,14,21,28,42,56,91,5000]"), "bin edges"),
-            ("{", "missing or malformed"),
+            ("{", "missing or malformed")
         ] {
             var bad = file
             bad.metadata["xgboost_timing"] = edited
@@ -56,7 +64,9 @@ struct TimingContenderTests {
         }
     }
 
-    @Test("xgboost_timing's count head: expected order days in [t, t + H) near the observed mean and ranked with them; the file keeps it; a file without it loads without one; bad count trees are refused")
+    @Test(
+        "xgboost_timing's count head: expected order days in [t, t + H) near the observed mean and ranked with them; the file keeps it; a file without it loads without one; bad count trees are refused"
+    )
     func countHead() throws {
         let (path, fitted, options) = try ContenderTests.trained("xgboost_timing")
         let horizon = options.examples.horizonDays
@@ -66,8 +76,10 @@ struct TimingContenderTests {
         let last = Self.history.days.max()! + 1 - Int32(horizon)
         var expected: [Double] = [], observed: [Double] = []
         for weeksBack in stride(from: 0, through: 20, by: 4) {
-            let set = ExampleBuilder(history: Self.history, settings: options.examples).scoringExamples(asOf: Day(ordinal: last - Int32(7 * weeksBack)))
-            let input = ScoringInput(history: Self.history, set: set, encoder: try fitted.pipeline?.encoder(for: Self.history))
+            let set = ExampleBuilder(history: Self.history, settings: options.examples).scoringExamples(
+                asOf: Day(ordinal: last - Int32(7 * weeksBack)))
+            let input = ScoringInput(
+                history: Self.history, set: set, encoder: try fitted.pipeline?.encoder(for: Self.history))
             let counts = try #require(try fitted.model.expectedOrders(input, range: 0..<set.count))
             #expect(counts.count == set.count)
             expected += counts
@@ -95,7 +107,9 @@ struct TimingContenderTests {
         try older.write(to: olderPath)
         let withoutCounts = try ScoringJob.LoadedModel(path: olderPath)
         #expect(try withoutCounts.fitted.expectedOrders(input, range: 0..<set.count) == nil)
-        #expect(try withoutCounts.fitted.timing(input, range: 0..<set.count) == (try fitted.model.timing(input, range: 0..<set.count)))
+        #expect(
+            try withoutCounts.fitted.timing(input, range: 0..<set.count)
+                == (try fitted.model.timing(input, range: 0..<set.count)))
         var bad = file
         bad.byteTensors["xgboost_timing.count.model"] = file.byteTensors["xgboost_timing.model"]
         let badPath = ContenderTests.temporaryPath("timing-bad-counts.safetensors")
@@ -108,19 +122,26 @@ struct TimingContenderTests {
         let metadata = try #require(file.metadata["xgboost_timing"])
         #expect(metadata.contains("\"count_offset\":\"bgnbd_expected_orders\""), "\(metadata)")
         var noOffset = file
-        noOffset.metadata["xgboost_timing"] = metadata.replacingOccurrences(of: ",\"count_offset\":\"bgnbd_expected_orders\"", with: "")
+        noOffset.metadata["xgboost_timing"] = metadata.replacingOccurrences(
+            of: ",\"count_offset\":\"bgnbd_expected_orders\"", with: "")
         let noOffsetPath = ContenderTests.temporaryPath("timing-no-offset.safetensors")
         try noOffset.write(to: noOffsetPath)
-        let withoutPrior = try #require(try ScoringJob.LoadedModel(path: noOffsetPath).fitted.expectedOrders(input, range: 0..<set.count))
+        let withoutPrior = try #require(
+            try ScoringJob.LoadedModel(path: noOffsetPath).fitted.expectedOrders(input, range: 0..<set.count))
         #expect(zip(withoutPrior, scoring).filter { abs($0 - $1) > 1e-6 }.count == set.count)
         var unknown = file
-        unknown.metadata["xgboost_timing"] = metadata.replacingOccurrences(of: "bgnbd_expected_orders", with: "pareto_nbd")
+        unknown.metadata["xgboost_timing"] = metadata.replacingOccurrences(
+            of: "bgnbd_expected_orders", with: "pareto_nbd")
         let unknownPath = ContenderTests.temporaryPath("timing-unknown-offset.safetensors")
         try unknown.write(to: unknownPath)
-        #expect { try ScoringJob.LoadedModel(path: unknownPath) } throws: { String(describing: $0).contains("xgboost_timing") }
+        #expect { try ScoringJob.LoadedModel(path: unknownPath) } throws: {
+            String(describing: $0).contains("xgboost_timing")
+        }
     }
 
-    @Test("BG/NBD's expected orders are its conditional expected purchases over H; the default ensemble passes them through; models without a count head say nothing")
+    @Test(
+        "BG/NBD's expected orders are its conditional expected purchases over H; the default ensemble passes them through; models without a count head say nothing"
+    )
     func bgnbdCounts() throws {
         let (_, fitted, options) = try ContenderTests.trained("bgnbd")
         let (set, input) = try Self.tomorrow(fitted, options)
@@ -136,11 +157,14 @@ struct TimingContenderTests {
         #expect(try ensemble.model.expectedOrders(ensembleInput, range: 0..<set.count) == expected)
         #expect(try ensemble.model.timing(ensembleInput, range: 0..<set.count) == nil)
         let (_, xgboost, _) = try ContenderTests.trained("xgboost")
-        let treeInput = ScoringInput(history: Self.history, set: set, encoder: try xgboost.pipeline?.encoder(for: Self.history))
+        let treeInput = ScoringInput(
+            history: Self.history, set: set, encoder: try xgboost.pipeline?.encoder(for: Self.history))
         #expect(try xgboost.model.expectedOrders(treeInput, range: 0..<set.count) == nil)
     }
 
-    @Test("Level calibration: the survival exponent recovers a known power of the survival, and 1 for a calibrated hazard")
+    @Test(
+        "Level calibration: the survival exponent recovers a known power of the survival, and 1 for a calibrated hazard"
+    )
     func levelCalibration() {
         var random = SeededRandom(seed: 3)
         var hazards: [Float] = [], labels: [Float] = []
@@ -157,7 +181,9 @@ struct TimingContenderTests {
         #expect(abs(calibrated - 1) < 0.05, "a calibrated hazard keeps exponent \(calibrated)")
     }
 
-    @Test("cnn_lstm_timing: the network's hazard head gives a score that is its own P(order within H); the file gives the same timing and refuses a tampered head")
+    @Test(
+        "cnn_lstm_timing: the network's hazard head gives a score that is its own P(order within H); the file gives the same timing and refuses a tampered head"
+    )
     func neuralHazardHead() throws {
         let (path, fitted, options) = try ContenderTests.trained("cnn_lstm_timing")
         let (set, input) = try Self.tomorrow(fitted, options)
@@ -167,7 +193,8 @@ struct TimingContenderTests {
         #expect(timing[0].bins == TimingBins(horizonDays: options.examples.horizonDays))
         for (score, distribution) in zip(scores, timing) {
             // The score is read from the logits in Double, the timing from Float hazards: a few ulps apart.
-            #expect(abs(Double(score) - distribution.probability(withinDays: Double(options.examples.horizonDays))) < 1e-5)
+            #expect(
+                abs(Double(score) - distribution.probability(withinDays: Double(options.examples.horizonDays))) < 1e-5)
             #expect(zip(distribution.cumulative, distribution.cumulative.dropFirst()).allSatisfy { $0 <= $1 })
             #expect(distribution.expectedDays > 0 && distribution.medianDays >= 1)
         }
@@ -185,7 +212,10 @@ struct TimingContenderTests {
             ("timing_survival_exponent", "1e9", "level calibration"),
             ("timing_survival_exponent", "nan", "level calibration"),
             ("training", training.replacingOccurrences(of: "[7,14,21,28,42,56,91]", with: "[7,7]"), "hazard head"),
-            ("training", training.replacingOccurrences(of: "\"horizon_days\":28", with: "\"horizon_days\":500"), "hazard head"),
+            (
+                "training", training.replacingOccurrences(of: "\"horizon_days\":28", with: "\"horizon_days\":500"),
+                "hazard head"
+            )
         ] {
             var bad = file
             bad.metadata[key] = edited
@@ -220,9 +250,12 @@ struct TimingContenderTests {
         let scores = try fitted.model.scores(input, range: 0..<set.count)
         let timing = try #require(try fitted.model.timing(input, range: 0..<set.count))
         let k = try #require(timing[0].bins.edges.firstIndex(of: options.examples.horizonDays))
-        for (score, distribution) in zip(scores, timing) { #expect(abs(Double(score) - distribution.cumulative[k]) < 1e-6) }
+        for (score, distribution) in zip(scores, timing) {
+            #expect(abs(Double(score) - distribution.cumulative[k]) < 1e-6)
+        }
         let (_, tree, _) = try ContenderTests.trained("decision_tree")
-        let treeInput = ScoringInput(history: Self.history, set: set, encoder: try tree.pipeline?.encoder(for: Self.history))
+        let treeInput = ScoringInput(
+            history: Self.history, set: set, encoder: try tree.pipeline?.encoder(for: Self.history))
         #expect(try tree.model.timing(treeInput, range: 0..<set.count) == nil)
     }
 }

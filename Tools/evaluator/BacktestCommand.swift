@@ -35,43 +35,75 @@ extension EvaluatorCommand {
 
         @Option(help: "Dataset directory written by `importer`.")
         var dataset: String
-        @Option(help: ArgumentHelp("Comma-separated contenders, each once, in report order.", discussion: Contenders.helpList),
-                transform: { ContenderNames(try ContenderNames.parse($0)) })
+        @Option(
+            help: ArgumentHelp(
+                "Comma-separated contenders, each once, in report order.", discussion: Contenders.helpList),
+            transform: { ContenderNames(try ContenderNames.parse($0)) })
         var models = ContenderNames(Backtest.Settings.defaultContenders)
         @Option(help: "First fold's Monday (YYYY-MM-DD). Default: the latest folds whose outcome windows are complete.")
         var firstFold: String?
         @Option(help: "Instead of --first-fold and --folds: the fold dates, comma-separated Mondays (YYYY-MM-DD).")
         var foldDates: String?
-        @Option(help: "Calibration of each fold's scores on its validation split. Default: each contender's (platt for learned scores).")
+        @Option(
+            help:
+                "Calibration of each fold's scores on its validation split. Default: each contender's (platt for learned scores)."
+        )
         var calibration: ProbabilityCalibration.Method?
         @Option(parsing: .unconditional, help: "Number of weekly folds.")
         var folds = 4
-        @Option(help: "Candidates: visited-in-week (the study's) or with-history (every customer with an earlier visit). Default: visited-in-week for a visit log, with-history for a transaction log (whose week's buyers would all be positive).")
+        @Option(
+            help:
+                "Candidates: visited-in-week (the study's) or with-history (every customer with an earlier visit). Default: visited-in-week for a visit log, with-history for a transaction log (whose week's buyers would all be positive)."
+        )
         var candidates: CandidateChoice?
         @Option(parsing: .unconditional, help: "K: each rep's top K candidates form the list (with --list per-rep).")
         var topPerRep = 3
-        @Option(help: "The list: per-rep (each rep's top K), top:N (the N best overall), share:F (the best share F of the candidates) or threshold:P (every candidate with P(order) ≥ P). Default: per-rep for a visit log, share:0.1 for a transaction log (no reps).")
+        @Option(
+            help:
+                "The list: per-rep (each rep's top K), top:N (the N best overall), share:F (the best share F of the candidates) or threshold:P (every candidate with P(order) ≥ P). Default: per-rep for a visit log, share:0.1 for a transaction log (no reps)."
+        )
         var list: String?
         @Option(parsing: .unconditional, help: "Days between fold starts.")
         var stepDays = 7
         @Option(parsing: .unconditional, help: "Outcome window T2 in days (the label horizon H).")
         var horizon = 28
-        @Option(parsing: .unconditional, help: "Training examples only from the last N weeks before each fold (0, the default: all history, as the trainer and the nightly job).")
+        @Option(
+            parsing: .unconditional,
+            help:
+                "Training examples only from the last N weeks before each fold (0, the default: all history, as the trainer and the nightly job)."
+        )
         var trainingWeeks = 0
-        @Option(parsing: .unconditional, help: "Epochs of the first fold's training (later folds warm-start with --warm-epochs).")
+        @Option(
+            parsing: .unconditional,
+            help: "Epochs of the first fold's training (later folds warm-start with --warm-epochs).")
         var epochs = 3
-        @Option(parsing: .unconditional, help: "Epochs of each later fold, warm-started from the previous fold's weights (0: train every fold from scratch with --epochs).")
+        @Option(
+            parsing: .unconditional,
+            help:
+                "Epochs of each later fold, warm-started from the previous fold's weights (0: train every fold from scratch with --epochs)."
+        )
         var warmEpochs = 1
         @Option(help: "Inputs of the models: time-aware (default) or study (the paper's exact seven-feature inputs).")
         var features: FeatureSet = .timeAware
-        @Option(help: "Min–max scaling of the models' measured inputs: zero-one (default) or minus-one-one ([−1, 1], mapminmax's).")
+        @Option(
+            help:
+                "Min–max scaling of the models' measured inputs: zero-one (default) or minus-one-one ([−1, 1], mapminmax's)."
+        )
         var scaling: ScalingRange = .zeroOne
 
-        @Flag(name: .customLong("no-notes"), help: "Ignore the dataset's text columns (visit notes): the backtest row without them.")
+        @Flag(
+            name: .customLong("no-notes"),
+            help: "Ignore the dataset's text columns (visit notes): the backtest row without them.")
         var noNotes = false
-        @Option(help: "Early stopping of the neural models watches: loss (default), roc_auc or average_precision on each fold's validation split.")
+        @Option(
+            help:
+                "Early stopping of the neural models watches: loss (default), roc_auc or average_precision on each fold's validation split."
+        )
         var monitor: TrainingSettings.Monitor = .loss
-        @Option(help: "Training examples: the same candidates as the folds score (default: same), or with-history (every customer with an earlier visit at every as-of date).")
+        @Option(
+            help:
+                "Training examples: the same candidates as the folds score (default: same), or with-history (every customer with an earlier visit at every as-of date)."
+        )
         var trainOn: TrainingPopulation = .same
         @Option(parsing: .unconditional, help: "Batch size for the models.")
         var batchSize = 64
@@ -87,20 +119,25 @@ extension EvaluatorCommand {
         var out: String
         @Flag(help: "No progress lines on stderr.")
         var quiet = false
-        @Flag(help: "Print the results as one JSON object on stdout (per model: each fold and the averages; notes; the report's path) instead of the per-week lines.")
+        @Flag(
+            help:
+                "Print the results as one JSON object on stdout (per model: each fold and the averages; notes; the report's path) instead of the per-week lines."
+        )
         var json = false
-
 
         func explicitFoldDates() throws -> [Day]? {
             guard let foldDates else { return nil }
             let parts = foldDates.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             let days = parts.map { Day(iso: $0) }
-            guard !days.isEmpty, days.allSatisfy({ $0 != nil }) else { throw ValidationError("--fold-dates must be dates YYYY-MM-DD separated by commas") }
+            guard !days.isEmpty, days.allSatisfy({ $0 != nil }) else {
+                throw ValidationError("--fold-dates must be dates YYYY-MM-DD separated by commas")
+            }
             let sorted = days.map { $0! }
-            guard zip(sorted, sorted.dropFirst()).allSatisfy({ $0 < $1 }) else { throw ValidationError("--fold-dates must be increasing") }
+            guard zip(sorted, sorted.dropFirst()).allSatisfy({ $0 < $1 }) else {
+                throw ValidationError("--fold-dates must be increasing")
+            }
             return sorted
         }
-
 
         func listRule(transactions: Bool = false) throws -> ListRule {
             try ListRule.parse(self.list ?? (transactions ? "share:0.1" : "per-rep"), topPerRep: topPerRep)
@@ -109,16 +146,29 @@ extension EvaluatorCommand {
         func validate() throws {
             _ = try listRule()
             _ = try explicitFoldDates()
-            if foldDates != nil && firstFold != nil { throw ValidationError("--fold-dates and --first-fold exclude each other") }
-            guard (1...3_660).contains(stepDays) else { throw ValidationError("--step-days must be in 1...3660, not \(stepDays)") }
-            guard folds <= 10_000, topPerRep <= 1_000_000, horizon <= FeaturePipeline.maximumHorizonDays, epochs <= 100_000,
-                  warmEpochs <= 100_000, trainingWeeks <= 5_200, batchSize <= 1_000_000, bootstrap <= 100_000
-            else {
-                throw ValidationError("--folds ≤ 10000, --top-per-rep ≤ 1000000, --horizon ≤ \(FeaturePipeline.maximumHorizonDays), --epochs ≤ 100000, --batch-size ≤ 1000000, --bootstrap ≤ 100000")
+            if foldDates != nil && firstFold != nil {
+                throw ValidationError("--fold-dates and --first-fold exclude each other")
             }
-            if let firstFold, Day(iso: firstFold) == nil { throw ValidationError("--first-fold must be a date YYYY-MM-DD") }
-            guard folds >= 1, topPerRep >= 1, horizon >= 1, epochs >= 1, warmEpochs >= 0, trainingWeeks >= 0, batchSize >= 1, bootstrap >= 1
-            else { throw ValidationError("--folds, --top-per-rep, --horizon, --epochs, --batch-size, --bootstrap must be at least 1") }
+            guard (1...3_660).contains(stepDays) else {
+                throw ValidationError("--step-days must be in 1...3660, not \(stepDays)")
+            }
+            guard folds <= 10_000, topPerRep <= 1_000_000, horizon <= FeaturePipeline.maximumHorizonDays,
+                epochs <= 100_000,
+                warmEpochs <= 100_000, trainingWeeks <= 5_200, batchSize <= 1_000_000, bootstrap <= 100_000
+            else {
+                throw ValidationError(
+                    "--folds ≤ 10000, --top-per-rep ≤ 1000000, --horizon ≤ \(FeaturePipeline.maximumHorizonDays), --epochs ≤ 100000, --batch-size ≤ 1000000, --bootstrap ≤ 100000"
+                )
+            }
+            if let firstFold, Day(iso: firstFold) == nil {
+                throw ValidationError("--first-fold must be a date YYYY-MM-DD")
+            }
+            guard folds >= 1, topPerRep >= 1, horizon >= 1, epochs >= 1, warmEpochs >= 0, trainingWeeks >= 0,
+                batchSize >= 1, bootstrap >= 1
+            else {
+                throw ValidationError(
+                    "--folds, --top-per-rep, --horizon, --epochs, --batch-size, --bootstrap must be at least 1")
+            }
         }
 
         func run() throws {
@@ -143,7 +193,9 @@ extension EvaluatorCommand {
             } catch let error as DatasetError {
                 throw EvaluatorFailure.badInput(error.description)
             }
-            guard let last = data.visits.map(\.date).max() else { throw EvaluatorFailure.badInput("\(dataset): the dataset has no visits") }
+            guard let last = data.visits.map(\.date).max() else {
+                throw EvaluatorFailure.badInput("\(dataset): the dataset has no visits")
+            }
             let dataEnd = last.advanced(by: 1)
             let first: Day
             if let firstFold {
@@ -177,36 +229,53 @@ extension EvaluatorCommand {
             settings.warmStart = warmEpochs > 0
             settings.warmEpochs = max(warmEpochs, 1)
             let backtest = Backtest(settings: settings, history: VisitHistory(dataset: data))
-            log("backtest: \(backtest.foldStarts.count) folds from \(backtest.foldStarts.first!.iso), contenders \(settings.contenders.joined(separator: ", "))")
+            log(
+                "backtest: \(backtest.foldStarts.count) folds from \(backtest.foldStarts.first!.iso), contenders \(settings.contenders.joined(separator: ", "))"
+            )
             let results: [Backtest.Fold]
             do {
-                results = try backtest.run(progress: log, status: { progress in display.status("backtest: " + progress.line) })
+                results = try backtest.run(
+                    progress: log, status: { progress in display.status("backtest: " + progress.line) })
             } catch {
                 throw EvaluatorFailure.badInput("\(dataset): \(error)")
             }
-            let evaluation = EvaluationSettings(horizonDays: horizon, topPerRep: topPerRep, bootstrapResamples: bootstrap, seed: seed)
+            let evaluation = EvaluationSettings(
+                horizonDays: horizon, topPerRep: topPerRep, bootstrapResamples: bootstrap, seed: seed)
             let report = backtest.report(folds: results, evaluation: evaluation, groundTruth: truth, inputs: inputs)
             do {
                 // Every fold's scores, as a scores file an auditor can re-judge with `evaluator audit`
                 // (rank_in_rep encodes the list: its rows are those with rank_in_rep ≤ the report's K).
                 try ReportWriter.write(
-                    report, to: out, extra: [("scores.csv", ScoresFile.encode(rows: Backtest.scoreRows(results, list: settings.list, horizon: settings.training.examples.horizonDays).rows))],
+                    report, to: out,
+                    extra: [
+                        (
+                            "scores.csv",
+                            ScoresFile.encode(
+                                rows: Backtest.scoreRows(
+                                    results, list: settings.list, horizon: settings.training.examples.horizonDays
+                                ).rows)
+                        )
+                    ],
                     waiting: log)
             } catch {
                 throw EvaluatorFailure.reportNotWritten(out, error)
             }
             if json {
-                print(JSONLine.object([
-                    ("tool", .string("evaluator")), ("command", .string("backtest")),
-                    ("models", WeeklyComparison.json(report.allResults, comparison: report.settings.comparison)),
-                    ("notes", .array(report.notes.map { .string($0) })),
-                    ("report", .string((out as NSString).appendingPathComponent("report.json"))),
-                ]).text)
+                print(
+                    JSONLine.object([
+                        ("tool", .string("evaluator")), ("command", .string("backtest")),
+                        ("models", WeeklyComparison.json(report.allResults, comparison: report.settings.comparison)),
+                        ("notes", .array(report.notes.map { .string($0) })),
+                        ("report", .string((out as NSString).appendingPathComponent("report.json")))
+                    ]).text)
                 return
             }
-            for line in WeeklyComparison.lines(report.allResults, comparison: report.settings.comparison) { print(line) }
+            for line in WeeklyComparison.lines(report.allResults, comparison: report.settings.comparison) {
+                print(line)
+            }
             for note in report.notes { print("note: \(note)") }
-            print("report: \((out as NSString).appendingPathComponent("report.md")) (and report.json, scores.csv, *.svg)")
+            print(
+                "report: \((out as NSString).appendingPathComponent("report.md")) (and report.json, scores.csv, *.svg)")
         }
     }
 }

@@ -6,7 +6,7 @@ import Formats
 import Foundation
 import Monitoring
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `evaluator`: judges scores against outcomes and writes a report (JSON, Markdown, SVG).
@@ -41,7 +41,8 @@ enum EvaluatorFailure {
     static func cannotWrite(_ message: String) -> ToolFailure { ToolFailure(.cannotWrite, message) }
     /// The report directory `out` could not be written (exit 4): the system's reason, one line.
     static func reportNotWritten(_ out: String, _ error: any Error) -> ToolFailure {
-        let reason = (error as? AtomicWriteError)?.reason ?? (error as? FileLockError)?.reason ?? oneLineDescription(error)
+        let reason =
+            (error as? AtomicWriteError)?.reason ?? (error as? FileLockError)?.reason ?? oneLineDescription(error)
         return cannotWrite("\(out): cannot write the report: \(reason)")
     }
 }
@@ -68,7 +69,11 @@ extension EvaluatorCommand {
         var dataset: String
         @Option(help: "Synth ground_truth.csv: also report p_order as a score on the same rows (the ceiling).")
         var groundTruth: String?
-        @Option(parsing: .unconditional, help: "Label window H in days: did the customer order in [as-of, as-of + H)? Default: the window the scores file records (horizon_days), else 28; a different value is refused.")
+        @Option(
+            parsing: .unconditional,
+            help:
+                "Label window H in days: did the customer order in [as-of, as-of + H)? Default: the window the scores file records (horizon_days), else 28; a different value is refused."
+        )
         var horizon: Int?
         @Option(parsing: .unconditional, help: "List length K: each rep's top K by rank_in_rep is the call list.")
         var topPerRep = 10
@@ -78,14 +83,23 @@ extension EvaluatorCommand {
         var seed: UInt64 = 1
         @Option(help: "Output directory (created if missing; files in it are replaced atomically).")
         var out: String
-        @Option(help: "The last day the dataset's export covers (YYYY-MM-DD), when later than its last visit: windows ending by then count as closed (an export taken on Monday whose last visit was on Friday).")
+        @Option(
+            help:
+                "The last day the dataset's export covers (YYYY-MM-DD), when later than its last visit: windows ending by then count as closed (an export taken on Monday whose last visit was on Friday)."
+        )
         var observedThrough: String?
-        @Option(help: "Append each audited list's results to this history CSV (created if missing; a date already there is replaced), which evaluator trend draws.")
+        @Option(
+            help:
+                "Append each audited list's results to this history CSV (created if missing; a date already there is replaced), which evaluator trend draws."
+        )
         var history: String?
         @Flag(help: "No progress lines on stderr.")
         var quiet = false
         @OptionGroup var configuration: ConfigOption
-        @Flag(help: "Print the results as one JSON object on stdout (per model: each week and the averages; notes; the report's path) instead of the per-week lines.")
+        @Flag(
+            help:
+                "Print the results as one JSON object on stdout (per model: each week and the averages; notes; the report's path) instead of the per-week lines."
+        )
         var json = false
 
         func validate() throws {
@@ -94,11 +108,17 @@ extension EvaluatorCommand {
             }
             if let horizon {
                 guard horizon >= 1 else { throw ValidationError("--horizon must be at least 1 day, got \(horizon)") }
-                guard horizon <= 3_660 else { throw ValidationError("--horizon must be at most 3660 days, got \(horizon)") }
+                guard horizon <= 3_660 else {
+                    throw ValidationError("--horizon must be at most 3660 days, got \(horizon)")
+                }
             }
-            guard (1...1_000_000).contains(topPerRep) else { throw ValidationError("--top-per-rep must be in 1...1000000, got \(topPerRep)") }
+            guard (1...1_000_000).contains(topPerRep) else {
+                throw ValidationError("--top-per-rep must be in 1...1000000, got \(topPerRep)")
+            }
             guard bootstrap >= 1 else { throw ValidationError("--bootstrap must be at least 1, got \(bootstrap)") }
-            guard bootstrap <= 100_000 else { throw ValidationError("--bootstrap must be at most 100000, got \(bootstrap)") }
+            guard bootstrap <= 100_000 else {
+                throw ValidationError("--bootstrap must be at most 100000, got \(bootstrap)")
+            }
         }
 
         func progress(_ message: String) {
@@ -120,7 +140,8 @@ extension EvaluatorCommand {
                 let rows = try ScoresFile.decode(scoreBytes, path: scores)
                 progress("\(rows.count) score rows read from \(scores)")
                 let horizon = try Evaluation.Audit.horizon(for: rows, requested: self.horizon, path: scores)
-                let settings = EvaluationSettings(horizonDays: horizon, topPerRep: topPerRep, bootstrapResamples: bootstrap, seed: seed)
+                let settings = EvaluationSettings(
+                    horizonDays: horizon, topPerRep: topPerRep, bootstrapResamples: bootstrap, seed: seed)
                 let data = try Dataset.load(directory: dataset)
                 progress("dataset \(dataset): \(data.visits.count) visits, \(data.customers.count) customers")
                 var inputs = [InputFile(role: "scores", path: scores, contents: scoreBytes)]
@@ -133,7 +154,9 @@ extension EvaluatorCommand {
                 }
                 progress("evaluating (bootstrap B = \(bootstrap))")
                 report = Evaluation.Audit.run(
-                    scores: rows, outcomes: Outcomes(dataset: data, horizonDays: horizon, observedThrough: observedThrough.flatMap { Day(iso: $0) }),
+                    scores: rows,
+                    outcomes: Outcomes(
+                        dataset: data, horizonDays: horizon, observedThrough: observedThrough.flatMap { Day(iso: $0) }),
                     groundTruth: truth,
                     settings: settings, inputs: inputs)
             } catch let error as EvaluationError {
@@ -148,7 +171,9 @@ extension EvaluatorCommand {
             }
             var historyAdded: Int? = nil
             if !json {
-                for line in WeeklyComparison.lines(report.allResults, comparison: report.settings.comparison) { print(line) }
+                for line in WeeklyComparison.lines(report.allResults, comparison: report.settings.comparison) {
+                    print(line)
+                }
                 for note in report.notes { print("note: \(note)") }
                 print("report: \((out as NSString).appendingPathComponent("report.md")) (and report.json, *.svg)")
             }
@@ -157,22 +182,30 @@ extension EvaluatorCommand {
                 do {
                     let written = try AuditHistory.append(entries, to: history, waiting: progress)
                     historyAdded = entries.count
-                    if !json { print("history: \(history): \(entries.count) list\(entries.count == 1 ? "" : "s") added, \(written.dates.count) nights in all") }
+                    if !json {
+                        print(
+                            "history: \(history): \(entries.count) list\(entries.count == 1 ? "" : "s") added, \(written.dates.count) nights in all"
+                        )
+                    }
                 } catch let error as EvaluationError {
                     throw EvaluatorFailure.badInput(error.description)
                 } catch {
-                    throw EvaluatorFailure.cannotWrite("\(history): cannot append to the history: \(oneLineDescription(error))")
+                    throw EvaluatorFailure.cannotWrite(
+                        "\(history): cannot append to the history: \(oneLineDescription(error))")
                 }
-                if entries.isEmpty && !json { print("note: no list had a closed outcome window; nothing added to the history") }
+                if entries.isEmpty && !json {
+                    print("note: no list had a closed outcome window; nothing added to the history")
+                }
             }
             if json {
-                print(JSONLine.object([
-                    ("tool", .string("evaluator")), ("command", .string("audit")),
-                    ("models", WeeklyComparison.json(report.allResults, comparison: report.settings.comparison)),
-                    ("notes", .array(report.notes.map { .string($0) })),
-                    ("report", .string((out as NSString).appendingPathComponent("report.json"))),
-                    ("history_added", historyAdded.map { .int($0) } ?? .null),
-                ]).text)
+                print(
+                    JSONLine.object([
+                        ("tool", .string("evaluator")), ("command", .string("audit")),
+                        ("models", WeeklyComparison.json(report.allResults, comparison: report.settings.comparison)),
+                        ("notes", .array(report.notes.map { .string($0) })),
+                        ("report", .string((out as NSString).appendingPathComponent("report.json"))),
+                        ("history_added", historyAdded.map { .int($0) } ?? .null)
+                    ]).text)
             }
         }
     }

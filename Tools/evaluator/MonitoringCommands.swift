@@ -14,7 +14,8 @@ func writeOutputs(_ files: [(name: String, text: String)], to directory: String)
             try AtomicFile.write(Data(file.text.utf8), to: (directory as NSString).appendingPathComponent(file.name))
         }
     } catch {
-        throw EvaluatorFailure.cannotWrite("\(directory): cannot write: \((error as? AtomicWriteError)?.reason ?? oneLineDescription(error))")
+        throw EvaluatorFailure.cannotWrite(
+            "\(directory): cannot write: \((error as? AtomicWriteError)?.reason ?? oneLineDescription(error))")
     }
 }
 
@@ -42,18 +43,28 @@ extension EvaluatorCommand {
         var out: String
         @Option(parsing: .unconditional, help: "Previous nights pooled as a night's baseline.")
         var window = 14
-        @Option(parsing: .unconditional, help: "Relative drop below the baseline that warns (0.25: below 75% of it), when chance does not explain it.")
+        @Option(
+            parsing: .unconditional,
+            help:
+                "Relative drop below the baseline that warns (0.25: below 75% of it), when chance does not explain it.")
         var drop = 0.25
-        @Option(parsing: .unconditional, help: "One-sided binomial p-value below which a drop is not put down to chance.")
+        @Option(
+            parsing: .unconditional, help: "One-sided binomial p-value below which a drop is not put down to chance.")
         var significance = 0.01
         @Flag(help: "Exit 5 when the latest night has a warning (for a job that pages someone).")
         var failOnWarning = false
         @OptionGroup var configuration: ConfigOption
 
         func validate() throws {
-            guard (1...365).contains(window) else { throw ValidationError("--window must be in 1...365 nights, got \(window)") }
-            guard drop > 0, drop < 1 else { throw ValidationError("--drop must be between 0 and 1 (exclusive), got \(drop)") }
-            guard significance > 0, significance < 1 else { throw ValidationError("--significance must be between 0 and 1 (exclusive), got \(significance)") }
+            guard (1...365).contains(window) else {
+                throw ValidationError("--window must be in 1...365 nights, got \(window)")
+            }
+            guard drop > 0, drop < 1 else {
+                throw ValidationError("--drop must be between 0 and 1 (exclusive), got \(drop)")
+            }
+            guard significance > 0, significance < 1 else {
+                throw ValidationError("--significance must be between 0 and 1 (exclusive), got \(significance)")
+            }
         }
 
         func run() throws {
@@ -69,17 +80,23 @@ extension EvaluatorCommand {
             settings.relativeDrop = drop
             settings.significance = significance
             let trend = Trend(read, settings: settings)
-            try writeOutputs([("trend.md", trend.markdown(historyPath: history)), ("trend.svg", trend.chart().render())], to: out)
+            try writeOutputs(
+                [("trend.md", trend.markdown(historyPath: history)), ("trend.svg", trend.chart().render())], to: out)
             if let last = trend.nights.last {
                 let precision = last.listPrecision.map { String(format: "%.2f%%", $0 * 100) } ?? "undefined"
-                print("\(trend.nights.count) nights; latest list \(last.asOf.iso): precision \(precision) (\(last.listedOrdered) of \(last.listed) listed ordered)")
+                print(
+                    "\(trend.nights.count) nights; latest list \(last.asOf.iso): precision \(precision) (\(last.listedOrdered) of \(last.listed) listed ordered)"
+                )
             } else {
                 print("no audited list in \(history) yet")
             }
             for warning in trend.latestWarnings { print("warning: \(warning.message)") }
             print("trend: \((out as NSString).appendingPathComponent("trend.md")) (and trend.svg)")
             if failOnWarning && !trend.latestWarnings.isEmpty {
-                throw ToolFailure(.attention, "the latest list (\(trend.nights.last!.asOf.iso)) has \(trend.latestWarnings.count) warning(s); see \(out)/trend.md")
+                throw ToolFailure(
+                    .attention,
+                    "the latest list (\(trend.nights.last!.asOf.iso)) has \(trend.latestWarnings.count) warning(s); see \(out)/trend.md"
+                )
             }
         }
     }
@@ -106,28 +123,41 @@ extension EvaluatorCommand {
         var out: String?
         @Option(parsing: .unconditional, help: "Largest share of yesterday's visits that may be missing tonight.")
         var maxHistoryLoss = 0.005
-        @Option(parsing: .unconditional, help: "Largest share of yesterday's visits whose date, customer, rep or result may change.")
+        @Option(
+            parsing: .unconditional,
+            help: "Largest share of yesterday's visits whose date, customer, rep or result may change.")
         var maxHistoryChange = 0.05
         @Option(parsing: .unconditional, help: "Largest share of customer profiles that may vanish.")
         var maxCustomerLoss = 0.01
-        @Option(parsing: .unconditional, help: "New visits per day may be this many times the usual (or 1/this) at most.")
+        @Option(
+            parsing: .unconditional, help: "New visits per day may be this many times the usual (or 1/this) at most.")
         var maxVolumeRatio = 5.0
         @Option(parsing: .unconditional, help: "Largest relative change of the order share of the new visits.")
         var maxOrderShareChange = 0.5
-        @Option(parsing: .unconditional, help: "Largest share of new visits carrying a value yesterday's dataset never had.")
+        @Option(
+            parsing: .unconditional, help: "Largest share of new visits carrying a value yesterday's dataset never had."
+        )
         var maxNewValueShare = 0.2
         @Option(parsing: .unconditional, help: "Largest increase of the import's reject rate (0.02: two points).")
         var maxRejectRateIncrease = 0.02
         @OptionGroup var configuration: ConfigOption
 
         func validate() throws {
-            for (name, value) in [("--max-history-loss", maxHistoryLoss), ("--max-history-change", maxHistoryChange),
-                                  ("--max-customer-loss", maxCustomerLoss), ("--max-new-value-share", maxNewValueShare),
-                                  ("--max-reject-rate-increase", maxRejectRateIncrease)] {
-                guard (0...1).contains(value) else { throw ValidationError("\(name) must be a share in 0...1, got \(value)") }
+            for (name, value) in [
+                ("--max-history-loss", maxHistoryLoss), ("--max-history-change", maxHistoryChange),
+                ("--max-customer-loss", maxCustomerLoss), ("--max-new-value-share", maxNewValueShare),
+                ("--max-reject-rate-increase", maxRejectRateIncrease)
+            ] {
+                guard (0...1).contains(value) else {
+                    throw ValidationError("\(name) must be a share in 0...1, got \(value)")
+                }
             }
-            guard maxVolumeRatio >= 1, maxVolumeRatio.isFinite else { throw ValidationError("--max-volume-ratio must be at least 1, got \(maxVolumeRatio)") }
-            guard maxOrderShareChange > 0, maxOrderShareChange.isFinite else { throw ValidationError("--max-order-share-change must be above 0, got \(maxOrderShareChange)") }
+            guard maxVolumeRatio >= 1, maxVolumeRatio.isFinite else {
+                throw ValidationError("--max-volume-ratio must be at least 1, got \(maxVolumeRatio)")
+            }
+            guard maxOrderShareChange > 0, maxOrderShareChange.isFinite else {
+                throw ValidationError("--max-order-share-change must be above 0, got \(maxOrderShareChange)")
+            }
         }
 
         func run() throws {
@@ -148,11 +178,16 @@ extension EvaluatorCommand {
             thresholds.maxRejectRateIncrease = maxRejectRateIncrease
             let drift = DatasetDrift(baseline: before, candidate: after, thresholds: thresholds)
             for finding in drift.findings { print(finding.description) }
-            if let out { try writeOutputs([("drift.md", drift.markdown(baselinePath: baseline, candidatePath: candidate))], to: out) }
+            if let out {
+                try writeOutputs(
+                    [("drift.md", drift.markdown(baselinePath: baseline, candidatePath: candidate))], to: out)
+            }
             if drift.exceedsThreshold {
                 let failed = drift.findings.filter(\.exceedsThreshold).map(\.check).joined(separator: ", ")
-                throw ToolFailure(.attention, "\(candidate): past a drift threshold (\(failed)): keep yesterday's dataset and model, "
-                    + "look at the export, and rerun with a larger --max-… if the change is real")
+                throw ToolFailure(
+                    .attention,
+                    "\(candidate): past a drift threshold (\(failed)): keep yesterday's dataset and model, "
+                        + "look at the export, and rerun with a larger --max-… if the change is real")
             }
         }
     }

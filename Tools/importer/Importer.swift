@@ -6,7 +6,7 @@ import ERPImport
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `importer`: ERP visit exports (CSV or XML) → a validated dataset directory. Exit codes are
@@ -47,7 +47,10 @@ struct ImporterCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The customer export (CSV or XML).", valueName: "file"))
     var customers: String?
 
-    @Option(help: ArgumentHelp("Mapping file (JSON): column names, value maps, date formats, delimiter, encoding, extras.", valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "Mapping file (JSON): column names, value maps, date formats, delimiter, encoding, extras.",
+            valueName: "file"))
     var mapping: String?
 
     @Option(help: ArgumentHelp("Input syntax, csv or xml (default: by extension; stdin is csv).", valueName: "csv|xml"))
@@ -56,24 +59,34 @@ struct ImporterCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The dataset directory to write.", valueName: "dir"))
     var out: String
 
-    @Flag(help: "Merge into the existing dataset at --out (same export twice changes only the manifest's history); refused when --out holds no dataset.")
+    @Flag(
+        help:
+            "Merge into the existing dataset at --out (same export twice changes only the manifest's history); refused when --out holds no dataset."
+    )
     var append = false
 
     @Flag(help: "When another import is writing --out, fail at once (exit 4) instead of waiting for it.")
     var noWait = false
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Fail (exit 3, write nothing) when more than this share of rows is rejected, 0…1.", valueName: "R"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Fail (exit 3, write nothing) when more than this share of rows is rejected, 0…1.", valueName: "R"))
     var maxRejectRate: Double?
 
-    @Option(help: ArgumentHelp(
-        "Memory for the import's sort buffers, e.g. 512M or 4G (default 1G, at least 64M): rows beyond it are sorted in runs spilled beside --out and merged.",
-        valueName: "size"))
+    @Option(
+        help: ArgumentHelp(
+            "Memory for the import's sort buffers, e.g. 512M or 4G (default 1G, at least 64M): rows beyond it are sorted in runs spilled beside --out and merged.",
+            valueName: "size"))
     var memory: MemorySize = MemorySize(bytes: ImportOptions.defaultMemoryBudget)
 
     @Flag(help: "No progress lines on stderr.")
     var quiet = false
     @OptionGroup var configuration: ConfigOption
-    @Flag(help: "Print the summary as one JSON object on stdout (counts by table with the rejects by reason, date range, time) instead of the summary line.")
+    @Flag(
+        help:
+            "Print the summary as one JSON object on stdout (counts by table with the rejects by reason, date range, time) instead of the summary line."
+    )
     var json = false
 
     static let defaultMaxRejectRate = 0.05
@@ -97,7 +110,8 @@ struct ImporterCommand: ParsableCommand {
         if let path = mapping { loaded = try Mapping.load(path: path) }
         let formatter = ISO8601DateFormatter()
         var options = ImportOptions(
-            visitsPath: visits, customersPath: customers, format: format, mapping: loaded, mappingPath: mapping, outputDirectory: out,
+            visitsPath: visits, customersPath: customers, format: format, mapping: loaded, mappingPath: mapping,
+            outputDirectory: out,
             append: append, maxRejectRate: maxRejectRate, timestamp: formatter.string(from: started))
         options.waitForLock = !noWait
         options.memoryBudget = memory.bytes
@@ -173,8 +187,10 @@ extension ImporterCommand {
             if code == .success {
                 exit(withError: error)  // --help, --version
             }
-            FileHandle.standardError.write(Data(
-                "importer: \(usageMessage(ImporterCommand.self, for: error, arguments: arguments, configSource: expanded.source))\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "importer: \(usageMessage(ImporterCommand.self, for: error, arguments: arguments, configSource: expanded.source))\n"
+                        .utf8))
             Glibc.exit(1)
         }
     }

@@ -5,7 +5,7 @@ import Formats
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `importer inspect`: what an export holds, before the first import, and a draft mapping.
@@ -47,11 +47,15 @@ struct InspectCommand: ParsableCommand {
 
     func run() throws {
         let visitInspection = try ExportInspection.inspect(path: visits, role: .visits, maximumRows: rows)
-        let customerInspection = try customers.map { try ExportInspection.inspect(path: $0, role: .customers, maximumRows: rows) }
+        let customerInspection = try customers.map {
+            try ExportInspection.inspect(path: $0, role: .customers, maximumRows: rows)
+        }
         print(ExportInspection.describe(visitInspection), terminator: "")
         if let customerInspection { print(ExportInspection.describe(customerInspection), terminator: "") }
         let mapping = ExportInspection.draftMapping(visits: visitInspection, customers: customerInspection)
-        print("orders (result values that look like an order; check): \(mapping.orders.isEmpty ? "none found" : mapping.orders.joined(separator: ", "))")
+        print(
+            "orders (result values that look like an order; check): \(mapping.orders.isEmpty ? "none found" : mapping.orders.joined(separator: ", "))"
+        )
         if let writeMapping {
             let text = ExportInspection.draftJSON(mapping, visits: visitInspection, customers: customerInspection)
             do {
@@ -75,9 +79,9 @@ struct InspectCommand: ParsableCommand {
             Glibc.exit(2)
         } catch {
             if exitCode(for: error) == .success { exit(withError: error) }
-            FileHandle.standardError.write(Data("importer inspect: \(usageMessage(InspectCommand.self, for: error, arguments: arguments))\n".utf8))
+            FileHandle.standardError.write(
+                Data("importer inspect: \(usageMessage(InspectCommand.self, for: error, arguments: arguments))\n".utf8))
             Glibc.exit(1)
         }
     }
 }
-

@@ -12,7 +12,8 @@ struct RevisitBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "revisit-bench",
         abstract: "Release-mode benchmarks of Revisit, for comparison with ../shared/bench.",
-        version: RevisitVersion.current, subcommands: [GEMM.self, Train.self, Profile.self, FeaturesBench.self, BLASInfo.self, Quality.self])
+        version: RevisitVersion.current,
+        subcommands: [GEMM.self, Train.self, Profile.self, FeaturesBench.self, BLASInfo.self, Quality.self])
 
     init() {}
 
@@ -30,7 +31,8 @@ struct RevisitBench: ParsableCommand {
 struct Quality: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The quality table: a backtest report beside quality_reference.py's results on the same folds.",
-        discussion: "`make quality` runs both and then this. Prints Markdown: one row per model, then the bars checked.")
+        discussion: "`make quality` runs both and then this. Prints Markdown: one row per model, then the bars checked."
+    )
 
     @Option(help: "report.json of `evaluator backtest` on the log.")
     var report: String
@@ -50,7 +52,9 @@ struct Quality: ParsableCommand {
             let rows = QualityComparison.rows(of: report, source: "Fixtures/sample")
             print("\n| Fixtures/sample | folds | mean ROC-AUC | mean AP | mean Brier |\n|---|---:|---:|---:|---:|")
             for row in rows {
-                print("| \(row.model) | \(row.folds) | \(QualityComparison.number(row.rocAUC)) | \(QualityComparison.number(row.averagePrecision)) | \(QualityComparison.number(row.brier, 5)) |")
+                print(
+                    "| \(row.model) | \(row.folds) | \(QualityComparison.number(row.rocAUC)) | \(QualityComparison.number(row.averagePrecision)) | \(QualityComparison.number(row.brier, 5)) |"
+                )
             }
             print("")
             for line in QualityComparison.sampleVerdict(rows) { print("- \(line)") }
@@ -72,7 +76,9 @@ struct GEMM: ParsableCommand {
     @Option(parsing: .unconditional, help: "Approximate seconds per repetition.")
     var seconds = 0.3
 
-    @Option(parsing: .unconditional, help: "Seconds of sustained 1024² products before measuring each thread count (0: measure from idle).")
+    @Option(
+        parsing: .unconditional,
+        help: "Seconds of sustained 1024² products before measuring each thread count (0: measure from idle).")
     var warmUp = 3.0
 
     @Option(help: "Write the measurements as JSON to this file.")
@@ -102,9 +108,12 @@ struct GEMM: ParsableCommand {
         if let json { try encoder.encode(rows).write(to: URL(fileURLWithPath: json), options: .atomic) }
         var runs = [rows]
         for path in pool {
-            runs.append(try JSONDecoder().decode([GEMMBenchmark.Row].self, from: Data(contentsOf: URL(fileURLWithPath: path))))
+            runs.append(
+                try JSONDecoder().decode([GEMMBenchmark.Row].self, from: Data(contentsOf: URL(fileURLWithPath: path))))
         }
-        let medians = try reference.map { try GEMMBenchmark.referenceMedians(fromJSON: Data(contentsOf: URL(fileURLWithPath: $0))) }
+        let medians = try reference.map {
+            try GEMMBenchmark.referenceMedians(fromJSON: Data(contentsOf: URL(fileURLWithPath: $0)))
+        }
         print("OpenBLAS core: \(BLAS.coreName); Swift runs pooled: \(runs.count)")
         print(GEMMBenchmark.table(swift: runs, reference: medians))
     }
@@ -112,7 +121,8 @@ struct GEMM: ParsableCommand {
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "CNN-LSTM and 2-layer LSTM training and inference samples/s, as torch_reference.py measures PyTorch's.",
+        abstract:
+            "CNN-LSTM and 2-layer LSTM training and inference samples/s, as torch_reference.py measures PyTorch's.",
         discussion: "`make bench` runs it before and after `torch_reference.py --threads 2` and pools the two runs.")
 
     @Option(parsing: .unconditional, help: "OpenBLAS threads (torch_reference.py is compared at --threads 2).")
@@ -139,16 +149,20 @@ struct Train: ParsableCommand {
         let report = { (line: String) in FileHandle.standardError.write(Data("  \(line)\n".utf8)) }
         let result = [
             ModelBenchmark.runCNNLSTM(threads: threads, repetitions: repetitions, progress: report),
-            ModelBenchmark.runStackedLSTM(threads: threads, repetitions: repetitions, progress: report),
+            ModelBenchmark.runStackedLSTM(threads: threads, repetitions: repetitions, progress: report)
         ]
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         if let json { try encoder.encode(result).write(to: URL(fileURLWithPath: json), options: .atomic) }
         var runs = [result]
         for path in pool {
-            runs.append(try JSONDecoder().decode([ModelBenchmark.Result].self, from: Data(contentsOf: URL(fileURLWithPath: path))))
+            runs.append(
+                try JSONDecoder().decode(
+                    [ModelBenchmark.Result].self, from: Data(contentsOf: URL(fileURLWithPath: path))))
         }
-        let medians = try reference.map { try ModelBenchmark.referenceMedians(fromJSON: Data(contentsOf: URL(fileURLWithPath: $0))) }
+        let medians = try reference.map {
+            try ModelBenchmark.referenceMedians(fromJSON: Data(contentsOf: URL(fileURLWithPath: $0)))
+        }
         print("OpenBLAS core: \(BLAS.coreName), \(threads) threads; Revisit runs pooled: \(runs.count)")
         print(ModelBenchmark.table(swift: runs, reference: medians))
     }
@@ -222,7 +236,10 @@ struct Profile: ParsableCommand {
 
     func run() {
         let rate = ModelBenchmark.profileCNNLSTM(training: !inference, batch: batch, threads: threads, seconds: seconds)
-        print(String(format: "cnn_lstm %@ batch %d, %d threads: %.0f samples/s", inference ? "inference" : "training", batch, threads, rate))
+        print(
+            String(
+                format: "cnn_lstm %@ batch %d, %d threads: %.0f samples/s", inference ? "inference" : "training", batch,
+                threads, rate))
     }
 }
 
@@ -236,7 +253,9 @@ struct BLASInfo: ParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         print("OPENBLAS_CORETYPE: \(environment["OPENBLAS_CORETYPE"] ?? "(unset)")")
         if let inherited = environment["REVISIT_INHERITED_OPENBLAS_CORETYPE"] {
-            print("inherited OPENBLAS_CORETYPE: \(inherited.isEmpty ? "(unset)" : inherited) (replaced by REVISIT_BLAS_KERNELS=auto)")
+            print(
+                "inherited OPENBLAS_CORETYPE: \(inherited.isEmpty ? "(unset)" : inherited) (replaced by REVISIT_BLAS_KERNELS=auto)"
+            )
         }
         print("REVISIT_BLAS_KERNELS: \(environment["REVISIT_BLAS_KERNELS"] ?? "(unset: auto)")")
         if environment["REVISIT_CPUINFO"] == nil {

@@ -48,9 +48,15 @@ struct ScorerCommand: ParsableCommand {
     var asOf: String?
     @Option(parsing: .unconditional, help: "Keep each rep's top K customers (the call list). Default: every candidate.")
     var topPerRep: Int?
-    @Option(help: "Also write every candidate's scores to this CSV (before --top-per-rep cuts the list): what evaluator audit needs to set the list beside a random list of the same candidates.")
+    @Option(
+        help:
+            "Also write every candidate's scores to this CSV (before --top-per-rep cuts the list): what evaluator audit needs to set the list beside a random list of the same candidates."
+    )
     var allScores: String?
-    @Option(help: "Candidates: with-history (every customer with an earlier visit) or visited-in-week (those visited in [as-of, as-of + 7), the study's evaluation set).")
+    @Option(
+        help:
+            "Candidates: with-history (every customer with an earlier visit) or visited-in-week (those visited in [as-of, as-of + 7), the study's evaluation set)."
+    )
     var candidates: CandidateChoice = .withHistory
     @Option(name: .shortAndLong, help: "Output CSV ('-' = standard output).")
     var out = "-"
@@ -58,33 +64,49 @@ struct ScorerCommand: ParsableCommand {
     @OptionGroup var configuration: ConfigOption
     @Flag(help: "No summary line on stderr.")
     var quiet = false
-    @Flag(help: "The summary as one JSON object on stderr (rows, reps, as-of, model, outputs, time, the reasons' R²) instead of the summary lines; stdout may carry the scores.")
+    @Flag(
+        help:
+            "The summary as one JSON object on stderr (rows, reps, as-of, model, outputs, time, the reasons' R²) instead of the summary lines; stdout may carry the scores."
+    )
     var json = false
 
     init() {}
 
     func validate() throws {
-        if (dataset == nil) == (visits == nil) { throw ValidationError("give exactly one of --dataset DIR and --visits FILE") }
+        if (dataset == nil) == (visits == nil) {
+            throw ValidationError("give exactly one of --dataset DIR and --visits FILE")
+        }
         if customers != nil && visits == nil { throw ValidationError("--customers goes with --visits") }
         if let asOf, !(Day(iso: asOf).map(Day.supportedRange.contains) ?? false) {
-            throw ValidationError("--as-of must be a date YYYY-MM-DD in \(Day.supportedRange.lowerBound.iso)…\(Day.supportedRange.upperBound.iso); got '\(asOf)'")
+            throw ValidationError(
+                "--as-of must be a date YYYY-MM-DD in \(Day.supportedRange.lowerBound.iso)…\(Day.supportedRange.upperBound.iso); got '\(asOf)'"
+            )
         }
-        if let topPerRep, !(1...1_000_000).contains(topPerRep) { throw ValidationError("--top-per-rep must be in 1...1000000") }
+        if let topPerRep, !(1...1_000_000).contains(topPerRep) {
+            throw ValidationError("--top-per-rep must be in 1...1000000")
+        }
         if let allScores {
             if allScores == "-" { throw ValidationError("--all-scores needs a file, not '-'") }
             if allScores == out { throw ValidationError("--all-scores and --out must be different files") }
-            if topPerRep == nil { throw ValidationError("--all-scores goes with --top-per-rep (without it --out already holds every candidate)") }
+            if topPerRep == nil {
+                throw ValidationError(
+                    "--all-scores goes with --top-per-rep (without it --out already holds every candidate)")
+            }
         }
     }
 
     func loadDataset() throws -> Dataset {
         if let dataset { return try Dataset.load(directory: dataset) }
         let path = visits!
-        let bytes: [UInt8] = path == "-" ? [UInt8](FileHandle.standardInput.readDataToEndOfFile()) : try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        let bytes: [UInt8] =
+            path == "-"
+            ? [UInt8](FileHandle.standardInput.readDataToEndOfFile())
+            : try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
         let source = path == "-" ? "<stdin>" : path
         var loaded = try Dataset.parseVisits(bytes, path: source, columns: DatasetManifest.ExtraColumns())
         loaded.sort(by: Visit.datasetOrder)
-        let profiles = try customers.map { try Dataset.readCustomers(path: $0, columns: DatasetManifest.ExtraColumns()) } ?? []
+        let profiles =
+            try customers.map { try Dataset.readCustomers(path: $0, columns: DatasetManifest.ExtraColumns()) } ?? []
         return Dataset(manifest: DatasetManifest(kind: .visits), visits: loaded, customers: profiles)
     }
 
@@ -105,14 +127,19 @@ struct ScorerCommand: ParsableCommand {
             // The time-aware inputs (days since the last visit and order) are clipped to the
             // training range: scoring far past the data still works, but every customer looks
             // equally long gone.
-            warnings.append("--as-of \(asOf.iso) is \(asOf.ordinal - last) days after the last record; the days since each customer's last visit and order exceed what the model was trained on and are clipped to its range")
+            warnings.append(
+                "--as-of \(asOf.iso) is \(asOf.ordinal - last) days after the last record; the days since each customer's last visit and order exceed what the model was trained on and are clipped to its range"
+            )
         }
         result = try ScoringJob.run(modelPath: model, history: history, options: options)
-        if let first = result.rows.first, let warning = ScoringJob.inSampleWarning(asOf: first.asOf, trainUntil: first.trainUntil) {
+        if let first = result.rows.first,
+            let warning = ScoringJob.inSampleWarning(asOf: first.asOf, trainUntil: first.trainUntil)
+        {
             warnings.append(warning)
         }
         if visits != nil && customers == nil {
-            warnings.append("--visits without --customers: every customer's profile (type, industry, tag) reads as unknown")
+            warnings.append(
+                "--visits without --customers: every customer's profile (type, industry, tag) reads as unknown")
         }
         if !json {
             for warning in warnings { FileHandle.standardError.write(Data("scorer: warning: \(warning)\n".utf8)) }
@@ -120,7 +147,9 @@ struct ScorerCommand: ParsableCommand {
         let listed = allScores != nil ? ScoringJob.callList(result.rows, topPerRep: topPerRep!) : result.rows
         let bytes = ScoringJob.encodeScores(listed, modelID: result.modelID)
         do {
-            if let allScores { try AtomicFile.write(Data(ScoringJob.encodeScores(result.rows, modelID: result.modelID)), to: allScores) }
+            if let allScores {
+                try AtomicFile.write(Data(ScoringJob.encodeScores(result.rows, modelID: result.modelID)), to: allScores)
+            }
             if out == "-" {
                 FileHandle.standardOutput.write(Data(bytes))
             } else {
@@ -131,24 +160,33 @@ struct ScorerCommand: ParsableCommand {
         }
         if json {
             let summary: JSONLine = .object([
-                ("tool", .string("scorer")), ("rows", .int(listed.count)), ("reps", .int(Set(listed.map(\.repID)).count)),
-                ("candidates", .int(result.rows.count)), ("as_of", .string(result.rows.first?.asOf.iso ?? options.asOf?.iso)),
+                ("tool", .string("scorer")), ("rows", .int(listed.count)),
+                ("reps", .int(Set(listed.map(\.repID)).count)),
+                ("candidates", .int(result.rows.count)),
+                ("as_of", .string(result.rows.first?.asOf.iso ?? options.asOf?.iso)),
                 ("model_id", .string(result.modelID)), ("out", .string(out)), ("all_scores", .string(allScores)),
-                ("reasons_r_squared", .number(result.reasonsRSquared)), ("seconds", .number((clock.now - began) / .seconds(1))),
-                ("warnings", .array(warnings.map { .string($0) })),
+                ("reasons_r_squared", .number(result.reasonsRSquared)),
+                ("seconds", .number((clock.now - began) / .seconds(1))),
+                ("warnings", .array(warnings.map { .string($0) }))
             ])
             FileHandle.standardError.write(Data((summary.text + "\n").utf8))
         } else if !quiet {
             let reps = Set(listed.map(\.repID)).count
             let asOfText = result.rows.first?.asOf.iso ?? options.asOf?.iso ?? "-"
-            FileHandle.standardError.write(Data(
-                ("scorer: \(listed.count) customers in \(reps) rep lists as of \(asOfText) with \(result.modelID) → \(out) "
-                 + (allScores.map { "; all \(result.rows.count) candidates → \($0) " } ?? "")
-                 + String(format: "(%.2f s)\n", (clock.now - began) / .seconds(1))).utf8))
+            FileHandle.standardError.write(
+                Data(
+                    ("scorer: \(listed.count) customers in \(reps) rep lists as of \(asOfText) with \(result.modelID) → \(out) "
+                        + (allScores.map { "; all \(result.rows.count) candidates → \($0) " } ?? "")
+                        + String(format: "(%.2f s)\n", (clock.now - began) / .seconds(1))).utf8))
             // How far the plain-words reasons can be trusted: the share of the model's ranking
             // (its logit) their linear surrogate reproduces.
-            let fit = result.reasonsRSquared.map { String(format: "R² %.2f", $0) } ?? "no surrogate (too few candidates or constant scores)"
-            FileHandle.standardError.write(Data("scorer: reasons (reason_1…3) from a linear surrogate of the scores over the candidates: \(fit)\n".utf8))
+            let fit =
+                result.reasonsRSquared.map { String(format: "R² %.2f", $0) }
+                ?? "no surrogate (too few candidates or constant scores)"
+            FileHandle.standardError.write(
+                Data(
+                    "scorer: reasons (reason_1…3) from a linear surrogate of the scores over the candidates: \(fit)\n"
+                        .utf8))
         }
     }
 

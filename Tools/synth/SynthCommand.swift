@@ -58,7 +58,8 @@ struct SynthCommand: ParsableCommand {
     var meanNeedGap = SynthConfiguration().meanNeedGapDays
     @Option(parsing: .unconditional, help: "Minimum days from the end of a need to the next opening.")
     var minNeedGap = SynthConfiguration().minNeedGapDays
-    @Option(parsing: .unconditional, help: "Erlang shape of the need gap (1: Poisson needs; larger: more regular cycles).")
+    @Option(
+        parsing: .unconditional, help: "Erlang shape of the need gap (1: Poisson needs; larger: more regular cycles).")
     var needRegularity = SynthConfiguration().needRegularity
     @Option(parsing: .unconditional, help: "Std. dev. of the log of each customer's hidden need-rate factor.")
     var needHeterogeneity = SynthConfiguration().needHeterogeneity
@@ -66,7 +67,11 @@ struct SynthCommand: ParsableCommand {
     var meanNeedDays = SynthConfiguration().meanNeedWorkingDays
     @Option(parsing: .unconditional, help: "Share of unconverted needs that end in an unprompted inbound order.")
     var inboundShare = SynthConfiguration().inboundShare
-    @Option(parsing: .unconditional, help: "P(a visit's note mentions a coming project) when the customer's next need opens within 21 days (0: notes carry no signal).")
+    @Option(
+        parsing: .unconditional,
+        help:
+            "P(a visit's note mentions a coming project) when the customer's next need opens within 21 days (0: notes carry no signal)."
+    )
     var noteSignal = SynthConfiguration().noteSignal
     @Option(parsing: .unconditional, help: "P(a visit's note mentions a project) otherwise.")
     var noteNoise = SynthConfiguration().noteNoise
@@ -83,7 +88,9 @@ struct SynthCommand: ParsableCommand {
     var visitsPerDay = SynthConfiguration().visitsPerDay
     @Option(parsing: .unconditional, help: "Share of working days a rep is away.")
     var absenceRate = SynthConfiguration().absenceRate
-    @Option(parsing: .unconditional, help: "Share of polling slots spent on a random customer of the book instead of the most overdue.")
+    @Option(
+        parsing: .unconditional,
+        help: "Share of polling slots spent on a random customer of the book instead of the most overdue.")
     var randomVisitShare = SynthConfiguration().randomVisitShare
     @Option(parsing: .unconditional, help: "How much faster a key account's overdue clock runs in the round-robin.")
     var keyAccountWeight = SynthConfiguration().keyAccountWeight

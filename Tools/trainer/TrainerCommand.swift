@@ -13,7 +13,7 @@ import Training
 import Workflow
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `trainer`: dataset directory → model file. All logic is in `Workflow.TrainingJob`; this
@@ -46,9 +46,15 @@ struct TrainerCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Model file to write (atomically).")
     var out: String
 
-    @Option(help: ArgumentHelp("The contender to train (default \(Contenders.defaultModel): the CNN-LSTM with BG/NBD beside it; cnn_lstm is the study's model alone).", discussion: Contenders.helpList))
+    @Option(
+        help: ArgumentHelp(
+            "The contender to train (default \(Contenders.defaultModel): the CNN-LSTM with BG/NBD beside it; cnn_lstm is the study's model alone).",
+            discussion: Contenders.helpList))
     var model: ContenderName = .defaultModel
-    @Option(help: "Calibration of the scores on the validation split. Default: platt for learned scores, none for bgnbd and the heuristics.")
+    @Option(
+        help:
+            "Calibration of the scores on the validation split. Default: platt for learned scores, none for bgnbd and the heuristics."
+    )
     var calibration: ProbabilityCalibration.Method?
 
     @Option(parsing: .unconditional, help: "Window length L: the last L visits before each as-of date.")
@@ -59,14 +65,25 @@ struct TrainerCommand: ParsableCommand {
     var grid: TrainingJob.GridKind = .weekly
     @Flag(help: "Drop customers with fewer than L visits (the study's rule) instead of left-padding with a mask.")
     var dropShort = false
-    @Option(help: "Static features: integer (the study's, default for the CNN-LSTMs) or one-hot (default for the others).")
+    @Option(
+        help: "Static features: integer (the study's, default for the CNN-LSTMs) or one-hot (default for the others).")
     var staticEncoding: StaticEncoding?
-    @Option(help: "Inputs: time-aware (default: each step also carries the days to the as-of date, the statics the window summary) or study (the paper's exact seven-feature inputs).")
+    @Option(
+        help:
+            "Inputs: time-aware (default: each step also carries the days to the as-of date, the statics the window summary) or study (the paper's exact seven-feature inputs)."
+    )
     var features: FeatureSet = .timeAware
-    @Option(help: "Min–max scaling of the measured inputs: zero-one ([0, 1], the CNN-LSTM study's, default) or minus-one-one ([−1, 1], MATLAB mapminmax's, the RNN study's). One-hot columns stay 0/1.")
+    @Option(
+        help:
+            "Min–max scaling of the measured inputs: zero-one ([0, 1], the CNN-LSTM study's, default) or minus-one-one ([−1, 1], MATLAB mapminmax's, the RNN study's). One-hot columns stay 0/1."
+    )
     var scaling: ScalingRange = .zeroOne
 
-    @Flag(name: .customLong("no-notes"), help: "Ignore the dataset's text columns (visit notes); by default their TF-IDF n-grams that are significant for an order become inputs (Docs/Features.md, \"Visit notes\").")
+    @Flag(
+        name: .customLong("no-notes"),
+        help:
+            "Ignore the dataset's text columns (visit notes); by default their TF-IDF n-grams that are significant for an order become inputs (Docs/Features.md, \"Visit notes\")."
+    )
     var noNotes = false
 
     @Option(help: "Loss: focal (α, γ below) or bce (binary cross-entropy, --positive-weight).")
@@ -86,7 +103,10 @@ struct TrainerCommand: ParsableCommand {
     var learningRate: Float = 0.001
     @Option(parsing: .unconditional, help: "Early stopping: epochs without a better validation score before stopping.")
     var patience = 3
-    @Option(help: "Early stopping watches: loss (the validation loss, the study's and the default), roc_auc or average_precision (the ranking of the validation split).")
+    @Option(
+        help:
+            "Early stopping watches: loss (the validation loss, the study's and the default), roc_auc or average_precision (the ranking of the validation split)."
+    )
     var monitor: TrainingSettings.Monitor = .loss
     @Option(parsing: .unconditional, help: "Latest as-of dates held out for validation.")
     var validationDates = 8
@@ -97,15 +117,23 @@ struct TrainerCommand: ParsableCommand {
     @OptionGroup var parallelism: ThreadOptions
     @OptionGroup var configuration: ConfigOption
 
-    @Option(help: "Only examples whose label window closes by this date (YYYY-MM-DD) train. Default: the day after the last record.")
+    @Option(
+        help:
+            "Only examples whose label window closes by this date (YYYY-MM-DD) train. Default: the day after the last record."
+    )
     var trainUntil: String?
-    @Option(parsing: .unconditional, help: "Train only on as-of dates of the last N weeks (whose labels close by the cut-off); default: all history.")
+    @Option(
+        parsing: .unconditional,
+        help: "Train only on as-of dates of the last N weeks (whose labels close by the cut-off); default: all history."
+    )
     var trainingWeeks: Int?
     @Option(help: "Warm start from this model file (same model and inputs), as the nightly retrain does.")
     var initFrom: String?
     @Flag(help: "Continue from OUT.checkpoint, left by an interrupted run with the same flags.")
     var resume = false
-    @Option(parsing: .unconditional, help: "Shift augmentation: add copies with up to this many recent orders removed (0: off).")
+    @Option(
+        parsing: .unconditional,
+        help: "Shift augmentation: add copies with up to this many recent orders removed (0: off).")
     var shift = 0
 
     @Flag(help: "Progress as JSON lines on stderr (one per epoch, and a summary).")
@@ -134,18 +162,25 @@ struct TrainerCommand: ParsableCommand {
         options.training.seed = seed
         options.training.threads = parallelism.threads
         if let problem = options.training.problem { throw ValidationError(problem) }
-        guard (1...FeaturePipeline.maximumSequenceLength).contains(sequenceLength), (1...FeaturePipeline.maximumHorizonDays).contains(horizon) else {
-            throw ValidationError("--sequence-length must be in 1...\(FeaturePipeline.maximumSequenceLength) and --horizon in 1...\(FeaturePipeline.maximumHorizonDays)")
+        guard (1...FeaturePipeline.maximumSequenceLength).contains(sequenceLength),
+            (1...FeaturePipeline.maximumHorizonDays).contains(horizon)
+        else {
+            throw ValidationError(
+                "--sequence-length must be in 1...\(FeaturePipeline.maximumSequenceLength) and --horizon in 1...\(FeaturePipeline.maximumHorizonDays)"
+            )
         }
-        options.examples = ExampleSettings(sequenceLength: sequenceLength, horizonDays: horizon,
-                                           padding: dropShort ? .dropShort : .leftPadWithMask)
+        options.examples = ExampleSettings(
+            sequenceLength: sequenceLength, horizonDays: horizon,
+            padding: dropShort ? .dropShort : .leftPadWithMask)
         options.grid = grid
         if let staticEncoding { options.staticEncoding = staticEncoding }
         options.scaling = scaling
         options.notes = !noNotes
         options.featureSet = features
         if let trainUntil {
-            guard let day = Day(iso: trainUntil) else { throw ValidationError("--train-until must be a date YYYY-MM-DD; got '\(trainUntil)'") }
+            guard let day = Day(iso: trainUntil) else {
+                throw ValidationError("--train-until must be a date YYYY-MM-DD; got '\(trainUntil)'")
+            }
             options.trainUntil = day
         }
         guard validationDates >= 1 else { throw ValidationError("--validation-dates must be at least 1") }
@@ -185,28 +220,37 @@ struct TrainerCommand: ParsableCommand {
         report.finish()
         let seconds = (clock.now - began) / .seconds(1)
         guard summary.completed else {
-            report.line(summary.checkpointEpochs.map {
-                "trainer: interrupted after epoch \($0); checkpoint kept at \(out).checkpoint (continue with --resume)"
-            } ?? "trainer: interrupted before a checkpoint was written; no model written, nothing to resume")
+            report.line(
+                summary.checkpointEpochs.map {
+                    "trainer: interrupted after epoch \($0); checkpoint kept at \(out).checkpoint (continue with --resume)"
+                } ?? "trainer: interrupted before a checkpoint was written; no model written, nothing to resume")
             throw ExitCode(ToolExitCode.interrupted.rawValue)
         }
         for note in summary.notes { report.line("trainer: \(note)") }
-        func figure(_ key: String) -> String { summary.validation[key].flatMap { $0 }.map { String(format: "%.4f", $0) } ?? "undefined" }
+        func figure(_ key: String) -> String {
+            summary.validation[key].flatMap { $0 }.map { String(format: "%.4f", $0) } ?? "undefined"
+        }
         let best = summary.history.filter(\.improved).last?.epoch ?? 0
         let epochs = summary.history.isEmpty ? "" : "\(summary.history.count) epochs (best \(best)), "
-        let validation = summary.validation.isEmpty ? "" : "validation ROC-AUC \(figure("roc_auc")), average precision \(figure("average_precision")), "
-            + "ECE \(figure("raw_ece")) → \(figure("ece")) (\(summary.calibration.method.rawValue)), "
+        let validation =
+            summary.validation.isEmpty
+            ? ""
+            : "validation ROC-AUC \(figure("roc_auc")), average precision \(figure("average_precision")), "
+                + "ECE \(figure("raw_ece")) → \(figure("ece")) (\(summary.calibration.method.rawValue)), "
         report.summary(
             "trainer: \(out) (\(summary.modelID ?? "")): \(options.model), \(epochs)\(validation)\(summary.trainingRows) training rows, "
                 + String(format: "%.1f s", seconds),
-            json: [("model", .string(out)), ("model_id", .string(summary.modelID)), ("contender", .string(options.model)),
-                   ("epochs", .int(summary.history.count)), ("best_epoch", .int(best)), ("training_rows", .int(summary.trainingRows)),
-                   ("validation_examples", .int(summary.validationExamples)),
-                   ("validation_roc_auc", .number(summary.validation["roc_auc"].flatMap { $0 })),
-                   ("validation_average_precision", .number(summary.validation["average_precision"].flatMap { $0 })),
-                   ("validation_ece_raw", .number(summary.validation["raw_ece"].flatMap { $0 })),
-                   ("validation_ece", .number(summary.validation["ece"].flatMap { $0 })),
-                   ("calibration", .string(summary.calibration.method.rawValue)), ("seconds", .number(seconds))])
+            json: [
+                ("model", .string(out)), ("model_id", .string(summary.modelID)), ("contender", .string(options.model)),
+                ("epochs", .int(summary.history.count)), ("best_epoch", .int(best)),
+                ("training_rows", .int(summary.trainingRows)),
+                ("validation_examples", .int(summary.validationExamples)),
+                ("validation_roc_auc", .number(summary.validation["roc_auc"].flatMap { $0 })),
+                ("validation_average_precision", .number(summary.validation["average_precision"].flatMap { $0 })),
+                ("validation_ece_raw", .number(summary.validation["raw_ece"].flatMap { $0 })),
+                ("validation_ece", .number(summary.validation["ece"].flatMap { $0 })),
+                ("calibration", .string(summary.calibration.method.rawValue)), ("seconds", .number(seconds))
+            ])
     }
 
 }
@@ -264,22 +308,31 @@ final class ProgressReporter {
         let eta = elapsed / Double(progress.batch) * Double(progress.batches - progress.batch)
         let width = 30, filled = width * progress.batch / max(progress.batches, 1)
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-        write(String(format: "\r\u{1B}[Kepoch %d %@ %d/%d loss %.4f eta %.0fs", progress.epoch, bar, progress.batch, progress.batches,
-                     progress.runningLoss, eta))
+        write(
+            String(
+                format: "\r\u{1B}[Kepoch %d %@ %d/%d loss %.4f eta %.0fs", progress.epoch, bar, progress.batch,
+                progress.batches,
+                progress.runningLoss, eta))
     }
 
     func epoch(_ report: EpochReport) {
         guard !quiet else { return }
         let auc = report.validationAUC.map { String(format: "%.4f", $0) } ?? "undefined"
         if json {
-            write(JSONLine.object([
-                ("event", .string("epoch")), ("epoch", .int(report.epoch)), ("training_loss", .number(report.trainingLoss)),
-                ("validation_loss", .number(report.validationLoss)), ("validation_auc", .number(report.validationAUC)),
-                ("improved", .bool(report.improved)), ("seconds", .number(report.seconds)),
-            ]).text + "\n")
+            write(
+                JSONLine.object([
+                    ("event", .string("epoch")), ("epoch", .int(report.epoch)),
+                    ("training_loss", .number(report.trainingLoss)),
+                    ("validation_loss", .number(report.validationLoss)),
+                    ("validation_auc", .number(report.validationAUC)),
+                    ("improved", .bool(report.improved)), ("seconds", .number(report.seconds))
+                ]).text + "\n")
         } else {
-            line(String(format: "epoch %d: training loss %.5f, validation loss %.5f, validation ROC-AUC %@%@ (%.1f s)", report.epoch,
-                        report.trainingLoss, report.validationLoss, auc, report.improved ? " *" : "", report.seconds))
+            line(
+                String(
+                    format: "epoch %d: training loss %.5f, validation loss %.5f, validation ROC-AUC %@%@ (%.1f s)",
+                    report.epoch,
+                    report.trainingLoss, report.validationLoss, auc, report.improved ? " *" : "", report.seconds))
         }
     }
 

@@ -22,7 +22,9 @@ import Tensors
 public struct AssociationRulesContender: Contender {
     public init() {}
     public var name: String { "association_rules" }
-    public var summary: String { "class association rules (Apriori, CBA) over the last visits' events, recency and frequency" }
+    public var summary: String {
+        "class association rules (Apriori, CBA) over the last visits' events, recency and frequency"
+    }
     public var kind: ContenderKind { .statistical }
     public var defaultStaticEncoding: StaticEncoding { .oneHot }
     public var usesFeaturePipeline: Bool { false }
@@ -42,21 +44,25 @@ public struct AssociationRulesContender: Contender {
             transactions.append(vocabulary.items(of: example, in: split.train, history: job.history, adding: true))
         }
         let rules = ClassAssociationRules(
-            transactions: transactions, labels: split.train.examples.map { $0.label == 1 }, itemCount: vocabulary.names.count,
+            transactions: transactions, labels: split.train.examples.map { $0.label == 1 },
+            itemCount: vocabulary.names.count,
             settings: job.options.rules)
         if job.shouldStop() { return nil }
         let model = FittedAssociationRules(document: Document(items: vocabulary.names, rules: rules))
         let top = rules.orderRulesByLift(limit: 1).first.map { "; best by lift: \(model.describe($0))" } ?? ""
         return FitResult(
             model: model, trainingRows: split.train.count,
-            notes: ["association_rules: \(rules.rules.count) rules over \(vocabulary.names.count) items from \(split.train.count) examples "
-                + "(support ≥ \(job.options.rules.minimumSupport))\(top)"])
+            notes: [
+                "association_rules: \(rules.rules.count) rules over \(vocabulary.names.count) items from \(split.train.count) examples "
+                    + "(support ≥ \(job.options.rules.minimumSupport))\(top)"
+            ])
     }
 
     public func load(_ file: ModelFile, path: String) throws -> any FittedModel {
         func fail(_ reason: String) -> ModelFile.ReadError { .init(path: path, reason: reason) }
         guard let text = file.contents.metadata["association_rules"],
-              let document = try? JSONDecoder().decode(Document.self, from: Data(text.utf8)) else {
+            let document = try? JSONDecoder().decode(Document.self, from: Data(text.utf8))
+        else {
             throw fail("metadata 'association_rules' is missing or malformed")
         }
         guard Set(document.items).count == document.items.count, document.items.allSatisfy({ !$0.isEmpty }) else {
@@ -65,7 +71,8 @@ public struct AssociationRulesContender: Contender {
         let rules: ClassAssociationRules
         do {
             rules = try ClassAssociationRules(
-                settings: document.rules.settings, rules: document.rules.rules, transactions: document.rules.transactions,
+                settings: document.rules.settings, rules: document.rules.rules,
+                transactions: document.rules.transactions,
                 positives: document.rules.positives)
         } catch {
             throw fail("its rules cannot be used: \(error)")
@@ -110,12 +117,17 @@ struct RuleItems {
         if history.dataset.manifest.kind != .transactions {
             for (position, visit) in visits.suffix(positions.count).reversed().enumerated() {
                 let record = history.dataset.visits[visit]
-                for (field, value) in [("method", record.method), ("target", record.target), ("purpose", record.purpose), ("result", record.result)]
+                for (field, value) in [
+                    ("method", record.method), ("target", record.target), ("purpose", record.purpose),
+                    ("result", record.result)
+                ]
                 where !value.isEmpty {
                     names.append("\(positions[position]).\(field)=\(value)")
                 }
             }
-            if let last = visits.last { names.append("days_since_last_visit=" + band(t - history.days[last], dayBands)) }
+            if let last = visits.last {
+                names.append("days_since_last_visit=" + band(t - history.days[last], dayBands))
+            }
         }
         let orders = visits.filter { history.orders[$0] }
         names.append("days_since_last_order=" + (orders.last.map { band(t - history.days[$0], dayBands) } ?? "never"))
@@ -155,7 +167,9 @@ final class FittedAssociationRules: FittedModel {
     /// `a ∧ b → order (confidence 41.0%, lift 2.10, support 3.2%)`.
     func describe(_ rule: ClassAssociationRules.Rule) -> String {
         pattern(rule) + " → " + (rule.predictsOrder ? "order" : "no order")
-            + String(format: " (confidence %.1f%%, lift %.2f, support %.1f%%)", rule.confidence * 100, rule.lift, rule.support * 100)
+            + String(
+                format: " (confidence %.1f%%, lift %.2f, support %.1f%%)", rule.confidence * 100, rule.lift,
+                rule.support * 100)
     }
 
     func scores(_ input: ScoringInput, range: Range<Int>) throws -> [Float] {
@@ -182,8 +196,10 @@ final class FittedAssociationRules: FittedModel {
             model: name, title: "Patterns that precede an order (association rules, top \(top.count) by lift)",
             headers: ["pattern", "training examples", "then ordered", "confidence", "lift"],
             rows: top.map { rule in
-                [pattern(rule), String(rule.antecedentCount), String(rule.count),
-                 String(format: "%.1f%%", rule.confidence * 100), String(format: "%.2f", rule.lift)]
+                [
+                    pattern(rule), String(rule.antecedentCount), String(rule.count),
+                    String(format: "%.1f%%", rule.confidence * 100), String(format: "%.2f", rule.lift)
+                ]
             })
     }
 }

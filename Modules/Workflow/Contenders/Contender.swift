@@ -113,7 +113,10 @@ public struct FitResult {
     /// Lines for the trainer's log (a fit's parameters, rounds…).
     public var notes: [String]
 
-    public init(model: any FittedModel, validationScores: [Float]? = nil, trainingRows: Int, iterations: Int? = nil, notes: [String] = []) {
+    public init(
+        model: any FittedModel, validationScores: [Float]? = nil, trainingRows: Int, iterations: Int? = nil,
+        notes: [String] = []
+    ) {
         self.model = model
         self.validationScores = validationScores
         self.trainingRows = trainingRows
@@ -145,7 +148,8 @@ public final class FitJob {
     public init(
         history: VisitHistory, options: TrainingJob.Options, warmStart: (any FittedModel)? = nil,
         checkpointPath: String? = nil, resume: Bool = false, log: @escaping (String) -> Void = { _ in },
-        progress: @escaping (BatchProgress) -> Void = { _ in }, epochFinished: @escaping (EpochReport) -> Void = { _ in },
+        progress: @escaping (BatchProgress) -> Void = { _ in },
+        epochFinished: @escaping (EpochReport) -> Void = { _ in },
         shouldStop: @escaping () -> Bool = { false }
     ) {
         self.history = history
@@ -164,10 +168,12 @@ public final class FitJob {
     /// overwrite the first's) and with silent epochs (the trainer's count and progress are the
     /// kept fit's).
     func with(options: TrainingJob.Options, secondFit: Bool = false) -> FitJob {
-        let copy = secondFit
+        let copy =
+            secondFit
             ? FitJob(history: history, options: options, warmStart: warmStart, log: log, shouldStop: shouldStop)
             : FitJob(
-                history: history, options: options, warmStart: warmStart, checkpointPath: checkpointPath, resume: resume, log: log,
+                history: history, options: options, warmStart: warmStart, checkpointPath: checkpointPath,
+                resume: resume, log: log,
                 progress: progress, epochFinished: epochFinished, shouldStop: shouldStop)
         copy.alreadyFitted = alreadyFitted
         return copy
@@ -193,11 +199,14 @@ public final class FitJob {
 /// The registry: every contender this build offers, in the order help texts list them.
 public enum Contenders {
     /// Every contender. To add one, append it here (and nowhere else).
-    public static let all: [any Contender] = Architecture.allCases.map { NeuralContender(architecture: $0) } + [
-        EnsembleContender(name: "cnn_lstm_bgnbd", members: ["cnn_lstm", "bgnbd"]),
-        GradientBoostingContender(), GradientBoostingTimingContender(), BGNBDContender(), DecisionTreeContender(), AssociationRulesContender(),
-        HeuristicContender(rule: .recency), HeuristicContender(rule: .frequency), HeuristicContender(rule: .roundRobin),
-    ]
+    public static let all: [any Contender] =
+        Architecture.allCases.map { NeuralContender(architecture: $0) } + [
+            EnsembleContender(name: "cnn_lstm_bgnbd", members: ["cnn_lstm", "bgnbd"]),
+            GradientBoostingContender(), GradientBoostingTimingContender(), BGNBDContender(), DecisionTreeContender(),
+            AssociationRulesContender(),
+            HeuristicContender(rule: .recency), HeuristicContender(rule: .frequency),
+            HeuristicContender(rule: .roundRobin)
+        ]
 
     /// The product's default model: the CNN-LSTM at its core with BG/NBD beside it (the mean of
     /// their calibrated probabilities), which beats every reference model of `make quality` on
@@ -222,7 +231,8 @@ public enum Contenders {
             throw ModelFile.ReadError(path: path, reason: "unknown model '\(file.model)'")
         }
         if contender.usesFeaturePipeline && file.pipeline == nil {
-            throw ModelFile.ReadError(path: path, reason: "a \(file.model) model needs a feature pipeline and the file has none")
+            throw ModelFile.ReadError(
+                path: path, reason: "a \(file.model) model needs a feature pipeline and the file has none")
         }
         return try contender.load(file, path: path)
     }

@@ -26,8 +26,9 @@ public struct DecisionTree: Sendable {
 
     /// Fits on `features` (row-major, `rows × featureCount`) and `labels` (0 or 1).
     public init(features: [Float], labels: [Float], featureCount: Int, settings: Settings = Settings()) {
-        precondition(featureCount > 0 && features.count == labels.count * featureCount,
-                     "DecisionTree: \(features.count) values do not make \(labels.count) rows of \(featureCount) features")
+        precondition(
+            featureCount > 0 && features.count == labels.count * featureCount,
+            "DecisionTree: \(features.count) values do not make \(labels.count) rows of \(featureCount) features")
         self.settings = settings
         self.featureCount = featureCount
         nodes.reserveCapacity(2 << settings.maxDepth)
@@ -39,8 +40,10 @@ public struct DecisionTree: Sendable {
         let index = nodes.count
         let probability = rows.isEmpty ? 0 : Float(positives / Double(rows.count))
         nodes.append(.leaf(probability: probability))
-        guard depth < settings.maxDepth, rows.count >= 2 * settings.minimumLeaf, positives > 0, positives < Double(rows.count),
-              let best = bestSplit(rows: rows, positives: positives, features: features, labels: labels) else { return index }
+        guard depth < settings.maxDepth, rows.count >= 2 * settings.minimumLeaf, positives > 0,
+            positives < Double(rows.count),
+            let best = bestSplit(rows: rows, positives: positives, features: features, labels: labels)
+        else { return index }
         let left = rows.filter { features[$0 * featureCount + best.feature] <= best.threshold }
         let right = rows.filter { features[$0 * featureCount + best.feature] > best.threshold }
         let leftIndex = grow(rows: left, depth: depth + 1, features: features, labels: labels)
@@ -50,7 +53,9 @@ public struct DecisionTree: Sendable {
     }
 
     /// The split with the lowest weighted Gini impurity of the children, if any improves on the parent.
-    private func bestSplit(rows: [Int], positives: Double, features: [Float], labels: [Float]) -> (feature: Int, threshold: Float)? {
+    private func bestSplit(rows: [Int], positives: Double, features: [Float], labels: [Float]) -> (
+        feature: Int, threshold: Float
+    )? {
         let n = Double(rows.count)
         func gini(_ count: Double, _ positive: Double) -> Double {
             guard count > 0 else { return 0 }
@@ -67,8 +72,11 @@ public struct DecisionTree: Sendable {
                 let row = order[position]
                 leftCount += 1
                 leftPositives += Double(labels[row])
-                let value = features[row * featureCount + feature], next = features[order[position + 1] * featureCount + feature]
-                guard value < next, leftCount >= Double(settings.minimumLeaf), n - leftCount >= Double(settings.minimumLeaf) else { continue }
+                let value = features[row * featureCount + feature],
+                    next = features[order[position + 1] * featureCount + feature]
+                guard value < next, leftCount >= Double(settings.minimumLeaf),
+                    n - leftCount >= Double(settings.minimumLeaf)
+                else { continue }
                 let impurity = gini(leftCount, leftPositives) + gini(n - leftCount, positives - leftPositives)
                 if impurity < parent - 1e-12, best == nil || impurity < best!.impurity {
                     best = (impurity, feature, value + (next - value) / 2)
@@ -118,20 +126,30 @@ public struct DecisionTree: Sendable {
     public init(tensors file: TensorFile, featureCount: Int, settings: Settings) throws {
         struct Bad: Error, CustomStringConvertible { let description: String }
         guard let structure = file.integerTensors["tree.nodes"], let values = file.tensors["tree.values"],
-              structure.shape.count == 2, structure.shape[1] == 3, values.shape == [structure.shape[0], 2], structure.shape[0] >= 1
+            structure.shape.count == 2, structure.shape[1] == 3, values.shape == [structure.shape[0], 2],
+            structure.shape[0] >= 1
         else { throw Bad(description: "the decision tree needs tensors tree.nodes [n, 3] and tree.values [n, 2]") }
         let n = structure.shape[0]
         let s = structure.scalars, v = values.scalars
         var nodes: [Node] = []
         for i in 0..<n {
             let feature = s[i * 3], left = s[i * 3 + 1], right = s[i * 3 + 2]
-            guard v[i * 2].isFinite, v[i * 2 + 1].isFinite else { throw Bad(description: "node \(i) holds a value that is not finite") }
+            guard v[i * 2].isFinite, v[i * 2 + 1].isFinite else {
+                throw Bad(description: "node \(i) holds a value that is not finite")
+            }
             if feature < 0 {
-                guard (0...1).contains(v[i * 2 + 1]) else { throw Bad(description: "leaf \(i) has probability \(v[i * 2 + 1])") }
+                guard (0...1).contains(v[i * 2 + 1]) else {
+                    throw Bad(description: "leaf \(i) has probability \(v[i * 2 + 1])")
+                }
                 nodes.append(.leaf(probability: v[i * 2 + 1]))
             } else {
-                guard feature < Int64(featureCount), left > Int64(i), right > Int64(i), left < Int64(n), right < Int64(n) else {
-                    throw Bad(description: "node \(i) splits on feature \(feature) into \(left) and \(right): not a tree over \(featureCount) features")
+                guard feature < Int64(featureCount), left > Int64(i), right > Int64(i), left < Int64(n),
+                    right < Int64(n)
+                else {
+                    throw Bad(
+                        description:
+                            "node \(i) splits on feature \(feature) into \(left) and \(right): not a tree over \(featureCount) features"
+                    )
                 }
                 nodes.append(.split(feature: Int(feature), threshold: v[i * 2], left: Int(left), right: Int(right)))
             }

@@ -55,10 +55,13 @@ public struct EnsembleContender: Contender {
             options.calibration = nil
             let memberJob = FitJob(
                 history: job.history, options: options, warmStart: previous?.members[index].model,
-                checkpointPath: index == checkpointed ? job.checkpointPath : nil, resume: index == checkpointed && job.resume,
+                checkpointPath: index == checkpointed ? job.checkpointPath : nil,
+                resume: index == checkpointed && job.resume,
                 log: job.log, progress: job.progress, epochFinished: job.epochFinished, shouldStop: job.shouldStop)
             if let done = job.alreadyFitted[member] {
-                fitted.append(FittedEnsemble.Member(name: member, model: done.model, calibration: done.calibration, pipeline: done.pipeline))
+                fitted.append(
+                    FittedEnsemble.Member(
+                        name: member, model: done.model, calibration: done.calibration, pipeline: done.pipeline))
                 rows = max(rows, done.result.trainingRows)
                 continue
             }
@@ -66,11 +69,19 @@ public struct EnsembleContender: Contender {
                 job.log("trainer: \(member): \(try memberJob.prepared().description)")
             }
             guard let result = try TrainingJob.fit(memberJob) else { return nil }
-            fitted.append(FittedEnsemble.Member(name: member, model: result.model, calibration: result.calibration, pipeline: result.pipeline))
+            fitted.append(
+                FittedEnsemble.Member(
+                    name: member, model: result.model, calibration: result.calibration, pipeline: result.pipeline))
             notes += result.result.notes
-            func figure(_ key: String) -> String { result.validation[key].flatMap { $0 }.map { String(format: "%.4f", $0) } ?? "—" }
-            notes.append("\(member): calibration \(result.calibration.method.rawValue)"
-                + (result.validation.isEmpty ? "" : ", validation ROC-AUC \(figure("roc_auc")), average precision \(figure("average_precision")), ECE \(figure("raw_ece")) → \(figure("ece"))"))
+            func figure(_ key: String) -> String {
+                result.validation[key].flatMap { $0 }.map { String(format: "%.4f", $0) } ?? "—"
+            }
+            notes.append(
+                "\(member): calibration \(result.calibration.method.rawValue)"
+                    + (result.validation.isEmpty
+                        ? ""
+                        : ", validation ROC-AUC \(figure("roc_auc")), average precision \(figure("average_precision")), ECE \(figure("raw_ece")) → \(figure("ece"))")
+            )
             rows = max(rows, result.result.trainingRows)
         }
         return FitResult(model: FittedEnsemble(name: name, members: fitted), trainingRows: rows, notes: notes)
@@ -79,7 +90,8 @@ public struct EnsembleContender: Contender {
     public func load(_ file: ModelFile, path: String) throws -> any FittedModel {
         func fail(_ reason: String) -> ModelFile.ReadError { .init(path: path, reason: reason) }
         guard let text = file.contents.metadata["ensemble"],
-              let records = try? JSONDecoder().decode([MemberRecord].self, from: Data(text.utf8)) else {
+            let records = try? JSONDecoder().decode([MemberRecord].self, from: Data(text.utf8))
+        else {
             throw fail("metadata 'ensemble' is missing or malformed")
         }
         guard records.map(\.model) == members else {
@@ -89,20 +101,29 @@ public struct EnsembleContender: Contender {
         for (index, record) in records.enumerated() {
             let prefix = "member\(index)."
             var contents = TensorFile()
-            for (key, value) in file.contents.tensors where key.hasPrefix(prefix) { contents.tensors[String(key.dropFirst(prefix.count))] = value }
+            for (key, value) in file.contents.tensors where key.hasPrefix(prefix) {
+                contents.tensors[String(key.dropFirst(prefix.count))] = value
+            }
             for (key, value) in file.contents.integerTensors where key.hasPrefix(prefix) {
                 contents.integerTensors[String(key.dropFirst(prefix.count))] = value
             }
-            for (key, value) in file.contents.byteTensors where key.hasPrefix(prefix) { contents.byteTensors[String(key.dropFirst(prefix.count))] = value }
-            for (key, value) in file.contents.metadata where key.hasPrefix(prefix) { contents.metadata[String(key.dropFirst(prefix.count))] = value }
+            for (key, value) in file.contents.byteTensors where key.hasPrefix(prefix) {
+                contents.byteTensors[String(key.dropFirst(prefix.count))] = value
+            }
+            for (key, value) in file.contents.metadata where key.hasPrefix(prefix) {
+                contents.metadata[String(key.dropFirst(prefix.count))] = value
+            }
             if let pipeline = record.pipeline {
                 do { try pipeline.validate() } catch { throw fail("member \(record.model): \(error)") }
             }
             let memberFile = ModelFile(
-                model: record.model, examples: file.examples, pipeline: record.pipeline, calibration: record.calibration, validation: [:],
+                model: record.model, examples: file.examples, pipeline: record.pipeline,
+                calibration: record.calibration, validation: [:],
                 datasetSHA256: file.datasetSHA256, trainUntil: file.trainUntil, contents: contents)
-            loaded.append(FittedEnsemble.Member(
-                name: record.model, model: try Contenders.load(memberFile, path: path), calibration: record.calibration, pipeline: record.pipeline))
+            loaded.append(
+                FittedEnsemble.Member(
+                    name: record.model, model: try Contenders.load(memberFile, path: path),
+                    calibration: record.calibration, pipeline: record.pipeline))
         }
         return FittedEnsemble(name: name, members: loaded)
     }

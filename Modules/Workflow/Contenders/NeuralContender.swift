@@ -36,7 +36,8 @@ public struct NeuralContender: Contender {
         case .mlp: return "an MLP on the aggregate features"
         case .logisticRegression: return "logistic regression on the aggregate features"
         case .cnnLSTMTiming:
-            return "the CNN-LSTM with a discrete-time hazard head over weekly bins: P(order within H) and when, with expected and median days"
+            return
+                "the CNN-LSTM with a discrete-time hazard head over weekly bins: P(order within H) and when, with expected and median days"
         }
     }
 
@@ -55,44 +56,60 @@ public struct NeuralContender: Contender {
             // Training targets censored at the first validation date (no training target sees
             // the validation weeks), validation targets at the cut-off T, as xgboost_timing's.
             settings.timing = HazardReadout(binEdges: bins.edges, horizonDays: job.options.examples.horizonDays)
-            let trainTargets = bins.targetTensors(job.history.timingTargets(of: data.trainSet, censoredAt: data.validationFrom.ordinal))
-            let validationTargets = bins.targetTensors(job.history.timingTargets(of: data.validationSet, censoredAt: data.trainUntil.ordinal))
+            let trainTargets = bins.targetTensors(
+                job.history.timingTargets(of: data.trainSet, censoredAt: data.validationFrom.ordinal))
+            let validationTargets = bins.targetTensors(
+                job.history.timingTargets(of: data.validationSet, censoredAt: data.trainUntil.ordinal))
             train = train.withTiming(events: trainTargets.events, atRisk: trainTargets.atRisk)
             validation = validation.withTiming(events: validationTargets.events, atRisk: validationTargets.atRisk)
             guard trainTargets.events.scalars.contains(1) else {
-                throw TrainingJob.JobError("\(name): no training example has an order within \(bins.maximumDays) days before \(data.validationFrom.iso)")
+                throw TrainingJob.JobError(
+                    "\(name): no training example has an order within \(bins.maximumDays) days before \(data.validationFrom.iso)"
+                )
             }
         }
         // A warm start happens only when the previous model fits these inputs; only then does
         // the short warm-start budget apply (a fresh fit gets the full epochs).
         let warmModel = (job.warmStart as? FittedNeuralModel).flatMap {
-            $0.model.architecture == architecture && $0.model.shape == data.train.shape && $0.model.settings.timing == settings.timing ? $0 : nil
+            $0.model.architecture == architecture && $0.model.shape == data.train.shape
+                && $0.model.settings.timing == settings.timing ? $0 : nil
         }
         if warmModel != nil { settings.epochs = job.options.warmEpochs ?? settings.epochs }
         let validationLabels = Set(data.validation.labels.scalars)
         if settings.monitor != .loss, validationLabels.count < 2 {
             settings.monitor = .loss
-            job.log("trainer: the validation split has one class only, so its ranking scores are undefined: early stopping watches the validation loss")
+            job.log(
+                "trainer: the validation split has one class only, so its ranking scores are undefined: early stopping watches the validation loss"
+            )
         }
         let run = TrainingRun(
-            settings: settings, shape: data.train.shape, validationScore: TrainingJob.rocAUC, averagePrecision: TrainingJob.averagePrecision)
+            settings: settings, shape: data.train.shape, validationScore: TrainingJob.rocAUC,
+            averagePrecision: TrainingJob.averagePrecision)
         // What the checkpoint was made from: resuming on another dataset or pipeline would
         // silently continue a different training run. Only a run that checkpoints needs it
         // (a backtest fold does not).
-        let provenance = job.checkpointPath == nil ? [:] : [
-            "dataset_sha256": job.history.dataset.manifestSHA256, "pipeline_sha256": SHA256.hex(try data.pipeline.jsonBytes()),
-            "train_until": data.trainUntil.iso,
-        ]
+        let provenance =
+            job.checkpointPath == nil
+            ? [:]
+            : [
+                "dataset_sha256": job.history.dataset.manifestSHA256,
+                "pipeline_sha256": SHA256.hex(try data.pipeline.jsonBytes()),
+                "train_until": data.trainUntil.iso
+            ]
         if job.resume, let checkpointPath = job.checkpointPath {
             guard FileManager.default.fileExists(atPath: checkpointPath) else {
                 throw TrainingJob.JobError("\(checkpointPath): no checkpoint to resume from; run without --resume")
             }
             let file = try TensorFile.read(from: checkpointPath)
             for (key, value) in provenance.sorted(by: { $0.key < $1.key }) where file.metadata[key] != value {
-                let what = key == "dataset_sha256" ? "another dataset" : key == "pipeline_sha256" ? "another feature pipeline" : "another cut-off"
+                let what =
+                    key == "dataset_sha256"
+                    ? "another dataset" : key == "pipeline_sha256" ? "another feature pipeline" : "another cut-off"
                 throw TrainingError.checkpoint(
                     path: checkpointPath,
-                    reason: "it was made from \(what) (\(key) \(file.metadata[key].map { String($0.prefix(16)) } ?? "missing"), this run \(value.prefix(16))); start afresh without --resume")
+                    reason:
+                        "it was made from \(what) (\(key) \(file.metadata[key].map { String($0.prefix(16)) } ?? "missing"), this run \(value.prefix(16))); start afresh without --resume"
+                )
             }
             try run.restore(file, source: checkpointPath)
             job.log("trainer: resumed after epoch \(run.history.count) from \(checkpointPath)")
@@ -105,8 +122,13 @@ public struct NeuralContender: Contender {
                 // The warm weights are the baseline an epoch must beat on this run's validation split.
                 run.acceptCurrentWeightsAsBaseline(validation: validation)
             } else {
-                let previous = (warm as? FittedNeuralModel).map { "\($0.model.architecture.rawValue) for inputs \($0.model.shape.summary)" } ?? warm.name
-                job.log("trainer: the previous model (\(previous)) cannot warm-start \(name) for inputs \(data.train.shape.summary): training from scratch")
+                let previous =
+                    (warm as? FittedNeuralModel).map {
+                        "\($0.model.architecture.rawValue) for inputs \($0.model.shape.summary)"
+                    } ?? warm.name
+                job.log(
+                    "trainer: the previous model (\(previous)) cannot warm-start \(name) for inputs \(data.train.shape.summary): training from scratch"
+                )
             }
         }
         let completed = try run.fit(
@@ -122,11 +144,13 @@ public struct NeuralContender: Contender {
         var (_, validationScores) = run.evaluate(validation)
         guard architecture.hasHazardHead else {
             return FitResult(
-                model: try FittedNeuralModel(NeuralModel(run: run)), validationScores: validationScores, trainingRows: data.train.count,
+                model: try FittedNeuralModel(NeuralModel(run: run)), validationScores: validationScores,
+                trainingRows: data.train.count,
                 iterations: run.history.count)
         }
         // The hazard's level, refitted on the validation person-periods as xgboost_timing's.
-        let hazards = predictHazards(model: run.model, parameters: run.parameters, examples: validation, bins: bins.count)
+        let hazards = predictHazards(
+            model: run.model, parameters: run.parameters, examples: validation, bins: bins.count)
         let atRisk = validation.hazardAtRisk!.scalars, events = validation.hazardEvents!.scalars
         let periods = atRisk.indices.filter { atRisk[$0] == 1 }
         let exponent = GradientBoostingTimingContender.LevelCalibration.survivalExponent(
@@ -134,30 +158,40 @@ public struct NeuralContender: Contender {
         let model = try FittedNeuralModel(NeuralModel(run: run), survivalExponent: exponent)
         validationScores = validationScores.map { model.leveled($0) }
         return FitResult(
-            model: model, validationScores: validationScores, trainingRows: data.train.count, iterations: run.history.count,
-            notes: ["\(name): trained on the discrete-time hazard likelihood over bins ending at "
+            model: model, validationScores: validationScores, trainingRows: data.train.count,
+            iterations: run.history.count,
+            notes: [
+                "\(name): trained on the discrete-time hazard likelihood over bins ending at "
                     + "\(bins.edges.map(String.init).joined(separator: ", ")) days (\(periods.count) validation person-periods; "
                     + "the --loss objective does not apply); level on the validation weeks: survival exponent "
-                    + String(format: "%.3f", exponent)])
+                    + String(format: "%.3f", exponent)
+            ])
     }
 
     public func load(_ file: ModelFile, path: String) throws -> any FittedModel {
         let model = try NeuralModel.decode(file.contents, source: path)
         guard model.architecture == architecture else {
-            throw ModelFile.ReadError(path: path, reason: "the file says model \(name) but holds a \(model.architecture.rawValue) network")
+            throw ModelFile.ReadError(
+                path: path, reason: "the file says model \(name) but holds a \(model.architecture.rawValue) network")
         }
         if let pipeline = file.pipeline {
             let expected = ModelShape(
-                steps: pipeline.settings.sequenceLength, sequenceFeatures: pipeline.sequenceWidth, staticFeatures: pipeline.staticWidth,
+                steps: pipeline.settings.sequenceLength, sequenceFeatures: pipeline.sequenceWidth,
+                staticFeatures: pipeline.staticWidth,
                 aggregateFeatures: pipeline.aggregateFeatures.count)
             guard expected == model.shape else {
-                throw ModelFile.ReadError(path: path, reason: "its network expects inputs \(model.shape), its pipeline gives \(expected)")
+                throw ModelFile.ReadError(
+                    path: path, reason: "its network expects inputs \(model.shape), its pipeline gives \(expected)")
             }
         }
         guard architecture.hasHazardHead else { return try FittedNeuralModel(model) }
         let text = file.contents.metadata[FittedNeuralModel.survivalExponentKey] ?? "1"
         guard let exponent = Double(text), exponent.isFinite, (1.0 / 64...64).contains(exponent) else {
-            throw ModelFile.ReadError(path: path, reason: "its level calibration (\(FittedNeuralModel.survivalExponentKey) '\(text.prefix(40))') is not a number in 1/64…64")
+            throw ModelFile.ReadError(
+                path: path,
+                reason:
+                    "its level calibration (\(FittedNeuralModel.survivalExponentKey) '\(text.prefix(40))') is not a number in 1/64…64"
+            )
         }
         return try FittedNeuralModel(model, survivalExponent: exponent)
     }
@@ -199,18 +233,23 @@ public final class FittedNeuralModel: FittedModel {
 
     public func scores(_ input: ScoringInput, range: Range<Int>) throws -> [Float] {
         guard !range.isEmpty else { return [] }
-        let probabilities = predictProbabilities(model: &network, parameters: parameters, examples: try examples(input, range: range))
+        let probabilities = predictProbabilities(
+            model: &network, parameters: parameters, examples: try examples(input, range: range))
         return model.architecture.hasHazardHead ? probabilities.map(leveled) : probabilities
     }
 
     /// A hazard head's distribution of the time to the next order (nil for the classifiers).
     public func timing(_ input: ScoringInput, range: Range<Int>) throws -> [PurchaseTiming]? {
-        guard let readout = model.settings.timing, model.architecture.hasHazardHead, let bins = TimingBins(edges: readout.binEdges) else {
+        guard let readout = model.settings.timing, model.architecture.hasHazardHead,
+            let bins = TimingBins(edges: readout.binEdges)
+        else {
             return nil
         }
         guard !range.isEmpty else { return [] }
-        let hazards = predictHazards(model: network, parameters: parameters, examples: try examples(input, range: range), bins: bins.count)
-        return GradientBoostingTimingContender.LevelCalibration.distributions(bins: bins, hazards: hazards, rows: range.count, exponent: survivalExponent)
+        let hazards = predictHazards(
+            model: network, parameters: parameters, examples: try examples(input, range: range), bins: bins.count)
+        return GradientBoostingTimingContender.LevelCalibration.distributions(
+            bins: bins, hazards: hazards, rows: range.count, exponent: survivalExponent)
     }
 
     public func contents() throws -> TensorFile {

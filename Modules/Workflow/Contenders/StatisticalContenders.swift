@@ -25,7 +25,9 @@ public struct GradientBoostingContender: Contender {
     /// The feature matrix of model examples under `pipeline`.
     static func matrix(_ examples: ModelExamples, featureSet: FeatureSet) -> GradientBoostedTrees.Matrix {
         let n = examples.count, s = examples.statics.shape[1], a = examples.aggregates.shape[1]
-        guard !featureSet.windowSummaryInStatics else { return .init(values: examples.statics.scalars, rows: n, columns: s) }
+        guard !featureSet.windowSummaryInStatics else {
+            return .init(values: examples.statics.scalars, rows: n, columns: s)
+        }
         var values: [Float] = []
         values.reserveCapacity(n * (s + a))
         let statics = examples.statics.scalars, aggregates = examples.aggregates.scalars
@@ -45,16 +47,21 @@ public struct GradientBoostingContender: Contender {
         let featureSet = data.pipeline.featureSet
         let validation = Self.matrix(data.validation, featureSet: featureSet)
         let trees = try GradientBoostedTrees.train(
-            train: Self.matrix(data.train, featureSet: featureSet), labels: data.train.labels.scalars, validation: validation,
-            validationLabels: data.validation.labels.scalars, settings: job.options.boosting, threads: job.options.training.threads,
+            train: Self.matrix(data.train, featureSet: featureSet), labels: data.train.labels.scalars,
+            validation: validation,
+            validationLabels: data.validation.labels.scalars, settings: job.options.boosting,
+            threads: job.options.training.threads,
             shouldStop: job.shouldStop)
         if job.shouldStop() { return nil }
         let scores = try trees.predict(validation)
         let lastLoss = trees.history.first { $0.round == trees.bestRound }?.validationLoss ?? .nan
         return FitResult(
-            model: FittedGradientBoosting(trees: trees, settings: job.options.boosting, featureSet: featureSet), validationScores: scores,
+            model: FittedGradientBoosting(trees: trees, settings: job.options.boosting, featureSet: featureSet),
+            validationScores: scores,
             trainingRows: data.train.count, iterations: trees.bestRound,
-            notes: ["xgboost: \(trees.bestRound) rounds kept of \(trees.history.count) (validation log loss \(String(format: "%.5f", lastLoss)))"])
+            notes: [
+                "xgboost: \(trees.bestRound) rounds kept of \(trees.history.count) (validation log loss \(String(format: "%.5f", lastLoss)))"
+            ])
     }
 
     public func load(_ file: ModelFile, path: String) throws -> any FittedModel {
@@ -63,7 +70,8 @@ public struct GradientBoostingContender: Contender {
             throw fail("an xgboost model needs the U8 tensor 'xgboost.model' and a feature pipeline")
         }
         guard let text = file.contents.metadata["xgboost"],
-              let settings = try? JSONDecoder().decode(GradientBoostedTrees.Settings.self, from: Data(text.utf8)) else {
+            let settings = try? JSONDecoder().decode(GradientBoostedTrees.Settings.self, from: Data(text.utf8))
+        else {
             throw fail("metadata 'xgboost' is missing or malformed")
         }
         do {
@@ -94,10 +102,12 @@ final class FittedGradientBoosting: FittedModel {
 
     func contents() throws -> TensorFile {
         let (major, minor, patch) = GradientBoostedTrees.version
-        return TensorFile(byteTensors: ["xgboost.model": try trees.serialized()], metadata: [
-            "xgboost": try TensorFile.metadataJSON(settings),
-            "xgboost_rounds": String(trees.bestRound), "xgboost_version": "\(major).\(minor).\(patch)",
-        ])
+        return TensorFile(
+            byteTensors: ["xgboost.model": try trees.serialized()],
+            metadata: [
+                "xgboost": try TensorFile.metadataJSON(settings),
+                "xgboost_rounds": String(trees.bestRound), "xgboost_version": "\(major).\(minor).\(patch)"
+            ])
     }
 }
 
@@ -146,20 +156,28 @@ public struct BGNBDContender: Contender {
         let p = fit.parameters
         let document = Document(
             parameters: p,
-            fit: .init(customers: observations.count, patterns: patterns.count, objective: fit.objective, evaluations: fit.evaluations,
-                       settings: job.options.bgnbd))
+            fit: .init(
+                customers: observations.count, patterns: patterns.count, objective: fit.objective,
+                evaluations: fit.evaluations,
+                settings: job.options.bgnbd))
         return FitResult(
             model: FittedBGNBD(document: document), trainingRows: observations.count, iterations: fit.evaluations,
-            notes: [String(format: "bgnbd: r %.4g, alpha %.4g days, a %.4g, b %.4g from %d customers (%d patterns) before %@",
-                           p.r, p.alpha, p.a, p.b, observations.count, patterns.count, cutoff.iso)])
+            notes: [
+                String(
+                    format: "bgnbd: r %.4g, alpha %.4g days, a %.4g, b %.4g from %d customers (%d patterns) before %@",
+                    p.r, p.alpha, p.a, p.b, observations.count, patterns.count, cutoff.iso)
+            ])
     }
 
     public func load(_ file: ModelFile, path: String) throws -> any FittedModel {
-        guard let text = file.contents.metadata["bgnbd"], let document = try? JSONDecoder().decode(Document.self, from: Data(text.utf8)) else {
+        guard let text = file.contents.metadata["bgnbd"],
+            let document = try? JSONDecoder().decode(Document.self, from: Data(text.utf8))
+        else {
             throw ModelFile.ReadError(path: path, reason: "metadata 'bgnbd' is missing or malformed")
         }
         guard document.parameters.isValid else {
-            throw ModelFile.ReadError(path: path, reason: "its BG/NBD parameters are not all positive and finite: \(document.parameters)")
+            throw ModelFile.ReadError(
+                path: path, reason: "its BG/NBD parameters are not all positive and finite: \(document.parameters)")
         }
         return FittedBGNBD(document: document)
     }
@@ -173,8 +191,9 @@ final class FittedBGNBD: FittedModel {
     func scores(_ input: ScoringInput, range: Range<Int>) throws -> [Float] {
         let horizon = Double(input.set.settings.horizonDays)
         return input.set.examples[range].map { example in
-            Float(BGNBD.probabilityOfPurchase(
-                document.parameters, input.history.bgnbdObservation(of: example, in: input.set), horizon: horizon))
+            Float(
+                BGNBD.probabilityOfPurchase(
+                    document.parameters, input.history.bgnbdObservation(of: example, in: input.set), horizon: horizon))
         }
     }
 
@@ -197,8 +216,9 @@ public struct DecisionTreeContender: Contender {
     public func fit(_ job: FitJob) throws -> FitResult? {
         let data = try job.prepared()
         let width = data.train.aggregates.shape[1]
-        let tree = DecisionTree(features: data.train.aggregates.scalars, labels: data.train.labels.scalars, featureCount: width,
-                                settings: job.options.tree)
+        let tree = DecisionTree(
+            features: data.train.aggregates.scalars, labels: data.train.labels.scalars, featureCount: width,
+            settings: job.options.tree)
         return FitResult(
             model: FittedDecisionTree(tree: tree), validationScores: tree.predict(data.validation.aggregates.scalars),
             trainingRows: data.train.count, notes: ["decision_tree: \(tree.leafCount) leaves"])
@@ -206,11 +226,15 @@ public struct DecisionTreeContender: Contender {
 
     public func load(_ file: ModelFile, path: String) throws -> any FittedModel {
         guard let pipeline = file.pipeline, let text = file.contents.metadata["tree"],
-              let settings = try? JSONDecoder().decode(DecisionTree.Settings.self, from: Data(text.utf8)) else {
-            throw ModelFile.ReadError(path: path, reason: "a decision tree needs a feature pipeline and the metadata 'tree'")
+            let settings = try? JSONDecoder().decode(DecisionTree.Settings.self, from: Data(text.utf8))
+        else {
+            throw ModelFile.ReadError(
+                path: path, reason: "a decision tree needs a feature pipeline and the metadata 'tree'")
         }
         do {
-            return FittedDecisionTree(tree: try DecisionTree(tensors: file.contents, featureCount: pipeline.aggregateFeatures.count, settings: settings))
+            return FittedDecisionTree(
+                tree: try DecisionTree(
+                    tensors: file.contents, featureCount: pipeline.aggregateFeatures.count, settings: settings))
         } catch {
             throw ModelFile.ReadError(path: path, reason: "\(error)")
         }

@@ -79,9 +79,13 @@ public struct GradientBoostingTimingContender: Contender {
 
         /// The log-scale offset of each example of `set` at `horizon` days (an as-of date with
         /// no BG/NBD fit, when nobody has ordered yet, takes the floor).
-        func margins(_ history: VisitHistory, _ set: ExampleSet, _ examples: some Collection<AsOfExample>, horizon: Int) -> [Float] {
+        func margins(_ history: VisitHistory, _ set: ExampleSet, _ examples: some Collection<AsOfExample>, horizon: Int)
+            -> [Float]
+        {
             examples.map { example in
-                Float(Foundation.log(max(history.bgnbdExpectedOrders(of: example, in: set, horizon: horizon) ?? 0, Self.floor)))
+                Float(
+                    Foundation.log(
+                        max(history.bgnbdExpectedOrders(of: example, in: set, horizon: horizon) ?? 0, Self.floor)))
             }
         }
     }
@@ -123,11 +127,15 @@ public struct GradientBoostingTimingContender: Contender {
 
         /// The distributions of `rows` examples from their per-bin hazards (row-major `[rows, K]`),
         /// each hazard leveled at exponent s: what both timing heads (trees and network) report.
-        static func distributions(bins: TimingBins, hazards: [Float], rows: Int, exponent s: Double) -> [PurchaseTiming] {
+        static func distributions(bins: TimingBins, hazards: [Float], rows: Int, exponent s: Double) -> [PurchaseTiming]
+        {
             let k = bins.count
-            precondition(hazards.count == rows * k, "LevelCalibration.distributions: \(hazards.count) hazards for \(rows) rows of \(k) bins")
+            precondition(
+                hazards.count == rows * k,
+                "LevelCalibration.distributions: \(hazards.count) hazards for \(rows) rows of \(k) bins")
             return (0..<rows).map { row in
-                PurchaseTiming(bins: bins, hazards: hazards[(row * k)..<((row + 1) * k)].map { leveled(Double($0), exponent: s) })
+                PurchaseTiming(
+                    bins: bins, hazards: hazards[(row * k)..<((row + 1) * k)].map { leveled(Double($0), exponent: s) })
             }
         }
     }
@@ -163,15 +171,20 @@ public struct GradientBoostingTimingContender: Contender {
             base: validationBase,
             targets: job.history.timingTargets(of: data.validationSet, censoredAt: data.trainUntil.ordinal), bins: bins)
         guard train.labels.contains(1) else {
-            throw TrainingJob.JobError("xgboost_timing: no training example has an order within \(bins.maximumDays) days before \(data.validationFrom.iso)")
+            throw TrainingJob.JobError(
+                "xgboost_timing: no training example has an order within \(bins.maximumDays) days before \(data.validationFrom.iso)"
+            )
         }
         let trees = try GradientBoostedTrees.train(
-            train: train.matrix, labels: train.labels, validation: validation.matrix, validationLabels: validation.labels,
+            train: train.matrix, labels: train.labels, validation: validation.matrix,
+            validationLabels: validation.labels,
             settings: job.options.boosting, threads: job.options.training.threads, shouldStop: job.shouldStop)
         if job.shouldStop() { return nil }
-        let counts = try Self.fitCounts(job, data: data, trainBase: trainBase, validationBase: validationBase, offset: .bgnbdExpectedOrders)
+        let counts = try Self.fitCounts(
+            job, data: data, trainBase: trainBase, validationBase: validationBase, offset: .bgnbdExpectedOrders)
         if job.shouldStop() { return nil }
-        let exponent = LevelCalibration.survivalExponent(hazards: try trees.predict(validation.matrix), labels: validation.labels)
+        let exponent = LevelCalibration.survivalExponent(
+            hazards: try trees.predict(validation.matrix), labels: validation.labels)
         let model = FittedTimingTrees(
             trees: trees, counts: counts, countOffset: .bgnbdExpectedOrders, settings: job.options.boosting, bins: bins,
             featureSet: featureSet, survivalExponent: exponent)
@@ -181,17 +194,20 @@ public struct GradientBoostingTimingContender: Contender {
         }
         return FitResult(
             model: model, validationScores: scores, trainingRows: data.train.count, iterations: trees.bestRound,
-            notes: ["xgboost_timing: \(train.labels.count) person-periods from \(data.train.count) examples over bins ending at "
+            notes: [
+                "xgboost_timing: \(train.labels.count) person-periods from \(data.train.count) examples over bins ending at "
                     + "\(bins.edges.map(String.init).joined(separator: ", ")) days; \(trees.bestRound) rounds kept of \(trees.history.count) "
                     + "(validation log loss \(bestLoss(trees))); count head: \(counts.bestRound) rounds kept of \(counts.history.count) "
                     + "(validation Poisson log-likelihood \(bestLoss(counts))); level on the validation weeks: survival exponent "
-                    + String(format: "%.3f", exponent)])
+                    + String(format: "%.3f", exponent)
+            ])
     }
 
     /// The count head: Poisson trees on the order days in [t, t + H) of each example, boosting
     /// from `offset`.
     static func fitCounts(
-        _ job: FitJob, data: TrainingJob.PreparedData, trainBase: GradientBoostedTrees.Matrix, validationBase: GradientBoostedTrees.Matrix,
+        _ job: FitJob, data: TrainingJob.PreparedData, trainBase: GradientBoostedTrees.Matrix,
+        validationBase: GradientBoostedTrees.Matrix,
         offset: CountOffset
     ) throws -> GradientBoostedTrees {
         let horizon = job.options.examples.horizonDays
@@ -212,7 +228,8 @@ public struct GradientBoostingTimingContender: Contender {
             throw fail("an xgboost_timing model needs the U8 tensor 'xgboost_timing.model' and a feature pipeline")
         }
         guard let text = file.contents.metadata["xgboost_timing"],
-              let document = try? JSONDecoder().decode(Document.self, from: Data(text.utf8)) else {
+            let document = try? JSONDecoder().decode(Document.self, from: Data(text.utf8))
+        else {
             throw fail("metadata 'xgboost_timing' is missing or malformed")
         }
         guard let bins = TimingBins(edges: document.binEdges) else {
@@ -258,7 +275,8 @@ final class FittedTimingTrees: FittedModel {
     let survivalExponent: Double
 
     init(
-        trees: GradientBoostedTrees, counts: GradientBoostedTrees?, countOffset: GradientBoostingTimingContender.CountOffset?,
+        trees: GradientBoostedTrees, counts: GradientBoostedTrees?,
+        countOffset: GradientBoostingTimingContender.CountOffset?,
         settings: GradientBoostedTrees.Settings, bins: TimingBins, featureSet: FeatureSet, survivalExponent: Double = 1
     ) {
         self.trees = trees
@@ -282,7 +300,8 @@ final class FittedTimingTrees: FittedModel {
             }
         }
         let hazards = try trees.predict(.init(values: values, rows: base.rows * K, columns: width))
-        return GradientBoostingTimingContender.LevelCalibration.distributions(bins: bins, hazards: hazards, rows: base.rows, exponent: survivalExponent)
+        return GradientBoostingTimingContender.LevelCalibration.distributions(
+            bins: bins, hazards: hazards, rows: base.rows, exponent: survivalExponent)
     }
 
     func probabilities(_ base: GradientBoostedTrees.Matrix, horizonDays: Int) throws -> [Float] {
@@ -292,7 +311,8 @@ final class FittedTimingTrees: FittedModel {
     func scores(_ input: ScoringInput, range: Range<Int>) throws -> [Float] {
         guard !range.isEmpty else { return [] }
         return try probabilities(
-            GradientBoostingContender.matrix(input.modelExamples(range), featureSet: featureSet), horizonDays: input.set.settings.horizonDays)
+            GradientBoostingContender.matrix(input.modelExamples(range), featureSet: featureSet),
+            horizonDays: input.set.settings.horizonDays)
     }
 
     func timing(_ input: ScoringInput, range: Range<Int>) throws -> [PurchaseTiming]? {
@@ -303,20 +323,27 @@ final class FittedTimingTrees: FittedModel {
     func expectedOrders(_ input: ScoringInput, range: Range<Int>) throws -> [Double]? {
         guard let counts else { return nil }
         guard !range.isEmpty else { return [] }
-        let margins = countOffset?.margins(input.history, input.set, input.set.examples[range], horizon: input.set.settings.horizonDays)
-        return try counts.predict(GradientBoostingContender.matrix(input.modelExamples(range), featureSet: featureSet), margins: margins)
-            .map(Double.init)
+        let margins = countOffset?.margins(
+            input.history, input.set, input.set.examples[range], horizon: input.set.settings.horizonDays)
+        return try counts.predict(
+            GradientBoostingContender.matrix(input.modelExamples(range), featureSet: featureSet), margins: margins
+        )
+        .map(Double.init)
     }
 
     func contents() throws -> TensorFile {
         let (major, minor, patch) = GradientBoostedTrees.version
         var tensors = ["xgboost_timing.model": try trees.serialized()]
         if let counts { tensors["xgboost_timing.count.model"] = try counts.serialized() }
-        return TensorFile(byteTensors: tensors, metadata: [
-            "xgboost_timing": try TensorFile.metadataJSON(GradientBoostingTimingContender.Document(
-                settings: settings, binEdges: bins.edges, survivalExponent: survivalExponent, countOffset: countOffset)),
-            "xgboost_rounds": String(trees.bestRound), "xgboost_version": "\(major).\(minor).\(patch)",
-        ])
+        return TensorFile(
+            byteTensors: tensors,
+            metadata: [
+                "xgboost_timing": try TensorFile.metadataJSON(
+                    GradientBoostingTimingContender.Document(
+                        settings: settings, binEdges: bins.edges, survivalExponent: survivalExponent,
+                        countOffset: countOffset)),
+                "xgboost_rounds": String(trees.bestRound), "xgboost_version": "\(major).\(minor).\(patch)"
+            ])
     }
 }
 
@@ -327,9 +354,11 @@ extension FittedBGNBD {
         let bins = TimingBins(horizonDays: input.set.settings.horizonDays)
         return input.set.examples[range].map { example in
             let observation = input.history.bgnbdObservation(of: example, in: input.set)
-            return PurchaseTiming(bins: bins, cumulative: bins.edges.map {
-                BGNBD.probabilityOfPurchase(document.parameters, observation, horizon: Double($0))
-            })
+            return PurchaseTiming(
+                bins: bins,
+                cumulative: bins.edges.map {
+                    BGNBD.probabilityOfPurchase(document.parameters, observation, horizon: Double($0))
+                })
         }
     }
 
@@ -338,7 +367,8 @@ extension FittedBGNBD {
     func expectedOrders(_ input: ScoringInput, range: Range<Int>) throws -> [Double]? {
         let horizon = Double(input.set.settings.horizonDays)
         return input.set.examples[range].map { example in
-            BGNBD.expectedPurchases(document.parameters, input.history.bgnbdObservation(of: example, in: input.set), horizon: horizon)
+            BGNBD.expectedPurchases(
+                document.parameters, input.history.bgnbdObservation(of: example, in: input.set), horizon: horizon)
         }
     }
 }

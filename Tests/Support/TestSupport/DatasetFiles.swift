@@ -10,12 +10,15 @@ public enum DatasetFiles {
     public static func write(_ dataset: Dataset, to directory: String, rejects: [Reject] = []) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let manifest = dataset.manifest
-        try Data(Dataset.encodeVisits(dataset.visits, columns: manifest.visitColumns)).write(to: URL(fileURLWithPath: directory + "/" + Dataset.visitsFile))
+        try Data(Dataset.encodeVisits(dataset.visits, columns: manifest.visitColumns)).write(
+            to: URL(fileURLWithPath: directory + "/" + Dataset.visitsFile))
         try Data(Dataset.encodeCustomers(dataset.customers, columns: manifest.customerColumns))
             .write(to: URL(fileURLWithPath: directory + "/" + Dataset.customersFile))
         try Data(Dataset.encodeRejects(rejects)).write(to: URL(fileURLWithPath: directory + "/" + Dataset.rejectsFile))
         var counted = manifest
-        if counted.visitCounts.read == 0 { counted.visitCounts = .init(read: dataset.visits.count, accepted: dataset.visits.count) }
+        if counted.visitCounts.read == 0 {
+            counted.visitCounts = .init(read: dataset.visits.count, accepted: dataset.visits.count)
+        }
         if counted.customerCounts.read == 0 {
             counted.customerCounts = .init(read: dataset.customers.count, accepted: dataset.customers.count)
         }

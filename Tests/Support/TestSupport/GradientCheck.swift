@@ -71,5 +71,6 @@ public func expectAgreement(
         return
     }
     let scale = reference.scalars.map(abs).max() ?? 0
-    expectClose(actual, reference, absolute: relative * Swift.max(scale, 1e-30), comment, sourceLocation: sourceLocation)
+    expectClose(
+        actual, reference, absolute: relative * Swift.max(scale, 1e-30), comment, sourceLocation: sourceLocation)
 }

@@ -10,7 +10,9 @@ public let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComp
     .deletingLastPathComponent().deletingLastPathComponent()
 
 /// The absolute path of a file under `Fixtures/`.
-public func fixturePath(_ relative: String) -> String { repositoryRoot.appendingPathComponent("Fixtures/\(relative)").path }
+public func fixturePath(_ relative: String) -> String {
+    repositoryRoot.appendingPathComponent("Fixtures/\(relative)").path
+}
 
 /// A JSON reference fixture under `Fixtures/`, decoded (a missing or malformed fixture is a
 /// broken checkout: it stops the test run with the path).
@@ -41,7 +43,8 @@ public enum PythonEnvironment {
     /// Runs the interpreter with `arguments`; returns the exit status and standard error.
     public static func run(_ arguments: [String]) throws -> (status: Int32, stderr: String) {
         guard let interpreter else {
-            Issue.record("REVISIT_REQUIRE_PYTHON=1 but no Python with safetensors: run `make test` or set REVISIT_PYTHON")
+            Issue.record(
+                "REVISIT_REQUIRE_PYTHON=1 but no Python with safetensors: run `make test` or set REVISIT_PYTHON")
             return (-1, "")
         }
         let process = Process()
@@ -75,7 +78,9 @@ public func expectClose(
         let difference = abs(a[i] - b[i])
         let bothNaN = a[i].isNaN && b[i].isNaN
         let sameInfinity = a[i].isInfinite && a[i] == b[i]
-        if !(bothNaN || sameInfinity) && !(difference <= allowed) && (difference - allowed > worst.excess || worst.index < 0) {
+        if !(bothNaN || sameInfinity) && !(difference <= allowed)
+            && (difference - allowed > worst.excess || worst.index < 0)
+        {
             worst = (i, difference - allowed)
         }
     }
