@@ -13,4 +13,8 @@ public struct ThreadOptions: ParsableArguments {
     public func validate() throws {
         guard (1...64).contains(threads) else { throw ValidationError("--threads must be in 1...64") }
     }
+
+    /// Sets the process-wide thread count (`BlockParallelism`) that the row blocks, Adam's
+    /// chunks, inference shards and XGBoost read: the one route from the flag to the threads.
+    public func apply() { BlockParallelism.useThreads(threads) }
 }

@@ -26,23 +26,8 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
     /// (`Architecture.hasHazardHead`); nil for the classifiers. Such a network is trained on the
     /// discrete-time hazard likelihood, so `objective` does not apply to it.
     public var timing: HazardReadout?
-    /// Threads for the row blocks and Adam's chunks (`BlockParallelism`). It changes the speed,
-    /// never a number, so it is not part of the encoded settings: model files trained on one
-    /// thread and on sixteen are the same bytes.
-    public var threads = 1
-
     enum CodingKeys: String, CodingKey {
         case architecture, objective, epochs, batchSize, learningRate, patience, monitor, gradientClip, seed, timing
-    }
-
-    /// Settings are equal when they give the same run: the thread count is not compared (a
-    /// checkpoint made on two threads resumes on four). Every other field is encoded and
-    /// compared; a new field joins both `CodingKeys` and this comparison.
-    public static func == (a: TrainingSettings, b: TrainingSettings) -> Bool {
-        a.architecture == b.architecture && a.objective == b.objective && a.epochs == b.epochs
-            && a.batchSize == b.batchSize
-            && a.learningRate == b.learningRate && a.patience == b.patience && a.monitor == b.monitor
-            && a.gradientClip == b.gradientClip && a.seed == b.seed && a.timing == b.timing
     }
 
     public init() {}
@@ -71,7 +56,6 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
         if let clip = gradientClip, !(clip > 0 && clip.isFinite) {
             return "gradient clip must be a positive finite number, got \(clip)"
         }
-        if threads < 1 || threads > 64 { return "threads must be in 1...64, got \(threads)" }
         // A hazard head's bins are set by its contender from the label horizon (nil until then).
         if let timing, let problem = timing.problem { return "the timing head: \(problem)" }
         if case .focal(let alpha, let gamma) = objective, !(0...1).contains(alpha) || !(gamma >= 0 && gamma.isFinite) {
@@ -212,7 +196,6 @@ public final class TrainingRun {
         precondition(train.count > 0 && validation.count > 0, "TrainingRun: needs training and validation examples")
         let epoch = history.count + 1
         let clock = ContinuousClock(), began = clock.now
-        BlockParallelism.useThreads(settings.threads)
         var shuffle = SeededRandom(seed: settings.seed, stream: 1000 + UInt64(epoch))
         var dropout = SeededRandom(seed: settings.seed, stream: 2000 + UInt64(epoch))
         let order = shuffle.permutation(count: train.count)

@@ -173,7 +173,7 @@ extension EvaluatorCommand {
 
         func run() throws {
             BLASKernelSelection.reexecuteWithFastestKernelsIfNeeded()
-            BlockParallelism.useThreads(parallelism.threads)
+            parallelism.apply()
             // Fold, contender, epoch and time left redrawn on a terminal; the per-fit lines either way.
             let display = StatusLine(quiet: quiet)
             defer { display.finish() }
@@ -221,7 +221,6 @@ extension EvaluatorCommand {
             settings.training.training.epochs = epochs
             settings.training.training.batchSize = batchSize
             settings.training.training.seed = seed
-            settings.training.training.threads = parallelism.threads
             settings.training.validationDates = 4
             settings.training.trainingWeeks = trainingWeeks == 0 ? nil : trainingWeeks
             settings.training.calibration = calibration

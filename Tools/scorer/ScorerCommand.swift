@@ -112,7 +112,7 @@ struct ScorerCommand: ParsableCommand {
 
     func run() throws {
         BLASKernelSelection.reexecuteWithFastestKernelsIfNeeded()
-        BlockParallelism.useThreads(parallelism.threads)
+        parallelism.apply()
         var options = ScoringJob.Options()
         options.asOf = asOf.flatMap { Day(iso: $0) }
         // With --all-scores the job keeps every candidate and the list is cut from them here.

@@ -160,7 +160,6 @@ struct TrainerCommand: ParsableCommand {
         options.training.monitor = monitor
         options.training.gradientClip = clip
         options.training.seed = seed
-        options.training.threads = parallelism.threads
         if let problem = options.training.problem { throw ValidationError(problem) }
         guard (1...FeaturePipeline.maximumSequenceLength).contains(sequenceLength),
             (1...FeaturePipeline.maximumHorizonDays).contains(horizon)
@@ -203,6 +202,7 @@ struct TrainerCommand: ParsableCommand {
     func run() throws {
         BLASKernelSelection.reexecuteWithFastestKernelsIfNeeded()
         let options = try options()
+        parallelism.apply()
         let (stop, signalSources) = StopRequest.installed()
         defer { signalSources.forEach { $0.cancel() } }
         let report = ProgressReporter(quiet: quiet, json: logJSON)

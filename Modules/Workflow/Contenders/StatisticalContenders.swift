@@ -50,7 +50,7 @@ public struct GradientBoostingContender: Contender {
             train: Self.matrix(data.train, featureSet: featureSet), labels: data.train.labels.scalars,
             validation: validation,
             validationLabels: data.validation.labels.scalars, settings: job.options.boosting,
-            threads: job.options.training.threads,
+            threads: BlockParallelism.threadCount,
             shouldStop: job.shouldStop)
         if job.shouldStop() { return nil }
         let scores = try trees.predict(validation)

@@ -178,7 +178,7 @@ public struct GradientBoostingTimingContender: Contender {
         let trees = try GradientBoostedTrees.train(
             train: train.matrix, labels: train.labels, validation: validation.matrix,
             validationLabels: validation.labels,
-            settings: job.options.boosting, threads: job.options.training.threads, shouldStop: job.shouldStop)
+            settings: job.options.boosting, threads: BlockParallelism.threadCount, shouldStop: job.shouldStop)
         if job.shouldStop() { return nil }
         let counts = try Self.fitCounts(
             job, data: data, trainBase: trainBase, validationBase: validationBase, offset: .bgnbdExpectedOrders)
@@ -219,7 +219,7 @@ public struct GradientBoostingTimingContender: Contender {
             train: trainBase, labels: counts(data.trainSet),
             validation: validationBase, validationLabels: counts(data.validationSet), settings: job.options.boosting,
             objective: .poisson, margins: (margins(data.trainSet), margins(data.validationSet)),
-            threads: job.options.training.threads, shouldStop: job.shouldStop)
+            threads: BlockParallelism.threadCount, shouldStop: job.shouldStop)
     }
 
     public func load(_ file: ModelFile, path: String) throws -> any FittedModel {
