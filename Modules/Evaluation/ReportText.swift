@@ -152,6 +152,19 @@ public enum WeeklyComparison {
     }
 
     /// The study's lines: one per week and model, then one average line per model.
+    /// The `--json` summary of an audit or a backtest: the tool and command, ``json(_:comparison:)``
+    /// of the report's models, its notes and where `report.json` is, then `extra` members.
+    public static func summary(
+        _ report: EvaluationReport, command: String, reportPath: String, extra: [(String, JSONLine)] = []
+    ) -> JSONLine {
+        .object(
+            [
+                ("tool", .string("evaluator")), ("command", .string(command)),
+                ("models", json(report.allResults, comparison: report.settings.comparison)),
+                ("notes", .array(report.notes.map { .string($0) })), ("report", .string(reportPath))
+            ] + extra)
+    }
+
     /// `evaluator audit|backtest --json`: what ``lines(_:comparison:)`` prints, as one JSON
     /// object per model (each week's list size, precision, comparison rate, random rate and
     /// lifts, then the averages); rates are fractions, undefined ones `null`.

@@ -261,12 +261,9 @@ extension EvaluatorCommand {
             }
             if json {
                 print(
-                    JSONLine.object([
-                        ("tool", .string("evaluator")), ("command", .string("backtest")),
-                        ("models", WeeklyComparison.json(report.allResults, comparison: report.settings.comparison)),
-                        ("notes", .array(report.notes.map { .string($0) })),
-                        ("report", .string((out as NSString).appendingPathComponent("report.json")))
-                    ]).text)
+                    WeeklyComparison.summary(
+                        report, command: "backtest", reportPath: (out as NSString).appendingPathComponent("report.json")
+                    ).text)
                 return
             }
             for line in WeeklyComparison.lines(report.allResults, comparison: report.settings.comparison) {

@@ -199,13 +199,10 @@ extension EvaluatorCommand {
             }
             if json {
                 print(
-                    JSONLine.object([
-                        ("tool", .string("evaluator")), ("command", .string("audit")),
-                        ("models", WeeklyComparison.json(report.allResults, comparison: report.settings.comparison)),
-                        ("notes", .array(report.notes.map { .string($0) })),
-                        ("report", .string((out as NSString).appendingPathComponent("report.json"))),
-                        ("history_added", historyAdded.map { .int($0) } ?? .null)
-                    ]).text)
+                    WeeklyComparison.summary(
+                        report, command: "audit", reportPath: (out as NSString).appendingPathComponent("report.json"),
+                        extra: [("history_added", historyAdded.map { .int($0) } ?? .null)]
+                    ).text)
             }
         }
     }
