@@ -171,7 +171,7 @@ let package = Package(
             name: "ScorerTool",
             dependencies: [
                 "CommandLineSupport", "CommandLineChoices", "Workflow", "Training", "Features", "Dataset", "Tensors",
-                "Formats",
+                "Formats", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser")
             ],
             path: "Tools/scorer"),

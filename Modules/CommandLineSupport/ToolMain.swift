@@ -36,9 +36,15 @@ public struct ToolFailure: Error, CustomStringConvertible {
 /// `validate()` errors exit 1 with ArgumentParser's message (`--help` exits 0); from `run()`,
 /// a `ToolFailure` or `ExitCode` keeps its code and anything else is a bad input (2). Messages
 /// go to stderr prefixed with the tool's name.
-public func runTool<Command: ParsableCommand>(_ command: Command.Type, name: String) -> Never {
+///
+/// `subcommand`: the command is a mode the tool's first argument names (`scorer merge …`):
+/// that argument is dropped before parsing, and `--config`'s `[TOOL.SUBCOMMAND]` table applies.
+public func runTool<Command: ParsableCommand>(_ command: Command.Type, name: String, subcommand: String? = nil)
+    -> Never
+{
     var parsed: any ParsableCommand  // the root or the subcommand that was named
-    let arguments = expandedArguments(Command.self, name: name)
+    var arguments = expandedArguments(Command.self, name: name, subcommands: subcommand.map { [$0] } ?? [])
+    if let subcommand, arguments.arguments.first == subcommand { arguments.arguments.removeFirst() }
     do {
         parsed = try Command.parseAsRoot(arguments.arguments)
     } catch {

@@ -113,6 +113,13 @@ public struct Dataset: Sendable {
         guard let probe = try? JSONDecoder().decode(Probe.self, from: data) else {
             throw DatasetError.unsupportedFormat(path: path, found: "not a JSON object")
         }
+        if probe.format == PartitionedDatasetManifest.formatName {
+            throw DatasetError.malformed(
+                path: path, line: 1,
+                reason:
+                    "a partitioned dataset (\(PartitionedDatasetManifest.formatName)), which tools read whole but nothing writes into: append to the flat dataset it was split from, then run `importer partition` again"
+            )
+        }
         guard probe.format == DatasetManifest.formatName, probe.formatVersion == DatasetManifest.currentVersion else {
             throw DatasetError.unsupportedFormat(
                 path: path,
@@ -220,6 +227,10 @@ public struct Dataset: Sendable {
     public static func load(directory: String, writerHoldsLock: Bool = false, waiting: (String) -> Void = { _ in })
         throws -> Dataset
     {
+        // A partitioned dataset reads as the flat dataset it was split from (every tool's input).
+        if !writerHoldsLock, isPartitioned(directory: directory) {
+            return try loadPartitioned(directory: directory, waiting: waiting)
+        }
         let lock = writerHoldsLock ? nil : try? FileLock.sharedIfPresent(for: directory, waiting: waiting)
         defer { withExtendedLifetime(lock) {} }
         let (manifest, manifestBytes) = try readCheckedManifest(directory: directory)

@@ -28,7 +28,7 @@ public final class PurchaseModelCache: @unchecked Sendable {
     public init() {}
 
     /// The parameters fitted at as-of date `t` on `history` (nil when the fit is impossible:
-    /// no customer has bought before t, or nobody has any age yet).
+    /// no customer has bought before t, or nobody has any age yet), or those ``preset(_:at:)`` gave.
     func parameters(at t: Int32, history: VisitHistory) -> BGNBD.Parameters? {
         if let cached = lock.withLock({ $0[t] }) { return cached }
         let fitted = Self.fit(at: t, history: history)
@@ -36,21 +36,44 @@ public final class PurchaseModelCache: @unchecked Sendable {
         return fitted
     }
 
+    /// Uses `parameters` at as-of date `t` instead of a fit on this history: the population
+    /// of the whole dataset when this history is one partition of it (`scorer --partial
+    /// --population`), so that a partition's scores are the whole dataset's.
+    public func preset(_ parameters: BGNBD.Parameters?, at t: Int32) {
+        lock.withLock { $0[t] = .some(parameters) }
+    }
+
     static func fit(at t: Int32, history: VisitHistory) -> BGNBD.Parameters? {
-        var observations: [BGNBD.Observation] = []
-        let sampled = history.customers.count > maximumCustomers
+        fit(observations(at: t, history: history, populationSize: history.customers.count).map(\.observation))
+    }
+
+    /// The population fit on `observations` (in customer order).
+    public static func fit(_ observations: [BGNBD.Observation]) -> BGNBD.Parameters? {
+        let (patterns, weights) = BGNBD.patterns(observations)
+        return try? BGNBD.fit(patterns, weights: weights, settings: settings).parameters
+    }
+
+    /// The (x, tₓ, T) at t of the customers of `history` a fit uses, in customer order, when
+    /// the whole population — `history` or a dataset it is one partition of — has
+    /// `populationSize` customers with visits: all of them up to ``maximumCustomers``, else
+    /// those whose id hash falls in the sample. The observations of a dataset's partitions,
+    /// merged in customer id order, are the whole dataset's.
+    public static func observations(at t: Int32, history: VisitHistory, populationSize: Int) -> [(
+        customerID: String, observation: BGNBD.Observation
+    )] {
+        var observations: [(customerID: String, observation: BGNBD.Observation)] = []
+        let sampled = populationSize > maximumCustomers
         for customer in history.customers {
-            if sampled && Self.hash(customer.customerID) % UInt64(history.customers.count) >= UInt64(maximumCustomers) {
+            if sampled && Self.hash(customer.customerID) % UInt64(populationSize) >= UInt64(maximumCustomers) {
                 continue
             }
             let end = history.firstVisit(in: customer.visits, onOrAfter: t)
             guard end > customer.visits.lowerBound else { continue }
             if let observation = history.orderStatistics[end - 1].observation(asOf: t) {
-                observations.append(observation)
+                observations.append((customer.customerID, observation))
             }
         }
-        let (patterns, weights) = BGNBD.patterns(observations)
-        return try? BGNBD.fit(patterns, weights: weights, settings: settings).parameters
+        return observations
     }
 
     /// FNV-1a of the id: a stable, machine-independent choice of the sampled customers.

@@ -24,6 +24,8 @@ public final class ShardedInference {
         let probabilities: UnsafeMutableBufferPointer<[Float]>
         let randoms: UnsafeMutableBufferPointer<SeededRandom>
         let rows: UnsafeMutableBufferPointer<Range<Int>>
+        /// The shard's rows as gathered: `rows`, then its last row repeated up to the canonical size.
+        let rowIndices: UnsafeMutableBufferPointer<[Int]>
     }
 
     /// What the worker threads share. Unchecked because the compiler cannot see the discipline
@@ -42,7 +44,7 @@ public final class ShardedInference {
         let context: UnsafePointer<Context>
         func run(block s: Int) {
             let c = context.pointee, b = c.buffers
-            b.batches[s].gather(from: c.examples, rows: Array(b.rows[s])[...])
+            b.batches[s].gather(from: c.examples, rows: b.rowIndices[s][...])
             b.models[s].forward(
                 b.batches[s].input, mode: .inference, random: &b.randoms[s], c.parameters, into: &b.logits[s])
             if c.rawLogits {
@@ -81,7 +83,7 @@ public final class ShardedInference {
         buffers = Buffers(
             models: make(model), batches: make(ExampleBatch()), logits: make(Tensor.zeros([0])),
             probabilities: make([]),
-            randoms: make(SeededRandom(seed: 0)), rows: make(0..<0))
+            randoms: make(SeededRandom(seed: 0)), rows: make(0..<0), rowIndices: make([]))
     }
 
     deinit {
@@ -95,6 +97,7 @@ public final class ShardedInference {
         free(buffers.probabilities)
         free(buffers.randoms)
         free(buffers.rows)
+        free(buffers.rowIndices)
     }
 
     /// P(order) for the rows `rows` (default: all) of `examples`, written into `probabilities`
@@ -116,23 +119,39 @@ public final class ShardedInference {
         let n = range.count
         if probabilities.count != n * width { probabilities = [Float](repeating: 0, count: n * width) }
         guard n > 0 else { return }
-        let used = Self.shards(rows: n, maximum: shardCount)
-        for s in 0..<used {
-            buffers.rows[s] = (range.lowerBound + n * s / used)..<(range.lowerBound + n * (s + 1) / used)
-        }
-        let context = Context(buffers: buffers, parameters: parameters, examples: examples, rawLogits: rawLogits)
-        withUnsafePointer(to: context) { BlockParallelism.forEach(used, ShardTask(context: $0)) }
-        probabilities.withUnsafeMutableBufferPointer { out in
+        // Canonical shards: runs of exactly `shardRows` rows, the last padded with copies of
+        // its final row, in waves of up to `shardCount`. Every row then goes through products
+        // of one shape, at one of the same 32 positions, whatever else is in the batch, so
+        // its score is the same bits in a batch of 40 or of 4,000 (a dataset's partitions
+        // scored one by one give the scores of the whole: Docs/ScaleOut.md).
+        let shardRows = Self.minimumShardRows
+        let total = (n + shardRows - 1) / shardRows
+        var wave = 0
+        while wave < total {
+            let used = min(shardCount, total - wave)
             for s in 0..<used {
-                let offset = (buffers.rows[s].lowerBound - range.lowerBound) * width
-                buffers.probabilities[s].withUnsafeBufferPointer { part in
-                    precondition(
-                        part.count == buffers.rows[s].count * width,
-                        "ShardedInference: a shard gave \(part.count) values for \(buffers.rows[s].count) rows × \(width)"
-                    )
-                    (out.baseAddress! + offset).update(from: part.baseAddress!, count: part.count)
+                let start = range.lowerBound + (wave + s) * shardRows
+                let end = min(range.upperBound, start + shardRows)
+                buffers.rows[s] = start..<end
+                buffers.rowIndices[s].removeAll(keepingCapacity: true)
+                buffers.rowIndices[s].append(contentsOf: start..<end)
+                buffers.rowIndices[s].append(contentsOf: repeatElement(end - 1, count: shardRows - (end - start)))
+            }
+            let context = Context(buffers: buffers, parameters: parameters, examples: examples, rawLogits: rawLogits)
+            withUnsafePointer(to: context) { BlockParallelism.forEach(used, ShardTask(context: $0)) }
+            probabilities.withUnsafeMutableBufferPointer { out in
+                for s in 0..<used {
+                    let real = buffers.rows[s].count * width
+                    let offset = (buffers.rows[s].lowerBound - range.lowerBound) * width
+                    buffers.probabilities[s].withUnsafeBufferPointer { part in
+                        precondition(
+                            part.count == shardRows * width,
+                            "ShardedInference: a shard gave \(part.count) values for \(shardRows) rows × \(width)")
+                        (out.baseAddress! + offset).update(from: part.baseAddress!, count: real)
+                    }
                 }
             }
+            wave += used
         }
     }
 }

@@ -129,11 +129,28 @@ public enum CallReasons {
         precondition(
             scores.count == set.examples.count, "CallReasons: \(scores.count) scores for \(set.examples.count) examples"
         )
+        return explain(
+            facts: set.examples.map { Self.facts(of: $0, in: history) }, asOf: set.examples.map { Day(ordinal: $0.asOf) },
+            scores: scores, maximum: maximum)
+    }
+
+    /// Reasons for candidates given by their facts (nil: not explainable), as-of dates and
+    /// scores, in candidate order (what `scorer merge` calls with the facts the partitions'
+    /// partial scores carry). Every sum runs over one date's candidates in the order given, so
+    /// the same candidates in the same order give the same reasons, bit for bit, however they
+    /// were scored.
+    public static func explain(facts allFacts: [Facts?], asOf: [Day], scores: [Float], maximum: Int = 3)
+        -> Explanation
+    {
+        precondition(
+            scores.count == allFacts.count && asOf.count == allFacts.count,
+            "CallReasons: \(scores.count) scores for \(allFacts.count) candidates")
         var reasons = [[String]](repeating: [], count: scores.count)
         var explained = 0.0, total = 0.0
-        let byDate = Dictionary(grouping: set.examples.indices, by: { set.examples[$0].asOf })
-        for rows in byDate.values.map({ $0.sorted() }) {
-            let rowFacts = rows.map { Self.facts(of: set.examples[$0], in: history) }
+        let byDate = Dictionary(grouping: allFacts.indices, by: { asOf[$0] })
+        // Dates in order, so that R², a sum over dates, is the same on every run.
+        for rows in byDate.sorted(by: { $0.key < $1.key }).map({ $0.value.sorted() }) {
+            let rowFacts = rows.map { allFacts[$0] }
             let usable = rows.indices.filter { rowFacts[$0] != nil }
             guard usable.count >= 10 else { continue }
             var frequency: [String: Int] = [:]

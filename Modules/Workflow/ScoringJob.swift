@@ -123,8 +123,34 @@ public enum ScoringJob {
         }
     }
 
-    /// Scores `history` with the model at `modelPath`.
+    /// Scores `history` with the model at `modelPath`: ``score(modelPath:history:options:)``,
+    /// then ``finish(_:topPerRep:)``.
     public static func run(modelPath: String, history: VisitHistory, options: Options) throws -> Result {
+        finish(try score(modelPath: modelPath, history: history, options: options), topPerRep: options.topPerRep)
+    }
+
+    /// Every candidate's score before the steps that look across candidates: the ranks and
+    /// the reasons (whose surrogate is fitted over all candidates of a date). Each row depends
+    /// on its own customer's history alone, so the partitions of a dataset scored one by one
+    /// (`scorer --partial`) and finished together (`scorer merge`) give the lists of the whole
+    /// dataset scored at once, byte for byte (Docs/ScaleOut.md).
+    public struct PartialResult: Sendable {
+        /// Unranked (ranks 0), without reasons, in candidate order (as-of, customer id bytes).
+        public var rows: [ScoredCustomer]
+        /// Per row, what its reasons are built from (``CallReasons/Facts``).
+        public var facts: [CallReasons.Facts?]
+        public var modelID: String
+
+        public init(rows: [ScoredCustomer], facts: [CallReasons.Facts?], modelID: String) {
+            precondition(rows.count == facts.count, "PartialResult: \(rows.count) rows, \(facts.count) facts")
+            self.rows = rows
+            self.facts = facts
+            self.modelID = modelID
+        }
+    }
+
+    /// The per-candidate half of scoring (``PartialResult``).
+    public static func score(modelPath: String, history: VisitHistory, options: Options) throws -> PartialResult {
         let model = try LoadedModel(path: modelPath)
         guard let last = history.days.max() else {
             throw MismatchError(description: "the dataset has no visits to score from")
@@ -135,7 +161,6 @@ public enum ScoringJob {
         let input = try model.input(history: history, set: set, path: modelPath)
         let probabilities = try model.probabilities(input, path: modelPath, batchSize: options.batchSize)
         let forecasts = try model.forecasts(input, path: modelPath, batchSize: options.batchSize)
-        let explanation = CallReasons.explain(history: history, set: set, scores: probabilities)
         var rows: [ScoredCustomer] = []
         rows.reserveCapacity(set.count)
         let trainUntil = Day(iso: model.file.trainUntil)
@@ -144,12 +169,22 @@ public enum ScoringJob {
                 ScoredCustomer(
                     customerID: history.customerID(of: example), repID: history.repID(of: example, in: set), asOf: asOf,
                     probability: probabilities[i], rankInRep: 0, rank: 0, forecast: forecasts[i],
-                    horizonDays: model.file.examples.horizonDays, trainUntil: trainUntil,
-                    reasons: explanation.reasons[i]))
+                    horizonDays: model.file.examples.horizonDays, trainUntil: trainUntil))
         }
+        return PartialResult(
+            rows: rows, facts: set.examples.map { CallReasons.facts(of: $0, in: history) }, modelID: model.modelID)
+    }
+
+    /// The across-candidates half: reasons from a surrogate fitted over each date's candidates,
+    /// then ranks (and each rep's top K when asked). `partial`'s rows must be in candidate
+    /// order (as ``score(modelPath:history:options:)`` and ``PartialScoresFile/merge(_:)`` give them).
+    public static func finish(_ partial: PartialResult, topPerRep: Int?) -> Result {
+        let explanation = CallReasons.explain(
+            facts: partial.facts, asOf: partial.rows.map(\.asOf), scores: partial.rows.map(\.probability))
+        var rows = partial.rows
+        for index in rows.indices { rows[index].reasons = explanation.reasons[index] }
         return Result(
-            rows: rank(rows, topPerRep: options.topPerRep), modelID: model.modelID,
-            reasonsRSquared: explanation.rSquared)
+            rows: rank(rows, topPerRep: topPerRep), modelID: partial.modelID, reasonsRSquared: explanation.rSquared)
     }
 
     /// The warning for a list scored inside its model's training period (as-of before the

@@ -30,6 +30,9 @@ struct ImporterCommand: ParsableCommand {
             --no-wait, another import is writing it).
             Errors are printed as `importer: FILE:LINE: reason`. See Docs/CLI.md and Docs/FileFormats.md.
 
+            Scale-out: `importer partition --dataset DIR --partitions N --out PARTS` splits a dataset \
+            into N customer-hash partitions that every tool reads as the whole (Docs/ScaleOut.md).
+
             First contact with a new export: `importer inspect FILE [--customers FILE] \
             [--write-mapping M.json]` shows its dialect and columns and drafts a mapping \
             (`importer inspect --help`).
@@ -169,9 +172,10 @@ extension ImporterCommand {
         // `importer inspect …` is its own command; everything else is an import, so that
         // `importer FILE --out DIR` and `importer --help` stay as they were.
         // `--config FILE`: its [importer] table, or [importer.inspect] for `importer inspect`.
-        let expanded = expandedArguments(ImporterCommand.self, name: "importer", subcommands: ["inspect"])
+        let expanded = expandedArguments(ImporterCommand.self, name: "importer", subcommands: ["inspect", "partition"])
         let arguments = expanded.arguments
         if arguments.first == "inspect" { InspectCommand.main(Array(arguments.dropFirst())) }
+        if arguments.first == "partition" { runTool(PartitionCommand.self, name: "importer", subcommand: "partition") }
         do {
             var command = try parseAsRoot(arguments)
             try command.run()

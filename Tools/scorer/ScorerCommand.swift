@@ -13,7 +13,15 @@ import Workflow
 /// `Workflow.ScoringJob`; this file maps flags to options and failures to exit codes.
 @main
 struct ScorerCommand: ParsableCommand {
-    static func main() { runTool(ScorerCommand.self, name: "scorer") }
+    static func main() {
+        // `scorer merge …` finishes partial scores; everything else scores, as it always did.
+        switch CommandLine.arguments.dropFirst().first {
+        case "merge": runTool(ScorerMergeCommand.self, name: "scorer", subcommand: "merge")
+        case "population": runTool(ScorerPopulationCommand.self, name: "scorer", subcommand: "population")
+        default: break
+        }
+        runTool(ScorerCommand.self, name: "scorer")
+    }
 
     static let configuration = CommandConfiguration(
         commandName: "scorer",
@@ -34,6 +42,15 @@ struct ScorerCommand: ParsableCommand {
               scorer --model model.safetensors --dataset data/ --top-per-rep 20 --out lists.csv
               scorer --model model.safetensors --dataset data/ --as-of 2020-01-06 --top-per-rep 20 --out lists.csv --all-scores scores.csv
               grep -e '^visit_id' -e ',R007,' data/visits.csv | scorer --model model.safetensors --visits - --customers data/customers.csv   (one rep's visits)
+
+            A partitioned dataset (`importer partition`) is read whole. Scored a partition at a time \
+            (Spark: Tools/spark/score.py; Docs/ScaleOut.md): `scorer --partial --as-of DATE` per \
+            partition with the whole dataset's population fit (`scorer population`), then `scorer \
+            merge` over the partial files, which ranks and explains the candidates of all partitions \
+            together — the lists of the whole dataset, byte for byte:
+              scorer population --dataset parts/ --as-of 2020-01-06 --out population.json
+              scorer --model model.safetensors --dataset parts/part-00003 --as-of 2020-01-06 --partial --population population.json --out p3.csv
+              scorer merge p*.csv --top-per-rep 20 --out lists.csv   (`scorer merge --help`)
             """, version: RevisitVersion.current)
 
     @Option(name: .shortAndLong, help: "Model file written by `trainer`.")
@@ -62,6 +79,16 @@ struct ScorerCommand: ParsableCommand {
     var out = "-"
     @OptionGroup var parallelism: ThreadOptions
     @OptionGroup var configuration: ConfigOption
+    @Flag(
+        help:
+            "Write partial scores (unranked, with the facts the reasons need; Docs/ScaleOut.md) for `scorer merge` instead of scores. Needs --as-of."
+    )
+    var partial = false
+    @Option(
+        help:
+            "With --partial: the whole dataset's population fit (`scorer population`), which a partition cannot make alone."
+    )
+    var population: String?
     @Flag(help: "No summary line on stderr.")
     var quiet = false
     @Flag(
@@ -85,6 +112,23 @@ struct ScorerCommand: ParsableCommand {
         if let topPerRep, !(1...1_000_000).contains(topPerRep) {
             throw ValidationError("--top-per-rep must be in 1...1000000")
         }
+        if partial {
+            if asOf == nil {
+                throw ValidationError(
+                    "--partial needs --as-of: partitions end on different days, and every partition must be scored as of the same date"
+                )
+            }
+            if topPerRep != nil || allScores != nil {
+                throw ValidationError(
+                    "--partial writes every candidate unranked; --top-per-rep and --all-scores go with `scorer merge`")
+            }
+            if population == nil {
+                throw ValidationError(
+                    "--partial needs --population FILE (from `scorer population --dataset WHOLE --as-of DATE`): the time-aware inputs use a population fit over the whole dataset, not one partition"
+                )
+            }
+        }
+        if population != nil && !partial { throw ValidationError("--population goes with --partial") }
         if let allScores {
             if allScores == "-" { throw ValidationError("--all-scores needs a file, not '-'") }
             if allScores == out { throw ValidationError("--all-scores and --out must be different files") }
@@ -130,6 +174,15 @@ struct ScorerCommand: ParsableCommand {
             warnings.append(
                 "--as-of \(asOf.iso) is \(asOf.ordinal - last) days after the last record; the days since each customer's last visit and order exceed what the model was trained on and are clipped to its range"
             )
+        }
+        if partial, let population, let asOf = options.asOf {
+            do {
+                try PopulationFile.read(path: population).apply(to: history, asOf: asOf, path: population)
+            } catch let error as PopulationFile.ReadError {
+                throw ToolFailure(.badInput, error.description)
+            }
+            try writePartial(try ScoringJob.score(modelPath: model, history: history, options: options), began: began)
+            return
         }
         result = try ScoringJob.run(modelPath: model, history: history, options: options)
         if let first = result.rows.first,
@@ -190,4 +243,31 @@ struct ScorerCommand: ParsableCommand {
         }
     }
 
+    /// `--partial`: one partition's candidates, unranked, for `scorer merge`.
+    func writePartial(_ partial: ScoringJob.PartialResult, began: ContinuousClock.Instant) throws {
+        let bytes = PartialScoresFile.encode(partial)
+        do {
+            if out == "-" {
+                FileHandle.standardOutput.write(Data(bytes))
+            } else {
+                try AtomicFile.write(Data(bytes), to: out)
+            }
+        } catch {
+            throw ToolFailure(.cannotWrite, String(describing: error))
+        }
+        let seconds = (ContinuousClock.now - began) / .seconds(1)
+        if json {
+            let summary: JSONLine = .object([
+                ("tool", .string("scorer")), ("partial_rows", .int(partial.rows.count)),
+                ("as_of", .string(asOf)), ("model_id", .string(partial.modelID)), ("out", .string(out)),
+                ("seconds", .number(seconds))
+            ])
+            FileHandle.standardError.write(Data((summary.text + "\n").utf8))
+        } else if !quiet {
+            FileHandle.standardError.write(
+                Data(
+                    ("scorer: \(partial.rows.count) candidates as of \(asOf ?? "-") with \(partial.modelID) → \(out) "
+                        + String(format: "(partial: unranked, for scorer merge; %.2f s)\n", seconds)).utf8))
+        }
+    }
 }
