@@ -10,10 +10,13 @@ SYSTEM_PACKAGES := libxml2-dev libcsv-dev libopenblas-dev libxgboost-dev libnlop
 # Python used by tests that check interoperability (Python's `safetensors` reading our files).
 TEST_VENV := .build-py/venv
 TEST_PYTHON := $(CURDIR)/$(TEST_VENV)/bin/python
+# Python with pyspark, and Java, for the Spark local-mode test (Docs/ScaleOut.md).
+SPARK_VENV := .build-py/spark-venv
+SPARK_PYTHON := $(CURDIR)/$(SPARK_VENV)/bin/python
 BENCH_DATA := .bench-data
 SHARED := ../shared
 
-.PHONY: deps python-env test format format-check demo demo-reduced nightly-sim man completions bench bench-import bench-import-10m quality fuzz sample clean
+.PHONY: deps python-env spark-env bench-spark test format format-check demo demo-reduced nightly-sim man completions bench bench-import bench-import-10m quality fuzz sample clean
 
 ## deps: install the system libraries (libxml2, libcsv, OpenBLAS, pkg-config) when any is absent.
 deps:
@@ -33,6 +36,16 @@ python-env: deps
 	  $(TEST_VENV)/bin/pip install -q --disable-pip-version-check numpy safetensors; \
 	fi
 
+## spark-env: Java (Debian's openjdk-17-jre-headless) when absent, and a venv with pyspark, for
+## the Spark driver (Tools/spark) and its local-mode test.
+spark-env: deps
+	@command -v java >/dev/null || { echo "make spark-env: installing openjdk-17-jre-headless"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq openjdk-17-jre-headless; }
+	@if ! $(SPARK_PYTHON) -c "import pyspark" 2>/dev/null; then \
+	  echo "make spark-env: creating $(SPARK_VENV) with pyspark"; \
+	  python3 -m venv $(SPARK_VENV) && $(SPARK_VENV)/bin/pip install -q --disable-pip-version-check pyspark; \
+	fi
+
 ## format: the tree in the project's style (.swift-format: swift-format, 4 spaces, 120 columns).
 FORMATTED := Modules Tools Tests Package.swift
 format:
@@ -44,8 +57,8 @@ format-check:
 
 ## test: the format check, every test with the Python interop checks required (not optional),
 ## then the demo in its reduced form (debug build, seconds) so the whole pipeline is known to run.
-test: deps python-env format-check
-	REVISIT_PYTHON=$(TEST_PYTHON) REVISIT_REQUIRE_PYTHON=1 swift test
+test: deps python-env spark-env format-check
+	REVISIT_PYTHON=$(TEST_PYTHON) REVISIT_SPARK_PYTHON=$(SPARK_PYTHON) REVISIT_REQUIRE_PYTHON=1 swift test
 	$(MAKE) --no-print-directory demo-reduced
 
 ## demo: import → train → score → backtest on Fixtures/sample, release build (a few minutes on 2 cores).
@@ -113,6 +126,16 @@ bench: deps
 bench-import: deps
 	swift build -c release --product importer
 	@PY=$$($(SHARED)/bench/setup.sh) && bash Tools/bench-import/bench_import.sh "$$(swift build -c release --show-bin-path)" $(BENCH_DATA) $$PY 3
+
+## bench-spark: a generated 1M-customer dataset scored through Spark in local mode (2 workers)
+## beside the scorer alone, rows/s and peak memory per step (not in CI; ~15 min, ~3 GB of disk).
+SPARK_TOOLS := synth importer trainer scorer
+SPARK_CUSTOMERS ?= 1000000
+SPARK_REPS ?= 20000
+bench-spark: spark-env
+	for tool in $(SPARK_TOOLS); do swift build -c release --product $$tool || exit 1; done
+	$(SPARK_PYTHON) Tools/spark/bench.py --bin "$$(swift build -c release --show-bin-path)" --work $(BENCH_DATA)/spark \
+	  --customers $(SPARK_CUSTOMERS) --reps $(SPARK_REPS) --json $(BENCH_DATA)/spark.json
 
 ## bench-import-10m: a generated 10M-row export under --memory 1G and 256M, peak RSS, and the
 ## same rows shuffled giving the same data files (not in CI; several minutes, ~2 GB of disk).

@@ -119,7 +119,9 @@ public enum DatasetPartitioning {
         _ group: Range<Int>, count: Int, source: String, manifest: DatasetManifest, sourceDigest: String,
         into temporary: String
     ) throws -> [PartitionedDatasetManifest.Partition] {
-        let outputs = try group.map { try PartitionOutput(directory: temporary + "/" + CustomerPartitioning.directoryName($0)) }
+        let outputs = try group.map {
+            try PartitionOutput(directory: temporary + "/" + CustomerPartitioning.directoryName($0))
+        }
         let visitHeader = Dataset.visitHeader + manifest.visitColumns.categorical + manifest.visitColumns.numeric
         let customerHeader =
             Dataset.customerHeader + manifest.customerColumns.categorical + manifest.customerColumns.numeric
@@ -191,7 +193,8 @@ public enum DatasetPartitioning {
                 try rejects.finishedDigest(name: Dataset.rejectsFile)
             ]
             let inputs = manifest.files.filter { $0.role == "output" && $0.path != Dataset.rejectsFile }.map {
-                DatasetManifest.FileDigest(role: "input", path: source + "/" + $0.path, bytes: $0.bytes, sha256: $0.sha256)
+                DatasetManifest.FileDigest(
+                    role: "input", path: source + "/" + $0.path, bytes: $0.bytes, sha256: $0.sha256)
             }
             let partManifest = DatasetManifest(
                 kind: manifest.kind, visitColumns: manifest.visitColumns, customerColumns: manifest.customerColumns,

@@ -130,7 +130,8 @@ public enum CallReasons {
             scores.count == set.examples.count, "CallReasons: \(scores.count) scores for \(set.examples.count) examples"
         )
         return explain(
-            facts: set.examples.map { Self.facts(of: $0, in: history) }, asOf: set.examples.map { Day(ordinal: $0.asOf) },
+            facts: set.examples.map { Self.facts(of: $0, in: history) },
+            asOf: set.examples.map { Day(ordinal: $0.asOf) },
             scores: scores, maximum: maximum)
     }
 

@@ -21,6 +21,7 @@ import Training
 /// | `calibration` | `ProbabilityCalibration` JSON: `{"method":"platt","a":…,"b":…}`, isotonic points, or `none` |
 /// | `validation` | validation metrics of the saved model, before (`raw_…`) and after calibration |
 /// | `dataset_sha256` | SHA-256 of the dataset's `manifest.json`; `train_until` the cut-off date |
+/// | `dataset_sample` | only for a model trained on a sample of a partitioned dataset: which partitions (`trainer --sample-partitions`) |
 /// | `model_id` | `<model>-` + 12 hex digits of a hash of everything else in the file |
 ///
 /// and the contender's own keys and tensors (a neural model's `architecture`, `shape`, weights;
@@ -33,7 +34,7 @@ public struct ModelFile: Sendable {
     /// The metadata keys this type owns; the rest belong to the contender.
     public static let commonKeys: Set<String> = [
         "format", "format_version", "model", "examples", "pipeline", "calibration", "validation", "dataset_sha256",
-        "train_until",
+        "dataset_sample", "train_until",
         "model_id", "revisit_version"
     ]
 
@@ -44,12 +45,17 @@ public struct ModelFile: Sendable {
     public var validation: [String: Double?]
     public var datasetSHA256: String
     public var trainUntil: String
+    /// Which part of the dataset trained it, when not all of it: `partitions 0-3 of 16 (…)`
+    /// (a sample of a partitioned dataset, Docs/ScaleOut.md); nil for the whole dataset, whose
+    /// files then carry no such key (byte for byte what they were).
+    public var datasetSample: String?
     /// The contender's tensors and metadata keys.
     public var contents: TensorFile
 
     public init(
         model: String, examples: ExampleSettings, pipeline: FeaturePipeline?, calibration: ProbabilityCalibration,
-        validation: [String: Double?], datasetSHA256: String, trainUntil: String, contents: TensorFile
+        validation: [String: Double?], datasetSHA256: String, trainUntil: String, datasetSample: String? = nil,
+        contents: TensorFile
     ) {
         self.model = model
         self.examples = examples
@@ -58,6 +64,7 @@ public struct ModelFile: Sendable {
         self.validation = validation
         self.datasetSHA256 = datasetSHA256
         self.trainUntil = trainUntil
+        self.datasetSample = datasetSample
         self.contents = contents
     }
 
@@ -77,6 +84,7 @@ public struct ModelFile: Sendable {
         file.metadata["validation"] = try json(validation)
         file.metadata["dataset_sha256"] = datasetSHA256
         file.metadata["train_until"] = trainUntil
+        if let datasetSample { file.metadata["dataset_sample"] = datasetSample }
         // Which release wrote it (not checked on reading: the format version is what must match).
         file.metadata["revisit_version"] = RevisitVersion.current
         return file
@@ -174,6 +182,7 @@ public struct ModelFile: Sendable {
             calibration: try decode(ProbabilityCalibration.self, "calibration"),
             validation: try decode([String: Double?].self, "validation"),
             datasetSHA256: file.metadata["dataset_sha256"] ?? "",
-            trainUntil: file.metadata["train_until"] ?? "", contents: contents)
+            trainUntil: file.metadata["train_until"] ?? "", datasetSample: file.metadata["dataset_sample"],
+            contents: contents)
     }
 }

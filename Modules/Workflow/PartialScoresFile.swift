@@ -16,6 +16,8 @@ import Foundation
 /// for the probability, Double elsewhere), so that a merge reads back exactly what the scorer
 /// had: ranks and reasons come out as the scorer alone would have made them. Empty fields are
 /// nil. Every row repeats `partial_format_version`, as the scores file repeats its version.
+/// Partial files concatenated (`cat p*.csv`) are read as one: a repeated header line starts
+/// the next file's rows.
 public enum PartialScoresFile {
     public static let formatVersion = 1
 
@@ -86,6 +88,9 @@ public enum PartialScoresFile {
         var rows: [(row: ScoringJob.ScoredCustomer, facts: CallReasons.Facts?, modelID: String)] = []
         rows.reserveCapacity(records.count - 1)
         for (line, f) in records.dropFirst() {
+            // Concatenated partial files (`cat p*.csv`, a Spark task's output) are one: a
+            // repeated header starts the next part.
+            if f == header { continue }
             func fail(_ column: String) -> ReadError {
                 let index = header.firstIndex(of: column)!
                 return ReadError(
@@ -105,6 +110,12 @@ public enum PartialScoresFile {
                 if f[index].isEmpty { return nil }
                 guard let value = Int(f[index]) else { throw fail(header[index]) }
                 return value
+            }
+            // Ids as the scores file accepts them (its reader would refuse the merged file).
+            for column in [0, 1, 12] where column != 1 || !f[1].isEmpty {
+                guard !f[column].isEmpty, f[column].count <= 200,
+                    !f[column].unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+                else { throw fail(header[column]) }
             }
             guard let asOf = Day(iso: f[2]), Day.supportedRange.contains(asOf) else { throw fail("as_of") }
             guard let probability = Float(f[3]), probability.isFinite, (0...1).contains(probability) else {

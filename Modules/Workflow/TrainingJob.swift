@@ -52,6 +52,9 @@ public enum TrainingJob {
         public var calibration: ProbabilityCalibration.Method?
         /// T: only examples whose label window closes by T train; nil = day after the last record.
         public var trainUntil: Day?
+        /// Train on these partitions of a partitioned dataset only (a uniform sample of its
+        /// customers; the model file records it as `dataset_sample`). nil: the whole dataset.
+        public var samplePartitions: PartitionSelection?
         /// The latest as-of dates held out for validation, early stopping and calibration.
         public var validationDates = 8
         /// Who the training and validation examples are at each as-of date: every customer with
@@ -402,7 +405,24 @@ public enum TrainingJob {
         }
         // Find an unwritable --out now, not after the first epoch.
         try AtomicFile.checkWritable(output)
-        let dataset = try Dataset.load(directory: datasetDirectory) { log("trainer: \($0)") }
+        let dataset: Dataset
+        var sample: String?
+        if let selection = options.samplePartitions {
+            guard Dataset.isPartitioned(directory: datasetDirectory) else {
+                throw JobError(
+                    "\(datasetDirectory): --sample-partitions needs a partitioned dataset (`importer partition`); this one is flat"
+                )
+            }
+            let partitions = try Dataset.readPartitionedManifest(directory: datasetDirectory).manifest.partitioning
+            dataset = try Dataset.loadPartitioned(directory: datasetDirectory, selection: selection) {
+                log("trainer: \($0)")
+            }
+            sample =
+                "partitions \(selection) of \(partitions.count) (\(partitions.hash)): \(dataset.manifest.customerCount) customers, \(dataset.visits.count) visits"
+            log("trainer: training on a sample: \(sample!)")
+        } else {
+            dataset = try Dataset.load(directory: datasetDirectory) { log("trainer: \($0)") }
+        }
         let history = VisitHistory(dataset: dataset)
         var warm: (any FittedModel)? = nil
         if let initFrom, !resume {
@@ -451,8 +471,9 @@ public enum TrainingJob {
             }
             return summary
         }
-        let model = try modelFile(
+        var model = try modelFile(
             fitted, options: options, trainUntil: job.trainUntil, datasetSHA256: dataset.manifestSHA256)
+        model.datasetSample = sample
         try model.write(to: output)
         try? FileManager.default.removeItem(atPath: output + ".checkpoint")
         summary.validation = fitted.validation

@@ -127,6 +127,11 @@ struct TrainerCommand: ParsableCommand {
         help: "Train only on as-of dates of the last N weeks (whose labels close by the cut-off); default: all history."
     )
     var trainingWeeks: Int?
+    @Option(
+        help:
+            "With a partitioned dataset: train on these partitions only, e.g. 0-3 (a uniform sample of the customers; the model file records it). Docs/ScaleOut.md."
+    )
+    var samplePartitions: String?
     @Option(help: "Warm start from this model file (same model and inputs), as the nightly retrain does.")
     var initFrom: String?
     @Flag(help: "Continue from OUT.checkpoint, left by an interrupted run with the same flags.")
@@ -181,6 +186,13 @@ struct TrainerCommand: ParsableCommand {
                 throw ValidationError("--train-until must be a date YYYY-MM-DD; got '\(trainUntil)'")
             }
             options.trainUntil = day
+        }
+        if let samplePartitions {
+            guard let selection = PartitionSelection(parsing: samplePartitions) else {
+                throw ValidationError(
+                    "--sample-partitions must be partition numbers and ranges such as 0-3,7; got '\(samplePartitions)'")
+            }
+            options.samplePartitions = selection
         }
         guard validationDates >= 1 else { throw ValidationError("--validation-dates must be at least 1") }
         options.validationDates = validationDates
