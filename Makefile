@@ -131,7 +131,7 @@ bench-import: deps
 ## beside the scorer alone, rows/s and peak memory per step (not in CI; ~15 min, ~3 GB of disk).
 SPARK_TOOLS := synth importer trainer scorer
 SPARK_CUSTOMERS ?= 1000000
-SPARK_REPS ?= 20000
+SPARK_REPS ?= 9999
 bench-spark: spark-env
 	for tool in $(SPARK_TOOLS); do swift build -c release --product $$tool || exit 1; done
 	$(SPARK_PYTHON) Tools/spark/bench.py --bin "$$(swift build -c release --show-bin-path)" --work $(BENCH_DATA)/spark \

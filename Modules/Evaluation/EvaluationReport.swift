@@ -16,9 +16,14 @@ extension FileDigest {
         return InputFile(role: role, path: path, contents: [UInt8](data))
     }
 
-    /// The files of a dataset directory a report rests on: its manifest, visits and customers.
+    /// The files of a dataset directory a report rests on: its manifest, visits and customers;
+    /// for a partitioned dataset its top manifest alone, which records every partition's
+    /// manifest SHA-256 (each recording its files'), so its digest names all of the data.
     public static func dataset(directory: String) throws -> [InputFile] {
-        try [Dataset.manifestFile, Dataset.visitsFile, Dataset.customersFile].map {
+        let files =
+            Dataset.isPartitioned(directory: directory)
+            ? [Dataset.manifestFile] : [Dataset.manifestFile, Dataset.visitsFile, Dataset.customersFile]
+        return try files.map {
             try read(role: "dataset", path: (directory as NSString).appendingPathComponent($0))
         }
     }

@@ -114,6 +114,12 @@ struct ScaleOutToolTests {
             let merged = try ToolProcess.run("scorer", ["merge"] + partials + ["--quiet"])
             #expect(merged.status == 0, "\(merged.stderr)")
             #expect(Data(merged.stdout.utf8) == expected, "\(model): merged scores differ from the scorer's")
+            // The merged folds audit against the partitioned dataset as against the flat one.
+            try Data(merged.stdout.utf8).write(to: URL(fileURLWithPath: work + "/merged.csv"))
+            let audit = try ToolProcess.run(
+                "evaluator",
+                ["audit", "--scores", work + "/merged.csv", "--dataset", parts, "--out", work + "/audit", "--quiet"])
+            #expect(audit.status == 0, "\(audit.stderr)")
             // Concatenated partial files on stdin are the same input.
             let concatenated = partials.reduce(Data()) { $0 + Self.read($1) }
             let piped = try ToolProcess.run("scorer", ["merge", "-", "--quiet"], stdin: concatenated)
@@ -256,5 +262,28 @@ struct ScaleOutToolTests {
         // Every partition ran as its own task.
         let metrics = try JSONSerialization.jsonObject(with: Self.read(work + "-metrics.json")) as? [String: Any]
         #expect((metrics?["tasks"] as? [Any])?.count == 3)
+
+        // A backtest's folds, each with its own model: the single-machine files of each date, one header.
+        let folds = Process()
+        folds.executableURL = URL(fileURLWithPath: python)
+        folds.arguments = [
+            driver, "--bin", ToolProcess.binDirectory.path, "--dataset", parts, "--fold",
+            "2018-11-19=" + Self.fixture.models[0], "--fold", "2018-11-26=" + Self.fixture.models[1], "--out",
+            work + "-folds.csv", "--master", "local[2]"
+        ]
+        let foldErr = Pipe()
+        folds.standardError = foldErr
+        folds.standardOutput = FileHandle.nullDevice
+        try folds.run()
+        let foldStderr = String(decoding: foldErr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        folds.waitUntilExit()
+        #expect(folds.terminationStatus == 0, "\(foldStderr)")
+        var expected = ""
+        for (date, model) in [("2018-11-19", Self.fixture.models[0]), ("2018-11-26", Self.fixture.models[1])] {
+            let flat = try ToolProcess.run(
+                "scorer", ["--model", model, "--dataset", Self.fixture.dataset, "--as-of", date, "--quiet"])
+            expected += expected.isEmpty ? flat.stdout : String(flat.stdout.split(separator: "\n", maxSplits: 1)[1])
+        }
+        #expect(Self.read(work + "-folds.csv") == Data(expected.utf8))
     }
 }

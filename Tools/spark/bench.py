@@ -3,7 +3,7 @@
 alone, in one run (Docs/ScaleOut.md, "Measured").
 
   python Tools/spark/bench.py --bin .build/release --work .bench-data/spark \
-      [--customers 1000000] [--reps 20000] [--weeks 26] [--partitions 16] [--master local[2]]
+      [--customers 1000000] [--reps 9999] [--weeks 39] [--partitions 16] [--master local[2]]
 
 Steps, each timed, with the peak RSS of the tool that ran it: synth → importer → importer
 partition → trainer on one partition (a 1/N sample) → scorer on the whole dataset (one process)
@@ -39,8 +39,8 @@ def main(argv):
     parser.add_argument("--bin", required=True)
     parser.add_argument("--work", required=True)
     parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--reps", type=int, default=20_000)
-    parser.add_argument("--weeks", type=int, default=26)
+    parser.add_argument("--reps", type=int, default=9_999)
+    parser.add_argument("--weeks", type=int, default=39)
     parser.add_argument("--partitions", type=int, default=16)
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--json", help="write the figures here")
@@ -80,7 +80,8 @@ def main(argv):
                           "--top-per-rep", "20", "--out", lists_single, "--quiet"])
 
     from pyspark.sql import SparkSession
-    spark = SparkSession.builder.master(arguments.master).appName("revisit-bench").getOrCreate()
+    spark = (SparkSession.builder.master(arguments.master).appName("revisit-bench")
+             .config("spark.ui.showConsoleProgress", "false").getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
     began = time.monotonic()
     try:
@@ -113,6 +114,8 @@ def main(argv):
           f"({sum(t['rows'] for t in tasks) / sum(per_task):,.0f} candidates/s per task); "
           f"population {result['timings']['population_seconds']:.1f} s, "
           f"stage {result['timings']['spark_seconds']:.1f} s, merge {result['timings']['merge_seconds']:.1f} s")
+    driver = result.get("driver_peak_rss_bytes", {})
+    print("driver peak RSS: " + ", ".join(f"{name} {peak / 2**20:,.0f} MiB" for name, peak in driver.items()))
     print(f"lists identical (Spark vs scorer alone): {same}")
     if arguments.json:
         with open(arguments.json, "w") as handle:

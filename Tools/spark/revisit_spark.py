@@ -66,12 +66,18 @@ def read_partitioned_manifest(dataset: str) -> dict:
     return manifest
 
 
-def run_tool(arguments: list) -> float:
-    """Runs a Revisit tool on the driver; its stderr passes through. Returns the seconds taken."""
+def run_tool(arguments: list, peaks: dict = None, name: str = None) -> float:
+    """Runs a Revisit tool on the driver. Returns the seconds taken; with `peaks`, records the
+    tool's peak RSS (bytes) under `name`. A failure raises with the tool's own message."""
     began = time.monotonic()
-    completed = subprocess.run(arguments, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    if completed.returncode != 0:
-        raise SparkScoringError(completed.stderr.strip() or f"{arguments[0]} exited {completed.returncode}")
+    process = subprocess.Popen(arguments, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    stderr = process.stderr.read().decode("utf-8", "replace")
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SparkScoringError(stderr.strip() or f"{arguments[0]} exited {process.returncode}")
+    if peaks is not None:
+        peaks[name] = usage.ru_maxrss * 1024  # KiB on Linux
     return time.monotonic() - began
 
 
@@ -117,12 +123,14 @@ def score(spark, bin_dir: str, dataset: str, folds: list, out: str, top_per_rep=
         raise SparkScoringError(f"{scorer}: not an executable; build it with `swift build -c release --product scorer`")
     owned = work is None
     work = work or tempfile.mkdtemp(prefix="revisit-spark-")
-    timings = {}
+    os.makedirs(work, exist_ok=True)
+    timings, peaks = {}, {}
     try:
         dates = sorted({as_of for as_of, _ in folds})
         population = os.path.join(work, "population.json")
         timings["population_seconds"] = run_tool(
-            [scorer, "population", "--dataset", dataset, "--as-of", ",".join(dates), "--out", population, "--quiet"])
+            [scorer, "population", "--dataset", dataset, "--as-of", ",".join(dates), "--out", population, "--quiet"],
+            peaks, "population")
         log(f"spark: population fitted for {', '.join(dates)} ({timings['population_seconds']:.2f} s)")
 
         sc = spark.sparkContext
@@ -138,6 +146,7 @@ def score(spark, bin_dir: str, dataset: str, folds: list, out: str, top_per_rep=
             raise SparkScoringError("two model files share a file name; give each fold's model its own name")
         tasks = [(index, os.path.join(dataset, manifest["partitions"][index]["directory"])) for index in selected]
         partial = os.path.join(work, "partial")
+        shutil.rmtree(partial, ignore_errors=True)  # saveAsTextFile refuses an existing directory
         began = time.monotonic()
         (sc.parallelize(tasks, numSlices=len(tasks))
            .mapPartitions(lambda part: score_partitions(part, "scorer", shipped, "population.json", threads))
@@ -145,7 +154,7 @@ def score(spark, bin_dir: str, dataset: str, folds: list, out: str, top_per_rep=
         timings["spark_seconds"] = time.monotonic() - began
         log(f"spark: {len(tasks)} partitions × {len(folds)} fold(s) scored ({timings['spark_seconds']:.2f} s)")
 
-        task_metrics, peaks, files = [], [], []
+        task_metrics, task_peaks, files = [], [], []
         for name in sorted(os.listdir(partial)):
             if not name.startswith("part-"):
                 continue
@@ -157,7 +166,7 @@ def score(spark, bin_dir: str, dataset: str, folds: list, out: str, top_per_rep=
             if marker:
                 info = json.loads(record)
                 task_metrics += info["tasks"]
-                peaks.append(info["peak_child_rss_bytes"])
+                task_peaks.append(info["peak_child_rss_bytes"])
                 with open(path, "w", encoding="utf-8", newline="") as handle:
                     handle.write(head)
             if os.path.getsize(path) > 0:
@@ -167,10 +176,10 @@ def score(spark, bin_dir: str, dataset: str, folds: list, out: str, top_per_rep=
             merge += ["--top-per-rep", str(top_per_rep)]
         if all_scores is not None:
             merge += ["--all-scores", all_scores]
-        timings["merge_seconds"] = run_tool(merge)
+        timings["merge_seconds"] = run_tool(merge, peaks, "merge")
         log(f"spark: merged into {out} ({timings['merge_seconds']:.2f} s)")
-        return {"timings": timings, "tasks": task_metrics,
-                "peak_scorer_rss_bytes": max(peaks) if peaks else None}
+        return {"timings": timings, "tasks": task_metrics, "driver_peak_rss_bytes": peaks,
+                "peak_scorer_rss_bytes": max(task_peaks) if task_peaks else None}
     finally:
         if owned:
             shutil.rmtree(work, ignore_errors=True)

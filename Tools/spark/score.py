@@ -90,7 +90,7 @@ def main(argv):
             folds = [(as_of, arguments.model)]
         partitions = parse_partitions(arguments.partitions) if arguments.partitions else None
         from pyspark.sql import SparkSession
-        builder = SparkSession.builder.appName("revisit-score")
+        builder = SparkSession.builder.appName("revisit-score").config("spark.ui.showConsoleProgress", "false")
         if arguments.master:
             builder = builder.master(arguments.master)
         spark = builder.getOrCreate()
