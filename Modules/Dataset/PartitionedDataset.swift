@@ -304,7 +304,8 @@ extension Dataset {
             source.customerCounts = DatasetManifest.Counts(read: customers.count, accepted: customers.count)
             source.firstDate = visits.map(\.date).min()
             source.lastDate = visits.map(\.date).max()
-            source.customerCount = Set(visits.map(\.customerID)).count
+            // As the importer counts: customers with visits and those listed without any.
+            source.customerCount = Set(visits.map(\.customerID)).union(customers.map(\.customerID)).count
             source.repCount = Set(visits.map(\.repID)).count
             source.history.append("sample: partitions \(selection!) of \(count)")
         }

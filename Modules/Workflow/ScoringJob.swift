@@ -152,10 +152,11 @@ public enum ScoringJob {
     /// The per-candidate half of scoring (``PartialResult``).
     public static func score(modelPath: String, history: VisitHistory, options: Options) throws -> PartialResult {
         let model = try LoadedModel(path: modelPath)
-        guard let last = history.days.max() else {
+        guard let asOf = options.asOf ?? history.days.max().map({ Day(ordinal: $0 + 1) }) else {
             throw MismatchError(description: "the dataset has no visits to score from")
         }
-        let asOf = options.asOf ?? Day(ordinal: last + 1)
+        // A partition can hold no visits (few customers, many partitions): no candidates.
+        if history.days.isEmpty { return PartialResult(rows: [], facts: [], modelID: model.modelID) }
         let set = ExampleBuilder(history: history, settings: model.file.examples).scoringExamples(
             asOf: asOf, candidates: options.candidates)
         let input = try model.input(history: history, set: set, path: modelPath)

@@ -189,6 +189,18 @@ struct ScaleOutToolTests {
         let append = try ToolProcess.run(
             "importer", [export + "/visits.csv", "--customers", export + "/customers.csv", "--out", parts, "--append"])
         #expect(append.status != 0 && append.stderr.contains("importer partition"))
+        // More partitions than customers: empty partitions are datasets too, and score to no rows.
+        let many = try Self.partition(200, name: "parts200")
+        let manifest = try Dataset.readPartitionedManifest(directory: many).manifest
+        let empty = try #require(manifest.partitions.first { $0.visits == 0 })
+        let emptyScores = try ToolProcess.run(
+            "scorer",
+            [
+                "--model", model, "--dataset", many + "/" + empty.directory, "--as-of", "2018-11-26", "--partial",
+                "--population", population, "--quiet"
+            ])
+        #expect(emptyScores.status == 0, "\(emptyScores.stderr)")
+        #expect(emptyScores.stdout.split(separator: "\n").count == 1, "the header alone")
         let badCount = try ToolProcess.run(
             "importer", ["partition", "--dataset", Self.fixture.dataset, "--partitions", "0", "--out", parts])
         #expect(badCount.status == 1)

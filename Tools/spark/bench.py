@@ -88,6 +88,7 @@ def main(argv):
         result = revisit_spark.score(spark, arguments.bin, parts, [(as_of, model)], lists_spark, top_per_rep=20,
                                      work=os.path.join(work, "spark-work"),
                                      log=lambda line: print(line, file=sys.stderr))
+        figures["jvm_peak_rss_bytes"] = jvm_peak_rss()
     finally:
         spark.stop()
     seconds = time.monotonic() - began
@@ -114,6 +115,9 @@ def main(argv):
           f"({sum(t['rows'] for t in tasks) / sum(per_task):,.0f} candidates/s per task); "
           f"population {result['timings']['population_seconds']:.1f} s, "
           f"stage {result['timings']['spark_seconds']:.1f} s, merge {result['timings']['merge_seconds']:.1f} s")
+    if figures.get("jvm_peak_rss_bytes"):
+        print(f"Spark JVM (local mode: driver and executors in one process) peak RSS "
+              f"{figures['jvm_peak_rss_bytes'] / 2**20:,.0f} MiB")
     driver = result.get("driver_peak_rss_bytes", {})
     print("driver peak RSS: " + ", ".join(f"{name} {peak / 2**20:,.0f} MiB" for name, peak in driver.items()))
     print(f"lists identical (Spark vs scorer alone): {same}")
@@ -121,6 +125,21 @@ def main(argv):
         with open(arguments.json, "w") as handle:
             json.dump(figures, handle, indent=1)
     return 0 if same else 1
+
+
+def jvm_peak_rss():
+    """VmHWM of the Java process pyspark started (a child of this process), in bytes."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as handle:
+                status = dict(line.split(":", 1) for line in handle if ":" in line)
+        except OSError:
+            continue
+        if status.get("Name", "").strip() == "java" and int(status.get("PPid", "0")) == os.getpid():
+            return int(status["VmHWM"].split()[0]) * 1024
+    return None
 
 
 def cpu_name():
