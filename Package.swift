@@ -113,7 +113,7 @@ let package = Package(
             name: "CommandLineSupport",
             dependencies: [
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "TOMLKit", package: "TOMLKit"), "Tensors", "Features"
+                .product(name: "TOMLKit", package: "TOMLKit"), "Tensors", "Features", "Formats"
             ],
             path: "Modules/CommandLineSupport"),
         // The typed choices of the trainer's, scorer's and evaluator's flags (models from the

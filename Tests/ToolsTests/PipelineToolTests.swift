@@ -14,17 +14,7 @@ struct PipelineToolTests {
     /// 40 weeks: a few thousand weekly examples, seconds of training in a debug build).
     static let fixture: (directory: String, dataset: String) = {
         let directory = try! ToolProcess.temporaryDirectory("pipeline")
-        let export = directory + "/export", dataset = directory + "/data"
-        let synth = try! ToolProcess.run(
-            "synth",
-            [
-                "--out", export, "--customers", "80", "--reps", "6", "--weeks", "40", "--seed", "11", "--quiet",
-                "--no-xml"
-            ])
-        precondition(synth.status == 0, synth.stderr)
-        let imported = try! ToolProcess.run(
-            "importer", [export + "/visits.csv", "--customers", export + "/customers.csv", "--out", dataset, "--quiet"])
-        precondition(imported.status == 0, imported.stderr)
+        let dataset = ToolProcess.simulatedDataset(in: directory, customers: 80, reps: 6, weeks: 40, seed: 11).dataset
         return (directory, dataset)
     }()
 

@@ -12,17 +12,8 @@ struct ScaleOutToolTests {
     /// XGBoost), made once for the suite.
     static let fixture: (directory: String, dataset: String, models: [String]) = {
         let directory = try! ToolProcess.temporaryDirectory("scaleout")
-        let export = directory + "/export", dataset = directory + "/data"
-        let synth = try! ToolProcess.run(
-            "synth",
-            [
-                "--out", export, "--customers", "80", "--reps", "6", "--weeks", "40", "--seed", "11", "--quiet",
-                "--no-xml"
-            ])
-        precondition(synth.status == 0, synth.stderr)
-        let imported = try! ToolProcess.run(
-            "importer", [export + "/visits.csv", "--customers", export + "/customers.csv", "--out", dataset, "--quiet"])
-        precondition(imported.status == 0, imported.stderr)
+        // The pipeline suite's export: small, and the BG/NBD fits behind xgboost's inputs converge at every date.
+        let dataset = ToolProcess.simulatedDataset(in: directory, customers: 80, reps: 6, weeks: 40, seed: 11).dataset
         var models: [String] = []
         for model in ["cnn_lstm_bgnbd", "xgboost"] {
             let path = directory + "/\(model).safetensors"
@@ -230,10 +221,27 @@ struct ScaleOutToolTests {
         #expect(outside.status == 2 && outside.stderr.contains("partitions 0…3"))
     }
 
+    /// `Tools/spark/score.py` with `arguments`, in local mode with two workers.
+    static func runDriver(_ python: String, _ driver: String, _ arguments: [String]) throws -> (
+        status: Int32, stderr: String
+    ) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [driver, "--bin", ToolProcess.binDirectory.path, "--master", "local[2]"] + arguments
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, stderr)
+    }
+
     /// The Spark driver in local mode with two workers: the scores of the single-machine scorer,
-    /// byte for byte. Needs Java and a Python with pyspark (`make spark-env`, which `make test`
-    /// runs); `REVISIT_SPARK_PYTHON` names that Python. Without it the test fails where
-    /// `REVISIT_REQUIRE_PYTHON=1` (CI), and says it did not run otherwise.
+    /// byte for byte, for a call list and for a backtest's folds. Needs Java and a Python with
+    /// pyspark (`make spark-env`, which `make test` runs); `REVISIT_SPARK_PYTHON` names that
+    /// Python. Without it the test fails where `REVISIT_REQUIRE_PYTHON=1` (CI), and says it did
+    /// not run otherwise.
     @Test func sparkLocalModeScoresAsTheScorerDoes() throws {
         guard let python = ProcessInfo.processInfo.environment["REVISIT_SPARK_PYTHON"] else {
             #expect(
@@ -247,20 +255,13 @@ struct ScaleOutToolTests {
         let work = Self.fixture.directory + "/spark"
         let driver = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Tools/spark/score.py").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [
-            driver, "--bin", ToolProcess.binDirectory.path, "--dataset", parts, "--model", model, "--as-of",
-            "2018-11-26", "--top-per-rep", "4", "--out", work + "-lists.csv", "--all-scores", work + "-all.csv",
-            "--master", "local[2]", "--metrics", work + "-metrics.json"
-        ]
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(stderr)")
+        let lists = try Self.runDriver(
+            python, driver,
+            [
+                "--dataset", parts, "--model", model, "--as-of", "2018-11-26", "--top-per-rep", "4", "--out",
+                work + "-lists.csv", "--all-scores", work + "-all.csv", "--metrics", work + "-metrics.json"
+            ])
+        #expect(lists.status == 0, "\(lists.stderr)")
         let single = try ToolProcess.run(
             "scorer",
             [
@@ -276,20 +277,13 @@ struct ScaleOutToolTests {
         #expect((metrics?["tasks"] as? [Any])?.count == 3)
 
         // A backtest's folds, each with its own model: the single-machine files of each date, one header.
-        let folds = Process()
-        folds.executableURL = URL(fileURLWithPath: python)
-        folds.arguments = [
-            driver, "--bin", ToolProcess.binDirectory.path, "--dataset", parts, "--fold",
-            "2018-11-19=" + Self.fixture.models[0], "--fold", "2018-11-26=" + Self.fixture.models[1], "--out",
-            work + "-folds.csv", "--master", "local[2]"
-        ]
-        let foldErr = Pipe()
-        folds.standardError = foldErr
-        folds.standardOutput = FileHandle.nullDevice
-        try folds.run()
-        let foldStderr = String(decoding: foldErr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        folds.waitUntilExit()
-        #expect(folds.terminationStatus == 0, "\(foldStderr)")
+        let folds = try Self.runDriver(
+            python, driver,
+            [
+                "--dataset", parts, "--fold", "2018-11-19=" + Self.fixture.models[0], "--fold",
+                "2018-11-26=" + Self.fixture.models[1], "--out", work + "-folds.csv"
+            ])
+        #expect(folds.status == 0, "\(folds.stderr)")
         var expected = ""
         for (date, model) in [("2018-11-19", Self.fixture.models[0]), ("2018-11-26", Self.fixture.models[1])] {
             let flat = try ToolProcess.run(

@@ -52,6 +52,25 @@ enum ToolProcess {
         return (process, out, err)
     }
 
+    /// A simulated export (`synth`, CSV only) and its imported dataset in `directory`: the
+    /// suites' fixtures. Traps with the tool's message when either step fails.
+    static func simulatedDataset(in directory: String, customers: Int, reps: Int, weeks: Int, seed: Int) -> (
+        export: String, dataset: String
+    ) {
+        let export = directory + "/export", dataset = directory + "/data"
+        let synth = try! run(
+            "synth",
+            [
+                "--out", export, "--customers", String(customers), "--reps", String(reps), "--weeks", String(weeks),
+                "--seed", String(seed), "--quiet", "--no-xml"
+            ])
+        precondition(synth.status == 0, synth.stderr)
+        let imported = try! run(
+            "importer", [export + "/visits.csv", "--customers", export + "/customers.csv", "--out", dataset, "--quiet"])
+        precondition(imported.status == 0, imported.stderr)
+        return (export, dataset)
+    }
+
     static func temporaryDirectory(_ name: String) throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("revisit-\(name)-\(UUID().uuidString)")
             .path

@@ -89,17 +89,8 @@ struct ScorerMergeCommand: ParsableCommand {
                     rows: topPerRep.map { ScoringJob.callList(result.rows, topPerRep: $0) } ?? result.rows,
                     modelID: result.modelID))
         }
-        do {
-            if let allScores { try AtomicFile.write(Data(ScoreRowBatch.encode(all)), to: allScores) }
-            let bytes = ScoreRowBatch.encode(listed)
-            if out == "-" {
-                FileHandle.standardOutput.write(Data(bytes))
-            } else {
-                try AtomicFile.write(Data(bytes), to: out)
-            }
-        } catch {
-            throw ToolFailure(.cannotWrite, String(describing: error))
-        }
+        try ToolOutput.write(
+            (allScores.map { [($0, ScoreRowBatch.encode(all))] } ?? []) + [(out, ScoreRowBatch.encode(listed))])
         let rows = listed.reduce(0) { $0 + $1.rows.count }, candidates = all.reduce(0) { $0 + $1.rows.count }
         let seconds = (clock.now - began) / .seconds(1)
         let dates = results.compactMap { $0.rows.first?.asOf.iso }

@@ -198,19 +198,9 @@ struct ScorerCommand: ParsableCommand {
             for warning in warnings { FileHandle.standardError.write(Data("scorer: warning: \(warning)\n".utf8)) }
         }
         let listed = allScores != nil ? ScoringJob.callList(result.rows, topPerRep: topPerRep!) : result.rows
-        let bytes = ScoringJob.encodeScores(listed, modelID: result.modelID)
-        do {
-            if let allScores {
-                try AtomicFile.write(Data(ScoringJob.encodeScores(result.rows, modelID: result.modelID)), to: allScores)
-            }
-            if out == "-" {
-                FileHandle.standardOutput.write(Data(bytes))
-            } else {
-                try AtomicFile.write(Data(bytes), to: out)
-            }
-        } catch {
-            throw ToolFailure(.cannotWrite, String(describing: error))
-        }
+        try ToolOutput.write(
+            (allScores.map { [($0, ScoringJob.encodeScores(result.rows, modelID: result.modelID))] } ?? [])
+                + [(out, ScoringJob.encodeScores(listed, modelID: result.modelID))])
         if json {
             let summary: JSONLine = .object([
                 ("tool", .string("scorer")), ("rows", .int(listed.count)),
@@ -245,16 +235,7 @@ struct ScorerCommand: ParsableCommand {
 
     /// `--partial`: one partition's candidates, unranked, for `scorer merge`.
     func writePartial(_ partial: ScoringJob.PartialResult, began: ContinuousClock.Instant) throws {
-        let bytes = PartialScoresFile.encode(partial)
-        do {
-            if out == "-" {
-                FileHandle.standardOutput.write(Data(bytes))
-            } else {
-                try AtomicFile.write(Data(bytes), to: out)
-            }
-        } catch {
-            throw ToolFailure(.cannotWrite, String(describing: error))
-        }
+        try ToolOutput.write([(out, PartialScoresFile.encode(partial))])
         let seconds = (ContinuousClock.now - began) / .seconds(1)
         if json {
             let summary: JSONLine = .object([
