@@ -48,17 +48,7 @@ struct ScorerMergeCommand: ParsableCommand {
     func validate() throws {
         if partials.isEmpty { throw ValidationError("give at least one partial scores file") }
         if partials.filter({ $0 == "-" }).count > 1 { throw ValidationError("'-' (standard input) may be given once") }
-        if let topPerRep, !(1...1_000_000).contains(topPerRep) {
-            throw ValidationError("--top-per-rep must be in 1...1000000")
-        }
-        if let allScores {
-            if allScores == "-" { throw ValidationError("--all-scores needs a file, not '-'") }
-            if allScores == out { throw ValidationError("--all-scores and --out must be different files") }
-            if topPerRep == nil {
-                throw ValidationError(
-                    "--all-scores goes with --top-per-rep (without it --out already holds every candidate)")
-            }
-        }
+        try validateCallListOutputs(topPerRep: topPerRep, allScores: allScores, out: out)
     }
 
     func run() throws {
@@ -117,5 +107,20 @@ struct ScoreRowBatch {
 
     static func encode(_ batches: [ScoreRowBatch]) -> [UInt8] {
         ScoresFile.encode(rows: batches.flatMap { ScoringJob.scoreRows($0.rows, modelID: $0.modelID) })
+    }
+}
+
+/// The checks of `--top-per-rep`, `--all-scores` and `--out` that `scorer` and `scorer merge` share.
+func validateCallListOutputs(topPerRep: Int?, allScores: String?, out: String) throws {
+    if let topPerRep, !(1...1_000_000).contains(topPerRep) {
+        throw ValidationError("--top-per-rep must be in 1...1000000")
+    }
+    if let allScores {
+        if allScores == "-" { throw ValidationError("--all-scores needs a file, not '-'") }
+        if allScores == out { throw ValidationError("--all-scores and --out must be different files") }
+        if topPerRep == nil {
+            throw ValidationError(
+                "--all-scores goes with --top-per-rep (without it --out already holds every candidate)")
+        }
     }
 }

@@ -109,9 +109,6 @@ struct ScorerCommand: ParsableCommand {
                 "--as-of must be a date YYYY-MM-DD in \(Day.supportedRange.lowerBound.iso)…\(Day.supportedRange.upperBound.iso); got '\(asOf)'"
             )
         }
-        if let topPerRep, !(1...1_000_000).contains(topPerRep) {
-            throw ValidationError("--top-per-rep must be in 1...1000000")
-        }
         if partial {
             if asOf == nil {
                 throw ValidationError(
@@ -129,14 +126,7 @@ struct ScorerCommand: ParsableCommand {
             }
         }
         if population != nil && !partial { throw ValidationError("--population goes with --partial") }
-        if let allScores {
-            if allScores == "-" { throw ValidationError("--all-scores needs a file, not '-'") }
-            if allScores == out { throw ValidationError("--all-scores and --out must be different files") }
-            if topPerRep == nil {
-                throw ValidationError(
-                    "--all-scores goes with --top-per-rep (without it --out already holds every candidate)")
-            }
-        }
+        try validateCallListOutputs(topPerRep: topPerRep, allScores: allScores, out: out)
     }
 
     func loadDataset() throws -> Dataset {
