@@ -15,8 +15,8 @@ struct PartitionCommand: ParsableCommand {
             Writes OUT/manifest.json (the partitions, each one's manifest SHA-256, and the source \
             dataset's manifest), OUT/rejects.csv (the source's) and OUT/part-00000 … part-(N-1), \
             each a complete dataset directory holding the customers whose id hashes there \
-            (FNV-1a 64 of the id's UTF-8 bytes, modulo N): a customer's visits and profile are in \
-            exactly one partition. Every tool reads OUT as the dataset it was split from; \
+            (FNV-1a 64 of the id's UTF-8 bytes, mixed by MurmurHash3's finaliser, modulo N): a \
+            customer's visits and profile are in exactly one partition. Every tool reads OUT as the dataset it was split from; \
             `scorer --partial` scores one partition, `scorer merge` joins them. DuckDB and Spark read \
             the partitions as they are (read_csv('OUT/part-*/visits.csv')). Streaming: memory does \
             not grow with the dataset; at most 128 partitions are written per pass over the source. \
