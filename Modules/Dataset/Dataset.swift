@@ -46,10 +46,8 @@ public struct Dataset: Sendable {
     public static let customersFile = "customers.csv"
     public static let rejectsFile = "rejects.csv"
     public static let manifestFile = "manifest.json"
-    public static let visitHeader = [
-        "visit_id", "customer_id", "rep_id", "visit_date", "method", "target", "purpose", "result", "order"
-    ]
-    public static let customerHeader = ["customer_id", "customer_type", "industry", "tag"]
+    public static let visitHeader = VisitColumn.allCases.map(\.name)
+    public static let customerHeader = CustomerColumn.allCases.map(\.name)
     public static let rejectHeader = ["source", "line", "reason", "detail", "raw"]
 
     public var manifest: DatasetManifest
@@ -308,9 +306,10 @@ public struct Dataset: Sendable {
         let categoricalStart = visitHeader.count
         let numericStart = categoricalStart + columns.categorical.count
         for (line, f) in records {
-            guard let date = Day(iso: f[3]) else {
+            guard let date = Day(iso: f[.visitDate]) else {
                 throw DatasetError.malformed(
-                    path: path, line: line, reason: "visit_date '\(Snippet.bounded(f[3]))' is not YYYY-MM-DD")
+                    path: path, line: line,
+                    reason: "visit_date '\(Snippet.bounded(f[.visitDate]))' is not YYYY-MM-DD")
             }
             guard Day.supportedRange.contains(date) else {
                 throw DatasetError.malformed(
@@ -319,17 +318,19 @@ public struct Dataset: Sendable {
                         "visit_date \(date.iso) is outside \(Day.supportedRange.lowerBound.iso)…\(Day.supportedRange.upperBound.iso)"
                 )
             }
-            guard f[8] == "0" || f[8] == "1" else {
+            guard f[.order] == "0" || f[.order] == "1" else {
                 throw DatasetError.malformed(
-                    path: path, line: line, reason: "order '\(Snippet.bounded(f[8]))' is not 0 or 1")
+                    path: path, line: line, reason: "order '\(Snippet.bounded(f[.order]))' is not 0 or 1")
             }
             var numeric: [Double?] = []
             for (offset, name) in columns.numeric.enumerated() {
                 numeric.append(try parseNumeric(f[numericStart + offset], path: path, line: line, column: name))
             }
             let visit = Visit(
-                visitID: f[0], customerID: f[1], repID: f[2], date: date, method: f[4], target: f[5], purpose: f[6],
-                result: f[7], isOrder: f[8] == "1", categorical: Array(f[categoricalStart..<numericStart]),
+                visitID: f[.visitID], customerID: f[VisitColumn.customerID], repID: f[.repID], date: date,
+                method: f[.method],
+                target: f[.target], purpose: f[.purpose], result: f[.result], isOrder: f[.order] == "1",
+                categorical: Array(f[categoricalStart..<numericStart]),
                 numeric: numeric)
             if requireOrder, let previous = visits.last, !Visit.datasetOrder(previous, visit) {
                 throw DatasetError.malformed(
@@ -361,7 +362,8 @@ public struct Dataset: Sendable {
                 numeric.append(try parseNumeric(f[numericStart + offset], path: path, line: line, column: name))
             }
             let customer = Customer(
-                customerID: f[0], customerType: f[1], industry: f[2], tag: f[3],
+                customerID: f[CustomerColumn.customerID], customerType: f[.customerType], industry: f[.industry],
+                tag: f[.tag],
                 categorical: Array(f[categoricalStart..<numericStart]), numeric: numeric)
             if let previous = customers.last, !Visit.bytewiseLess(previous.customerID, customer.customerID) {
                 throw DatasetError.malformed(path: path, line: line, reason: "customer ids are not sorted and unique")
@@ -410,10 +412,7 @@ public struct Dataset: Sendable {
 
     /// The fields of `visit` as a row of `visits.csv` (fixed columns, then extras).
     public static func visitRecord(_ visit: Visit) -> [String] {
-        [
-            visit.visitID, visit.customerID, visit.repID, visit.date.iso, visit.method, visit.target,
-            visit.purpose, visit.result, visit.isOrder ? "1" : "0"
-        ] + visit.categorical + visit.numeric.map(formatNumber)
+        VisitColumn.allCases.map(visit.field) + visit.categorical + visit.numeric.map(formatNumber)
     }
 
     /// `customers.csv` bytes for `customers` (sorted by id).
@@ -421,7 +420,7 @@ public struct Dataset: Sendable {
         var output: [UInt8] = []
         DelimitedText.appendRecord(customerHeader + columns.categorical + columns.numeric, to: &output)
         for customer in customers {
-            let fixed = [customer.customerID, customer.customerType, customer.industry, customer.tag]
+            let fixed = CustomerColumn.allCases.map(customer.field)
             DelimitedText.appendRecord(fixed + customer.categorical + customer.numeric.map(formatNumber), to: &output)
         }
         return output

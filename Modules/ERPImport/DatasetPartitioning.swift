@@ -142,21 +142,23 @@ public enum DatasetPartitioning {
         var pendingCustomer = try customers.next()?.fields
         var previousVisitCustomer: String?
         func routeCustomers(before limit: String?) throws {
-            while let fields = pendingCustomer, limit.map({ Visit.bytewiseLess(fields[0], $0) }) ?? true {
-                let partition = CustomerPartitioning.partition(of: fields[0], count: count)
+            while let fields = pendingCustomer,
+                limit.map({ Visit.bytewiseLess(fields[CustomerColumn.customerID], $0) }) ?? true
+            {
+                let partition = CustomerPartitioning.partition(of: fields[CustomerColumn.customerID], count: count)
                 if group.contains(partition) {
                     let output = outputs[partition - group.lowerBound]
                     record.removeAll(keepingCapacity: true)
                     DelimitedText.appendRecord(fields, to: &record)
                     try output.customers.write(record)
                     output.customerCount += 1
-                    if fields[0] != previousVisitCustomer { output.distinctCustomers += 1 }
+                    if fields[CustomerColumn.customerID] != previousVisitCustomer { output.distinctCustomers += 1 }
                 }
                 pendingCustomer = try customers.next()?.fields
             }
         }
         while let (_, fields) = try visits.next() {
-            let customer = fields[1]
+            let customer = fields[VisitColumn.customerID]
             if customer != previousVisitCustomer {
                 try routeCustomers(before: customer)
                 previousVisitCustomer = customer
@@ -173,11 +175,11 @@ public enum DatasetPartitioning {
                 output.customersWithVisits += 1
                 output.lastCustomer = customer
             }
-            if let day = Day(iso: fields[3]) {
+            if let day = Day(iso: fields[VisitColumn.visitDate]) {
                 output.firstDate = min(output.firstDate ?? day, day)
                 output.lastDate = max(output.lastDate ?? day, day)
             }
-            if !fields[2].isEmpty { output.reps.insert(fields[2]) }
+            if !fields[VisitColumn.repID].isEmpty { output.reps.insert(fields[VisitColumn.repID]) }
         }
         try routeCustomers(before: nil)
 

@@ -28,7 +28,7 @@ extension ImportRun {
             + (mapping.customers.categorical + mapping.customers.numeric).map(\.required)
         let validator = RowValidator(
             fields: fields, required: required, sources: sources,
-            categoricalFields: ["customer_type", "industry", "tag"],
+            categoricalFields: Set([CustomerColumn.customerType, .industry, .tag].map(\.name)),
             extraCategorical: mapping.customers.categorical, numericCount: mapping.customers.numeric.count,
             table: mapping.customers, dateFormats: dateFormats)
         let table = try TableSource(
@@ -74,7 +74,8 @@ extension ImportRun {
             while let row = try appending({ try reader.next() }) {
                 builder.setContent(row.fields)
                 try builder.addCustomer(
-                    id: row.fields[0], origin: Self.fromDataset, line: row.line, raw: [], to: sorter)
+                    id: row.fields[CustomerColumn.customerID], origin: Self.fromDataset, line: row.line, raw: [],
+                    to: sorter)
             }
         }
         let writer = try BufferedFileWriter(path: path)
@@ -142,7 +143,8 @@ extension ImportRun {
         let required = standard.map { _ in true } + (strings + numeric).map(\.required)
         let validator = RowValidator(
             fields: fields, required: required, sources: sources,
-            categoricalFields: mapping.kind == .visits ? ["method", "target", "purpose", "result"] : [],
+            categoricalFields: mapping.kind == .visits
+                ? Set([VisitColumn.method, .target, .purpose, .result].map(\.name)) : [],
             extraCategorical: mapping.visits.categorical, numericCount: numeric.count, table: mapping.visits,
             dateFormats: dateFormats)
         let table = try TableSource(
@@ -219,18 +221,20 @@ extension ImportRun {
         while let row = try appending({ try reader.next() }) {
             rows += 1
             let f = row.fields
-            guard let date = Day(iso: f[3]) else {
+            guard let date = Day(iso: f[.visitDate]) else {
                 throw ImportFailure.badInput(
                     path: options.outputDirectory, line: nil,
                     reason:
-                        "cannot append: \(reader.path):\(row.line): visit_date '\(Snippet.bounded(f[3]))' is not YYYY-MM-DD"
+                        "cannot append: \(reader.path):\(row.line): visit_date '\(Snippet.bounded(f[.visitDate]))' is not YYYY-MM-DD"
                 )
             }
-            builder.setContent(Array(f[1...]))
+            // The sort record's content: every column after the id.
+            builder.setContent(Array(f[(VisitColumn.visitID.rawValue + 1)...]))
+            let id = f[.visitID]
             try builder.addVisit(
-                group: mapping.kind == .visits ? f[0] : Self.transactionGroup(of: f[0]), origin: Self.fromDataset,
+                group: mapping.kind == .visits ? id : Self.transactionGroup(of: id), origin: Self.fromDataset,
                 line: row.line,
-                id: f[0], customer: f[1], rep: f[2], date: date.ordinal, raw: [], to: sorter)
+                id: id, customer: f[VisitColumn.customerID], rep: f[.repID], date: date.ordinal, raw: [], to: sorter)
         }
         guard rows == existing.visitCounts.accepted else {
             throw ImportFailure.badInput(
@@ -380,7 +384,7 @@ extension ImportRun {
         let customers = try DatasetFileReader(
             path: customersPath, header: Dataset.customerHeader + customerColumns.categorical + customerColumns.numeric,
             recorded: nil)
-        var listed = try customers.next().map { Array($0.fields[0].utf8) }
+        var listed = try customers.next().map { Array($0.fields[CustomerColumn.customerID].utf8) }
         var summary = VisitSummary()
         var reps = Set<String>()
         var lastCustomer: [UInt8]?
@@ -395,7 +399,7 @@ extension ImportRun {
             if lastCustomer.map({ !$0.elementsEqual(customer) }) ?? true {
                 while let current = listed, current.lexicographicallyPrecedes(customer) {
                     if lastCustomer.map({ !$0.elementsEqual(current) }) ?? true { customersWithoutVisits += 1 }
-                    listed = try customers.next().map { Array($0.fields[0].utf8) }
+                    listed = try customers.next().map { Array($0.fields[CustomerColumn.customerID].utf8) }
                 }
             }
             let known = listed.map { $0.elementsEqual(customer) } ?? false
@@ -427,7 +431,7 @@ extension ImportRun {
         }
         while let current = listed {
             if lastCustomer.map({ !$0.elementsEqual(current) }) ?? true { customersWithoutVisits += 1 }
-            listed = try customers.next().map { Array($0.fields[0].utf8) }
+            listed = try customers.next().map { Array($0.fields[CustomerColumn.customerID].utf8) }
         }
         summary.customerCount += customersWithoutVisits
         summary.repCount = reps.count

@@ -179,13 +179,12 @@ public struct Mapping: Codable, Sendable, Equatable {
     ]
 
     /// The standard fields a visits table needs, in dataset order.
-    public static let visitFields = [
-        "visit_id", "customer_id", "rep_id", "visit_date", "method", "target", "purpose", "result"
-    ]
+    /// (The dataset's fixed visit columns but `order`, which the mapping derives from `result`.)
+    public static let visitFields = VisitColumn.allCases.filter { $0 != .order }.map(\.name)
     /// The standard fields a transactions table needs (every row is an order).
-    public static let transactionFields = ["customer_id", "visit_date"]
+    public static let transactionFields = [VisitColumn.customerID, .visitDate].map(\.name)
     /// The standard fields of a customers table.
-    public static let customerFields = ["customer_id", "customer_type", "industry", "tag"]
+    public static let customerFields = CustomerColumn.allCases.map(\.name)
 
     static let xmlVisitElements = [
         "visit_id": "@id", "customer_id": "CustomerId", "rep_id": "RepId", "visit_date": "Date", "method": "Method",

@@ -99,12 +99,12 @@ public struct FeatureEncoder: Sendable {
         }
         func categoricalAccessor(_ field: FeaturePipeline.CategoricalField) throws -> Accessor {
             switch (field.source, field.name) {
-            case (.customer, "customer_type"): return .customerType
-            case (.customer, "industry"): return .industry
-            case (.customer, "tag"): return .tag
-            case (.lastVisit, "target"): return .target
-            case (.lastVisit, "result"): return .result
-            case (.lastVisit, "method"): return .method
+            case (.customer, CustomerColumn.customerType.name): return .customerType
+            case (.customer, CustomerColumn.industry.name): return .industry
+            case (.customer, CustomerColumn.tag.name): return .tag
+            case (.lastVisit, VisitColumn.target.name): return .target
+            case (.lastVisit, VisitColumn.result.name): return .result
+            case (.lastVisit, VisitColumn.method.name): return .method
             case (.customer, let name):
                 return .customerCategorical(
                     try index(name, in: manifest.customerColumns.categorical, source: "customer"))

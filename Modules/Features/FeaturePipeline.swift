@@ -215,10 +215,10 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
     static func fieldLayout(_ manifest: DatasetManifest, featureSet: FeatureSet)
         -> (categorical: [(String, Source)], numeric: [(String, Source)])
     {
-        let lastVisitFields =
-            featureSet == .timeAware ? [("target", Source.lastVisit), ("result", .lastVisit)] : [("target", .lastVisit)]
+        let lastVisitColumns: [VisitColumn] = featureSet == .timeAware ? [.target, .result] : [.target]
+        let lastVisitFields = lastVisitColumns.map { ($0.name, Source.lastVisit) }
         let categorical =
-            [("customer_type", Source.customer), ("industry", .customer), ("tag", .customer)]
+            [CustomerColumn.customerType, .industry, .tag].map { ($0.name, Source.customer) }
             + manifest.customerColumns.categorical.map { ($0, Source.customer) }
             + lastVisitFields
             + manifest.visitColumns.categories.map { ($0, Source.lastVisit) }
