@@ -168,7 +168,15 @@ public enum BGNBD {
         var point = [Double](repeating: 0.1, count: 4)
         var value = 0.0
         let result = nlopt_optimize(optimizer, &point, &value)
-        guard result.rawValue > 0 || result == NLOPT_MAXEVAL_REACHED else {
+        // NLOPT_ROUNDOFF_LIMITED: BOBYQA stopped because rounding, not the tolerance, limited its
+        // last steps — on a flat likelihood (a small log, a sparse as-of date) — and, as NLopt's
+        // documentation says, the point is typically useful: it is the best point evaluated.
+        // It is kept when its objective is finite and no worse than the starting point's;
+        // refusing it made one sparse date abort a whole training run.
+        let roundoffLimited =
+            result == NLOPT_ROUNDOFF_LIMITED && value < .greatestFiniteMagnitude
+            && value <= objective.function([Double](repeating: 0.1, count: 4))
+        guard result.rawValue > 0 || result == NLOPT_MAXEVAL_REACHED || roundoffLimited else {
             throw FitError(description: "the BG/NBD likelihood did not converge (NLopt result \(result.rawValue))")
         }
         let fitted = Parameters(r: exp(point[0]), alpha: exp(point[1]) / scale, a: exp(point[2]), b: exp(point[3]))

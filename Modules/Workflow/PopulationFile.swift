@@ -15,7 +15,7 @@ import Foundation
 ///  "population_size": 1000, "fits": [{"as_of": "2020-02-29", "customers": 981,
 ///  "parameters": {"r": 0.24, "alpha": 4.41, "a": 0.79, "b": 2.43}}]}
 /// ```
-/// `parameters` is null where no fit is possible at that date (nobody has bought yet).
+/// `parameters` is absent where no fit is possible at that date (nobody has bought yet).
 public struct PopulationFile: Codable, Sendable, Equatable {
     public static let formatName = "revisit-population"
     public static let currentVersion = 1

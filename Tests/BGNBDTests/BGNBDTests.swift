@@ -137,6 +137,44 @@ struct BGNBDTests {
         #expect(at1.isFinite && min(below, above) <= at1 && at1 <= max(below, above), "\(below) \(at1) \(above)")
     }
 
+    /// A small, sparse log (61 customers of a 90-customer simulated export, synth seed 5, at
+    /// 2018-12-08: `Tools/synth --customers 90 --reps 5 --weeks 40 --seed 5`) on which BOBYQA
+    /// stops as NLOPT_ROUNDOFF_LIMITED. That used to be refused, and the refusal aborted the
+    /// default model's training. The point it stops at is lifetimes' optimum
+    /// (`BetaGeoFitter(penalizer_coef=0.001)`: r 3.428189444262597, α 566.224387394991, objective
+    /// 0.5636410431900778; a and b both run to 0, a flat direction in which P(alive) does not
+    /// move).
+    @Test("A fit that stops roundoff-limited on a flat likelihood is kept, at lifetimes' optimum")
+    func roundoffLimitedFitIsLifetimesOptimum() throws {
+        let triples: [(Double, Double, Double)] = [
+            (0, 0, 1), (0, 0, 9), (0, 0, 30), (0, 0, 52), (0, 0, 64), (0, 0, 66), (0, 0, 85), (0, 0, 92), (0, 0, 101),
+            (0, 0, 106), (0, 0, 120), (0, 0, 135), (0, 0, 137), (0, 0, 143), (0, 0, 148), (0, 0, 162), (0, 0, 176),
+            (0, 0, 193), (0, 0, 194), (0, 0, 212), (0, 0, 214), (0, 0, 249), (0, 0, 250), (0, 0, 254), (1, 7, 215),
+            (1, 37, 250), (1, 40, 213), (1, 48, 95), (1, 49, 176), (1, 55, 122), (1, 59, 88), (1, 64, 163),
+            (1, 90, 100),
+            (1, 99, 208), (1, 108, 183), (1, 111, 169), (1, 125, 172), (1, 141, 228), (1, 149, 192), (1, 153, 176),
+            (1, 156, 166), (1, 248, 253), (1, 258, 261), (2, 79, 164), (2, 92, 187), (2, 141, 250), (2, 176, 235),
+            (2, 177, 270), (2, 210, 271), (2, 214, 225), (2, 221, 257), (2, 227, 235), (2, 245, 275), (2, 253, 264),
+            (3, 160, 205), (3, 188, 207), (3, 211, 236), (4, 168, 177), (4, 174, 242), (4, 231, 248), (4, 251, 261)
+        ]
+        let observations = triples.map { BGNBD.Observation(x: $0.0, tx: $0.1, T: $0.2) }
+        let (patterns, weights) = BGNBD.patterns(observations)
+        let fit = try BGNBD.fit(patterns, weights: weights)
+        #expect(fit.objective <= 0.5636410431900778 + 1e-9, "objective \(fit.objective)")
+        #expect(abs(fit.parameters.r - 3.428189444262597) / 3.428189444262597 < 1e-3, "r \(fit.parameters.r)")
+        #expect(abs(fit.parameters.alpha - 566.224387394991) / 566.224387394991 < 1e-3, "α \(fit.parameters.alpha)")
+        // Where a and b differ (both near 0), the predictions do not.
+        let reference = BGNBD.Parameters(
+            r: 3.428189444262597, alpha: 566.224387394991, a: 4.409286286844623e-14, b: 1.4451290663934128e-07)
+        for o in observations {
+            #expect(abs(BGNBD.probabilityAlive(fit.parameters, o) - BGNBD.probabilityAlive(reference, o)) < 1e-4)
+            #expect(
+                abs(
+                    BGNBD.probabilityOfPurchase(fit.parameters, o, horizon: 28)
+                        - BGNBD.probabilityOfPurchase(reference, o, horizon: 28)) < 1e-4)
+        }
+    }
+
     @Test("Refusals: no purchases, inconsistent histories")
     func refusals() {
         #expect(throws: BGNBD.FitError.self) { try BGNBD.fit([]) }
