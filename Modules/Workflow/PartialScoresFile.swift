@@ -101,14 +101,19 @@ public enum PartialScoresFile {
                 throw ReadError(description: "\(path):\(line): \(f.count) fields; the header has \(header.count)")
             }
             guard f[header.count - 1] == String(formatVersion) else { throw fail("partial_format_version") }
-            func double(_ index: Int) throws -> Double? {
+            // Every number of a partial file is a count, a number of days or a probability:
+            // finite and not negative; probabilities at most 1, days and horizon within the
+            // scores file's bounds (its reader would refuse the merged file otherwise).
+            func double(_ index: Int, atMost limit: Double = .greatestFiniteMagnitude) throws -> Double? {
                 if f[index].isEmpty { return nil }
-                guard let value = Double(f[index]), value.isFinite else { throw fail(header[index]) }
+                guard let value = Double(f[index]), value.isFinite, value >= 0, value <= limit else {
+                    throw fail(header[index])
+                }
                 return value
             }
-            func int(_ index: Int) throws -> Int? {
+            func int(_ index: Int, atMost limit: Int = .max) throws -> Int? {
                 if f[index].isEmpty { return nil }
-                guard let value = Int(f[index]) else { throw fail(header[index]) }
+                guard let value = Int(f[index]), value >= 0, value <= limit else { throw fail(header[index]) }
                 return value
             }
             // Ids as the scores file accepts them (its reader would refuse the merged file).
@@ -123,9 +128,9 @@ public enum PartialScoresFile {
             }
             var forecast = ScoreRow.Forecast()
             forecast.expectedOrders = try double(4)
-            forecast.expectedDaysToOrder = try double(5)
-            forecast.medianDaysToOrder = try double(6)
-            let within = try (7..<10).map { try double($0) }
+            forecast.expectedDaysToOrder = try double(5, atMost: 3660)
+            forecast.medianDaysToOrder = try double(6, atMost: 3660)
+            let within = try (7..<10).map { try double($0, atMost: 1) }
             if within.allSatisfy({ $0 != nil }) {
                 forecast.withinDays = within.map { $0! }
             } else if within.contains(where: { $0 != nil }) {
@@ -140,7 +145,7 @@ public enum PartialScoresFile {
             }
             let row = ScoringJob.ScoredCustomer(
                 customerID: f[0], repID: f[1], asOf: asOf, probability: probability, rankInRep: 0, rank: 0,
-                forecast: forecast, horizonDays: try int(10), trainUntil: trainUntil)
+                forecast: forecast, horizonDays: try int(10, atMost: 3660), trainUntil: trainUntil)
             var facts: CallReasons.Facts?
             if !f[19].isEmpty {
                 guard let orders90 = try int(15), let visits30 = try int(16), let total = try int(19) else {

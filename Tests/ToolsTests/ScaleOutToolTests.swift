@@ -162,6 +162,19 @@ struct ScaleOutToolTests {
         // The same partition twice would list its customers twice.
         let overlap = try ToolProcess.run("scorer", ["merge", partial, partial])
         #expect(overlap.status == 2 && overlap.stderr.contains("scored twice"))
+        // A crafted partial row is refused, naming file, line and column.
+        let rows = String(decoding: Self.read(partial), as: UTF8.self).split(separator: "\n").map(String.init)
+        for (column, value) in [(3, "nan"), (3, "1.5"), (13, "-4"), (14, "inf"), (10, "99999"), (0, "")] {
+            var fields = rows[1].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            fields[column] = value
+            let crafted = Self.fixture.directory + "/crafted.csv"
+            try Data((rows[0] + "\n" + fields.joined(separator: ",") + "\n").utf8).write(
+                to: URL(fileURLWithPath: crafted))
+            let refused = try ToolProcess.run("scorer", ["merge", crafted])
+            #expect(
+                refused.status == 2 && refused.stderr.contains("crafted.csv:2:"),
+                "\(column)=\(value): \(refused.stderr)")
+        }
         // A scores file is not a partial one.
         let flat = Self.fixture.directory + "/flat.csv"
         _ = try ToolProcess.run(
