@@ -53,6 +53,9 @@ public struct PopulationFile: Codable, Sendable, Equatable {
         public let description: String
     }
 
+    /// One customer's (x, tₓ, T) at one as-of date, as a fit uses it.
+    public typealias Observation = (customerID: String, observation: BGNBD.Observation)
+
     /// Fits the population of the dataset at `directory` at each of `dates`. A partitioned
     /// dataset is read one partition at a time (memory: one partition, plus the sampled
     /// customers' observations, at most ``PurchaseModelCache/maximumCustomers`` per date), its
@@ -61,39 +64,161 @@ public struct PopulationFile: Codable, Sendable, Equatable {
     public static func fit(directory: String, dates: [Day], progress: ((String) -> Void)? = nil) throws
         -> PopulationFile
     {
-        var observations = [[(customerID: String, observation: BGNBD.Observation)]](repeating: [], count: dates.count)
-        let digest: String, populationSize: Int
-        if Dataset.isPartitioned(directory: directory) {
-            let (manifest, bytes) = try Dataset.readPartitionedManifest(directory: directory)
-            digest = SHA256.hex(bytes)
-            populationSize = manifest.partitions.reduce(0) { $0 + $1.customersWithVisits }
-            for index in manifest.partitions.indices {
-                let part = try Dataset.loadPartitioned(
-                    directory: directory, selection: PartitionSelection(indices: [index]))
-                let history = VisitHistory(dataset: part)
-                for (d, date) in dates.enumerated() {
-                    observations[d] += PurchaseModelCache.observations(
-                        at: date.ordinal, history: history, populationSize: populationSize)
-                }
-                progress?("scorer population: partition \(index + 1) of \(manifest.partitions.count) read")
-            }
-            for d in dates.indices { observations[d].sort { Visit.bytewiseLess($0.customerID, $1.customerID) } }
-        } else {
+        guard Dataset.isPartitioned(directory: directory) else {
             let dataset = try Dataset.load(directory: directory)
-            digest = dataset.manifestSHA256
             let history = VisitHistory(dataset: dataset)
-            populationSize = history.customers.count
-            for (d, date) in dates.enumerated() {
-                observations[d] = PurchaseModelCache.observations(
-                    at: date.ordinal, history: history, populationSize: populationSize)
+            let observations = dates.map {
+                PurchaseModelCache.observations(
+                    at: $0.ordinal, history: history, populationSize: history.customers.count)
             }
+            return make(
+                dates: dates, observations: observations, digest: dataset.manifestSHA256,
+                populationSize: history.customers.count)
         }
+        let (manifest, bytes) = try Dataset.readPartitionedManifest(directory: directory)
+        var observations = [[Observation]](repeating: [], count: dates.count)
+        for index in manifest.partitions.indices {
+            for (d, part) in try partitionObservations(directory: directory, partition: index, dates: dates)
+                .enumerated()
+            {
+                observations[d] += part
+            }
+            progress?("scorer population: partition \(index + 1) of \(manifest.partitions.count) read")
+        }
+        return make(
+            dates: dates, observations: observations, digest: SHA256.hex(bytes),
+            populationSize: manifest.partitions.reduce(0) { $0 + $1.customersWithVisits })
+    }
+
+    /// The sampled observations of partition `partition` of the partitioned dataset at
+    /// `directory`, per date: what one Spark task contributes to the fit (`scorer population
+    /// --partition K --observations`), so that no machine reads every partition.
+    /// - Throws: ``DatasetError``.
+    public static func partitionObservations(directory: String, partition: Int, dates: [Day]) throws
+        -> [[Observation]]
+    {
+        let manifest = try Dataset.readPartitionedManifest(directory: directory).manifest
+        let populationSize = manifest.partitions.reduce(0) { $0 + $1.customersWithVisits }
+        let part = try Dataset.loadPartitioned(
+            directory: directory, selection: PartitionSelection(indices: [partition]))
+        let history = VisitHistory(dataset: part)
+        return dates.map {
+            PurchaseModelCache.observations(at: $0.ordinal, history: history, populationSize: populationSize)
+        }
+    }
+
+    /// The fit of the partitioned dataset at `directory` from its partitions' observations
+    /// (``encodeObservations(_:partition:dates:)`` files, in any order, every partition exactly
+    /// once): the same file ``fit(directory:dates:progress:)`` writes, without reading the
+    /// partitions.
+    /// - Throws: ``ReadError`` for observations that cannot be used or are incomplete; ``DatasetError``.
+    public static func fit(directory: String, dates: [Day], observationFiles: [(path: String, bytes: [UInt8])])
+        throws -> PopulationFile
+    {
+        let (manifest, bytes) = try Dataset.readPartitionedManifest(directory: directory)
+        var observations = [[Observation]](repeating: [], count: dates.count)
+        var partitions = Set<Int>()
+        for file in observationFiles {
+            let (covered, rows) = try parseObservations(file.bytes, path: file.path, dates: dates)
+            for partition in covered {
+                guard partition < manifest.partitions.count, partitions.insert(partition).inserted else {
+                    throw ReadError(
+                        description:
+                            "\(file.path): observations of partition \(partition) given twice, or of a partition \(directory) does not have"
+                    )
+                }
+            }
+            for (d, observation) in rows { observations[d].append(observation) }
+        }
+        if let missing = (0..<manifest.partitions.count).first(where: { !partitions.contains($0) }) {
+            throw ReadError(
+                description:
+                    "the observations of partition \(missing) (of \(manifest.partitions.count)) are missing: a fit without them would not be the whole dataset's"
+            )
+        }
+        return make(
+            dates: dates, observations: observations, digest: SHA256.hex(bytes),
+            populationSize: manifest.partitions.reduce(0) { $0 + $1.customersWithVisits })
+    }
+
+    /// The file from each date's observations, sorted into customer id order first (the
+    /// whole dataset's order, whatever order the partitions came in).
+    static func make(dates: [Day], observations: [[Observation]], digest: String, populationSize: Int)
+        -> PopulationFile
+    {
         let fits = zip(dates, observations).map { date, sample in
-            Fit(
-                asOf: date, customers: sample.count,
-                parameters: PurchaseModelCache.fit(sample.map(\.observation)))
+            let ordered = sample.sorted { Visit.bytewiseLess($0.customerID, $1.customerID) }
+            return Fit(
+                asOf: date, customers: ordered.count,
+                parameters: PurchaseModelCache.fit(ordered.map(\.observation)))
         }
         return PopulationFile(datasetManifestSHA256: digest, populationSize: populationSize, fits: fits)
+    }
+
+    /// The header of an observations file. Each file starts with one row per partition it
+    /// covers, with that partition and every other field empty but the version (so that an
+    /// empty partition is still seen to be there), then one row per sampled customer and date.
+    public static let observationsHeader = [
+        "partition", "customer_id", "as_of", "x", "tx", "T", "observations_format_version"
+    ]
+
+    /// Partition `partition`'s observations file, numbers in shortest round-trip form (so the
+    /// fit reads back exactly what the partition computed).
+    public static func encodeObservations(_ observations: [[Observation]], partition: Int, dates: [Day]) -> [UInt8] {
+        var output: [UInt8] = []
+        let version = String(currentVersion)
+        DelimitedText.appendRecord(observationsHeader, to: &output)
+        DelimitedText.appendRecord([String(partition), "", "", "", "", "", version], to: &output)
+        for (date, sample) in zip(dates, observations) {
+            for o in sample {
+                DelimitedText.appendRecord(
+                    [
+                        String(partition), o.customerID, date.iso, "\(o.observation.x)", "\(o.observation.tx)",
+                        "\(o.observation.T)", version
+                    ], to: &output)
+            }
+        }
+        return output
+    }
+
+    /// The partitions an observations file covers and its rows (date index, observation),
+    /// checked; concatenated files read as one.
+    static func parseObservations(_ bytes: [UInt8], path: String, dates: [Day]) throws -> (
+        partitions: [Int], rows: [(Int, Observation)]
+    ) {
+        let records: [(line: Int, fields: [String])]
+        do {
+            records = try DelimitedText.parse(bytes, path: path)
+        } catch {
+            throw ReadError(description: "\(error)")
+        }
+        guard records.first?.fields == observationsHeader else {
+            throw ReadError(
+                description: "\(path):1: not an observations file (header \(observationsHeader.joined(separator: ",")))"
+            )
+        }
+        var partitions: [Int] = [], rows: [(Int, Observation)] = []
+        for (line, f) in records.dropFirst() where f != observationsHeader {
+            guard f.count == observationsHeader.count, f[6] == String(currentVersion), let partition = Int(f[0]),
+                partition >= 0
+            else {
+                throw ReadError(description: "\(path):\(line): not a valid observations row")
+            }
+            if f[1...5].allSatisfy(\.isEmpty) {
+                partitions.append(partition)
+                continue
+            }
+            guard partitions.contains(partition), let date = Day(iso: f[2]), let d = dates.firstIndex(of: date),
+                let x = Double(f[3]), let tx = Double(f[4]), let t = Double(f[5]), x >= 0, tx >= 0, t >= tx, t.isFinite
+            else {
+                throw ReadError(
+                    description:
+                        "\(path):\(line): not a valid observation (a date --as-of names, 0 ≤ tx ≤ T, after its partition's row)"
+                )
+            }
+            rows.append((d, (f[1], BGNBD.Observation(x: x, tx: tx, T: t))))
+        }
+        return (partitions, rows)
     }
 
     /// Stable JSON (sorted keys; numbers in shortest round-trip form).

@@ -210,6 +210,49 @@ struct ScaleOutToolTests {
         #expect(badCount.status == 1)
     }
 
+    @Test func populationFromEachPartitionsObservationsIsTheSequentialFit() throws {
+        let parts = try Self.partition(5, name: "parts-population")
+        let work = Self.fixture.directory + "/population"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let dates = "2018-11-19,2018-11-26"
+        let sequential = try ToolProcess.run(
+            "scorer",
+            ["population", "--dataset", parts, "--as-of", dates, "--out", work + "/sequential.json", "--quiet"])
+        #expect(sequential.status == 0, "\(sequential.stderr)")
+        var files: [String] = []
+        for index in [3, 0, 4, 1, 2] {
+            let out = work + "/obs\(index).csv"
+            let observed = try ToolProcess.run(
+                "scorer",
+                [
+                    "population", "--dataset", parts, "--as-of", dates, "--partition", String(index), "--observations",
+                    "--out", out
+                ])
+            #expect(observed.status == 0, "\(observed.stderr)")
+            files.append(out)
+        }
+        let fitted = try ToolProcess.run(
+            "scorer",
+            ["population", "--dataset", parts, "--as-of", dates, "--from-observations"] + files + [
+                "--out", work + "/distributed.json", "--quiet"
+            ])
+        #expect(fitted.status == 0, "\(fitted.stderr)")
+        #expect(Self.read(work + "/distributed.json") == Self.read(work + "/sequential.json"))
+        // Every partition exactly once: a missing or repeated one would fit another population.
+        let missing = try ToolProcess.run(
+            "scorer",
+            ["population", "--dataset", parts, "--as-of", dates, "--from-observations"] + files.dropLast() + [
+                "--out", work + "/x.json"
+            ])
+        #expect(missing.status == 2 && missing.stderr.contains("are missing"))
+        let repeated = try ToolProcess.run(
+            "scorer",
+            ["population", "--dataset", parts, "--as-of", dates, "--from-observations"] + files + [files[0]] + [
+                "--out", work + "/x.json"
+            ])
+        #expect(repeated.status == 2 && repeated.stderr.contains("given twice"))
+    }
+
     @Test func trainsOnASampleOfPartitionsAndSaysSoInTheModelFile() throws {
         let parts = try Self.partition(4, name: "parts-sample")
         let model = Self.fixture.directory + "/sample.safetensors"

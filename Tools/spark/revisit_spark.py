@@ -3,8 +3,10 @@
 The per-customer work runs in the Spark executors, one task per dataset partition, each running
 Revisit's own `scorer` binary (shipped with SparkContext.addFile) on its partition:
 
-    1. driver:    scorer population --dataset PARTS --as-of DATES --out population.json
-                  (the population-level BG/NBD fit a partition cannot make alone)
+    1. executors: scorer population --dataset PARTS --partition K --observations  (per partition)
+       driver:    scorer population --dataset PARTS --from-observations … --out population.json
+                  (the population-level BG/NBD fit a partition cannot make alone, from at most
+                  20,000 sampled customers' (x, tx, T) per date)
     2. executors: scorer --dataset PARTS/part-K --as-of DATE --partial --population population.json
                   per partition and fold, the partial scores saved with saveAsTextFile
     3. driver:    scorer merge partial/part-* --top-per-rep K --out lists.csv
@@ -81,6 +83,23 @@ def run_tool(arguments: list, peaks: dict = None, name: str = None) -> float:
     return time.monotonic() - began
 
 
+def partition_observations(task_input, scorer_name: str, dataset: str, dates: str):
+    """The executor side of the population fit: each (index, directory) of this task through
+    `scorer population --partition K --observations`; yields (index, observations text)."""
+    from pyspark import SparkFiles
+
+    scorer = SparkFiles.get(scorer_name)
+    os.chmod(scorer, 0o755)
+    for index, _ in task_input:
+        completed = subprocess.run(
+            [scorer, "population", "--dataset", dataset, "--as-of", dates, "--partition", str(index),
+             "--observations", "--out", "-"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if completed.returncode != 0:
+            raise RuntimeError(
+                f"scorer population on partition {index}: {completed.stderr.decode('utf-8', 'replace').strip()}")
+        yield index, completed.stdout.decode("utf-8")
+
+
 def score_partitions(task_input, scorer_name: str, folds: list, population_name: str, threads: int):
     """The executor side: each (index, directory) of this task through `scorer --partial`, once per
     (as-of, model file name) fold; yields the partial scores texts and, last, one metrics record."""
@@ -127,16 +146,31 @@ def score(spark, bin_dir: str, dataset: str, folds: list, out: str, top_per_rep=
     timings, peaks = {}, {}
     try:
         dates = sorted({as_of for as_of, _ in folds})
-        population = os.path.join(work, "population.json")
-        timings["population_seconds"] = run_tool(
-            [scorer, "population", "--dataset", dataset, "--as-of", ",".join(dates), "--out", population, "--quiet"],
-            peaks, "population")
-        log(f"spark: population fitted for {', '.join(dates)} ({timings['population_seconds']:.2f} s)")
-
         sc = spark.sparkContext
-        # The executors' Python workers import this module for score_partitions.
+        # The executors' Python workers import this module for the tasks' functions.
         sc.addPyFile(os.path.abspath(__file__))
         sc.addFile(scorer)
+        every = [(index, None) for index in range(count)]
+
+        # Stage 1: each partition's sampled (x, tx, T) — at most 20,000 customers in all per
+        # date, so they come back to the driver — then the population fit from them.
+        began = time.monotonic()
+        observed = os.path.join(work, "observations")
+        shutil.rmtree(observed, ignore_errors=True)
+        os.makedirs(observed)
+        files = []
+        for index, text in (sc.parallelize(every, numSlices=count)
+                            .mapPartitions(lambda part: partition_observations(part, "scorer", dataset, ",".join(dates)))
+                            .collect()):
+            files.append(os.path.join(observed, f"part-{index:05d}.csv"))
+            with open(files[-1], "w", encoding="utf-8", newline="") as handle:
+                handle.write(text)
+        population = os.path.join(work, "population.json")
+        run_tool([scorer, "population", "--dataset", dataset, "--as-of", ",".join(dates), "--from-observations",
+                  *files, "--out", population, "--quiet"], peaks, "population")
+        timings["population_seconds"] = time.monotonic() - began
+        log(f"spark: population fitted for {', '.join(dates)} from {count} partitions' observations "
+            f"({timings['population_seconds']:.2f} s)")
         sc.addFile(population)
         shipped = []
         for as_of, model in folds:
