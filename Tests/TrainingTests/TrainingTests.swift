@@ -84,6 +84,13 @@ struct TrainingTests {
     }
 
     /// Same data, settings, seed and threads → the same model file, byte for byte; another seed differs.
+    ///
+    /// Under `BLASThreads.with(1)`, the tools' configuration: the OpenBLAS thread count is
+    /// process-wide, and a test running beside this one that changes it (`BlockParallelismTests`
+    /// sets 3) can move a product to another OpenBLAS code path between the two runs, which
+    /// rounds differently (seen once in CI: the two files differed). The lock it holds keeps
+    /// such tests out for the duration. The comparison is a Bool, so that a failure reports at
+    /// once rather than after Swift Testing diffs two megabyte-long blobs.
     @Test func sameSeedGivesByteIdenticalModelFiles() throws {
         let train = Self.examples(count: 96, seed: 1), validation = Self.examples(count: 64, seed: 2)
         func trained(seed: UInt64) throws -> Data {
@@ -93,9 +100,12 @@ struct TrainingTests {
             try run.fit(train: train, validation: validation)
             return try Self.modelBytes(run)
         }
-        let first = try trained(seed: 7), second = try trained(seed: 7), other = try trained(seed: 8)
-        #expect(first == second)
-        #expect(first != other)
+        let (first, second, other) = try BLASThreads.with(1) {
+            (try trained(seed: 7), try trained(seed: 7), try trained(seed: 8))
+        }
+        let same = first == second, differs = first != other
+        #expect(same, "the same seed gave two different model files (\(first.count) and \(second.count) bytes)")
+        #expect(differs, "another seed gave the same model file")
     }
 
     /// Stopping after epoch 1 and resuming from its checkpoint gives exactly the uninterrupted run.
