@@ -128,7 +128,7 @@ let package = Package(
             path: "Modules/CommandLineChoices"),
         .target(name: "Synth", dependencies: ["Dataset", "Random", "Formats"], path: "Modules/Synth"),
         // Features uses BGNBD for the purchase-model inputs of the time-aware set (BG/NBD refitted at every as-of date).
-        .target(name: "Features", dependencies: ["Dataset", "Tensors", "BGNBD"], path: "Modules/Features"),
+        .target(name: "Features", dependencies: ["Dataset", "Formats", "Tensors", "BGNBD"], path: "Modules/Features"),
         // Evaluation draws its bootstrap resamples from Random (SeededRandom), not from Tensors.
         .target(
             name: "Evaluation", dependencies: ["Dataset", "Metrics", "Formats", "Random"], path: "Modules/Evaluation"),

@@ -73,7 +73,13 @@ public struct Dataset: Sendable {
     /// rejected + duplicates`, reasons adding up to the rejected count).
     public static func readCheckedManifest(directory: String) throws -> (manifest: DatasetManifest, bytes: [UInt8]) {
         let manifestPath = directory + "/" + manifestFile
-        let manifestBytes = try readDatasetFile(manifestPath)
+        return try checkedManifest(try readDatasetFile(manifestPath), path: manifestPath)
+    }
+
+    /// ``readCheckedManifest(directory:)`` on bytes already read from `path`.
+    static func checkedManifest(_ manifestBytes: [UInt8], path manifestPath: String) throws -> (
+        manifest: DatasetManifest, bytes: [UInt8]
+    ) {
         let manifest = try decodeManifest(manifestBytes, path: manifestPath)
         for (name, counts) in [("visit_counts", manifest.visitCounts), ("customer_counts", manifest.customerCounts)]
         where !counts.reconciles {
@@ -103,12 +109,7 @@ public struct Dataset: Sendable {
 
     static func decodeManifest(_ bytes: [UInt8], path: String) throws -> DatasetManifest {
         let data = Data(bytes)
-        struct Probe: Decodable {
-            var format: String?
-            var formatVersion: Int?
-            enum CodingKeys: String, CodingKey { case format, formatVersion = "format_version" }
-        }
-        guard let probe = try? JSONDecoder().decode(Probe.self, from: data) else {
+        guard let probe = FormatProbe(json: data) else {
             throw DatasetError.unsupportedFormat(path: path, found: "not a JSON object")
         }
         if probe.format == PartitionedDatasetManifest.formatName {
@@ -119,10 +120,7 @@ public struct Dataset: Sendable {
             )
         }
         guard probe.format == DatasetManifest.formatName, probe.formatVersion == DatasetManifest.currentVersion else {
-            throw DatasetError.unsupportedFormat(
-                path: path,
-                found:
-                    "format \(probe.format ?? "missing") version \(probe.formatVersion.map(String.init) ?? "missing")")
+            throw DatasetError.unsupportedFormat(path: path, found: probe.found)
         }
         do {
             return try JSONDecoder().decode(DatasetManifest.self, from: data)
@@ -225,13 +223,19 @@ public struct Dataset: Sendable {
     public static func load(directory: String, writerHoldsLock: Bool = false, waiting: (String) -> Void = { _ in })
         throws -> Dataset
     {
-        // A partitioned dataset reads as the flat dataset it was split from (every tool's input).
-        if !writerHoldsLock, isPartitioned(directory: directory) {
-            return try loadPartitioned(directory: directory, waiting: waiting)
-        }
         let lock = writerHoldsLock ? nil : try? FileLock.sharedIfPresent(for: directory, waiting: waiting)
         defer { withExtendedLifetime(lock) {} }
-        let (manifest, manifestBytes) = try readCheckedManifest(directory: directory)
+        // manifest.json is read once: its format says flat or partitioned, its bytes are the
+        // manifest (and the digest) of either.
+        let manifestPath = directory + "/" + manifestFile
+        let bytes = try readDatasetFile(manifestPath)
+        // A partitioned dataset reads as the flat dataset it was split from (every tool's input).
+        if !writerHoldsLock, FormatProbe(json: Data(bytes))?.format == PartitionedDatasetManifest.formatName {
+            return try loadPartitioned(
+                directory: directory, manifest: (try decodePartitionedManifest(bytes, path: manifestPath), bytes),
+                selection: nil, waiting: waiting)
+        }
+        let (manifest, manifestBytes) = try checkedManifest(bytes, path: manifestPath)
         let visitsPath = directory + "/" + visitsFile
         let visits = try parseVisits(
             try readVerified(directory: directory, name: visitsFile, manifest: manifest), path: visitsPath,

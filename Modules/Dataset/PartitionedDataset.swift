@@ -107,6 +107,9 @@ public struct PartitionedDatasetManifest: Codable, Sendable, Equatable {
     public var source: DatasetManifest
     public var sourceManifestSHA256: String
 
+    /// Distinct customers with visits over all partitions (a population fit's modulus).
+    public var customersWithVisits: Int { partitions.reduce(0) { $0 + $1.customersWithVisits } }
+
     public init(count: Int, partitions: [Partition], source: DatasetManifest, sourceManifestSHA256: String) {
         format = Self.formatName
         formatVersion = Self.currentVersion
@@ -172,9 +175,8 @@ extension Dataset {
     /// The format name of `directory/manifest.json` (nil when it cannot be read as JSON): what
     /// tells a partitioned dataset from a flat one.
     public static func manifestFormat(directory: String) -> String? {
-        struct Probe: Decodable { var format: String? }
         guard let bytes = try? readDatasetFile(directory + "/" + manifestFile) else { return nil }
-        return (try? JSONDecoder().decode(Probe.self, from: Data(bytes)))?.format
+        return FormatProbe(json: Data(bytes))?.format
     }
 
     /// Whether `directory` holds a partitioned dataset.
@@ -188,19 +190,19 @@ extension Dataset {
     ) {
         let path = directory + "/" + manifestFile
         let bytes = try readDatasetFile(path)
-        struct Probe: Decodable {
-            var format: String?
-            var formatVersion: Int?
-            enum CodingKeys: String, CodingKey { case format, formatVersion = "format_version" }
-        }
-        let probe = try? JSONDecoder().decode(Probe.self, from: Data(bytes))
-        guard probe?.format == PartitionedDatasetManifest.formatName,
-            probe?.formatVersion == PartitionedDatasetManifest.currentVersion
+        return (try decodePartitionedManifest(bytes, path: path), bytes)
+    }
+
+    /// ``readPartitionedManifest(directory:)`` on bytes already read from `path`.
+    static func decodePartitionedManifest(_ bytes: [UInt8], path: String) throws -> PartitionedDatasetManifest {
+        let probe = FormatProbe(json: Data(bytes)) ?? FormatProbe()
+        guard probe.format == PartitionedDatasetManifest.formatName,
+            probe.formatVersion == PartitionedDatasetManifest.currentVersion
         else {
             throw DatasetError.unsupportedFormat(
                 path: path,
                 found:
-                    "format \(probe?.format ?? "missing") version \(probe?.formatVersion.map(String.init) ?? "missing"), not \(PartitionedDatasetManifest.formatName) version \(PartitionedDatasetManifest.currentVersion)"
+                    "\(probe.found), not \(PartitionedDatasetManifest.formatName) version \(PartitionedDatasetManifest.currentVersion)"
             )
         }
         let manifest: PartitionedDatasetManifest
@@ -231,23 +233,35 @@ extension Dataset {
             throw DatasetError.integrity(
                 path: path, reason: "its partitions' visits do not add up to the source's accepted visits")
         }
-        return (manifest, bytes)
+        return manifest
     }
 
     /// Reads a partitioned dataset (all partitions, or `selection`) as one dataset: each
     /// partition through ``load(directory:writerHoldsLock:waiting:)`` (format, sizes, SHA-256,
-    /// sort order, counts) after its `manifest.json` is checked against the SHA-256 the top
-    /// manifest recorded; every row checked to be in the partition its customer hashes to; the
-    /// rows merged back into dataset order. The result is the flat dataset the partitions were
-    /// split from, with the source's manifest and, as its provenance digest, the SHA-256 of the
-    /// top manifest.
+    /// sort order, counts), its `manifest.json` checked against the SHA-256 the top manifest
+    /// recorded; every customer checked to be in the partition its id hashes to; the rows
+    /// merged back into dataset order. The result is the flat dataset the partitions were split
+    /// from, with the source's manifest and, as its provenance digest, the SHA-256 of the top
+    /// manifest.
     /// - Throws: ``DatasetError`` naming the file.
     public static func loadPartitioned(
         directory: String, selection: PartitionSelection? = nil, waiting: (String) -> Void = { _ in }
     ) throws -> Dataset {
+        try loadPartitioned(
+            directory: directory, manifest: try readPartitionedManifest(directory: directory), selection: selection,
+            waiting: waiting)
+    }
+
+    /// ``loadPartitioned(directory:selection:waiting:)`` with the top manifest the caller has read
+    /// already (``readPartitionedManifest(directory:)``), so that a caller reading partitions
+    /// one by one parses it once. The partitions' own digests still tie every file read to it.
+    public static func loadPartitioned(
+        directory: String, manifest top: (manifest: PartitionedDatasetManifest, bytes: [UInt8]),
+        selection: PartitionSelection?, waiting: (String) -> Void = { _ in }
+    ) throws -> Dataset {
         let lock = try? FileLock.sharedIfPresent(for: directory, waiting: waiting)
         defer { withExtendedLifetime(lock) {} }
-        let (manifest, bytes) = try readPartitionedManifest(directory: directory)
+        let (manifest, bytes) = top
         let count = manifest.partitioning.count
         let indices = selection?.indices ?? Array(0..<count)
         if let outside = indices.first(where: { $0 >= count }) {
@@ -260,15 +274,15 @@ extension Dataset {
             let entry = manifest.partitions[index]
             let partDirectory = directory + "/" + entry.directory
             let partManifestPath = partDirectory + "/" + manifestFile
-            let digest = SHA256.hex(try readDatasetFile(partManifestPath))
-            guard digest == entry.manifestSHA256 else {
+            // The digest of the manifest bytes the load itself read: no second read to race.
+            let part = try load(directory: partDirectory, writerHoldsLock: true)
+            guard part.manifestSHA256 == entry.manifestSHA256 else {
                 throw DatasetError.integrity(
                     path: partManifestPath,
                     reason:
-                        "SHA-256 \(digest.prefix(12))… differs from the \(entry.manifestSHA256.prefix(12))… \(directory)/manifest.json recorded"
+                        "SHA-256 \(part.manifestSHA256.prefix(12))… differs from the \(entry.manifestSHA256.prefix(12))… \(directory)/manifest.json recorded"
                 )
             }
-            let part = try load(directory: partDirectory, writerHoldsLock: true)
             guard part.manifest.visitColumns == manifest.source.visitColumns,
                 part.manifest.customerColumns == manifest.source.customerColumns,
                 part.visits.count == entry.visits, part.customers.count == entry.customers
@@ -276,20 +290,23 @@ extension Dataset {
                 throw DatasetError.integrity(
                     path: partManifestPath, reason: "its columns or counts differ from \(directory)/manifest.json")
             }
-            for (line, visit) in part.visits.enumerated()
-            where CustomerPartitioning.partition(of: visit.customerID, count: count) != index {
-                throw DatasetError.integrity(
-                    path: partDirectory + "/" + visitsFile,
-                    reason:
-                        "line \(line + 2): customer '\(Snippet.bounded(visit.customerID))' belongs in \(CustomerPartitioning.directoryName(CustomerPartitioning.partition(of: visit.customerID, count: count)))"
-                )
+            // Both files are sorted by customer id: one hash per customer, not per row.
+            func checkMembership(_ ids: [String], file: String) throws {
+                var previous: String?
+                for (line, id) in ids.enumerated() where id != previous {
+                    previous = id
+                    let home = CustomerPartitioning.partition(of: id, count: count)
+                    guard home == index else {
+                        throw DatasetError.integrity(
+                            path: partDirectory + "/" + file,
+                            reason:
+                                "line \(line + 2): customer '\(Snippet.bounded(id))' belongs in \(CustomerPartitioning.directoryName(home))"
+                        )
+                    }
+                }
             }
-            for (line, customer) in part.customers.enumerated()
-            where CustomerPartitioning.partition(of: customer.customerID, count: count) != index {
-                throw DatasetError.integrity(
-                    path: partDirectory + "/" + customersFile,
-                    reason: "line \(line + 2): customer '\(Snippet.bounded(customer.customerID))' belongs elsewhere")
-            }
+            try checkMembership(part.visits.map(\.customerID), file: visitsFile)
+            try checkMembership(part.customers.map(\.customerID), file: customersFile)
             visits += part.visits
             customers += part.customers
         }

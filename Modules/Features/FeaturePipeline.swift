@@ -1,4 +1,5 @@
 import Dataset
+import Formats
 import Foundation
 
 /// A feature-pipeline error: the pipeline cannot be applied to the given data.
@@ -393,19 +394,12 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
     /// Reads a pipeline document, refusing other formats and versions and any document whose
     /// parts do not fit together (a model file is untrusted input).
     public static func decode(json: [UInt8]) throws -> FeaturePipeline {
-        struct Probe: Decodable {
-            var format: String?
-            var formatVersion: Int?
-            enum CodingKeys: String, CodingKey { case format, formatVersion = "format_version" }
-        }
         let data = Data(json)
-        guard let probe = try? JSONDecoder().decode(Probe.self, from: data) else {
+        guard let probe = FormatProbe(json: data) else {
             throw FeatureError.unsupportedFormat(found: "not a JSON object")
         }
         guard probe.format == formatName, let version = probe.formatVersion, readableVersions.contains(version) else {
-            throw FeatureError.unsupportedFormat(
-                found:
-                    "format \(probe.format ?? "missing") version \(probe.formatVersion.map(String.init) ?? "missing")")
+            throw FeatureError.unsupportedFormat(found: probe.found)
         }
         let pipeline: FeaturePipeline
         do {

@@ -75,19 +75,20 @@ public struct PopulationFile: Codable, Sendable, Equatable {
                 dates: dates, observations: observations, digest: dataset.manifestSHA256,
                 populationSize: history.customers.count)
         }
-        let (manifest, bytes) = try Dataset.readPartitionedManifest(directory: directory)
+        let top = try Dataset.readPartitionedManifest(directory: directory)
         var observations = [[Observation]](repeating: [], count: dates.count)
-        for index in manifest.partitions.indices {
-            for (d, part) in try partitionObservations(directory: directory, partition: index, dates: dates)
-                .enumerated()
-            {
+        for index in top.manifest.partitions.indices {
+            for (d, part) in try partitionObservations(
+                directory: directory, manifest: top, partition: index, dates: dates
+            )
+            .enumerated() {
                 observations[d] += part
             }
-            progress?("scorer population: partition \(index + 1) of \(manifest.partitions.count) read")
+            progress?("scorer population: partition \(index + 1) of \(top.manifest.partitions.count) read")
         }
         return make(
-            dates: dates, observations: observations, digest: SHA256.hex(bytes),
-            populationSize: manifest.partitions.reduce(0) { $0 + $1.customersWithVisits })
+            dates: dates, observations: observations, digest: SHA256.hex(top.bytes),
+            populationSize: top.manifest.customersWithVisits)
     }
 
     /// The sampled observations of partition `partition` of the partitioned dataset at
@@ -97,13 +98,21 @@ public struct PopulationFile: Codable, Sendable, Equatable {
     public static func partitionObservations(directory: String, partition: Int, dates: [Day]) throws
         -> [[Observation]]
     {
-        let manifest = try Dataset.readPartitionedManifest(directory: directory).manifest
-        let populationSize = manifest.partitions.reduce(0) { $0 + $1.customersWithVisits }
+        try partitionObservations(
+            directory: directory, manifest: try Dataset.readPartitionedManifest(directory: directory),
+            partition: partition, dates: dates)
+    }
+
+    static func partitionObservations(
+        directory: String, manifest top: (manifest: PartitionedDatasetManifest, bytes: [UInt8]), partition: Int,
+        dates: [Day]
+    ) throws -> [[Observation]] {
         let part = try Dataset.loadPartitioned(
-            directory: directory, selection: PartitionSelection(indices: [partition]))
+            directory: directory, manifest: top, selection: PartitionSelection(indices: [partition]))
         let history = VisitHistory(dataset: part)
         return dates.map {
-            PurchaseModelCache.observations(at: $0.ordinal, history: history, populationSize: populationSize)
+            PurchaseModelCache.observations(
+                at: $0.ordinal, history: history, populationSize: top.manifest.customersWithVisits)
         }
     }
 
@@ -138,7 +147,7 @@ public struct PopulationFile: Codable, Sendable, Equatable {
         }
         return make(
             dates: dates, observations: observations, digest: SHA256.hex(bytes),
-            populationSize: manifest.partitions.reduce(0) { $0 + $1.customersWithVisits })
+            populationSize: manifest.customersWithVisits)
     }
 
     /// The file from each date's observations, sorted into customer id order first (the
@@ -234,16 +243,11 @@ public struct PopulationFile: Codable, Sendable, Equatable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ReadError(description: "\(path): cannot be read")
         }
-        struct Probe: Decodable {
-            var format: String?
-            var formatVersion: Int?
-            enum CodingKeys: String, CodingKey { case format, formatVersion = "format_version" }
-        }
-        let probe = try? JSONDecoder().decode(Probe.self, from: data)
-        guard probe?.format == formatName, probe?.formatVersion == currentVersion else {
+        let probe = FormatProbe(json: data) ?? FormatProbe()
+        guard probe.format == formatName, probe.formatVersion == currentVersion else {
             throw ReadError(
                 description:
-                    "\(path): format \(probe?.format ?? "missing") version \(probe?.formatVersion.map(String.init) ?? "missing"); this build reads \(formatName) version \(currentVersion) — write it with `scorer population`"
+                    "\(path): \(probe.found); this build reads \(formatName) version \(currentVersion) — write it with `scorer population`"
             )
         }
         let file: PopulationFile

@@ -413,8 +413,9 @@ public enum TrainingJob {
                     "\(datasetDirectory): --sample-partitions needs a partitioned dataset (`importer partition`); this one is flat"
                 )
             }
-            let partitions = try Dataset.readPartitionedManifest(directory: datasetDirectory).manifest.partitioning
-            dataset = try Dataset.loadPartitioned(directory: datasetDirectory, selection: selection) {
+            let top = try Dataset.readPartitionedManifest(directory: datasetDirectory)
+            let partitions = top.manifest.partitioning
+            dataset = try Dataset.loadPartitioned(directory: datasetDirectory, manifest: top, selection: selection) {
                 log("trainer: \($0)")
             }
             sample =
