@@ -335,7 +335,7 @@ public enum ScoresFile {
     public static let maximumIdentifierLength = 200
 
     /// Why `value` cannot be an id in a report (control characters, a line break, too long), or `nil`.
-    static func identifierProblem(_ value: String) -> String? {
+    public static func identifierProblem(_ value: String) -> String? {
         if value.unicodeScalars.contains(where: Snippet.isControl) {
             return "contains control characters or a line break"
         }

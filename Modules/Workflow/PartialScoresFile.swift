@@ -116,11 +116,12 @@ public enum PartialScoresFile {
                 guard let value = Int(f[index]), value >= 0, value <= limit else { throw fail(header[index]) }
                 return value
             }
-            // Ids as the scores file accepts them (its reader would refuse the merged file).
-            for column in [0, 1, 12] where column != 1 || !f[1].isEmpty {
-                guard !f[column].isEmpty, f[column].count <= 200,
-                    !f[column].unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
-                else { throw fail(header[column]) }
+            // Ids as the scores file accepts them (its reader would refuse the merged file);
+            // a customer and a model id are never empty, a rep id may be.
+            for column in [0, 1, 12] {
+                guard column == 1 || !f[column].isEmpty, ScoresFile.identifierProblem(f[column]) == nil else {
+                    throw fail(header[column])
+                }
             }
             guard let asOf = Day(iso: f[2]), Day.supportedRange.contains(asOf) else { throw fail("as_of") }
             guard let probability = Float(f[3]), probability.isFinite, (0...1).contains(probability) else {

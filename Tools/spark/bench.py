@@ -14,24 +14,11 @@ same bytes, and prints rows/s and memory per step as one table and as JSON (--js
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import revisit_spark  # noqa: E402
-
-
-def run(arguments, label):
-    """Runs a command; returns (seconds, peak RSS bytes of the process)."""
-    began = time.monotonic()
-    process = subprocess.Popen(arguments, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    stderr = process.stderr.read().decode("utf-8", "replace")
-    seconds = time.monotonic() - began
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"bench.py: {label} failed: {stderr.strip()}")
-    return seconds, usage.ru_maxrss * 1024
 
 
 def main(argv):
@@ -54,7 +41,12 @@ def main(argv):
                "cpu": cpu_name(), "steps": {}}
 
     def step(name, command, rows=None):
-        seconds, peak = run(command, name)
+        peaks = {}
+        try:
+            seconds = revisit_spark.run_tool(command, peaks, name)
+        except revisit_spark.SparkScoringError as error:
+            sys.exit(f"bench.py: {name} failed: {error}")
+        peak = peaks[name]
         figures["steps"][name] = {"seconds": seconds, "peak_rss_bytes": peak, "rows": rows}
         print(f"bench-spark: {name}: {seconds:.1f} s, peak RSS {peak / 2**20:.0f} MiB", file=sys.stderr)
 

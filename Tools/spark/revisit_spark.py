@@ -83,13 +83,20 @@ def run_tool(arguments: list, peaks: dict = None, name: str = None) -> float:
     return time.monotonic() - began
 
 
-def partition_observations(task_input, scorer_name: str, dataset: str, dates: str):
-    """The executor side of the population fit: each (index, directory) of this task through
-    `scorer population --partition K --observations`; yields (index, observations text)."""
+def shipped_scorer(scorer_name: str) -> str:
+    """On an executor: the path of the scorer the driver shipped with addFile, made executable
+    (addFile does not keep the executable bit everywhere)."""
     from pyspark import SparkFiles
 
     scorer = SparkFiles.get(scorer_name)
     os.chmod(scorer, 0o755)
+    return scorer
+
+
+def partition_observations(task_input, scorer_name: str, dataset: str, dates: str):
+    """The executor side of the population fit: each (index, directory) of this task through
+    `scorer population --partition K --observations`; yields (index, observations text)."""
+    scorer = shipped_scorer(scorer_name)
     for index, _ in task_input:
         completed = subprocess.run(
             [scorer, "population", "--dataset", dataset, "--as-of", dates, "--partition", str(index),
@@ -105,8 +112,7 @@ def score_partitions(task_input, scorer_name: str, folds: list, population_name:
     (as-of, model file name) fold; yields the partial scores texts and, last, one metrics record."""
     from pyspark import SparkFiles
 
-    scorer = SparkFiles.get(scorer_name)
-    os.chmod(scorer, 0o755)  # addFile does not keep the executable bit everywhere
+    scorer = shipped_scorer(scorer_name)
     population = SparkFiles.get(population_name)
     metrics = []
     for index, directory in task_input:
