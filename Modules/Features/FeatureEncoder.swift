@@ -375,7 +375,8 @@ public struct FeatureEncoder: Sendable {
         }
     }
 
-    /// Scaled tensors for `set.examples[range]` (all of them by default).
+    /// Scaled tensors for `set.examples[range]` (all of them by default), laid out by the
+    /// pipeline's ``InputLayout``.
     ///
     /// Call it per batch for large sets: memory is that of the batch's tensors. The same
     /// pipeline (or its decoded JSON) on the same history gives bit-identical tensors.
@@ -385,44 +386,20 @@ public struct FeatureEncoder: Sendable {
             set.settings == pipeline.settings,
             "FeatureEncoder.tensors: examples were cut with \(set.settings), the pipeline was fitted with \(pipeline.settings)"
         )
-        let n = range.count
-        let L = pipeline.settings.sequenceLength
-        let F = pipeline.sequenceWidth
-        let Fv = pipeline.perVisitSequenceWidth
-        let timeAware = pipeline.featureSet == .timeAware
-        let S = pipeline.staticWidth
-        let fieldWidth = pipeline.fieldStaticWidth
-        let A = pipeline.aggregateFeatures.count
+        let n = range.count, layout = pipeline.inputLayout
+        let L = layout.sequenceLength, F = layout.sequenceWidth, S = layout.staticWidth, A = layout.aggregateWidth
         var sequence = Tensor.zeros([n, L, F])  // [N, L, F]
         var mask = Tensor.zeros([n, L])  // [N, L]
         var statics = Tensor.zeros([n, S])  // [N, S]
         var aggregates = Tensor.zeros([n, A])  // [N, A]
         var labels = Tensor.zeros([n])  // [N]
-        var customerIDs: [String] = []
-        var repIDs: [String] = []
-        var asOf: [Day] = []
-        var padded: [Bool] = []
-        var labelComplete: [Bool] = []
+        var customerIDs: [String] = [], repIDs: [String] = [], asOf: [Day] = [], padded: [Bool] = [],
+            labelComplete: [Bool] = []
         customerIDs.reserveCapacity(n)
         repIDs.reserveCapacity(n)
         asOf.reserveCapacity(n)
         padded.reserveCapacity(n)
         labelComplete.reserveCapacity(n)
-        var row = RawRow()
-        let categoricalCount = pipeline.categorical.count
-        let numericCount = pipeline.numeric.count
-        // Local copies: the loop below reads them per element.
-        let sequenceRanges = pipeline.sequenceRanges
-        let staticRanges = pipeline.staticRanges
-        let aggregateRanges = pipeline.aggregateRanges
-        let sequenceTargets = sequenceTargets
-        let scaling = pipeline.scaling
-        let vocabularySizes = pipeline.categorical.map(\.vocabulary.size)
-        let daysRange = timeAware ? sequenceRanges[F - 1] : MinMaxRange(min: 0, max: 0)
-        let days = history.days
-        // The notes' columns, the last of the statics: unit-length TF-IDF weights in [0, 1],
-        // not min–max scaled (Docs/Features.md, "Visit notes").
-        let notesWidth = pipeline.notes?.model.width ?? 0
         let notesVectors: [[Double]] =
             pipeline.notes.map { notes in
                 notes.model.transform(
@@ -430,93 +407,100 @@ public struct FeatureEncoder: Sendable {
                         history.notesDocument(of: set.examples[$0], in: set, slots: notesSlots, days: notes.days)
                     })
             } ?? []
-        sequence.withUnsafeMutableBufferPointer { seq in
-            mask.withUnsafeMutableBufferPointer { msk in
-                statics.withUnsafeMutableBufferPointer { sta in
-                    aggregates.withUnsafeMutableBufferPointer { agg in
-                        labels.withUnsafeMutableBufferPointer { lab in
-                            scaledVisitColumns.withUnsafeBufferPointer { source in
-                                for (i, e) in range.enumerated() {
-                                    let example = set.examples[e]
-                                    let steps: Int
-                                    let (profile, last) = staticSources(of: example, in: set)
-                                    if example.shifted < 0 {
-                                        // The common case: copy the pre-scaled visit columns, add the
-                                        // days to t, aggregate from the cumulative tables; no
-                                        // per-example allocation.
-                                        let start = history.customers[Int(example.customer)].visits.lowerBound
-                                        let end = Int(example.historyEnd)
-                                        steps = min(L, end - start)
-                                        for step in 0..<steps {
-                                            let visit = end - steps + step
-                                            let out = seq.baseAddress! + (i * L + L - steps + step) * F
-                                            out.update(from: source.baseAddress! + visit * Fv, count: Fv)
-                                            if timeAware {
-                                                out[F - 1] = daysRange.scale(
-                                                    ValueTransform.log1p.apply(Double(example.asOf - days[visit])),
-                                                    to: scaling)
-                                            }
-                                        }
-                                        row.aggregates.removeAll(keepingCapacity: true)
-                                        AggregateFeature.append(
-                                            featureSet: pipeline.featureSet, history: history, visits: start..<end,
-                                            contiguous: true,
-                                            asOf: example.asOf, numericColumns: aggregateNumericColumns,
-                                            purchaseModel: purchaseModelInputs(example, in: set), to: &row.aggregates)
-                                        transformAggregates(&row.aggregates)
-                                        row.statics.removeAll(keepingCapacity: true)
-                                        appendStatics(profile: profile, lastVisit: last, to: &row.statics)
-                                    } else {
-                                        raw(example, in: set, into: &row)
-                                        steps = row.steps
-                                        let pad = L - steps
-                                        for step in 0..<steps {
-                                            for c in 0..<F {
-                                                seq[(i * L + pad + step) * F + c] = sequenceRanges[c].scale(
-                                                    row.sequence[step * F + c], to: sequenceTargets[c])
-                                            }
-                                        }
-                                    }
-                                    for step in (L - steps)..<L { msk[i * L + step] = 1 }
-                                    switch pipeline.staticEncoding {
-                                    case .integer:
-                                        for c in 0..<(categoricalCount + numericCount) {
-                                            sta[i * S + c] = staticRanges[c].scale(row.statics[c], to: scaling)
-                                        }
-                                    case .oneHot:
-                                        var offset = 0
-                                        for f in 0..<categoricalCount {
-                                            sta[i * S + offset + Int(row.statics[f])] = 1
-                                            offset += vocabularySizes[f]
-                                        }
-                                        for f in 0..<numericCount {
-                                            sta[i * S + offset + f] = staticRanges[categoricalCount + f].scale(
-                                                row.statics[categoricalCount + f], to: scaling)
-                                        }
-                                    }
-                                    for c in 0..<A {
-                                        let scaled = aggregateRanges[c].scale(row.aggregates[c], to: scaling)
-                                        agg[i * A + c] = scaled
-                                        if timeAware { sta[i * S + fieldWidth + c] = scaled }
-                                    }
-                                    for j in 0..<notesWidth {
-                                        sta[i * S + S - notesWidth + j] = Float(notesVectors[i][j])
-                                    }
-                                    lab[i] = example.label
-                                    customerIDs.append(history.customerID(of: example))
-                                    repIDs.append(history.repID(of: example, in: set))
-                                    asOf.append(Day(ordinal: example.asOf))
-                                    padded.append(steps < L)
-                                    labelComplete.append(example.labelComplete)
-                                }
-                            }
-                        }
-                    }
+        var row = RawRow()
+        Tensor.withUnsafeMutableBufferPointers(&sequence, &mask, &statics, &aggregates, &labels) {
+            sequence, mask, statics, aggregates, labels in
+            for (i, e) in range.enumerated() {
+                let example = set.examples[e]
+                let steps = writeSequence(example, in: set, layout, to: sequence.baseAddress! + i * L * F, row: &row)
+                for step in (L - steps)..<L { mask[i * L + step] = 1 }
+                let staticRow = statics.baseAddress! + i * S
+                writeFields(row.statics, to: staticRow)
+                for c in 0..<A {
+                    let scaled = pipeline.aggregateRanges[c].scale(row.aggregates[c], to: pipeline.scaling)
+                    aggregates[i * A + c] = scaled
+                    if !layout.windowSummary.isEmpty { staticRow[layout.windowSummary.lowerBound + c] = scaled }
                 }
+                for (j, column) in layout.notes.enumerated() { staticRow[column] = Float(notesVectors[i][j]) }
+                labels[i] = example.label
+                customerIDs.append(history.customerID(of: example))
+                repIDs.append(history.repID(of: example, in: set))
+                asOf.append(Day(ordinal: example.asOf))
+                padded.append(steps < L)
+                labelComplete.append(example.labelComplete)
             }
         }
         return ExampleTensors(
             sequence: sequence, mask: mask, statics: statics, aggregates: aggregates, labels: labels,
             customerIDs: customerIDs, repIDs: repIDs, asOf: asOf, padded: padded, labelComplete: labelComplete)
+    }
+
+    /// Writes `example`'s scaled sequence `[L, F]` (left-padded: the last `steps` rows) to
+    /// `out`, leaves its transformed statics and aggregates in `row`, and returns `steps`.
+    private func writeSequence(
+        _ example: AsOfExample, in set: ExampleSet, _ layout: InputLayout, to out: UnsafeMutablePointer<Float>,
+        row: inout RawRow
+    ) -> Int {
+        let L = layout.sequenceLength, F = layout.sequenceWidth
+        guard example.shifted < 0 else {
+            // A rewritten history: every column recomputed, then scaled.
+            raw(example, in: set, into: &row)
+            let pad = L - row.steps
+            for step in 0..<row.steps {
+                for c in 0..<F {
+                    out[(pad + step) * F + c] = pipeline.sequenceRanges[c].scale(
+                        row.sequence[step * F + c], to: sequenceTargets[c])
+                }
+            }
+            return row.steps
+        }
+        // The common case: copy the pre-scaled visit columns, add the days to t, aggregate from
+        // the cumulative tables; no per-example allocation.
+        let start = history.customers[Int(example.customer)].visits.lowerBound
+        let end = Int(example.historyEnd)
+        let steps = min(L, end - start), perVisit = layout.perVisit.count
+        scaledVisitColumns.withUnsafeBufferPointer { source in
+            for step in 0..<steps {
+                let visit = end - steps + step
+                let stepRow = out + (L - steps + step) * F
+                stepRow.update(from: source.baseAddress! + visit * perVisit, count: perVisit)
+                if let column = layout.daysToAsOf {
+                    stepRow[column] = pipeline.sequenceRanges[column].scale(
+                        daysToAsOf(visit: visit, asOf: example.asOf), to: pipeline.scaling)
+                }
+            }
+        }
+        row.aggregates.removeAll(keepingCapacity: true)
+        AggregateFeature.append(
+            featureSet: pipeline.featureSet, history: history, visits: start..<end, contiguous: true,
+            asOf: example.asOf, numericColumns: aggregateNumericColumns,
+            purchaseModel: purchaseModelInputs(example, in: set), to: &row.aggregates)
+        transformAggregates(&row.aggregates)
+        let (profile, last) = staticSources(of: example, in: set)
+        row.statics.removeAll(keepingCapacity: true)
+        appendStatics(profile: profile, lastVisit: last, to: &row.statics)
+        return steps
+    }
+
+    /// Writes the scaled profile and last-visit fields (``InputLayout/fields``) from their raw
+    /// values (codes, then transformed numerics) under the pipeline's static encoding.
+    private func writeFields(_ raw: [Double], to out: UnsafeMutablePointer<Float>) {
+        let categoricalCount = pipeline.categorical.count, numericCount = pipeline.numeric.count
+        switch pipeline.staticEncoding {
+        case .integer:
+            for c in 0..<(categoricalCount + numericCount) {
+                out[c] = pipeline.staticRanges[c].scale(raw[c], to: pipeline.scaling)
+            }
+        case .oneHot:
+            var offset = 0
+            for f in 0..<categoricalCount {
+                out[offset + Int(raw[f])] = 1
+                offset += pipeline.categorical[f].vocabulary.size
+            }
+            for f in 0..<numericCount {
+                out[offset + f] = pipeline.staticRanges[categoricalCount + f].scale(
+                    raw[categoricalCount + f], to: pipeline.scaling)
+            }
+        }
     }
 }

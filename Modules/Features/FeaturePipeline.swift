@@ -149,7 +149,19 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
     public var sequenceWidth: Int { sequenceFeatures.count }
 
     /// Sequence columns that depend on the visit alone (everything but `days_to_as_of`).
-    var perVisitSequenceWidth: Int { featureSet == .timeAware ? sequenceWidth - 1 : sequenceWidth }
+    var perVisitSequenceWidth: Int { inputLayout.perVisit.count }
+
+    /// Where each input sits in an example's tensor rows.
+    public var inputLayout: InputLayout {
+        // A pipeline being fitted has no sequence columns yet.
+        let daysToAsOf = featureSet == .timeAware && !sequenceFeatures.isEmpty
+        return InputLayout(
+            sequenceLength: settings.sequenceLength,
+            perVisitWidth: sequenceFeatures.count - (daysToAsOf ? 1 : 0), daysToAsOf: daysToAsOf,
+            fieldWidth: fieldStaticWidth,
+            windowSummaryWidth: featureSet.windowSummaryInStatics ? aggregateFeatures.count : 0,
+            notesWidth: notes?.model.width ?? 0, aggregateWidth: aggregateFeatures.count)
+    }
 
     /// The sequence column names this pipeline's fields give, in order.
     static func sequenceNames(featureSet: FeatureSet, numeric: [NumericField], categorical: [CategoricalField])
@@ -189,9 +201,7 @@ public struct FeaturePipeline: Codable, Sendable, Equatable {
 
     /// Width S of the static tensor `[N, S]`: the profile and last-visit fields, then (time-aware)
     /// the window summary, one column per aggregate feature, then the notes' columns.
-    public var staticWidth: Int {
-        fieldStaticWidth + (featureSet.windowSummaryInStatics ? aggregateFeatures.count : 0) + (notes?.model.width ?? 0)
-    }
+    public var staticWidth: Int { inputLayout.staticWidth }
 
     /// Names of the static columns in order (`industry=medical`, `industry=<unknown>` under
     /// one-hot; `window.days_since_last_order` for the window summary).

@@ -59,11 +59,16 @@ public struct RecurrentNetwork<Cell: RecurrentCell> {
     private var blockRows: [Range<Int>] = []
     private var blocksPrepared = false
     private var returnedSequences = false
-    /// Blocks 1… accumulate their weight gradients here, [blocks − 1, P_net] in the order of
-    /// ``gradientOffsets``, and the sum joins the parameter store after backward.
-    private var blockGradients = Tensor.zeros([0])
-    /// Per layer, the offsets of dW_ih, dW_hh, db_ih, db_hh within one block's gradients.
-    private let gradientOffsets: [(inputWeights: Int, recurrentWeights: Int, inputBias: Int, recurrentBias: Int)]
+
+    /// Where one layer's dW_ih, dW_hh, db_ih and db_hh sit within a block's private weight
+    /// gradients `[P_net]` (blocks 1… accumulate there; the sum joins the parameter store after
+    /// backward).
+    struct GradientOffsets {
+        let inputWeights: Int, recurrentWeights: Int, inputBias: Int, recurrentBias: Int
+    }
+    /// Per layer.
+    private let gradientOffsets: [GradientOffsets]
+    /// P_net: every weight gradient of the network.
     private let gradientsPerBlock: Int
 
     /// Declares `name.weight_ih_lℓ`, `name.weight_hh_lℓ`, `name.bias_ih_lℓ`, `name.bias_hh_lℓ`.
@@ -75,7 +80,7 @@ public struct RecurrentNetwork<Cell: RecurrentCell> {
         let rows = Cell.gateCount * hiddenSize
         var ih: [ParameterHandle] = [], hh: [ParameterHandle] = [], bih: [ParameterHandle] = [],
             bhh: [ParameterHandle] = []
-        var offsets: [(Int, Int, Int, Int)] = [], total = 0
+        var offsets: [GradientOffsets] = [], total = 0
         for layer in 0..<layerCount {
             let width = layer == 0 ? inputSize : hiddenSize
             ih.append(layout.declare("\(name).weight_ih_l\(layer)", shape: [rows, width]))
@@ -83,9 +88,10 @@ public struct RecurrentNetwork<Cell: RecurrentCell> {
             bih.append(layout.declare("\(name).bias_ih_l\(layer)", shape: [rows]))
             bhh.append(layout.declare("\(name).bias_hh_l\(layer)", shape: [rows]))
             offsets.append(
-                (
-                    total, total + rows * width, total + rows * (width + hiddenSize),
-                    total + rows * (width + hiddenSize + 1)
+                GradientOffsets(
+                    inputWeights: total, recurrentWeights: total + rows * width,
+                    inputBias: total + rows * (width + hiddenSize),
+                    recurrentBias: total + rows * (width + hiddenSize + 1)
                 ))
             total += rows * (width + hiddenSize + 2)
         }
@@ -136,18 +142,16 @@ public struct RecurrentNetwork<Cell: RecurrentCell> {
             output.prepare(rows: n, columns: h)
         }
         let weights = RecurrentWeights(network: self, parameters: parameters)
+        let pass = BlockPass(blocks: blocks, rows: blockRows, weights: weights, steps: t, inputSize: i, hiddenSize: h)
+        // The interface's tensors are the only pointers taken through closures (their
+        // copy-on-write storage can move); everything inside a block lives in its arena.
         x.withUnsafeBufferPointer { xs in
             output.withUnsafeMutableBufferPointer { out in
                 withOptionalPointer(mask) { maskPointer in
-                    blocks.withUnsafeMutableBufferPointer { blocks in
-                        let pass = BlockPass(
-                            blocks: blocks.baseAddress!, rows: blockRows, weights: weights, steps: t, inputSize: i,
-                            hiddenSize: h)
-                        let job = ForwardJob(
-                            pass: pass, x: xs.baseAddress!, mask: maskPointer, output: out.baseAddress!,
-                            returnSequences: returnSequences)
-                        withUnsafePointer(to: job) { BlockParallelism.forEach(blocks.count, ForwardTask(job: $0)) }
-                    }
+                    let job = ForwardJob(
+                        pass: pass, x: xs.baseAddress!, mask: maskPointer, output: out.baseAddress!,
+                        returnSequences: returnSequences)
+                    withUnsafePointer(to: job) { BlockParallelism.forEach(pass.blocks.count, ForwardTask(job: $0)) }
                 }
             }
         }
@@ -155,7 +159,7 @@ public struct RecurrentNetwork<Cell: RecurrentCell> {
 
     /// What the row blocks of one pass share: the blocks, their rows, the weights and the sizes.
     private struct BlockPass {
-        let blocks: UnsafeMutablePointer<RecurrentRowBlock<Cell>>
+        let blocks: [RecurrentRowBlock<Cell>]
         let rows: [Range<Int>]
         let weights: RecurrentWeights
         let steps: Int, inputSize: Int, hiddenSize: Int
@@ -196,36 +200,28 @@ public struct RecurrentNetwork<Cell: RecurrentCell> {
             "\(Cell.self) network: output gradient shape \(outputGradient.shape) does not match the forward output")
         dx.prepare(depth: n, rows: t, columns: i)
         let weights = RecurrentWeights(network: self, parameters: parameters)
-        let perBlock = gradientsPerBlock
-        blockGradients.withUnsafeMutableBufferPointer { privateGradients in
-            outputGradient.withUnsafeBufferPointer { dy in
-                dx.withUnsafeMutableBufferPointer { dxs in
-                    blocks.withUnsafeMutableBufferPointer { blocks in
-                        let pass = BlockPass(
-                            blocks: blocks.baseAddress!, rows: blockRows, weights: weights, steps: t, inputSize: i,
-                            hiddenSize: h)
-                        let job = BackwardJob(
-                            pass: pass, outputGradient: dy.baseAddress!, inputGradient: dxs.baseAddress!,
-                            privateGradients: privateGradients.baseAddress, gradientsPerBlock: perBlock,
-                            gradientOffsets: gradientOffsets, returnedSequences: returnedSequences)
-                        withUnsafePointer(to: job) { BlockParallelism.forEach(blocks.count, BackwardTask(job: $0)) }
-                    }
-                }
+        let pass = BlockPass(blocks: blocks, rows: blockRows, weights: weights, steps: t, inputSize: i, hiddenSize: h)
+        outputGradient.withUnsafeBufferPointer { dy in
+            dx.withUnsafeMutableBufferPointer { dxs in
+                let job = BackwardJob(
+                    pass: pass, outputGradient: dy.baseAddress!, inputGradient: dxs.baseAddress!,
+                    gradientOffsets: gradientOffsets, returnedSequences: returnedSequences)
+                withUnsafePointer(to: job) { BlockParallelism.forEach(pass.blocks.count, BackwardTask(job: $0)) }
             }
-            // Blocks 1…: add their weight gradients to the store, in block order.
-            for b in 1..<Swift.max(blocks.count, 1) {
-                let own = privateGradients.baseAddress! + (b - 1) * perBlock
-                func add(_ handle: ParameterHandle, _ offset: Int) {
-                    let target = parameters.gradients(handle), source = own + offset
-                    for k in 0..<handle.count { target[k] += source[k] }
-                }
-                for layer in 0..<layerCount {
-                    let o = gradientOffsets[layer]
-                    add(inputWeights[layer], o.inputWeights)
-                    add(recurrentWeights[layer], o.recurrentWeights)
-                    add(inputBiases[layer], o.inputBias)
-                    add(recurrentBiases[layer], o.recurrentBias)
-                }
+        }
+        // Blocks 1…: add their weight gradients to the store, in block order.
+        for b in 1..<Swift.max(blocks.count, 1) {
+            let own = blocks[b].privateGradients
+            func add(_ handle: ParameterHandle, _ offset: Int) {
+                let target = parameters.gradients(handle), source = own + offset
+                for k in 0..<handle.count { target[k] += source[k] }
+            }
+            for layer in 0..<layerCount {
+                let o = gradientOffsets[layer]
+                add(inputWeights[layer], o.inputWeights)
+                add(recurrentWeights[layer], o.recurrentWeights)
+                add(inputBiases[layer], o.inputBias)
+                add(recurrentBiases[layer], o.recurrentBias)
             }
         }
     }
@@ -235,9 +231,7 @@ public struct RecurrentNetwork<Cell: RecurrentCell> {
     private struct BackwardJob {
         let pass: BlockPass
         let outputGradient: UnsafePointer<Float>, inputGradient: UnsafeMutablePointer<Float>  // [N, (T,) H], [N, T, I]
-        let privateGradients: UnsafeMutablePointer<Float>?  // [blocks − 1, P_net]
-        let gradientsPerBlock: Int
-        let gradientOffsets: [(inputWeights: Int, recurrentWeights: Int, inputBias: Int, recurrentBias: Int)]
+        let gradientOffsets: [GradientOffsets]
         let returnedSequences: Bool
     }
 
@@ -245,18 +239,9 @@ public struct RecurrentNetwork<Cell: RecurrentCell> {
         let job: UnsafePointer<BackwardJob>
         func run(block b: Int) {
             let j = job.pointee, p = j.pass, t = p.steps, h = p.hiddenSize
-            let own = b == 0 ? nil : j.privateGradients! + (b - 1) * j.gradientsPerBlock
             p.blocks[b].backward(
                 outputGradient: j.outputGradient + p.offset(b, width: j.returnedSequences ? t * h : h),
-                weights: p.weights,
-                gradients: { layer in
-                    guard let own else { return p.weights.gradients(layer, accumulate: true) }
-                    let o = j.gradientOffsets[layer]
-                    return RecurrentWeights.Gradients(
-                        inputWeights: own + o.inputWeights, recurrentWeights: own + o.recurrentWeights,
-                        inputBias: own + o.inputBias, recurrentBias: own + o.recurrentBias,
-                        accumulate: false)
-                },
+                weights: p.weights, gradientOffsets: j.gradientOffsets,
                 inputGradient: j.inputGradient + p.offset(b, width: t * p.inputSize))
         }
     }
@@ -272,8 +257,10 @@ public struct RecurrentNetwork<Cell: RecurrentCell> {
         steps = t
         let count = Self.blockCount(rows: n)
         blockRows = (0..<count).map { (n * $0 / count)..<(n * ($0 + 1) / count) }
-        blocks = blockRows.map { RecurrentRowBlock(rows: $0.count, steps: t, network: self) }
-        blockGradients = Tensor.zeros([Swift.max(count - 1, 0) * gradientsPerBlock])
+        blocks = blockRows.indices.map { b in
+            RecurrentRowBlock(
+                rows: blockRows[b].count, steps: t, network: self, ownGradients: b == 0 ? 0 : gradientsPerBlock)
+        }
     }
 }
 

@@ -46,92 +46,108 @@ struct RecurrentWeights: @unchecked Sendable {
 /// ``RecurrentNetwork`` with its own buffers: llm.c's explicit forward/backward pair, where
 /// forward saves exactly what backward reads.
 ///
+/// Every buffer lives in the block's ``ScratchArena``, planned once in `init`, so forward and
+/// backward take plain pointers (valid by construction, see the arena's discipline) and
+/// allocate nothing. A block is a class because the network hands each one to its own worker
+/// thread; no two threads ever touch one block.
+///
 /// Shapes: N = the block's rows, T = steps, L = T·N, H = hidden size, G = gates, S = saved
 /// blocks, I_ℓ = layer ℓ's input width (the network's input size for ℓ = 0, H above).
 /// Everything is **feature-major**, column `t·N + s` for step t of sequence s: a layer's
 /// states are `[H × (T+1)·N]` (h_0 … h_T, so step t's previous state is column block t and its
 /// new state block t + 1, and the layer above reads blocks 1 … T as its input `[H × L]`).
-struct RecurrentRowBlock<Cell: RecurrentCell> {
+final class RecurrentRowBlock<Cell: RecurrentCell> {
     let rows: Int, steps: Int, inputSize: Int, hiddenSize: Int, layerCount: Int
 
-    private var input: Tensor  // [I × L] layer-0 input
-    private var stepMask: [Float]  // [L]: 1 = real step, 0 = padding
+    private let arena: ScratchArena
+    private let input: ScratchBuffer  // [I × L] layer-0 input
+    private let stepMask: ScratchBuffer  // [L]: 1 = real step, 0 = padding
     private var stepMaskIsAllOnes = true
-    private var hiddens: [Tensor]  // per layer [H × (T+1)·N]: h_0 … h_T
-    private var cells: [Tensor]  // per layer [H × (T+1)·N] (cells with a cell state)
-    private var saved: [Tensor]  // per layer [S·H × L]
-    private var projections: Tensor  // [G·H × L] input projections (pre-activations when summed)
-    private var recurrentProjection: Tensor  // [G·H × N] (cells with separate projections)
+    private let hiddens: [ScratchBuffer]  // per layer [H × (T+1)·N]: h_0 … h_T
+    private let cells: [ScratchBuffer]  // per layer [H × (T+1)·N] (cells with a cell state)
+    private let saved: [ScratchBuffer]  // per layer [S·H × L]
+    private let projections: ScratchBuffer  // [G·H × L] input projections (pre-activations when summed)
+    private let recurrentProjection: ScratchBuffer  // [G·H × N] (cells with separate projections)
 
-    private var projectionGradient: Tensor  // [G·H × L] dL/d(input projection) = dL/d(pre-activation) when summed
-    private var recurrentProjectionGradient: Tensor  // [G·H × L] (separate projections only)
-    private var hiddenGradient: Tensor  // [H × N] dL/dh flowing to the previous step
-    private var cellGradient: Tensor  // [H × N] dL/dc flowing to the previous step
-    private var outputGradients: [Tensor]  // ping-pong [H × L]: dL/d(a layer's outputs h_1 … h_T)
-    private var inputGradient: Tensor  // [I × L]
+    /// [G·H × L] dL/d(input projection), which is dL/d(pre-activation) when summed.
+    private let projectionGradient: ScratchBuffer
+    private let recurrentProjectionGradient: ScratchBuffer  // [G·H × L] (separate projections only)
+    private let hiddenGradient: ScratchBuffer  // [H × N] dL/dh flowing to the previous step
+    private let cellGradient: ScratchBuffer  // [H × N] dL/dc flowing to the previous step
+    private let outputGradients: [ScratchBuffer]  // ping-pong [H × L]: dL/d(a layer's outputs h_1 … h_T)
+    private let inputGradient: ScratchBuffer  // [I × L]
+    /// [P_net] this block's own weight gradients (``RecurrentNetwork/gradientOffsets`` order),
+    /// empty for a block that accumulates into the parameter store.
+    private let ownGradients: ScratchBuffer
     private var returnedSequences = false
 
-    init(rows n: Int, steps t: Int, network: RecurrentNetwork<Cell>) {
+    /// A block of `n` rows and `t` steps; `ownGradients` values of private weight gradients
+    /// (0 for the block that writes straight into the parameter store).
+    init(rows n: Int, steps t: Int, network: RecurrentNetwork<Cell>, ownGradients: Int) {
         rows = n
         steps = t
         inputSize = network.inputSize
         hiddenSize = network.hiddenSize
         layerCount = network.layerCount
         let h = hiddenSize, width = Cell.gateCount * h, separate = !Cell.projectionsEnterAsSum, l = t * n
-        input = Tensor.zeros([inputSize, l])
-        stepMask = [Float](repeating: 1, count: l)
-        hiddens = (0..<layerCount).map { _ in Tensor.zeros([h, (t + 1) * n]) }
-        cells = (0..<(Cell.hasCellState ? layerCount : 0)).map { _ in Tensor.zeros([h, (t + 1) * n]) }
-        saved = (0..<layerCount).map { _ in Tensor.zeros([Cell.savedBlocks * h, l]) }
-        projections = Tensor.zeros([width, l])
-        recurrentProjection = Tensor.zeros([width, separate ? n : 0])
-        projectionGradient = Tensor.zeros([width, l])
-        recurrentProjectionGradient = Tensor.zeros([width, separate ? l : 0])
-        hiddenGradient = Tensor.zeros([h, n])
-        cellGradient = Tensor.zeros([h, n])
-        outputGradients = [Tensor.zeros([h, l]), Tensor.zeros([h, l])]
-        inputGradient = Tensor.zeros([inputSize, l])
+        var layout = ScratchLayout()
+        input = layout.reserve(inputSize * l)
+        stepMask = layout.reserve(l)
+        hiddens = (0..<layerCount).map { _ in layout.reserve(h * (t + 1) * n) }
+        cells = (0..<(Cell.hasCellState ? layerCount : 0)).map { _ in layout.reserve(h * (t + 1) * n) }
+        saved = (0..<layerCount).map { _ in layout.reserve(Cell.savedBlocks * h * l) }
+        projections = layout.reserve(width * l)
+        recurrentProjection = layout.reserve(separate ? width * n : 0)
+        projectionGradient = layout.reserve(width * l)
+        recurrentProjectionGradient = layout.reserve(separate ? width * l : 0)
+        hiddenGradient = layout.reserve(h * n)
+        cellGradient = layout.reserve(h * n)
+        outputGradients = [layout.reserve(h * l), layout.reserve(h * l)]
+        inputGradient = layout.reserve(inputSize * l)
+        self.ownGradients = layout.reserve(ownGradients)
+        arena = ScratchArena(layout)
+        arena[stepMask].update(repeating: 1, count: l)
     }
+
+    /// This block's private weight gradients `[P_net]`, read by the network after backward.
+    var privateGradients: UnsafePointer<Float> { UnsafePointer(arena[ownGradients]) }
 
     /// Runs every layer over this block's rows: `x [N, T, I]` and `mask [N, T]` batch-first,
     /// `output` `[N, T, H]` or `[N, H]`.
-    mutating func forward(
+    func forward(
         x: UnsafePointer<Float>, mask: UnsafePointer<Float>?, weights: RecurrentWeights,
         output: UnsafeMutablePointer<Float>, returnSequences: Bool
     ) {
         let n = rows, t = steps, h = hiddenSize, l = t * n, i = inputSize, stateStride = (t + 1) * n
         returnedSequences = returnSequences
-        input.withUnsafeMutableBufferPointer { xs in
-            let xs = xs.baseAddress!
-            // Contiguous writes, one feature row at a time.
-            for feature in 0..<i {
-                for step in 0..<t {
-                    for sample in 0..<n {
-                        xs[feature * l + step * n + sample] = x[(sample * t + step) * i + feature]
-                    }
+        let xs = arena[input]
+        // Contiguous writes, one feature row at a time.
+        for feature in 0..<i {
+            for step in 0..<t {
+                for sample in 0..<n {
+                    xs[feature * l + step * n + sample] = x[(sample * t + step) * i + feature]
                 }
             }
         }
         // The cells always read a mask (all ones without one), so that their loops vectorise.
+        let realSteps = arena[stepMask]
         if let mask {
-            for sample in 0..<n { for step in 0..<t { stepMask[step * n + sample] = mask[sample * t + step] } }
+            for sample in 0..<n { for step in 0..<t { realSteps[step * n + sample] = mask[sample * t + step] } }
             stepMaskIsAllOnes = false
         } else if !stepMaskIsAllOnes {
-            stepMask.withUnsafeMutableBufferPointer { $0.update(repeating: 1) }
+            realSteps.update(repeating: 1, count: l)
             stepMaskIsAllOnes = true
         }
         for layer in 0..<layerCount { forwardLayer(layer, weights) }
-        hiddens[layerCount - 1].withUnsafeBufferPointer { hs in
-            let hs = hs.baseAddress!
-            for sample in 0..<n {
-                for j in 0..<h {
-                    if returnSequences {
-                        for step in 0..<t {
-                            output[(sample * t + step) * h + j] = hs[j * stateStride + (step + 1) * n + sample]
-                        }
-                    } else {
-                        output[sample * h + j] = hs[j * stateStride + t * n + sample]
+        let hs = arena[hiddens[layerCount - 1]]
+        for sample in 0..<n {
+            for j in 0..<h {
+                if returnSequences {
+                    for step in 0..<t {
+                        output[(sample * t + step) * h + j] = hs[j * stateStride + (step + 1) * n + sample]
                     }
+                } else {
+                    output[sample * h + j] = hs[j * stateStride + t * n + sample]
                 }
             }
         }
@@ -140,190 +156,155 @@ struct RecurrentRowBlock<Cell: RecurrentCell> {
     /// The input of `layer`, `[I_ℓ × L]` with its row stride: the block's input, or the layer
     /// below's h_1 … h_T.
     private func layerInput(_ layer: Int) -> (pointer: UnsafePointer<Float>, width: Int, stride: Int) {
-        if layer == 0 {
-            return (input.withUnsafeBufferPointer { UnsafePointer($0.baseAddress!) }, inputSize, steps * rows)
-        }
-        return (
-            hiddens[layer - 1].withUnsafeBufferPointer { UnsafePointer($0.baseAddress! + rows) }, hiddenSize,
-            (steps + 1) * rows
-        )
+        if layer == 0 { return (UnsafePointer(arena[input]), inputSize, steps * rows) }
+        return (UnsafePointer(arena[hiddens[layer - 1]] + rows), hiddenSize, (steps + 1) * rows)
     }
 
-    private mutating func forwardLayer(_ layer: Int, _ weights: RecurrentWeights) {
+    private func forwardLayer(_ layer: Int, _ weights: RecurrentWeights) {
         let n = rows, t = steps, h = hiddenSize, l = t * n, width = Cell.gateCount * hiddenSize,
             stateStride = (t + 1) * n
         let (x, xWidth, xStride) = layerInput(layer)
-        let summed = Cell.projectionsEnterAsSum, hasCell = Cell.hasCellState
+        let summed = Cell.projectionsEnterAsSum
         let wih = weights.inputWeight(layer), whh = weights.recurrentWeight(layer)
         let bih = weights.inputBias(layer), bhh = weights.recurrentBias(layer)
-        let cellBuffer = hasCell ? cells[layer].withUnsafeMutableBufferPointer { $0.baseAddress } : nil
-        stepMask.withUnsafeBufferPointer { maskBuffer in
-            projections.withUnsafeMutableBufferPointer { xpBuffer in
-                recurrentProjection.withUnsafeMutableBufferPointer { rpBuffer in
-                    hiddens[layer].withUnsafeMutableBufferPointer { hiddenBuffer in
-                        saved[layer].withUnsafeMutableBufferPointer { savedBuffer in
-                            let xp = xpBuffer.baseAddress!, rp = rpBuffer.baseAddress, hs = hiddenBuffer.baseAddress!
-                            let keep = savedBuffer.baseAddress!, mask = maskBuffer.baseAddress!
-                            // Every step's input projection at once, biases first:
-                            // XP[G·H × L] = b (+ b_hh when summed) + W_ih · X.
-                            for r in 0..<width {
-                                (xp + r * l).update(repeating: summed ? bih[r] + bhh[r] : bih[r], count: l)
-                            }
-                            BLAS.sgemm(
-                                transposeA: false, transposeB: false, m: width, n: l, k: xWidth, alpha: 1,
-                                a: wih, lda: xWidth, b: x, ldb: xStride, beta: 1, c: xp, ldc: l)
-                            for j in 0..<h {
-                                (hs + j * stateStride).update(repeating: 0, count: n)  // h_0
-                                if let cs = cellBuffer { (cs + j * stateStride).update(repeating: 0, count: n) }  // c_0
-                            }
-                            var step = RecurrentStep(hidden: h, rows: n)
-                            step.projectionStride = l
-                            step.stateStride = stateStride
-                            step.savedStride = l
-                            for time in 0..<t {
-                                let hPrevious = hs + time * n
-                                if summed {
-                                    // Pre-activation += W_hh · h_{t−1}, in place.
-                                    BLAS.sgemm(
-                                        transposeA: false, transposeB: false, m: width, n: n, k: h, alpha: 1,
-                                        a: whh, lda: h, b: hPrevious, ldb: stateStride, beta: 1, c: xp + time * n,
-                                        ldc: l)
-                                } else {
-                                    // RP = b_hh + W_hh · h_{t−1}
-                                    for r in 0..<width { (rp! + r * n).update(repeating: bhh[r], count: n) }
-                                    BLAS.sgemm(
-                                        transposeA: false, transposeB: false, m: width, n: n, k: h, alpha: 1,
-                                        a: whh, lda: h, b: hPrevious, ldb: stateStride, beta: 1, c: rp!, ldc: n)
-                                    step.recurrentProjection = UnsafePointer(rp!)
-                                }
-                                step.projection = UnsafePointer(xp + time * n)
-                                step.previousHidden = UnsafePointer(hPrevious)
-                                step.hiddenOut = hs + (time + 1) * n
-                                if let cellBuffer {
-                                    step.previousCell = UnsafePointer(cellBuffer + time * n)
-                                    step.cellOut = cellBuffer + (time + 1) * n
-                                }
-                                step.saved = keep + time * n
-                                step.mask = mask + time * n
-                                Cell.forward(step)
-                            }
-                        }
-                    }
-                }
+        let xp = arena[projections], rp = arena[recurrentProjection], hs = arena[hiddens[layer]]
+        let cs = Cell.hasCellState ? arena[cells[layer]] : nil
+        let keep = arena[saved[layer]], mask = UnsafePointer(arena[stepMask])
+        // Every step's input projection at once, biases first:
+        // XP[G·H × L] = b (+ b_hh when summed) + W_ih · X.
+        for r in 0..<width {
+            (xp + r * l).update(repeating: summed ? bih[r] + bhh[r] : bih[r], count: l)
+        }
+        BLAS.sgemm(
+            transposeA: false, transposeB: false, m: width, n: l, k: xWidth, alpha: 1,
+            a: wih, lda: xWidth, b: x, ldb: xStride, beta: 1, c: xp, ldc: l)
+        for j in 0..<h {
+            (hs + j * stateStride).update(repeating: 0, count: n)  // h_0
+            if let cs { (cs + j * stateStride).update(repeating: 0, count: n) }  // c_0
+        }
+        var step = RecurrentStep(hidden: h, rows: n)
+        step.projectionStride = l
+        step.stateStride = stateStride
+        step.savedStride = l
+        for time in 0..<t {
+            let hPrevious = hs + time * n
+            if summed {
+                // Pre-activation += W_hh · h_{t−1}, in place.
+                BLAS.sgemm(
+                    transposeA: false, transposeB: false, m: width, n: n, k: h, alpha: 1,
+                    a: whh, lda: h, b: hPrevious, ldb: stateStride, beta: 1, c: xp + time * n, ldc: l)
+            } else {
+                // RP = b_hh + W_hh · h_{t−1}
+                for r in 0..<width { (rp + r * n).update(repeating: bhh[r], count: n) }
+                BLAS.sgemm(
+                    transposeA: false, transposeB: false, m: width, n: n, k: h, alpha: 1,
+                    a: whh, lda: h, b: hPrevious, ldb: stateStride, beta: 1, c: rp, ldc: n)
+                step.recurrentProjection = UnsafePointer(rp)
             }
+            step.projection = UnsafePointer(xp + time * n)
+            step.previousHidden = UnsafePointer(hPrevious)
+            step.hiddenOut = hs + (time + 1) * n
+            if let cs {
+                step.previousCell = UnsafePointer(cs + time * n)
+                step.cellOut = cs + (time + 1) * n
+            }
+            step.saved = keep + time * n
+            step.mask = mask + time * n
+            Cell.forward(step)
         }
     }
 
     /// Backpropagation through time over this block's rows: `dy` has the forward output's
-    /// layout (`[N, T, H]` or `[N, H]`), `gradients(ℓ)` says where layer ℓ's weight gradients
-    /// go, and `dx [N, T, I]` receives the input gradient.
-    mutating func backward(
+    /// layout (`[N, T, H]` or `[N, H]`) and `dx [N, T, I]` receives the input gradient. Weight
+    /// gradients go to `storeGradients(ℓ)` (added) when the block has no private buffer, and
+    /// overwrite ``privateGradients`` otherwise, at `gradientOffsets[ℓ]`.
+    func backward(
         outputGradient dy: UnsafePointer<Float>, weights: RecurrentWeights,
-        gradients: (Int) -> RecurrentWeights.Gradients,
+        gradientOffsets: [RecurrentNetwork<Cell>.GradientOffsets],
         inputGradient dx: UnsafeMutablePointer<Float>
     ) {
         let n = rows, t = steps, h = hiddenSize, l = t * n, i = inputSize, sequences = returnedSequences
-        outputGradients[0].withUnsafeMutableBufferPointer { top in
-            let top = top.baseAddress!
-            if !sequences { top.update(repeating: 0, count: h * l) }
-            for sample in 0..<n {
-                for j in 0..<h {
-                    if sequences {
-                        for step in 0..<t { top[j * l + step * n + sample] = dy[(sample * t + step) * h + j] }
-                    } else {
-                        top[j * l + (t - 1) * n + sample] = dy[sample * h + j]
-                    }
+        let top = arena[outputGradients[0]]
+        if !sequences { top.update(repeating: 0, count: h * l) }
+        for sample in 0..<n {
+            for j in 0..<h {
+                if sequences {
+                    for step in 0..<t { top[j * l + step * n + sample] = dy[(sample * t + step) * h + j] }
+                } else {
+                    top[j * l + (t - 1) * n + sample] = dy[sample * h + j]
                 }
             }
         }
         var current = 0
         for layer in stride(from: layerCount - 1, through: 0, by: -1) {
-            backwardLayer(layer, outputGradientIndex: current, weights, gradients(layer))
+            let target: RecurrentWeights.Gradients
+            if ownGradients.count == 0 {
+                target = weights.gradients(layer, accumulate: true)
+            } else {
+                let own = arena[ownGradients], o = gradientOffsets[layer]
+                target = RecurrentWeights.Gradients(
+                    inputWeights: own + o.inputWeights, recurrentWeights: own + o.recurrentWeights,
+                    inputBias: own + o.inputBias, recurrentBias: own + o.recurrentBias, accumulate: false)
+            }
+            backwardLayer(layer, outputGradientIndex: current, weights, target)
             current = 1 - current
         }
-        inputGradient.withUnsafeBufferPointer { gradient in
-            let gradient = gradient.baseAddress!
-            for sample in 0..<n {
-                for step in 0..<t {
-                    for feature in 0..<i {
-                        dx[(sample * t + step) * i + feature] = gradient[feature * l + step * n + sample]
-                    }
+        let gradient = arena[inputGradient]
+        for sample in 0..<n {
+            for step in 0..<t {
+                for feature in 0..<i {
+                    dx[(sample * t + step) * i + feature] = gradient[feature * l + step * n + sample]
                 }
             }
         }
     }
 
-    private mutating func backwardLayer(
+    private func backwardLayer(
         _ layer: Int, outputGradientIndex index: Int, _ weights: RecurrentWeights, _ target: RecurrentWeights.Gradients
     ) {
         let n = rows, t = steps, h = hiddenSize, l = t * n, width = Cell.gateCount * hiddenSize,
             stateStride = (t + 1) * n
         let (x, xWidth, xStride) = layerInput(layer)
-        let summed = Cell.projectionsEnterAsSum, hasCell = Cell.hasCellState
+        let summed = Cell.projectionsEnterAsSum
         let whh = weights.recurrentWeight(layer), wih = weights.inputWeight(layer)
-        hiddenGradient.fill(with: 0)
-        cellGradient.fill(with: 0)
-        let cellStates: UnsafePointer<Float>? =
-            hasCell ? cells[layer].withUnsafeBufferPointer { UnsafePointer($0.baseAddress!) } : nil
-        stepMask.withUnsafeBufferPointer { maskBuffer in
-            outputGradients[index].withUnsafeBufferPointer { dyBuffer in
-                hiddens[layer].withUnsafeBufferPointer { hiddenBuffer in
-                    saved[layer].withUnsafeBufferPointer { savedBuffer in
-                        projectionGradient.withUnsafeMutableBufferPointer { dxpBuffer in
-                            recurrentProjectionGradient.withUnsafeMutableBufferPointer { drpBuffer in
-                                hiddenGradient.withUnsafeMutableBufferPointer { dhBuffer in
-                                    cellGradient.withUnsafeMutableBufferPointer { dcBuffer in
-                                        let dy = dyBuffer.baseAddress!, hs = hiddenBuffer.baseAddress!,
-                                            keep = savedBuffer.baseAddress!
-                                        let dxp = dxpBuffer.baseAddress!, drp = drpBuffer.baseAddress,
-                                            dhNext = dhBuffer.baseAddress!
-                                        let mask = maskBuffer.baseAddress!
-                                        // The gradient reaching h₋₁ through W_hh: the pre-activation's when
-                                        // summed, the recurrent projection's otherwise.
-                                        let recurrentGradient = summed ? dxp : drp!
-                                        var step = RecurrentStep(hidden: h, rows: n)
-                                        step.outputGradientStride = l
-                                        step.hiddenGradient = dhNext
-                                        if hasCell { step.cellGradient = dcBuffer.baseAddress }
-                                        step.savedStride = l
-                                        step.stateStride = stateStride
-                                        step.gradientStride = l
-                                        for time in stride(from: t - 1, through: 0, by: -1) {
-                                            step.outputGradient = dy + time * n
-                                            // Read only in backward.
-                                            step.saved = UnsafeMutablePointer(mutating: keep + time * n)
-                                            step.previousHidden = UnsafePointer(hs + time * n)
-                                            if let cellStates { step.previousCell = cellStates + time * n }
-                                            step.projectionGradient = dxp + time * n
-                                            if !summed { step.recurrentProjectionGradient = drp! + time * n }
-                                            step.mask = mask + time * n
-                                            Cell.backward(step)
-                                            // dL/dh₋₁ = (what the cell left: direct path, carried) + W_hhᵀ · dRP_t.
-                                            BLAS.sgemm(
-                                                transposeA: true, transposeB: false, m: h, n: n, k: width, alpha: 1,
-                                                a: whh, lda: h, b: recurrentGradient + time * n, ldb: l, beta: 1,
-                                                c: dhNext, ldc: n)
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+        let dhNext = arena[hiddenGradient], dc = arena[cellGradient]
+        dhNext.update(repeating: 0, count: h * n)
+        dc.update(repeating: 0, count: h * n)
+        let cellStates = Cell.hasCellState ? UnsafePointer(arena[cells[layer]]) : nil
+        let dy = UnsafePointer(arena[outputGradients[index]]), hs = UnsafePointer(arena[hiddens[layer]])
+        let keep = arena[saved[layer]], mask = UnsafePointer(arena[stepMask])
+        let dxp = arena[projectionGradient], drp = arena[recurrentProjectionGradient]
+        // The gradient reaching h₋₁ through W_hh: the pre-activation's when summed, the
+        // recurrent projection's otherwise.
+        let recurrentGradient = summed ? dxp : drp
+        var step = RecurrentStep(hidden: h, rows: n)
+        step.outputGradientStride = l
+        step.hiddenGradient = dhNext
+        if Cell.hasCellState { step.cellGradient = dc }
+        step.savedStride = l
+        step.stateStride = stateStride
+        step.gradientStride = l
+        for time in stride(from: t - 1, through: 0, by: -1) {
+            step.outputGradient = dy + time * n
+            step.saved = keep + time * n  // read only in backward
+            step.previousHidden = hs + time * n
+            if let cellStates { step.previousCell = cellStates + time * n }
+            step.projectionGradient = dxp + time * n
+            if !summed { step.recurrentProjectionGradient = drp + time * n }
+            step.mask = mask + time * n
+            Cell.backward(step)
+            // dL/dh₋₁ = (what the cell left: direct path, carried) + W_hhᵀ · dRP_t.
+            BLAS.sgemm(
+                transposeA: true, transposeB: false, m: h, n: n, k: width, alpha: 1,
+                a: whh, lda: h, b: recurrentGradient + time * n, ldb: l, beta: 1, c: dhNext, ldc: n)
         }
-        let dxpAll: UnsafePointer<Float> = projectionGradient.withUnsafeBufferPointer { UnsafePointer($0.baseAddress!) }
-        let drpAll: UnsafePointer<Float> =
-            summed
-            ? dxpAll : recurrentProjectionGradient.withUnsafeBufferPointer { UnsafePointer($0.baseAddress!) }
-        let previousHiddens: UnsafePointer<Float> = hiddens[layer].withUnsafeBufferPointer {
-            UnsafePointer($0.baseAddress!)
-        }  // h_0 … h_{T−1}
-        // dW_hh (+)= dRP · H₋₁ᵀ,  dW_ih (+)= dXP · Xᵀ   (columns are the L (step, sequence) pairs)
+        let dxpAll = UnsafePointer(dxp), drpAll = UnsafePointer(recurrentGradient)
+        // dW_hh (+)= dRP · H₋₁ᵀ,  dW_ih (+)= dXP · Xᵀ   (columns are the L (step, sequence) pairs;
+        // H₋₁ is h_0 … h_{T−1})
         let beta: Float = target.accumulate ? 1 : 0
         BLAS.sgemm(
             transposeA: false, transposeB: true, m: width, n: h, k: l, alpha: 1,
-            a: drpAll, lda: l, b: previousHiddens, ldb: stateStride, beta: beta, c: target.recurrentWeights, ldc: h)
+            a: drpAll, lda: l, b: hs, ldb: stateStride, beta: beta, c: target.recurrentWeights, ldc: h)
         BLAS.sgemm(
             transposeA: false, transposeB: true, m: width, n: xWidth, k: l, alpha: 1,
             a: dxpAll, lda: l, b: x, ldb: xStride, beta: beta, c: target.inputWeights, ldc: xWidth)
@@ -338,19 +319,11 @@ struct RecurrentRowBlock<Cell: RecurrentCell> {
             dbih[r] = target.accumulate ? dbih[r] + input : input
             dbhh[r] = target.accumulate ? dbhh[r] + recurrent : recurrent
         }
-        // dL/d(layer input) = W_ihᵀ · dXP, feature-major.
-        if layer == 0 {
-            inputGradient.withUnsafeMutableBufferPointer { out in
-                BLAS.sgemm(
-                    transposeA: true, transposeB: false, m: xWidth, n: l, k: width, alpha: 1,
-                    a: wih, lda: xWidth, b: dxpAll, ldb: l, beta: 0, c: out.baseAddress!, ldc: l)
-            }
-        } else {
-            outputGradients[1 - index].withUnsafeMutableBufferPointer { out in
-                BLAS.sgemm(
-                    transposeA: true, transposeB: false, m: h, n: l, k: width, alpha: 1,
-                    a: wih, lda: h, b: dxpAll, ldb: l, beta: 0, c: out.baseAddress!, ldc: l)
-            }
-        }
+        // dL/d(layer input) = W_ihᵀ · dXP, feature-major: the block's input gradient for layer
+        // 0, the other ping-pong buffer (the layer below's output gradient) above it.
+        let out = layer == 0 ? arena[inputGradient] : arena[outputGradients[1 - index]]
+        BLAS.sgemm(
+            transposeA: true, transposeB: false, m: xWidth, n: l, k: width, alpha: 1,
+            a: wih, lda: xWidth, b: dxpAll, ldb: l, beta: 0, c: out, ldc: l)
     }
 }

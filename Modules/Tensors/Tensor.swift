@@ -95,6 +95,28 @@ public struct Tensor {
         return try body(UnsafeMutableBufferPointer(start: buffer.base, count: count))
     }
 
+    /// Calls `body` with the writable elements of five tensors at once (each copied first if
+    /// its storage is shared), for a writer that fills several outputs in one pass. The
+    /// pointers must not escape `body`.
+    @inlinable
+    public static func withUnsafeMutableBufferPointers<R>(
+        _ a: inout Tensor, _ b: inout Tensor, _ c: inout Tensor, _ d: inout Tensor, _ e: inout Tensor,
+        _ body: (
+            UnsafeMutableBufferPointer<Float>, UnsafeMutableBufferPointer<Float>, UnsafeMutableBufferPointer<Float>,
+            UnsafeMutableBufferPointer<Float>, UnsafeMutableBufferPointer<Float>
+        ) throws -> R
+    ) rethrows -> R {
+        try a.withUnsafeMutableBufferPointer { a in
+            try b.withUnsafeMutableBufferPointer { b in
+                try c.withUnsafeMutableBufferPointer { c in
+                    try d.withUnsafeMutableBufferPointer { d in
+                        try e.withUnsafeMutableBufferPointer { e in try body(a, b, c, d, e) }
+                    }
+                }
+            }
+        }
+    }
+
     /// Copies the storage if another tensor value shares it.
     @inlinable
     public mutating func makeUnique() {
