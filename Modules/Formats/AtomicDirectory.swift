@@ -65,7 +65,7 @@ public enum AtomicDirectory {
             throw AtomicWriteError(
                 path: target, reason: "cannot create a temporary directory in \(parent): \(errnoText())")
         }
-        return String(cString: template.withUnsafeBufferPointer { $0.baseAddress! })
+        return template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     }
 
     /// Makes the complete directory `temporary` the content of `target` in one step (see the

@@ -49,7 +49,7 @@ public enum AtomicFile {
         guard fd >= 0 else {
             throw AtomicWriteError(path: path, reason: "create temporary file in \(directory): \(errnoText())")
         }
-        let temporaryPath = String(cString: template.withUnsafeBufferPointer { $0.baseAddress! })
+        let temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         var committed = false
         defer {
             if !committed { unlink(temporaryPath) }
