@@ -6,7 +6,7 @@ SHELL := /bin/bash
 export PATH := /opt/swift/usr/bin:$(PATH)
 
 SUDO := $(shell [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null && echo sudo)
-SYSTEM_PACKAGES := libxml2-dev libcsv-dev libopenblas-dev libxgboost-dev libnlopt-dev libssl-dev pkg-config
+SYSTEM_PACKAGES := libxml2-dev libcsv-dev libopenblas-dev libdnnl-dev libxgboost-dev libnlopt-dev libssl-dev pkg-config
 # Python used by tests that check interoperability (Python's `safetensors` reading our files).
 TEST_VENV := .build-py/venv
 TEST_PYTHON := $(CURDIR)/$(TEST_VENV)/bin/python
@@ -16,12 +16,13 @@ SPARK_PYTHON := $(CURDIR)/$(SPARK_VENV)/bin/python
 BENCH_DATA := .bench-data
 SHARED := ../shared
 
-.PHONY: deps python-env spark-env bench-spark test format format-check demo demo-reduced nightly-sim man completions bench bench-import bench-import-10m quality fuzz sample clean
+.PHONY: deps python-env spark-env bench-spark test test-kernels format format-check demo demo-reduced nightly-sim man completions bench bench-import bench-import-10m quality fuzz sample clean
 
-## deps: install the system libraries (libxml2, libcsv, OpenBLAS, pkg-config) when any is absent.
+## deps: install the system libraries (libxml2, libcsv, OpenBLAS, oneDNN, XGBoost, NLopt, OpenSSL, pkg-config) when any is absent.
 deps:
 	@command -v swift >/dev/null || { echo "error: swift not found; install Swift 6.1+ (expected at /opt/swift/usr/bin)" >&2; exit 1; }
 	@if ! command -v pkg-config >/dev/null || ! pkg-config --exists openblas libxml-2.0 xgboost nlopt libcrypto || [ ! -f /usr/include/csv.h ] \
+	    || [ ! -f /usr/include/oneapi/dnnl/dnnl.h ] \
 	    || ! command -v python3 >/dev/null; then \
 	  echo "make deps: installing $(SYSTEM_PACKAGES)"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $(SYSTEM_PACKAGES) \
@@ -59,7 +60,16 @@ format-check:
 ## then the demo in its reduced form (debug build, seconds) so the whole pipeline is known to run.
 test: deps python-env spark-env format-check
 	REVISIT_PYTHON=$(TEST_PYTHON) REVISIT_SPARK_PYTHON=$(SPARK_PYTHON) REVISIT_REQUIRE_PYTHON=1 swift test
+	$(MAKE) --no-print-directory test-kernels
 	$(MAKE) --no-print-directory demo-reduced
+
+## test-kernels: the numeric suites (every PyTorch-parity, gradient and allocation test) again on
+## the other kernel paths: oneDNN capped at AVX2 (DNNL_MAX_CPU_ISA, the AVX2 kernels on an
+## AVX-512 machine) and the products on OpenBLAS (REVISIT_GEMM=openblas). Seconds, once built.
+KERNEL_SUITES := TensorsTests|LayersTests|ModelsTests|LossesTests|OptimizersTests
+test-kernels: deps
+	DNNL_MAX_CPU_ISA=AVX2 swift test --filter '$(KERNEL_SUITES)'
+	REVISIT_GEMM=openblas swift test --filter '$(KERNEL_SUITES)'
 
 ## demo: import → train → score → backtest on Fixtures/sample, release build (a few minutes on 2 cores).
 DEMO_DIR := .build/demo

@@ -43,6 +43,9 @@ let package = Package(
             name: "COpenBLAS", path: "Modules/COpenBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(
+            name: "CDNNL", path: "Modules/CDNNL",
+            providers: [.apt(["libdnnl-dev"])]),
+        .systemLibrary(
             name: "CLibCSV", path: "Modules/CLibCSV",
             providers: [.apt(["libcsv-dev"])]),
         .systemLibrary(
@@ -71,7 +74,7 @@ let package = Package(
         // SeededRandom on its own: Metrics, Evaluation and Synth draw from it without tensors.
         .target(name: "Random", path: "Modules/Random"),
         .target(
-            name: "Tensors", dependencies: ["Random", "COpenBLAS", "CBlockParallelism", "Formats"],
+            name: "Tensors", dependencies: ["Random", "COpenBLAS", "CDNNL", "CBlockParallelism", "Formats"],
             path: "Modules/Tensors"),
         .target(name: "Layers", dependencies: ["Tensors", "CVectorMath"], path: "Modules/Layers"),
         .target(name: "Losses", dependencies: ["Tensors"], path: "Modules/Losses"),

@@ -20,6 +20,8 @@ static long section_blocks;
 static atomic_long next_block;
 static unsigned long created_in_section[MAXIMUM_WORKERS + 1];  // section_number when each worker was created
 static _Thread_local int inside_block;
+static _Thread_local int product_library;  // 0: the process's choice; see the header
+static int section_product_library;         // the caller's, for the workers of the current section
 
 // Runs blocks of the current section until none is left.
 static void run_blocks(void (*function)(void *, long), void *context, long count) {
@@ -42,8 +44,11 @@ static void *worker_main(void *argument) {
         void (*function)(void *, long) = section_function;
         void *context = section_context;
         long count = section_blocks;
+        int library = section_product_library;
         pthread_mutex_unlock(&state_lock);
+        product_library = library;  // the section runs with its caller's choice
         run_blocks(function, context, count);
+        product_library = 0;
         pthread_mutex_lock(&state_lock);
         if (--workers_running == 0) pthread_cond_signal(&workers_finished);
     }
@@ -51,6 +56,10 @@ static void *worker_main(void *argument) {
 }
 
 int revisit_in_parallel_block(void) { return inside_block; }
+
+int revisit_thread_product_library(void) { return product_library; }
+
+void revisit_set_thread_product_library(int library) { product_library = library; }
 
 void revisit_parallel_blocks(long count, long threads, void (*function)(void *, long), void *context) {
     if (threads > count) threads = count;
@@ -72,6 +81,7 @@ void revisit_parallel_blocks(long count, long threads, void (*function)(void *, 
     section_function = function;
     section_context = context;
     section_blocks = count;
+    section_product_library = product_library;
     section_threads = threads;
     workers_running = threads - 1;
     atomic_store(&next_block, 0);

@@ -1,23 +1,27 @@
 import Foundation
 
-/// Makes OpenBLAS use its AVX-512 kernels on CPUs that have them.
+/// Lets OpenBLAS use its AVX-512 kernels on CPUs that have them, **when the user asks for it**.
 ///
 /// Debian's OpenBLAS 0.3.21 runs its AVX2 ("Haswell") kernels on many AVX-512 machines: it does
 /// not recognise some of them, and machine images often pin `OPENBLAS_CORETYPE=Haswell` for
-/// every process. On the LSTM's matrix shapes those kernels reach about two thirds of the speed
-/// of its "SkylakeX" kernels. OpenBLAS reads `OPENBLAS_CORETYPE` only when the library loads,
-/// before `main` runs, so a process cannot switch kernels by itself: the tools call
-/// ``reexecuteWithFastestKernelsIfNeeded()`` first thing, which sets the variable and
-/// re-executes the same program (same arguments, same environment otherwise) when
+/// every process (some OpenBLAS builds compute wrong results or crash on CPUs they do not know,
+/// which is why operators pin it). OpenBLAS reads `OPENBLAS_CORETYPE` only when the library
+/// loads, before `main` runs, so a process cannot switch kernels by itself: the tools call
+/// ``reexecuteWithFastestKernelsIfNeeded()`` first thing, which — under `auto` only — sets the
+/// variable and re-executes the same program (same arguments, same environment otherwise) when
 /// ``preferredCoreType(cpuFlags:loadedCore:environment:)`` says it helps.
 ///
 /// `REVISIT_BLAS_KERNELS` chooses the policy:
-/// - `auto` (the default): the fastest kernels this CPU runs. An inherited `OPENBLAS_CORETYPE`
-///   that names slower kernels is overridden, and kept in `REVISIT_INHERITED_OPENBLAS_CORETYPE`.
-///   After the re-execution a self-check (``kernelsComputeCorrectly()``) compares a few products
-///   with a Double-accumulated reference; if it fails, the tool warns and goes back to the
-///   inherited kernels.
-/// - `inherit` (or `off`): whatever `OPENBLAS_CORETYPE` and OpenBLAS's own detection chose.
+/// - `inherit` (the default; `off` is its older spelling): whatever `OPENBLAS_CORETYPE` and
+///   OpenBLAS's own detection chose. An operator's pin is respected. The speed does not depend
+///   on it: the matrix products go to oneDNN (``GEMMLibrary``), which picks its kernels from the
+///   CPU's instruction sets; OpenBLAS keeps only the rare calls that are not products.
+/// - `auto` (opt-in): the fastest OpenBLAS kernels this CPU runs. An inherited
+///   `OPENBLAS_CORETYPE` that names slower kernels is overridden, and kept in
+///   `REVISIT_INHERITED_OPENBLAS_CORETYPE`. After the re-execution a self-check
+///   (``kernelsComputeCorrectly(_:)``) compares a few products with a Double-accumulated
+///   reference; if it fails, the tool warns and goes back to the inherited kernels. Useful with
+///   `REVISIT_GEMM=openblas`.
 ///
 /// CPUs without the AVX-512 subsets the SkylakeX kernels need are never switched. Docs/PERFORMANCE.md
 /// records the decision and the measurements behind it.
@@ -31,11 +35,11 @@ public enum BLASKernelSelection {
     /// The policy set by `REVISIT_BLAS_KERNELS`.
     public enum Policy: String, Sendable {
         case auto, inherit
-        /// `auto` when unset; `off` is the older spelling of `inherit`; nil for anything else.
+        /// `inherit` when unset; `off` is the older spelling of `inherit`; nil for anything else.
         public init?(environment: [String: String]) {
-            switch environment["REVISIT_BLAS_KERNELS"] ?? "auto" {
-            case "auto", "": self = .auto
-            case "inherit", "off": self = .inherit
+            switch environment["REVISIT_BLAS_KERNELS"] ?? "inherit" {
+            case "auto": self = .auto
+            case "inherit", "off", "": self = .inherit
             default: return nil
             }
         }
@@ -47,8 +51,9 @@ public enum BLASKernelSelection {
     ///   - cpuFlags: the CPU's feature flags (`/proc/cpuinfo`'s `flags` line).
     ///   - loadedCore: ``BLAS/coreName`` as loaded now.
     ///   - environment: the process environment: the policy (`REVISIT_BLAS_KERNELS`) and a
-    ///     previous re-execution (`REVISIT_BLAS_REEXECUTED`, which stops a loop). An inherited
-    ///     `OPENBLAS_CORETYPE` does not matter under `auto`: `loadedCore` already shows its effect.
+    ///     previous re-execution (`REVISIT_BLAS_REEXECUTED`, which stops a loop). Nil unless the
+    ///     policy is `auto`; under `auto` an inherited `OPENBLAS_CORETYPE` does not matter:
+    ///     `loadedCore` already shows its effect.
     public static func preferredCoreType(cpuFlags: Set<String>, loadedCore: String, environment: [String: String])
         -> String?
     {
@@ -135,13 +140,14 @@ public enum BLASKernelSelection {
         for pointer in argv { free(pointer) }
     }
 
-    /// Whether the loaded kernels compute single-precision products correctly: every
+    /// Whether `library`'s loaded kernels (OpenBLAS's, after a re-execution) compute
+    /// single-precision products correctly: every
     /// transpose combination, on shapes that exercise the kernels' full tiles and their edges
     /// (the recurrent layers' row blocks and depths), against a Double-accumulated product. The
     /// bound is 1e-4 relative to the sum of |a|·|b| per element — a float kernel accumulating
     /// k ≤ 192 products errs by at most about k·2⁻²⁴ ≈ 1.1e-5 of it, while a wrong kernel is off
     /// by O(1). Runs in about a millisecond.
-    public static func kernelsComputeCorrectly() -> Bool {
+    public static func kernelsComputeCorrectly(_ library: GEMMLibrary = .openBLAS) -> Bool {
         var random = SeededRandom(seed: 20261125)
         let shapes: [(m: Int, n: Int, k: Int)] = [(1, 1, 1), (7, 13, 5), (33, 65, 17), (32, 40, 128), (19, 3, 192)]
         for (m, n, k) in shapes {
@@ -152,7 +158,7 @@ public enum BLASKernelSelection {
                     var c = [Float](repeating: 0.5, count: m * n)
                     let lda = transposeA ? m : k, ldb = transposeB ? k : n
                     BLAS.sgemm(
-                        transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1,
+                        using: library, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1,
                         a: a, lda: lda, b: b, ldb: ldb, beta: 1, c: &c, ldc: n)
                     for i in 0..<m {
                         for j in 0..<n {

@@ -1,9 +1,12 @@
-import Foundation
+import CBlockParallelism
+import CDNNL
 import COpenBLAS
+import Foundation
 
 /// Matrix products: `C = α · op(A) · op(B) + β · C`, where `op(X)` is `X` or `Xᵀ`.
 ///
-/// The work goes to OpenBLAS's `cblas_sgemm` (row-major). β = 1 fuses accumulation, the shape
+/// The work goes to ``BLAS/sgemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``
+/// (oneDNN's `dnnl_sgemm` by default, row-major). β = 1 fuses accumulation, the shape
 /// of every backward pass (`dW += Xᵀ · dY`) and of an LSTM step that adds the recurrent product
 /// to the input product already in `C`. ``ReferenceKernels/matrixProduct(_:transposeA:_:transposeB:alpha:beta:into:)``
 /// computes the same thing in plain Swift and is the oracle the tests compare against.
@@ -23,7 +26,7 @@ extension Tensor {
         return (m, n, ka)
     }
 
-    /// `C = α · op(A) · op(B) + β · C` through `cblas_sgemm`.
+    /// `C = α · op(A) · op(B) + β · C` through ``BLAS/sgemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``.
     ///
     /// - Parameters:
     ///   - a: `[M, K]`, or `[K, M]` when `transposeA`.
@@ -62,16 +65,86 @@ extension Tensor {
     }
 }
 
-/// Thin, checked entry points into OpenBLAS for code that works on raw buffers (a parameter
+/// Which library computes the matrix products.
+///
+/// oneDNN's `dnnl_sgemm` is the default: it picks its kernels from the instruction sets the CPU
+/// reports (AVX-512, AVX2, …), not from a table of CPU models, so it runs its AVX-512 kernels
+/// on CPUs newer than the BLAS build (OpenBLAS 0.3.21 does not know Zen 4/5) while leaving an
+/// operator's `OPENBLAS_CORETYPE` pin in force for OpenBLAS itself. It was also faster than
+/// OpenBLAS's best kernels on every shape the recurrent engine runs (Docs/PERFORMANCE.md,
+/// "oneDNN for the products"). `REVISIT_GEMM=openblas` sends the products to OpenBLAS instead
+/// (for comparison, or where oneDNN misbehaves); oneDNN's own `DNNL_MAX_CPU_ISA` caps its
+/// instruction set (`AVX2` tests the AVX2 kernels on an AVX-512 machine).
+public enum GEMMLibrary: String, Sendable {
+    case oneDNN = "onednn"
+    case openBLAS = "openblas"
+
+    /// The library the calling thread uses: ``configured``, unless it runs inside
+    /// ``BLAS/withLibrary(_:_:)`` (or a parallel section started there).
+    public static var current: GEMMLibrary {
+        switch revisit_thread_product_library() {
+        case 1: return .oneDNN
+        case 2: return .openBLAS
+        default: return configured
+        }
+    }
+
+    /// The library the environment asks for, read once from `REVISIT_GEMM` (unset: oneDNN). Any
+    /// other value stops the process with a message that names the accepted ones: a misspelt
+    /// setting must not silently measure the other library.
+    public static let configured: GEMMLibrary = {
+        guard let value = ProcessInfo.processInfo.environment["REVISIT_GEMM"], !value.isEmpty else { return .oneDNN }
+        guard let library = GEMMLibrary(rawValue: value.lowercased()) else {
+            FileHandle.standardError.write(
+                Data("error: REVISIT_GEMM='\(value)' is not one of onednn, openblas (unset: onednn)\n".utf8))
+            exit(2)
+        }
+        return library
+    }()
+
+    /// The instruction set oneDNN's kernels use on this machine (`AVX-512 (avx512_core)`, `AVX2`, …).
+    public static var oneDNNInstructionSet: String {
+        switch dnnl_get_effective_cpu_isa() {
+        case dnnl_cpu_isa_sse41: return "SSE4.1"
+        case dnnl_cpu_isa_avx: return "AVX"
+        case dnnl_cpu_isa_avx2: return "AVX2"
+        case dnnl_cpu_isa_avx2_vnni: return "AVX2 (vnni)"
+        case dnnl_cpu_isa_avx512_core: return "AVX-512 (avx512_core)"
+        case dnnl_cpu_isa_avx512_core_vnni: return "AVX-512 (avx512_core_vnni)"
+        case dnnl_cpu_isa_avx512_core_bf16: return "AVX-512 (avx512_core_bf16)"
+        case dnnl_cpu_isa_avx512_core_amx: return "AVX-512 (avx512_core_amx)"
+        default: return "other (\(dnnl_get_effective_cpu_isa().rawValue))"
+        }
+    }
+}
+
+/// Thin, checked entry points into the BLAS for code that works on raw buffers (a parameter
 /// arena, an LSTM's preallocated gate buffers). Row-major throughout.
 public enum BLAS {
-    /// `C = α · op(A) · op(B) + β · C` on raw row-major buffers with leading dimensions.
+    /// `C = α · op(A) · op(B) + β · C` on raw row-major buffers with leading dimensions, through
+    /// ``GEMMLibrary/current``.
     ///
-    /// Zero-sized products are handled here (OpenBLAS requires leading dimensions ≥ 1):
+    /// Every product runs on the calling thread: Revisit's parallelism is across row blocks and
+    /// shards (``BlockParallelism``), each product single-threaded inside, so no number depends
+    /// on the thread count. oneDNN runs on OpenMP, so the call sets the calling thread's OpenMP
+    /// team size to 1 for the product and puts the previous value back (other OpenMP users in
+    /// the process, XGBoost, keep theirs).
+    ///
+    /// Zero-sized products are handled here (the libraries require leading dimensions ≥ 1):
     /// when M or N is 0 nothing happens, when K is 0 `C` becomes `β · C` (0 when β is 0).
-    @inlinable
     public static func sgemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        sgemm(
+            using: GEMMLibrary.current, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+            alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
+
+    /// The same product through a named library (the self-checks compare each library's kernels).
+    public static func sgemm(
+        using library: GEMMLibrary, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
@@ -84,10 +157,25 @@ public enum BLAS {
             }
             return
         }
-        cblas_sgemm(
-            CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-            blasint(m), blasint(n), blasint(k), alpha, a, blasint(Swift.max(lda, 1)),
-            b, blasint(Swift.max(ldb, 1)), beta, c, blasint(Swift.max(ldc, 1)))
+        switch library {
+        case .oneDNN:
+            let team = omp_get_max_threads()
+            if team != 1 { omp_set_num_threads(1) }
+            let status = dnnl_sgemm(
+                CChar(transposeA ? 0x54 : 0x4E), CChar(transposeB ? 0x54 : 0x4E), dnnl_dim_t(m), dnnl_dim_t(n),
+                dnnl_dim_t(k), alpha, a, dnnl_dim_t(Swift.max(lda, 1)), b, dnnl_dim_t(Swift.max(ldb, 1)), beta, c,
+                dnnl_dim_t(Swift.max(ldc, 1)))
+            if team != 1 { omp_set_num_threads(team) }
+            precondition(
+                status == dnnl_success,
+                "BLAS.sgemm: dnnl_sgemm refused a \(m)×\(k) · \(k)×\(n) product (lda \(lda), ldb \(ldb), ldc \(ldc)): status \(status.rawValue)"
+            )
+        case .openBLAS:
+            cblas_sgemm(
+                CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                blasint(m), blasint(n), blasint(k), alpha, a, blasint(Swift.max(lda, 1)),
+                b, blasint(Swift.max(ldb, 1)), beta, c, blasint(Swift.max(ldc, 1)))
+        }
     }
 
     /// The number of threads OpenBLAS uses for one call.
@@ -102,6 +190,17 @@ public enum BLAS {
     /// Serialises temporary changes of the process-wide thread count (recursive: a section may
     /// run code that makes its own).
     private static let threadCountLock = NSRecursiveLock()
+
+    /// Runs `body` with the calling thread's products (and those of the parallel sections it
+    /// starts) on `library`, then restores the previous choice. The choice is per thread, so
+    /// tests running beside it keep theirs. For tests and benchmarks; the tools use
+    /// ``GEMMLibrary/configured``.
+    public static func withLibrary<R>(_ library: GEMMLibrary, _ body: () throws -> R) rethrows -> R {
+        let previous = revisit_thread_product_library()
+        revisit_set_thread_product_library(library == .oneDNN ? 1 : 2)
+        defer { revisit_set_thread_product_library(previous) }
+        return try body()
+    }
 
     /// Runs `body` with OpenBLAS on `count` threads, then restores the previous count. Callers
     /// that change the count temporarily (``BlockParallelism``, tests) go through here, so that

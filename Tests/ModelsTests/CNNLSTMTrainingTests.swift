@@ -74,11 +74,13 @@ struct CNNLSTMTrainingTests {
         // blocks, OpenBLAS single-threaded. With two, the recurrent blocks and Adam's chunks run
         // on the worker; the count covers this thread, which runs block 0 and everything else.
         for threads in [1, 2] {
-            let counted = BlockParallelism.withThreads(threads) { () -> Int in
-                step()
-                revisit_allocation_count_begin()
-                step()
-                return revisit_allocation_count_end()
+            let counted = BLAS.withLibrary(.openBLAS) {
+                BlockParallelism.withThreads(threads) { () -> Int in
+                    step()
+                    revisit_allocation_count_begin()
+                    step()
+                    return revisit_allocation_count_end()
+                }
             }
             #expect(counted == 0, "\(threads) threads")
         }

@@ -238,7 +238,7 @@ struct RelatedModelsTests {
             model.backward(gradient, parameters)
         }
         // One BLAS thread: OpenBLAS 0.3.21 mallocs inside multi-threaded sgemm calls (Docs/PERFORMANCE.md).
-        let counted = BLASThreads.with(1) { () -> Int in
+        let counted = BLASThreads.withAllocationFreeProducts { () -> Int in
             step()
             step()
             revisit_allocation_count_begin()

@@ -54,7 +54,7 @@ struct AllocationTests {
             Tensor.concatenate(parts, alongAxis: 1, into: &joined)
         }
 
-        let counted = BLASThreads.with(1) { () -> Int in
+        let counted = BLASThreads.withAllocationFreeProducts { () -> Int in
             step()  // the first step may size buffers; steady state starts after it
             revisit_allocation_count_begin()
             var remaining = 5
@@ -66,5 +66,34 @@ struct AllocationTests {
         }
         #expect(counted == 0)
         #expect(inputGradient.shape == [64, 192] && biasGradient.shape == [512] && joined.shape == [64, 704])
+    }
+
+    /// oneDNN's `dnnl_sgemm` (the default library) takes its packing workspace from malloc on
+    /// each call. What a steady state may allocate is therefore bounded here instead of zero:
+    /// every allocation is freed before the step ends (nothing accumulates), and every step of
+    /// the same shapes allocates the same number of times (nothing grows).
+    @Test func oneDNNProductsFreeWhatTheyAllocate() {
+        var random = SeededRandom(seed: 11)
+        let a = Tensor.uniform([512, 128], in: -1..<1, using: &random)  // W_hh [G·H, H]
+        let b = Tensor.uniform([128, 32], in: -1..<1, using: &random)  // H₋₁ [H, N]
+        let x = Tensor.uniform([64, 320], in: -1..<1, using: &random)
+        var c = Tensor.zeros([512, 32]), d = Tensor.zeros([]), e = Tensor.zeros([])
+        func step() {
+            Tensor.matmul(a, b, beta: 1, into: &c)  // the recurrent step, accumulated
+            Tensor.matmul(a, transposeA: true, c, into: &d)  // W_hhᵀ · dRP
+            Tensor.matmul(x, transposeA: true, x, into: &e)  // a weight gradient's shape
+        }
+        let counts = BLAS.withLibrary(.oneDNN) { () -> [(allocations: Int, frees: Int)] in
+            step()
+            return (0..<3).map { _ in
+                revisit_allocation_count_begin()
+                step()
+                step()
+                let allocations = revisit_allocation_count_end()
+                return (allocations, revisit_allocation_frees())
+            }
+        }
+        for count in counts { #expect(count.allocations == count.frees, "\(count)") }
+        #expect(Set(counts.map(\.allocations)).count == 1, "\(counts)")
     }
 }

@@ -7,40 +7,50 @@ struct BLASKernelSelectionTests {
     static let avx2Only: Set<String> = ["sse4_2", "avx", "avx2", "fma"]
     static let avx512 = avx2Only.union(BLASKernelSelection.skylakeXFlags)
 
-    @Test func avx512CPUsRunningAVX2KernelsGetSkylakeX() {
+    static let optIn = ["REVISIT_BLAS_KERNELS": "auto"]
+
+    @Test func underAutoAVX512CPUsRunningAVX2KernelsGetSkylakeX() {
         #expect(
-            BLASKernelSelection.preferredCoreType(cpuFlags: Self.avx512, loadedCore: "Haswell", environment: [:])
+            BLASKernelSelection.preferredCoreType(cpuFlags: Self.avx512, loadedCore: "Haswell", environment: Self.optIn)
                 == "SkylakeX")
         #expect(
-            BLASKernelSelection.preferredCoreType(cpuFlags: Self.avx512, loadedCore: "Zen", environment: [:])
+            BLASKernelSelection.preferredCoreType(cpuFlags: Self.avx512, loadedCore: "Zen", environment: Self.optIn)
                 == "SkylakeX")
-        // An inherited pin to slower kernels is overridden under the default policy…
+        // An inherited pin to slower kernels is overridden only when the user opts in…
         #expect(
             BLASKernelSelection.preferredCoreType(
                 cpuFlags: Self.avx512, loadedCore: "Haswell",
-                environment: ["OPENBLAS_CORETYPE": "Haswell"]) == "SkylakeX")
+                environment: ["OPENBLAS_CORETYPE": "Haswell", "REVISIT_BLAS_KERNELS": "auto"]) == "SkylakeX")
+    }
+
+    /// The default respects the environment (issue 18): no re-execution, whatever the CPU and the pin.
+    @Test func byDefaultThePinIsRespected() {
+        #expect(BLASKernelSelection.Policy(environment: [:]) == .inherit)
         #expect(
             BLASKernelSelection.preferredCoreType(
-                cpuFlags: Self.avx512, loadedCore: "Haswell",
-                environment: ["REVISIT_BLAS_KERNELS": "auto"]) == "SkylakeX")
+                cpuFlags: Self.avx512, loadedCore: "Haswell", environment: ["OPENBLAS_CORETYPE": "Haswell"]) == nil)
+        #expect(
+            BLASKernelSelection.preferredCoreType(cpuFlags: Self.avx512, loadedCore: "Zen", environment: [:]) == nil)
     }
 
     @Test func everythingElseIsLeftAlone() {
         // No AVX-512: the fallback kernels are the right ones.
         #expect(
-            BLASKernelSelection.preferredCoreType(cpuFlags: Self.avx2Only, loadedCore: "Zen", environment: [:]) == nil)
+            BLASKernelSelection.preferredCoreType(cpuFlags: Self.avx2Only, loadedCore: "Zen", environment: Self.optIn)
+                == nil)
         // Partial AVX-512 (no BW/VL) cannot run SkylakeX kernels.
         #expect(
             BLASKernelSelection.preferredCoreType(
-                cpuFlags: Self.avx2Only.union(["avx512f"]), loadedCore: "Haswell", environment: [:]) == nil)
+                cpuFlags: Self.avx2Only.union(["avx512f"]), loadedCore: "Haswell", environment: Self.optIn) == nil)
         // Already on AVX-512 kernels (by detection or by the user's choice).
         #expect(
-            BLASKernelSelection.preferredCoreType(cpuFlags: Self.avx512, loadedCore: "SkylakeX", environment: [:])
+            BLASKernelSelection.preferredCoreType(
+                cpuFlags: Self.avx512, loadedCore: "SkylakeX", environment: Self.optIn)
                 == nil)
         #expect(
             BLASKernelSelection.preferredCoreType(
                 cpuFlags: Self.avx512, loadedCore: "Cooperlake",
-                environment: ["OPENBLAS_CORETYPE": "Cooperlake"]) == nil)
+                environment: ["OPENBLAS_CORETYPE": "Cooperlake", "REVISIT_BLAS_KERNELS": "auto"]) == nil)
         // …but `inherit` (and its old spelling `off`), a completed re-execution and an unknown policy keep it.
         for policy in ["inherit", "off", "fastest"] {
             #expect(
@@ -50,13 +60,17 @@ struct BLASKernelSelectionTests {
         }
         #expect(
             BLASKernelSelection.preferredCoreType(
-                cpuFlags: Self.avx512, loadedCore: "Haswell", environment: ["REVISIT_BLAS_REEXECUTED": "1"]) == nil)
+                cpuFlags: Self.avx512, loadedCore: "Haswell",
+                environment: ["REVISIT_BLAS_REEXECUTED": "1", "REVISIT_BLAS_KERNELS": "auto"]) == nil)
     }
 
     @Test func theLoadedKernelsPassTheSelfCheck() {
         // Whatever kernels this process runs (the workplace's pin, OpenBLAS's detection or the
         // SkylakeX kernels when `make test` runs under them), they compute correctly.
         #expect(BLASKernelSelection.kernelsComputeCorrectly(), "OpenBLAS core \(BLAS.coreName)")
+        #expect(
+            BLASKernelSelection.kernelsComputeCorrectly(.oneDNN),
+            "oneDNN with \(GEMMLibrary.oneDNNInstructionSet) kernels")
     }
 
     @Test func readsFlagsFromCpuinfo() throws {

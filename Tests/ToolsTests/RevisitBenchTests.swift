@@ -9,7 +9,7 @@ struct RevisitBenchTests {
         var base = ProcessInfo.processInfo.environment
         for key in [
             "OPENBLAS_CORETYPE", "REVISIT_BLAS_REEXECUTED", "REVISIT_BLAS_KERNELS", "REVISIT_CPUINFO",
-            "REVISIT_INHERITED_OPENBLAS_CORETYPE", "REVISIT_BLAS_SELF_CHECK"
+            "REVISIT_INHERITED_OPENBLAS_CORETYPE", "REVISIT_BLAS_SELF_CHECK", "REVISIT_GEMM", "DNNL_MAX_CPU_ISA"
         ] { base[key] = nil }
         let result = try ToolProcess.run("revisit-bench", arguments, environment: base.merging(environment) { $1 })
         return (result.status, result.stdout + result.stderr)
@@ -21,7 +21,8 @@ struct RevisitBenchTests {
         let cpuinfo = FileManager.default.temporaryDirectory.appendingPathComponent("avx512-cpuinfo-\(getpid())").path
         try "flags\t\t: fpu sse4_2 avx avx2 fma avx512f avx512cd avx512bw avx512dq avx512vl\n"
             .write(toFile: cpuinfo, atomically: true, encoding: .utf8)
-        let result = try Self.run(["blas-info"], environment: ["REVISIT_CPUINFO": cpuinfo])
+        let result = try Self.run(
+            ["blas-info"], environment: ["REVISIT_CPUINFO": cpuinfo, "REVISIT_BLAS_KERNELS": "auto"])
         #expect(result.status == 0, "\(result.output)")
         // On a CPU where OpenBLAS already detects an AVX-512 core by itself (Cooperlake on the
         // bf16-capable EPYCs some CI machines have), the documented behaviour is to leave it
@@ -46,10 +47,33 @@ struct RevisitBenchTests {
         return path
     }
 
-    @Test func overridesAnInheritedPinToSlowerKernelsAndRemembersIt() throws {
-        let cpuinfo = try Self.avx512CPUInfo("avx512-cpuinfo-pin")
+    /// Issue 18: with no setting, an operator's pin stays in force, even on an AVX-512 CPU, and
+    /// the products still run oneDNN's kernels for the CPU's instruction sets.
+    @Test func byDefaultAnInheritedPinIsRespected() throws {
+        let cpuinfo = try Self.avx512CPUInfo("avx512-cpuinfo-default")
         let result = try Self.run(
             ["blas-info"], environment: ["REVISIT_CPUINFO": cpuinfo, "OPENBLAS_CORETYPE": "Haswell"])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(
+            result.output.contains("core: Haswell") && result.output.contains("OPENBLAS_CORETYPE: Haswell"),
+            "\(result.output)")
+        #expect(!result.output.contains("inherited OPENBLAS_CORETYPE"), "\(result.output)")
+        #expect(result.output.contains("matrix products: oneDNN"), "\(result.output)")
+    }
+
+    @Test func aMisspeltGEMMLibraryIsRefused() throws {
+        let result = try Self.run(["blas-info"], environment: ["REVISIT_GEMM": "mkl"])
+        #expect(result.status == 2, "\(result.output)")
+        #expect(result.output.contains("REVISIT_GEMM='mkl' is not one of onednn, openblas"), "\(result.output)")
+        let openBLAS = try Self.run(["blas-info"], environment: ["REVISIT_GEMM": "openblas"])
+        #expect(openBLAS.status == 0 && openBLAS.output.contains("matrix products: OpenBLAS"), "\(openBLAS.output)")
+    }
+
+    @Test func underAutoOverridesAnInheritedPinToSlowerKernelsAndRemembersIt() throws {
+        let cpuinfo = try Self.avx512CPUInfo("avx512-cpuinfo-pin")
+        let result = try Self.run(
+            ["blas-info"],
+            environment: ["REVISIT_CPUINFO": cpuinfo, "OPENBLAS_CORETYPE": "Haswell", "REVISIT_BLAS_KERNELS": "auto"])
         #expect(result.status == 0, "\(result.output)")
         #expect(
             result.output.contains("core: SkylakeX") && result.output.contains("OPENBLAS_CORETYPE: SkylakeX"),
@@ -79,7 +103,7 @@ struct RevisitBenchTests {
             ["blas-info"],
             environment: [
                 "REVISIT_CPUINFO": cpuinfo, "OPENBLAS_CORETYPE": "Haswell",
-                "REVISIT_BLAS_SELF_CHECK": "fail"
+                "REVISIT_BLAS_SELF_CHECK": "fail", "REVISIT_BLAS_KERNELS": "auto"
             ])
         #expect(result.status == 0, "\(result.output)")
         #expect(

@@ -245,9 +245,14 @@ struct Profile: ParsableCommand {
 
 struct BLASInfo: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "blas-info", abstract: "Print the OpenBLAS build and the kernel family in use.")
+        commandName: "blas-info",
+        abstract: "Print the library behind the matrix products, the OpenBLAS build and the kernel family in use.")
 
     func run() {
+        switch GEMMLibrary.current {
+        case .oneDNN: print("matrix products: oneDNN (\(GEMMLibrary.oneDNNInstructionSet) kernels)")
+        case .openBLAS: print("matrix products: OpenBLAS (REVISIT_GEMM=openblas)")
+        }
         print("core: \(BLAS.coreName)")
         print("config: \(BLAS.configuration)")
         let environment = ProcessInfo.processInfo.environment
@@ -257,9 +262,10 @@ struct BLASInfo: ParsableCommand {
                 "inherited OPENBLAS_CORETYPE: \(inherited.isEmpty ? "(unset)" : inherited) (replaced by REVISIT_BLAS_KERNELS=auto)"
             )
         }
-        print("REVISIT_BLAS_KERNELS: \(environment["REVISIT_BLAS_KERNELS"] ?? "(unset: auto)")")
+        print("REVISIT_BLAS_KERNELS: \(environment["REVISIT_BLAS_KERNELS"] ?? "(unset: inherit)")")
         if environment["REVISIT_CPUINFO"] == nil {
             print("self-check: \(BLASKernelSelection.kernelsComputeCorrectly() ? "passed" : "FAILED")")
+            print("oneDNN self-check: \(BLASKernelSelection.kernelsComputeCorrectly(.oneDNN) ? "passed" : "FAILED")")
         }
     }
 }

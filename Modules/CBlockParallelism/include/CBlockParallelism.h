@@ -17,4 +17,11 @@ void revisit_parallel_blocks(long count, long threads, void (*function)(void *co
 /// Whether the calling thread is running a block of a parallel section.
 int revisit_in_parallel_block(void);
 
+/// The calling thread's choice of matrix-product library (Tensors' `BLAS.withLibrary`): 0 for
+/// the process's, another value for an override that only this thread sees. A parallel
+/// section's workers run its blocks with the choice of the thread that started it, so a
+/// section computes with one library throughout.
+int revisit_thread_product_library(void);
+void revisit_set_thread_product_library(int library);
+
 #endif

@@ -14,11 +14,15 @@ extern void __libc_free(void *pointer);
 
 static __thread int counting;
 static __thread long allocations;
+static __thread long frees;
 
 void revisit_allocation_count_begin(void) {
     allocations = 0;
+    frees = 0;
     counting = 1;
 }
+
+long revisit_allocation_frees(void) { return frees; }
 
 long revisit_allocation_count_end(void) {
     counting = 0;
@@ -33,7 +37,10 @@ void *realloc(void *pointer, size_t size) { COUNT(); return __libc_realloc(point
 void *memalign(size_t alignment, size_t size) { COUNT(); return __libc_memalign(alignment, size); }
 void *aligned_alloc(size_t alignment, size_t size) { COUNT(); return __libc_memalign(alignment, size); }
 void *valloc(size_t size) { COUNT(); return __libc_valloc(size); }
-void free(void *pointer) { __libc_free(pointer); }
+void free(void *pointer) {
+    if (counting && pointer != NULL) frees++;
+    __libc_free(pointer);
+}
 
 int posix_memalign(void **result, size_t alignment, size_t size) {
     COUNT();

@@ -10,4 +10,13 @@ public enum BLASThreads {
     public static func with<R>(_ count: Int, _ body: () throws -> R) rethrows -> R {
         try BLAS.withThreadCount(count, body)
     }
+
+    /// Runs `body` with the products on OpenBLAS at one thread, the configuration in which a
+    /// product allocates nothing, for the tests that count Revisit's own allocations. oneDNN's
+    /// `dnnl_sgemm`, the default, takes its packing workspace from malloc on every call and
+    /// frees it before returning; `AllocationTests.oneDNNProductsFreeWhatTheyAllocate` holds
+    /// it to exactly that.
+    public static func withAllocationFreeProducts<R>(_ body: () throws -> R) rethrows -> R {
+        try BLAS.withLibrary(.openBLAS) { try BLAS.withThreadCount(1, body) }
+    }
 }

@@ -13,4 +13,8 @@ void revisit_allocation_count_begin(void);
 /// Stops counting and returns the number of allocation calls since the matching begin.
 long revisit_allocation_count_end(void);
 
+/// The frees (of non-null pointers) the calling thread made between the last begin and its end:
+/// equal to the allocations when everything allocated in between was also released.
+long revisit_allocation_frees(void);
+
 #endif
