@@ -63,7 +63,10 @@ let package = Package(
 
         // Vectorised transcendentals and recurrent-cell gate loops in C (Docs/PERFORMANCE.md):
         // -O3 in every build, so debug test runs exercise the same vectorised code as release.
-        .target(name: "CVectorMath", path: "Modules/CVectorMath", cSettings: [.unsafeFlags(["-O3"])]),
+        // -fno-math-errno: sqrtf need not set errno, so Adam's update vectorises (vsqrtps is
+        // correctly rounded like the scalar sqrtss: the same bits, Docs/PERFORMANCE.md).
+        .target(
+            name: "CVectorMath", path: "Modules/CVectorMath", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
         // The worker threads behind BlockParallelism (Modules/Tensors): no allocation per section.
         .target(name: "CBlockParallelism", path: "Modules/CBlockParallelism"),
         // renameat2 (RENAME_EXCHANGE / RENAME_NOREPLACE): the one-step commit of a directory.

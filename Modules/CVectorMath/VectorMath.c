@@ -220,3 +220,35 @@ void revisit_adam_update(long n, float *restrict p, const float *restrict gradie
         p[i] = parameter - step * first / (sqrtf(second) / bias_correction2_root + epsilon);
     }
 }
+
+REVISIT_MULTIVERSION
+void revisit_row_sums(long rows, long n, const float *restrict x, long stride, float *restrict out, int accumulate) {
+    for (long r = 0; r < rows; r++) {
+        const float *row = x + r * stride;
+        float lanes[16] = {0};
+        long c = 0;
+        for (; c + 16 <= n; c += 16) {
+            for (int k = 0; k < 16; k++) lanes[k] += row[c + k];
+        }
+        float total = 0.0f;
+        for (int k = 0; k < 16; k++) total += lanes[k];
+        for (; c < n; c++) total += row[c];
+        out[r] = accumulate ? out[r] + total : total;
+    }
+}
+
+REVISIT_MULTIVERSION
+void revisit_activation_backward(int kind, long n, const float *restrict dy, const float *restrict y,
+                                 float *restrict dx) {
+    switch (kind) {
+    case 0:
+        for (long i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+        break;
+    case 1:
+        for (long i = 0; i < n; i++) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+        break;
+    default:
+        for (long i = 0; i < n; i++) dx[i] = dy[i] * y[i] * (1.0f - y[i]);
+        break;
+    }
+}

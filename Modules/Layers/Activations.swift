@@ -1,3 +1,4 @@
+import CVectorMath
 import Tensors
 
 /// Activation layers as forward/backward pairs. Each backward uses what its forward produced:
@@ -27,11 +28,16 @@ public enum Activation: Sendable {
         dy.withUnsafeBufferPointer { g in
             y.withUnsafeBufferPointer { out in
                 dx.withUnsafeMutableBufferPointer { d in
+                    let kind: Int32
                     switch self {
-                    case .relu: for i in 0..<g.count { d[i] = out[i] > 0 ? g[i] : 0 }
-                    case .tanh: for i in 0..<g.count { d[i] = g[i] * (1 - out[i] * out[i]) }
-                    case .sigmoid: for i in 0..<g.count { d[i] = g[i] * out[i] * (1 - out[i]) }
+                    case .relu: kind = 0
+                    case .tanh: kind = 1
+                    case .sigmoid: kind = 2
                     }
+                    guard let gradient = g.baseAddress, let output = out.baseAddress, let input = d.baseAddress else {
+                        return
+                    }
+                    revisit_activation_backward(kind, g.count, gradient, output, input)
                 }
             }
         }

@@ -1,3 +1,4 @@
+import CVectorMath
 import Foundation
 import Tensors
 
@@ -308,17 +309,11 @@ final class RecurrentRowBlock<Cell: RecurrentCell> {
         BLAS.sgemm(
             transposeA: false, transposeB: true, m: width, n: xWidth, k: l, alpha: 1,
             a: dxpAll, lda: l, b: x, ldb: xStride, beta: beta, c: target.inputWeights, ldc: xWidth)
-        // Bias gradients: row sums (both biases receive the pre-activation gradient when summed).
-        let dbih = target.inputBias, dbhh = target.recurrentBias
-        for r in 0..<width {
-            var input: Float = 0, recurrent: Float = 0
-            for column in 0..<l {
-                input += dxpAll[r * l + column]
-                recurrent += drpAll[r * l + column]
-            }
-            dbih[r] = target.accumulate ? dbih[r] + input : input
-            dbhh[r] = target.accumulate ? dbhh[r] + recurrent : recurrent
-        }
+        // Bias gradients: row sums over the L columns (both biases receive the pre-activation
+        // gradient when summed), vectorised with a fixed summation order.
+        let accumulate: Int32 = target.accumulate ? 1 : 0
+        revisit_row_sums(width, l, dxpAll, l, target.inputBias, accumulate)
+        revisit_row_sums(width, l, drpAll, l, target.recurrentBias, accumulate)
         // dL/d(layer input) = W_ihᵀ · dXP, feature-major: the block's input gradient for layer
         // 0, the other ping-pong buffer (the layer below's output gradient) above it.
         let out = layer == 0 ? arena[inputGradient] : arena[outputGradients[1 - index]]

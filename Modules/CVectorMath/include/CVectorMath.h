@@ -78,4 +78,17 @@ void revisit_adam_update(long n, float *restrict p, const float *restrict gradie
                          float learning_rate, float beta1, float beta2, float epsilon, float coupled_decay,
                          float decoupled_decay, float bias_correction1, float bias_correction2_root);
 
+/// Row sums of a `[rows × n]` matrix with row stride `stride`: `out[r] = Σ_c x[r·stride + c]`,
+/// added to `out[r]` when `accumulate` is non-zero. Sixteen partial sums per row (column c goes
+/// to lane c mod 16) are added in a fixed order at the end, then the columns past the last
+/// multiple of 16: the loop vectorises without reassociating, so every instruction set gives the
+/// same bits. The recurrent layers' bias gradients.
+void revisit_row_sums(long rows, long n, const float *x, long stride, float *out, int accumulate);
+
+/// An activation's input gradient from its output y and the output gradient dy, elementwise:
+/// `kind` 0 ReLU (`dy` where y > 0, else 0), 1 tanh (`dy·(1 − y²)`), 2 sigmoid (`dy·y·(1 − y)`).
+/// The same arithmetic, in the same order, as the Swift loops it replaced, without their
+/// branch (ReLU's signs are random, so a branch mispredicts half the time).
+void revisit_activation_backward(int kind, long n, const float *dy, const float *y, float *dx);
+
 #endif
