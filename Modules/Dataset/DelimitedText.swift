@@ -8,16 +8,22 @@
 public enum DelimitedText {
     /// Appends `field` to `output`, quoted when needed.
     public static func appendField(_ field: String, to output: inout [UInt8]) {
-        let utf8 = field.utf8
-        if utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) {
+        var field = field
+        field.withUTF8 { appendField(bytes: $0, to: &output) }
+    }
+
+    /// ``appendField(_:to:)`` for a field already in UTF-8 bytes (the importer's sort payloads),
+    /// without making a `String` of it.
+    public static func appendField(bytes field: UnsafeBufferPointer<UInt8>, to output: inout [UInt8]) {
+        if field.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) {
             output.append(0x22)
-            for byte in utf8 {
+            for byte in field {
                 if byte == 0x22 { output.append(0x22) }
                 output.append(byte)
             }
             output.append(0x22)
         } else {
-            output.append(contentsOf: utf8)
+            output.append(contentsOf: field)
         }
     }
 

@@ -114,7 +114,7 @@ extension ImportRun {
                 continue
             }
             let id = String(decoding: SortKey.decodeOrdered(groupKey), as: UTF8.self)
-            let row = DuplicateGroup.Row(line: line, content: content, raw: reader.string())
+            let row = DuplicateGroup.Row(line: line, content: content, raw: Array(reader.field()))
             for refusal in group.add(row, noun: "customer_id \(id)") {
                 try reject(
                     visits: false, line: refusal.line, reason: .conflictingDuplicate, detail: refusal.detail,
@@ -387,6 +387,7 @@ extension ImportRun {
         var listed = try customers.next().map { Array($0.fields[CustomerColumn.customerID].utf8) }
         var summary = VisitSummary()
         var reps = Set<String>()
+        var lastRep: [UInt8] = []
         var lastCustomer: [UInt8]?
         var customersWithoutVisits = 0
         var line: [UInt8] = []
@@ -419,11 +420,17 @@ extension ImportRun {
                 summary.customerCount += 1
                 lastCustomer = Array(customer)
             }
-            if !rep.isEmpty { reps.insert(String(decoding: rep, as: UTF8.self)) }
+            // Consecutive rows mostly share their rep (one customer's visits): a String and a
+            // hash only when it changes.
+            if !rep.isEmpty && !rep.elementsEqual(lastRep) {
+                reps.insert(String(decoding: rep, as: UTF8.self))
+                lastRep.removeAll(keepingCapacity: true)
+                lastRep.append(contentsOf: rep)
+            }
             summary.firstDate = min(summary.firstDate ?? date, date)
             summary.lastDate = max(summary.lastDate ?? date, date)
             line.removeAll(keepingCapacity: true)
-            DelimitedText.appendField(String(decoding: id, as: UTF8.self), to: &line)
+            id.withMemoryRebound(to: UInt8.self) { DelimitedText.appendField(bytes: $0, to: &line) }
             line.append(0x2C)
             line.append(contentsOf: content)
             line.append(0x0A)
@@ -518,7 +525,7 @@ struct PendingVisit {
     }
 
     var row: DuplicateGroup.Row {
-        var row = DuplicateGroup.Row(line: line, content: content, raw: String(decoding: raw, as: UTF8.self))
+        var row = DuplicateGroup.Row(line: line, content: content, raw: raw)
         row.visit = self
         return row
     }
@@ -530,10 +537,11 @@ struct DuplicateGroup {
     struct Row {
         var line: Int
         var content: [UInt8]
-        var raw: String
+        /// The row's text as read, UTF-8: made a `String` only when the row is refused.
+        var raw: [UInt8]
         var visit: PendingVisit?
 
-        init(line: Int, content: [UInt8], raw: String) {
+        init(line: Int, content: [UInt8], raw: [UInt8]) {
             self.line = line
             self.content = content
             self.raw = raw
@@ -555,8 +563,8 @@ struct DuplicateGroup {
     var kept: Row? { conflict == nil ? first : nil }
 
     /// Adds the next row; returns the rows it refuses (the new row, and on the first conflict
-    /// the first row too).
-    mutating func add(_ row: Row, noun: String) -> [Refusal] {
+    /// the first row too). `noun` (`visit_id V1`) is built only for a refusal.
+    mutating func add(_ row: Row, noun: @autoclosure () -> String) -> [Refusal] {
         guard let first else {
             self.first = row
             return []
@@ -565,8 +573,8 @@ struct DuplicateGroup {
             return [
                 Refusal(
                     line: row.line,
-                    detail: "\(noun) is on lines \(conflict) with different content; none of them is kept", raw: row.raw
-                )
+                    detail: "\(noun()) is on lines \(conflict) with different content; none of them is kept",
+                    raw: String(decoding: row.raw, as: UTF8.self))
             ]
         }
         if first.content == row.content {
@@ -575,10 +583,14 @@ struct DuplicateGroup {
         }
         // Neither version is kept: nothing says the first one is right.
         conflict = "\(first.line) and \(row.line)"
+        let name = noun()
         return [
             Refusal(
-                line: first.line, detail: "\(noun) also on line \(row.line) with different content", raw: first.raw),
-            Refusal(line: row.line, detail: "\(noun) also on line \(first.line) with different content", raw: row.raw)
+                line: first.line, detail: "\(name) also on line \(row.line) with different content",
+                raw: String(decoding: first.raw, as: UTF8.self)),
+            Refusal(
+                line: row.line, detail: "\(name) also on line \(first.line) with different content",
+                raw: String(decoding: row.raw, as: UTF8.self))
         ]
     }
 

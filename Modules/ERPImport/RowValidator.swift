@@ -8,12 +8,15 @@ struct RowValidator {
     let required: [Bool]
     let categoricalSlots: [Int]
     let numericSlots: [Int]
-    /// Per categorical slot: value map, vocabulary (nil = any), policy.
-    private let valueMaps: [Int: [String: String]]
-    private let vocabularies: [Int: Set<String>]
-    private let vocabularyText: [Int: String]
-    private let policies: [Int: UnknownValuePolicy]
+    /// Per slot (indexed by slot, so a row's checks hash no slot numbers): value map,
+    /// vocabulary (nil = any), its text for messages, policy. Set for the categorical slots.
+    private let valueMaps: [[String: String]]
+    private let vocabularies: [Set<String>?]
+    private let vocabularyText: [String]
+    private let policies: [UnknownValuePolicy]
     private let dateFormats: [DateFormat]
+    /// The `visit_date` slot, found once (nil for a table without one).
+    private let dateSlot: Int?
     /// Where each value comes from, for messages (`visit_date (column 回访日期)`).
     let sources: [String]
 
@@ -35,10 +38,10 @@ struct RowValidator {
         self.sources = sources
         self.dateFormats = dateFormats
         var categoricalSlots: [Int] = []
-        var valueMaps: [Int: [String: String]] = [:]
-        var vocabularies: [Int: Set<String>] = [:]
-        var vocabularyText: [Int: String] = [:]
-        var policies: [Int: UnknownValuePolicy] = [:]
+        var valueMaps = [[String: String]](repeating: [:], count: fields.count)
+        var vocabularies = [Set<String>?](repeating: nil, count: fields.count)
+        var vocabularyText = [String](repeating: "", count: fields.count)
+        var policies = [UnknownValuePolicy](repeating: .reject, count: fields.count)
         let extraNames = Set(extraCategorical.map(\.name))
         for (slot, field) in fields.enumerated() where categoricalFields.contains(field) || extraNames.contains(field) {
             categoricalSlots.append(slot)
@@ -57,6 +60,7 @@ struct RowValidator {
         self.vocabularies = vocabularies
         self.vocabularyText = vocabularyText
         self.policies = policies
+        dateSlot = fields.firstIndex(of: "visit_date")
     }
 
     /// Trimmed, mapped, checked values (dates as `YYYY-MM-DD`, numbers as given), or the
@@ -79,7 +83,7 @@ struct RowValidator {
             }
             output[slot] = value
         }
-        if let dateSlot = fields.firstIndex(of: "visit_date"), !output[dateSlot].isEmpty {
+        if let dateSlot, !output[dateSlot].isEmpty {
             let text = output[dateSlot]
             guard let day = dateFormats.lazy.compactMap({ $0.parse(Substring(text)) }).first else {
                 let formats = dateFormats.map(\.pattern).joined(separator: ", ")
@@ -97,9 +101,9 @@ struct RowValidator {
             output[dateSlot] = day.iso
         }
         for slot in categoricalSlots where !output[slot].isEmpty {
-            let mapped = valueMaps[slot]?[output[slot]] ?? output[slot]
+            let mapped = valueMaps[slot].isEmpty ? output[slot] : valueMaps[slot][output[slot]] ?? output[slot]
             if let vocabulary = vocabularies[slot], !vocabulary.contains(mapped) {
-                switch policies[slot] ?? .reject {
+                switch policies[slot] {
                 case .accept: break
                 case .other:
                     output[slot] = "other"
@@ -108,7 +112,7 @@ struct RowValidator {
                 case .reject:
                     return .rejected(
                         .unknownValue,
-                        "\(describe(slot)) '\(Snippet.bounded(output[slot]))' is not one of \(vocabularyText[slot] ?? "") (and no value map names it)",
+                        "\(describe(slot)) '\(Snippet.bounded(output[slot]))' is not one of \(vocabularyText[slot]) (and no value map names it)",
                         RejectCause(reason: .unknownValue, field: fields[slot], value: output[slot]))
                 }
             }
