@@ -245,7 +245,12 @@ void revisit_activation_backward(int kind, long n, const float *restrict dy, con
         for (long i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
         break;
     case 1:
-        for (long i = 0; i < n; i++) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+        for (long i = 0; i < n; i++) {
+            // Two statements, so that no clone fuses 1 − y² into an FMA (clang contracts within
+            // an expression): the same rounding as the Swift loop on every instruction set.
+            float square = y[i] * y[i];
+            dx[i] = dy[i] * (1.0f - square);
+        }
         break;
     default:
         for (long i = 0; i < n; i++) dx[i] = dy[i] * y[i] * (1.0f - y[i]);

@@ -113,9 +113,11 @@ extension ImportRun {
                 datasetProfile = content
                 continue
             }
-            let id = String(decoding: SortKey.decodeOrdered(groupKey), as: UTF8.self)
             let row = DuplicateGroup.Row(line: line, content: content, raw: Array(reader.field()))
-            for refusal in group.add(row, noun: "customer_id \(id)") {
+            let name = groupKey
+            for refusal in group.add(
+                row, noun: "customer_id \(String(decoding: SortKey.decodeOrdered(name), as: UTF8.self))")
+            {
                 try reject(
                     visits: false, line: refusal.line, reason: .conflictingDuplicate, detail: refusal.detail,
                     raw: refusal.raw)

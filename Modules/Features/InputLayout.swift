@@ -1,5 +1,5 @@
 /// Where every input sits in one example's rows of ``ExampleTensors``, named once so that the
-/// encoder that writes them, the pipeline's widths and the models that read them agree by
+/// encoder that writes them and the pipeline's widths (which size the models) agree by
 /// construction rather than by index arithmetic kept in step by hand.
 ///
 /// Sequence row `[F]` per step (F = ``sequenceWidth``):

@@ -57,7 +57,16 @@ public struct RecurrentNetwork<Cell: RecurrentCell> {
 
     // N = batch, T = steps, H = hidden size, G = gates.
     private var batch = 0, steps = 0
-    private var blocks: [RecurrentRowBlock<Cell>] = []
+    /// The row blocks and their arenas. Blocks are classes (each runs on its own thread), so a
+    /// copy of the network shares them until one of the copies runs: forward and backward take
+    /// their own first when they are shared (``ownBlocks()``), which keeps the network a value
+    /// type (``ShardedInference`` runs copies of a model on several threads at once).
+    private final class RowBlocks {
+        let blocks: [RecurrentRowBlock<Cell>]
+        init(_ blocks: [RecurrentRowBlock<Cell>]) { self.blocks = blocks }
+    }
+    private var rowBlocks = RowBlocks([])
+    private var blocks: [RecurrentRowBlock<Cell>] { rowBlocks.blocks }
     private var blockRows: [Range<Int>] = []
     private var blocksPrepared = false
     private var returnedSequences = false
@@ -137,6 +146,7 @@ public struct RecurrentNetwork<Cell: RecurrentCell> {
                 "\(Cell.self) network: mask shape \(mask.shape) is not [\(n), \(t)]")
         }
         prepareBlocks(batch: n, steps: t)
+        ownBlocks()
         returnedSequences = returnSequences
         if returnSequences {
             output.prepare(depth: n, rows: t, columns: h)
@@ -201,6 +211,7 @@ public struct RecurrentNetwork<Cell: RecurrentCell> {
             outputGradient.count == (returnedSequences ? n * t * h : n * h),
             "\(Cell.self) network: output gradient shape \(outputGradient.shape) does not match the forward output")
         dx.prepare(depth: n, rows: t, columns: i)
+        ownBlocks()
         let weights = RecurrentWeights(network: self, parameters: parameters)
         let pass = BlockPass(blocks: blocks, rows: blockRows, weights: weights, steps: t, inputSize: i, hiddenSize: h)
         outputGradient.withUnsafeBufferPointer { dy in
@@ -248,6 +259,12 @@ public struct RecurrentNetwork<Cell: RecurrentCell> {
         }
     }
 
+    /// Gives this network blocks of its own when a copy shares them, with their values (the
+    /// saved state a backward after the copy reads). Nothing happens in the steady state.
+    private mutating func ownBlocks() {
+        if !isKnownUniquelyReferenced(&rowBlocks) { rowBlocks = RowBlocks(rowBlocks.blocks.map { $0.copy() }) }
+    }
+
     /// Cuts a batch of `n` rows into blocks and sizes their buffers (no allocation when the
     /// sizes are unchanged).
     private mutating func prepareBlocks(batch n: Int, steps t: Int) {
@@ -259,10 +276,11 @@ public struct RecurrentNetwork<Cell: RecurrentCell> {
         steps = t
         let count = Self.blockCount(rows: n)
         blockRows = (0..<count).map { (n * $0 / count)..<(n * ($0 + 1) / count) }
-        blocks = blockRows.indices.map { b in
-            RecurrentRowBlock(
-                rows: blockRows[b].count, steps: t, network: self, ownGradients: b == 0 ? 0 : gradientsPerBlock)
-        }
+        rowBlocks = RowBlocks(
+            blockRows.indices.map { b in
+                RecurrentRowBlock(
+                    rows: blockRows[b].count, steps: t, network: self, ownGradients: b == 0 ? 0 : gradientsPerBlock)
+            })
     }
 }
 

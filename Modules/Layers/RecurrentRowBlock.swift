@@ -110,6 +110,34 @@ final class RecurrentRowBlock<Cell: RecurrentCell> {
         arena[stepMask].update(repeating: 1, count: l)
     }
 
+    /// A block with its own arena holding this one's values (buffers, saved state, mask).
+    func copy() -> RecurrentRowBlock { RecurrentRowBlock(copying: self) }
+
+    private init(copying other: RecurrentRowBlock) {
+        rows = other.rows
+        steps = other.steps
+        inputSize = other.inputSize
+        hiddenSize = other.hiddenSize
+        layerCount = other.layerCount
+        input = other.input
+        stepMask = other.stepMask
+        stepMaskIsAllOnes = other.stepMaskIsAllOnes
+        hiddens = other.hiddens
+        cells = other.cells
+        saved = other.saved
+        projections = other.projections
+        recurrentProjection = other.recurrentProjection
+        projectionGradient = other.projectionGradient
+        recurrentProjectionGradient = other.recurrentProjectionGradient
+        hiddenGradient = other.hiddenGradient
+        cellGradient = other.cellGradient
+        outputGradients = other.outputGradients
+        inputGradient = other.inputGradient
+        ownGradients = other.ownGradients
+        returnedSequences = other.returnedSequences
+        arena = ScratchArena(copying: other.arena)
+    }
+
     /// This block's private weight gradients `[P_net]`, read by the network after backward.
     var privateGradients: UnsafePointer<Float> { UnsafePointer(arena[ownGradients]) }
 

@@ -84,6 +84,8 @@ public enum BLASKernelSelection {
     /// the CPU may not run the kernels it claims), and `REVISIT_BLAS_SELF_CHECK=fail` makes the
     /// self-check fail.
     public static func reexecuteWithFastestKernelsIfNeeded() {
+        // A misspelt REVISIT_GEMM stops the tool here, before any work, not at its first product.
+        _ = GEMMLibrary.configured
         let environment = ProcessInfo.processInfo.environment
         if environment["REVISIT_BLAS_REEXECUTED"] != nil {
             verifyAfterReexecution(environment)

@@ -140,6 +140,36 @@ struct RecurrentTests {
         #expect(analyticInput[1, 0, 0] == 0 && analyticInput[1, 0, 1] == 0, "a masked step receives no gradient")
     }
 
+    /// A copy of a network is a value: running the copy (as ShardedInference's model copies do)
+    /// between the original's forward and backward leaves the original's saved state alone, and
+    /// the copy computes what a fresh network would.
+    @Test func aCopiedNetworkKeepsItsOwnBlocks() {
+        var layout = ParameterLayout()
+        var original = GRU("gru", inputSize: 3, hiddenSize: 8, layerCount: 2, layout: &layout)
+        let parameters = ParameterStore(layout: layout)
+        var random = SeededRandom(seed: 21)
+        original.initialize(parameters, using: &random)
+        let fresh = original
+        let x1 = Tensor.uniform([64, 5, 3], in: -1..<1, using: &random)  // two row blocks of 32
+        let x2 = Tensor.uniform([64, 5, 3], in: -1..<1, using: &random)
+        let dy = Tensor.uniform([64, 8], in: -1..<1, using: &random)
+        func expected(_ x: Tensor) -> (y: Tensor, dx: Tensor) {
+            var network = fresh, y = Tensor.zeros([]), dx = Tensor.zeros([])
+            network.forward(x, returnSequences: false, parameters, into: &y)
+            network.backward(dy, parameters, inputGradient: &dx)
+            return (y, dx)
+        }
+        let (y1, dx1) = expected(x1), (y2, _) = expected(x2)
+        var y = Tensor.zeros([]), dx = Tensor.zeros([]), copyOutput = Tensor.zeros([])
+        original.forward(x1, returnSequences: false, parameters, into: &y)
+        var copy = original
+        copy.forward(x2, returnSequences: false, parameters, into: &copyOutput)
+        original.backward(dy, parameters, inputGradient: &dx)
+        #expect(y == y1)
+        #expect(copyOutput == y2)
+        #expect(dx == dx1, "the copy's forward overwrote the original's saved state")
+    }
+
     @Test(arguments: Kind.allCases, [1, 3, 6])
     func leftPaddingGivesTheUnpaddedResult(kind: Kind, padding: Int) {
         var random = SeededRandom(seed: UInt64(padding))
