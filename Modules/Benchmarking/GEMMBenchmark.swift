@@ -5,6 +5,11 @@ import Tensors
 /// Single-precision matrix-product throughput through the Tensors API, next to the same
 /// `cblas_sgemm` call made directly (the wrapper's cost) and numpy's figure from
 /// `../shared/bench/gemm_reference.py` (the reference).
+///
+/// The API is measured with its products on OpenBLAS (`BLAS.withLibrary(.openBLAS)`), the
+/// library of the direct call and of numpy, at the thread count of the row: the ratios then
+/// say what the wrapper costs. The choice of oneDNN for the tools' products is measured on the
+/// engine's own shapes (Docs/PERFORMANCE.md, "oneDNN for the products").
 public enum GEMMBenchmark {
     /// `(M, K, N)`: `(M×K)·(K×N)`. 1024², then the LSTM step shapes at batch 64 and 4096, in
     /// the order gemm_reference.py times them (order matters here: see ``warmUp(seconds:)``).
@@ -26,7 +31,9 @@ public enum GEMMBenchmark {
         let a = Tensor.normal([1024, 1024], using: &random)
         var c = Tensor.zeros([1024, 1024])
         let start = Measurement.now()
-        while Measurement.now() - start < seconds { Tensor.matmul(a, a, into: &c) }
+        BLAS.withLibrary(.openBLAS) {
+            while Measurement.now() - start < seconds { Tensor.matmul(a, a, into: &c) }
+        }
     }
 
     /// One shape at one thread count.
@@ -59,7 +66,7 @@ public enum GEMMBenchmark {
                 var c = Tensor.zeros([m, n])
                 var direct = Tensor.zeros([m, n])
                 let flop = 2.0 * Double(m) * Double(k) * Double(n)
-                let throughAPI = { Tensor.matmul(a, b, into: &c) }
+                let throughAPI = { BLAS.withLibrary(.openBLAS) { Tensor.matmul(a, b, into: &c) } }
                 let throughCBLAS = {
                     a.withUnsafeBufferPointer { pa in
                         b.withUnsafeBufferPointer { pb in

@@ -33,9 +33,9 @@ public struct BatchNorm {
     private var normalized = Tensor.zeros([0, 0])  // x̂ [M, C] saved for backward
     private var inverseDeviation = [Float]()  // 1/√(σ² + ε) per channel
     private var sums = [Double](), products = [Double]()  // per-channel scratch
-    /// Per-channel scratch of backward: γ/σ, mean dy and mean dy·x̂ (as Float, the values the
-    /// per-element formula uses).
-    private var channelScale = [Float](), channelMeanGradient = [Float](), channelMeanProduct = [Float]()
+    /// Per-channel scratch of backward `[3, C]`: γ/σ, mean dy and mean dy·x̂ (as Float, the
+    /// values the per-element formula uses).
+    private var channelFactors = [Float]()
     private var lastMode = Mode.training
 
     public init(
@@ -51,9 +51,7 @@ public struct BatchNorm {
         inverseDeviation = [Float](repeating: 0, count: channels)
         sums = [Double](repeating: 0, count: channels)
         products = [Double](repeating: 0, count: channels)
-        channelScale = [Float](repeating: 0, count: channels)
-        channelMeanGradient = [Float](repeating: 0, count: channels)
-        channelMeanProduct = [Float](repeating: 0, count: channels)
+        channelFactors = [Float](repeating: 0, count: 3 * channels)
     }
 
     /// γ = 1, β = 0, running mean 0, running variance 1 (PyTorch's initial state).
@@ -147,26 +145,21 @@ public struct BatchNorm {
                 // The per-channel factors once, then one branch-free pass over the rows (the same
                 // arithmetic per element as before, so the same bits).
                 let training = lastMode == .training
-                for j in 0..<c {
-                    channelScale[j] = gamma[j] * inverseDeviation[j]
-                    channelMeanGradient[j] = training ? Float(sums[j] / Double(m)) : 0
-                    channelMeanProduct[j] = training ? Float(products[j] / Double(m)) : 0
-                }
-                channelScale.withUnsafeBufferPointer { scale in
-                    channelMeanGradient.withUnsafeBufferPointer { meanGradient in
-                        channelMeanProduct.withUnsafeBufferPointer { meanProduct in
-                            dx.withUnsafeMutableBufferPointer { out in
-                                for row in 0..<m {
-                                    let g = gradient.baseAddress! + row * c, h = xhat.baseAddress! + row * c,
-                                        o = out.baseAddress! + row * c
-                                    if training {
-                                        for j in 0..<c {
-                                            o[j] = scale[j] * (g[j] - meanGradient[j] - h[j] * meanProduct[j])
-                                        }
-                                    } else {
-                                        for j in 0..<c { o[j] = scale[j] * g[j] }
-                                    }
-                                }
+                channelFactors.withUnsafeMutableBufferPointer { factors in
+                    let scale = factors.baseAddress!, meanGradient = scale + c, meanProduct = scale + 2 * c
+                    for j in 0..<c {
+                        scale[j] = gamma[j] * inverseDeviation[j]
+                        meanGradient[j] = training ? Float(sums[j] / Double(m)) : 0
+                        meanProduct[j] = training ? Float(products[j] / Double(m)) : 0
+                    }
+                    dx.withUnsafeMutableBufferPointer { out in
+                        for row in 0..<m {
+                            let g = gradient.baseAddress! + row * c, h = xhat.baseAddress! + row * c,
+                                o = out.baseAddress! + row * c
+                            if training {
+                                for j in 0..<c { o[j] = scale[j] * (g[j] - meanGradient[j] - h[j] * meanProduct[j]) }
+                            } else {
+                                for j in 0..<c { o[j] = scale[j] * g[j] }
                             }
                         }
                     }

@@ -262,7 +262,14 @@ public struct RecurrentNetwork<Cell: RecurrentCell> {
     /// Gives this network blocks of its own when a copy shares them, with their values (the
     /// saved state a backward after the copy reads). Nothing happens in the steady state.
     private mutating func ownBlocks() {
-        if !isKnownUniquelyReferenced(&rowBlocks) { rowBlocks = RowBlocks(rowBlocks.blocks.map { $0.copy() }) }
+        guard !isKnownUniquelyReferenced(&rowBlocks) else { return }
+        rowBlocks = RowBlocks(
+            rowBlocks.blocks.map { shared in
+                let own = RecurrentRowBlock(
+                    rows: shared.rows, steps: shared.steps, network: self, ownGradients: shared.ownGradientCount)
+                own.copyState(from: shared)
+                return own
+            })
     }
 
     /// Cuts a batch of `n` rows into blocks and sizes their buffers (no allocation when the

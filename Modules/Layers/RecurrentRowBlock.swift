@@ -110,32 +110,15 @@ final class RecurrentRowBlock<Cell: RecurrentCell> {
         arena[stepMask].update(repeating: 1, count: l)
     }
 
-    /// A block with its own arena holding this one's values (buffers, saved state, mask).
-    func copy() -> RecurrentRowBlock { RecurrentRowBlock(copying: self) }
+    /// Values of private weight gradients this block keeps (0 for block 0).
+    var ownGradientCount: Int { ownGradients.count }
 
-    private init(copying other: RecurrentRowBlock) {
-        rows = other.rows
-        steps = other.steps
-        inputSize = other.inputSize
-        hiddenSize = other.hiddenSize
-        layerCount = other.layerCount
-        input = other.input
-        stepMask = other.stepMask
+    /// Takes `other`'s values (buffers, saved state, mask) into this block, made with the same
+    /// sizes: a copied network's blocks, before it runs (``RecurrentNetwork``).
+    func copyState(from other: RecurrentRowBlock) {
+        arena.copyValues(from: other.arena)
         stepMaskIsAllOnes = other.stepMaskIsAllOnes
-        hiddens = other.hiddens
-        cells = other.cells
-        saved = other.saved
-        projections = other.projections
-        recurrentProjection = other.recurrentProjection
-        projectionGradient = other.projectionGradient
-        recurrentProjectionGradient = other.recurrentProjectionGradient
-        hiddenGradient = other.hiddenGradient
-        cellGradient = other.cellGradient
-        outputGradients = other.outputGradients
-        inputGradient = other.inputGradient
-        ownGradients = other.ownGradients
         returnedSequences = other.returnedSequences
-        arena = ScratchArena(copying: other.arena)
     }
 
     /// This block's private weight gradients `[P_net]`, read by the network after backward.

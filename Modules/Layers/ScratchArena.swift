@@ -45,13 +45,11 @@ final class ScratchArena {
         base.initialize(repeating: 0, count: Swift.max(count, 1))
     }
 
-    /// A second arena with the same layout and the same values (a network copied before it
-    /// runs again takes its own blocks this way: value semantics).
-    init(copying other: ScratchArena) {
-        count = other.count
-        base = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(count, 1) * 4, alignment: 64).bindMemory(
-            to: Float.self, capacity: Swift.max(count, 1))
-        base.initialize(from: other.base, count: Swift.max(count, 1))
+    /// Takes the values of `other`, an arena of the same layout (a network copied before it runs
+    /// again takes its own blocks this way: value semantics).
+    func copyValues(from other: ScratchArena) {
+        precondition(other.count == count, "ScratchArena: copying \(other.count) values into \(count)")
+        base.update(from: other.base, count: Swift.max(count, 1))
     }
 
     deinit { UnsafeMutableRawPointer(base).deallocate() }
