@@ -208,7 +208,7 @@ let package = Package(
         .testTarget(name: "FormatsTests", dependencies: ["Formats"], path: "Tests/FormatsTests"),
         .testTarget(name: "ExternalSortTests", dependencies: ["ExternalSort"], path: "Tests/ExternalSortTests"),
         .testTarget(
-            name: "TensorsTests", dependencies: ["Tensors", "AllocationCounter", "TestSupport"],
+            name: "TensorsTests", dependencies: ["Tensors", "CBlockParallelism", "AllocationCounter", "TestSupport"],
             path: "Tests/TensorsTests"),
         .testTarget(
             name: "LayersTests", dependencies: ["Layers", "Tensors", "CVectorMath", "AllocationCounter", "TestSupport"],

@@ -86,6 +86,7 @@ public enum BLASKernelSelection {
     public static func reexecuteWithFastestKernelsIfNeeded() {
         // A misspelt REVISIT_GEMM stops the tool here, before any work, not at its first product.
         _ = GEMMLibrary.configured
+        BlockParallelism.validateSpinSetting()
         let environment = ProcessInfo.processInfo.environment
         if environment["REVISIT_BLAS_REEXECUTED"] != nil {
             verifyAfterReexecution(environment)

@@ -20,7 +20,8 @@ public protocol BlockTask {
 /// the elementwise loops between products run on one core. Splitting the *work* instead keeps
 /// every core busy on whole blocks, with no synchronisation until the blocks are done
 /// (Docs/PERFORMANCE.md measures the difference). The threads are Revisit's own
-/// (`CBlockParallelism`): created once, asleep between sections, no allocation per section.
+/// (`CBlockParallelism`): created once, spinning for ``spinMicroseconds`` and then asleep
+/// between sections, no allocation per section.
 ///
 /// The thread budget is ``threadCount``, which the tools set from `--threads` through
 /// ``useThreads(_:)``, leaving OpenBLAS single-threaded everywhere: every product then runs on
@@ -37,6 +38,36 @@ public enum BlockParallelism {
     /// Every core this process may run on (at most 64): the tools' default `--threads`, since
     /// the thread count changes no result.
     public static var availableCores: Int { max(1, min(ProcessInfo.processInfo.activeProcessorCount, 64)) }
+
+    /// How long a waiting thread spins before it sleeps, in microseconds (`CBlockParallelism`):
+    /// `REVISIT_SPIN_MICROSECONDS` (0 … 10000) or 100. Spinning saves the tens of microseconds a
+    /// sleeping thread takes to wake on these VMs, paid at every section's start and end
+    /// (Docs/PERFORMANCE.md, "Waking the workers"); 0 sleeps at once, for machines running more
+    /// threads than cores.
+    public static var spinMicroseconds: Int {
+        get { revisit_parallel_spin_microseconds() }
+        set { revisit_set_parallel_spin_microseconds(newValue) }
+    }
+
+    /// Stops the process with a message that names the accepted range when
+    /// `REVISIT_SPIN_MICROSECONDS` is set to anything but a whole number in 0 … 10000: a misspelt
+    /// setting must not silently measure the default. Tools call it first (with the other
+    /// kernel settings, ``BLASKernelSelection``).
+    public static func validateSpinSetting(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        if let message = spinSettingError(environment["REVISIT_SPIN_MICROSECONDS"]) {
+            FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+            exit(2)
+        }
+    }
+
+    /// Why `value` is not an accepted `REVISIT_SPIN_MICROSECONDS`, or nil when it is (or unset).
+    public static func spinSettingError(_ value: String?) -> String? {
+        guard let value, !value.isEmpty else { return nil }
+        let limit = Int(REVISIT_MAXIMUM_SPIN_MICROSECONDS)
+        if let number = Int(value), (0...limit).contains(number) { return nil }
+        return
+            "REVISIT_SPIN_MICROSECONDS='\(value)' is not a whole number of microseconds in 0…\(limit) (unset: \(REVISIT_DEFAULT_SPIN_MICROSECONDS))"
+    }
 
     /// Gives the blocks `threads` threads and OpenBLAS one. Tools call it once, from `--threads`.
     public static func useThreads(_ threads: Int) {

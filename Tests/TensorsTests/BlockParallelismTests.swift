@@ -1,3 +1,4 @@
+import CBlockParallelism
 import Foundation
 import Synchronization
 import Tensors
@@ -102,5 +103,41 @@ struct BlockParallelismTests {
             }
             #expect(BlockParallelism.threadCount == before && BLAS.threadCount == 3)
         }
+    }
+}
+
+/// The spin budget of the waiting threads: one process-wide setting, so these tests run one at
+/// a time.
+@Suite("Block parallelism: spin budget", .serialized)
+struct BlockParallelismSpinTests {
+    /// The spin budget changes when a waiting thread sleeps, never what runs: back-to-back
+    /// sections (workers caught spinning) and sections after a pause longer than the budget
+    /// (workers asleep, woken through the condition variable) each run every block once.
+    @Test(arguments: [0, 100, 10_000])
+    func sectionsCompleteWhateverTheSpinBudget(microseconds: Int) {
+        let previous = BlockParallelism.spinMicroseconds
+        BlockParallelism.spinMicroseconds = microseconds
+        defer { BlockParallelism.spinMicroseconds = previous }
+        #expect(BlockParallelism.spinMicroseconds == microseconds)
+        for section in 0..<60 {
+            if section % 20 == 19 { usleep(useconds_t(microseconds + 5_000)) }  // past the budget: asleep
+            let result = BlockParallelismTests.runCounting(count: 5, threads: 2, work: section % 3 == 0 ? 0 : 2_000)
+            #expect(result.runs == [1, 1, 1, 1, 1], "section \(section)")
+        }
+    }
+
+    @Test func theSpinSettingIsAWholeNumberOfMicrosecondsInRange() {
+        for accepted in [nil, "", "0", "100", "10000"] {
+            #expect(BlockParallelism.spinSettingError(accepted) == nil, "\(accepted ?? "unset")")
+        }
+        for refused in ["-1", "10001", "1.5", "fast", "100us"] {
+            let message = BlockParallelism.spinSettingError(refused)
+            #expect(message?.contains("REVISIT_SPIN_MICROSECONDS='\(refused)'") == true)
+            #expect(message?.contains("0…10000") == true)
+        }
+        let previous = BlockParallelism.spinMicroseconds
+        defer { BlockParallelism.spinMicroseconds = previous }
+        BlockParallelism.spinMicroseconds = 20_000
+        #expect(BlockParallelism.spinMicroseconds == 10_000, "clamped to the maximum")
     }
 }
