@@ -40,6 +40,9 @@ final class TableSource {
     }
 
     private var reader: Reader
+    /// XML: the slot of each name number the reader has given (-1: no slot), filled as names
+    /// first appear, so a record's parts find their slots without hashing their names.
+    private var slotOfNameNumber: [Int] = []
     let slotCount: Int
     let displayName: String
 
@@ -152,8 +155,16 @@ final class TableSource {
         case .xml(let xml, let slotOf):
             guard let record = try xml.next() else { return nil }
             var values = [String?](repeating: nil, count: slotCount)
-            for part in record.parts {
-                if let slot = slotOf[part.name] { values[slot] = part.text }
+            for (index, part) in record.parts.enumerated() {
+                let number = index < record.nameNumbers.count ? record.nameNumbers[index] : -1
+                guard number >= 0 else {
+                    if let slot = slotOf[part.name] { values[slot] = part.text }
+                    continue
+                }
+                while slotOfNameNumber.count <= number { slotOfNameNumber.append(-2) }
+                if slotOfNameNumber[number] == -2 { slotOfNameNumber[number] = slotOf[part.name] ?? -1 }
+                let slot = slotOfNameNumber[number]
+                if slot >= 0 { values[slot] = part.text }
             }
             return SourceRow(record: record, values: values)
         }

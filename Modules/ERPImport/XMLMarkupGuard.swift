@@ -13,15 +13,16 @@ struct XMLMarkupGuard {
     /// The most attributes one element may carry (an ERP record has a handful).
     static let maximumAttributes = 1_000
 
-    private enum State {
-        case text
-        case tagOpened  // just after `<`
-        case startTag  // inside `<name …`, counting `=` outside quotes
-        case quoted(UInt8)  // inside an attribute value of a start tag
-        case otherMarkup  // `</…>`, `<!…>`, `<?…?>`: nothing counted
-    }
+    // The state, as bytes rather than an enum with a payload: the loop below runs once per
+    // input byte, and a plain switch on a byte compiles to a jump table.
+    private static let text: UInt8 = 0  // between tags
+    private static let tagOpened: UInt8 = 1  // just after `<`
+    private static let startTag: UInt8 = 2  // inside `<name …`, counting `=` outside quotes
+    private static let quoted: UInt8 = 3  // inside an attribute value of a start tag (closed by `quote`)
+    private static let otherMarkup: UInt8 = 4  // `</…>`, `<!…>`, `<?…?>`: nothing counted
 
-    private var state = State.text
+    private var state = XMLMarkupGuard.text
+    private var quote: UInt8 = 0
     private var attributes = 0
     private var line = 1
     private var tagLine = 1
@@ -33,25 +34,38 @@ struct XMLMarkupGuard {
 
     /// Scans `bytes`; false when a start tag passed the bound (stop feeding the parser).
     mutating func scan(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        let doctype = Array("!DOCTYPE".utf8)
-        for byte in bytes {
+        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return true }
+        let doctype: StaticString = "!DOCTYPE"
+        let doctypeBytes = doctype.utf8Start, doctypeCount = doctype.utf8CodeUnitCount
+        var state = self.state, line = self.line
+        defer {
+            self.state = state
+            self.line = line
+        }
+        for index in 0..<bytes.count {
+            let byte = base[index]
             if byte == 0x0A { line += 1 }
             switch state {
-            case .text:
-                if byte == UInt8(ascii: "<") { state = .tagOpened; tagLine = line; bangMatch = 0 }
-            case .tagOpened:
+            case Self.text:
+                if byte == UInt8(ascii: "<") {
+                    state = Self.tagOpened
+                    tagLine = line
+                    bangMatch = 0
+                }
+            case Self.tagOpened:
                 if byte == UInt8(ascii: "!") || byte == UInt8(ascii: "?") || byte == UInt8(ascii: "/") {
-                    state = .otherMarkup
+                    state = Self.otherMarkup
                     bangMatch = byte == UInt8(ascii: "!") ? 1 : 0
                 } else {
-                    state = .startTag
+                    state = Self.startTag
                     attributes = 0
                 }
-            case .startTag:
+            case Self.startTag:
                 if byte == UInt8(ascii: ">") {
-                    state = .text
+                    state = Self.text
                 } else if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'") {
-                    state = .quoted(byte)
+                    state = Self.quoted
+                    quote = byte
                 } else if byte == UInt8(ascii: "=") {
                     attributes += 1
                     if attributes > Self.maximumAttributes {
@@ -59,17 +73,17 @@ struct XMLMarkupGuard {
                         return false
                     }
                 }
-            case .quoted(let quote):
-                if byte == quote { state = .startTag }
-            case .otherMarkup:
-                if bangMatch > 0 && bangMatch < doctype.count {
-                    bangMatch = doctype[bangMatch] == byte ? bangMatch + 1 : 0
-                    if bangMatch == doctype.count, doctypeLine == nil { doctypeLine = tagLine }
+            case Self.quoted:
+                if byte == quote { state = Self.startTag }
+            default:  // other markup
+                if bangMatch > 0 && bangMatch < doctypeCount {
+                    bangMatch = doctypeBytes[bangMatch] == byte ? bangMatch + 1 : 0
+                    if bangMatch == doctypeCount, doctypeLine == nil { doctypeLine = tagLine }
                 }
                 // A DOCTYPE's internal subset holds `>` of its declarations: the guard only
                 // needs to find the next start tag, and a `<` inside the subset starts one of
                 // those declarations (`<!ENTITY`), which is other markup again.
-                if byte == UInt8(ascii: ">") { state = .text }
+                if byte == UInt8(ascii: ">") { state = Self.text }
             }
         }
         return true

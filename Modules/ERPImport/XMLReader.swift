@@ -9,6 +9,10 @@ public struct XMLRecord: Sendable {
     public var line: Int
     /// `(name, text)` in document order; attributes first, named `@name`.
     public var parts: [(name: String, text: String)]
+    /// For each part, the reader's number for its name (``XMLReader/nameNumber``): the same
+    /// name has the same number throughout one reader, so a table can resolve a name to its
+    /// column once instead of hashing it in every record.
+    public var nameNumbers: [Int] = []
     /// A problem found while reading (a repeated child element).
     public var problem: (reason: RejectReason, detail: String)?
 
@@ -23,7 +27,19 @@ public struct XMLRecord: Sendable {
         out.reserveCapacity(256)
         func append(_ text: String) { out.append(contentsOf: text.utf8) }
         func appendEscaped(_ value: String) {
-            for byte in value.utf8 {
+            var utf8 = value.utf8
+            // Most values have nothing to escape: one bulk copy (the fast path of a contiguous
+            // native string), byte by byte only when a special character is present.
+            let needsEscaping =
+                utf8.withContiguousStorageIfAvailable { bytes in
+                    bytes.contains { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 }
+                } ?? true
+            if !needsEscaping {
+                out.append(contentsOf: utf8)
+                return
+            }
+            utf8 = value.utf8
+            for byte in utf8 {
                 switch byte {
                 case UInt8(ascii: "&"): append("&amp;")
                 case UInt8(ascii: "<"): append("&lt;")
@@ -33,21 +49,31 @@ public struct XMLRecord: Sendable {
                 }
             }
         }
-        append("<" + recordName)
-        for (name, value) in parts where name.hasPrefix("@") {
+        out.append(UInt8(ascii: "<"))
+        append(recordName)
+        for (name, value) in parts where name.utf8.first == UInt8(ascii: "@") {
             out.append(0x20)
             out.append(contentsOf: name.utf8.dropFirst())
-            append("=\"")
+            out.append(UInt8(ascii: "="))
+            out.append(UInt8(ascii: "\""))
             appendEscaped(value)
             out.append(UInt8(ascii: "\""))
         }
         out.append(UInt8(ascii: ">"))
-        for (name, value) in parts where !name.hasPrefix("@") {
-            append("<" + name + ">")
+        for (name, value) in parts where name.utf8.first != UInt8(ascii: "@") {
+            out.append(UInt8(ascii: "<"))
+            append(name)
+            out.append(UInt8(ascii: ">"))
             appendEscaped(value)
-            append("</" + name + ">")
+            out.append(UInt8(ascii: "<"))
+            out.append(UInt8(ascii: "/"))
+            append(name)
+            out.append(UInt8(ascii: ">"))
         }
-        append("</" + recordName + ">")
+        out.append(UInt8(ascii: "<"))
+        out.append(UInt8(ascii: "/"))
+        append(recordName)
+        out.append(UInt8(ascii: ">"))
         return out
     }
 
@@ -68,6 +94,16 @@ public final class XMLReader {
     private var reader: OpaquePointer?
     private var errorState = ErrorState()
     private var names: [UnsafePointer<UInt8>: String] = [:]
+    /// Element names by number (``nameNumber``), with the pointer libxml2 interned each under.
+    /// Numbers are even for elements and odd for attributes (whose part names carry the `@`).
+    private var elementPointers: [UnsafePointer<UInt8>] = [], elementNames: [String] = []
+    private var attributePointers: [UnsafePointer<UInt8>] = [], attributeNames: [String] = []
+    /// Per name number, the serial of the record in which it last appeared (a repeated child
+    /// or attribute is one whose entry already holds the current record's serial), and for
+    /// attributes the qualified name it appeared under (for the message).
+    private var lastRecordOfName: [Int] = []
+    private var qualifiedAttributeNames: [String] = []
+    private var recordSerial = 0
     private var finished = false
     private let input: ReadContext
     /// The most child elements one record may have.
@@ -145,6 +181,52 @@ public final class XMLReader {
         return text
     }
 
+    /// The number of the name libxml2 interned at `pointer` (its dictionary gives one pointer
+    /// per distinct name for the reader's life): even for element names, odd for attribute
+    /// names. A record uses a dozen names, so a linear scan of the pointers beats hashing.
+    private func nameNumber(_ pointer: UnsafePointer<UInt8>, attribute: Bool) -> Int {
+        let pointers = attribute ? attributePointers : elementPointers
+        for index in 0..<min(pointers.count, Self.scannedNames) where pointers[index] == pointer {
+            return 2 * index + (attribute ? 1 : 0)
+        }
+        // Past the first names (a crafted file with thousands of distinct ones), a dictionary.
+        if pointers.count > Self.scannedNames, let known = numberOfPointer[attribute ? 1 : 0][pointer] { return known }
+        let number: Int
+        if attribute {
+            attributePointers.append(pointer)
+            attributeNames.append("@" + String(cString: pointer))
+            number = 2 * (attributePointers.count - 1) + 1
+        } else {
+            elementPointers.append(pointer)
+            elementNames.append(String(cString: pointer))
+            number = 2 * (elementPointers.count - 1)
+        }
+        if number / 2 >= Self.scannedNames { numberOfPointer[attribute ? 1 : 0][pointer] = number }
+        return addNumber(number)
+    }
+
+    /// Names looked up by a linear scan before the dictionary takes over.
+    private static let scannedNames = 32
+    /// Element names' numbers (index 0) and attribute names' (1) past the scanned ones: libxml2
+    /// may intern an element and an attribute of the same spelling at one pointer.
+    private var numberOfPointer: [[UnsafePointer<UInt8>: Int]] = [[:], [:]]
+
+    private func addNumber(_ number: Int) -> Int {
+        while lastRecordOfName.count <= number {
+            lastRecordOfName.append(-1)
+            qualifiedAttributeNames.append("")
+        }
+        return number
+    }
+
+    /// The part name (`Date`, `@id`) of a name number.
+    public func partName(_ number: Int) -> String {
+        number % 2 == 1 ? attributeNames[number / 2] : elementNames[number / 2]
+    }
+
+    /// How many distinct names (elements and attributes) this reader has numbered.
+    var nameNumberCount: Int { lastRecordOfName.count }
+
     private func fail(_ reason: String, line: Int? = nil) -> ImportFailure {
         .badInput(path: source.displayName, line: line ?? Int(xmlTextReaderGetParserLineNumber(reader)), reason: reason)
     }
@@ -168,8 +250,8 @@ public final class XMLReader {
         guard !finished, let reader else { return nil }
         var record: XMLRecord?
         var childName: String?
+        var childNumber = 0
         var childText = ""
-        var seenChildren = Set<String>()
         while true {
             let status = xmlTextReaderRead(reader)
             if status == 0 {
@@ -189,50 +271,64 @@ public final class XMLReader {
                 throw fail(
                     "entity reference &\(name(xmlTextReaderConstName(reader))); refused (entities are never expanded)")
             case Int32(XML_READER_TYPE_ELEMENT.rawValue):
-                let element = name(xmlTextReaderConstLocalName(reader))
+                let localName = xmlTextReaderConstLocalName(reader)
+                let number = localName.map { nameNumber($0, attribute: false) }
+                let element = number.map(partName) ?? ""
                 let empty = xmlTextReaderIsEmptyElement(reader) == 1
                 if depth == 1 {
                     guard element == recordName else {
                         throw fail("unexpected element <\(element)> under the root; expected <\(recordName)>")
                     }
+                    recordSerial += 1
                     var parts: [(name: String, text: String)] = []
+                    var numbers: [Int] = []
                     var problem: (reason: RejectReason, detail: String)?
                     if xmlTextReaderMoveToFirstAttribute(reader) == 1 {
-                        var seenAttributes: [String: String] = [:]
                         repeat {
                             if xmlTextReaderIsNamespaceDecl(reader) == 1 { continue }  // xmlns, xmlns:x
-                            let attribute = name(xmlTextReaderConstLocalName(reader))
+                            guard let local = xmlTextReaderConstLocalName(reader) else { continue }
+                            let attribute = nameNumber(local, attribute: true)
                             let qualified = name(xmlTextReaderConstName(reader))
                             // `x:id` and `id` are one local name: which one is the id would be a guess.
-                            if let earlier = seenAttributes.updateValue(qualified, forKey: attribute), problem == nil {
-                                problem = (
-                                    .unexpectedMarkup,
-                                    "attribute \(attribute) given twice (\(earlier) and \(qualified))"
-                                )
+                            if lastRecordOfName[attribute] == recordSerial {
+                                if problem == nil {
+                                    problem = (
+                                        .unexpectedMarkup,
+                                        "attribute \(partName(attribute).dropFirst()) given twice (\(qualifiedAttributeNames[attribute]) and \(qualified))"
+                                    )
+                                }
                             }
+                            lastRecordOfName[attribute] = recordSerial
+                            qualifiedAttributeNames[attribute] = qualified
                             let value = xmlTextReaderConstValue(reader).map { String(cString: $0) } ?? ""
-                            parts.append(("@" + attribute, value))
+                            parts.append((partName(attribute), value))
+                            numbers.append(attribute)
                         } while xmlTextReaderMoveToNextAttribute(reader) == 1
                         xmlTextReaderMoveToElement(reader)
                     }
                     // The node's own line: the parser's line is ahead of the reader by up to a chunk.
                     let line = Int(xmlGetLineNo(xmlTextReaderCurrentNode(reader)))
-                    let current = XMLRecord(line: line, parts: parts, problem: problem, recordName: recordName)
+                    var current = XMLRecord(line: line, parts: parts, problem: problem, recordName: recordName)
+                    current.nameNumbers = numbers
                     if empty { return current }
                     record = current
-                    seenChildren.removeAll(keepingCapacity: true)
                 } else if depth == 2, record != nil {
                     if element == recordName {
                         flag(&record!, .unexpectedMarkup, "a <\(element)> nested inside <\(recordName)>")
-                    } else if !seenChildren.insert(element).inserted {
-                        flag(&record!, .repeatedElement, "element <\(element)> appears more than once")
+                    } else if let number {
+                        if lastRecordOfName[number] == recordSerial {
+                            flag(&record!, .repeatedElement, "element <\(element)> appears more than once")
+                        }
+                        lastRecordOfName[number] = recordSerial
                     }
                     if record!.parts.count >= Self.maximumChildren {
                         flag(&record!, .recordTooLarge, "more than \(Self.maximumChildren) child elements")
                     } else if empty {
                         record!.parts.append((element, ""))
+                        record!.nameNumbers.append(number ?? -1)
                     } else {
                         childName = element
+                        childNumber = number ?? -1
                         childText = ""
                     }
                 } else if depth >= 3, record != nil {
@@ -243,13 +339,21 @@ public final class XMLReader {
                 }
             case Int32(XML_READER_TYPE_TEXT.rawValue), Int32(XML_READER_TYPE_CDATA.rawValue):
                 if depth == 3, childName != nil, let value = xmlTextReaderConstValue(reader) {
-                    childText += String(cString: value)
+                    // One text node per field as a rule; CDATA sections and text around them add up.
+                    if childText.isEmpty {
+                        childText = String(cString: value)
+                    } else {
+                        childText += String(cString: value)
+                    }
                 } else if depth == 2, record != nil {
                     flag(&record!, .unexpectedMarkup, "text directly inside <\(recordName)>, outside any field")
                 }
             case Int32(XML_READER_TYPE_END_ELEMENT.rawValue):
                 if depth == 2, let child = childName {
-                    if record!.parts.count < Self.maximumChildren { record!.parts.append((child, childText)) }
+                    if record!.parts.count < Self.maximumChildren {
+                        record!.parts.append((child, childText))
+                        record!.nameNumbers.append(childNumber)
+                    }
                     childName = nil
                 } else if depth == 1, let done = record {
                     return done

@@ -112,6 +112,31 @@ struct CraftedInputTests {
         #expect(result.dataset.manifest.visitCounts.read == 6 && result.dataset.manifest.visitCounts.reconciles)
     }
 
+    /// The XML reader numbers names once and resolves them to columns by number: past the first
+    /// 32 names (a dictionary takes over), an element spelt like an attribute (`<id>` beside
+    /// `id="…"`), and a child repeated in one record but not across records must all read as
+    /// they did when every name was hashed per record.
+    @Test func xmlNamesResolveByNumberAcrossRecords() throws {
+        let extras = (0..<40).map { "<e\($0)>x</e\($0)>" }.joined()
+        let records = [
+            "<Visit id=\"V1\">\(extras)<id>WRONG</id>\(Self.fields)</Visit>",
+            "<Visit id=\"V2\">\(Self.fields)</Visit>",
+            "<Visit id=\"V3\">\(Self.fields)<Result>order</Result></Visit>",
+            "<Visit id=\"V4\"><e5>a</e5><e39>b</e39>\(Self.fields)</Visit>",
+            "<Visit id=\"V5\"><e39>b</e39>\(Self.fields)<e39>c</e39></Visit>"
+        ]
+        let result = try Self.importText(Self.xml(records.joined(separator: "\n")), name: "visits.xml")
+        #expect(result.dataset.visits.map(\.visitID) == ["V1", "V2", "V4"])
+        #expect(result.dataset.visits.allSatisfy { $0.customerID == "C1" && $0.result == "order" })
+        #expect(result.rejects.map(\.line) == [5, 7])
+        #expect(result.rejects.map(\.reason) == ["repeated_element", "repeated_element"])
+        #expect(
+            result.rejects[0].detail.contains("element <Result> appears more than once"), "\(result.rejects[0].detail)")
+        #expect(
+            result.rejects[1].detail.contains("element <e39> appears more than once"), "\(result.rejects[1].detail)")
+        #expect(result.rejects[1].raw.contains("<e39>b</e39>"), "the raw text is the record re-serialised")
+    }
+
     /// 100,000 attributes on one element (a 1 MB file) took 43 s of CPU in libxml2's
     /// duplicate-attribute check; the guard refuses the file at the element, at once.
     @Test func tooManyAttributesAreRefusedQuickly() throws {
