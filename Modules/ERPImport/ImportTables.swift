@@ -279,6 +279,30 @@ extension ImportRun {
         let checkCustomers = options.customersPath != nil
         var key = SortKey()
         var payload = PayloadBuilder()
+        /// `emit` for a by-id payload (``SortRecordBuilder/addVisit``) of this run's input, read
+        /// field by field: the group of one row, nearly every group, decodes no `String`.
+        func emitLone(_ record: UnsafeRawBufferPointer) throws {
+            var reader = PayloadReader(record)
+            _ = reader.uint8()
+            let line = reader.uint64()
+            let id = reader.field(), customer = reader.field(), rep = reader.field()
+            let date = reader.int32()
+            let content = reader.field(), raw = reader.field()
+            key.removeAll()
+            key.append(ordered: customer)
+            key.append(bigEndian: date)
+            key.append(ordered: id)
+            payload.removeAll()
+            payload.append(UInt8(1 | (checkCustomers ? 2 : 0)))
+            payload.append(line)
+            payload.append(field: id)
+            payload.append(field: customer)
+            payload.append(field: rep)
+            payload.append(date)
+            payload.append(field: content)
+            payload.append(field: checkCustomers ? raw : UnsafeRawBufferPointer(start: nil, count: 0))
+            try output.append(key: key.bytes, payload: payload.bytes)
+        }
         func emit(_ visit: PendingVisit, id: String, fromInput: Bool) throws {
             key.removeAll()
             key.append(ordered: visit.customer)
@@ -315,13 +339,13 @@ extension ImportRun {
             datasetRows = 0
             occurrence = 0
         }
-        while let record = try sorted.next() {
-            let part = record.key[0..<record.key.count - Self.keyTail]
-            if !part.elementsEqual(groupKey) {
-                try finishGroup()
-                groupKey = Array(part)
-            }
-            let visit = PendingVisit(payload: record.payload)
+        // The first input row of a group is held as bytes (`held`) until the group's next
+        // record or its end: a group that ends with it alone (no duplicate, no dataset row) is
+        // re-keyed straight from those bytes (``emitLone``); otherwise it goes through the
+        // general path below, as every row did before.
+        var held: [UInt8] = []
+        var holding = false
+        func handle(_ visit: PendingVisit) throws {
             if mapping.kind == .transactions {
                 if visit.origin == Self.fromDataset {
                     datasetRows += 1
@@ -334,11 +358,11 @@ extension ImportRun {
                         try emit(visit, id: "\(visit.id)-\(occurrence)", fromInput: true)
                     }
                 }
-                continue
+                return
             }
             if visit.origin == Self.fromDataset {
                 datasetVisit = visit
-                continue
+                return
             }
             if let kept = datasetVisit {
                 if kept.content == visit.content {
@@ -349,7 +373,7 @@ extension ImportRun {
                         detail: "visit_id \(visit.id) is already in the dataset with different content",
                         raw: String(decoding: visit.raw, as: UTF8.self))
                 }
-                continue
+                return
             }
             for refusal in group.add(visit.row, noun: "visit_id \(visit.id)") {
                 try reject(
@@ -358,7 +382,38 @@ extension ImportRun {
             }
             visitCounts.duplicates += group.takeDuplicates()
         }
-        try finishGroup()
+        func releaseHeld() throws {
+            guard holding else { return }
+            holding = false
+            try held.withUnsafeBytes { try handle(PendingVisit(payload: $0)) }
+        }
+        while let record = try sorted.next() {
+            let part = record.key[0..<record.key.count - Self.keyTail]
+            if !part.elementsEqual(groupKey) {
+                if holding {
+                    holding = false
+                    try held.withUnsafeBytes { try emitLone($0) }
+                    group = DuplicateGroup()
+                } else {
+                    try finishGroup()
+                }
+                groupKey = Array(part)
+                if mapping.kind == .visits && record.payload.first == Self.fromInput {
+                    held.removeAll(keepingCapacity: true)
+                    held.append(contentsOf: record.payload)
+                    holding = true
+                    continue
+                }
+            }
+            try releaseHeld()
+            try handle(PendingVisit(payload: record.payload))
+        }
+        if holding {
+            holding = false
+            try held.withUnsafeBytes { try emitLone($0) }
+        } else {
+            try finishGroup()
+        }
         return output
     }
 

@@ -15,11 +15,14 @@ public struct SortKey {
 
     public mutating func append(ordered text: String) {
         var text = text
-        text.withUTF8 { utf8 in
-            for byte in utf8 {
-                bytes.append(byte)
-                if byte == 0 { bytes.append(0xFF) }
-            }
+        text.withUTF8 { append(ordered: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// ``append(ordered:)`` for a string's UTF-8 bytes (a field read back from a payload).
+    public mutating func append(ordered utf8: UnsafeRawBufferPointer) {
+        for byte in utf8 {
+            bytes.append(byte)
+            if byte == 0 { bytes.append(0xFF) }
         }
         bytes.append(0)
         bytes.append(0)
