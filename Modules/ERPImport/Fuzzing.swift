@@ -23,7 +23,7 @@ public enum Fuzzing {
 
     static func consume(_ bytes: [UInt8], format: InputFormat, mapping: Mapping) {
         let sources = Mapping.visitFields.map { mapping.visitSource($0, format: format) }
-        let validator = RowValidator(
+        var validator = RowValidator(
             fields: Mapping.visitFields, required: Mapping.visitFields.map { _ in true }, sources: sources,
             categoricalFields: ["method", "target", "purpose", "result"], extraCategorical: [], numericCount: 0,
             table: mapping.visits, dateFormats: mapping.dateFormats.compactMap(DateFormat.init))

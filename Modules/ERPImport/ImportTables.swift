@@ -26,7 +26,7 @@ extension ImportRun {
         let required =
             Mapping.customerFields.map { _ in true }
             + (mapping.customers.categorical + mapping.customers.numeric).map(\.required)
-        let validator = RowValidator(
+        var validator = RowValidator(
             fields: fields, required: required, sources: sources,
             categoricalFields: Set([CustomerColumn.customerType, .industry, .tag].map(\.name)),
             extraCategorical: mapping.customers.categorical, numericCount: mapping.customers.numeric.count,
@@ -143,7 +143,7 @@ extension ImportRun {
         let sources =
             standard.map { mapping.visitSource($0, format: format) } + strings.map(\.column) + numeric.map(\.column)
         let required = standard.map { _ in true } + (strings + numeric).map(\.required)
-        let validator = RowValidator(
+        var validator = RowValidator(
             fields: fields, required: required, sources: sources,
             categoricalFields: mapping.kind == .visits
                 ? Set([VisitColumn.method, .target, .purpose, .result].map(\.name)) : [],
@@ -170,20 +170,22 @@ extension ImportRun {
             case .accepted(let values, let others):
                 replaced += others
                 let categorical = values[extrasStart..<numericStart]
-                let numbers = values[numericStart...].map { $0.isEmpty ? nil : Double($0) }
-                let id: String, customer: String, rep: String, date: Day, content: [String]
+                let id: String, customer: String, rep: String, date: Day
                 if mapping.kind == .visits {
                     id = values[0]
                     customer = values[1]
                     rep = values[2]
                     date = Day(iso: values[3])!
-                    content =
-                        [
-                            values[1], values[2], values[3], values[4], values[5], values[6], values[7],
-                            mapping.orders.contains(values[7]) ? "1" : "0"
-                        ]
-                        + categorical + numbers.map(Dataset.formatNumber)
+                    // The `visits.csv` fields after the id, written field by field (no array of them).
+                    builder.beginContent()
+                    for index in 1...7 { builder.appendContent(values[index]) }
+                    builder.appendContent(mapping.orders.contains(values[7]) ? "1" : "0")
+                    for value in categorical { builder.appendContent(value) }
+                    for value in values[numericStart...] {
+                        builder.appendContent(value.isEmpty ? "" : Dataset.formatNumber(Double(value)))
+                    }
                 } else {
+                    let numbers = values[numericStart...].map { $0.isEmpty ? nil : Double($0) }
                     // Transaction logs have no id: the row id is derived from the content and
                     // its occurrence number (given in the merge), so that re-importing the same
                     // log gives the same ids (identical → duplicate) while two equal orders in
@@ -194,11 +196,10 @@ extension ImportRun {
                     customer = values[0]
                     rep = ""
                     date = Day(iso: values[1])!
-                    content =
+                    builder.setContent(
                         [values[0], "", values[1], "", "", "", "order", "1"] + categorical
-                        + numbers.map(Dataset.formatNumber)
+                            + numbers.map(Dataset.formatNumber))
                 }
-                builder.setContent(content)
                 try builder.addVisit(
                     group: id, origin: Self.fromInput, line: row.line, id: id, customer: customer, rep: rep,
                     date: date.ordinal,
@@ -513,11 +514,25 @@ struct SortRecordBuilder {
     private var payload = PayloadBuilder()
     /// The row's fields as one CSV record without its line end (``setContent(_:)``).
     private(set) var content: [UInt8] = []
+    private var contentFields = 0
 
     mutating func setContent(_ fields: [String]) {
         content.removeAll(keepingCapacity: true)
         DelimitedText.appendRecord(fields, to: &content)
         content.removeLast()
+    }
+
+    /// ``setContent(_:)`` one field at a time: ``beginContent()``, then ``appendContent(_:)``
+    /// per field (the same bytes: fields quoted when needed, joined by commas).
+    mutating func beginContent() {
+        content.removeAll(keepingCapacity: true)
+        contentFields = 0
+    }
+
+    mutating func appendContent(_ field: String) {
+        if contentFields > 0 { content.append(0x2C) }
+        contentFields += 1
+        DelimitedText.appendField(field, to: &content)
     }
 
     /// The key, and the payload's head that both layouts share (origin, line).

@@ -19,6 +19,9 @@ struct RowValidator {
     private let dateSlot: Int?
     /// Where each value comes from, for messages (`visit_date (column 回访日期)`).
     let sources: [String]
+    /// The last date text that parsed and its `YYYY-MM-DD` form: exports list a day's visits
+    /// together, so most rows repeat the row before's date and skip the parse.
+    private var lastDate: (text: String, iso: String)?
 
     enum Outcome {
         case accepted([String], replacedWithOther: Int)
@@ -65,7 +68,7 @@ struct RowValidator {
 
     /// Trimmed, mapped, checked values (dates as `YYYY-MM-DD`, numbers as given), or the
     /// first reason to refuse the row.
-    func validate(_ row: SourceRow) -> Outcome {
+    mutating func validate(_ row: SourceRow) -> Outcome {
         if let problem = row.problem {
             return .rejected(problem.reason, problem.detail, RejectCause(reason: problem.reason))
         }
@@ -83,7 +86,11 @@ struct RowValidator {
             }
             output[slot] = value
         }
-        if let dateSlot, !output[dateSlot].isEmpty {
+        if let dateSlot, !output[dateSlot].isEmpty, let lastDate,
+            lastDate.text.utf8.elementsEqual(output[dateSlot].utf8)
+        {
+            output[dateSlot] = lastDate.iso
+        } else if let dateSlot, !output[dateSlot].isEmpty {
             let text = output[dateSlot]
             guard let day = dateFormats.lazy.compactMap({ $0.parse(Substring(text)) }).first else {
                 let formats = dateFormats.map(\.pattern).joined(separator: ", ")
@@ -99,6 +106,7 @@ struct RowValidator {
                     RejectCause(reason: .unparseableDate, field: fields[dateSlot], example: text))
             }
             output[dateSlot] = day.iso
+            lastDate = (text, output[dateSlot])
         }
         for slot in categoricalSlots where !output[slot].isEmpty {
             let mapped = valueMaps[slot].isEmpty ? output[slot] : valueMaps[slot][output[slot]] ?? output[slot]

@@ -176,6 +176,14 @@ extension String {
     /// them; ids and codes never mean them).
     var trimmingSpaces: String {
         let utf8 = self.utf8
+        // Nearly every value has nothing to trim: look at its two ends in place (a native
+        // string's bytes are contiguous) before any index arithmetic.
+        let untouched = utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            guard let first = bytes.first, let last = bytes.last else { return true }
+            func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
+            return !isSpace(first) && !isSpace(last)
+        }
+        if untouched == true { return self }
         guard let first = utf8.first, let last = utf8.last,
             first == 0x20 || first == 0x09 || first == 0x0A || first == 0x0D || last == 0x20 || last == 0x09
                 || last == 0x0A || last == 0x0D

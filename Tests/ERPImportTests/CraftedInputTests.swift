@@ -257,6 +257,32 @@ struct CraftedInputTests {
         } throws: { "\($0)".contains("customers.delimiter must be one ASCII character") }
     }
 
+    /// The validator reuses the previous row's parse when a row repeats its date text: a
+    /// repeated date, another spelling of the same day, an unparseable date between them and
+    /// one outside the supported range after a valid one must each read as if parsed alone.
+    @Test func repeatedDateTextReadsLikeAFreshParse() throws {
+        let rows = [
+            "V1,C1,R1,06.01.2020,phone,active,follow_up,order",
+            "V2,C1,R1,06.01.2020,phone,active,follow_up,order",
+            "V3,C1,R1,2020-01-06,phone,active,follow_up,order",
+            "V4,C1,R1,06.13.2020,phone,active,follow_up,order",
+            "V5,C1,R1,06.01.2020,phone,active,follow_up,order",
+            "V6,C1,R1,06.01.1850,phone,active,follow_up,order",
+            "V7,C1,R1,07.01.2020,phone,active,follow_up,order"
+        ]
+        let mapping = try Mapping.decode(
+            Data(#"{"date_formats": ["dd.MM.yyyy", "yyyy-MM-dd"]}"#.utf8), path: "m.json")
+        let result = try Self.importText(
+            ([Self.header] + rows).joined(separator: "\n") + "\n", mapping: mapping)
+        let dates = Dictionary(uniqueKeysWithValues: result.dataset.visits.map { ($0.visitID, $0.date.iso) })
+        #expect(
+            dates == [
+                "V1": "2020-01-06", "V2": "2020-01-06", "V3": "2020-01-06", "V5": "2020-01-06", "V7": "2020-01-07"
+            ])
+        #expect(result.rejects.map(\.line) == [5, 7])
+        #expect(result.rejects.map(\.reason) == ["unparseable_date", "unparseable_date"])
+    }
+
     /// The reject summary names the field that refused the row: an unknown value accepted
     /// under `unknown: accept` earlier in the row is not the cause.
     @Test func theRejectSummaryNamesTheRefusingField() throws {
