@@ -24,7 +24,10 @@ public struct XMLRecord: Sendable {
     /// its table ends, for the conflicting-duplicate rule, so this runs once per record).
     public var rawUTF8: [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(256)
+        // The size without escapes, so that the buffer is allocated once for nearly every record.
+        var size = 2 * recordName.utf8.count + 5
+        for (name, value) in parts { size += 2 * name.utf8.count + value.utf8.count + 5 }
+        out.reserveCapacity(size + 16)
         func append(_ text: String) { out.append(contentsOf: text.utf8) }
         func appendEscaped(_ value: String) {
             var utf8 = value.utf8
