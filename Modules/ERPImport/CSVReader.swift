@@ -55,23 +55,79 @@ public final class CSVReader {
     /// Skipping an over-long record: still inside its quoted field.
     private var skippingQuotedField = false
 
-    /// Records libcsv completed, waiting for ``next()``; the parse state libcsv's callbacks fill.
-    final class ParseState {
-        var fields: [String] = []
+    /// One record's storage, reused from record to record (no allocation per record once the
+    /// buffers have grown to the longest record): the fields' bytes back to back, where each
+    /// field ends, the raw text, the line and the reader's problem.
+    final class RecordBuffers {
+        /// 1-based physical line where the record starts.
+        var line = 1
+        /// The fields' bytes, back to back (UTF-8: lines are decoded before libcsv splits them).
+        var fieldBytes: [UInt8] = []
+        /// Where field `i` ends in ``fieldBytes`` (it starts where field `i - 1` ends).
+        var fieldEnds: [Int] = []
+        /// The record's text as read, without its final line terminator.
         var raw: [UInt8] = []
-        var recordLine = 1
         var problem: (reason: RejectReason, detail: String)?
-        var completed: [CSVRecord] = []
+
+        var fieldCount: Int { fieldEnds.count }
+
+        /// Field `index` decoded as a `String` (ids, codes and dates are small strings: no
+        /// allocation).
+        func field(_ index: Int) -> String {
+            withFields { field in field(index) }
+        }
+
+        /// Calls `body` with a function from a field's index to its text, the buffers borrowed
+        /// once for all the fields (not retained per field).
+        func withFields<Result>(_ body: ((Int) -> String) -> Result) -> Result {
+            fieldBytes.withUnsafeBufferPointer { bytes in
+                fieldEnds.withUnsafeBufferPointer { ends in
+                    body { index in
+                        let start = index == 0 ? 0 : ends[index - 1]
+                        return String(
+                            decoding: UnsafeBufferPointer(rebasing: bytes[start..<ends[index]]), as: UTF8.self)
+                    }
+                }
+            }
+        }
+
+        func clear() {
+            fieldBytes.removeAll(keepingCapacity: true)
+            fieldEnds.removeAll(keepingCapacity: true)
+            raw.removeAll(keepingCapacity: true)
+            problem = nil
+        }
+
+        var record: CSVRecord {
+            CSVRecord(line: line, fields: (0..<fieldCount).map(field), raw: raw, problem: problem)
+        }
+    }
+
+    /// The record libcsv's callbacks are filling, and the completed ones waiting for
+    /// ``advance()``. A fed line completes at most two records (a rejected one and the next), so
+    /// the queue and the pool of spare buffers stay a few entries long.
+    final class ParseState {
+        let filling = RecordBuffers()
+        /// ``filling``'s field buffers, held here while libcsv runs so that its callback
+        /// appends to them without reaching through a second object per field.
+        var fieldBytes: [UInt8] = []
+        var fieldEnds: [Int] = []
+        var completed: [RecordBuffers] = []
         var completedHead = 0
+        var spare: [RecordBuffers] = []
 
         func finishRecord() {
-            var raw = self.raw
-            while let last = raw.last, last == 0x0A || last == 0x0D { raw.removeLast() }
-            completed.append(CSVRecord(line: recordLine, fields: fields, raw: raw, problem: problem))
-            fields = []
-            fields.reserveCapacity(16)
-            self.raw = []
-            problem = nil
+            let done = spare.popLast() ?? RecordBuffers()
+            swap(&done.fieldBytes, &fieldBytes)
+            swap(&done.fieldEnds, &fieldEnds)
+            swap(&done.raw, &filling.raw)
+            done.line = filling.line
+            done.problem = filling.problem
+            while let last = done.raw.last, last == 0x0A || last == 0x0D { done.raw.removeLast() }
+            completed.append(done)
+            filling.clear()
+            fieldBytes.removeAll(keepingCapacity: true)
+            fieldEnds.removeAll(keepingCapacity: true)
         }
     }
 
@@ -107,33 +163,49 @@ public final class CSVReader {
         csv_set_quote(&parser, quote)
     }
 
-    /// The next record, or `nil` at the end of the input.
-    public func next() throws -> CSVRecord? {
+    /// The record ``advance()`` last made current; valid until the next call.
+    private(set) var current: RecordBuffers?
+
+    /// Makes the next record ``current`` in reused buffers; `false` at the end of the input.
+    func advance() throws -> Bool {
+        if let current {
+            current.clear()
+            state.spare.append(current)
+            self.current = nil
+        }
         while true {
             if state.completedHead < state.completed.count {
-                let record = state.completed[state.completedHead]
+                current = state.completed[state.completedHead]
                 state.completedHead += 1
                 if state.completedHead == state.completed.count {
                     state.completed.removeAll(keepingCapacity: true)
                     state.completedHead = 0
                 }
-                return record
+                return true
             }
-            if finished { return nil }
+            if finished { return false }
             try feedNextLine()
         }
+    }
+
+    /// The next record, or `nil` at the end of the input (a copy of ``advance()``'s).
+    public func next() throws -> CSVRecord? {
+        try advance() ? current!.record : nil
     }
 
     private static let fieldCallback: @convention(c) (UnsafeMutableRawPointer?, Int, UnsafeMutableRawPointer?) -> Void =
         {
             pointer, length, context in
-            let state = Unmanaged<ParseState>.fromOpaque(context!).takeUnretainedValue()
-            guard let pointer, length > 0 else { state.fields.append(""); return }
-            state.fields.append(String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self))
+            Unmanaged<ParseState>.fromOpaque(context!)._withUnsafeGuaranteedRef { state in
+                if let pointer, length > 0 {
+                    state.fieldBytes.append(contentsOf: UnsafeRawBufferPointer(start: pointer, count: length))
+                }
+                state.fieldEnds.append(state.fieldBytes.count)
+            }
         }
 
     private static let recordCallback: @convention(c) (Int32, UnsafeMutableRawPointer?) -> Void = { _, context in
-        Unmanaged<ParseState>.fromOpaque(context!).takeUnretainedValue().finishRecord()
+        Unmanaged<ParseState>.fromOpaque(context!)._withUnsafeGuaranteedRef { $0.finishRecord() }
     }
 
     /// True when libcsv is between records (its `pstate` is ROW_NOT_BEGUN).
@@ -160,11 +232,11 @@ public final class CSVReader {
         if betweenRecords {
             // Blank lines between records are not records (libcsv skips them too).
             if bytes.allSatisfy({ $0 == 0x0A || $0 == 0x0D }) { return }
-            state.recordLine = lineNumber
+            state.filling.line = lineNumber
         }
         let decoded = decoder.decode(bytes)
-        if !decoded.valid && state.problem == nil {
-            state.problem = (
+        if !decoded.valid && state.filling.problem == nil {
+            state.filling.problem = (
                 .invalidEncoding,
                 "line \(lineNumber): bytes not valid \(decoder.encoding == .utf8 ? "UTF-8" : "GB18030") (shown as \\xNN in raw)"
             )
@@ -172,20 +244,20 @@ public final class CSVReader {
         let context = Unmanaged.passUnretained(state).toOpaque()
         let parsed: Int
         if decoded.valid && decoder.encoding == .utf8 {
-            state.raw.append(contentsOf: bytes)
+            state.filling.raw.append(contentsOf: bytes)
             parsed = csv_parse(
                 &parser, bytes.baseAddress, bytes.count, Self.fieldCallback, Self.recordCallback, context)
             if parsed < bytes.count { try recoverFromParseError() }
         } else {
-            state.raw.append(contentsOf: decoded.bytes)
+            state.filling.raw.append(contentsOf: decoded.bytes)
             parsed = decoded.bytes.withUnsafeBytes { raw in
                 csv_parse(&parser, raw.baseAddress, raw.count, Self.fieldCallback, Self.recordCallback, context)
             }
             if parsed < decoded.bytes.count { try recoverFromParseError() }
         }
         if betweenRecords {
-            state.recordLine = lineNumber + 1
-        } else if state.raw.count > Self.maximumRecordBytes {
+            state.filling.line = lineNumber + 1
+        } else if state.filling.raw.count > Self.maximumRecordBytes {
             rejectOverLongRecord()
         }
     }
@@ -193,19 +265,20 @@ public final class CSVReader {
     /// Rejects the record in progress as too large, keeping the start of its text, and skips
     /// the rest of it: inside a quoted field, to the line where the field closes.
     private func rejectOverLongRecord() {
-        let total = state.raw.count
+        let total = state.filling.raw.count
         let insideQuotes = parser.quoted != 0
-        state.raw.removeSubrange(Self.rejectedRecordPrefix...)
-        state.raw.append(contentsOf: Array("…".utf8))
-        state.fields = []
-        state.problem = (
+        state.filling.raw.removeSubrange(Self.rejectedRecordPrefix...)
+        state.filling.raw.append(contentsOf: Array("…".utf8))
+        state.fieldBytes.removeAll()
+        state.fieldEnds.removeAll()
+        state.filling.problem = (
             .recordTooLarge,
-            "the record starting on line \(state.recordLine) is longer than \(Self.maximumRecordBytes >> 20) MiB (\(total) bytes by line \(lineNumber)); raw keeps its first \(Self.rejectedRecordPrefix) bytes"
+            "the record starting on line \(state.filling.line) is longer than \(Self.maximumRecordBytes >> 20) MiB (\(total) bytes by line \(lineNumber)); raw keeps its first \(Self.rejectedRecordPrefix) bytes"
         )
         state.finishRecord()
         try? resetParser(first: false)
         skippingQuotedField = insideQuotes
-        state.recordLine = lineNumber + 1
+        state.filling.line = lineNumber + 1
     }
 
     /// Consumes one line of an over-long record's open quoted field: the field (and the
@@ -225,15 +298,15 @@ public final class CSVReader {
         }
         if !inside {
             skippingQuotedField = false
-            state.recordLine = lineNumber + 1
+            state.filling.line = lineNumber + 1
         }
     }
 
     /// A quote out of place: reject the record in progress (its raw text holds the whole line)
     /// and restart the parser at the next line.
     private func recoverFromParseError() throws {
-        if state.problem == nil || state.problem?.reason == .invalidEncoding {
-            state.problem = (
+        if state.filling.problem == nil || state.filling.problem?.reason == .invalidEncoding {
+            state.filling.problem = (
                 .malformedQuotes, "line \(lineNumber): quote in an unquoted field or text after a closing quote"
             )
         }
@@ -246,8 +319,8 @@ public final class CSVReader {
         if skippingQuotedField { return }  // already rejected as record_too_large
         let context = Unmanaged.passUnretained(state).toOpaque()
         if csv_fini(&parser, Self.fieldCallback, Self.recordCallback, context) != 0 {
-            state.problem = (
-                .truncatedRecord, "input ends inside a quoted field that opened on line \(state.recordLine) or later"
+            state.filling.problem = (
+                .truncatedRecord, "input ends inside a quoted field that opened on line \(state.filling.line) or later"
             )
             state.finishRecord()
         }

@@ -38,12 +38,14 @@ extension ImportRun {
         let sorter = ExternalSorter(directory: scratch, label: "customers", memoryBudget: tableShare)
         let numericStart = Mapping.customerFields.count + mapping.customers.categorical.count
         var builder = SortRecordBuilder()
-        while let row = try table.next() {
+        var row = table.makeRow()
+        var values = validator.makeOutput()
+        while try table.next(into: &row) {
             customerCounts.read += 1
-            switch validator.validate(row) {
+            switch validator.validate(row, into: &values) {
             case .rejected(let reason, let detail, let cause):
                 try reject(visits: false, line: row.line, reason: reason, detail: detail, raw: row.raw, cause: cause)
-            case .accepted(var values, let others):
+            case .accepted(let others):
                 replaced += others
                 for index in numericStart..<values.count where !values[index].isEmpty {
                     values[index] = Dataset.formatNumber(Double(values[index]))
@@ -158,33 +160,39 @@ extension ImportRun {
         let extrasStart = standard.count
         let numericStart = extrasStart + categoricalCount
         var builder = SortRecordBuilder()
-        while let row = try table.next() {
+        var row = table.makeRow()
+        var values = validator.makeOutput()
+        // Read once, not per row from the class.
+        let isVisitLog = mapping.kind == .visits
+        let orders = mapping.orders
+        while try table.next(into: &row) {
             visitCounts.read += 1
             if visitCounts.read % 200_000 == 0 {
                 progress?(
                     "importer: \(options.visitsPath): \(visitCounts.read) rows, \(table.bytesRead >> 20) MiB read")
             }
-            switch validator.validate(row) {
+            switch validator.validate(row, into: &values) {
             case .rejected(let reason, let detail, let cause):
                 try reject(visits: true, line: row.line, reason: reason, detail: detail, raw: row.raw, cause: cause)
-            case .accepted(let values, let others):
+            case .accepted(let others):
                 replaced += others
-                let categorical = values[extrasStart..<numericStart]
                 let id: String, customer: String, rep: String, date: Day
-                if mapping.kind == .visits {
+                if isVisitLog {
                     id = values[0]
                     customer = values[1]
                     rep = values[2]
-                    date = Day(iso: values[3])!
+                    date = validator.acceptedDay!
                     // The `visits.csv` fields after the id, written field by field (no array of them).
                     builder.beginContent()
                     for index in 1...7 { builder.appendContent(values[index]) }
-                    builder.appendContent(mapping.orders.contains(values[7]) ? "1" : "0")
-                    for value in categorical { builder.appendContent(value) }
-                    for value in values[numericStart...] {
+                    builder.appendContent(orders.contains(values[7]) ? "1" : "0")
+                    for index in extrasStart..<numericStart { builder.appendContent(values[index]) }
+                    for index in numericStart..<values.count {
+                        let value = values[index]
                         builder.appendContent(value.isEmpty ? "" : Dataset.formatNumber(Double(value)))
                     }
                 } else {
+                    let categorical = values[extrasStart..<numericStart]
                     let numbers = values[numericStart...].map { $0.isEmpty ? nil : Double($0) }
                     // Transaction logs have no id: the row id is derived from the content and
                     // its occurrence number (given in the merge), so that re-importing the same

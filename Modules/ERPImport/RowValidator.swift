@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Dataset
 import Formats
 
@@ -21,10 +24,14 @@ struct RowValidator {
     let sources: [String]
     /// The last date text that parsed and its `YYYY-MM-DD` form: exports list a day's visits
     /// together, so most rows repeat the row before's date and skip the parse.
-    private var lastDate: (text: String, iso: String)?
+    private var lastDate: (text: String, iso: String, day: Day)?
+    /// The accepted row's `visit_date` (nil for a table without one), so that the caller need
+    /// not parse the `YYYY-MM-DD` text again.
+    private(set) var acceptedDay: Day?
 
     enum Outcome {
-        case accepted([String], replacedWithOther: Int)
+        /// The row's values are in the `output` passed to ``validate(_:into:)``.
+        case accepted(replacedWithOther: Int)
         /// The reason, the detail for `rejects.csv`, and the cause the import's summary counts
         /// (the field and, for an unknown value, the value itself, so that 909 rows of one
         /// unfamiliar industry are one cause, not 909).
@@ -66,16 +73,20 @@ struct RowValidator {
         dateSlot = fields.firstIndex(of: "visit_date")
     }
 
-    /// Trimmed, mapped, checked values (dates as `YYYY-MM-DD`, numbers as given), or the
-    /// first reason to refuse the row.
-    mutating func validate(_ row: SourceRow) -> Outcome {
+    /// An output array for ``validate(_:into:)``, reused from row to row.
+    func makeOutput() -> [String] { [String](repeating: "", count: fields.count) }
+
+    /// Trimmed, mapped, checked values (dates as `YYYY-MM-DD`, numbers as given) into `output`
+    /// (one per slot, made by ``makeOutput()``), or the first reason to refuse the row.
+    mutating func validate(_ row: SourceRow, into output: inout [String]) -> Outcome {
         if let problem = row.problem {
             return .rejected(problem.reason, problem.detail, RejectCause(reason: problem.reason))
         }
-        var output = [String](repeating: "", count: fields.count)
         var replaced = 0
+        acceptedDay = nil
         for slot in 0..<fields.count {
             let value = row.values[slot]?.trimmingSpaces ?? ""
+            output[slot] = ""
             if value.isEmpty {
                 if required[slot] {
                     return .rejected(
@@ -86,10 +97,9 @@ struct RowValidator {
             }
             output[slot] = value
         }
-        if let dateSlot, !output[dateSlot].isEmpty, let lastDate,
-            lastDate.text.utf8.elementsEqual(output[dateSlot].utf8)
-        {
+        if let dateSlot, !output[dateSlot].isEmpty, let lastDate, Self.sameBytes(lastDate.text, output[dateSlot]) {
             output[dateSlot] = lastDate.iso
+            acceptedDay = lastDate.day
         } else if let dateSlot, !output[dateSlot].isEmpty {
             let text = output[dateSlot]
             guard let day = dateFormats.lazy.compactMap({ $0.parse(Substring(text)) }).first else {
@@ -106,25 +116,38 @@ struct RowValidator {
                     RejectCause(reason: .unparseableDate, field: fields[dateSlot], example: text))
             }
             output[dateSlot] = day.iso
-            lastDate = (text, output[dateSlot])
+            lastDate = (text, output[dateSlot], day)
+            acceptedDay = day
         }
-        for slot in categoricalSlots where !output[slot].isEmpty {
-            let mapped = valueMaps[slot].isEmpty ? output[slot] : valueMaps[slot][output[slot]] ?? output[slot]
-            if let vocabulary = vocabularies[slot], !vocabulary.contains(mapped) {
-                switch policies[slot] {
-                case .accept: break
-                case .other:
-                    output[slot] = "other"
-                    replaced += 1
-                    continue
-                case .reject:
-                    return .rejected(
-                        .unknownValue,
-                        "\(describe(slot)) '\(Snippet.bounded(output[slot]))' is not one of \(vocabularyText[slot]) (and no value map names it)",
-                        RejectCause(reason: .unknownValue, field: fields[slot], value: output[slot]))
+        // The per-slot tables are borrowed once per row (read through buffer pointers, not
+        // copied out of the arrays, which retained each table per value).
+        let refused: Int? = valueMaps.withUnsafeBufferPointer { maps in
+            vocabularies.withUnsafeBufferPointer { vocabularies in
+                policies.withUnsafeBufferPointer { policies in
+                    for slot in categoricalSlots where !output[slot].isEmpty {
+                        let mapped = maps[slot].isEmpty ? output[slot] : maps[slot][output[slot]] ?? output[slot]
+                        if vocabularies[slot] != nil && !vocabularies[slot]!.contains(mapped) {
+                            switch policies[slot] {
+                            case .accept: break
+                            case .other:
+                                output[slot] = "other"
+                                replaced += 1
+                                continue
+                            case .reject:
+                                return slot
+                            }
+                        }
+                        output[slot] = mapped
+                    }
+                    return nil
                 }
             }
-            output[slot] = mapped
+        }
+        if let slot = refused {
+            return .rejected(
+                .unknownValue,
+                "\(describe(slot)) '\(Snippet.bounded(output[slot]))' is not one of \(vocabularyText[slot]) (and no value map names it)",
+                RejectCause(reason: .unknownValue, field: fields[slot], value: output[slot]))
         }
         for slot in numericSlots where !output[slot].isEmpty {
             guard let number = Double(output[slot]), number.isFinite else {
@@ -134,7 +157,17 @@ struct RowValidator {
             }
             _ = number
         }
-        return .accepted(output, replacedWithOther: replaced)
+        return .accepted(replacedWithOther: replaced)
+    }
+
+    /// Byte equality (not `==`, which compares canonical equivalence: two spellings of one text
+    /// may parse differently).
+    private static func sameBytes(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in x.count == y.count && (x.isEmpty || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0)
+            }
+        }
     }
 
     private func describe(_ slot: Int) -> String {

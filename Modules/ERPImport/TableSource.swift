@@ -2,28 +2,45 @@ import Formats
 /// One input row before validation: where it came from, its values by slot, and what the
 /// reader already knows is wrong with it.
 struct SourceRow {
-    var line: Int
+    var line = 0
     /// Values for the table's slots (standard fields, then categorical, then numeric extras);
     /// `nil` when the column or element is absent.
     var values: [String?]
     /// A reader-level problem (encoding, quotes, truncation, field count): the row is rejected.
     var problem: (reason: RejectReason, detail: String)?
-    private var rawBytes: [UInt8]
+    private var rawBytes: [UInt8] = []
     private var xmlRecord: XMLRecord?
 
-    init(line: Int, values: [String?], problem: (reason: RejectReason, detail: String)?, raw: [UInt8]) {
-        self.line = line
-        self.values = values
-        self.problem = problem
-        rawBytes = raw
+    /// An empty row for ``TableSource/next(into:)`` to fill, again and again (its arrays keep
+    /// their capacity, so reading a row allocates nothing for them).
+    init(slotCount: Int) {
+        values = [String?](repeating: nil, count: slotCount)
     }
 
-    init(record: XMLRecord, values: [String?]) {
+    /// Refills this row from a CSV record, keeping the arrays' storage.
+    fileprivate mutating func fill(from record: CSVReader.RecordBuffers, indices: [Int?], headerCount: Int) {
         line = record.line
-        self.values = values
+        xmlRecord = nil
+        let count = record.fieldCount
+        record.withFields { field in
+            for (slot, index) in indices.enumerated() {
+                if let index, index < count { values[slot] = field(index) } else { values[slot] = nil }
+            }
+        }
         problem = record.problem
-        rawBytes = []
+        if problem == nil && count != headerCount {
+            problem = (.wrongFieldCount, "\(count) fields; the header has \(headerCount)")
+        }
+        rawBytes.removeAll(keepingCapacity: true)
+        rawBytes.append(contentsOf: record.raw)
+    }
+
+    fileprivate mutating func fill(from record: XMLRecord) {
+        line = record.line
+        problem = record.problem
+        rawBytes.removeAll(keepingCapacity: true)
         xmlRecord = record
+        for slot in values.indices { values[slot] = nil }
     }
 
     /// The row's text for `rejects.csv`.
@@ -138,35 +155,31 @@ final class TableSource {
         }
     }
 
-    /// The next row, or `nil` at the end of the file.
-    func next() throws -> SourceRow? {
+    /// A row to pass to ``next(into:)``.
+    func makeRow() -> SourceRow { SourceRow(slotCount: slotCount) }
+
+    /// Reads the next row into `row` (made by ``makeRow()``); `false` at the end of the file.
+    func next(into row: inout SourceRow) throws -> Bool {
         switch reader {
         case .csv(let csv, let headerCount, let indices):
-            guard let record = try csv.next() else { return nil }
-            var values = [String?](repeating: nil, count: slotCount)
-            for (slot, index) in indices.enumerated() {
-                if let index, index < record.fields.count { values[slot] = record.fields[index] }
-            }
-            var problem = record.problem
-            if problem == nil && record.fields.count != headerCount {
-                problem = (.wrongFieldCount, "\(record.fields.count) fields; the header has \(headerCount)")
-            }
-            return SourceRow(line: record.line, values: values, problem: problem, raw: record.raw)
+            guard try csv.advance(), let record = csv.current else { return false }
+            row.fill(from: record, indices: indices, headerCount: headerCount)
+            return true
         case .xml(let xml, let slotOf):
-            guard let record = try xml.next() else { return nil }
-            var values = [String?](repeating: nil, count: slotCount)
+            guard let record = try xml.next() else { return false }
+            row.fill(from: record)
             for (index, part) in record.parts.enumerated() {
                 let number = index < record.nameNumbers.count ? record.nameNumbers[index] : -1
                 guard number >= 0 else {
-                    if let slot = slotOf[part.name] { values[slot] = part.text }
+                    if let slot = slotOf[part.name] { row.values[slot] = part.text }
                     continue
                 }
                 while slotOfNameNumber.count <= number { slotOfNameNumber.append(-2) }
                 if slotOfNameNumber[number] == -2 { slotOfNameNumber[number] = slotOf[part.name] ?? -1 }
                 let slot = slotOfNameNumber[number]
-                if slot >= 0 { values[slot] = part.text }
+                if slot >= 0 { row.values[slot] = part.text }
             }
-            return SourceRow(record: record, values: values)
+            return true
         }
     }
 }
