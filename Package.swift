@@ -94,7 +94,10 @@ let package = Package(
         .target(name: "Models", dependencies: ["Layers", "Tensors"], path: "Modules/Models"),
         .target(name: "Dataset", dependencies: ["Formats"], path: "Modules/Dataset"),
         // Sorting more rows than fit in memory: sorted runs on disk, then a k-way merge.
-        .target(name: "ExternalSort", path: "Modules/ExternalSort", swiftSettings: importerHotPathSettings),
+        .target(name: "CMemoryHints", path: "Modules/CMemoryHints"),
+        .target(
+            name: "ExternalSort", dependencies: ["CMemoryHints"], path: "Modules/ExternalSort",
+            swiftSettings: importerHotPathSettings),
         // The statistical contenders and calibration: they know numbers, not customers.
         .target(name: "BGNBD", dependencies: ["CNLopt"], path: "Modules/BGNBD"),
         .target(name: "GradientBoosting", dependencies: ["CXGBoost"], path: "Modules/GradientBoosting"),

@@ -2,6 +2,7 @@
     import Glibc
 #endif
 import CLibCSV
+import ExternalSort
 
 /// One CSV record as read: where it starts, its fields, its raw text, and any problem the
 /// reader itself found (bad bytes, misplaced quotes, a file cut short).
@@ -198,7 +199,7 @@ public final class CSVReader {
             pointer, length, context in
             Unmanaged<ParseState>.fromOpaque(context!)._withUnsafeGuaranteedRef { state in
                 if let pointer, length > 0 {
-                    state.fieldBytes.append(contentsOf: UnsafeRawBufferPointer(start: pointer, count: length))
+                    state.fieldBytes.appendBytes(UnsafeRawBufferPointer(start: pointer, count: length))
                 }
                 state.fieldEnds.append(state.fieldBytes.count)
             }

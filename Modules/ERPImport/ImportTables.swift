@@ -409,7 +409,7 @@ extension ImportRun {
                 groupKey = Array(part)
                 if mapping.kind == .visits && record.payload.first == Self.fromInput {
                     held.removeAll(keepingCapacity: true)
-                    held.append(contentsOf: record.payload)
+                    held.appendBytes(record.payload)
                     holding = true
                     continue
                 }
@@ -498,7 +498,7 @@ extension ImportRun {
             line.removeAll(keepingCapacity: true)
             id.withMemoryRebound(to: UInt8.self) { DelimitedText.appendField(bytes: $0, to: &line) }
             line.append(0x2C)
-            line.append(contentsOf: content)
+            line.appendBytes(content)
             line.append(0x0A)
             try writer.write(line)
         }

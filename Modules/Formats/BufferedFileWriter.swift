@@ -31,7 +31,8 @@ public final class BufferedFileWriter {
             try AtomicFile.writeAll(fd: descriptor, bytes, path: path)
             bytesWritten += bytes.count
         } else {
-            buffer.append(contentsOf: bytes)
+            // Typed, so that the append is one copy (an untyped buffer goes byte by byte).
+            buffer.append(contentsOf: bytes.assumingMemoryBound(to: UInt8.self))
         }
     }
 
