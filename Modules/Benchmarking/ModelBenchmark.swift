@@ -71,38 +71,52 @@ public enum ModelBenchmark {
             inferBatch64: inference[0], inferBatch4096: inference[1])
     }
 
-    /// The 2-layer LSTM (`lstm2` in torch_reference.py): BCE on the logit, Adam, dropout on.
-    public static func runStackedLSTM(threads: Int, repetitions: Int, progress: (String) -> Void) -> Result {
-        BlockParallelism.useThreads(threads)
+    /// The 2-layer LSTM's training step (`lstm2` in torch_reference.py): BCE on the logit, Adam,
+    /// dropout on, fixed random inputs `[batch, 10, 7]`.
+    final class StackedLSTMTraining {
+        var model: StackedLSTM
+        let parameters: ParameterStore
         var random = SeededRandom(seed: 0)
-        var dropoutRandom = SeededRandom(seed: 0, stream: 1)
-        var layout = ParameterLayout()
-        var model = StackedLSTM(layout: &layout)
-        let parameters = ParameterStore(layout: layout)
-        model.initialize(parameters, using: &random)
-        var adam = Adam(parameterCount: parameters.count)
-        let bce = BinaryCrossEntropy()
-        let batch = 64
-        let sequence = Tensor.normal([batch, 10, 7], using: &random)
-        let labels = Tensor.bernoulli([batch], probability: 0.08, using: &random)
-        var logits = Tensor.zeros([]), gradient = Tensor.zeros([])
-        let train = measure(samplesPerCall: batch, seconds: 1.5, repetitions: repetitions) {
+        private var dropoutRandom = SeededRandom(seed: 0, stream: 1)
+        private var adam: Adam
+        private let bce = BinaryCrossEntropy()
+        private let sequence: Tensor, labels: Tensor  // [B, T, 7], [B]
+        private var logits = Tensor.zeros([]), gradient = Tensor.zeros([])
+
+        init(batch: Int) {
+            var layout = ParameterLayout()
+            model = StackedLSTM(layout: &layout)
+            parameters = ParameterStore(layout: layout)
+            model.initialize(parameters, using: &random)
+            adam = Adam(parameterCount: parameters.count)
+            sequence = Tensor.normal([batch, 10, 7], using: &random)
+            labels = Tensor.bernoulli([batch], probability: 0.08, using: &random)
+        }
+
+        func step() {
             parameters.zeroGradients()
             model.forward(sequence: sequence, mode: .training, random: &dropoutRandom, parameters, into: &logits)
             _ = bce(logits: logits, labels: labels, gradient: &gradient)
             model.backward(gradient, parameters)
             adam.update(values: parameters.values, gradients: parameters.gradients)
         }
+    }
+
+    /// The 2-layer LSTM (`lstm2` in torch_reference.py): BCE on the logit, Adam, dropout on.
+    public static func runStackedLSTM(threads: Int, repetitions: Int, progress: (String) -> Void) -> Result {
+        BlockParallelism.useThreads(threads)
+        let training = StackedLSTMTraining(batch: 64)
+        let train = measure(samplesPerCall: 64, seconds: 1.5, repetitions: repetitions, training.step)
         progress(String(format: "lstm2 train b64: %.0f samples/s", train.median))
         let inference = [64, 4096].map { size in
             let summary = measureInference(
-                model: model, parameters: parameters, batch: size, statics: 0, threads: threads,
-                repetitions: repetitions, random: &random)
+                model: training.model, parameters: training.parameters, batch: size, statics: 0, threads: threads,
+                repetitions: repetitions, random: &training.random)
             progress(String(format: "lstm2 infer b%d: %.0f samples/s", size, summary.median))
             return summary
         }
         return Result(
-            model: "lstm2", threads: threads, parameters: parameters.count, trainBatch64: train,
+            model: "lstm2", threads: threads, parameters: training.parameters.count, trainBatch64: train,
             inferBatch64: inference[0], inferBatch4096: inference[1])
     }
 
@@ -115,6 +129,19 @@ public enum ModelBenchmark {
         guard training else {
             return measureInference(
                 model: bench.model, parameters: bench.parameters, batch: batch, statics: 4, threads: threads,
+                repetitions: 1, seconds: seconds, random: &bench.random
+            ).median
+        }
+        return measure(samplesPerCall: batch, seconds: seconds, repetitions: 1, bench.step).median
+    }
+
+    /// ``profileCNNLSTM(training:batch:threads:seconds:)`` for the 2-layer LSTM.
+    public static func profileStackedLSTM(training: Bool, batch: Int, threads: Int, seconds: Double) -> Double {
+        BlockParallelism.useThreads(threads)
+        let bench = StackedLSTMTraining(batch: batch)
+        guard training else {
+            return measureInference(
+                model: bench.model, parameters: bench.parameters, batch: batch, statics: 0, threads: threads,
                 repetitions: 1, seconds: seconds, random: &bench.random
             ).median
         }

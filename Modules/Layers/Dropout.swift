@@ -35,8 +35,11 @@ public struct Dropout {
         x.withUnsafeBufferPointer { source in
             scaledMask.withUnsafeMutableBufferPointer { mask in
                 y.withUnsafeMutableBufferPointer { out in
+                    // The uniforms first, in bulk (the same draws as one `uniform()` per
+                    // element), then a loop the compiler vectorises.
+                    random.fillUniform(mask)
                     for i in 0..<source.count {
-                        mask[i] = random.uniform() < keep ? scale : 0
+                        mask[i] = mask[i] < keep ? scale : 0
                         out[i] = source[i] * mask[i]
                     }
                 }

@@ -87,6 +87,82 @@ public struct SeededRandom {
         Float(nextUInt64() >> 40) * 0x1p-24
     }
 
+    /// Fills `out` with what `out.count` calls of ``uniform()`` would return, in order, and
+    /// leaves the generator where those calls would (the same bits on every machine).
+    ///
+    /// Why: one draw at a time is bound by the 128-bit multiply's latency (each state depends
+    /// on the one before), which made dropout's mask 10% of a 2-layer LSTM training step. Four
+    /// lanes, each jumping four states at a time (`s ← A₄·s + C₄` with `A₄ = M⁴`,
+    /// `C₄ = (M³ + M² + M + 1)·inc`, mod 2¹²⁸; Brown, "Random number generation with arbitrary
+    /// strides", 1994), run the same sequence with four multiplies in flight.
+    public mutating func fillUniform(_ out: UnsafeMutableBufferPointer<Float>) {
+        let count = out.count
+        var index = 0
+        if count >= 8 {
+            let m = (high: Self.multiplierHigh, low: Self.multiplierLow)
+            let inc = (high: incrementHigh, low: incrementLow)
+            let m2 = Self.multiply(m, m)
+            let c2 = Self.add(Self.multiply(m, inc), inc)
+            let m4 = Self.multiply(m2, m2)
+            let c4 = Self.add(Self.multiply(m2, c2), c2)
+            // The states the next four draws output from.
+            step()
+            var lane0 = (high: stateHigh, low: stateLow)
+            step()
+            var lane1 = (high: stateHigh, low: stateLow)
+            step()
+            var lane2 = (high: stateHigh, low: stateLow)
+            step()
+            var lane3 = (high: stateHigh, low: stateLow)
+            var last = lane3
+            while index + 4 <= count {
+                out[index] = Self.uniform(fromState: lane0)
+                out[index + 1] = Self.uniform(fromState: lane1)
+                out[index + 2] = Self.uniform(fromState: lane2)
+                out[index + 3] = Self.uniform(fromState: lane3)
+                last = lane3
+                lane0 = Self.add(Self.multiply(m4, lane0), c4)
+                lane1 = Self.add(Self.multiply(m4, lane1), c4)
+                lane2 = Self.add(Self.multiply(m4, lane2), c4)
+                lane3 = Self.add(Self.multiply(m4, lane3), c4)
+                index += 4
+            }
+            // The state of the last draw made, as if each had been made by ``uniform()``.
+            stateHigh = last.high
+            stateLow = last.low
+        }
+        while index < count {
+            out[index] = uniform()
+            index += 1
+        }
+    }
+
+    @inline(__always)
+    private static func uniform(fromState state: (high: UInt64, low: UInt64)) -> Float {
+        let rotation = state.high >> 58
+        let folded = state.high ^ state.low
+        let bits = (folded >> rotation) | (folded << ((64 &- rotation) & 63))
+        return Float(bits >> 40) * 0x1p-24
+    }
+
+    /// `a · b mod 2¹²⁸`, in 64-bit halves.
+    @inline(__always)
+    private static func multiply(_ a: (high: UInt64, low: UInt64), _ b: (high: UInt64, low: UInt64)) -> (
+        high: UInt64, low: UInt64
+    ) {
+        let (productHigh, productLow) = a.low.multipliedFullWidth(by: b.low)
+        return (productHigh &+ a.high &* b.low &+ a.low &* b.high, productLow)
+    }
+
+    /// `a + b mod 2¹²⁸`, in 64-bit halves.
+    @inline(__always)
+    private static func add(_ a: (high: UInt64, low: UInt64), _ b: (high: UInt64, low: UInt64)) -> (
+        high: UInt64, low: UInt64
+    ) {
+        let (low, carry) = a.low.addingReportingOverflow(b.low)
+        return (a.high &+ b.high &+ (carry ? 1 : 0), low)
+    }
+
     /// Uniform on [0, 1) with 53 random bits.
     @inline(__always)
     public mutating func uniformDouble() -> Double {

@@ -51,6 +51,21 @@ struct SeededRandomTests {
         #expect((0..<8).map { _ in random.normal() } == c.normal)
     }
 
+    /// The bulk fill (four lanes jumping four states) is the same stream as one `uniform()` at a
+    /// time, for every count around the lane width, and leaves the generator where they would.
+    @Test(arguments: [0, 1, 3, 4, 7, 8, 9, 15, 16, 17, 31, 1000, 4099])
+    func bulkUniformsAreTheSequentialOnes(count: Int) {
+        for stream in [UInt64(0), 1, 7] {
+            var sequential = SeededRandom(seed: 20_261_205, stream: stream)
+            var bulk = sequential
+            let expected = (0..<count).map { _ in sequential.uniform() }
+            var filled = [Float](repeating: -1, count: count)
+            filled.withUnsafeMutableBufferPointer { bulk.fillUniform($0) }
+            #expect(filled == expected, "count \(count), stream \(stream)")
+            #expect(bulk.nextUInt64() == sequential.nextUInt64(), "state after \(count) draws, stream \(stream)")
+        }
+    }
+
     @Test func sameSeedSameStreamDifferentStreamsDiffer() {
         var a = SeededRandom(seed: 7), b = SeededRandom(seed: 7), c = SeededRandom(seed: 7, stream: 1)
         let first = (0..<100).map { _ in a.nextUInt64() }

@@ -213,8 +213,16 @@ struct FeaturesBench: ParsableCommand {
 
 struct Profile: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run one CNN-LSTM measure alone, for a profiler.",
+        abstract: "Run one model measure alone, for a profiler.",
         discussion: "e.g. `perf record -g .build/release/revisit-bench profile --inference --batch 64`.")
+
+    enum ProfiledModel: String, ExpressibleByArgument, CaseIterable {
+        case cnnLSTM = "cnn_lstm"
+        case lstm2
+    }
+
+    @Option(help: "The model, as torch_reference.py names it: cnn_lstm or lstm2.")
+    var model = ProfiledModel.cnnLSTM
 
     @Flag(help: "Inference instead of a training step.")
     var inference = false
@@ -235,11 +243,18 @@ struct Profile: ParsableCommand {
     }
 
     func run() {
-        let rate = ModelBenchmark.profileCNNLSTM(training: !inference, batch: batch, threads: threads, seconds: seconds)
+        let rate =
+            switch model {
+            case .cnnLSTM:
+                ModelBenchmark.profileCNNLSTM(training: !inference, batch: batch, threads: threads, seconds: seconds)
+            case .lstm2:
+                ModelBenchmark.profileStackedLSTM(
+                    training: !inference, batch: batch, threads: threads, seconds: seconds)
+            }
         print(
             String(
-                format: "cnn_lstm %@ batch %d, %d threads: %.0f samples/s", inference ? "inference" : "training", batch,
-                threads, rate))
+                format: "%@ %@ batch %d, %d threads: %.0f samples/s", model.rawValue,
+                inference ? "inference" : "training", batch, threads, rate))
     }
 }
 
