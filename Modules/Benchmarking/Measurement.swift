@@ -11,11 +11,22 @@ public enum Measurement {
     }
 
     /// How many calls of `body` take about `seconds` (at least 3), from a short trial.
+    ///
+    /// The first call is left out of the trial: it pays the one-time costs (oneDNN compiling its
+    /// kernels, pages touched for the first time), tens of milliseconds against a call's
+    /// fraction of one, which made the measured windows a small part of what was asked for.
+    /// The trial then doubles its count until it lasts long enough to time.
     public static func iterations(toFill seconds: Double, _ body: () -> Void) -> Int {
-        let start = now()
-        body(); body(); body()
-        let perCall = Swift.max((now() - start) / 3, 1e-9)
-        return Swift.max(3, Int(seconds / perCall))
+        body()
+        let trialSeconds = Swift.min(0.05, seconds / 4)
+        var count = 1
+        while true {
+            let elapsed = time(count, body)
+            if elapsed >= trialSeconds || count >= 1 << 24 {
+                return Swift.max(3, Int(seconds * Double(count) / Swift.max(elapsed, 1e-9)))
+            }
+            count *= 2
+        }
     }
 
     /// Seconds for `count` calls of `body`.

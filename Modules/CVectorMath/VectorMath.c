@@ -237,6 +237,21 @@ void revisit_row_sums(long rows, long n, const float *restrict x, long stride, f
     }
 }
 
+void revisit_transpose(long rows, long columns, const float *restrict src, long srcStride, float *restrict dst,
+                       long dstStride) {
+    enum { TILE = 8 };
+    for (long r0 = 0; r0 < rows; r0 += TILE) {
+        long r1 = r0 + TILE < rows ? r0 + TILE : rows;
+        for (long c0 = 0; c0 < columns; c0 += TILE) {
+            long c1 = c0 + TILE < columns ? c0 + TILE : columns;
+            for (long c = c0; c < c1; c++) {
+                float *out = dst + c * dstStride;
+                for (long r = r0; r < r1; r++) out[r] = src[r * srcStride + c];
+            }
+        }
+    }
+}
+
 REVISIT_MULTIVERSION
 void revisit_activation_backward(int kind, long n, const float *restrict dy, const float *restrict y,
                                  float *restrict dx) {

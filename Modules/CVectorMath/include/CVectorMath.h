@@ -85,6 +85,12 @@ void revisit_adam_update(long n, float *restrict p, const float *restrict gradie
 /// same bits. The recurrent layers' bias gradients.
 void revisit_row_sums(long rows, long n, const float *x, long stride, float *out, int accumulate);
 
+/// `dst[c·dstStride + r] = src[r·srcStride + c]` for a `[rows × columns]` block: a transpose
+/// between strided matrices in 8 × 8 tiles, so that both sides stay in cache lines already
+/// loaded. A copy (no arithmetic): the same bits everywhere. The recurrent blocks' batch-first
+/// ↔ feature-major conversions.
+void revisit_transpose(long rows, long columns, const float *src, long srcStride, float *dst, long dstStride);
+
 /// An activation's input gradient from its output y and the output gradient dy, elementwise:
 /// `kind` 0 ReLU (`dy` where y > 0, else 0), 1 tanh (`dy·(1 − y²)`), 2 sigmoid (`dy·y·(1 − y)`).
 /// The same arithmetic, in the same order, as the Swift loops it replaced, without their
